@@ -1,0 +1,28 @@
+namespace Felix.Contracts.Dtos;
+
+/// <summary><c>GET /api/v1/system/status</c>: the original's fields plus the engine's and the streams' figures.</summary>
+public sealed class SystemStatusResponse
+{
+    /// <summary><c>running</c> or <c>stopped</c>.</summary>
+    public string Status { get; set; } = "";
+    /// <summary>Server version.</summary>
+    public string FelixVersion { get; set; } = "";
+    /// <summary>REST API version.</summary>
+    public string ApiVersion { get; set; } = "v1";
+    /// <summary>Seconds since the server started.</summary>
+    public double UptimeSeconds { get; set; }
+    /// <summary>Workflows running now.</summary>
+    public int ActiveWorkflows { get; set; }
+    /// <summary>Workflows waiting in the queue.</summary>
+    public int QueuedWorkflows { get; set; }
+    /// <summary>Most workflows run at once.</summary>
+    public int MaxConcurrentWorkflows { get; set; }
+    /// <summary>Agents working now.</summary>
+    public int ActiveAgents { get; set; }
+    /// <summary>The model back end (<c>offline</c>, <c>openai</c>).</summary>
+    public string LlmProvider { get; set; } = "";
+    /// <summary>Always false: Felix Server has no knowledge brain.</summary>
+    public bool KnowledgeBrainEnabled { get; set; }
+    /// <summary>Open streaming connections by transport (<c>websocket</c>, <c>signalr</c>).</summary>
+    public IReadOnlyDictionary<string, int> Connections { get; set; } = new Dictionary<string, int>();
+}

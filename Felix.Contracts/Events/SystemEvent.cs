@@ -1,0 +1,48 @@
+using MessagePack;
+
+namespace Felix.Contracts.Events;
+
+/// <summary>
+/// A system-wide event: <c>workflow_created</c>, <c>workflow_status</c>, <c>agent_registered</c>,
+/// <c>system_status_change</c>.
+/// </summary>
+[MessagePackObject]
+public sealed class SystemEvent
+{
+    /// <summary><c>workflow_created</c>: a workflow was accepted.</summary>
+    public const string WorkflowCreated = "workflow_created";
+    /// <summary><c>workflow_status</c>: a workflow changed status.</summary>
+    public const string WorkflowStatusChanged = "workflow_status";
+    /// <summary><c>agent_registered</c>: an agent spawned in some workflow.</summary>
+    public const string AgentRegistered = "agent_registered";
+    /// <summary><c>system_status_change</c>: the engine started or stopped.</summary>
+    public const string SystemStatusChange = "system_status_change";
+
+    /// <summary>The snake_case type name.</summary>
+    [Key("type")]
+    public string Type { get; set; } = "";
+
+    /// <summary>The workflow concerned, if any.</summary>
+    [Key("workflowId")]
+    public string? WorkflowId { get; set; }
+
+    /// <summary>The new status, if the event is about a status.</summary>
+    [Key("status")]
+    public string? Status { get; set; }
+
+    /// <summary>The agent concerned, if any.</summary>
+    [Key("agentId")]
+    public string? AgentId { get; set; }
+
+    /// <summary>The agent's role, if an agent is concerned.</summary>
+    [Key("agentType")]
+    public string? AgentType { get; set; }
+
+    /// <summary>A short human-readable description.</summary>
+    [Key("message")]
+    public string? Message { get; set; }
+
+    /// <summary>When it happened: ISO-8601 UTC ending in <c>Z</c>.</summary>
+    [Key("timestamp")]
+    public string Timestamp { get; set; } = "";
+}

@@ -1,0 +1,40 @@
+using Felix.Contracts.Events;
+
+namespace Felix.Contracts;
+
+/// <summary>
+/// The methods the workflow hub calls on its clients, one per event type. The method names are the SignalR wire names
+/// and, in snake_case, the event <c>type</c> values (see <see cref="EventTypes"/>).
+/// </summary>
+public interface IWorkflowClient
+{
+    /// <summary>The workflow changed status (pending, running, completed, failed, cancelled).</summary>
+    Task WorkflowStatus(WorkflowStatusEvent evt);
+
+    /// <summary>An agent spawned on the helix.</summary>
+    Task AgentSpawned(AgentSpawnedEvent evt);
+
+    /// <summary>An agent finished its output: the whole text and its confidence.</summary>
+    Task AgentOutput(AgentOutputEvent evt);
+
+    /// <summary>A piece of an agent's output text as the model streams it.</summary>
+    Task AgentOutputDelta(AgentOutputDeltaEvent evt);
+
+    /// <summary>A piece of an agent's reasoning trace as the model streams it.</summary>
+    Task AgentReasoningDelta(AgentReasoningDeltaEvent evt);
+
+    /// <summary>An agent finished: its token usage and timings.</summary>
+    Task AgentCompleted(AgentCompletedEvent evt);
+
+    /// <summary>Synthesis over the collected agent outputs began.</summary>
+    Task SynthesisStarted(SynthesisStartedEvent evt);
+
+    /// <summary>Progress of the workflow in percent with an estimate of the time left.</summary>
+    Task WorkflowProgress(WorkflowProgressEvent evt);
+
+    /// <summary>The workflow completed with a synthesis. Terminal.</summary>
+    Task WorkflowComplete(WorkflowCompleteEvent evt);
+
+    /// <summary>The workflow failed. Terminal.</summary>
+    Task WorkflowError(WorkflowErrorEvent evt);
+}

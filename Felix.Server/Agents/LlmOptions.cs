@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Felix.Server.Agents;
+
+/// <summary>The model back end (<c>Felix:Llm</c>).</summary>
+public sealed class LlmOptions : IValidatableObject
+{
+    public const string SectionName = "Felix:Llm";
+
+    public const string OfflineProvider = "Offline";
+    public const string OpenAIProvider = "OpenAI";
+
+    /// <summary><c>Offline</c> (built in, no network) or <c>OpenAI</c> (any OpenAI-compatible server).</summary>
+    public string Provider { get; set; } = OfflineProvider;
+
+    /// <summary>Base address of the OpenAI-compatible API, e.g. <c>http://127.0.0.1:1234/v1</c> for LM Studio.</summary>
+    public Uri? Endpoint { get; set; }
+
+    /// <summary>Model name to ask for.</summary>
+    public string Model { get; set; } = "local-model";
+
+    /// <summary>API key, when the server wants one (local servers usually do not).</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Limit on one model call, streaming included; retried on timeout.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Attempts after the first for transient failures.</summary>
+    [Range(0, 10)]
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>Pace of the offline model: the delay between two tokens it writes.</summary>
+    public TimeSpan OfflineTokenDelay { get; set; } = TimeSpan.FromMilliseconds(12);
+
+    /// <summary>Token deltas published within this window of each other are sent as one event.</summary>
+    public TimeSpan DeltaCoalesceWindow { get; set; } = TimeSpan.FromMilliseconds(5);
+
+    public bool IsOffline => string.Equals(Provider, OfflineProvider, StringComparison.OrdinalIgnoreCase);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!IsOffline && !string.Equals(Provider, OpenAIProvider, StringComparison.OrdinalIgnoreCase))
+        {
+            yield return new ValidationResult($"Felix:Llm:Provider must be '{OfflineProvider}' or '{OpenAIProvider}', not '{Provider}'.", [nameof(Provider)]);
+        }
+
+        if (!IsOffline && Endpoint is null)
+        {
+            yield return new ValidationResult("Felix:Llm:Endpoint is required for the OpenAI provider (e.g. http://127.0.0.1:1234/v1).", [nameof(Endpoint)]);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Agents;
+
+/// <summary>
+/// The built-in model: no network, deterministic for the same prompt and temperature, and streamed token by token at
+/// <see cref="LlmOptions.OfflineTokenDelay"/> so a run looks alive. It writes a short reasoning trace, then role-specific
+/// text built from the task's own words, and ends with a <c>Confidence:</c> line like the prompts ask of real models.
+/// </summary>
+internal sealed class OfflineChatClient(IOptions<LlmOptions> options, TimeProvider time) : IChatClient
+{
+    public const string ModelId = "felix-offline-1";
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages,
+        ChatOptions? chatOptions = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var list = messages.ToList();
+        var (reasoning, text) = OfflineWriter.Write(list, chatOptions?.Temperature ?? 0.7f, chatOptions?.MaxOutputTokens ?? 400);
+        var delay = options.Value.OfflineTokenDelay;
+        var responseId = "offline-" + OfflineWriter.Hash(text).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+        var outputTokens = 0;
+
+        foreach (var token in OfflineWriter.Tokens(reasoning))
+        {
+            await PaceAsync(delay, cancellationToken);
+            outputTokens++;
+            yield return new ChatResponseUpdate(ChatRole.Assistant, [new TextReasoningContent(token)]) { ResponseId = responseId, ModelId = ModelId };
+        }
+
+        foreach (var token in OfflineWriter.Tokens(text))
+        {
+            await PaceAsync(delay, cancellationToken);
+            outputTokens++;
+            yield return new ChatResponseUpdate(ChatRole.Assistant, token) { ResponseId = responseId, ModelId = ModelId };
+        }
+
+        var inputTokens = list.Sum(m => OfflineWriter.Tokens(m.Text).Count());
+        yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails
+        {
+            InputTokenCount = inputTokens,
+            OutputTokenCount = outputTokens,
+            TotalTokenCount = inputTokens + outputTokens,
+        })])
+        { ResponseId = responseId, ModelId = ModelId, FinishReason = ChatFinishReason.Stop };
+    }
+
+    private async Task PaceAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, time, cancellationToken);
+        }
+        else
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this
+        : serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("felix-offline", null, ModelId)
+        : null;
+
+    public void Dispose()
+    {
+    }
+}

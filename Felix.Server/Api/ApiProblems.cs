@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Felix.Server.Api;
+
+/// <summary>The problem responses of the REST API, so each status has one title and shape.</summary>
+internal static class ApiProblems
+{
+    public static ProblemHttpResult Validation(IDictionary<string, string[]> errors) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(errors)
+        {
+            Status = StatusCodes.Status422UnprocessableEntity,
+            Title = "One or more fields are invalid.",
+        });
+
+    public static ProblemHttpResult WorkflowNotFound(string workflowId) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Workflow not found", detail: $"There is no workflow '{workflowId}'.");
+
+    public static ProblemHttpResult Conflict(string title, string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: title, detail: detail);
+
+    public static ProblemHttpResult Busy(int retryAfterSeconds) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "Server busy",
+            detail: $"The workflow queue is full. Retry after {retryAfterSeconds} seconds.",
+            extensions: new Dictionary<string, object?> { ["retry_after_seconds"] = retryAfterSeconds });
+}

@@ -1,0 +1,25 @@
+using System.Net.WebSockets;
+
+namespace Felix.Server.Compat;
+
+/// <summary>Close codes and reasons of the raw protocol. Reasons stay under the 123 bytes a close frame allows.</summary>
+internal static class CompatCloseCodes
+{
+    /// <summary>The original's refusal code for a bad key or an unknown workflow.</summary>
+    public const WebSocketCloseStatus PolicyViolation = WebSocketCloseStatus.PolicyViolation;
+
+    /// <summary>1013 Try Again Later: the client fell behind; it may reconnect with <c>last_event_id</c>.</summary>
+    public const WebSocketCloseStatus SlowConsumer = (WebSocketCloseStatus)1013;
+
+    /// <summary>1001 Going Away: the server is shutting down.</summary>
+    public const WebSocketCloseStatus GoingAway = WebSocketCloseStatus.EndpointUnavailable;
+
+    public const string WorkflowNotFound = "Workflow not found";
+    public const string WorkflowFinished = "Workflow finished";
+    public const string SlowConsumerReason = "Slow consumer: reconnect with last_event_id to resume";
+    public const string BinaryNotSupported = "Binary frames are not supported";
+    public const string MessageTooBig = "Message too big";
+    public const string ServerShutdown = "Server shutting down";
+
+    public static string AuthenticationFailed(string detail) => "Authentication failed: " + detail;
+}

@@ -1,0 +1,72 @@
+using System.Net.WebSockets;
+using Felix.Server.Security;
+using Felix.Server.Streaming;
+using Felix.Server.Workflows;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Compat;
+
+/// <summary>
+/// The raw WebSocket endpoints of the original design document, byte for byte: one JSON object per text frame,
+/// refusals as a 1008 close with the original's reasons.
+/// </summary>
+internal static partial class CompatEndpoints
+{
+    public const string WorkflowStreamPattern = "/api/v1/ws/workflows/{workflowId}";
+    public const string SystemStreamPattern = "/api/v1/ws/system/events";
+
+    public static IServiceCollection AddCompat(this IServiceCollection services)
+    {
+        services.AddOptions<CompatOptions>().BindConfiguration(CompatOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<CompatConnections>();
+        services.AddSingleton<CompatWorkflowStream>();
+        services.AddSingleton<CompatSystemStream>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapCompatWebSockets(this IEndpointRouteBuilder app)
+    {
+        app.Map(WorkflowStreamPattern, (HttpContext context, string workflowId, CompatWorkflowStream stream) =>
+            RunAsync(context, socket => stream.RunAsync(context, socket, workflowId)))
+            .ExcludeFromDescription();
+        app.Map(SystemStreamPattern, (HttpContext context, CompatSystemStream stream) =>
+            RunAsync(context, socket => stream.RunAsync(context, socket)))
+            .ExcludeFromDescription();
+        return app;
+    }
+
+    private static async Task RunAsync(HttpContext context, Func<WebSocket, Task> run)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await Results.Problem(
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "WebSocket upgrade expected",
+                detail: "This endpoint speaks the raw WebSocket protocol; connect with a WebSocket client.").ExecuteAsync(context);
+            return;
+        }
+
+        var options = context.RequestServices.GetRequiredService<IOptions<CompatOptions>>().Value;
+        var streaming = context.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value;
+        var auth = await context.AuthenticateAsync(ApiKeyAuthenticationHandler.SchemeName);
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            DangerousEnableCompression = options.EnableCompression,
+            KeepAliveInterval = streaming.PingInterval,
+            KeepAliveTimeout = streaming.DeadConnectionTimeout,
+        });
+        if (!auth.Succeeded)
+        {
+            // The original refuses with 1008 and this reason; accepting first lets the client read both.
+            var detail = auth.Failure?.Message ?? "missing API key";
+            await new CompatSocket(socket, options, streaming, TimeProvider.System)
+                .CloseAsync(CompatCloseCodes.PolicyViolation, CompatCloseCodes.AuthenticationFailed(detail));
+            return;
+        }
+
+        context.User = auth.Principal!;
+        await run(socket);
+    }
+}

@@ -1,0 +1,163 @@
+using System.Net.WebSockets;
+using Felix.Server.Security;
+using Felix.Server.Streaming;
+using Felix.Server.Workflows;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Compat;
+
+/// <summary>
+/// <c>/api/v1/ws/workflows/{id}</c>: <c>connected</c>, the current <c>workflow_status</c>, the history after the asked
+/// position, then live events, with no gap and no duplicate at the switch; closes with 1000 after the terminal event.
+/// </summary>
+internal sealed partial class CompatWorkflowStream(
+    WorkflowService workflows,
+    EventPublisher publisher,
+    CompatConnections connections,
+    IHostApplicationLifetime lifetime,
+    IOptions<CompatOptions> options,
+    IOptions<StreamingOptions> streaming,
+    TimeProvider time,
+    ILogger<CompatWorkflowStream> logger)
+{
+    public async Task RunAsync(HttpContext context, WebSocket webSocket, string workflowId)
+    {
+        var socket = new CompatSocket(webSocket, options.Value, streaming.Value, time);
+        if (!CompatQuery.TryParse(context.Request.Query, out var query, out var error))
+        {
+            await socket.CloseAsync(CompatCloseCodes.PolicyViolation, error);
+            return;
+        }
+
+        var workflow = await workflows.GetAsync(workflowId, FelixClaims.OwnerFilter(context.User), context.RequestAborted);
+        if (workflow is null)
+        {
+            await socket.CloseAsync(CompatCloseCodes.PolicyViolation, CompatCloseCodes.WorkflowNotFound);
+            return;
+        }
+
+        using var tracked = connections.TrackWorkflow(workflowId);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        using var subscription = await publisher.SubscribeAsync(workflowId, query.Epoch, query.AfterSequence, stop.Token);
+        LogOpened(logger, workflowId, subscription.AfterSequence, subscription.ReplayedFromStart);
+        try
+        {
+            await socket.SendAsync(CompatFrames.Connected(workflowId, Timestamps.Now(time)), stop.Token);
+            await socket.SendAsync(Snapshot(workflow, subscription, withTask: true), stop.Token);
+
+            var receive = socket.ReceiveAsync(command => OnCommandAsync(command, socket, workflowId, subscription, stop.Token), stop.Token);
+            var send = SendEventsAsync(socket, subscription, query.Filter, stop.Token);
+            var ping = socket.PingAsync(stop.Token);
+            var first = await Task.WhenAny(receive, send);
+
+            if (first == send)
+            {
+                var (status, reason) = await send;
+                await socket.CloseAsync(status, reason);
+                // Let the client answer the close; a client that does not is cut off by the bounded close above.
+                await Task.WhenAny(receive, Task.Delay(TimeSpan.FromSeconds(5), time));
+            }
+            else if (await receive is { } refusal)
+            {
+                await socket.CloseAsync(refusal.Status, refusal.Reason);
+            }
+            else
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "");
+            }
+
+            await stop.CancelAsync();
+            await Quietly(receive, send, ping);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            await socket.CloseAsync(CompatCloseCodes.GoingAway, CompatCloseCodes.ServerShutdown);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            socket.Abort();
+        }
+        finally
+        {
+            LogClosed(logger, workflowId);
+        }
+    }
+
+    private async Task<(WebSocketCloseStatus, string)> SendEventsAsync(
+        CompatSocket socket, EventSubscription subscription, EventFilter filter, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var published in subscription.ReadAllAsync(cancellationToken))
+            {
+                if (filter.Matches(published.Event))
+                {
+                    await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
+                }
+
+                if (published.Event.IsTerminal)
+                {
+                    return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
+                }
+            }
+        }
+        catch (SlowConsumerException)
+        {
+            LogSlowConsumer(logger, subscription.WorkflowId);
+            return (CompatCloseCodes.SlowConsumer, CompatCloseCodes.SlowConsumerReason);
+        }
+
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            return (CompatCloseCodes.GoingAway, CompatCloseCodes.ServerShutdown);
+        }
+
+        return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
+    }
+
+    private async Task OnCommandAsync(string command, CompatSocket socket, string workflowId, EventSubscription subscription, CancellationToken cancellationToken)
+    {
+        switch (command)
+        {
+            case "ping":
+                await socket.SendPongAsync(cancellationToken);
+                break;
+            case "status" when await workflows.GetAsync(workflowId, null, cancellationToken) is { } current:
+                await socket.SendAsync(Snapshot(current, subscription, withTask: false), cancellationToken);
+                break;
+            // Anything else, JSON included, is ignored as the original does; "pong" only resets the keepalive.
+        }
+    }
+
+    private byte[] Snapshot(WorkflowRecord workflow, EventSubscription subscription, bool withTask) =>
+        CompatFrames.StatusSnapshot(
+            workflow.Id,
+            workflow.Status,
+            withTask ? workflow.Task : null,
+            withTask ? Timestamps.Format(workflow.CreatedAt) : null,
+            subscription.Epoch,
+            subscription.HistoryEnd,
+            subscription.ReplayedFromStart,
+            Timestamps.Now(time));
+
+    internal static async Task Quietly(params Task[] tasks)
+    {
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch
+        {
+            // Each loop's end was already handled; these are the echoes of cancelling the others.
+        }
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Raw stream opened for workflow {WorkflowId} after {AfterSequence} (replayed from start: {ReplayedFromStart})")]
+    private static partial void LogOpened(ILogger logger, string workflowId, long afterSequence, bool replayedFromStart);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "Raw stream closed for workflow {WorkflowId}")]
+    private static partial void LogClosed(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Raw stream of workflow {WorkflowId} dropped: slow consumer")]
+    private static partial void LogSlowConsumer(ILogger logger, string workflowId);
+}

@@ -1,0 +1,59 @@
+using Felix.Contracts.Serialization;
+using Felix.Server.Agents;
+using Felix.Server.Api;
+using Felix.Server.Compat;
+using Felix.Server.Hubs;
+using Felix.Server.Security;
+using Felix.Server.Streaming;
+using Felix.Server.Platform;
+using Felix.Server.Workflows;
+using Scalar.AspNetCore;
+
+namespace Felix.Server;
+
+internal static class FelixExtensions
+{
+    /// <summary>Everything Felix Server is made of, with embedded defaults: no Redis, no LLM.</summary>
+    public static WebApplicationBuilder AddFelix(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ServerClock>();
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.ConfigureHttpJsonOptions(options => FelixSerialization.ConfigureSnakeCase(options.SerializerOptions, omitNulls: false));
+        services.AddOpenApi();
+        services.AddHealthChecks();
+        services.AddFelixCors(builder.Configuration);
+        services.AddFelixSecurity();
+        services.AddStreaming();
+        services.AddWorkflows();
+        services.AddAgents(builder.Configuration);
+        services.AddFelixHubs();
+        services.AddCompat();
+        return builder;
+    }
+
+    public static WebApplication MapFelix(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRequestSizeLimit();
+        app.UseCors(CorsSetup.PolicyName);
+        app.UseWebSockets();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapWorkflowsApi();
+        app.MapSystemApi();
+        app.MapAgentsApi();
+        app.MapFelixHubs();
+        app.MapCompatWebSockets();
+        app.MapOpenApi();
+        app.MapScalarApiReference("/docs", options => options.WithTitle("Felix Server API").DisableDefaultFonts());
+        app.MapHealthChecks("/health");
+        app.WarnIfOpen();
+        return app;
+    }
+}

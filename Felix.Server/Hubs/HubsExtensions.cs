@@ -1,0 +1,42 @@
+using Felix.Contracts;
+using Felix.Contracts.Serialization;
+using Felix.Server.Streaming;
+
+namespace Felix.Server.Hubs;
+
+internal static class HubsExtensions
+{
+    /// <summary>
+    /// Clients ping every 15 s by default; the server waits two of their intervals before it gives up on one, and pings
+    /// at half of the client's default 30 s timeout so an idle connection never looks dead.
+    /// </summary>
+    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
+    public static readonly TimeSpan ClientTimeoutInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Hub invocations are small (ids, a sequence, a few type names).</summary>
+    public const long MaximumReceiveMessageSize = 32 * 1024;
+
+    public static IServiceCollection AddFelixHubs(this IServiceCollection services)
+    {
+        services.AddSignalR(options =>
+            {
+                options.KeepAliveInterval = KeepAliveInterval;
+                options.ClientTimeoutInterval = ClientTimeoutInterval;
+                options.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
+                options.StatefulReconnectBufferSize = 1024 * 1024;
+            })
+            .AddJsonProtocol(options => options.PayloadSerializerOptions.AddFelixConverters())
+            .AddMessagePackProtocol(options => options.SerializerOptions = options.SerializerOptions.WithFelixResolver());
+        services.AddSingleton<HubConnectionCounter>();
+        services.AddSingleton<IEventSink, HubEventSink>();
+        services.AddSingleton<ISystemEventSink, SystemHubSink>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapFelixHubs(this IEndpointRouteBuilder app)
+    {
+        app.MapHub<WorkflowHub>(HubPaths.Workflows, options => options.AllowStatefulReconnects = true);
+        app.MapHub<SystemHub>(HubPaths.System, options => options.AllowStatefulReconnects = true);
+        return app;
+    }
+}

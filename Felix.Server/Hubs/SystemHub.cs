@@ -1,0 +1,22 @@
+using Felix.Contracts;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Felix.Server.Hubs;
+
+/// <summary>Pushes <see cref="ISystemClient.SystemEvent"/> to every connected client; clients call nothing.</summary>
+[Authorize]
+internal sealed class SystemHub(HubConnectionCounter counter) : Hub<ISystemClient>
+{
+    public override Task OnConnectedAsync()
+    {
+        counter.Connected();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        counter.Disconnected();
+        return Task.CompletedTask;
+    }
+}

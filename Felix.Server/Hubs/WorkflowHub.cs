@@ -1,0 +1,151 @@
+using System.Runtime.CompilerServices;
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Contracts.Events;
+using Felix.Server.Security;
+using Felix.Server.Streaming;
+using Felix.Server.Workflows;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Felix.Server.Hubs;
+
+/// <summary>
+/// The workflow hub: one group per workflow. Method names and shapes follow <see cref="IWorkflowHub"/>; the streaming
+/// method also takes the connection's cancellation token, which is why the class cannot implement the interface itself.
+/// </summary>
+[Authorize]
+internal sealed class WorkflowHub(
+    WorkflowService workflows,
+    EventPublisher publisher,
+    HubConnectionCounter counter) : Hub<IWorkflowClient>
+{
+    private const int MaxWorkflowIdLength = 64;
+
+    public override Task OnConnectedAsync()
+    {
+        counter.Connected();
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        counter.Disconnected();
+        return Task.CompletedTask;
+    }
+
+    public async Task<WorkflowSubscription> Subscribe(string workflowId, long? afterSequence)
+    {
+        await RequireWorkflowAsync(workflowId, afterSequence);
+        var state = await publisher.JoinAsync(
+            workflowId, () => Groups.AddToGroupAsync(Context.ConnectionId, WorkflowGroups.For(workflowId)), Context.ConnectionAborted);
+        var start = ResumePoint.Resolve(state, null, afterSequence);
+        var events = new List<WorkflowEvent>();
+        var after = start.AfterSequence;
+        while (after < start.HistoryEnd)
+        {
+            var page = await publisher.Log.ReadAsync(workflowId, after, 500, Context.ConnectionAborted);
+            if (page.Events.Count == 0)
+            {
+                break;
+            }
+
+            events.AddRange(page.Events.Where(e => e.Sequence <= start.HistoryEnd));
+            after = page.Events[^1].Sequence;
+        }
+
+        // Read after joining, so the snapshot is at least as new as the history.
+        var snapshot = await workflows.GetAsync(workflowId, null, Context.ConnectionAborted);
+        return new WorkflowSubscription
+        {
+            Workflow = snapshot!.ToResponse(),
+            Epoch = start.Epoch,
+            Events = events,
+            ReplayedFromStart = start.ReplayedFromStart,
+        };
+    }
+
+    public Task Unsubscribe(string workflowId)
+    {
+        if (string.IsNullOrWhiteSpace(workflowId) || workflowId.Length > MaxWorkflowIdLength)
+        {
+            throw new HubException("workflowId is required and at most 64 characters long.");
+        }
+
+        return Groups.RemoveFromGroupAsync(Context.ConnectionId, WorkflowGroups.For(workflowId));
+    }
+
+    public async IAsyncEnumerable<WorkflowEvent> StreamEvents(
+        string workflowId,
+        long? afterSequence,
+        string[]? types,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        EventFilter filter;
+        try
+        {
+            filter = new EventFilter(EventFilter.ParseTypes(types, null), null, null);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new HubException(ex.Message);
+        }
+
+        await RequireWorkflowAsync(workflowId, afterSequence);
+        using var subscription = await publisher.SubscribeAsync(workflowId, null, afterSequence, cancellationToken);
+        await foreach (var published in ReadAsync(subscription, cancellationToken))
+        {
+            if (filter.Matches(published.Event))
+            {
+                yield return published.Event;
+            }
+        }
+    }
+
+    private static async IAsyncEnumerable<PublishedEvent> ReadAsync(EventSubscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var events = subscription.ReadAllAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!await events.MoveNextAsync())
+                    {
+                        yield break;
+                    }
+                }
+                catch (SlowConsumerException ex)
+                {
+                    throw new HubException(ex.Message);
+                }
+
+                yield return events.Current;
+            }
+        }
+        finally
+        {
+            await events.DisposeAsync();
+        }
+    }
+
+    private async Task RequireWorkflowAsync(string workflowId, long? afterSequence)
+    {
+        if (string.IsNullOrWhiteSpace(workflowId) || workflowId.Length > MaxWorkflowIdLength)
+        {
+            throw new HubException("workflowId is required and at most 64 characters long.");
+        }
+
+        if (afterSequence < 0)
+        {
+            throw new HubException("afterSequence must be 0 or more (or null for the whole history).");
+        }
+
+        var owner = FelixClaims.OwnerFilter(Context.User!);
+        if (await workflows.GetAsync(workflowId, owner, Context.ConnectionAborted) is null)
+        {
+            throw new HubException($"Workflow '{workflowId}' not found.");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.Reflection;
+using Felix.Contracts.Dtos;
+using Felix.Server.Agents;
+using Felix.Server.Compat;
+using Felix.Server.Hubs;
+using Felix.Server.Workflows;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Platform;
+
+internal static class SystemApi
+{
+    public static readonly string Version =
+        typeof(SystemApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static RouteGroupBuilder MapSystemApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/system").WithTags("System").RequireAuthorization();
+        group.MapGet("/status", GetStatus).WithSummary("Engine state, queue, streaming connections, version and uptime");
+        // The original needed an explicit start; Felix Server's engine runs with the process, so both only report.
+        group.MapPost("/start", Start).WithSummary("Compatibility: the engine is always running; answers 200");
+        group.MapPost("/stop", Stop).WithSummary("Compatibility: the engine stops with the process; answers 200");
+        return group;
+    }
+
+    private static Ok<SystemStatusResponse> GetStatus(
+        WorkflowEngine engine, WorkflowQueue queue, ActiveAgents agents, CompatConnections compat, HubConnectionCounter hubs,
+        IOptions<WorkflowOptions> workflows, IOptions<LlmOptions> llm, TimeProvider time, ServerClock clock) =>
+        TypedResults.Ok(new SystemStatusResponse
+        {
+            Status = engine.IsRunning ? "running" : "stopped",
+            FelixVersion = Version,
+            ApiVersion = "v1",
+            UptimeSeconds = Math.Round((time.GetUtcNow() - clock.StartedAt).TotalSeconds, 1),
+            ActiveWorkflows = engine.ActiveCount,
+            QueuedWorkflows = queue.Count,
+            MaxConcurrentWorkflows = workflows.Value.MaxConcurrent,
+            ActiveAgents = agents.Count,
+            LlmProvider = llm.Value.Provider.ToLowerInvariant(),
+            KnowledgeBrainEnabled = false,
+            Connections = new Dictionary<string, int>
+            {
+                ["websocket"] = compat.Total,
+                ["signalr"] = hubs.Count,
+            },
+        });
+
+    private static Ok<SystemCommandResponse> Start(WorkflowEngine engine) =>
+        TypedResults.Ok(new SystemCommandResponse(engine.IsRunning ? "running" : "stopped", "Felix Server's engine runs with the process."));
+
+    private static Ok<SystemCommandResponse> Stop(WorkflowEngine engine) =>
+        TypedResults.Ok(new SystemCommandResponse(engine.IsRunning ? "running" : "stopped", "The engine stops when the server process stops."));
+}
+
+internal sealed record SystemCommandResponse(string Status, string Message);
+
+/// <summary>When this server process started, for uptime.</summary>
+internal sealed class ServerClock(TimeProvider time)
+{
+    public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
+}

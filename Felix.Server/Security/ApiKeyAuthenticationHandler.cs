@@ -1,0 +1,128 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Security;
+
+/// <summary>
+/// Authenticates a key from <c>Authorization: Bearer</c>, or from the query where headers cannot be set:
+/// <c>access_token</c> (SignalR) and <c>api_key</c> (the raw WebSocket protocol). With no key configured every request
+/// is let in as the development principal, like the original without <c>FELIX_API_KEY</c>.
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory loggerFactory,
+    UrlEncoder encoder,
+    ApiKeyRing keys,
+    IProblemDetailsService problemDetails) : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (keys.IsOpen)
+        {
+            return Task.FromResult(Success(FelixClaims.DefaultTenant, [FelixClaims.AdminScope], "development"));
+        }
+
+        var presented = PresentedKey();
+        if (string.IsNullOrEmpty(presented))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var entry = keys.Find(presented);
+        return Task.FromResult(entry is null
+            ? AuthenticateResult.Fail("invalid API key")
+            : Success(entry.Tenant, entry.Scopes, "api-key:" + entry.Tenant));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        await problemDetails.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status401Unauthorized,
+                Title = "Unauthorized",
+                Detail = PresentedKey() is null
+                    ? "An API key is required: send 'Authorization: Bearer <key>'."
+                    : "The API key is not valid.",
+            },
+        });
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        await problemDetails.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails { Status = 403, Title = "Forbidden", Detail = "This key may not do that." },
+        });
+    }
+
+    private string? PresentedKey()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return header["Bearer ".Length..].Trim();
+        }
+
+        var query = Request.Query;
+        return query.TryGetValue("access_token", out var token) ? token.ToString()
+            : query.TryGetValue("api_key", out var key) ? key.ToString()
+            : null;
+    }
+
+    private AuthenticateResult Success(string tenant, IEnumerable<string> scopes, string name)
+    {
+        var claims = new List<Claim> { new(ClaimTypes.Name, name), new(FelixClaims.Tenant, tenant) };
+        claims.AddRange(scopes.Select(s => new Claim(FelixClaims.Scope, s)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+}
+
+/// <summary>The configured keys, compared in constant time.</summary>
+internal sealed class ApiKeyRing
+{
+    private readonly (byte[] Key, ApiKeyEntry Entry)[] _keys;
+
+    public ApiKeyRing(IOptions<SecurityOptions> options, IConfiguration configuration)
+    {
+        var entries = options.Value.ApiKeys.Where(k => !string.IsNullOrEmpty(k.Key)).ToList();
+        if (configuration[SecurityOptions.ApiKeyVariable] is { Length: > 0 } single)
+        {
+            entries.Add(new ApiKeyEntry { Key = single, Tenant = FelixClaims.DefaultTenant, Scopes = [FelixClaims.AdminScope] });
+        }
+
+        _keys = entries.Select(e => (Encoding.UTF8.GetBytes(e.Key), e)).ToArray();
+    }
+
+    public bool IsOpen => _keys.Length == 0;
+
+    public ApiKeyEntry? Find(string presented)
+    {
+        var bytes = Encoding.UTF8.GetBytes(presented);
+        ApiKeyEntry? found = null;
+        foreach (var (key, entry) in _keys)
+        {
+            // Look at every key, so timing does not tell which one nearly matched.
+            if (CryptographicOperations.FixedTimeEquals(key, bytes))
+            {
+                found ??= entry;
+            }
+        }
+
+        return found;
+    }
+}

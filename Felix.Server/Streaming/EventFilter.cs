@@ -1,0 +1,87 @@
+using Felix.Contracts;
+using Felix.Contracts.Events;
+
+namespace Felix.Server.Streaming;
+
+/// <summary>
+/// Which events a subscriber wants: by type, by agent and by a confidence threshold on agent outputs. Events that
+/// carry no agent pass the agent filter; only <c>agent_output</c> is held to the threshold, so the terminal event always
+/// reaches a subscriber that asked for its type.
+/// </summary>
+internal sealed class EventFilter
+{
+    public static readonly EventFilter All = new(null, null, null);
+
+    private readonly IReadOnlySet<string>? _types;
+    private readonly IReadOnlySet<string>? _agentIds;
+    private readonly double? _minConfidence;
+
+    public EventFilter(IReadOnlySet<string>? types, IReadOnlySet<string>? agentIds, double? minConfidence)
+    {
+        _types = types;
+        _agentIds = agentIds;
+        _minConfidence = minConfidence;
+    }
+
+    public bool Matches(WorkflowEvent evt)
+    {
+        if (_types is not null && !_types.Contains(evt.Type))
+        {
+            return false;
+        }
+
+        if (_agentIds is not null && AgentOf(evt) is { } agentId && !_agentIds.Contains(agentId))
+        {
+            return false;
+        }
+
+        return _minConfidence is not { } min || ConfidenceOf(evt) is not { } confidence || confidence >= min;
+    }
+
+    /// <summary>Parses a list of type names; throws <see cref="ArgumentException"/> naming an unknown one.</summary>
+    public static IReadOnlySet<string>? ParseTypes(IEnumerable<string>? names, IReadOnlySet<string>? whenAbsent)
+    {
+        var list = names?.SelectMany(n => n.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        if (list is null || list.Count == 0)
+        {
+            return whenAbsent;
+        }
+
+        if (list.Contains("all", StringComparer.Ordinal))
+        {
+            return null;
+        }
+
+        foreach (var name in list)
+        {
+            if (!EventTypes.IsKnown(name))
+            {
+                throw new ArgumentException($"Unknown event type '{name}'. Known types: {string.Join(", ", EventTypes.All.Keys.Order())}, or 'all'.");
+            }
+        }
+
+        return list.ToHashSet(StringComparer.Ordinal);
+    }
+
+    public static IReadOnlySet<string>? ParseList(IEnumerable<string>? values)
+    {
+        var list = values?.SelectMany(n => n.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        return list is null || list.Count == 0 ? null : list.ToHashSet(StringComparer.Ordinal);
+    }
+
+    private static string? AgentOf(WorkflowEvent evt) => evt switch
+    {
+        AgentSpawnedEvent e => e.AgentId,
+        AgentOutputEvent e => e.AgentId,
+        AgentOutputDeltaEvent e => e.AgentId,
+        AgentReasoningDeltaEvent e => e.AgentId,
+        AgentCompletedEvent e => e.AgentId,
+        _ => null,
+    };
+
+    private static double? ConfidenceOf(WorkflowEvent evt) => evt switch
+    {
+        AgentOutputEvent e => e.Confidence,
+        _ => null,
+    };
+}

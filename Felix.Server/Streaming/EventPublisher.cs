@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Felix.Contracts.Events;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Streaming;
+
+/// <summary>
+/// The one way events leave the engine: stamp and append to the log, then hand to every transport, one event at a time
+/// per workflow so every subscriber sees the same order.
+/// </summary>
+internal sealed partial class EventPublisher(
+    IEventLog log,
+    IEnumerable<IEventSink> sinks,
+    TimeProvider time,
+    IOptions<StreamingOptions> options,
+    ILogger<EventPublisher> logger)
+{
+    private readonly ConcurrentDictionary<string, WorkflowChannel> _channels = new(StringComparer.Ordinal);
+    private readonly IEventSink[] _sinks = [.. sinks];
+    private readonly StreamingOptions _options = options.Value;
+
+    /// <summary>Events published since start (all workflows).</summary>
+    public long PublishedCount => Interlocked.Read(ref _publishedCount);
+    private long _publishedCount;
+
+    public IEventLog Log => log;
+
+    /// <summary>
+    /// Publishes <paramref name="evt"/> for its workflow and returns it stamped. Returns once the event is in the log and
+    /// queued on every transport. The cancellation token only stops waiting for the workflow's turn.
+    /// </summary>
+    public async ValueTask<WorkflowEvent> PublishAsync(WorkflowEvent evt, CancellationToken cancellationToken = default)
+    {
+        var channel = _channels.GetOrAdd(evt.WorkflowId, static _ => new WorkflowChannel());
+        await channel.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            evt.Timestamp = Timestamps.Now(time);
+            // The append and the fan-out are not cancellable: half a publish would leave a gap in what clients saw.
+            await log.AppendAsync(evt, CancellationToken.None);
+            Interlocked.Increment(ref _publishedCount);
+            var published = new PublishedEvent(evt);
+            foreach (var sink in _sinks)
+            {
+                try
+                {
+                    await sink.DeliverAsync(published, CancellationToken.None);
+                }
+                catch (Exception ex)
+                {
+                    LogSinkFailed(logger, ex, sink.GetType().Name, evt.WorkflowId, evt.Sequence);
+                }
+            }
+
+            foreach (var subscription in channel.Subscriptions)
+            {
+                subscription.Deliver(published);
+            }
+
+            channel.Completed |= evt.IsTerminal;
+        }
+        finally
+        {
+            channel.Gate.Release();
+        }
+
+        ForgetIfDone(evt.WorkflowId, channel);
+        return evt;
+    }
+
+    /// <summary>
+    /// Starts a subscription at a position: after <paramref name="afterSequence"/> of <paramref name="epoch"/> (when the
+    /// epoch is given and differs from the stream's, or the position is no longer kept, replay starts at the oldest kept
+    /// event and <see cref="EventSubscription.ReplayedFromStart"/> says so).
+    /// </summary>
+    public async Task<EventSubscription> SubscribeAsync(string workflowId, string? epoch, long? afterSequence, CancellationToken cancellationToken = default)
+    {
+        var channel = _channels.GetOrAdd(workflowId, static _ => new WorkflowChannel());
+        var subscription = new EventSubscription(workflowId, log, _options.SendQueueCapacity, _options.ReplayPageSize, s =>
+        {
+            channel.Remove(s);
+            ForgetIfDone(workflowId, channel);
+        });
+        await channel.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            var state = await log.GetStateAsync(workflowId, cancellationToken);
+            channel.Add(subscription);
+            Position(subscription, state, epoch, afterSequence);
+        }
+        finally
+        {
+            channel.Gate.Release();
+        }
+
+        return subscription;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="join"/> (a hub group join) while no event of the workflow is being published, and returns the
+    /// stream state at that moment: events up to it are in the log, events after it reach the group.
+    /// </summary>
+    public async Task<StreamState?> JoinAsync(string workflowId, Func<Task> join, CancellationToken cancellationToken = default)
+    {
+        var channel = _channels.GetOrAdd(workflowId, static _ => new WorkflowChannel());
+        await channel.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            await join();
+            return await log.GetStateAsync(workflowId, cancellationToken);
+        }
+        finally
+        {
+            channel.Gate.Release();
+        }
+    }
+
+    // A finished stream gets no more events, so its channel can go; a late subscriber makes a fresh one and reads history.
+    private void ForgetIfDone(string workflowId, WorkflowChannel channel)
+    {
+        if (channel.Completed && channel.Subscriptions.IsEmpty)
+        {
+            _channels.TryRemove(new KeyValuePair<string, WorkflowChannel>(workflowId, channel));
+        }
+    }
+
+    private static void Position(EventSubscription subscription, StreamState? state, string? epoch, long? afterSequence)
+    {
+        var start = ResumePoint.Resolve(state, epoch, afterSequence);
+        subscription.Epoch = start.Epoch;
+        subscription.AfterSequence = start.AfterSequence;
+        subscription.HistoryEnd = start.HistoryEnd;
+        subscription.ReplayedFromStart = start.ReplayedFromStart;
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Transport {Sink} failed to take event {Sequence} of workflow {WorkflowId}")]
+    private static partial void LogSinkFailed(ILogger logger, Exception exception, string sink, string workflowId, long sequence);
+
+    private sealed class WorkflowChannel
+    {
+        private ImmutableArray<EventSubscription> _subscriptions = [];
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public bool Completed { get; set; }
+
+        public ImmutableArray<EventSubscription> Subscriptions => _subscriptions;
+
+        public void Add(EventSubscription subscription) =>
+            ImmutableInterlocked.Update(ref _subscriptions, static (list, s) => list.Add(s), subscription);
+
+        public void Remove(EventSubscription subscription) =>
+            ImmutableInterlocked.Update(ref _subscriptions, static (list, s) => list.Remove(s), subscription);
+    }
+}

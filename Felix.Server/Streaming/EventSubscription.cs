@@ -1,0 +1,106 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+
+namespace Felix.Server.Streaming;
+
+/// <summary>
+/// One subscriber's view of a workflow's stream: the history after its position, then live events, in order, each once.
+/// Live events wait in a bounded queue; when it fills, the subscription fails with <see cref="SlowConsumerException"/>
+/// instead of growing memory or holding up the publisher.
+/// </summary>
+internal sealed class EventSubscription : IDisposable
+{
+    private readonly Channel<PublishedEvent> _live;
+    private readonly int _capacity;
+    private readonly Action<EventSubscription> _onDispose;
+    private readonly IEventLog _log;
+    private readonly int _pageSize;
+
+    public EventSubscription(string workflowId, IEventLog log, int capacity, int pageSize, Action<EventSubscription> onDispose)
+    {
+        WorkflowId = workflowId;
+        _log = log;
+        _capacity = capacity;
+        _pageSize = pageSize;
+        _onDispose = onDispose;
+        _live = Channel.CreateBounded<PublishedEvent>(new BoundedChannelOptions(capacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public string WorkflowId { get; }
+
+    /// <summary>The current epoch of the stream when the subscription started (empty for a stream with no events).</summary>
+    public string Epoch { get; internal set; } = "";
+
+    /// <summary>Replay starts after this sequence.</summary>
+    public long AfterSequence { get; internal set; }
+
+    /// <summary>The last sequence that was in the log when the subscription started; live delivery begins after it.</summary>
+    public long HistoryEnd { get; internal set; }
+
+    /// <summary>True when the asked position was unknown or no longer kept, so replay starts at the oldest kept event.</summary>
+    public bool ReplayedFromStart { get; internal set; }
+
+    internal void Deliver(PublishedEvent evt)
+    {
+        if (!_live.Writer.TryWrite(evt))
+        {
+            _live.Writer.TryComplete(new SlowConsumerException(_capacity));
+        }
+    }
+
+    /// <summary>History then live events; ends after the terminal event or when the subscriber falls behind.</summary>
+    public async IAsyncEnumerable<PublishedEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var after = AfterSequence;
+        while (after < HistoryEnd)
+        {
+            var page = await _log.ReadAsync(WorkflowId, after, _pageSize, cancellationToken);
+            if (page.Events.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var evt in page.Events)
+            {
+                if (evt.Sequence > HistoryEnd)
+                {
+                    break;
+                }
+
+                after = evt.Sequence;
+                yield return new PublishedEvent(evt);
+                if (evt.IsTerminal)
+                {
+                    yield break;
+                }
+            }
+        }
+
+        await foreach (var published in _live.Reader.ReadAllAsync(cancellationToken))
+        {
+            // Events at or before the history end were already replayed above.
+            if (published.Event.Sequence <= after)
+            {
+                continue;
+            }
+
+            after = published.Event.Sequence;
+            yield return published;
+            if (published.Event.IsTerminal)
+            {
+                yield break;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _live.Writer.TryComplete();
+        _onDispose(this);
+    }
+}

@@ -1,0 +1,38 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Felix.Server.Streaming;
+
+/// <summary>Limits and timings of event delivery (<c>Felix:Streaming</c>).</summary>
+public sealed class StreamingOptions
+{
+    public const string SectionName = "Felix:Streaming";
+
+    /// <summary>The original's keepalive: a JSON ping after this long without a client message.</summary>
+    public const int DefaultPingIntervalSeconds = 30;
+
+    /// <summary>A whole default run is under 200 events, token deltas included; 1,024 lets a client lag a full run.</summary>
+    public const int DefaultSendQueueCapacity = 1024;
+
+    /// <summary>Enough for long runs with token deltas; older events are dropped first.</summary>
+    public const int DefaultMaxEventsPerWorkflow = 10_000;
+
+    /// <summary>JSON ping interval on the raw WebSocket endpoints.</summary>
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(DefaultPingIntervalSeconds);
+
+    /// <summary>
+    /// A raw WebSocket peer that answers no protocol-level ping within this long is considered dead and closed.
+    /// </summary>
+    public TimeSpan DeadConnectionTimeout { get; set; } = TimeSpan.FromSeconds(DefaultPingIntervalSeconds * 2);
+
+    /// <summary>Events queued for one connection before it counts as a slow consumer and is disconnected.</summary>
+    [Range(16, 1_000_000)]
+    public int SendQueueCapacity { get; set; } = DefaultSendQueueCapacity;
+
+    /// <summary>Events kept per workflow; older ones are dropped (a resume from before them replays what is kept).</summary>
+    [Range(100, 10_000_000)]
+    public int MaxEventsPerWorkflow { get; set; } = DefaultMaxEventsPerWorkflow;
+
+    /// <summary>Events read from the log per page when a client catches up.</summary>
+    [Range(1, 100_000)]
+    public int ReplayPageSize { get; set; } = 500;
+}

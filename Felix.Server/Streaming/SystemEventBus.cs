@@ -1,0 +1,53 @@
+using System.Collections.Immutable;
+using System.Threading.Channels;
+using Felix.Contracts.Events;
+
+namespace Felix.Server.Streaming;
+
+/// <summary>
+/// System-wide events (workflow created, status changes, agents, engine state) for the system hub and the raw system
+/// stream. Not kept in history: a system stream shows what happens while it is open.
+/// </summary>
+internal sealed class SystemEventBus(IEnumerable<ISystemEventSink> sinks, TimeProvider time)
+{
+    private readonly ISystemEventSink[] _sinks = [.. sinks];
+    private ImmutableArray<Channel<SystemEvent>> _listeners = [];
+
+    public async ValueTask PublishAsync(SystemEvent evt)
+    {
+        evt.Timestamp = Timestamps.Now(time);
+        foreach (var sink in _sinks)
+        {
+            await sink.DeliverAsync(evt);
+        }
+
+        foreach (var listener in _listeners)
+        {
+            // A listener that cannot keep up is completed; its reader sees the end and closes its connection.
+            if (!listener.Writer.TryWrite(evt))
+            {
+                listener.Writer.TryComplete(new SlowConsumerException(Capacity));
+            }
+        }
+    }
+
+    public const int Capacity = 1024;
+
+    public ChannelReader<SystemEvent> Listen(CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateBounded<SystemEvent>(new BoundedChannelOptions(Capacity) { SingleReader = true });
+        ImmutableInterlocked.Update(ref _listeners, static (list, c) => list.Add(c), channel);
+        cancellationToken.Register(() =>
+        {
+            ImmutableInterlocked.Update(ref _listeners, static (list, c) => list.Remove(c), channel);
+            channel.Writer.TryComplete();
+        });
+        return channel.Reader;
+    }
+}
+
+/// <summary>A transport that receives every system event.</summary>
+internal interface ISystemEventSink
+{
+    ValueTask DeliverAsync(SystemEvent evt);
+}

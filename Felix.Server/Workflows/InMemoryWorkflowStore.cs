@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+
+namespace Felix.Server.Workflows;
+
+/// <summary>Keeps workflows in process memory.</summary>
+internal sealed class InMemoryWorkflowStore : IWorkflowStore
+{
+    private readonly ConcurrentDictionary<string, WorkflowRecord> _workflows = new(StringComparer.Ordinal);
+
+    public Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
+    {
+        if (!_workflows.TryAdd(workflow.Id, workflow))
+        {
+            throw new InvalidOperationException($"Workflow {workflow.Id} already exists.");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_workflows.GetValueOrDefault(id));
+
+    public Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default)
+    {
+        while (_workflows.TryGetValue(id, out var current))
+        {
+            var next = update(current);
+            if (next is null)
+            {
+                return Task.FromResult<WorkflowRecord?>(null);
+            }
+
+            if (_workflows.TryUpdate(id, next, current))
+            {
+                return Task.FromResult<WorkflowRecord?>(next);
+            }
+        }
+
+        return Task.FromResult<WorkflowRecord?>(null);
+    }
+
+    public Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default)
+    {
+        var matching = _workflows.Values
+            .Where(w => (status is null || w.Status == status) && (owner is null || w.Owner == owner))
+            .OrderByDescending(w => w.CreatedAt)
+            .ThenByDescending(w => w.Id, StringComparer.Ordinal)
+            .ToList();
+        IReadOnlyList<WorkflowRecord> items = matching.Skip((page - 1) * pageSize).Take(pageSize).ToList();
+        return Task.FromResult((items, matching.Count));
+    }
+}

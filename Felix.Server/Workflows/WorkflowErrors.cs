@@ -1,0 +1,19 @@
+using System.ClientModel;
+using Polly.Timeout;
+
+namespace Felix.Server.Workflows;
+
+/// <summary>Turns a failure into a message a user can act on, without internal details.</summary>
+internal static class WorkflowErrors
+{
+    public static string Describe(Exception exception) => exception switch
+    {
+        HttpRequestException http when http.StatusCode is { } status =>
+            $"The language model endpoint answered HTTP {(int)status} ({status}).",
+        HttpRequestException => "The language model endpoint could not be reached.",
+        ClientResultException result =>
+            $"The language model endpoint answered HTTP {result.Status}.",
+        TimeoutRejectedException or TimeoutException => "The language model did not answer in time.",
+        _ => "The workflow failed with an internal error; the server log has the details.",
+    };
+}

@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Felix.Server.Workflows;
+
+/// <summary>Engine limits (<c>Felix:Workflows</c>).</summary>
+public sealed class WorkflowOptions
+{
+    public const string SectionName = "Felix:Workflows";
+
+    /// <summary>Two cores run four offline or remote-LLM workflows comfortably: they mostly wait on the model.</summary>
+    public const int DefaultMaxConcurrent = 4;
+
+    /// <summary>Enough to absorb a burst; beyond it clients are told to retry rather than wait unboundedly.</summary>
+    public const int DefaultQueueCapacity = 100;
+
+    /// <summary>The original's default: research, analysis and critic voices, then synthesis.</summary>
+    public const int DefaultMaxSteps = 5;
+
+    [Range(1, 256)]
+    public int MaxConcurrent { get; set; } = DefaultMaxConcurrent;
+
+    [Range(1, 100_000)]
+    public int QueueCapacity { get; set; } = DefaultQueueCapacity;
+
+    /// <summary>Agents spawned when a request gives no <c>max_steps</c>.</summary>
+    [Range(1, 50)]
+    public int DefaultSteps { get; set; } = DefaultMaxSteps;
+
+    /// <summary>Synthesis starts early once the agents' mean confidence reaches this (and enough agents spoke).</summary>
+    [Range(0.0, 1.0)]
+    public double ConfidenceThreshold { get; set; } = 0.8;
+
+    /// <summary>Fewest agents before an early synthesis.</summary>
+    [Range(1, 50)]
+    public int MinAgentsBeforeSynthesis { get; set; } = 3;
+
+    /// <summary>How long <c>DELETE</c> waits for a running workflow's work to stop before it answers.</summary>
+    public TimeSpan CancelWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Seconds to suggest in <c>Retry-After</c> when the queue is full.</summary>
+    [Range(1, 3600)]
+    public int RetryAfterSeconds { get; set; } = 5;
+}

@@ -1,0 +1,33 @@
+using System.Collections.Immutable;
+using Felix.Contracts.Dtos;
+
+namespace Felix.Server.Workflows;
+
+/// <summary>A workflow as the server keeps it. Immutable: changes go through <see cref="IWorkflowStore.UpdateAsync"/>.</summary>
+internal sealed record WorkflowRecord
+{
+    public required string Id { get; init; }
+    public required string Task { get; init; }
+    public required int MaxSteps { get; init; }
+    public string? ParentWorkflowId { get; init; }
+    public bool EnableWebSearch { get; init; }
+    /// <summary>The tenant that created the workflow.</summary>
+    public string Owner { get; init; } = "";
+    public required string Status { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get; init; }
+    public ImmutableList<AgentRecord> Agents { get; init; } = [];
+    public Synthesis? Synthesis { get; init; }
+    public WorkflowUsage? Usage { get; init; }
+    public string? Error { get; init; }
+}
+
+/// <summary>An agent of a workflow as the server keeps it.</summary>
+internal sealed record AgentRecord(
+    string AgentId,
+    string AgentType,
+    double SpawnTime,
+    double? Confidence = null,
+    long PromptTokens = 0,
+    long CompletionTokens = 0);

@@ -1,0 +1,131 @@
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Contracts.Events;
+using Felix.Server.Streaming;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Workflows;
+
+/// <summary>What the REST API and the hubs do with workflows: create, read, list, cancel.</summary>
+internal sealed partial class WorkflowService(
+    IWorkflowStore store,
+    WorkflowQueue queue,
+    WorkflowEngine engine,
+    WorkflowEvents events,
+    SystemEventBus system,
+    TimeProvider time,
+    IOptions<WorkflowOptions> options,
+    ILogger<WorkflowService> logger)
+{
+    /// <summary>Creates and queues a workflow; null when the queue is full.</summary>
+    public async Task<WorkflowRecord?> CreateAsync(WorkflowRequest request, string owner, CancellationToken cancellationToken = default)
+    {
+        if (!queue.TryReserve())
+        {
+            LogQueueFull(logger, queue.Capacity);
+            return null;
+        }
+
+        var workflow = new WorkflowRecord
+        {
+            Id = WorkflowIds.New(),
+            Task = request.Task!,
+            MaxSteps = request.MaxSteps ?? options.Value.DefaultSteps,
+            ParentWorkflowId = request.ParentWorkflowId,
+            EnableWebSearch = request.EnableWebSearch,
+            Owner = owner,
+            Status = WorkflowStatuses.Pending,
+            CreatedAt = time.GetUtcNow(),
+        };
+        try
+        {
+            await store.CreateAsync(workflow, cancellationToken);
+            await system.PublishAsync(new SystemEvent
+            {
+                Type = SystemEvent.WorkflowCreated,
+                WorkflowId = workflow.Id,
+                Status = workflow.Status,
+                Message = $"Workflow {workflow.Id} created",
+            });
+            await events.StatusChangedAsync(workflow.Id, WorkflowStatuses.Pending);
+        }
+        catch
+        {
+            queue.Release();
+            throw;
+        }
+
+        queue.Enqueue(workflow.Id);
+        LogCreated(logger, workflow.Id, workflow.MaxSteps);
+        return workflow;
+    }
+
+    /// <summary>The workflow when it exists and <paramref name="owner"/> may see it (null owner: any).</summary>
+    public async Task<WorkflowRecord?> GetAsync(string id, string? owner, CancellationToken cancellationToken = default)
+    {
+        var workflow = await store.GetAsync(id, cancellationToken);
+        return workflow is not null && (owner is null || workflow.Owner == owner) ? workflow : null;
+    }
+
+    public Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default) =>
+        store.ListAsync(status, owner, page, pageSize, cancellationToken);
+
+    /// <summary>Cancels a pending or running workflow and waits (boundedly) until its work has stopped.</summary>
+    public async Task<CancelOutcome> CancelAsync(string id, string? owner, CancellationToken cancellationToken = default)
+    {
+        var workflow = await GetAsync(id, owner, cancellationToken);
+        if (workflow is null)
+        {
+            return new CancelOutcome(CancelResult.NotFound, null);
+        }
+
+        var cancelledWhilePending = await store.UpdateAsync(id, w => w.Status == WorkflowStatuses.Pending
+            ? w with { Status = WorkflowStatuses.Cancelled, CompletedAt = time.GetUtcNow() }
+            : null, cancellationToken);
+        if (cancelledWhilePending is not null)
+        {
+            await events.StatusChangedAsync(id, WorkflowStatuses.Cancelled);
+            return new CancelOutcome(CancelResult.Cancelled, cancelledWhilePending);
+        }
+
+        if (engine.TryCancel(id) is { } stopped)
+        {
+            try
+            {
+                await stopped.WaitAsync(options.Value.CancelWait, time, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                LogCancelSlow(logger, id, options.Value.CancelWait);
+            }
+        }
+
+        var now = await store.GetAsync(id, cancellationToken);
+        return now?.Status == WorkflowStatuses.Cancelled
+            ? new CancelOutcome(CancelResult.Cancelled, now)
+            : new CancelOutcome(CancelResult.AlreadyFinished, now);
+    }
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Workflow {WorkflowId} created with up to {MaxSteps} agents")]
+    private static partial void LogCreated(ILogger logger, string workflowId, int maxSteps);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} did not stop within {Wait} of its cancel")]
+    private static partial void LogCancelSlow(ILogger logger, string workflowId, TimeSpan wait);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "Workflow refused: the queue is full ({Capacity})")]
+    private static partial void LogQueueFull(ILogger logger, int capacity);
+}
+
+internal enum CancelResult
+{
+    Cancelled,
+    NotFound,
+    AlreadyFinished,
+}
+
+internal sealed record CancelOutcome(CancelResult Result, WorkflowRecord? Workflow);
+
+internal static class WorkflowIds
+{
+    public static string New() => "wf_" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 8);
+}

@@ -1,0 +1,132 @@
+using System.Security.Claims;
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Server.Api;
+using Felix.Server.Security;
+using Felix.Server.Streaming;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Workflows;
+
+internal static class WorkflowsApi
+{
+    public const int DefaultPageSize = 20;
+    public const int MaxPageSize = 100;
+    public const int MaxEventPageSize = 1000;
+
+    public static RouteGroupBuilder MapWorkflowsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/v1/workflows").WithTags("Workflows").RequireAuthorization();
+        group.MapPost("/", CreateAsync).AddEndpointFilter<ValidationFilter<WorkflowRequest>>()
+            .WithSummary("Start a workflow").WithDescription("Queues the task; watch it on the hubs or the raw WebSocket stream.");
+        group.MapGet("/", ListAsync).WithSummary("List workflows, newest first");
+        group.MapGet("/{workflowId}", GetAsync).WithSummary("Get a workflow");
+        group.MapDelete("/{workflowId}", CancelAsync).WithSummary("Cancel a pending or running workflow");
+        group.MapGet("/{workflowId}/events", GetEventsAsync).WithSummary("Read a workflow's event history, paged");
+        return group;
+    }
+
+    private static async Task<Results<Accepted<WorkflowResponse>, ProblemHttpResult>> CreateAsync(
+        WorkflowRequest request, ClaimsPrincipal user, WorkflowService workflows, IOptions<WorkflowOptions> options,
+        HttpContext context, CancellationToken cancellationToken)
+    {
+        var workflow = await workflows.CreateAsync(request, FelixClaims.TenantOf(user), cancellationToken);
+        if (workflow is null)
+        {
+            context.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return ApiProblems.Busy(options.Value.RetryAfterSeconds);
+        }
+
+        return TypedResults.Accepted($"/api/v1/workflows/{workflow.Id}", workflow.ToResponse());
+    }
+
+    private static async Task<Results<Ok<WorkflowListResponse>, ProblemHttpResult>> ListAsync(
+        ClaimsPrincipal user, WorkflowService workflows, CancellationToken cancellationToken,
+        string? status = null, int page = 1, [FromQuery(Name = "page_size")] int pageSize = DefaultPageSize)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (status is not null && !WorkflowStatuses.All.Contains(status))
+        {
+            errors["status"] = [$"status must be one of {string.Join(", ", WorkflowStatuses.All)}."];
+        }
+
+        if (page < 1)
+        {
+            errors["page"] = ["page must be 1 or more."];
+        }
+
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            errors["page_size"] = [$"page_size must be between 1 and {MaxPageSize}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return ApiProblems.Validation(errors);
+        }
+
+        var (items, total) = await workflows.ListAsync(status, FelixClaims.OwnerFilter(user), page, pageSize, cancellationToken);
+        return TypedResults.Ok(new WorkflowListResponse
+        {
+            Workflows = items.Select(w => w.ToResponse()).ToList(),
+            Total = total,
+            Page = page,
+            PageSize = pageSize,
+        });
+    }
+
+    private static async Task<Results<Ok<WorkflowResponse>, ProblemHttpResult>> GetAsync(
+        string workflowId, ClaimsPrincipal user, WorkflowService workflows, CancellationToken cancellationToken)
+    {
+        var workflow = await workflows.GetAsync(workflowId, FelixClaims.OwnerFilter(user), cancellationToken);
+        return workflow is null ? ApiProblems.WorkflowNotFound(workflowId) : TypedResults.Ok(workflow.ToResponse());
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> CancelAsync(
+        string workflowId, ClaimsPrincipal user, WorkflowService workflows, CancellationToken cancellationToken)
+    {
+        var outcome = await workflows.CancelAsync(workflowId, FelixClaims.OwnerFilter(user), cancellationToken);
+        return outcome.Result switch
+        {
+            CancelResult.Cancelled => TypedResults.NoContent(),
+            CancelResult.NotFound => ApiProblems.WorkflowNotFound(workflowId),
+            _ => ApiProblems.Conflict(
+                "Workflow already finished",
+                $"Workflow '{workflowId}' is {outcome.Workflow?.Status}; only pending or running workflows can be cancelled."),
+        };
+    }
+
+    private static async Task<Results<Ok<EventPage>, ProblemHttpResult>> GetEventsAsync(
+        string workflowId, ClaimsPrincipal user, WorkflowService workflows, EventPublisher publisher, CancellationToken cancellationToken,
+        long after = 0, int limit = 100, string? epoch = null)
+    {
+        if (after < 0 || limit is < 1 or > MaxEventPageSize)
+        {
+            return ApiProblems.Validation(new Dictionary<string, string[]>
+            {
+                [after < 0 ? "after" : "limit"] = [after < 0 ? "after must be 0 or more." : $"limit must be between 1 and {MaxEventPageSize}."],
+            });
+        }
+
+        if (await workflows.GetAsync(workflowId, FelixClaims.OwnerFilter(user), cancellationToken) is null)
+        {
+            return ApiProblems.WorkflowNotFound(workflowId);
+        }
+
+        var state = await publisher.Log.GetStateAsync(workflowId, cancellationToken);
+        var start = ResumePoint.Resolve(state, epoch, after);
+        var page = await publisher.Log.ReadAsync(workflowId, start.AfterSequence, limit, cancellationToken);
+        var last = page.Events.Count > 0 ? page.Events[^1].Sequence : start.AfterSequence;
+        return TypedResults.Ok(new EventPage
+        {
+            WorkflowId = workflowId,
+            Epoch = start.Epoch,
+            Events = page.Events,
+            NextAfter = last,
+            HasMore = last < (state?.LastSequence ?? 0),
+            ReplayedFromStart = start.ReplayedFromStart || page.Truncated,
+        });
+    }
+}

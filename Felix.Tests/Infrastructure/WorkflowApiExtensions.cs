@@ -1,0 +1,44 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Contracts.Serialization;
+
+namespace Felix.Tests.Infrastructure;
+
+internal static class WorkflowApiExtensions
+{
+    public static readonly JsonSerializerOptions Json = FelixSerialization.ConfigureSnakeCase(new JsonSerializerOptions(JsonSerializerDefaults.Web), omitNulls: false);
+
+    public static async Task<WorkflowResponse> CreateWorkflowAsync(this HttpClient client, string task = "Explain quantum computing", int? maxSteps = 3)
+    {
+        var response = await client.PostAsJsonAsync("api/v1/workflows", new WorkflowRequest { Task = task, MaxSteps = maxSteps }, Json).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<WorkflowResponse>(Json).DefaultTimeout())!;
+    }
+
+    public static async Task<WorkflowResponse> GetWorkflowAsync(this HttpClient client, string workflowId) =>
+        (await client.GetFromJsonAsync<WorkflowResponse>($"api/v1/workflows/{workflowId}", Json).DefaultTimeout())!;
+
+    /// <summary>Polls until the workflow reaches a terminal status (short waits, bounded in total).</summary>
+    public static async Task<WorkflowResponse> WaitForTerminalAsync(this HttpClient client, string workflowId, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TestTimeouts.Default);
+        while (true)
+        {
+            var workflow = await client.GetWorkflowAsync(workflowId);
+            if (WorkflowStatuses.IsTerminal(workflow.Status))
+            {
+                return workflow;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Workflow {workflowId} is still {workflow.Status}.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# What the tests need beyond the .NET SDK, installed only when missing.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+apt_packages=()
+/usr/bin/python3 -c 'import websockets, httpx' 2>/dev/null || apt_packages+=(python3-websockets python3-httpx)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+if [ -f "$root/tests/js/package.json" ] && [ ! -d "$root/tests/js/node_modules" ]; then
+  (cd "$root/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
+fi
