@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Tests.Infrastructure;
+
+namespace Felix.Tests.Api;
+
+public sealed partial class WorkflowsApiTests
+{
+    [Fact]
+    public async Task CreateWorkflowReturns202WithPendingWorkflow()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+
+        var response = await client.PostAsJsonAsync("api/v1/workflows", new { task = "Explain quantum computing", max_steps = 3 }).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        Assert.Matches("^wf_[0-9a-f]+$", body["workflow_id"]!.GetValue<string>());
+        Assert.Equal("pending", body["status"]!.GetValue<string>());
+        Assert.Equal("Explain quantum computing", body["task"]!.GetValue<string>());
+        Assert.EndsWith("Z", body["created_at"]!.GetValue<string>());
+        Assert.True(body.ContainsKey("completed_at"), "the original's response always carries completed_at");
+        Assert.Null(body["completed_at"]);
+        Assert.Equal($"/api/v1/workflows/{body["workflow_id"]}", response.Headers.Location?.ToString());
+    }
+
+    [Fact]
+    public async Task CompletedWorkflowHasAgentsSynthesisAndMetrics()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+        var created = await client.CreateWorkflowAsync("Compare solar and wind power", maxSteps: 4);
+
+        var workflow = await client.WaitForTerminalAsync(created.WorkflowId);
+
+        Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
+        Assert.NotNull(workflow.CompletedAt);
+        Assert.Equal(4, workflow.AgentsSpawned.Count);
+        Assert.Equal(["research", "analysis", "analysis", "critic"], workflow.AgentsSpawned.Select(a => a.AgentType));
+        Assert.All(workflow.AgentsSpawned, a => Assert.InRange(a.SpawnTime, 0, 1));
+        Assert.All(workflow.AgentsSpawned, a => Assert.InRange(a.Confidence!.Value, 0, 1));
+        Assert.NotNull(workflow.Synthesis);
+        Assert.Contains("solar", workflow.Synthesis!.Content, StringComparison.OrdinalIgnoreCase);
+        Assert.InRange(workflow.Synthesis.Confidence, 0, 1);
+        Assert.Equal(4, workflow.Synthesis.AgentsSynthesized);
+        Assert.True(workflow.Synthesis.TokenCount > 0);
+        Assert.Equal(5, workflow.PerformanceMetrics!.LlmCalls);
+        Assert.Equal(workflow.PerformanceMetrics.PromptTokens + workflow.PerformanceMetrics.CompletionTokens, workflow.PerformanceMetrics.TotalTokens);
+        Assert.Null(workflow.Error);
+    }
+
+    [Theory]
+    [InlineData("{\"task\":\"\"}", "task")]
+    [InlineData("{\"task\":\"   \"}", "task")]
+    [InlineData("{\"max_steps\":3}", "task")]
+    [InlineData("{\"task\":\"ok\",\"max_steps\":0}", "max_steps")]
+    [InlineData("{\"task\":\"ok\",\"max_steps\":51}", "max_steps")]
+    public async Task InvalidRequestReturns422NamingTheField(string body, string field)
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+
+        var response = await client.PostAsync("api/v1/workflows", new StringContent(body, Encoding.UTF8, "application/json")).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        Assert.Equal(422, problem["status"]!.GetValue<int>());
+        Assert.True(problem["errors"]!.AsObject().ContainsKey(field), problem.ToJsonString());
+    }
+
+    [Fact]
+    public async Task TaskOfTenThousandCharactersIsAcceptedAndOneMoreIsNot()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+
+        var atLimit = await client.PostAsJsonAsync("api/v1/workflows", new { task = new string('a', 10_000), max_steps = 1 }).DefaultTimeout();
+        var overLimit = await client.PostAsJsonAsync("api/v1/workflows", new { task = new string('a', 10_001) }).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.Accepted, atLimit.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, overLimit.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("{\"task\":")]
+    [InlineData("not json")]
+    [InlineData("[1,2,3]")]
+    [InlineData("{\"task\": 42}")]
+    public async Task MalformedJsonReturns400Problem(string body)
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+
+        var response = await client.PostAsync("api/v1/workflows", new StringContent(body, Encoding.UTF8, "application/json")).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        Assert.Equal("Malformed request", problem["title"]!.GetValue<string>());
+        Assert.DoesNotContain("   at ", problem.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BodyOverTheLimitReturns413()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+        var body = "{\"task\":\"" + new string('x', 100_000) + "\"}";
+
+        var response = await client.PostAsync("api/v1/workflows", new StringContent(body, Encoding.UTF8, "application/json")).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        Assert.Equal("Request body too large", problem["title"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task UnknownWorkflowReturns404Problem()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+
+        var response = await client.GetAsync("api/v1/workflows/wf_doesnotexist").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        Assert.Equal("Workflow not found", problem["title"]!.GetValue<string>());
+    }
+}
