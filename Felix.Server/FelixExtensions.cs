@@ -29,7 +29,7 @@ internal static class FelixExtensions
         services.AddFelixSecurity();
         services.AddStreaming();
         services.AddWorkflows();
-        services.AddAgents(builder.Configuration);
+        services.AddAgents();
         services.AddFelixHubs();
         services.AddCompat();
         return builder;

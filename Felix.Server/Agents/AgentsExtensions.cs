@@ -13,7 +13,7 @@ internal static class AgentsExtensions
     public const string LlmHttpClientName = "felix-llm";
 
     /// <summary>The helix, the agent roles, the workflow pipeline and the model: offline unless <c>Felix:Llm</c> names another.</summary>
-    public static IServiceCollection AddAgents(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddAgents(this IServiceCollection services)
     {
         services.AddOptions<HelixOptions>().BindConfiguration(HelixOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -22,14 +22,8 @@ internal static class AgentsExtensions
         services.AddSingleton<ActiveAgents>();
         services.AddSingleton<HelixWorkflow>();
 
-        var llm = configuration.GetSection(LlmOptions.SectionName).Get<LlmOptions>() ?? new LlmOptions();
-        if (llm.IsOffline)
-        {
-            services.AddChatClient(sp => ActivatorUtilities.CreateInstance<OfflineChatClient>(sp));
-            return services;
-        }
-
-        services.AddHttpClient(LlmHttpClientName, (sp, client) =>
+        services.AddSingleton<OfflineChatClient>();
+        services.AddHttpClient(LlmHttpClientName, client =>
             {
                 // The resilience pipeline below owns timeouts; the client's own would cut long streams short.
                 client.Timeout = Timeout.InfiniteTimeSpan;
@@ -37,33 +31,45 @@ internal static class AgentsExtensions
             .AddResilienceHandler("llm", (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<LlmOptions>>().Value;
-                pipeline.AddRetry(new HttpRetryStrategyOptions
+                if (options.MaxRetries > 0)
                 {
-                    MaxRetryAttempts = Math.Max(1, options.MaxRetries),
-                    BackoffType = DelayBackoffType.Exponential,
-                    UseJitter = true,
-                    Delay = TimeSpan.FromMilliseconds(200),
-                    ShouldRetryAfterHeader = true,
-                });
+                    pipeline.AddRetry(new HttpRetryStrategyOptions
+                    {
+                        MaxRetryAttempts = options.MaxRetries,
+                        BackoffType = DelayBackoffType.Exponential,
+                        UseJitter = true,
+                        Delay = TimeSpan.FromMilliseconds(200),
+                        ShouldRetryAfterHeader = true,
+                    });
+                }
+
                 pipeline.AddTimeout(options.RequestTimeout);
             });
 
-        services.AddChatClient(sp =>
-            {
-                var options = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
-                var http = sp.GetRequiredService<IHttpClientFactory>().CreateClient(LlmHttpClientName);
-                var client = new OpenAIClient(new ApiKeyCredential(options.ApiKey ?? "not-needed"), new OpenAIClientOptions
-                {
-                    Endpoint = options.Endpoint,
-                    Transport = new HttpClientPipelineTransport(http),
-                    // Retries happen once, in the resilience pipeline, not again inside the SDK.
-                    RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-                    NetworkTimeout = options.RequestTimeout,
-                });
-                return client.GetChatClient(options.Model).AsIChatClient();
-            })
-            .UseLogging()
-            .UseOpenTelemetry(sourceName: "Felix.Llm");
+        // Chosen when first resolved, not here: configuration sources added after registration (tests, hosting) count too.
+        services.AddSingleton<IChatClient>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
+            return options.IsOffline ? sp.GetRequiredService<OfflineChatClient>() : CreateOpenAIClient(sp, options);
+        });
         return services;
+    }
+
+    private static IChatClient CreateOpenAIClient(IServiceProvider services, LlmOptions options)
+    {
+        var http = services.GetRequiredService<IHttpClientFactory>().CreateClient(LlmHttpClientName);
+        var client = new OpenAIClient(new ApiKeyCredential(options.ApiKey ?? "not-needed"), new OpenAIClientOptions
+        {
+            Endpoint = options.Endpoint,
+            Transport = new HttpClientPipelineTransport(http),
+            // Retries happen once, in the resilience pipeline, not again inside the SDK.
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            NetworkTimeout = options.RequestTimeout,
+        });
+        return client.GetChatClient(options.Model).AsIChatClient()
+            .AsBuilder()
+            .UseLogging(services.GetRequiredService<ILoggerFactory>())
+            .UseOpenTelemetry(services.GetRequiredService<ILoggerFactory>(), sourceName: "Felix.Llm")
+            .Build(services);
     }
 }

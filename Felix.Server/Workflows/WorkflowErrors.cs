@@ -11,8 +11,8 @@ internal static class WorkflowErrors
         HttpRequestException http when http.StatusCode is { } status =>
             $"The language model endpoint answered HTTP {(int)status} ({status}).",
         HttpRequestException => "The language model endpoint could not be reached.",
-        ClientResultException result =>
-            $"The language model endpoint answered HTTP {result.Status}.",
+        ClientResultException { Status: 0 } => "The language model endpoint could not be reached.",
+        ClientResultException result => $"The language model endpoint answered HTTP {result.Status}.",
         TimeoutRejectedException or TimeoutException => "The language model did not answer in time.",
         _ => "The workflow failed with an internal error; the server log has the details.",
     };

@@ -1,0 +1,127 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Felix.Tests.Agents;
+
+/// <summary>
+/// A real HTTP server on 127.0.0.1 that answers <c>/v1/chat/completions</c> the way OpenAI-compatible servers stream:
+/// server-sent chunks with content deltas, then a usage chunk, then <c>[DONE]</c>.
+/// </summary>
+internal sealed class FakeOpenAIServer : IAsyncDisposable
+{
+    public const int PromptTokens = 11;
+
+    private readonly WebApplication _app;
+    private int _requests;
+
+    private FakeOpenAIServer(WebApplication app) => _app = app;
+
+    /// <summary>Status to answer instead of a stream (e.g. 500), or null to stream.</summary>
+    public int? FailWith { get; set; }
+
+    /// <summary>Delay between two streamed words.</summary>
+    public TimeSpan WordDelay { get; set; }
+
+    public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Completed when a client went away in the middle of a stream.</summary>
+    public TaskCompletionSource StreamAborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource FirstChunkSent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public List<JsonObject> Bodies { get; } = [];
+
+    public Uri Endpoint => new(_app.Urls.First() + "/v1");
+
+    public static async Task<FakeOpenAIServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var server = new FakeOpenAIServer(app);
+        app.MapPost("/v1/chat/completions", server.HandleAsync);
+        await app.StartAsync();
+        return server;
+    }
+
+    /// <summary>The text the fake writes for a prompt: different for agents and for the synthesis.</summary>
+    public const string AgentText = "The fake model looked at the task and found three useful points to make.\nConfidence: 0.84";
+    public const string SynthesisText = "Final answer from the fake model, combining every agent.\nConfidence: 0.91";
+
+    /// <summary>Completion tokens the fake reports: one per streamed word.</summary>
+    public static int TokensOf(string text) => text.Split(' ').Length;
+
+    public static string TextFor(JsonObject body)
+    {
+        var system = body["messages"]!.AsArray().First()!["content"]!.ToString();
+        return system.Contains("synthesis", StringComparison.OrdinalIgnoreCase) ? SynthesisText : AgentText;
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+        lock (Bodies)
+        {
+            Bodies.Add(body);
+        }
+
+        if (FailWith is { } status)
+        {
+            context.Response.StatusCode = status;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = "fake failure", type = "server_error" } });
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        var words = TextFor(body).Split(' ');
+        try
+        {
+            for (var i = 0; i < words.Length; i++)
+            {
+                var delta = i == words.Length - 1 ? words[i] : words[i] + " ";
+                await WriteChunkAsync(context, new { role = "assistant", content = delta }, null, null);
+                FirstChunkSent.TrySetResult();
+                if (WordDelay > TimeSpan.Zero)
+                {
+                    await Task.Delay(WordDelay, context.RequestAborted);
+                }
+            }
+
+            await WriteChunkAsync(context, new { }, "stop", null);
+            await WriteChunkAsync(context, null, null, new { prompt_tokens = PromptTokens, completion_tokens = words.Length, total_tokens = PromptTokens + words.Length });
+            await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            StreamAborted.TrySetResult();
+        }
+    }
+
+    private static async Task WriteChunkAsync(HttpContext context, object? delta, string? finishReason, object? usage)
+    {
+        var chunk = new Dictionary<string, object?>
+        {
+            ["id"] = "chatcmpl-fake",
+            ["object"] = "chat.completion.chunk",
+            ["created"] = 1_700_000_000,
+            ["model"] = "fake-model",
+            ["choices"] = delta is null ? Array.Empty<object>() : new object[] { new { index = 0, delta, finish_reason = finishReason } },
+        };
+        if (usage is not null)
+        {
+            chunk["usage"] = usage;
+        }
+
+        await context.Response.WriteAsync("data: " + JsonSerializer.Serialize(chunk) + "\n\n", Encoding.UTF8, context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
