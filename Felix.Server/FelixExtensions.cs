@@ -3,6 +3,7 @@ using Felix.Server.Agents;
 using Felix.Server.Api;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
+using Felix.Server.Observability;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Platform;
@@ -24,9 +25,10 @@ internal static class FelixExtensions
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options => FelixSerialization.ConfigureSnakeCase(options.SerializerOptions, omitNulls: false));
         services.AddOpenApi();
-        services.AddHealthChecks();
+        services.AddFelixObservability();
         services.AddFelixCors(builder.Configuration);
         services.AddFelixSecurity();
+        services.AddFelixRateLimits();
         services.AddStreaming();
         services.AddWorkflows();
         services.AddAgents();
@@ -44,6 +46,7 @@ internal static class FelixExtensions
         app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
 
         app.MapWorkflowsApi();
         app.MapSystemApi();
@@ -52,7 +55,7 @@ internal static class FelixExtensions
         app.MapCompatWebSockets();
         app.MapOpenApi();
         app.MapScalarApiReference("/docs", options => options.WithTitle("Felix Server API").DisableDefaultFonts());
-        app.MapHealthChecks("/health");
+        app.MapFelixObservability();
         app.WarnIfOpen();
         return app;
     }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
+using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 using Microsoft.Extensions.AI;
@@ -26,7 +27,8 @@ internal sealed partial class HelixWorkflow(
     SystemEventBus system,
     TimeProvider time,
     IOptions<WorkflowOptions> workflowOptions,
-    IOptions<LlmOptions> llmOptions)
+    IOptions<LlmOptions> llmOptions,
+    FelixMetrics metrics)
 {
     private const double DefaultConfidence = 0.5; // a model that states none is taken as undecided
 
@@ -142,29 +144,39 @@ internal sealed partial class HelixWorkflow(
         var started = time.GetTimestamp();
         var content = new StringBuilder();
         long promptTokens = 0, completionTokens = 0;
-        await foreach (var update in model.GetStreamingResponseAsync(prompt, options, cancellationToken))
+        var failed = true;
+        try
         {
-            foreach (var item in update.Contents)
+            await foreach (var update in model.GetStreamingResponseAsync(prompt, options, cancellationToken))
             {
-                switch (item)
+                foreach (var item in update.Contents)
                 {
-                    case TextReasoningContent r when reasoning is not null && !string.IsNullOrEmpty(r.Text):
-                        await reasoning.AddAsync(r.Text);
-                        break;
-                    case TextContent t when !string.IsNullOrEmpty(t.Text):
-                        content.Append(t.Text);
-                        if (text is not null)
-                        {
-                            await text.AddAsync(t.Text);
-                        }
+                    switch (item)
+                    {
+                        case TextReasoningContent r when reasoning is not null && !string.IsNullOrEmpty(r.Text):
+                            await reasoning.AddAsync(r.Text);
+                            break;
+                        case TextContent t when !string.IsNullOrEmpty(t.Text):
+                            content.Append(t.Text);
+                            if (text is not null)
+                            {
+                                await text.AddAsync(t.Text);
+                            }
 
-                        break;
-                    case UsageContent u:
-                        promptTokens += u.Details.InputTokenCount ?? 0;
-                        completionTokens += u.Details.OutputTokenCount ?? 0;
-                        break;
+                            break;
+                        case UsageContent u:
+                            promptTokens += u.Details.InputTokenCount ?? 0;
+                            completionTokens += u.Details.OutputTokenCount ?? 0;
+                            break;
+                    }
                 }
             }
+
+            failed = false;
+        }
+        finally
+        {
+            metrics.LlmCall(promptTokens, completionTokens, time.GetElapsedTime(started).TotalMilliseconds, failed);
         }
 
         if (reasoning is not null)

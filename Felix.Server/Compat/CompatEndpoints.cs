@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Felix.Server.Platform;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
@@ -30,9 +31,11 @@ internal static partial class CompatEndpoints
     {
         app.Map(WorkflowStreamPattern, (HttpContext context, string workflowId, CompatWorkflowStream stream) =>
             RunAsync(context, socket => stream.RunAsync(context, socket, workflowId)))
+            .RequireRateLimiting(RateLimits.ConnectPolicy)
             .ExcludeFromDescription();
         app.Map(SystemStreamPattern, (HttpContext context, CompatSystemStream stream) =>
             RunAsync(context, socket => stream.RunAsync(context, socket)))
+            .RequireRateLimiting(RateLimits.ConnectPolicy)
             .ExcludeFromDescription();
         return app;
     }
@@ -50,7 +53,7 @@ internal static partial class CompatEndpoints
 
         var options = context.RequestServices.GetRequiredService<IOptions<CompatOptions>>().Value;
         var streaming = context.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value;
-        var auth = await context.AuthenticateAsync(ApiKeyAuthenticationHandler.SchemeName);
+        var auth = await context.AuthenticateAsync();
         using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
             DangerousEnableCompression = options.EnableCompression,

@@ -1,16 +1,18 @@
 using Felix.Contracts;
 using Felix.Contracts.Events;
+using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Felix.Server.Hubs;
 
 /// <summary>Hands every workflow event to the workflow's group through the typed hub context.</summary>
-internal sealed class HubEventSink(IHubContext<WorkflowHub, IWorkflowClient> hub) : IEventSink
+internal sealed class HubEventSink(IHubContext<WorkflowHub, IWorkflowClient> hub, FelixMetrics metrics) : IEventSink
 {
     public ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken)
     {
         var group = hub.Clients.Group(WorkflowGroups.For(evt.Event.WorkflowId));
+        metrics.Delivered("signalr");
         return new ValueTask(evt.Event switch
         {
             WorkflowStatusEvent e => group.WorkflowStatus(e),

@@ -1,5 +1,6 @@
 using Felix.Contracts;
 using Felix.Contracts.Serialization;
+using Felix.Server.Platform;
 using Felix.Server.Streaming;
 
 namespace Felix.Server.Hubs;
@@ -35,8 +36,10 @@ internal static class HubsExtensions
 
     public static IEndpointRouteBuilder MapFelixHubs(this IEndpointRouteBuilder app)
     {
-        app.MapHub<WorkflowHub>(HubPaths.Workflows, options => options.AllowStatefulReconnects = true);
-        app.MapHub<SystemHub>(HubPaths.System, options => options.AllowStatefulReconnects = true);
+        app.MapHub<WorkflowHub>(HubPaths.Workflows, options => options.AllowStatefulReconnects = true)
+            .RequireRateLimiting(RateLimits.ConnectPolicy);
+        app.MapHub<SystemHub>(HubPaths.System, options => options.AllowStatefulReconnects = true)
+            .RequireRateLimiting(RateLimits.ConnectPolicy);
         return app;
     }
 }

@@ -1,11 +1,13 @@
 using Felix.Contracts;
+using Felix.Server.Security;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Felix.Server.Hubs;
 
 /// <summary>Pushes <see cref="ISystemClient.SystemEvent"/> to every connected client; clients call nothing.</summary>
-[Authorize]
+/// <remarks>System events concern every tenant, so only the admin scope may listen.</remarks>
+[Authorize(Policy = FelixClaims.AdminPolicy)]
 internal sealed class SystemHub(HubConnectionCounter counter) : Hub<ISystemClient>
 {
     public override Task OnConnectedAsync()

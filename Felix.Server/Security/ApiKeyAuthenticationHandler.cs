@@ -69,19 +69,20 @@ internal sealed class ApiKeyAuthenticationHandler(
         });
     }
 
-    private string? PresentedKey()
+    internal static string? PresentedCredential(HttpRequest request)
     {
-        var header = Request.Headers.Authorization.ToString();
+        var header = request.Headers.Authorization.ToString();
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return header["Bearer ".Length..].Trim();
         }
 
-        var query = Request.Query;
-        return query.TryGetValue("access_token", out var token) ? token.ToString()
-            : query.TryGetValue("api_key", out var key) ? key.ToString()
+        return request.Query.TryGetValue("access_token", out var token) ? token.ToString()
+            : request.Query.TryGetValue("api_key", out var key) ? key.ToString()
             : null;
     }
+
+    private string? PresentedKey() => PresentedCredential(Request);
 
     private AuthenticateResult Success(string tenant, IEnumerable<string> scopes, string name)
     {
@@ -99,6 +100,7 @@ internal sealed class ApiKeyRing
 
     public ApiKeyRing(IOptions<SecurityOptions> options, IConfiguration configuration)
     {
+        JwtEnabled = options.Value.Jwt.Enabled;
         var entries = options.Value.ApiKeys.Where(k => !string.IsNullOrEmpty(k.Key)).ToList();
         if (configuration[SecurityOptions.ApiKeyVariable] is { Length: > 0 } single)
         {
@@ -108,7 +110,10 @@ internal sealed class ApiKeyRing
         _keys = entries.Select(e => (Encoding.UTF8.GetBytes(e.Key), e)).ToArray();
     }
 
-    public bool IsOpen => _keys.Length == 0;
+    public bool JwtEnabled { get; }
+
+    /// <summary>No key and no token issuer configured: development mode, everyone is let in.</summary>
+    public bool IsOpen => _keys.Length == 0 && !JwtEnabled;
 
     public ApiKeyEntry? Find(string presented)
     {

@@ -8,6 +8,7 @@ internal static class FelixClaims
     public const string Tenant = "felix:tenant";
     public const string Scope = "scope";
     public const string AdminScope = "felix.admin";
+    public const string AdminPolicy = "felix-admin";
     public const string DefaultTenant = "default";
 
     public static string TenantOf(ClaimsPrincipal user) => user.FindFirstValue(Tenant) ?? DefaultTenant;

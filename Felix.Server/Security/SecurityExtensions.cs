@@ -1,15 +1,84 @@
+using System.Security.Claims;
+using System.Text;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
 namespace Felix.Server.Security;
 
 internal static partial class SecurityExtensions
 {
+    /// <summary>The default scheme: picks JWT for tokens that look like one (when JWT is on), API keys otherwise.</summary>
+    public const string SchemeName = "Felix";
+    public const string JwtSchemeName = JwtBearerDefaults.AuthenticationScheme;
+
     public static IServiceCollection AddFelixSecurity(this IServiceCollection services)
     {
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName);
         services.AddSingleton<ApiKeyRing>();
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        services.AddAuthorization();
+        services.AddAuthentication(SchemeName)
+            .AddPolicyScheme(SchemeName, "API key or JWT", options => options.ForwardDefaultSelector = context =>
+            {
+                var credential = ApiKeyAuthenticationHandler.PresentedCredential(context.Request);
+                var jwt = context.RequestServices.GetRequiredService<ApiKeyRing>().JwtEnabled;
+                return jwt && credential is not null && credential.Count(c => c == '.') == 2 ? JwtSchemeName : ApiKeyAuthenticationHandler.SchemeName;
+            })
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddJwtBearer(JwtSchemeName, options => options.Events = new JwtBearerEvents
+            {
+                // Browsers cannot set headers on WebSockets and SSE: take the token from the query there.
+                OnMessageReceived = context =>
+                {
+                    context.Token ??= ApiKeyAuthenticationHandler.PresentedCredential(context.Request);
+                    return Task.CompletedTask;
+                },
+                OnTokenValidated = context =>
+                {
+                    var settings = context.HttpContext.RequestServices.GetRequiredService<IOptions<SecurityOptions>>().Value.Jwt;
+                    MapClaims(context.Principal!, settings);
+                    return Task.CompletedTask;
+                },
+            });
+        services.AddOptions<JwtBearerOptions>(JwtSchemeName).Configure<IOptions<SecurityOptions>>((options, security) =>
+        {
+            var jwt = security.Value.Jwt;
+            options.MapInboundClaims = false;
+            options.Authority = jwt.Authority;
+            options.RequireHttpsMetadata = jwt.Authority?.StartsWith("https", StringComparison.OrdinalIgnoreCase) ?? true;
+            options.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidateIssuer = jwt.Issuer is not null,
+                ValidIssuer = jwt.Issuer,
+                ValidateAudience = jwt.Audience is not null,
+                ValidAudience = jwt.Audience,
+                IssuerSigningKey = jwt.SigningKey is { Length: > 0 } key ? new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) : null,
+                NameClaimType = "sub",
+            };
+        });
+        services.AddAuthorization(options => options.AddPolicy(FelixClaims.AdminPolicy, policy => policy.RequireClaim(FelixClaims.Scope, FelixClaims.AdminScope)));
         return services;
+    }
+
+    /// <summary>Token claims to Felix's: the tenant claim, and each space-separated scope as its own claim.</summary>
+    private static void MapClaims(ClaimsPrincipal principal, JwtSettings settings)
+    {
+        var identity = (ClaimsIdentity)principal.Identity!;
+        if (principal.FindFirst(settings.TenantClaim)?.Value is { Length: > 0 } tenant && !principal.HasClaim(c => c.Type == FelixClaims.Tenant))
+        {
+            identity.AddClaim(new Claim(FelixClaims.Tenant, tenant));
+        }
+
+        foreach (var scopes in principal.FindAll(FelixClaims.Scope).Select(c => c.Value).ToList())
+        {
+            foreach (var scope in scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!principal.HasClaim(FelixClaims.Scope, scope))
+                {
+                    identity.AddClaim(new Claim(FelixClaims.Scope, scope));
+                }
+            }
+        }
     }
 
     public static void WarnIfOpen(this WebApplication app)

@@ -8,8 +8,11 @@ public sealed class SecurityOptions
     /// <summary>The original's variable: one key with full rights.</summary>
     public const string ApiKeyVariable = "FELIX_API_KEY";
 
-    /// <summary>Keys, each for a tenant with scopes. With none (and no <c>FELIX_API_KEY</c>) the server runs open.</summary>
+    /// <summary>Keys, each for a tenant with scopes. With none, no JWT settings and no <c>FELIX_API_KEY</c> the server runs open.</summary>
     public List<ApiKeyEntry> ApiKeys { get; set; } = [];
+
+    /// <summary>JWT bearer tokens, as the original planned; off unless a signing key or an authority is set.</summary>
+    public JwtSettings Jwt { get; set; } = new();
 }
 
 public sealed class ApiKeyEntry
@@ -17,4 +20,22 @@ public sealed class ApiKeyEntry
     public string Key { get; set; } = "";
     public string Tenant { get; set; } = FelixClaims.DefaultTenant;
     public List<string> Scopes { get; set; } = [];
+}
+
+public sealed class JwtSettings
+{
+    /// <summary>An OpenID Connect authority whose keys sign the tokens.</summary>
+    public string? Authority { get; set; }
+
+    /// <summary>A shared HMAC key (at least 32 bytes of UTF-8) for HS256 tokens, when there is no authority.</summary>
+    public string? SigningKey { get; set; }
+
+    public string? Issuer { get; set; }
+
+    public string? Audience { get; set; }
+
+    /// <summary>The claim that names the tenant.</summary>
+    public string TenantClaim { get; set; } = "tenant";
+
+    public bool Enabled => !string.IsNullOrEmpty(Authority) || !string.IsNullOrEmpty(SigningKey);
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Felix.Contracts.Events;
+using Felix.Server.Observability;
 using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Streaming;
@@ -14,6 +15,7 @@ internal sealed partial class EventPublisher(
     IEnumerable<IEventSink> sinks,
     TimeProvider time,
     IOptions<StreamingOptions> options,
+    FelixMetrics metrics,
     ILogger<EventPublisher> logger)
 {
     private readonly ConcurrentDictionary<string, WorkflowChannel> _channels = new(StringComparer.Ordinal);
@@ -34,12 +36,14 @@ internal sealed partial class EventPublisher(
     {
         var channel = _channels.GetOrAdd(evt.WorkflowId, static _ => new WorkflowChannel());
         await channel.Gate.WaitAsync(cancellationToken);
+        var started = time.GetTimestamp();
         try
         {
             evt.Timestamp = Timestamps.Now(time);
             // The append and the fan-out are not cancellable: half a publish would leave a gap in what clients saw.
             await log.AppendAsync(evt, CancellationToken.None);
             Interlocked.Increment(ref _publishedCount);
+            metrics.Published();
             var published = new PublishedEvent(evt);
             foreach (var sink in _sinks)
             {
@@ -50,15 +54,20 @@ internal sealed partial class EventPublisher(
                 catch (Exception ex)
                 {
                     LogSinkFailed(logger, ex, sink.GetType().Name, evt.WorkflowId, evt.Sequence);
+                    metrics.Dropped(sink.GetType().Name, "transport_failed");
                 }
             }
 
             foreach (var subscription in channel.Subscriptions)
             {
-                subscription.Deliver(published);
+                if (!subscription.Deliver(published))
+                {
+                    metrics.Dropped("stream", "slow_consumer");
+                }
             }
 
             channel.Completed |= evt.IsTerminal;
+            metrics.FanoutDuration(time.GetElapsedTime(started).TotalMilliseconds);
         }
         finally
         {

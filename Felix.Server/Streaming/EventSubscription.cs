@@ -45,12 +45,16 @@ internal sealed class EventSubscription : IDisposable
     /// <summary>True when the asked position was unknown or no longer kept, so replay starts at the oldest kept event.</summary>
     public bool ReplayedFromStart { get; internal set; }
 
-    internal void Deliver(PublishedEvent evt)
+    /// <summary>Queues a live event; false when the subscriber was too far behind and is now cut off.</summary>
+    internal bool Deliver(PublishedEvent evt)
     {
-        if (!_live.Writer.TryWrite(evt))
+        if (_live.Writer.TryWrite(evt))
         {
-            _live.Writer.TryComplete(new SlowConsumerException(_capacity));
+            return true;
         }
+
+        _live.Writer.TryComplete(new SlowConsumerException(_capacity));
+        return false;
     }
 
     /// <summary>History then live events; ends after the terminal event or when the subscriber falls behind.</summary>

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Server.Api;
+using Felix.Server.Platform;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -19,7 +20,7 @@ internal static class WorkflowsApi
     public static RouteGroupBuilder MapWorkflowsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/workflows").WithTags("Workflows").RequireAuthorization();
-        group.MapPost("/", CreateAsync).AddEndpointFilter<ValidationFilter<WorkflowRequest>>()
+        group.MapPost("/", CreateAsync).AddEndpointFilter<ValidationFilter<WorkflowRequest>>().RequireRateLimiting(RateLimits.CreateWorkflowPolicy)
             .WithSummary("Start a workflow").WithDescription("Queues the task; watch it on the hubs or the raw WebSocket stream.");
         group.MapGet("/", ListAsync).WithSummary("List workflows, newest first");
         group.MapGet("/{workflowId}", GetAsync).WithSummary("Get a workflow");

@@ -1,0 +1,16 @@
+using Felix.Server.Workflows;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Felix.Server.Observability;
+
+/// <summary>Ready while the engine loop is taking work.</summary>
+internal sealed class EngineHealthCheck(WorkflowEngine engine, WorkflowQueue queue) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object> { ["running"] = engine.ActiveCount, ["queued"] = queue.Count };
+        return Task.FromResult(engine.IsRunning
+            ? HealthCheckResult.Healthy("The workflow engine is running.", data)
+            : HealthCheckResult.Unhealthy("The workflow engine is not running.", data: data));
+    }
+}

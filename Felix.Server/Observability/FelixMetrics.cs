@@ -1,0 +1,68 @@
+using System.Diagnostics.Metrics;
+
+namespace Felix.Server.Observability;
+
+/// <summary>
+/// The server's own instruments (meter <c>Felix.Server</c>), exported at <c>/metrics</c>. Names follow OpenTelemetry
+/// conventions; the Prometheus exporter turns dots into underscores and adds unit suffixes.
+/// </summary>
+internal sealed class FelixMetrics
+{
+    public const string MeterName = "Felix.Server";
+
+    private readonly Counter<long> _published;
+    private readonly Counter<long> _delivered;
+    private readonly Counter<long> _dropped;
+    private readonly Histogram<double> _fanout;
+    private readonly Counter<long> _workflows;
+    private readonly Counter<long> _llmCalls;
+    private readonly Counter<long> _llmTokens;
+    private readonly Histogram<double> _llmDuration;
+    private readonly Counter<long> _rejected;
+
+    public FelixMetrics(IMeterFactory meters)
+    {
+        Meter = meters.Create(MeterName);
+        _published = Meter.CreateCounter<long>("felix.events.published", "{event}", "Workflow events appended and handed to the transports");
+        _delivered = Meter.CreateCounter<long>("felix.events.delivered", "{event}", "Events written to clients (raw WebSocket: per connection; SignalR: per group send)");
+        _dropped = Meter.CreateCounter<long>("felix.events.dropped", "{event}", "Events a client did not get because it was disconnected as a slow consumer or a transport failed");
+        _fanout = Meter.CreateHistogram<double>("felix.events.fanout.duration", "ms", "Time from publish to the event being handed to every transport");
+        _workflows = Meter.CreateCounter<long>("felix.workflows.status_changes", "{workflow}", "Workflows that reached each status");
+        _llmCalls = Meter.CreateCounter<long>("felix.llm.calls", "{call}", "Model calls");
+        _llmTokens = Meter.CreateCounter<long>("felix.llm.tokens", "{token}", "Model tokens by kind (prompt, completion)");
+        _llmDuration = Meter.CreateHistogram<double>("felix.llm.duration", "ms", "Model call latency, first request to last token");
+        _rejected = Meter.CreateCounter<long>("felix.requests.rejected", "{request}", "Requests refused by a rate or connection limit");
+    }
+
+    public Meter Meter { get; }
+
+    public void Published() => _published.Add(1);
+
+    public void Delivered(string transport, long count = 1) => _delivered.Add(count, new KeyValuePair<string, object?>("transport", transport));
+
+    public void Dropped(string transport, string reason, long count = 1) =>
+        _dropped.Add(count, new("transport", transport), new("reason", reason));
+
+    public void FanoutDuration(double milliseconds) => _fanout.Record(milliseconds);
+
+    public void WorkflowStatus(string status) => _workflows.Add(1, new KeyValuePair<string, object?>("status", status));
+
+    public void LlmCall(long promptTokens, long completionTokens, double milliseconds, bool failed)
+    {
+        var outcome = new KeyValuePair<string, object?>("outcome", failed ? "error" : "ok");
+        _llmCalls.Add(1, outcome);
+        _llmTokens.Add(promptTokens, new KeyValuePair<string, object?>("kind", "prompt"));
+        _llmTokens.Add(completionTokens, new KeyValuePair<string, object?>("kind", "completion"));
+        _llmDuration.Record(milliseconds, outcome);
+    }
+
+    public void Rejected(string limit) => _rejected.Add(1, new KeyValuePair<string, object?>("limit", limit));
+
+    /// <summary>Gauges read from live state when scraped.</summary>
+    public void ObserveState(Func<int> queued, Func<int> running, Func<IEnumerable<Measurement<int>>> connections)
+    {
+        Meter.CreateObservableGauge("felix.workflows.queued", queued, "{workflow}", "Workflows waiting in the queue");
+        Meter.CreateObservableGauge("felix.workflows.running", running, "{workflow}", "Workflows running now");
+        Meter.CreateObservableGauge("felix.connections.open", connections, "{connection}", "Open streaming connections by transport");
+    }
+}

@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Felix.Tests.Security;
+
+public sealed class JwtTests
+{
+    private static string Token(string tenant, string? scope = null, string? signingKey = null, DateTime? expires = null)
+    {
+        var claims = new Dictionary<string, object> { ["sub"] = "user-1", ["tenant"] = tenant };
+        if (scope is not null)
+        {
+            claims["scope"] = scope;
+        }
+
+        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "felix-tests",
+            Audience = "felix",
+            Claims = claims,
+            NotBefore = (expires ?? DateTime.UtcNow.AddHours(1)).AddHours(-2),
+            Expires = expires ?? DateTime.UtcNow.AddHours(1),
+            SigningCredentials = new SigningCredentials(
+                new SymmetricSecurityKey(Encoding.UTF8.GetBytes(signingKey ?? TenantApplication.JwtSigningKey)), SecurityAlgorithms.HmacSha256),
+        });
+    }
+
+    [Fact]
+    public async Task ValidTokenActsForItsTenant()
+    {
+        await using var app = TenantApplication.Create();
+        using var jwtClient = app.CreateApiClient(Token("tenant-a"));
+        using var keyClient = app.CreateApiClient(TenantApplication.KeyA);
+        using var other = app.CreateApiClient(Token("tenant-b"));
+
+        var created = await jwtClient.CreateWorkflowAsync("Created with a token", maxSteps: 1);
+
+        Assert.Equal(HttpStatusCode.OK, (await keyClient.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task TokenWorksOnTheHubAndTheRawStream()
+    {
+        await using var app = TenantApplication.Create();
+        var token = Token("tenant-a");
+        using var client = app.CreateApiClient(token);
+        var created = await client.CreateWorkflowAsync("Streamed with a token", maxSteps: 1);
+        await client.WaitForTerminalAsync(created.WorkflowId);
+
+        await using var hub = app.CreateHubConnection("json", key: token);
+        await hub.StartAsync().DefaultTimeout();
+        var subscription = await hub.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), created.WorkflowId, null).DefaultTimeout();
+        using var socket = await app.ConnectRawAsync($"api/v1/ws/workflows/{created.WorkflowId}?api_key={token}");
+        var frames = await socket.ReadToCloseAsync();
+
+        Assert.Equal(WorkflowStatuses.Completed, subscription.Workflow.Status);
+        Assert.Equal("workflow_complete", frames[^1].Type());
+    }
+
+    [Theory]
+    [InlineData("wrong-signing-key-that-is-32-bytes-long!")]
+    [InlineData(null)]
+    public async Task BadOrExpiredTokenIsRefused(string? signingKey)
+    {
+        await using var app = TenantApplication.Create();
+        var token = signingKey is null ? Token("tenant-a", expires: DateTime.UtcNow.AddHours(-1)) : Token("tenant-a", signingKey: signingKey);
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        var response = await client.GetAsync("api/v1/workflows").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AdminScopeInATokenSeesEveryTenant()
+    {
+        await using var app = TenantApplication.Create();
+        using var a = app.CreateApiClient(TenantApplication.KeyA);
+        using var admin = app.CreateApiClient(Token("operations", scope: "workflows.read felix.admin"));
+        var created = await a.CreateWorkflowAsync("Seen by the admin token", maxSteps: 1);
+
+        var response = await admin.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+}

@@ -1,0 +1,80 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Felix.Contracts;
+using Felix.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Felix.Tests.Security;
+
+public sealed class LimitsTests
+{
+    [Fact]
+    public async Task WorkflowCreationIsRateLimitedPerKeyWith429AndRetryAfter()
+    {
+        await using var app = TenantApplication.Create(new Dictionary<string, string?> { ["Felix:Limits:WorkflowsPerMinute"] = "2" });
+        using var a = app.CreateApiClient(TenantApplication.KeyA);
+        using var b = app.CreateApiClient(TenantApplication.KeyB);
+
+        await a.CreateWorkflowAsync("one", maxSteps: 1);
+        await a.CreateWorkflowAsync("two", maxSteps: 1);
+        var third = await a.PostAsJsonAsync("api/v1/workflows", new { task = "three" }).DefaultTimeout();
+        var otherTenant = await b.PostAsJsonAsync("api/v1/workflows", new { task = "B is not limited by A" }).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.True(third.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Equal("Too many requests", JsonNode.Parse(await third.Content.ReadAsStringAsync())!["title"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Accepted, otherTenant.StatusCode);
+    }
+
+    [Fact]
+    public async Task ConnectionAttemptsAreRateLimited()
+    {
+        await using var app = TenantApplication.Create(new Dictionary<string, string?> { ["Felix:Limits:ConnectionAttemptsPerMinute"] = "2" });
+        using var client = app.CreateApiClient(TenantApplication.KeyA);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            statuses.Add((await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout()).StatusCode);
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
+    }
+
+    [Fact]
+    public async Task OpenConnectionsPerKeyAreCapped()
+    {
+        await using var app = TenantApplication.Create(new Dictionary<string, string?> { ["Felix:Limits:MaxConnectionsPerPrincipal"] = "2" }, kestrel: true);
+        using var client = app.CreateApiClient(TenantApplication.KeyA);
+        var created = await client.CreateWorkflowAsync("Watched by too many", maxSteps: 1);
+        var path = $"api/v1/ws/workflows/{created.WorkflowId}?api_key={TenantApplication.KeyA}&types=all";
+
+        using var first = await app.ConnectRawAsync(path + "&x=1");
+        using var second = await app.ConnectRawAsync(path + "&x=2");
+        var third = await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => app.ConnectRawAsync(path + "&x=3"));
+        using var otherTenant = await app.ConnectRawAsync($"api/v1/ws/system/events?api_key={TenantApplication.AdminKey}");
+
+        Assert.Contains("429", third.Message, StringComparison.Ordinal);
+        Assert.Equal("connected", (await otherTenant.ReceiveJsonAsync())!.Type());
+    }
+
+    [Fact]
+    public async Task HubMessagesOverTheSizeLimitCloseTheConnection()
+    {
+        await using var app = new FelixApplication();
+        await using var hub = app.CreateHubConnection("json");
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        hub.Closed += error =>
+        {
+            closed.TrySetResult(error);
+            return Task.CompletedTask;
+        };
+        await hub.StartAsync().DefaultTimeout();
+
+        _ = hub.InvokeAsync(nameof(IWorkflowHub.Unsubscribe), new string('x', 64 * 1024));
+        await closed.Task.DefaultTimeout();
+
+        Assert.Equal(HubConnectionState.Disconnected, hub.State);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Http.Json;
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Felix.Tests.Security;
+
+public sealed class TenantIsolationTests
+{
+    [Fact]
+    public async Task AnotherTenantCannotSeeOrTouchAWorkflowOnRest()
+    {
+        await using var app = TenantApplication.Create();
+        using var a = app.CreateApiClient(TenantApplication.KeyA);
+        using var b = app.CreateApiClient(TenantApplication.KeyB);
+        var created = await a.CreateWorkflowAsync("Tenant A's secret plan", maxSteps: 1);
+        await a.WaitForTerminalAsync(created.WorkflowId);
+
+        var get = await b.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout();
+        var events = await b.GetAsync($"api/v1/workflows/{created.WorkflowId}/events").DefaultTimeout();
+        var cancel = await b.DeleteAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout();
+        var list = await b.GetFromJsonAsync<WorkflowListResponse>("api/v1/workflows", WorkflowApiExtensions.Json).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, events.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
+        Assert.Equal(0, list!.Total);
+        Assert.Equal(WorkflowStatuses.Completed, (await a.GetWorkflowAsync(created.WorkflowId)).Status);
+    }
+
+    [Fact]
+    public async Task OwnerAndAdminSeeTheWorkflow()
+    {
+        await using var app = TenantApplication.Create();
+        using var a = app.CreateApiClient(TenantApplication.KeyA);
+        using var admin = app.CreateApiClient(TenantApplication.AdminKey);
+        var created = await a.CreateWorkflowAsync("Visible to its owner and the admin", maxSteps: 1);
+
+        var mine = await a.GetFromJsonAsync<WorkflowListResponse>("api/v1/workflows", WorkflowApiExtensions.Json).DefaultTimeout();
+        var all = await admin.GetFromJsonAsync<WorkflowListResponse>("api/v1/workflows", WorkflowApiExtensions.Json).DefaultTimeout();
+
+        Assert.Equal([created.WorkflowId], mine!.Workflows.Select(w => w.WorkflowId));
+        Assert.Contains(created.WorkflowId, all!.Workflows.Select(w => w.WorkflowId));
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout()).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("messagepack")]
+    public async Task AnotherTenantCannotSubscribeOrStreamOnTheHub(string protocol)
+    {
+        await using var app = TenantApplication.Create();
+        using var a = app.CreateApiClient(TenantApplication.KeyA);
+        var created = await a.CreateWorkflowAsync("Hidden from B", maxSteps: 1);
+        await using var hub = app.CreateHubConnection(protocol, key: TenantApplication.KeyB);
+        await hub.StartAsync().DefaultTimeout();
+
+        var subscribe = await Assert.ThrowsAsync<HubException>(() =>
+            hub.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), created.WorkflowId, null).DefaultTimeout());
+        var stream = await Assert.ThrowsAsync<HubException>(async () =>
+        {
+            await foreach (var _ in hub.StreamAsync<Felix.Contracts.Events.WorkflowEvent>(nameof(IWorkflowHub.StreamEvents), created.WorkflowId, null, null))
+            {
+            }
+        }).DefaultTimeout();
+
+        Assert.Contains("not found", subscribe.Message, StringComparison.Ordinal);
+        Assert.Contains("not found", stream.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnotherTenantIsRefusedOnTheRawStreamAsIfTheWorkflowDidNotExist()
+    {
+        await using var app = TenantApplication.Create();
+        using var a = app.CreateApiClient(TenantApplication.KeyA);
+        var created = await a.CreateWorkflowAsync("Hidden from B's socket", maxSteps: 1);
+
+        using var socket = await app.ConnectRawAsync($"api/v1/ws/workflows/{created.WorkflowId}?api_key={TenantApplication.KeyB}");
+        var frame = await socket.ReceiveTextAsync();
+
+        Assert.Null(frame);
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
+        Assert.Equal("Workflow not found", socket.CloseStatusDescription);
+    }
+
+    [Fact]
+    public async Task OnlyTheAdminScopeOpensTheSystemStreams()
+    {
+        await using var app = TenantApplication.Create();
+
+        using var tenantSocket = await app.ConnectRawAsync($"api/v1/ws/system/events?api_key={TenantApplication.KeyA}");
+        Assert.Null(await tenantSocket.ReceiveTextAsync());
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, tenantSocket.CloseStatus);
+
+        using var adminSocket = await app.ConnectRawAsync($"api/v1/ws/system/events?api_key={TenantApplication.AdminKey}");
+        var connected = await adminSocket.ReceiveJsonAsync();
+        Assert.Equal("connected", connected!.Type());
+
+        await using var tenantHub = app.CreateHubConnection("json", path: HubPaths.System, key: TenantApplication.KeyA);
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => tenantHub.StartAsync().DefaultTimeout());
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+
+        await using var adminHub = app.CreateHubConnection("json", path: HubPaths.System, key: TenantApplication.AdminKey);
+        await adminHub.StartAsync().DefaultTimeout();
+        Assert.Equal(HubConnectionState.Connected, adminHub.State);
+    }
+}
