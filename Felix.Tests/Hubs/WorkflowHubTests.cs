@@ -69,6 +69,21 @@ public sealed partial class WorkflowHubTests
         Assert.Equal(WorkflowStatuses.Completed, subscription.Workflow.Status);
     }
 
+    [Theory]
+    [MemberData(nameof(ProtocolsAndTransports))]
+    public async Task SubscribeAfterASequencePastTheEndReplaysTheWholeHistory(string protocol, HttpTransportType transport)
+    {
+        await using var app = new FelixApplication();
+        await using var connection = await StartAsync(app, protocol, transport);
+        var (_, workflowId, count) = await FinishedWorkflowAsync(app);
+
+        var subscription = await connection.InvokeAsync<WorkflowSubscription>(
+            nameof(IWorkflowHub.Subscribe), workflowId, count + 10).DefaultTimeout();
+
+        Assert.True(subscription.ReplayedFromStart);
+        Assert.Equal(Range(1, count), subscription.Events.Select(e => e.Sequence));
+    }
+
     private static async Task<HubConnection> StartAsync(
         FelixApplication app, string protocol, HttpTransportType transport, string path = HubPaths.Workflows, string? key = null)
     {
