@@ -24,4 +24,11 @@ public interface IWorkflowHub
     /// snake_case type names; completes after the terminal event.
     /// </summary>
     IAsyncEnumerable<WorkflowEvent> StreamEvents(string workflowId, long? afterSequence, string[]? types);
+
+    /// <summary>
+    /// Like <see cref="StreamEvents"/>, with the start position and the filters by type, agent and confidence given as
+    /// <paramref name="options"/>. The sequences of the events sent stay those of the whole stream, so a client resumes
+    /// after the last one it saw.
+    /// </summary>
+    IAsyncEnumerable<WorkflowEvent> StreamEventsWithOptions(string workflowId, EventStreamOptions options);
 }

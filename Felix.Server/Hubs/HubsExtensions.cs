@@ -17,6 +17,12 @@ internal static class HubsExtensions
     /// <summary>Hub invocations are small (ids, a sequence, a few type names).</summary>
     public const long MaximumReceiveMessageSize = 32 * 1024;
 
+    /// <summary>
+    /// Unacknowledged bytes kept per connection for stateful reconnect: a few seconds of a busy run's token deltas, so a
+    /// short network drop loses nothing. Past it the server waits for acks; a client gone for longer resumes by sequence.
+    /// </summary>
+    public const long StatefulReconnectBufferSize = 1024 * 1024;
+
     public static IServiceCollection AddFelixHubs(this IServiceCollection services)
     {
         services.AddSignalR(options =>
@@ -24,7 +30,7 @@ internal static class HubsExtensions
                 options.KeepAliveInterval = KeepAliveInterval;
                 options.ClientTimeoutInterval = ClientTimeoutInterval;
                 options.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
-                options.StatefulReconnectBufferSize = 1024 * 1024;
+                options.StatefulReconnectBufferSize = StatefulReconnectBufferSize;
             })
             .AddJsonProtocol(options => options.PayloadSerializerOptions.AddFelixConverters())
             .AddMessagePackProtocol(options => options.SerializerOptions = options.SerializerOptions.WithFelixResolver());

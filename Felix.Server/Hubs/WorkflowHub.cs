@@ -75,22 +75,27 @@ internal sealed class WorkflowHub(
         return Groups.RemoveFromGroupAsync(Context.ConnectionId, WorkflowGroups.For(workflowId));
     }
 
-    public async IAsyncEnumerable<WorkflowEvent> StreamEvents(
+    public IAsyncEnumerable<WorkflowEvent> StreamEvents(
         string workflowId,
         long? afterSequence,
         string[]? types,
+        CancellationToken cancellationToken) =>
+        StreamAsync(workflowId, afterSequence, () => new EventFilter(ParseTypes(types), null, null), cancellationToken);
+
+    public IAsyncEnumerable<WorkflowEvent> StreamEventsWithOptions(
+        string workflowId,
+        EventStreamOptions? options,
+        CancellationToken cancellationToken) =>
+        StreamAsync(workflowId, options?.AfterSequence, () => CreateFilter(options), cancellationToken);
+
+    // The filter is built inside the stream, so a bad argument ends the stream with the HubException's message.
+    private async IAsyncEnumerable<WorkflowEvent> StreamAsync(
+        string workflowId,
+        long? afterSequence,
+        Func<EventFilter> createFilter,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        EventFilter filter;
-        try
-        {
-            filter = new EventFilter(EventFilter.ParseTypes(types, null), null, null);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new HubException(ex.Message);
-        }
-
+        var filter = createFilter();
         await RequireWorkflowAsync(workflowId, afterSequence);
         using var subscription = await publisher.SubscribeAsync(workflowId, null, afterSequence, cancellationToken);
         await foreach (var published in ReadAsync(subscription, cancellationToken))
@@ -99,6 +104,34 @@ internal sealed class WorkflowHub(
             {
                 yield return published.Event;
             }
+        }
+    }
+
+    private static EventFilter CreateFilter(EventStreamOptions? options)
+    {
+        if (options is null)
+        {
+            throw new HubException("options is required (send an empty object for every event).");
+        }
+
+        if (options.MinConfidence is { } min && (double.IsNaN(min) || min is < 0 or > 1))
+        {
+            throw new HubException("minConfidence must be a number between 0 and 1.");
+        }
+
+        return new EventFilter(ParseTypes(options.Types), EventFilter.ParseList(options.AgentIds), options.MinConfidence);
+    }
+
+    private static IReadOnlySet<string>? ParseTypes(IEnumerable<string>? types)
+    {
+        try
+        {
+            return EventFilter.ParseTypes(types, null);
+        }
+        catch (ArgumentException ex)
+        {
+            // The message names the unknown type and lists the known ones; it holds nothing internal.
+            throw new HubException(ex.Message);
         }
     }
 

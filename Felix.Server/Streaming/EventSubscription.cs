@@ -85,6 +85,12 @@ internal sealed class EventSubscription : IDisposable
             }
         }
 
+        // A subscriber that resumes right after the terminal event already has the whole stream: no live event will come.
+        if (after > 0 && after == AfterSequence && await IsTerminalAsync(after, cancellationToken))
+        {
+            yield break;
+        }
+
         await foreach (var published in _live.Reader.ReadAllAsync(cancellationToken))
         {
             // Events at or before the history end were already replayed above.
@@ -100,6 +106,12 @@ internal sealed class EventSubscription : IDisposable
                 yield break;
             }
         }
+    }
+
+    private async ValueTask<bool> IsTerminalAsync(long sequence, CancellationToken cancellationToken)
+    {
+        var page = await _log.ReadAsync(WorkflowId, sequence - 1, 1, cancellationToken);
+        return page.Events is [var evt] && evt.Sequence == sequence && evt.IsTerminal;
     }
 
     public void Dispose()
