@@ -9,7 +9,7 @@ output, written against the documented protocol (docs/compatibility.md) with onl
     2. POST /api/v1/workflows               (goes on only on 202, reads workflow_id)
     3. WS   /api/v1/ws/workflows/{id}?api_key=KEY
        prints the events until workflow_complete or workflow_error, answers {"type":"ping"} with the text
-       "pong", skips a bare "pong", and after a dropped connection reconnects with last_event_id=<the last
+       "pong", sends its own text "ping" when idle (the server answers "pong", which it skips), and after a dropped connection reconnects with last_event_id=<the last
        event_id it saw>, so nothing is missed and nothing is printed twice.
 
 Exit codes: 0 workflow completed, 1 workflow failed, 2 could not reach or use the server, 130 interrupted.
@@ -46,7 +46,7 @@ class ServerError(Exception):
 
 
 class FelixWebSocketClient:
-    def __init__(self, base_url, api_key=None, show_full_output=False, drop_after=None):
+    def __init__(self, base_url, api_key=None, show_full_output=False, drop_after=None, ping_interval=20.0, verbose=False):
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.show_full_output = show_full_output
@@ -56,6 +56,12 @@ class FelixWebSocketClient:
         self.last_epoch = None
         self.last_sequence = 0
         self.agents_spawned = 0
+        # Keepalive in both directions: the client pings when idle, and answers the server's JSON ping.
+        self.ping_interval = ping_interval
+        self.verbose = verbose
+        self.pings_sent = 0
+        self.pongs_received = 0
+        self.server_pings_answered = 0
         # Test hook: close the socket abruptly after this many events, once, to exercise the resume path.
         self.drop_after = drop_after
         self.events_seen = 0
@@ -101,7 +107,11 @@ class FelixWebSocketClient:
                 print(f"Reconnecting, resuming after event {self.last_event_id}")
             try:
                 async with websockets.connect(url, open_timeout=10, close_timeout=5, max_size=None) as ws:
-                    terminal = await self.read_events(ws)
+                    keepalive = asyncio.ensure_future(self.keep_alive(ws))
+                    try:
+                        terminal = await self.read_events(ws)
+                    finally:
+                        keepalive.cancel()
                     if terminal is not None:
                         return terminal
                     code, reason = ws.close_code, ws.close_reason
@@ -125,6 +135,7 @@ class FelixWebSocketClient:
             while True:
                 message = await ws.recv()
                 if message == "pong":
+                    self.pongs_received += 1
                     continue
                 event = json.loads(message)
                 if not self.is_new(event):
@@ -132,6 +143,7 @@ class FelixWebSocketClient:
                 event_type = event.get("type")
                 if event_type == "ping":
                     await ws.send("pong")
+                    self.server_pings_answered += 1
                     continue
                 self.print_event(event)
                 if event_type in ("workflow_complete", "workflow_error"):
@@ -145,6 +157,21 @@ class FelixWebSocketClient:
                     return None
         except websockets.exceptions.ConnectionClosed:
             return None
+
+    async def keep_alive(self, ws):
+        """Sends the text "ping" every ping_interval seconds; the server answers with the text "pong"."""
+        try:
+            while True:
+                await asyncio.sleep(self.ping_interval)
+                await ws.send("ping")
+                self.pings_sent += 1
+        except websockets.exceptions.ConnectionClosed:
+            pass
+
+    def print_keepalive_summary(self):
+        if self.verbose:
+            print(f"Keepalive: {self.pings_sent} pings sent, {self.pongs_received} pongs received, "
+                  f"{self.server_pings_answered} server pings answered")
 
     def is_new(self, event):
         """Remembers the stream position; False for an event already seen before a reconnect."""
@@ -216,7 +243,8 @@ def choose_task(args):
 
 
 async def run(args):
-    client = FelixWebSocketClient(args.url, args.api_key, args.full_output, args.simulate_drop_after)
+    client = FelixWebSocketClient(args.url, args.api_key, args.full_output, args.simulate_drop_after,
+                                  args.ping_interval, args.verbose)
     task = choose_task(args)
     try:
         async with httpx.AsyncClient(base_url=client.base_url, headers=client.headers, timeout=30) as http:
@@ -224,6 +252,7 @@ async def run(args):
             workflow_id = await client.create_workflow(http, task, args.max_steps)
         print(f"Task: {task}")
         terminal = await client.stream_workflow(workflow_id)
+        client.print_keepalive_summary()
     except httpx.HTTPError as error:
         print(f"Error: cannot reach the Felix server at {client.base_url}: {error}", file=sys.stderr)
         return EXIT_UNAVAILABLE
@@ -244,6 +273,9 @@ def parse_args(argv=None):
     parser.add_argument("--non-interactive", action="store_true",
                         help="never prompt: use --task or the first example task")
     parser.add_argument("--full-output", action="store_true", help="print whole agent outputs, not a preview")
+    parser.add_argument("--ping-interval", type=float, default=20.0, metavar="SECONDS",
+                        help="send a keepalive ping after this many seconds (default 20)")
+    parser.add_argument("--verbose", action="store_true", help="also report keepalive pings and pongs")
     parser.add_argument("--simulate-drop-after", type=int, metavar="N",
                         help="testing: drop the connection once after N events to show the resume")
     return parser.parse_args(argv)
