@@ -92,6 +92,27 @@ public sealed class CompatStreamTests
     }
 
     [Fact]
+    public async Task CancelEndsTheStreamWithCancelledStatusAndANormalClose()
+    {
+        await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00.05"));
+        using var client = app.CreateApiClient();
+        var workflow = await client.CreateWorkflowAsync("Explain quantum computing", 3);
+        using var socket = await app.ConnectRawAsync(WorkflowPath(workflow.WorkflowId));
+        while ((await socket.ReceiveJsonAsync())!.Type() != "agent_spawned")
+        {
+        }
+
+        using var cancel = await client.DeleteAsync($"api/v1/workflows/{workflow.WorkflowId}").DefaultTimeout();
+        var rest = await socket.ReadToCloseAsync();
+
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, cancel.StatusCode);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
+        Assert.Equal("workflow_status", rest[^1].Type());
+        Assert.Equal("cancelled", rest[^1].Str("status"));
+        Assert.DoesNotContain("workflow_complete", rest.Types());
+    }
+
+    [Fact]
     public async Task UnknownWorkflowIsClosedWith1008WorkflowNotFound()
     {
         await using var app = CreateServer();

@@ -12,7 +12,7 @@ output, written against the documented protocol (docs/compatibility.md) with onl
        "pong", sends its own text "ping" when idle (the server answers "pong", which it skips), and after a dropped connection reconnects with last_event_id=<the last
        event_id it saw>, so nothing is missed and nothing is printed twice.
 
-Exit codes: 0 workflow completed, 1 workflow failed, 2 could not reach or use the server, 130 interrupted.
+Exit codes: 0 workflow completed, 1 workflow failed or cancelled, 2 could not reach or use the server, 130 interrupted.
 """
 
 import argparse
@@ -146,7 +146,7 @@ class FelixWebSocketClient:
                     self.server_pings_answered += 1
                     continue
                 self.print_event(event)
-                if event_type in ("workflow_complete", "workflow_error"):
+                if event_type in ("workflow_complete", "workflow_error") or is_cancelled(event):
                     return event
                 self.events_seen += 1
                 if self.drop_after is not None and self.events_seen >= self.drop_after:
@@ -189,6 +189,8 @@ class FelixWebSocketClient:
         event_type = event.get("type")
         if event_type == "connected":
             print(f"Connected: {event.get('message', '')}")
+        elif is_cancelled(event) and event.get("event_id"):
+            print("Workflow cancelled")
         elif event_type == "workflow_status":
             print(f"Workflow status: {event.get('status')}")
         elif event_type == "agent_spawned":
@@ -216,6 +218,11 @@ class FelixWebSocketClient:
         if self.show_full_output or len(text) <= PREVIEW_CHARS:
             return text
         return text[:PREVIEW_CHARS].rstrip() + "..."
+
+
+def is_cancelled(event):
+    """A cancelled run ends with a workflow_status event "cancelled" (the connect snapshot has no event_id)."""
+    return event.get("type") == "workflow_status" and event.get("status") == "cancelled" and "event_id" in event
 
 
 def percent(value):
