@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Cors.Infrastructure;
+
 namespace Felix.Server.Platform;
 
 /// <summary>
@@ -13,9 +15,12 @@ internal static class CorsSetup
 
     public static IServiceCollection AddFelixCors(this IServiceCollection services, IConfiguration configuration)
     {
-        var origins = Origins(configuration);
-        services.AddCors(options => options.AddPolicy(PolicyName, policy =>
+        services.AddCors();
+        // Read when the options are first used, from the built configuration: that is the one every source (environment,
+        // command line, a test host's overrides) has reached, not the one AddFelix saw while the host was being built.
+        services.AddOptions<CorsOptions>().Configure<IConfiguration>((options, built) => options.AddPolicy(PolicyName, policy =>
         {
+            var origins = Origins(built);
             if (origins.Contains("*"))
             {
                 policy.AllowAnyOrigin();

@@ -1,0 +1,56 @@
+using Felix.Tests.Infrastructure;
+using static Felix.Tests.Compat.CompatTestSupport;
+
+namespace Felix.Tests.Compat;
+
+/// <summary>The seed's opt-in extensions on the raw endpoint: <c>agent_id</c> and <c>min_confidence</c>.</summary>
+public sealed class CompatFilterTests
+{
+    [Fact]
+    public async Task AgentIdKeepsOnlyThatAgentsEventsAndEveryEventWithoutAnAgent()
+    {
+        await using var app = CreateServer();
+        var workflowId = await RunToEndAsync(app, maxSteps: 4);
+        var all = (await ReadStreamAsync(app, WorkflowPath(workflowId))).Events();
+        var agents = all.OfType("agent_spawned").Select(s => s.Str("agent_id")).ToList();
+
+        var filtered = (await ReadStreamAsync(app, WorkflowPath(workflowId, $"agent_id={agents[0]},{agents[^1]}"))).Events();
+
+        Assert.Equal(
+            all.Where(e => e["agent_id"] is null || e.Str("agent_id") == agents[0] || e.Str("agent_id") == agents[^1]).Select(e => e.EventId()),
+            filtered.Select(e => e.EventId()));
+        Assert.Equal(2, filtered.OfType("agent_output").Count);
+        Assert.Equal("workflow_complete", filtered[^1].Type());
+    }
+
+    [Fact]
+    public async Task MinConfidenceDropsAgentOutputsBelowItAndKeepsTheRest()
+    {
+        await using var app = CreateServer();
+        var workflowId = await RunToEndAsync(app, maxSteps: 5);
+        var all = (await ReadStreamAsync(app, WorkflowPath(workflowId))).Events();
+        var confidences = all.OfType("agent_output").Select(o => o.Num("confidence")).Order().ToList();
+        var threshold = confidences[confidences.Count / 2];
+
+        var filtered = (await ReadStreamAsync(app, WorkflowPath(workflowId, $"min_confidence={threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}"))).Events();
+
+        Assert.Equal(confidences.Count(c => c >= threshold), filtered.OfType("agent_output").Count);
+        Assert.All(filtered.OfType("agent_output"), o => Assert.True(o.Num("confidence") >= threshold));
+        Assert.Equal(all.Where(e => e.Type() != "agent_output").Select(e => e.EventId()), filtered.Where(e => e.Type() != "agent_output").Select(e => e.EventId()));
+    }
+
+    [Theory]
+    [InlineData("min_confidence=1.5")]
+    [InlineData("min_confidence=high")]
+    [InlineData("last_event_id=nonsense")]
+    public async Task MalformedQueryIsRefusedWith1008(string query)
+    {
+        await using var app = CreateServer();
+        var workflowId = await RunToEndAsync(app);
+
+        using var socket = await app.ConnectRawAsync(WorkflowPath(workflowId, query));
+
+        Assert.Null(await socket.ReceiveTextAsync());
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
+    }
+}

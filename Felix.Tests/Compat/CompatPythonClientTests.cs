@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Felix.Tests.Infrastructure;
+using static Felix.Tests.Compat.CompatTestSupport;
+
+namespace Felix.Tests.Compat;
+
+/// <summary>
+/// The Python example, run as a user runs it: system start, create (202), the raw socket with the key, read to the end,
+/// keepalive both ways. What it prints must be what the original's example printed, and consistent with the run.
+/// </summary>
+public sealed partial class CompatPythonClientTests
+{
+    [Fact]
+    public async Task PythonExampleRunsAWorkflowToTheEndAndPrintsWhatTheOriginalPrinted()
+    {
+        // A short keepalive and a paced model, so pings happen in both directions during the run.
+        await using var app = CreateServer(("Felix:Streaming:PingInterval", "00:00:00.2"), ("Felix:Llm:OfflineTokenDelay", "00:00:00.004"));
+
+        var result = await PythonClient.RunAsync(app.BaseAddress, Key,
+            "--task", "Explain quantum computing", "--max-steps", "4", "--non-interactive", "--ping-interval", "0.5", "--verbose");
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
+        Assert.DoesNotContain("NaN", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("unknown", result.Stdout, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Event: ", result.Stdout, StringComparison.Ordinal);
+
+        var workflowId = Match(result, WorkflowCreated()).Groups[1].Value;
+        using var client = app.CreateApiClient();
+        var workflow = await client.GetWorkflowAsync(workflowId);
+        Assert.Equal("completed", workflow.Status);
+
+        var spawned = result.Lines.Select(l => AgentSpawned().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
+        var outputs = result.Lines.Select(l => AgentOutput().Match(l)).Where(m => m.Success).ToList();
+        Assert.Equal(workflow.AgentsSpawned.Select(a => a.AgentId), spawned);
+        Assert.Equal(spawned, outputs.Select(m => m.Groups[1].Value));
+        foreach (var output in outputs)
+        {
+            var agent = workflow.AgentsSpawned.Single(a => a.AgentId == output.Groups[1].Value);
+            Assert.Equal(Percent(agent.Confidence!.Value), output.Groups[2].Value);
+        }
+
+        Assert.Equal(spawned.Count.ToString(CultureInfo.InvariantCulture), Match(result, SynthesisStarted()).Groups[1].Value);
+        var synthesis = Match(result, SynthesisLine());
+        Assert.Equal(Percent(workflow.Synthesis!.Confidence), synthesis.Groups[1].Value);
+        Assert.Equal(spawned.Count.ToString(CultureInfo.InvariantCulture), synthesis.Groups[2].Value);
+        Assert.Equal(workflow.Synthesis.Content.ReplaceLineEndings("\n").TrimEnd(), SynthesisContent(result));
+
+        var keepalive = Match(result, Keepalive());
+        // A ping sent just before the terminal event may meet the close instead of its pong.
+        var (pings, pongs) = (int.Parse(keepalive.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(keepalive.Groups[2].Value, CultureInfo.InvariantCulture));
+        Assert.True(pongs > 0 && pongs <= pings && pings - pongs <= 1, $"{pings} pings sent, {pongs} pongs received");
+        Assert.True(int.Parse(keepalive.Groups[3].Value, CultureInfo.InvariantCulture) > 0, "the server sent no keepalive ping");
+    }
+
+    [Fact]
+    public async Task PythonExampleResumesAfterADroppedConnectionWithoutLossOrRepeat()
+    {
+        await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00.002"));
+
+        var result = await PythonClient.RunAsync(app.BaseAddress, Key,
+            "--task", "Explain quantum computing", "--max-steps", "4", "--non-interactive", "--simulate-drop-after", "5");
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
+        Assert.Contains(result.Lines, l => l.StartsWith("Reconnecting, resuming after event ", StringComparison.Ordinal));
+        var workflowId = Match(result, WorkflowCreated()).Groups[1].Value;
+        using var client = app.CreateApiClient();
+        var workflow = await client.GetWorkflowAsync(workflowId);
+        var spawned = result.Lines.Select(l => AgentSpawned().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value);
+        var outputs = result.Lines.Select(l => AgentOutput().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value);
+        Assert.Equal(workflow.AgentsSpawned.Select(a => a.AgentId), spawned);
+        Assert.Equal(workflow.AgentsSpawned.Select(a => a.AgentId), outputs);
+        Assert.Single(result.Lines, l => l.StartsWith("Synthesis started with ", StringComparison.Ordinal));
+        Assert.Single(result.Lines, l => l == "Workflow complete");
+    }
+
+    [Fact]
+    public async Task PythonExampleExitsNonZeroWithAClearMessageOnAWrongKey()
+    {
+        await using var app = CreateServer();
+
+        var result = await PythonClient.RunAsync(app.BaseAddress, "wrong-key", "--task", "Explain quantum computing", "--non-interactive");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("HTTP 401", result.Stderr, StringComparison.Ordinal);
+    }
+
+    private static string Percent(double confidence) => Math.Round(confidence * 100).ToString(CultureInfo.InvariantCulture);
+
+    private static Match Match(PythonClient.Result result, Regex pattern) =>
+        result.Lines.Select(l => pattern.Match(l)).SingleOrDefault(m => m.Success)
+        ?? throw new Xunit.Sdk.XunitException($"No single line matches {pattern} in:\n{result.Stdout}");
+
+    private static string SynthesisContent(PythonClient.Result result)
+    {
+        var lines = result.Lines.SkipWhile(l => !SynthesisLine().IsMatch(l)).Skip(1).TakeWhile(l => l.StartsWith("    ", StringComparison.Ordinal));
+        return string.Join("\n", lines.Select(l => l[4..])).TrimEnd();
+    }
+
+    [GeneratedRegex(@"^Workflow created: (wf_[0-9a-f]+)$")]
+    private static partial Regex WorkflowCreated();
+
+    [GeneratedRegex(@"^Agent spawned: (\S+) \((research|analysis|critic)\) at helix position (0\.\d\d|1\.00)$")]
+    private static partial Regex AgentSpawned();
+
+    [GeneratedRegex(@"^Output from agent (\S+) \(confidence: (\d{1,3})%\)$")]
+    private static partial Regex AgentOutput();
+
+    [GeneratedRegex(@"^Synthesis started with (\d+) agents$")]
+    private static partial Regex SynthesisStarted();
+
+    [GeneratedRegex(@"^Synthesis \(confidence: (\d{1,3})%, agents synthesized: (\d+)\):$")]
+    private static partial Regex SynthesisLine();
+
+    [GeneratedRegex(@"^Keepalive: (\d+) pings sent, (\d+) pongs received, (\d+) server pings answered$")]
+    private static partial Regex Keepalive();
+}
