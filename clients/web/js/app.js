@@ -21,7 +21,13 @@ let syncChain = Promise.resolve();
 
 function setConnectionState(state, detail) {
   document.body.dataset.connection = state;
-  const label = state === 'connected' ? `connected · ${connection.protocol === 'messagepack' ? 'MessagePack' : 'JSON'}` : state;
+  const needsKey = state === 'disconnected' && /\b401\b/.test(detail ?? '');
+  let label = state;
+  if (state === 'connected') label = `connected · ${connection.protocol === 'messagepack' ? 'MessagePack' : 'JSON'}`;
+  if (needsKey) {
+    label = 'API key needed';
+    document.querySelector('.settings').open = true;
+  }
   $('connection-state').textContent = label;
   $('connection-state').title = detail || '';
   $('connection-state').className = `connection ${state}`;
@@ -228,4 +234,6 @@ const protocol = storage.get('protocol', 'json') === 'messagepack' ? 'messagepac
 setUpControls(protocol);
 loadRecent();
 await connect(protocol);
-await openFromHash();
+// A workflow opened while the first start was still retrying is not subscribed yet.
+if (current) await resync();
+else await openFromHash();

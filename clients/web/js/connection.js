@@ -27,7 +27,6 @@ export class FelixConnection {
     this.onState = onState;
     this.onReconnected = onReconnected;
     this.stopped = false;
-    this.reconnects = 0;
     this.startAttempt = 0;
 
     const builder = new signalR.HubConnectionBuilder()
@@ -50,13 +49,13 @@ export class FelixConnection {
     }
     this.hub.onreconnecting(() => this.setState('reconnecting'));
     this.hub.onreconnected(() => {
-      this.reconnects += 1;
       this.setState('connected');
       this.onReconnected();
     });
-    this.hub.onclose(() => {
+    // Closed for good (reconnect gave up or the server refused it): start afresh, then resume like a reconnect.
+    this.hub.onclose(async () => {
       this.setState('disconnected');
-      if (!this.stopped) this.startWithRetry();
+      if (!this.stopped && await this.startWithRetry()) this.onReconnected();
     });
   }
 
