@@ -41,6 +41,7 @@ internal static class FelixExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseDashboard();
         app.UseRequestSizeLimit();
         app.UseCors(CorsSetup.PolicyName);
         app.UseWebSockets();

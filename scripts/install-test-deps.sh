@@ -5,6 +5,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 apt_packages=()
 /usr/bin/python3 -c 'import websockets, httpx' 2>/dev/null || apt_packages+=(python3-websockets python3-httpx)
+# Debian's Chromium for the dashboard's browser tests (playwright-core drives it; never a browser download).
+[ -x /usr/bin/chromium ] || apt_packages+=(chromium)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -14,3 +16,10 @@ fi
 if [ -f "$root/tests/js/package.json" ] && [ ! -d "$root/tests/js/node_modules" ]; then
   (cd "$root/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# playwright-core for tests/browser, and the SignalR packages the dashboard's vendored lib/ files are checked against.
+for dir in tests/browser clients/web; do
+  if [ -f "$root/$dir/package-lock.json" ] && [ ! -d "$root/$dir/node_modules" ]; then
+    (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done

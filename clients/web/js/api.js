@@ -1,0 +1,55 @@
+// REST calls under /api/v1, relative to the page so the dashboard also works behind a path base.
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(ApiError.describe(status, problem));
+    this.status = status;
+    this.problem = problem;
+  }
+
+  static describe(status, problem) {
+    if (problem?.errors) {
+      return Object.values(problem.errors).flat().join(' ');
+    }
+    return problem?.detail || problem?.title || `HTTP ${status}`;
+  }
+}
+
+export class FelixApi {
+  constructor(apiKey = '') {
+    this.apiKey = apiKey;
+  }
+
+  url(path) {
+    return new URL(path, document.baseURI).toString();
+  }
+
+  async request(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
+    const response = await fetch(this.url(path), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    const json = text ? JSON.parse(text) : null;
+    if (!response.ok) throw new ApiError(response.status, json);
+    return json;
+  }
+
+  /** POST /api/v1/workflows -> 202 with the new workflow (snake_case). */
+  createWorkflow(task, maxSteps) {
+    return this.request('POST', 'api/v1/workflows', { task, max_steps: maxSteps });
+  }
+
+  /** GET /api/v1/workflows, newest first. */
+  listWorkflows(page = 1, pageSize = 15) {
+    return this.request('GET', `api/v1/workflows?page=${page}&page_size=${pageSize}`);
+  }
+
+  cancelWorkflow(id) {
+    return this.request('DELETE', `api/v1/workflows/${encodeURIComponent(id)}`);
+  }
+}

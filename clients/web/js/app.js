@@ -1,0 +1,239 @@
+// Wires the dashboard together: REST for starting and listing workflows, the hub for live events, the URL hash for
+// the open workflow (#wf_...), localStorage for the protocol choice and the API key.
+import { FelixApi } from './api.js';
+import { FelixConnection } from './connection.js';
+import { WorkflowState } from './workflow-state.js';
+import { WorkflowView } from './view.js';
+import { examples } from './examples.js';
+
+const $ = (id) => document.getElementById(id);
+const storage = {
+  get: (key, fallback) => localStorage.getItem(`felix.${key}`) ?? fallback,
+  set: (key, value) => localStorage.setItem(`felix.${key}`, value),
+};
+
+const view = new WorkflowView();
+const api = new FelixApi(storage.get('apiKey', ''));
+let connection = null;
+/** The open workflow: its state, and live events held back while a Subscribe call is in flight. */
+let current = null;
+let syncChain = Promise.resolve();
+
+function setConnectionState(state, detail) {
+  document.body.dataset.connection = state;
+  const needsKey = state === 'disconnected' && /\b401\b/.test(detail ?? '');
+  let label = state;
+  if (state === 'connected') label = `connected · ${connection.protocol === 'messagepack' ? 'MessagePack' : 'JSON'}`;
+  if (needsKey) {
+    label = 'API key needed';
+    document.querySelector('.settings').open = true;
+  }
+  $('connection-state').textContent = label;
+  $('connection-state').title = detail || '';
+  $('connection-state').className = `connection ${state}`;
+}
+
+function connect(protocol) {
+  document.body.dataset.protocol = protocol;
+  connection = new FelixConnection({
+    protocol,
+    apiKey: api.apiKey,
+    onState: setConnectionState,
+    onEvent: onLiveEvent,
+    // The new connection is not in the workflow's group: subscribe again from the last sequence seen.
+    onReconnected: () => {
+      document.body.dataset.reconnects = String(Number(document.body.dataset.reconnects ?? 0) + 1);
+      if (current) resync();
+    },
+  });
+  return connection.startWithRetry();
+}
+
+async function switchProtocol(protocol) {
+  storage.set('protocol', protocol);
+  const old = connection;
+  old.onReconnected = () => {};
+  await old.stop();
+  await connect(protocol);
+  if (current) await resync();
+}
+
+function onLiveEvent(evt) {
+  if (!current || evt.workflowId !== current.state.id) return;
+  if (current.syncing) {
+    current.held.push(evt);
+    return;
+  }
+  if (current.state.epoch && evt.epoch && evt.epoch !== current.state.epoch) {
+    // The stream was reset under us (server restart with a new epoch): rebuild from the whole history.
+    resync({ fromStart: true });
+    return;
+  }
+  if (evt.sequence > current.state.lastSequence + 1) {
+    // A gap: fetch what is missing; this event comes back with the history.
+    document.body.dataset.gaps = String(Number(document.body.dataset.gaps ?? 0) + 1);
+    resync();
+    return;
+  }
+  applyEvent(evt);
+}
+
+function applyEvent(evt) {
+  if (current.state.apply(evt)) {
+    view.onEvent(current.state, evt);
+    if (evt.type === 'workflow_complete' || evt.type === 'workflow_error') {
+      loadRecent();
+    }
+  }
+}
+
+/**
+ * Subscribe(id, lastSequence): history after what we have (all of it for a fresh state), then the live events that
+ * arrived meanwhile. Calls are chained so two resyncs never interleave.
+ */
+function resync({ fromStart = false } = {}) {
+  const target = current;
+  // Hold live events from now on, so none is taken for a gap while the call is queued.
+  target.syncing = true;
+  syncChain = syncChain.then(async () => {
+    target.syncing = true;
+    try {
+      if (current !== target || !connection.connected) return;
+      const after = fromStart || target.state.lastSequence === 0 ? null : target.state.lastSequence;
+      const subscription = await connection.subscribe(target.state.id, after);
+      if (current !== target) return;
+      const epochChanged = target.state.epoch && subscription.epoch !== target.state.epoch;
+      if (fromStart || subscription.replayedFromStart || epochChanged) {
+        target.state = new WorkflowState(target.state.id);
+        view.reset(target.state);
+      }
+      const state = target.state;
+      state.epoch = subscription.epoch;
+      state.snapshot = subscription.workflow;
+      state.task = subscription.workflow.task;
+      if (state.lastSequence === 0) state.status = subscription.workflow.status;
+      view.renderHeader(state);
+      for (const evt of subscription.events) applyEvent(evt);
+    } catch (error) {
+      showWorkflowError(error);
+    } finally {
+      target.syncing = false;
+      const held = target.held.splice(0);
+      for (const evt of held) {
+        if (current === target && evt.sequence > target.state.lastSequence) onLiveEvent(evt);
+      }
+    }
+  });
+  return syncChain;
+}
+
+function showWorkflowError(error) {
+  $('wf-error').hidden = false;
+  $('wf-error').textContent = String(error?.message ?? error).replace(/^.*HubException: /, '');
+}
+
+/** Opens the workflow named in the URL hash (#wf_...), replaying its history from the start. */
+async function openFromHash() {
+  const id = decodeURIComponent(location.hash.slice(1));
+  if (current?.state.id === id) return;
+  if (current && connection.connected) {
+    connection.unsubscribe(current.state.id).catch(() => {});
+  }
+  current = id ? { state: new WorkflowState(id), syncing: false, held: [] } : null;
+  view.reset(current?.state ?? null);
+  markCurrentInRecent();
+  if (current) await resync();
+}
+
+async function loadRecent() {
+  try {
+    const page = await api.listWorkflows();
+    const list = $('recent-list');
+    list.replaceChildren();
+    for (const wf of page.workflows) {
+      const item = document.createElement('li');
+      item.innerHTML = '<a><span class="badge"></span><span class="recent-task"></span><span class="recent-meta mono muted small"></span></a>';
+      const link = item.querySelector('a');
+      link.href = `#${encodeURIComponent(wf.workflow_id)}`;
+      link.dataset.workflowId = wf.workflow_id;
+      item.querySelector('.badge').textContent = wf.status;
+      item.querySelector('.badge').classList.add(wf.status);
+      item.querySelector('.recent-task').textContent = wf.task;
+      const created = new Date(wf.created_at);
+      item.querySelector('.recent-meta').textContent = `${wf.workflow_id} · ${created.toLocaleString()}`;
+      list.append(item);
+    }
+    $('recent-empty').hidden = page.workflows.length > 0;
+    markCurrentInRecent();
+  } catch (error) {
+    $('recent-empty').hidden = false;
+    $('recent-empty').textContent = `Could not load workflows: ${error.message}`;
+  }
+}
+
+function markCurrentInRecent() {
+  for (const link of $('recent-list').querySelectorAll('a')) {
+    link.classList.toggle('current', link.dataset.workflowId === current?.state.id);
+  }
+}
+
+async function startWorkflow(event) {
+  event.preventDefault();
+  const button = $('start');
+  $('start-error').hidden = true;
+  button.disabled = true;
+  try {
+    const created = await api.createWorkflow($('task').value.trim(), Number($('max-steps').value));
+    location.hash = encodeURIComponent(created.workflow_id);
+    await loadRecent();
+  } catch (error) {
+    $('start-error').hidden = false;
+    $('start-error').textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function setUpControls(protocol) {
+  for (const example of examples) {
+    const chip = document.createElement('button');
+    chip.type = 'button';
+    chip.className = 'chip';
+    chip.textContent = example.title;
+    chip.title = example.task;
+    chip.addEventListener('click', () => {
+      $('task').value = example.task;
+      $('max-steps').value = String(example.maxSteps);
+    });
+    $('examples').append(chip);
+  }
+  $('start-form').addEventListener('submit', startWorkflow);
+  $('refresh-recent').addEventListener('click', loadRecent);
+  $('cancel').addEventListener('click', async () => {
+    try {
+      await api.cancelWorkflow(current.state.id);
+    } catch (error) {
+      showWorkflowError(error);
+    }
+  });
+  for (const radio of document.querySelectorAll('input[name=protocol]')) {
+    radio.checked = radio.value === protocol;
+    radio.addEventListener('change', () => switchProtocol(radio.value));
+  }
+  $('api-key').value = api.apiKey;
+  $('save-key').addEventListener('click', async () => {
+    api.apiKey = $('api-key').value.trim();
+    storage.set('apiKey', api.apiKey);
+    await switchProtocol(connection.protocol);
+    await loadRecent();
+  });
+  window.addEventListener('hashchange', openFromHash);
+}
+
+const protocol = storage.get('protocol', 'json') === 'messagepack' ? 'messagepack' : 'json';
+setUpControls(protocol);
+loadRecent();
+await connect(protocol);
+// A workflow opened while the first start was still retrying is not subscribed yet.
+if (current) await resync();
+else await openFromHash();

@@ -1,0 +1,103 @@
+// The hub connection: one per protocol choice, automatic reconnect that never gives up, and a restart loop for the
+// first start and for a connection that closed on its own. Resuming a workflow after a reconnect is the caller's job
+// (onReconnected), because only it knows the last sequence it has seen.
+
+const signalR = window.signalR;
+
+/** Client methods of IWorkflowClient; every payload carries its snake_case `type`. */
+export const clientMethods = [
+  'WorkflowStatus', 'AgentSpawned', 'AgentOutput', 'AgentOutputDelta', 'AgentReasoningDelta', 'AgentCompleted',
+  'SynthesisStarted', 'WorkflowProgress', 'WorkflowComplete', 'WorkflowError',
+];
+
+/** Delays before reconnect attempts: quick at first, then every 10 s for as long as it takes. */
+const retryDelaysMs = [0, 1000, 2000, 5000];
+const steadyRetryMs = 10000;
+export const retryPolicy = {
+  nextRetryDelayInMilliseconds: ({ previousRetryCount }) => retryDelaysMs[previousRetryCount] ?? steadyRetryMs,
+};
+
+export class FelixConnection {
+  /**
+   * @param {{protocol: 'json'|'messagepack', apiKey: string, onEvent: Function, onState: Function,
+   *          onReconnected: Function}} options
+   */
+  constructor({ protocol, apiKey, onEvent, onState, onReconnected }) {
+    this.protocol = protocol;
+    this.onState = onState;
+    this.onReconnected = onReconnected;
+    this.stopped = false;
+    this.startAttempt = 0;
+
+    const builder = new signalR.HubConnectionBuilder()
+      .withUrl(new URL('hubs/workflows', document.baseURI).toString(), {
+        accessTokenFactory: apiKey ? () => apiKey : undefined,
+        // MessagePack is binary and cannot run over Server-Sent Events.
+        transport: protocol === 'messagepack'
+          ? signalR.HttpTransportType.WebSockets | signalR.HttpTransportType.LongPolling
+          : undefined,
+      })
+      .withAutomaticReconnect(retryPolicy)
+      .configureLogging(signalR.LogLevel.Warning);
+    if (protocol === 'messagepack') {
+      builder.withHubProtocol(new signalR.protocols.msgpack.MessagePackHubProtocol());
+    }
+    this.hub = builder.build();
+
+    for (const method of clientMethods) {
+      this.hub.on(method, (evt) => onEvent(evt));
+    }
+    this.hub.onreconnecting(() => this.setState('reconnecting'));
+    this.hub.onreconnected(() => {
+      this.setState('connected');
+      this.onReconnected();
+    });
+    // Closed for good (reconnect gave up or the server refused it): start afresh, then resume like a reconnect.
+    this.hub.onclose(async () => {
+      this.setState('disconnected');
+      if (!this.stopped && await this.startWithRetry()) this.onReconnected();
+    });
+  }
+
+  setState(state, detail = '') {
+    this.state = state;
+    this.onState(state, detail);
+  }
+
+  /** Starts, retrying with the same delays as reconnects until it works or stop() is called. */
+  async startWithRetry() {
+    while (!this.stopped) {
+      this.setState('connecting');
+      try {
+        await this.hub.start();
+        this.startAttempt = 0;
+        this.setState('connected');
+        return true;
+      } catch (error) {
+        if (this.stopped) break;
+        const delay = retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: this.startAttempt++ }) || 1000;
+        this.setState('disconnected', `${error?.message ?? error}; retrying in ${Math.round(delay / 1000)} s`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+    return false;
+  }
+
+  async stop() {
+    this.stopped = true;
+    await this.hub.stop();
+  }
+
+  get connected() {
+    return this.hub.state === signalR.HubConnectionState.Connected;
+  }
+
+  /** IWorkflowHub.Subscribe: snapshot + history after `afterSequence` (all when null), then live events. */
+  subscribe(workflowId, afterSequence) {
+    return this.hub.invoke('Subscribe', workflowId, afterSequence);
+  }
+
+  unsubscribe(workflowId) {
+    return this.hub.invoke('Unsubscribe', workflowId);
+  }
+}

@@ -1,0 +1,106 @@
+// What the dashboard knows about one workflow, built only from its events. Every event has a sequence 1..N within an
+// epoch; an event at or below the last sequence seen is a duplicate (a replay overlapping live delivery) and is dropped.
+
+export const deltaTypes = new Set(['agent_output_delta', 'agent_reasoning_delta']);
+export const terminalTypes = new Set(['workflow_complete', 'workflow_error']);
+
+export class WorkflowState {
+  constructor(id) {
+    this.id = id;
+    this.epoch = null;
+    this.lastSequence = 0;
+    this.snapshot = null;
+    this.status = 'pending';
+    this.task = '';
+    this.agents = new Map();
+    this.events = [];
+    this.progress = { percent: 0, etaSeconds: null, milestone: '' };
+    this.synthesisStarted = false;
+    this.result = null;
+    this.error = null;
+    this.duplicatesDropped = 0;
+    this.deltaCount = 0;
+  }
+
+  get terminal() {
+    return this.result !== null || this.error !== null;
+  }
+
+  /** Whether `evt` follows the last one seen with no gap. */
+  isNext(evt) {
+    return evt.sequence === this.lastSequence + 1;
+  }
+
+  /** Applies one event; returns false when it was a duplicate and changed nothing. */
+  apply(evt) {
+    if (evt.sequence <= this.lastSequence) {
+      this.duplicatesDropped += 1;
+      return false;
+    }
+    this.lastSequence = evt.sequence;
+    this.epoch = evt.epoch || this.epoch;
+    this.events.push(evt);
+    switch (evt.type) {
+      case 'workflow_status':
+        this.status = evt.status;
+        break;
+      case 'agent_spawned':
+        this.agents.set(evt.agentId, {
+          id: evt.agentId, type: evt.agentType, spawnTime: evt.spawnTime, temperature: evt.temperature,
+          tokenBudget: evt.tokenBudget, text: '', reasoning: '', confidence: null, done: false, usage: null,
+        });
+        break;
+      case 'agent_output_delta':
+        this.deltaCount += 1;
+        this.agent(evt.agentId).text += evt.delta;
+        break;
+      case 'agent_reasoning_delta':
+        this.deltaCount += 1;
+        this.agent(evt.agentId).reasoning += evt.delta;
+        break;
+      case 'agent_output': {
+        const agent = this.agent(evt.agentId);
+        agent.text = evt.content;
+        agent.confidence = evt.confidence;
+        break;
+      }
+      case 'agent_completed':
+        Object.assign(this.agent(evt.agentId), {
+          done: true,
+          usage: {
+            promptTokens: evt.promptTokens, completionTokens: evt.completionTokens,
+            llmLatencyMs: evt.llmLatencyMs, durationMs: evt.durationMs,
+          },
+        });
+        break;
+      case 'synthesis_started':
+        this.synthesisStarted = true;
+        break;
+      case 'workflow_progress':
+        this.progress = { percent: evt.percent, etaSeconds: evt.etaSeconds, milestone: evt.milestone };
+        break;
+      case 'workflow_complete':
+        this.status = evt.status;
+        this.result = { synthesis: evt.synthesis, usage: evt.usage };
+        break;
+      case 'workflow_error':
+        this.status = 'failed';
+        this.error = evt.error;
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+
+  /** An agent seen first through a later event (history trimmed at the start) still gets a card. */
+  agent(id) {
+    if (!this.agents.has(id)) {
+      this.agents.set(id, {
+        id, type: id.split('_')[0], spawnTime: null, temperature: null, tokenBudget: null,
+        text: '', reasoning: '', confidence: null, done: false, usage: null,
+      });
+    }
+    return this.agents.get(id);
+  }
+}
