@@ -6,6 +6,7 @@ using Felix.Server.Hubs;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Platform;
+using Felix.Server.Storage;
 using Felix.Server.Workflows;
 using Scalar.AspNetCore;
 
@@ -29,6 +30,7 @@ internal static class FelixExtensions
         services.AddFelixSecurity();
         services.AddStreaming();
         services.AddWorkflows();
+        services.AddStorage();
         services.AddAgents(builder.Configuration);
         services.AddFelixHubs();
         services.AddCompat();
