@@ -7,6 +7,7 @@ using Felix.Server.Observability;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Platform;
+using Felix.Server.Storage;
 using Felix.Server.Workflows;
 using Scalar.AspNetCore;
 
@@ -31,6 +32,7 @@ internal static class FelixExtensions
         services.AddFelixRateLimits();
         services.AddStreaming();
         services.AddWorkflows();
+        services.AddStorage();
         services.AddAgents();
         services.AddFelixHubs();
         services.AddCompat();

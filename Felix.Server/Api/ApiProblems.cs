@@ -24,4 +24,11 @@ internal static class ApiProblems
             title: "Server busy",
             detail: $"The workflow queue is full. Retry after {retryAfterSeconds} seconds.",
             extensions: new Dictionary<string, object?> { ["retry_after_seconds"] = retryAfterSeconds });
+
+    public static ProblemHttpResult ShuttingDown(int retryAfterSeconds) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "Server shutting down",
+            detail: "The server is stopping and takes no new workflows. Retry shortly, against this or another node.",
+            extensions: new Dictionary<string, object?> { ["retry_after_seconds"] = retryAfterSeconds });
 }

@@ -3,18 +3,28 @@ using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Workflows;
 
-/// <summary>Takes workflows from the queue and runs up to <see cref="WorkflowOptions.MaxConcurrent"/> at once.</summary>
+/// <summary>
+/// Takes workflows from the queue and runs up to <see cref="WorkflowOptions.MaxConcurrent"/> at once. On shutdown it
+/// stops taking work, lets running workflows finish within <see cref="WorkflowOptions.ShutdownGracePeriod"/>, then
+/// interrupts the rest; workflows still queued are failed as interrupted.
+/// </summary>
 internal sealed partial class WorkflowEngine(
     WorkflowQueue queue,
     WorkflowRunner runner,
     IOptions<WorkflowOptions> options,
+    TimeProvider time,
     ILogger<WorkflowEngine> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _interrupt = new();
+    private volatile bool _stopping;
 
     public int ActiveCount => _active.Count;
 
     public bool IsRunning { get; private set; }
+
+    /// <summary>True once shutdown began: no new work is accepted.</summary>
+    public bool IsStopping => _stopping;
 
     /// <summary>Asks a running workflow to stop; returns a task that completes when its work has stopped, or null.</summary>
     public Task? TryCancel(string workflowId)
@@ -28,6 +38,27 @@ internal sealed partial class WorkflowEngine(
         return run.Finished;
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        var grace = options.Value.ShutdownGracePeriod;
+        LogStopping(logger, _active.Count, grace);
+        // Stops taking from the queue; completes once the running workflows have ended.
+        var stopped = base.StopAsync(CancellationToken.None);
+        try
+        {
+            await stopped.WaitAsync(grace, time, cancellationToken);
+            return;
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            LogInterrupting(logger, _active.Count);
+        }
+
+        await _interrupt.CancelAsync();
+        await stopped.WaitAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         IsRunning = true;
@@ -37,7 +68,7 @@ internal sealed partial class WorkflowEngine(
             await Parallel.ForEachAsync(
                 queue.ReadAllAsync(stoppingToken),
                 new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxConcurrent },
-                (id, _) => new ValueTask(RunOneAsync(id, stoppingToken)));
+                (id, _) => new ValueTask(RunOneAsync(id)));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -46,11 +77,17 @@ internal sealed partial class WorkflowEngine(
         {
             IsRunning = false;
         }
+
+        while (queue.TryTake(out var waiting))
+        {
+            await runner.InterruptAsync(waiting, CancellationToken.None);
+        }
     }
 
-    private async Task RunOneAsync(string workflowId, CancellationToken stoppingToken)
+    private async Task RunOneAsync(string workflowId)
     {
-        using var run = new ActiveRun(stoppingToken);
+        // Runs are cancelled by their own cancel, or when the grace period of a shutdown is over; not by the shutdown itself.
+        using var run = new ActiveRun(_interrupt.Token);
         _active[workflowId] = run;
         try
         {
@@ -68,9 +105,21 @@ internal sealed partial class WorkflowEngine(
         }
     }
 
+    public override void Dispose()
+    {
+        _interrupt.Dispose();
+        base.Dispose();
+    }
+
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Workflow engine started: up to {MaxConcurrent} workflows at once")]
     private static partial void LogStarted(ILogger logger, int maxConcurrent);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Workflow {WorkflowId} crashed outside its runner")]
     private static partial void LogRunCrashed(ILogger logger, Exception exception, string workflowId);
+
+    [LoggerMessage(EventId = 6401, Level = LogLevel.Information, Message = "Workflow engine stopping: {Running} running workflows get {Grace} to finish")]
+    private static partial void LogStopping(ILogger logger, int running, TimeSpan grace);
+
+    [LoggerMessage(EventId = 6402, Level = LogLevel.Warning, Message = "Grace period over: interrupting {Running} running workflows")]
+    private static partial void LogInterrupting(ILogger logger, int running);
 }

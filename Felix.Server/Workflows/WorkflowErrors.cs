@@ -6,6 +6,9 @@ namespace Felix.Server.Workflows;
 /// <summary>Turns a failure into a message a user can act on, without internal details.</summary>
 internal static class WorkflowErrors
 {
+    /// <summary>Why a workflow failed when the server stopped (or died) before it finished.</summary>
+    public const string Interrupted = "Interrupted: the server stopped before the workflow finished.";
+
     public static string Describe(Exception exception) => exception switch
     {
         HttpRequestException http when http.StatusCode is { } status =>

@@ -16,6 +16,9 @@ public sealed class WorkflowOptions
     /// <summary>The original's default: research, analysis and critic voices, then synthesis.</summary>
     public const int DefaultMaxSteps = 5;
 
+    /// <summary>A default offline run takes well under a second and an LLM run tens of seconds: most finish in this time.</summary>
+    public const int DefaultShutdownGraceSeconds = 20;
+
     [Range(1, 256)]
     public int MaxConcurrent { get; set; } = DefaultMaxConcurrent;
 
@@ -36,6 +39,12 @@ public sealed class WorkflowOptions
 
     /// <summary>How long <c>DELETE</c> waits for a running workflow's work to stop before it answers.</summary>
     public TimeSpan CancelWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// On shutdown, running workflows get this long to finish; then they are interrupted (failed with a
+    /// <c>workflow_error</c>). The host's shutdown timeout is raised to cover it.
+    /// </summary>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(DefaultShutdownGraceSeconds);
 
     /// <summary>Seconds to suggest in <c>Retry-After</c> when the queue is full.</summary>
     [Range(1, 3600)]

@@ -35,6 +35,18 @@ internal sealed class WorkflowQueue(IOptions<WorkflowOptions> options)
 
     public void Release() => Interlocked.Decrement(ref _count);
 
+    /// <summary>Takes a waiting workflow without blocking (to drain the queue on shutdown).</summary>
+    public bool TryTake(out string workflowId)
+    {
+        if (!_channel.Reader.TryRead(out workflowId!))
+        {
+            return false;
+        }
+
+        Release();
+        return true;
+    }
+
     public async IAsyncEnumerable<string> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var id in _channel.Reader.ReadAllAsync(cancellationToken))

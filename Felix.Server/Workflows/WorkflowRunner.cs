@@ -53,13 +53,32 @@ internal sealed partial class WorkflowRunner(
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
-            await FailAsync(workflowId, "Interrupted: the server shut down before the workflow finished.");
+            await FailAsync(workflowId, WorkflowErrors.Interrupted);
         }
         catch (Exception ex)
         {
             LogFailed(logger, ex, workflowId);
             await FailAsync(workflowId, WorkflowErrors.Describe(ex));
         }
+    }
+
+    /// <summary>
+    /// Fails a workflow that is not finished because the server stopped before running or finishing it; false when it
+    /// had already finished.
+    /// </summary>
+    public async Task<bool> InterruptAsync(string workflowId, CancellationToken cancellationToken = default)
+    {
+        var failed = await store.UpdateAsync(workflowId, w => WorkflowStatuses.IsTerminal(w.Status)
+            ? null
+            : w with { Status = WorkflowStatuses.Failed, CompletedAt = time.GetUtcNow(), Error = WorkflowErrors.Interrupted }, cancellationToken);
+        if (failed is null)
+        {
+            return false;
+        }
+
+        await events.StatusChangedAsync(workflowId, WorkflowStatuses.Failed);
+        await publisher.PublishAsync(new WorkflowErrorEvent { WorkflowId = workflowId, Error = WorkflowErrors.Interrupted }, cancellationToken);
+        return true;
     }
 
     private async Task FailAsync(string workflowId, string error)

@@ -15,8 +15,12 @@ internal sealed partial class WorkflowService(
     SystemEventBus system,
     TimeProvider time,
     IOptions<WorkflowOptions> options,
+    IHostApplicationLifetime lifetime,
     ILogger<WorkflowService> logger)
 {
+    /// <summary>False once the server began shutting down: new workflows are refused (running ones get a grace period).</summary>
+    public bool IsAccepting => !engine.IsStopping && !lifetime.ApplicationStopping.IsCancellationRequested;
+
     /// <summary>Creates and queues a workflow; null when the queue is full.</summary>
     public async Task<WorkflowRecord?> CreateAsync(WorkflowRequest request, string owner, CancellationToken cancellationToken = default)
     {

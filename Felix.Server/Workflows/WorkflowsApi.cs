@@ -33,6 +33,12 @@ internal static class WorkflowsApi
         WorkflowRequest request, ClaimsPrincipal user, WorkflowService workflows, IOptions<WorkflowOptions> options,
         HttpContext context, CancellationToken cancellationToken)
     {
+        if (!workflows.IsAccepting)
+        {
+            context.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return ApiProblems.ShuttingDown(options.Value.RetryAfterSeconds);
+        }
+
         var workflow = await workflows.CreateAsync(request, FelixClaims.TenantOf(user), cancellationToken);
         if (workflow is null)
         {

@@ -1,5 +1,6 @@
 using Felix.Contracts.Dtos;
 using FluentValidation;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Workflows;
 
@@ -8,7 +9,12 @@ internal static class WorkflowsExtensions
     /// <summary>The store (in memory by default), the queue, the engine and the service the API and hubs use.</summary>
     public static IServiceCollection AddWorkflows(this IServiceCollection services)
     {
-        services.AddOptions<WorkflowOptions>().BindConfiguration(WorkflowOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<WorkflowOptions>().BindConfiguration(WorkflowOptions.SectionName).ValidateDataAnnotations()
+            .Validate(o => o.ShutdownGracePeriod >= TimeSpan.Zero, "Felix:Workflows:ShutdownGracePeriod must not be negative.")
+            .ValidateOnStart();
+        // The host must wait out the grace period plus the time to record the interruptions.
+        services.AddOptions<HostOptions>().Configure<IOptions<WorkflowOptions>>((host, workflows) =>
+            host.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(host.ShutdownTimeout.Ticks, (workflows.Value.ShutdownGracePeriod + TimeSpan.FromSeconds(10)).Ticks)));
         services.AddSingleton<IWorkflowStore, InMemoryWorkflowStore>();
         services.AddSingleton<WorkflowQueue>();
         services.AddSingleton<WorkflowEvents>();

@@ -24,6 +24,9 @@ internal sealed class FelixApplication : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings = new()
     {
         ["Felix:Llm:OfflineTokenDelay"] = "00:00:00",
+        // Ordinary tests keep storage in memory: fast and isolated; Storage tests choose SQLite files themselves.
+        ["Felix:Storage:Provider"] = "Sqlite",
+        ["Felix:Storage:Database"] = ":memory:",
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
     };

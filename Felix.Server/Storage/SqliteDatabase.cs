@@ -1,0 +1,195 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Storage;
+
+/// <summary>
+/// The SQLite database that holds workflows and event histories: opens connections with the configured settings and
+/// creates the schema on first use. An in-memory database has one connection, taken in turn.
+/// </summary>
+internal sealed partial class SqliteDatabase : IAsyncDisposable
+{
+    private const int SchemaVersion = 1;
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS workflows (
+            id TEXT NOT NULL PRIMARY KEY,
+            owner TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            completed_at INTEGER NULL,
+            record TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS workflows_by_created ON workflows (created_at DESC, id DESC);
+        CREATE INDEX IF NOT EXISTS workflows_by_status ON workflows (status, created_at DESC);
+        CREATE TABLE IF NOT EXISTS streams (
+            workflow_id TEXT NOT NULL PRIMARY KEY,
+            epoch TEXT NOT NULL,
+            first_sequence INTEGER NOT NULL,
+            last_sequence INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS events (
+            workflow_id TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY (workflow_id, sequence)
+        ) WITHOUT ROWID;
+        """;
+
+    private readonly string _connectionString;
+    private readonly string _pragmas;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _initGate = new(1, 1);
+    private readonly SemaphoreSlim _memoryGate = new(1, 1);
+    private SqliteConnection? _memory;
+    private volatile bool _initialized;
+
+    public SqliteDatabase(IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<SqliteDatabase> logger)
+        : this(options.Value, environment.ContentRootPath, logger)
+    {
+    }
+
+    public SqliteDatabase(StorageOptions options, string contentRoot, ILogger logger)
+    {
+        _logger = logger;
+        IsInMemory = options.Database == StorageOptions.InMemoryDatabase;
+        if (IsInMemory)
+        {
+            // A private name per instance: two servers in one test process never share a database.
+            _connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = "felix-" + Guid.NewGuid().ToString("N"),
+                Mode = SqliteOpenMode.Memory,
+                Cache = SqliteCacheMode.Shared,
+            }.ToString();
+        }
+        else
+        {
+            var directory = Path.GetFullPath(Path.Combine(contentRoot, options.DataDirectory));
+            FilePath = Path.Combine(directory, options.Database);
+            _connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = FilePath,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Pooling = true,
+                DefaultTimeout = 30,
+            }.ToString();
+        }
+
+        _pragmas = $"PRAGMA busy_timeout = 30000; PRAGMA synchronous = {(options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")};";
+    }
+
+    public bool IsInMemory { get; }
+
+    /// <summary>The database file, or null for an in-memory database.</summary>
+    public string? FilePath { get; }
+
+    /// <summary>A connection for one unit of work; dispose it to hand it back. Never hold two at once.</summary>
+    public async ValueTask<Lease> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_initialized)
+        {
+            await InitializeAsync(cancellationToken);
+        }
+
+        if (IsInMemory)
+        {
+            await _memoryGate.WaitAsync(cancellationToken);
+            return new Lease(_memory!, _memoryGate);
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await ExecuteAsync(connection, _pragmas, cancellationToken);
+            return new Lease(connection, null);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await _initGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_initialized)
+            {
+                return;
+            }
+
+            if (FilePath is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
+            }
+
+            var connection = new SqliteConnection(_connectionString);
+            await connection.OpenAsync(cancellationToken);
+            // WAL lets readers go on while the writer commits; it is a property of the file, so set once.
+            await ExecuteAsync(connection, (IsInMemory ? "" : "PRAGMA journal_mode = WAL; ") + _pragmas, cancellationToken);
+            await ExecuteAsync(connection, Schema + $"PRAGMA user_version = {SchemaVersion};", cancellationToken);
+            if (IsInMemory)
+            {
+                _memory = connection; // the database lives as long as this connection
+            }
+            else
+            {
+                await connection.DisposeAsync();
+            }
+
+            LogReady(_logger, FilePath ?? StorageOptions.InMemoryDatabase);
+            _initialized = true;
+        }
+        finally
+        {
+            _initGate.Release();
+        }
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_memory is not null)
+        {
+            await _memory.DisposeAsync();
+        }
+    }
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "SQLite storage ready at {Location}")]
+    private static partial void LogReady(ILogger logger, string location);
+
+    /// <summary>A connection in use.</summary>
+    public sealed class Lease(SqliteConnection connection, SemaphoreSlim? gate) : IAsyncDisposable
+    {
+        public SqliteConnection Connection { get; } = connection;
+
+        public SqliteCommand Command(string sql)
+        {
+            var command = Connection.CreateCommand();
+            command.CommandText = sql;
+            return command;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (gate is not null)
+            {
+                gate.Release();
+            }
+            else
+            {
+                await Connection.DisposeAsync();
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Http.Json;
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Contracts.Events;
+using Felix.Server.Streaming;
+using Felix.Server.Workflows;
+using Felix.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Felix.Tests.Storage;
+
+public sealed class ShutdownTests
+{
+    [Fact]
+    public async Task CreateWhileStoppingAnswers503ShuttingDown()
+    {
+        await using var app = new FelixApplication();
+        var client = app.CreateApiClient();
+        // The engine stops first thing in a shutdown; the HTTP server still answers requests in flight.
+        await app.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None).DefaultTimeout();
+
+        var response = await client.PostAsJsonAsync("api/v1/workflows", new WorkflowRequest { Task = "late", MaxSteps = 1 }, WorkflowApiExtensions.Json).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>().DefaultTimeout();
+        Assert.Equal("Server shutting down", problem!.Title);
+    }
+
+    [Fact]
+    public async Task RunningWorkflowFinishesWithinTheGracePeriod()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.002",
+            ["Felix:Workflows:ShutdownGracePeriod"] = "00:02:00",
+        });
+        var client = app.CreateApiClient();
+        var id = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
+        await WaitForStatusAsync(client, id, WorkflowStatuses.Running);
+
+        await app.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None).DefaultTimeout(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(WorkflowStatuses.Completed, (await client.GetWorkflowAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task AfterTheGracePeriodRunningAndQueuedWorkflowsAreInterrupted()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Felix:Llm:OfflineTokenDelay"] = "00:00:01",
+            ["Felix:Workflows:MaxConcurrent"] = "1",
+            ["Felix:Workflows:ShutdownGracePeriod"] = "00:00:00",
+        });
+        var client = app.CreateApiClient();
+        var running = (await client.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
+        var queued = (await client.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
+        await WaitForStatusAsync(client, running, WorkflowStatuses.Running);
+
+        await app.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None).DefaultTimeout();
+
+        var log = app.Services.GetRequiredService<IEventLog>();
+        foreach (var id in new[] { running, queued })
+        {
+            var workflow = await client.GetWorkflowAsync(id);
+            Assert.Equal((WorkflowStatuses.Failed, WorkflowErrors.Interrupted), (workflow.Status, workflow.Error));
+            var events = (await log.ReadAsync(id, 0, 10_000).DefaultTimeout()).Events;
+            var error = Assert.IsType<WorkflowErrorEvent>(events[^1]);
+            Assert.Equal(WorkflowErrors.Interrupted, error.Error);
+        }
+    }
+
+    private static async Task WaitForStatusAsync(HttpClient client, string id, string status)
+    {
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
+        while ((await client.GetWorkflowAsync(id)).Status != status)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Workflow {id} never became {status}.");
+            await Task.Delay(10);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using Felix.Server.Storage;
+using Felix.Server.Streaming;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Felix.Tests.Infrastructure;
+
+namespace Felix.Tests.Storage;
+
+/// <summary>A SQLite database file in its own temporary directory, deleted with the test class.</summary>
+internal sealed class SqliteTestDatabase : IAsyncDisposable
+{
+    private readonly List<IAsyncDisposable> _opened = [];
+
+    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "felix-tests-" + Guid.NewGuid().ToString("N"));
+
+    public string File => Path.Combine(Directory, StorageOptions.DefaultDatabase);
+
+    public StorageOptions Options(bool inMemory = false) => new()
+    {
+        DataDirectory = Directory,
+        Database = inMemory ? StorageOptions.InMemoryDatabase : StorageOptions.DefaultDatabase,
+        // Tests stop at process crashes, not power cuts.
+        Synchronous = SqliteSynchronous.Normal,
+    };
+
+    public SqliteDatabase Open(bool inMemory = false)
+    {
+        var database = new SqliteDatabase(Options(inMemory), Directory, NullLogger.Instance);
+        _opened.Add(database);
+        return database;
+    }
+
+    public SqliteEventLog OpenEventLog(SqliteDatabase database, int maxEventsPerWorkflow = StreamingOptions.DefaultMaxEventsPerWorkflow)
+    {
+        var log = new SqliteEventLog(
+            database,
+            Microsoft.Extensions.Options.Options.Create(new StreamingOptions { MaxEventsPerWorkflow = maxEventsPerWorkflow }),
+            Microsoft.Extensions.Options.Options.Create(Options()),
+            NullLogger<SqliteEventLog>.Instance);
+        _opened.Insert(0, log);
+        return log;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var opened in _opened)
+        {
+            await opened.DisposeAsync();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (System.IO.Directory.Exists(Directory))
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Collections.Immutable;
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Server.Workflows;
+using Felix.Tests.Infrastructure;
+
+namespace Felix.Tests.Storage;
+
+/// <summary>What every <see cref="IWorkflowStore"/> backend does; each backend's test class inherits these facts.</summary>
+public abstract class WorkflowStoreSpec
+{
+    private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private protected abstract Task<IWorkflowStore> CreateStoreAsync();
+
+    private static WorkflowRecord Workflow(string id, int minute = 0, string status = WorkflowStatuses.Pending, string owner = "") => new()
+    {
+        Id = id,
+        Task = $"task of {id}",
+        MaxSteps = 3,
+        Owner = owner,
+        Status = status,
+        CreatedAt = Epoch.AddMinutes(minute),
+    };
+
+    [Fact]
+    public async Task CreatedWorkflowReadsBackWithEveryField()
+    {
+        var store = await CreateStoreAsync();
+        var workflow = Workflow("wf_1") with
+        {
+            ParentWorkflowId = "wf_0",
+            EnableWebSearch = true,
+            Owner = "tenant-a",
+            Status = WorkflowStatuses.Completed,
+            StartedAt = Epoch.AddSeconds(1),
+            CompletedAt = Epoch.AddSeconds(9),
+            Agents = ImmutableList.Create(new AgentRecord("agent_1", "research", 0.5, 0.9, 12, 34)),
+            Synthesis = new Synthesis { Content = "done", Confidence = 0.8 },
+            Usage = new WorkflowUsage { TotalTokens = 46 },
+            Error = null,
+        };
+        await store.CreateAsync(workflow).DefaultTimeout();
+
+        var read = await store.GetAsync("wf_1").DefaultTimeout();
+
+        Assert.NotNull(read);
+        Assert.Equal(workflow with { Agents = [], Synthesis = null, Usage = null }, read with { Agents = [], Synthesis = null, Usage = null });
+        Assert.Equal(workflow.Agents, read.Agents);
+        Assert.Equal(("done", 0.8), (read.Synthesis!.Content, read.Synthesis.Confidence));
+        Assert.Equal(46, read.Usage!.TotalTokens);
+    }
+
+    [Fact]
+    public async Task UnknownWorkflowIsNull()
+    {
+        var store = await CreateStoreAsync();
+
+        Assert.Null(await store.GetAsync("wf_missing").DefaultTimeout());
+        Assert.Null(await store.UpdateAsync("wf_missing", w => w with { Status = WorkflowStatuses.Running }).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task CreatingAnExistingIdFails()
+    {
+        var store = await CreateStoreAsync();
+        await store.CreateAsync(Workflow("wf_1")).DefaultTimeout();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.CreateAsync(Workflow("wf_1")).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task UpdateStoresTheResultAndMayDecline()
+    {
+        var store = await CreateStoreAsync();
+        await store.CreateAsync(Workflow("wf_1")).DefaultTimeout();
+
+        var running = await store.UpdateAsync("wf_1", w => w.Status == WorkflowStatuses.Pending ? w with { Status = WorkflowStatuses.Running } : null).DefaultTimeout();
+        var declined = await store.UpdateAsync("wf_1", w => w.Status == WorkflowStatuses.Pending ? w with { Status = WorkflowStatuses.Cancelled } : null).DefaultTimeout();
+
+        Assert.Equal(WorkflowStatuses.Running, running!.Status);
+        Assert.Null(declined);
+        Assert.Equal(WorkflowStatuses.Running, (await store.GetAsync("wf_1").DefaultTimeout())!.Status);
+    }
+
+    [Fact]
+    public async Task ConcurrentUpdatesOfOneWorkflowAreAtomic()
+    {
+        var store = await CreateStoreAsync();
+        await store.CreateAsync(Workflow("wf_1")).DefaultTimeout();
+
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() =>
+            store.UpdateAsync("wf_1", w => w with { Agents = w.Agents.Add(new AgentRecord($"agent_{i}", "research", i)) })))).DefaultTimeout();
+
+        var agents = (await store.GetAsync("wf_1").DefaultTimeout())!.Agents;
+        Assert.Equal(20, agents.Select(a => a.AgentId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task ListIsNewestFirstFilteredAndPaged()
+    {
+        var store = await CreateStoreAsync();
+        await store.CreateAsync(Workflow("wf_1", 1, WorkflowStatuses.Completed, "a")).DefaultTimeout();
+        await store.CreateAsync(Workflow("wf_2", 2, WorkflowStatuses.Running, "a")).DefaultTimeout();
+        await store.CreateAsync(Workflow("wf_3", 3, WorkflowStatuses.Completed, "b")).DefaultTimeout();
+        await store.CreateAsync(Workflow("wf_4", 4, WorkflowStatuses.Completed, "a")).DefaultTimeout();
+
+        var all = await store.ListAsync(null, null, 1, 10).DefaultTimeout();
+        var completedOfA = await store.ListAsync(WorkflowStatuses.Completed, "a", 1, 10).DefaultTimeout();
+        var secondPage = await store.ListAsync(null, null, 2, 3).DefaultTimeout();
+
+        Assert.Equal(["wf_4", "wf_3", "wf_2", "wf_1"], all.Items.Select(w => w.Id));
+        Assert.Equal(4, all.Total);
+        Assert.Equal(["wf_4", "wf_1"], completedOfA.Items.Select(w => w.Id));
+        Assert.Equal(2, completedOfA.Total);
+        Assert.Equal(["wf_1"], secondPage.Items.Select(w => w.Id));
+        Assert.Equal(4, secondPage.Total);
+    }
+}
