@@ -10,7 +10,7 @@ apt_packages=()
 if [ ${#apt_packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+  apt-get install -y -qq "${apt_packages[@]}" >/dev/null
 fi
 
 if [ -f "$root/tests/js/package.json" ] && [ ! -d "$root/tests/js/node_modules" ]; then

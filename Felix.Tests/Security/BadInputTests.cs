@@ -128,7 +128,14 @@ public sealed class BadInputTests
     [Fact]
     public async Task ThousandsOfConnectDisconnectCyclesLeaveNothingBehind()
     {
-        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Limits:ConnectionAttemptsPerMinute"] = "100000" });
+        // Real sockets on Kestrel, so an aborted client is a reset TCP connection the server must notice and clean up.
+        await using var app = new FelixApplication(
+            new Dictionary<string, string?>
+            {
+                ["Felix:Limits:ConnectionAttemptsPerMinute"] = "100000",
+                ["Felix:Limits:MaxConnectionsPerPrincipal"] = "100000",
+            },
+            kestrel: true);
         using var client = app.CreateApiClient();
         var created = await client.CreateWorkflowAsync("Churn", maxSteps: 1);
         await client.WaitForTerminalAsync(created.WorkflowId);
