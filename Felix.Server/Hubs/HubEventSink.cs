@@ -1,31 +1,83 @@
+using System.Collections.Frozen;
 using Felix.Contracts;
 using Felix.Contracts.Events;
 using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Hubs;
 
-/// <summary>Hands every workflow event to the workflow's group through the typed hub context.</summary>
-internal sealed class HubEventSink(IHubContext<WorkflowHub, IWorkflowClient> hub, FelixMetrics metrics) : IEventSink
+/// <summary>
+/// Hands every workflow event to the workflow's group: serialised once per protocol by SignalR, written to each member.
+/// </summary>
+/// <remarks>
+/// The send is started in sequence order and not awaited, so a member that stops reading never holds up the publisher
+/// or the other members; SignalR writes to each connection in the order the sends were started. Each send carries a
+/// deadline of <see cref="StreamingOptions.SlowConsumerTimeout"/>: a member whose write is still blocked then has its
+/// connection aborted by SignalR, and may reconnect and resume from its last sequence. That deadline is why this uses
+/// <see cref="IClientProxy.SendCoreAsync(string, object?[], CancellationToken)"/> (typed client proxies cannot carry a
+/// token); the method names still come from <see cref="IWorkflowClient"/>.
+/// </remarks>
+internal sealed partial class HubEventSink(
+    IHubContext<WorkflowHub> hub,
+    IOptions<StreamingOptions> options,
+    FelixMetrics metrics,
+    ILogger<HubEventSink> logger) : IEventSink
 {
+    private static readonly FrozenDictionary<Type, string> Methods = new Dictionary<Type, string>
+    {
+        [typeof(WorkflowStatusEvent)] = nameof(IWorkflowClient.WorkflowStatus),
+        [typeof(AgentSpawnedEvent)] = nameof(IWorkflowClient.AgentSpawned),
+        [typeof(AgentOutputEvent)] = nameof(IWorkflowClient.AgentOutput),
+        [typeof(AgentOutputDeltaEvent)] = nameof(IWorkflowClient.AgentOutputDelta),
+        [typeof(AgentReasoningDeltaEvent)] = nameof(IWorkflowClient.AgentReasoningDelta),
+        [typeof(AgentCompletedEvent)] = nameof(IWorkflowClient.AgentCompleted),
+        [typeof(SynthesisStartedEvent)] = nameof(IWorkflowClient.SynthesisStarted),
+        [typeof(WorkflowProgressEvent)] = nameof(IWorkflowClient.WorkflowProgress),
+        [typeof(WorkflowCompleteEvent)] = nameof(IWorkflowClient.WorkflowComplete),
+        [typeof(WorkflowErrorEvent)] = nameof(IWorkflowClient.WorkflowError),
+    }.ToFrozenDictionary();
+
+    /// <summary>The client method that receives events of <paramref name="eventType"/>.</summary>
+    public static string MethodFor(Type eventType) => Methods[eventType];
+
     public ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken)
     {
-        var group = hub.Clients.Group(WorkflowGroups.For(evt.Event.WorkflowId));
+        var deadline = new CancellationTokenSource(options.Value.SlowConsumerTimeout);
+        var send = hub.Clients.Group(WorkflowGroups.For(evt.Event.WorkflowId))
+            .SendCoreAsync(MethodFor(evt.Event.GetType()), [evt.Event], deadline.Token);
         metrics.Delivered("signalr");
-        return new ValueTask(evt.Event switch
+        if (send.IsCompletedSuccessfully)
         {
-            WorkflowStatusEvent e => group.WorkflowStatus(e),
-            AgentSpawnedEvent e => group.AgentSpawned(e),
-            AgentOutputEvent e => group.AgentOutput(e),
-            AgentOutputDeltaEvent e => group.AgentOutputDelta(e),
-            AgentReasoningDeltaEvent e => group.AgentReasoningDelta(e),
-            AgentCompletedEvent e => group.AgentCompleted(e),
-            SynthesisStartedEvent e => group.SynthesisStarted(e),
-            WorkflowProgressEvent e => group.WorkflowProgress(e),
-            WorkflowCompleteEvent e => group.WorkflowComplete(e),
-            WorkflowErrorEvent e => group.WorkflowError(e),
-            _ => throw new InvalidOperationException($"No hub method for event type {evt.Event.Type}."),
-        });
+            deadline.Dispose();
+        }
+        else
+        {
+            _ = ObserveAsync(send, deadline, evt.Event);
+        }
+
+        return ValueTask.CompletedTask;
     }
+
+    private async Task ObserveAsync(Task send, CancellationTokenSource deadline, WorkflowEvent evt)
+    {
+        try
+        {
+            await send;
+        }
+        catch (Exception ex)
+        {
+            // SignalR has already aborted the connections that could not take the event.
+            metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed");
+            LogSendFailed(logger, ex, evt.WorkflowId, evt.Sequence);
+        }
+        finally
+        {
+            deadline.Dispose();
+        }
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Hub clients of workflow {WorkflowId} missed event {Sequence}: slow or failed connections were dropped")]
+    private static partial void LogSendFailed(ILogger logger, Exception exception, string workflowId, long sequence);
 }

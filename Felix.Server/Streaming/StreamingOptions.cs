@@ -28,6 +28,15 @@ public sealed class StreamingOptions
     [Range(16, 1_000_000)]
     public int SendQueueCapacity { get; set; } = DefaultSendQueueCapacity;
 
+    /// <summary>
+    /// A hub client whose connection cannot take an event for this long is disconnected (it may reconnect and resume), so
+    /// it never grows server memory without bound.
+    /// </summary>
+    public TimeSpan SlowConsumerTimeout { get; set; } = TimeSpan.FromSeconds(DefaultSlowConsumerTimeoutSeconds);
+
+    /// <summary>Long enough for a client on a poor mobile link; short enough that a stalled one is gone quickly.</summary>
+    public const int DefaultSlowConsumerTimeoutSeconds = 15;
+
     /// <summary>Events kept per workflow; older ones are dropped (a resume from before them replays what is kept).</summary>
     [Range(100, 10_000_000)]
     public int MaxEventsPerWorkflow { get; set; } = DefaultMaxEventsPerWorkflow;
