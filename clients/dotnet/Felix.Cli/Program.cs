@@ -1,1 +1,3 @@
-return 0;
+using Felix.Cli;
+
+return await FelixCommands.RunAsync(args, Console.Out, Console.Error);
