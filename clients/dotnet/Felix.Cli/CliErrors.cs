@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
 using Felix.Client;
 using Microsoft.AspNetCore.SignalR;
 
@@ -39,7 +40,8 @@ internal static class CliErrors
                 error.WriteLine($"Error: the server at {settings.Url} answered {(int?)http.StatusCode} ({http.Message}).");
                 return ExitCodes.WorkflowFailed;
             default:
-                throw exception;
+                ExceptionDispatchInfo.Throw(exception);
+                return ExitCodes.WorkflowFailed;
         }
     }
 

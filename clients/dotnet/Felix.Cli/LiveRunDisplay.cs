@@ -83,7 +83,7 @@ internal sealed class LiveRunDisplay(IAnsiConsole console) : IRunDisplay
                 _overall.Description = $"[bold]Workflow[/] {Markup.Escape(e.Milestone)}";
                 break;
             case AgentSpawnedEvent e:
-                var row = new AgentRow(e.AgentId, e.AgentType, context.AddTask("", maxValue: 1));
+                var row = new AgentRow(e.AgentId, e.AgentType, context.AddTask(Markup.Escape(e.AgentId), maxValue: 1));
                 row.Task.IsIndeterminate = true;
                 agents[e.AgentId] = row;
                 row.Render();
