@@ -1,0 +1,57 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
+using Felix.Client;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Felix.Cli;
+
+/// <summary>Turns what went wrong into one clear line on stderr and an exit code.</summary>
+internal static class CliErrors
+{
+    public static int Report(Exception exception, CliSettings settings, TextWriter error)
+    {
+        switch (exception)
+        {
+            case FelixApiException { IsAuthenticationFailure: true } api:
+                error.WriteLine($"Error: the server at {settings.Url} refused the API key ({(int)api.StatusCode} {api.Title}). " +
+                    (settings.ApiKey is null ? "Pass --api-key or set FELIX_API_KEY." : "Check --api-key or FELIX_API_KEY."));
+                return ExitCodes.AuthenticationFailed;
+            case HttpRequestException { StatusCode: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden }:
+                error.WriteLine($"Error: the server at {settings.Url} refused the API key. Check --api-key or FELIX_API_KEY.");
+                return ExitCodes.AuthenticationFailed;
+            case FelixApiException { StatusCode: HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity } api:
+                error.WriteLine($"Error: {api.Message}");
+                return ExitCodes.Usage;
+            case FelixApiException api:
+                error.WriteLine($"Error: {api.Message}");
+                return ExitCodes.WorkflowFailed;
+            case HubException hub:
+                error.WriteLine($"Error: {hub.Message}");
+                return ExitCodes.WorkflowFailed;
+            case FelixStreamResetException reset:
+                error.WriteLine($"Error: {reset.Message}");
+                return ExitCodes.WorkflowFailed;
+            case HttpRequestException { StatusCode: null } or SocketException or TimeoutException or IOException
+                or System.Net.WebSockets.WebSocketException:
+                error.WriteLine($"Error: cannot reach Felix Server at {settings.Url} ({Innermost(exception).Message}). Is it running? Use --url to point elsewhere.");
+                return ExitCodes.ServerUnreachable;
+            case HttpRequestException http:
+                error.WriteLine($"Error: the server at {settings.Url} answered {(int?)http.StatusCode} ({http.Message}).");
+                return ExitCodes.WorkflowFailed;
+            default:
+                ExceptionDispatchInfo.Throw(exception);
+                return ExitCodes.WorkflowFailed;
+        }
+    }
+
+    private static Exception Innermost(Exception exception)
+    {
+        while (exception.InnerException is { } inner)
+        {
+            exception = inner;
+        }
+
+        return exception;
+    }
+}

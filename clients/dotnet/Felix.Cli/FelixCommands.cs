@@ -1,0 +1,97 @@
+using System.CommandLine;
+using Felix.Client;
+
+namespace Felix.Cli;
+
+/// <summary>The <c>felix</c> command line: <c>run</c>, <c>examples</c>, <c>get</c>, <c>list</c>, <c>cancel</c>.</summary>
+internal static class FelixCommands
+{
+    public const string UrlVariable = "FELIX_URL";
+    public const string ApiKeyVariable = "FELIX_API_KEY";
+
+    private static readonly Option<Uri> Url = new("--url")
+    {
+        Description = $"Server address (default: ${UrlVariable} or {FelixClientOptions.DefaultBaseAddress})",
+        Recursive = true,
+        DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } url ? url : FelixClientOptions.DefaultBaseAddress),
+        CustomParser = result =>
+        {
+            var text = result.Tokens[0].Value;
+            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            {
+                return uri;
+            }
+
+            result.AddError($"--url must be an absolute http or https address, not '{text}'.");
+            return null;
+        },
+    };
+
+    private static readonly Option<string?> ApiKey = new("--api-key")
+    {
+        Description = $"API key (default: ${ApiKeyVariable})",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } key ? key : null,
+    };
+
+    private static readonly Option<string> Protocol = CreateProtocolOption();
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("felix: run Felix Server workflows and watch them live.");
+        root.Options.Add(Url);
+        root.Options.Add(ApiKey);
+        root.Options.Add(Protocol);
+        root.Subcommands.Add(RunCommand.Create(Settings, output, error));
+        root.Subcommands.Add(CreateExamplesCommand(output));
+        root.Subcommands.Add(WorkflowCommands.CreateGet(Settings, output, error));
+        root.Subcommands.Add(WorkflowCommands.CreateList(Settings, output, error));
+        root.Subcommands.Add(WorkflowCommands.CreateCancel(Settings, output, error));
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var parseError in parse.Errors)
+            {
+                error.WriteLine($"Error: {parseError.Message}");
+            }
+
+            error.WriteLine("Run 'felix --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    private static CliSettings Settings(ParseResult parse) => new(
+        parse.GetValue(Url)!,
+        parse.GetValue(ApiKey),
+        parse.GetValue(Protocol) == "messagepack" ? FelixProtocol.MessagePack : FelixProtocol.Json);
+
+    private static Option<string> CreateProtocolOption()
+    {
+        var option = new Option<string>("--protocol")
+        {
+            Description = "Hub protocol",
+            Recursive = true,
+            DefaultValueFactory = _ => "json",
+        };
+        option.AcceptOnlyFromAmong("json", "messagepack");
+        return option;
+    }
+
+    private static Command CreateExamplesCommand(TextWriter output)
+    {
+        var command = new Command("examples", "List the example tasks (use with run --example N)");
+        command.SetAction(_ =>
+        {
+            for (var i = 0; i < ExampleTasks.All.Count; i++)
+            {
+                output.WriteLine($"{i + 1}. {ExampleTasks.All[i]}");
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,63 @@
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Contracts.Events;
+
+namespace Felix.Cli;
+
+/// <summary>One line per event, no colours or cursor moves: for pipes, logs and scripts.</summary>
+internal sealed class PlainRunDisplay(TextWriter output) : IRunDisplay
+{
+    public void Created(WorkflowResponse workflow) =>
+        output.WriteLine($"Workflow {workflow.WorkflowId} created ({workflow.Status}): {workflow.Task}");
+
+    public async Task<WorkflowEvent?> FollowAsync(IAsyncEnumerable<WorkflowEvent> events, CancellationToken cancellationToken)
+    {
+        await foreach (var evt in events.WithCancellation(cancellationToken))
+        {
+            if (Describe(evt) is { } line)
+            {
+                output.WriteLine(line);
+            }
+
+            if (evt.IsTerminal)
+            {
+                return evt;
+            }
+        }
+
+        return null;
+    }
+
+    public void Resuming(long afterSequence) => output.WriteLine($"Connection lost; resuming after event {afterSequence}");
+
+    public void Finished(WorkflowEvent? terminal)
+    {
+        switch (terminal)
+        {
+            case WorkflowCompleteEvent complete:
+                output.WriteLine($"Synthesis (confidence {Format.Percent(complete.Synthesis.Confidence)}, {complete.Synthesis.AgentsSynthesized} agents):");
+                output.WriteLine(complete.Synthesis.Content);
+                output.WriteLine("Workflow completed");
+                break;
+            case WorkflowErrorEvent error:
+                output.WriteLine($"Workflow failed: {error.Error}");
+                break;
+            case WorkflowStatusEvent { Status: WorkflowStatuses.Cancelled }:
+                output.WriteLine("Workflow cancelled");
+                break;
+            default:
+                output.WriteLine("The event stream ended before the workflow finished");
+                break;
+        }
+    }
+
+    private static string? Describe(WorkflowEvent evt) => evt switch
+    {
+        WorkflowStatusEvent { IsTerminal: false } e => $"Status: {e.Status}",
+        AgentSpawnedEvent e => $"Agent spawned: {e.AgentId} ({e.AgentType}) at helix position {Format.Number(e.SpawnTime)}",
+        AgentOutputEvent e => $"Agent output: {e.AgentId} ({e.AgentType}), confidence {Format.Percent(e.Confidence)}",
+        WorkflowProgressEvent e => $"Progress: {Format.Number(e.Percent, "0")}% ({e.Milestone})",
+        SynthesisStartedEvent e => $"Synthesis started with {e.AgentCount} agents",
+        _ => null,
+    };
+}

@@ -1,0 +1,3 @@
+using Felix.Cli;
+
+return await FelixCommands.RunAsync(args, Console.Out, Console.Error);

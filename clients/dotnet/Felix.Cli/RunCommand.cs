@@ -1,0 +1,74 @@
+using System.CommandLine;
+using Felix.Client;
+using Felix.Contracts;
+using Felix.Contracts.Events;
+using Spectre.Console;
+
+namespace Felix.Cli;
+
+/// <summary><c>felix run "task"</c>: start a workflow, follow it live, print the synthesis and its confidence.</summary>
+internal static class RunCommand
+{
+    public static Command Create(Func<ParseResult, CliSettings> settings, TextWriter output, TextWriter error)
+    {
+        var task = new Argument<string?>("task") { Description = "What the agents should work on", Arity = ArgumentArity.ZeroOrOne };
+        var maxSteps = new Option<int?>("--max-steps") { Description = "Most agents to spawn (1-50; server default when absent)" };
+        var example = new Option<int?>("--example") { Description = $"Run example task N (1-{ExampleTasks.All.Count}; see 'felix examples')" };
+        var noLive = new Option<bool>("--no-live") { Description = "Plain line output even on a terminal" };
+        var command = new Command("run", "Start a workflow and watch it live") { task, maxSteps, example, noLive };
+        command.Validators.Add(result =>
+        {
+            var number = result.GetValue(example);
+            if (number is { } n && (n < 1 || n > ExampleTasks.All.Count))
+            {
+                result.AddError($"--example must be between 1 and {ExampleTasks.All.Count}.");
+            }
+
+            if (number is not null && !string.IsNullOrWhiteSpace(result.GetValue(task)))
+            {
+                result.AddError("Give a task or --example, not both.");
+            }
+        });
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var live = !parse.GetValue(noLive) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            var text = parse.GetValue(task) is { Length: > 0 } given ? given
+                : parse.GetValue(example) is { } n ? ExampleTasks.All[n - 1]
+                : live && !Console.IsInputRedirected ? AnsiConsole.Prompt(new SelectionPrompt<string>().Title("Pick an example task").AddChoices(ExampleTasks.All))
+                : null;
+            if (text is null)
+            {
+                error.WriteLine("Error: give a task (felix run \"task\") or --example N. Run 'felix examples' to see them.");
+                return Task.FromResult(ExitCodes.Usage);
+            }
+
+            IRunDisplay display = live ? new LiveRunDisplay(AnsiConsole.Console) : new PlainRunDisplay(output);
+            return RunAsync(settings(parse), text, parse.GetValue(maxSteps), display, error, cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(
+        CliSettings settings, string task, int? maxSteps, IRunDisplay display, TextWriter error, CancellationToken cancellationToken)
+    {
+        using var client = settings.CreateClient();
+        try
+        {
+            var workflow = await client.CreateWorkflowAsync(task, maxSteps, cancellationToken);
+            display.Created(workflow);
+            var watch = new WatchOptions { OnResuming = display.Resuming };
+            var terminal = await display.FollowAsync(client.WatchAsync(workflow.WorkflowId, watch, cancellationToken), cancellationToken);
+            display.Finished(terminal);
+            return terminal is WorkflowCompleteEvent ? ExitCodes.Ok : ExitCodes.WorkflowFailed;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            error.WriteLine("Interrupted: stopped watching; the workflow goes on ('felix cancel ID' stops it).");
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception ex)
+        {
+            return CliErrors.Report(ex, settings, error);
+        }
+    }
+}

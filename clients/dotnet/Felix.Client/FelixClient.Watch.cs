@@ -1,0 +1,219 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using Felix.Contracts;
+using Felix.Contracts.Events;
+using Felix.Contracts.Serialization;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Felix.Client;
+
+public sealed partial class FelixClient
+{
+    // The server's message when it cuts off a stream reader that fell behind; it asks the client to resume.
+    private const string SlowConsumerMessage = "Slow consumer";
+
+    /// <summary>
+    /// Watches a workflow: its events, typed, in order, each exactly once, from the start of its history (or after
+    /// <see cref="WatchOptions.AfterSequence"/>) to the terminal event (<c>workflow_complete</c> or <c>workflow_error</c>),
+    /// after which the sequence ends.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// The watch has its own hub connection with automatic reconnect. When the connection is lost (or the server cuts off
+    /// a slow reader), it reconnects, or opens a fresh connection once the hub has closed, and streams again after the
+    /// last sequence it delivered; anything at or below that sequence is dropped, so the consumer sees no gap and no
+    /// repeat. Before resuming it asks the server whether that position still exists in the same epoch; when the history
+    /// was lost it applies <see cref="WatchOptions.OnEpochChange"/>.
+    /// </para>
+    /// <para>
+    /// It throws <see cref="HubException"/> for errors the hub reports (unknown workflow, bad filter),
+    /// <see cref="FelixApiException"/> when the key is refused, and the last connection error once
+    /// <see cref="FelixClientOptions.ReconnectDelays"/> are used up. The first connection is not retried.
+    /// </para>
+    /// </remarks>
+    public async IAsyncEnumerable<WorkflowEvent> WatchAsync(
+        string workflowId, WatchOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(workflowId);
+        options ??= new WatchOptions();
+        var types = options.Types is { Count: > 0 } t ? t.ToArray() : null;
+        var cursor = new StreamCursor(workflowId, options.AfterSequence ?? 0, options.Epoch, options.OnEpochChange);
+        await using var hub = new ResilientHubConnection(CreateHubConnection(), Options.ReconnectDelays);
+        var lossesWithoutProgress = 0;
+        while (true)
+        {
+            await hub.EnsureConnectedAsync(cancellationToken).ConfigureAwait(false);
+            if (cursor.Last > 0)
+            {
+                await CheckResumePositionAsync(cursor, cancellationToken).ConfigureAwait(false);
+            }
+
+            var stream = hub.Connection.StreamAsync<WorkflowEvent>(
+                nameof(IWorkflowHub.StreamEvents), workflowId, cursor.Last > 0 ? cursor.Last : null, types, cancellationToken);
+            var events = stream.GetAsyncEnumerator(cancellationToken);
+            try
+            {
+                while (true)
+                {
+                    var read = await ReadAsync(events, cancellationToken).ConfigureAwait(false);
+                    if (read.Lost is { } lost)
+                    {
+                        if (++lossesWithoutProgress > Options.ReconnectDelays.Count)
+                        {
+                            ExceptionDispatchInfo.Throw(lost);
+                        }
+
+                        options.OnResuming?.Invoke(cursor.Last);
+                        break;
+                    }
+
+                    if (read.Event is not { } evt)
+                    {
+                        // The server completes a stream only after the terminal event, also when a filter left it out.
+                        yield break;
+                    }
+
+                    if (!cursor.Accept(evt))
+                    {
+                        continue;
+                    }
+
+                    lossesWithoutProgress = 0;
+                    yield return evt;
+                    if (evt.IsTerminal)
+                    {
+                        yield break;
+                    }
+                }
+            }
+            finally
+            {
+                await events.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Watches a workflow as <see cref="WatchAsync(string, WatchOptions?, CancellationToken)"/> does and calls the
+    /// <see cref="IWorkflowClient"/> method of each event on <paramref name="handler"/>, one at a time, in order. Completes
+    /// after the terminal event has been handled.
+    /// </summary>
+    public async Task WatchAsync(
+        string workflowId, IWorkflowClient handler, WatchOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        await foreach (var evt in WatchAsync(workflowId, options, cancellationToken).ConfigureAwait(false))
+        {
+            await WorkflowEventDispatcher.DispatchAsync(handler, evt).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CheckResumePositionAsync(StreamCursor cursor, CancellationToken cancellationToken)
+    {
+        var page = await GetEventsAsync(cursor.WorkflowId, cursor.Last, limit: 1, cursor.Epoch, cancellationToken).ConfigureAwait(false);
+        if (page.ReplayedFromStart || (cursor.Epoch is not null && cursor.Epoch != page.Epoch))
+        {
+            cursor.Restart(page.Epoch);
+        }
+        else
+        {
+            cursor.Epoch ??= page.Epoch;
+        }
+    }
+
+    private static async Task<StreamRead> ReadAsync(IAsyncEnumerator<WorkflowEvent> events, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await events.MoveNextAsync().ConfigureAwait(false) ? new StreamRead(events.Current, null) : default;
+        }
+        catch (HubException ex) when (ex.Message.Contains(SlowConsumerMessage, StringComparison.Ordinal))
+        {
+            return new StreamRead(null, ex);
+        }
+        catch (Exception ex) when (ex is not HubException && !cancellationToken.IsCancellationRequested)
+        {
+            // The connection closed under the stream (a transport error, or "invocation canceled" on close).
+            return new StreamRead(null, ex);
+        }
+    }
+
+    private HubConnection CreateHubConnection()
+    {
+        var builder = new HubConnectionBuilder().WithUrl(new Uri(Options.NormalizedBaseAddress, HubPaths.Workflows.TrimStart('/')), http =>
+        {
+            http.Transports = Options.Transports;
+            if (Options.ApiKey is { Length: > 0 } key)
+            {
+                http.AccessTokenProvider = () => Task.FromResult<string?>(key);
+            }
+
+            if (Options.HttpMessageHandlerFactory is { } handlers)
+            {
+                http.HttpMessageHandlerFactory = _ => handlers();
+            }
+
+            if (Options.WebSocketFactory is { } sockets)
+            {
+                http.WebSocketFactory = sockets;
+            }
+        });
+        if (Options.Protocol == FelixProtocol.MessagePack)
+        {
+            builder.AddMessagePackProtocol(o => o.SerializerOptions = o.SerializerOptions.WithFelixResolver());
+        }
+        else
+        {
+            builder.AddJsonProtocol(o => o.PayloadSerializerOptions.AddFelixConverters());
+        }
+
+        if (Options.StatefulReconnect)
+        {
+            builder.WithStatefulReconnect();
+        }
+
+        return builder.WithAutomaticReconnect(Options.ReconnectDelays.ToArray()).Build();
+    }
+
+    private readonly record struct StreamRead(WorkflowEvent? Event, Exception? Lost);
+
+    /// <summary>The watch's position: the last sequence delivered and the epoch it belongs to.</summary>
+    private sealed class StreamCursor(string workflowId, long last, string? epoch, EpochChangeBehavior onEpochChange)
+    {
+        public string WorkflowId { get; } = workflowId;
+        public long Last { get; private set; } = last;
+        public string? Epoch { get; set; } = epoch;
+
+        /// <summary>Whether to deliver <paramref name="evt"/>: false for a repeat of a sequence already delivered.</summary>
+        public bool Accept(WorkflowEvent evt)
+        {
+            if (Epoch is not null && evt.Epoch != Epoch)
+            {
+                Restart(evt.Epoch);
+            }
+
+            Epoch = evt.Epoch;
+            if (evt.Sequence <= Last)
+            {
+                return false;
+            }
+
+            Last = evt.Sequence;
+            return true;
+        }
+
+        /// <summary>The server's stream is no longer the one read so far: go on from its start, or stop.</summary>
+        public void Restart(string currentEpoch)
+        {
+            if (onEpochChange == EpochChangeBehavior.Throw)
+            {
+                throw new FelixStreamResetException(WorkflowId, Epoch, currentEpoch, Last);
+            }
+
+            Epoch = currentEpoch;
+            Last = 0;
+        }
+    }
+}

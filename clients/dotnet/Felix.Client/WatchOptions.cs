@@ -1,0 +1,26 @@
+namespace Felix.Client;
+
+/// <summary>Where a watch starts and what it sends to the consumer.</summary>
+public sealed class WatchOptions
+{
+    /// <summary>
+    /// Start after this sequence (the last one a previous watch delivered); null or 0 for the whole history. A position the
+    /// server cannot honour is replayed from the start (see <see cref="OnEpochChange"/>).
+    /// </summary>
+    public long? AfterSequence { get; set; }
+
+    /// <summary>The epoch <see cref="AfterSequence"/> belongs to, when known (the <c>Epoch</c> of the last event seen).</summary>
+    public string? Epoch { get; set; }
+
+    /// <summary>
+    /// snake_case event types to receive (see <c>Felix.Contracts.EventTypes</c>); null for all. The watch still ends after the
+    /// workflow's terminal event when the filter leaves it out.
+    /// </summary>
+    public IReadOnlyList<string>? Types { get; set; }
+
+    /// <summary>What to do when the stream cannot be resumed where it was (history lost).</summary>
+    public EpochChangeBehavior OnEpochChange { get; set; } = EpochChangeBehavior.Restart;
+
+    /// <summary>Called before the watch resumes after a lost connection, with the last sequence delivered.</summary>
+    public Action<long>? OnResuming { get; set; }
+}
