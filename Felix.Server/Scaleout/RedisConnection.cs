@@ -63,6 +63,8 @@ internal sealed partial class RedisConnection : IDisposable
         var options = ConfigurationOptions.Parse(configuration);
         options.AbortOnConnectFail = false;
         options.BacklogPolicy = BacklogPolicy.FailFast;
+        // Try again every second: a restarted Redis is used again within about a second of answering.
+        options.ReconnectRetryPolicy = new LinearRetry(1000);
         return options;
     }
 
