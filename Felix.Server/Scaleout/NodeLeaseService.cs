@@ -43,14 +43,8 @@ internal sealed partial class NodeLeaseService(
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_loop is not null)
-        {
-            // The loop ends with ApplicationStopped, after every other service stopped; don't hold up shutdown for it.
-            await Task.WhenAny(_loop, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
-        }
-    }
+    /// <summary>The loop ends by itself with ApplicationStopped, after the engine has finished or failed its runs.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private async Task RunAsync(CancellationToken stopped)
     {
