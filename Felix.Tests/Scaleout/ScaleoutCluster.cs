@@ -61,7 +61,9 @@ internal static class ScaleoutClientExtensions
         await Poll.UntilAsync(async () =>
         {
             page = (await client.GetFromJsonAsync<JsonObject>($"api/v1/workflows/{workflowId}/events?after=0&limit=1000").DefaultTimeout())!;
-            return page["events"]!.AsArray() is [.., var last] && last!["type"]!.GetValue<string>() is "workflow_complete" or "workflow_error";
+            return page["events"]!.AsArray() is [.., var last]
+                && (last!["type"]!.GetValue<string>() is "workflow_complete" or "workflow_error"
+                    || last["status"]?.GetValue<string>() == WorkflowStatuses.Cancelled);
         }, $"the terminal event of {workflowId}");
         return (page["epoch"]!.GetValue<string>(), page["events"]!.AsArray().Select(e => e!["sequence"]!.GetValue<long>()).ToList());
     }
