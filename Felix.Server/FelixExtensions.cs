@@ -7,6 +7,7 @@ using Felix.Server.Observability;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Platform;
+using Felix.Server.Scaleout;
 using Felix.Server.Storage;
 using Felix.Server.Workflows;
 using Scalar.AspNetCore;
@@ -36,6 +37,7 @@ internal static class FelixExtensions
         services.AddAgents();
         services.AddFelixHubs();
         services.AddCompat();
+        services.AddRedisScaleout(builder.Configuration);
         return builder;
     }
 

@@ -7,6 +7,8 @@ apt_packages=()
 /usr/bin/python3 -c 'import websockets, httpx' 2>/dev/null || apt_packages+=(python3-websockets python3-httpx)
 # Debian's Chromium for the dashboard's browser tests (playwright-core drives it; never a browser download).
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+# Redis 7 for the scale-out tests (Felix.Tests/Scaleout start their own redis-server on a free loopback port).
+command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -79,6 +79,29 @@ internal sealed partial class EventPublisher(
     }
 
     /// <summary>
+    /// Hands an event that another process published (and appended to the shared log) to this process's subscriptions.
+    /// Callers pass the events of one workflow in sequence order; a subscription fills any gap from the log.
+    /// </summary>
+    public void DeliverToSubscriptions(PublishedEvent published)
+    {
+        if (!_channels.TryGetValue(published.Event.WorkflowId, out var channel))
+        {
+            return;
+        }
+
+        foreach (var subscription in channel.Subscriptions)
+        {
+            if (!subscription.Deliver(published))
+            {
+                metrics.Dropped("stream", "slow_consumer");
+            }
+        }
+
+        channel.Completed |= published.Event.IsTerminal;
+        ForgetIfDone(published.Event.WorkflowId, channel);
+    }
+
+    /// <summary>
     /// Starts a subscription at a position: after <paramref name="afterSequence"/> of <paramref name="epoch"/> (when the
     /// epoch is given and differs from the stream's, or the position is no longer kept, replay starts at the oldest kept
     /// event and <see cref="EventSubscription.ReplayedFromStart"/> says so).

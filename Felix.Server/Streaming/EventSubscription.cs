@@ -99,6 +99,22 @@ internal sealed class EventSubscription : IDisposable
                 continue;
             }
 
+            // Events relayed from another node can miss one (a dropped pub/sub message); the log has every event.
+            while (published.Event.Sequence > after + 1)
+            {
+                var page = await _log.ReadAsync(WorkflowId, after, Math.Min(_pageSize, (int)Math.Min(int.MaxValue, published.Event.Sequence - after - 1)), cancellationToken);
+                if (page.Events.Count == 0 || page.Events[0].Sequence != after + 1)
+                {
+                    break;
+                }
+
+                foreach (var missed in page.Events)
+                {
+                    after = missed.Sequence;
+                    yield return new PublishedEvent(missed);
+                }
+            }
+
             after = published.Event.Sequence;
             yield return published;
             if (published.Event.IsTerminal)

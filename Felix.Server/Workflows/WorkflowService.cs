@@ -10,6 +10,7 @@ namespace Felix.Server.Workflows;
 internal sealed partial class WorkflowService(
     IWorkflowStore store,
     WorkflowQueue queue,
+    IWorkflowDispatcher dispatcher,
     WorkflowEngine engine,
     WorkflowEvents events,
     SystemEventBus system,
@@ -59,7 +60,7 @@ internal sealed partial class WorkflowService(
             throw;
         }
 
-        queue.Enqueue(workflow.Id);
+        await dispatcher.DispatchAsync(workflow.Id, cancellationToken);
         LogCreated(logger, workflow.Id, workflow.MaxSteps);
         return workflow;
     }
@@ -92,7 +93,7 @@ internal sealed partial class WorkflowService(
             return new CancelOutcome(CancelResult.Cancelled, cancelledWhilePending);
         }
 
-        if (engine.TryCancel(id) is { } stopped)
+        if ((engine.TryCancel(id) ?? dispatcher.CancelElsewhere(id)) is { } stopped)
         {
             try
             {

@@ -17,6 +17,7 @@ internal static class WorkflowsExtensions
             host.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(host.ShutdownTimeout.Ticks, (workflows.Value.ShutdownGracePeriod + TimeSpan.FromSeconds(10)).Ticks)));
         services.AddSingleton<IWorkflowStore, InMemoryWorkflowStore>();
         services.AddSingleton<WorkflowQueue>();
+        services.AddSingleton<IWorkflowDispatcher, LocalWorkflowDispatcher>();
         services.AddSingleton<WorkflowEvents>();
         services.AddSingleton<WorkflowRunner>();
         services.AddSingleton<WorkflowService>();

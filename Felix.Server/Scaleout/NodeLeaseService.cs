@@ -1,0 +1,141 @@
+using Felix.Contracts;
+using Felix.Contracts.Events;
+using Felix.Server.Streaming;
+using Felix.Server.Workflows;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Felix.Server.Scaleout;
+
+/// <summary>
+/// Keeps this node's lease alive and watches the others'. A workflow owned by a node whose lease expired is claimed by
+/// one surviving node (compare-and-set on the owner): still pending, it goes back to the shared queue; running, it is
+/// failed with <see cref="NodeLostError"/> (LLM calls are not idempotent, so a half-run workflow is never re-run).
+/// The lease is renewed until the application has stopped, so a node finishing its runs in a graceful shutdown keeps
+/// them.
+/// </summary>
+internal sealed partial class NodeLeaseService(
+    RedisConnection redis,
+    IWorkflowStore store,
+    WorkflowEvents events,
+    EventPublisher publisher,
+    ScaleoutSignals signals,
+    IOptions<ScaleoutOptions> options,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    ILogger<NodeLeaseService> logger) : IHostedService
+{
+    public const string NodeLostError = "Node lost: the server node running this workflow stopped responding, so the workflow was failed.";
+
+    private const string ClaimScript = """
+        if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+            redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+            return 1
+        end
+        return 0
+        """;
+
+    private Task? _loop;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = RunAsync(lifetime.ApplicationStopped);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The loop ends by itself with ApplicationStopped, after the engine has finished or failed its runs.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task RunAsync(CancellationToken stopped)
+    {
+        var lease = options.Value.NodeLease;
+        using var timer = new PeriodicTimer(lease / 3, time);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await redis.Database.StringSetAsync(redis.Keys.NodeLease(redis.NodeId), time.GetUtcNow().ToUnixTimeMilliseconds(), lease);
+                    await SweepAsync(stopped);
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    LogLeaseUnavailable(logger, ex);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogSweepFailed(logger, ex);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stopped));
+        }
+        catch (OperationCanceledException) when (stopped.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        var db = redis.Database;
+        var alive = new Dictionary<string, bool>(StringComparer.Ordinal) { [redis.NodeId] = true };
+        foreach (var entry in await db.HashGetAllAsync(redis.Keys.Owners))
+        {
+            string workflowId = entry.Name!;
+            string node = entry.Value!;
+            if (!alive.TryGetValue(node, out var isAlive))
+            {
+                alive[node] = isAlive = await db.KeyExistsAsync(redis.Keys.NodeLease(node));
+            }
+
+            if (isAlive)
+            {
+                continue;
+            }
+
+            var claimed = (int)await db.ScriptEvaluateAsync(ClaimScript, [redis.Keys.Owners], [workflowId, node, redis.NodeId]) == 1;
+            if (claimed)
+            {
+                await TakeOverAsync(workflowId, node, cancellationToken);
+            }
+        }
+    }
+
+    private async Task TakeOverAsync(string workflowId, string deadNode, CancellationToken cancellationToken)
+    {
+        var db = redis.Database;
+        var workflow = await store.GetAsync(workflowId, cancellationToken);
+        if (workflow?.Status == WorkflowStatuses.Pending)
+        {
+            await db.HashDeleteAsync(redis.Keys.Owners, workflowId);
+            await db.ListRightPushAsync(redis.Keys.Queue, workflowId); // the right end is taken next
+            LogRequeued(logger, workflowId, deadNode);
+            signals.WakeQueue();
+            return;
+        }
+
+        var failed = await store.UpdateAsync(workflowId, w => WorkflowStatuses.IsTerminal(w.Status)
+            ? null
+            : w with { Status = WorkflowStatuses.Failed, CompletedAt = time.GetUtcNow(), Error = NodeLostError }, cancellationToken);
+        if (failed is not null)
+        {
+            await events.StatusChangedAsync(workflowId, WorkflowStatuses.Failed);
+            await publisher.PublishAsync(new WorkflowErrorEvent { WorkflowId = workflowId, Error = NodeLostError }, cancellationToken);
+            LogFailedForDeadNode(logger, workflowId, deadNode);
+        }
+
+        await db.HashDeleteAsync(redis.Keys.Owners, workflowId);
+    }
+
+    [LoggerMessage(EventId = 7301, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} of dead node {NodeId} was failed")]
+    private static partial void LogFailedForDeadNode(ILogger logger, string workflowId, string nodeId);
+
+    [LoggerMessage(EventId = 7302, Level = LogLevel.Information, Message = "Pending workflow {WorkflowId} of dead node {NodeId} went back to the shared queue")]
+    private static partial void LogRequeued(ILogger logger, string workflowId, string nodeId);
+
+    [LoggerMessage(EventId = 7303, Level = LogLevel.Warning, Message = "Could not renew this node's lease: Redis is unreachable")]
+    private static partial void LogLeaseUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 7304, Level = LogLevel.Error, Message = "The sweep for dead nodes' workflows failed")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,38 @@
+using StackExchange.Redis;
+
+namespace Felix.Server.Scaleout;
+
+/// <summary>Every Redis key and channel name, built in one place from the deployment's prefix.</summary>
+internal sealed class RedisKeys(string prefix)
+{
+    public string Prefix { get; } = prefix;
+
+    /// <summary>The workflow's events: a Redis Stream whose entry ids are <c>0-{sequence}</c>.</summary>
+    public RedisKey Events(string workflowId) => $"{Prefix}:wf:{{{workflowId}}}:events";
+
+    /// <summary>The workflow's stream position: a hash of <c>epoch</c> and <c>last</c>, kept beside its events.</summary>
+    public RedisKey Position(string workflowId) => $"{Prefix}:wf:{{{workflowId}}}:position";
+
+    /// <summary>A workflow record (JSON).</summary>
+    public RedisKey Workflow(string workflowId) => $"{Prefix}:wf:{{{workflowId}}}:record";
+
+    /// <summary>Every workflow id, scored by creation time (Unix milliseconds).</summary>
+    public RedisKey WorkflowIndex => $"{Prefix}:workflows";
+
+    /// <summary>Pending workflows no node has taken yet (a list: pushed left, popped right).</summary>
+    public RedisKey Queue => $"{Prefix}:queue";
+
+    /// <summary>Which node took which workflow: workflow id -> node id.</summary>
+    public RedisKey Owners => $"{Prefix}:owners";
+
+    /// <summary>A node's lease: present while the node is alive.</summary>
+    public RedisKey NodeLease(string nodeId) => $"{Prefix}:node:{nodeId}";
+
+    public RedisChannel EventsChannel => RedisChannel.Literal($"{Prefix}:events");
+
+    public RedisChannel WorkChannel => RedisChannel.Literal($"{Prefix}:work");
+
+    public RedisChannel CancelChannel => RedisChannel.Literal($"{Prefix}:cancel");
+
+    public RedisChannel CancelledChannel => RedisChannel.Literal($"{Prefix}:cancelled");
+}

@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using Felix.Server.Workflows;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Felix.Server.Scaleout;
+
+/// <summary>
+/// The shared work queue: a created workflow goes to a Redis list, and every node takes from it while its engine has a
+/// free slot, recording itself as the workflow's owner in the same step (so a node that dies holding work is found by
+/// its expired lease). Cancels of runs on another node go through a Redis channel; the owner answers once its run stopped.
+/// </summary>
+internal sealed partial class RedisWorkflowDispatcher(
+    RedisConnection redis,
+    WorkflowQueue queue,
+    WorkflowEngine engine,
+    ScaleoutSignals signals,
+    IOptions<ScaleoutOptions> options,
+    IOptions<WorkflowOptions> workflowOptions,
+    TimeProvider time,
+    ILogger<RedisWorkflowDispatcher> logger) : BackgroundService, IWorkflowDispatcher
+{
+    private const string TakeScript = """
+        local id = redis.call('RPOP', KEYS[1])
+        if id then redis.call('HSET', KEYS[2], id, ARGV[1]) end
+        return id
+        """;
+
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _cancels = new(StringComparer.Ordinal);
+    private bool _subscribed;
+
+    public async ValueTask DispatchAsync(string workflowId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await redis.Database.ListLeftPushAsync(redis.Keys.Queue, workflowId);
+        }
+        finally
+        {
+            // The local slot only bounded the creation; the node that takes the workflow reserves its own.
+            queue.Release();
+        }
+
+        await redis.Subscriber.PublishAsync(redis.Keys.WorkChannel, workflowId);
+    }
+
+    public Task? CancelElsewhere(string workflowId) => CancelElsewhereAsync(workflowId);
+
+    private async Task CancelElsewhereAsync(string workflowId)
+    {
+        var owner = await redis.Database.HashGetAsync(redis.Keys.Owners, workflowId);
+        if (owner.IsNull || owner == redis.NodeId)
+        {
+            return;
+        }
+
+        var stopped = _cancels.GetOrAdd(workflowId, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            await redis.Subscriber.PublishAsync(redis.Keys.CancelChannel, workflowId);
+            await stopped.Task.WaitAsync(workflowOptions.Value.CancelWait, time);
+        }
+        catch (TimeoutException)
+        {
+            LogRemoteCancelSlow(logger, workflowId, owner.ToString());
+        }
+        finally
+        {
+            _cancels.TryRemove(new KeyValuePair<string, TaskCompletionSource>(workflowId, stopped));
+        }
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var subscriber = redis.Subscriber;
+        try
+        {
+            await SubscribeAllAsync(subscriber);
+            _subscribed = true;
+        }
+        catch (RedisConnectionException ex)
+        {
+            LogSubscribeDeferred(logger, ex);
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
+    private async Task SubscribeAllAsync(ISubscriber subscriber)
+    {
+        (await subscriber.SubscribeAsync(redis.Keys.WorkChannel)).OnMessage(_ => signals.WakeQueue());
+        (await subscriber.SubscribeAsync(redis.Keys.CancelChannel)).OnMessage(m => { _ = OnCancelAsync(m); });
+        (await subscriber.SubscribeAsync(redis.Keys.CancelledChannel)).OnMessage(m =>
+        {
+            if (_cancels.TryGetValue(m.Message.ToString(), out var stopped))
+            {
+                stopped.TrySetResult();
+            }
+        });
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var poll = options.Value.QueuePollInterval;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    if (!_subscribed)
+                    {
+                        await SubscribeAllAsync(redis.Subscriber);
+                        _subscribed = true;
+                    }
+
+                    await TakeWorkAsync();
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    LogQueueUnavailable(logger, ex);
+                }
+
+                await signals.WaitForWorkAsync(poll, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Takes workflows from the shared queue while this node's engine has free slots.</summary>
+    private async Task TakeWorkAsync()
+    {
+        while (!engine.IsStopping && engine.ActiveCount + queue.Count < workflowOptions.Value.MaxConcurrent && queue.TryReserve())
+        {
+            RedisResult taken;
+            try
+            {
+                taken = await redis.Database.ScriptEvaluateAsync(TakeScript, [redis.Keys.Queue, redis.Keys.Owners], [redis.NodeId]);
+            }
+            catch
+            {
+                queue.Release();
+                throw;
+            }
+
+            if (taken.IsNull)
+            {
+                queue.Release();
+                return;
+            }
+
+            var workflowId = (string)taken!;
+            LogTaken(logger, workflowId, redis.NodeId);
+            queue.Enqueue(workflowId);
+        }
+    }
+
+    private async Task OnCancelAsync(ChannelMessage message)
+    {
+        var workflowId = message.Message.ToString();
+        if (engine.TryCancel(workflowId) is not { } stopped)
+        {
+            return;
+        }
+
+        try
+        {
+            await stopped.WaitAsync(workflowOptions.Value.CancelWait, time);
+            await redis.Subscriber.PublishAsync(redis.Keys.CancelledChannel, workflowId);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogRemoteCancelFailed(logger, ex, workflowId);
+        }
+    }
+
+    [LoggerMessage(EventId = 7201, Level = LogLevel.Debug, Message = "Workflow {WorkflowId} taken from the shared queue by node {NodeId}")]
+    private static partial void LogTaken(ILogger logger, string workflowId, string nodeId);
+
+    [LoggerMessage(EventId = 7202, Level = LogLevel.Warning, Message = "The shared work queue is unreachable")]
+    private static partial void LogQueueUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 7203, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} on node {NodeId} did not confirm its cancel in time")]
+    private static partial void LogRemoteCancelSlow(ILogger logger, string workflowId, string nodeId);
+
+    [LoggerMessage(EventId = 7204, Level = LogLevel.Warning, Message = "Cancel of workflow {WorkflowId} asked by another node could not be confirmed")]
+    private static partial void LogRemoteCancelFailed(ILogger logger, Exception exception, string workflowId);
+
+    [LoggerMessage(EventId = 7205, Level = LogLevel.Warning, Message = "Redis is unreachable at start; this node takes shared work once it answers")]
+    private static partial void LogSubscribeDeferred(ILogger logger, Exception exception);
+}

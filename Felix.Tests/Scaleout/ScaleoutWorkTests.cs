@@ -1,0 +1,102 @@
+using System.Net;
+using Felix.Contracts;
+using Felix.Contracts.Events;
+using Felix.Server.Scaleout;
+using Felix.Tests.Hubs;
+using Felix.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Felix.Tests.Scaleout;
+
+/// <summary>Work shared between nodes: any node runs it, any node cancels it, a dead node's work does not hang.</summary>
+public sealed class ScaleoutWorkTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private readonly ScaleoutCluster _cluster = new(redis);
+    private readonly HeldModel _held = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _held.Release();
+        await _cluster.DisposeAsync();
+    }
+
+    /// <summary>Node A alone takes a workflow and holds it running; node B starts afterwards.</summary>
+    private async Task<(FelixApplication A, FelixApplication B, string WorkflowId)> RunningOnAAsync()
+    {
+        var a = _cluster.StartNode("a", _held);
+        using var client = a.CreateApiClient();
+        var workflowId = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await client.WaitForStatusAsync(workflowId, WorkflowStatuses.Running);
+        return (a, _cluster.StartNode("b"), workflowId);
+    }
+
+    [Fact]
+    public async Task WorkflowsCreatedOnOneNodeCompleteAndReadTheSameFromEveryNode()
+    {
+        var a = _cluster.StartNode("a");
+        var b = _cluster.StartNode("b");
+        using var clientA = a.CreateApiClient();
+        using var clientB = b.CreateApiClient();
+
+        var ids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            ids.Add((await clientB.CreateWorkflowAsync(maxSteps: 2)).WorkflowId);
+        }
+
+        foreach (var id in ids)
+        {
+            Assert.Equal(WorkflowStatuses.Completed, (await clientA.WaitForTerminalAsync(id)).Status);
+            Assert.Equal(WorkflowStatuses.Completed, (await clientB.GetWorkflowAsync(id)).Status);
+        }
+    }
+
+    [Fact]
+    public async Task CancelOnAnotherNodeStopsTheRunOnItsNode()
+    {
+        var (a, b, workflowId) = await RunningOnAAsync();
+        using var clientB = b.CreateApiClient();
+
+        var response = await clientB.DeleteAsync($"api/v1/workflows/{workflowId}").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(WorkflowStatuses.Cancelled, (await clientB.GetWorkflowAsync(workflowId)).Status);
+        using var clientA = a.CreateApiClient();
+        var (_, sequences) = await clientA.ReadHistoryAsync(workflowId);
+        Assert.Equal(ScaleoutClientExtensions.OneTo(sequences.Count), sequences);
+        Assert.Equal(0, a.Services.GetRequiredService<Felix.Server.Workflows.WorkflowEngine>().ActiveCount);
+    }
+
+    [Fact]
+    public async Task RunningWorkflowOfANodeThatStoppedFailsWithWorkflowErrorWithinTheLease()
+    {
+        var (a, b, workflowId) = await RunningOnAAsync();
+        await using var connection = b.CreateHubConnection("json");
+        await connection.StartAsync().DefaultTimeout();
+        var events = new List<WorkflowEvent>();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        var stream = connection.StreamAsync<WorkflowEvent>(nameof(IWorkflowHub.StreamEvents), workflowId, (long?)null, (string[]?)null)
+            .WithCancellation(timeout.Token).GetAsyncEnumerator();
+        Assert.True(await stream.MoveNextAsync());
+        events.Add(stream.Current);
+
+        // Node A drops off Redis for good: no more lease renewals, no more writes, as if its process had died.
+        a.Services.GetRequiredService<RedisConnection>().Multiplexer.Dispose();
+
+        while (await stream.MoveNextAsync())
+        {
+            events.Add(stream.Current);
+        }
+
+        var error = Assert.IsType<WorkflowErrorEvent>(events[^1]);
+        Assert.Equal(NodeLeaseService.NodeLostError, error.Error);
+        Assert.Equal(ScaleoutClientExtensions.OneTo(events.Count), events.Select(e => e.Sequence));
+        using var clientB = b.CreateApiClient();
+        var workflow = await clientB.GetWorkflowAsync(workflowId);
+        Assert.Equal(WorkflowStatuses.Failed, workflow.Status);
+        Assert.Equal(NodeLeaseService.NodeLostError, workflow.Error);
+    }
+}
