@@ -42,6 +42,7 @@ public sealed partial class FelixClient
         var cursor = new StreamCursor(workflowId, options.AfterSequence ?? 0, options.Epoch, options.OnEpochChange);
         await using var hub = new ResilientHubConnection(CreateHubConnection(), Options.ReconnectDelays);
         var lossesWithoutProgress = 0;
+        long? reportedResume = null;
         while (true)
         {
             await hub.EnsureConnectedAsync(cancellationToken).ConfigureAwait(false);
@@ -65,7 +66,14 @@ public sealed partial class FelixClient
                             ExceptionDispatchInfo.Throw(lost);
                         }
 
-                        options.OnResuming?.Invoke(cursor.Last);
+                        // A stream started on a connection that was already going down fails too; that retry resumes from
+                        // the same position, so it is reported once.
+                        if (reportedResume != cursor.Last)
+                        {
+                            reportedResume = cursor.Last;
+                            options.OnResuming?.Invoke(cursor.Last);
+                        }
+
                         break;
                     }
 

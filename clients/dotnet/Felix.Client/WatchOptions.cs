@@ -21,6 +21,9 @@ public sealed class WatchOptions
     /// <summary>What to do when the stream cannot be resumed where it was (history lost).</summary>
     public EpochChangeBehavior OnEpochChange { get; set; } = EpochChangeBehavior.Restart;
 
-    /// <summary>Called before the watch resumes after a lost connection, with the last sequence delivered.</summary>
+    /// <summary>
+    /// Called before the watch resumes after a lost connection, with the last sequence delivered; once per position, even
+    /// when getting the stream back there takes more than one attempt.
+    /// </summary>
     public Action<long>? OnResuming { get; set; }
 }
