@@ -87,11 +87,11 @@ public sealed partial class CompatPythonClientTests
 
     private static string Percent(double confidence) => Math.Round(confidence * 100).ToString(CultureInfo.InvariantCulture);
 
-    private static Match Match(PythonClient.Result result, Regex pattern) =>
+    private static Match Match(ChildProcess.Result result, Regex pattern) =>
         result.Lines.Select(l => pattern.Match(l)).SingleOrDefault(m => m.Success)
         ?? throw new Xunit.Sdk.XunitException($"No single line matches {pattern} in:\n{result.Stdout}");
 
-    private static string SynthesisContent(PythonClient.Result result)
+    private static string SynthesisContent(ChildProcess.Result result)
     {
         var lines = result.Lines.SkipWhile(l => !SynthesisLine().IsMatch(l)).Skip(1).TakeWhile(l => l.StartsWith("    ", StringComparison.Ordinal));
         return string.Join("\n", lines.Select(l => l[4..])).TrimEnd();

@@ -58,18 +58,4 @@ internal static class CompatTestSupport
     public static double Num(this JsonObject frame, string name) => frame[name]!.GetValue<double>();
 
     public static List<JsonObject> OfType(this IEnumerable<JsonObject> frames, string type) => frames.Where(f => f.Type() == type).ToList();
-
-    /// <summary>The directory holding Felix.sln.</summary>
-    public static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Felix.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Felix.sln not found above " + AppContext.BaseDirectory);
-    }
 }

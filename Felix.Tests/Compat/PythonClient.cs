@@ -1,5 +1,4 @@
-using System.Diagnostics;
-using System.Text;
+using Felix.Tests.Infrastructure;
 
 namespace Felix.Tests.Compat;
 
@@ -9,56 +8,12 @@ internal static class PythonClient
     public const string Interpreter = "/usr/bin/python3";
     private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(90);
 
-    public sealed record Result(int ExitCode, string Stdout, string Stderr)
+    public static Task<ChildProcess.Result> RunAsync(Uri server, string? apiKey, params string[] args)
     {
-        public string[] Lines => Stdout.ReplaceLineEndings("\n").Split('\n');
-    }
-
-    public static async Task<Result> RunAsync(Uri server, string? apiKey, params string[] args)
-    {
-        var script = Path.Combine(CompatTestSupport.RepositoryRoot(), "clients", "python", "felix_ws_client.py");
-        var start = new ProcessStartInfo(Interpreter)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add("--url");
-        start.ArgumentList.Add(server.ToString().TrimEnd('/'));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
+        var script = Path.Combine(ChildProcess.RepositoryRoot, "clients", "python", "felix_ws_client.py");
+        var start = ChildProcess.StartInfo(Interpreter, [script, "--url", server.ToString().TrimEnd('/'), .. args]).WithApiKey(apiKey);
         start.Environment["PYTHONUNBUFFERED"] = "1";
         start.Environment["PYTHONIOENCODING"] = "utf-8";
-        start.Environment.Remove("FELIX_URL");
-        if (apiKey is null)
-        {
-            start.Environment.Remove("FELIX_API_KEY");
-        }
-        else
-        {
-            start.Environment["FELIX_API_KEY"] = apiKey;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(RunTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"The Python client did not finish within {RunTimeout}. Output so far:\n{await stdout}\n{await stderr}");
-        }
-
-        return new Result(process.ExitCode, await stdout, await stderr);
+        return ChildProcess.RunAsync(start, RunTimeout);
     }
 }

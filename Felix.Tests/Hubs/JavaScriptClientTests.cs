@@ -60,50 +60,14 @@ public sealed class JavaScriptClientTests
 
     private static async Task<JsonObject> RunNodeAsync(string script, params string[] arguments)
     {
-        var directory = Path.Combine(RepositoryRoot(), "tests", "js");
+        var directory = Path.Combine(ChildProcess.RepositoryRoot, "tests", "js");
         Assert.True(
             Directory.Exists(Path.Combine(directory, "node_modules")),
             "tests/js/node_modules is missing: run scripts/install-test-deps.sh");
-        var start = new ProcessStartInfo("node")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(script);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().DefaultTimeout(ScriptTimeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
+        var result = await ChildProcess.RunAsync(ChildProcess.StartInfo("node", [script, .. arguments], directory), ScriptTimeout);
 
-        var (output, errors) = (await stdout, await stderr);
-        Assert.True(process.ExitCode == 0, $"node {script} exited with {process.ExitCode}:\n{errors}\n{output}");
-        return JsonNode.Parse(output)!.AsObject();
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Felix.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"Felix.sln not found above {AppContext.BaseDirectory}.");
+        Assert.True(result.ExitCode == 0, $"node {script}: {result}");
+        return JsonNode.Parse(result.Stdout)!.AsObject();
     }
 }

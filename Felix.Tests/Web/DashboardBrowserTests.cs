@@ -27,16 +27,16 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
         var url = app.BaseAddress.ToString();
         Directory.CreateDirectory(RepositoryPaths.Screenshots);
 
-        var result = await NodeProcess.RunAsync(RepositoryPaths.BrowserTests, DriverTimeout, "dashboard.mjs", url, RepositoryPaths.Screenshots);
+        var result = await ChildProcess.RunAsync(ChildProcess.StartInfo("node", ["dashboard.mjs", url, RepositoryPaths.Screenshots], RepositoryPaths.BrowserTests), DriverTimeout);
 
-        output.WriteLine(result.StandardError);
-        var line = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
-        Assert.False(line is null, $"dashboard.mjs printed no summary (exit {result.ExitCode}).\n{result.StandardError}");
+        output.WriteLine(result.Stderr);
+        var line = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+        Assert.False(line is null, $"dashboard.mjs printed no summary (exit {result.ExitCode}).\n{result.Stderr}");
         await File.WriteAllTextAsync(Path.Combine(RepositoryPaths.Screenshots, "summary.json"), line);
         output.WriteLine($"screenshots and summary: {RepositoryPaths.Screenshots}");
         var summary = JsonNode.Parse(line)!.AsObject();
 
-        Assert.True(summary["failure"] is null, $"dashboard.mjs failed at {summary["failure"]}\n{result.StandardError}");
+        Assert.True(summary["failure"] is null, $"dashboard.mjs failed at {summary["failure"]}\n{result.Stderr}");
         Assert.Empty(summary["pageErrors"]!.AsArray());
         Assert.True(summary["ok"]!.GetValue<bool>());
         Assert.Equal(0, result.ExitCode);
