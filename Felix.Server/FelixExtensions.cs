@@ -20,6 +20,9 @@ internal static class FelixExtensions
     public static WebApplicationBuilder AddFelix(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        // Request-start lines carry the whole URL, and browsers put keys in the query (api_key, access_token): keep those
+        // lines out of the logs whatever the configured level.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ServerClock>();
         services.AddProblemDetails();
@@ -28,7 +31,7 @@ internal static class FelixExtensions
         services.ConfigureHttpJsonOptions(options => FelixSerialization.ConfigureSnakeCase(options.SerializerOptions, omitNulls: false));
         services.AddOpenApi();
         services.AddFelixObservability();
-        services.AddFelixCors(builder.Configuration);
+        services.AddFelixCors();
         services.AddFelixSecurity();
         services.AddFelixRateLimits();
         services.AddStreaming();
@@ -49,6 +52,7 @@ internal static class FelixExtensions
         app.UseRequestSizeLimit();
         app.UseCors(CorsSetup.PolicyName);
         app.UseWebSockets();
+        app.UseWebSocketOriginCheck();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();

@@ -13,7 +13,7 @@ internal static class CorsSetup
     public const string OriginsVariable = "FELIX_CORS_ORIGINS";
     public static readonly string[] DefaultOrigins = ["http://localhost:3000", "http://localhost:8080", "http://localhost:5173"];
 
-    public static IServiceCollection AddFelixCors(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddFelixCors(this IServiceCollection services)
     {
         services.AddCors();
         // Read when the options are first used, from the built configuration: that is the one every source (environment,

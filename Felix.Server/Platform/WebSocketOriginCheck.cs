@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace Felix.Server.Platform;
+
+/// <summary>
+/// Browsers do not apply CORS to WebSockets, so a page from any site could open a socket with a user's ambient
+/// credentials. WebSocket upgrades (raw endpoints and hubs) that carry an <c>Origin</c> must therefore come from the
+/// server's own origin or one of the CORS origins; clients that send no <c>Origin</c> (not browsers) are unaffected.
+/// </summary>
+internal static class WebSocketOriginCheck
+{
+    public static IApplicationBuilder UseWebSocketOriginCheck(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        if (context.WebSockets.IsWebSocketRequest
+            && context.Request.Headers.Origin.ToString() is { Length: > 0 } origin
+            && !IsAllowed(context, origin))
+        {
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status403Forbidden,
+                    Title = "Origin not allowed",
+                    Detail = $"WebSocket connections from '{origin}' are not allowed. Add it to {CorsSetup.OriginsVariable} or Felix:Cors:Origins.",
+                },
+            });
+            return;
+        }
+
+        await next(context);
+    });
+
+    private static bool IsAllowed(HttpContext context, string origin)
+    {
+        var allowed = CorsSetup.Origins(context.RequestServices.GetRequiredService<IConfiguration>());
+        if (allowed.Contains("*") || allowed.Contains(origin, StringComparer.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return Uri.TryCreate(origin, UriKind.Absolute, out var uri)
+            && string.Equals(uri.Authority, context.Request.Host.Value, StringComparison.OrdinalIgnoreCase);
+    }
+}
