@@ -54,6 +54,36 @@ public sealed partial class FelixClientTests
         Assert.Equal(events.Skip(3).Select(e => e.Sequence), after.Select(e => e.Sequence));
     }
 
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(ClientTestSupport))]
+    public async Task WatchFiltersByTypeAgentAndConfidence(FelixProtocol protocol)
+    {
+        await using var app = CreateServer();
+        using var client = CreateClient(app, protocol);
+        var workflow = await client.CreateWorkflowAsync("Explain quantum computing", maxSteps: 3).DefaultTimeout();
+        using var api = app.CreateApiClient();
+        await api.WaitForTerminalAsync(workflow.WorkflowId);
+        var all = await client.WatchAsync(workflow.WorkflowId).ToListAsync().DefaultTimeout();
+        var outputs = all.OfType<AgentOutputEvent>().ToList();
+        var threshold = outputs.Select(o => o.Confidence).Order().ElementAt(1);
+
+        var oneAgent = await client.WatchAsync(workflow.WorkflowId, new WatchOptions
+        {
+            Types = [EventTypes.AgentOutput, EventTypes.WorkflowComplete],
+            AgentIds = [outputs[0].AgentId],
+        }).ToListAsync().DefaultTimeout();
+        var confident = await client.WatchAsync(workflow.WorkflowId, new WatchOptions
+        {
+            Types = [EventTypes.AgentOutput],
+            MinConfidence = threshold,
+        }).ToListAsync().DefaultTimeout();
+
+        Assert.Equal([outputs[0].Sequence, all[^1].Sequence], oneAgent.Select(e => e.Sequence));
+        Assert.Equal(
+            outputs.Where(o => o.Confidence >= threshold).Select(o => o.Sequence),
+            confident.Select(e => e.Sequence));
+    }
+
     [Fact]
     public async Task WatchFromAPositionPastTheEndReplaysFromTheStart()
     {

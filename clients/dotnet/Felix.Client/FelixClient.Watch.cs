@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Felix.Contracts;
+using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
 using Microsoft.AspNetCore.SignalR;
@@ -51,8 +52,16 @@ public sealed partial class FelixClient
                 await CheckResumePositionAsync(cursor, cancellationToken).ConfigureAwait(false);
             }
 
-            var stream = hub.Connection.StreamAsync<WorkflowEvent>(
-                nameof(IWorkflowHub.StreamEvents), workflowId, cursor.Last > 0 ? cursor.Last : null, types, cancellationToken);
+            var after = cursor.Last > 0 ? cursor.Last : (long?)null;
+            var stream = options.AgentIds is null && options.MinConfidence is null
+                ? hub.Connection.StreamAsync<WorkflowEvent>(nameof(IWorkflowHub.StreamEvents), workflowId, after, types, cancellationToken)
+                : hub.Connection.StreamAsync<WorkflowEvent>(nameof(IWorkflowHub.StreamEventsWithOptions), workflowId, new EventStreamOptions
+                {
+                    AfterSequence = after,
+                    Types = types,
+                    AgentIds = options.AgentIds,
+                    MinConfidence = options.MinConfidence,
+                }, cancellationToken);
             var events = stream.GetAsyncEnumerator(cancellationToken);
             try
             {

@@ -18,6 +18,12 @@ public sealed class WatchOptions
     /// </summary>
     public IReadOnlyList<string>? Types { get; set; }
 
+    /// <summary>Only events of these agents (events that belong to no agent still arrive); null for all.</summary>
+    public IReadOnlyList<string>? AgentIds { get; set; }
+
+    /// <summary>Leave out <c>agent_output</c> events whose confidence is below this (0 to 1); null for no threshold.</summary>
+    public double? MinConfidence { get; set; }
+
     /// <summary>What to do when the stream cannot be resumed where it was (history lost).</summary>
     public EpochChangeBehavior OnEpochChange { get; set; } = EpochChangeBehavior.Restart;
 
