@@ -39,6 +39,12 @@ internal static partial class OfflineWriter
         "each", "explain", "from", "have", "into", "like", "make", "more", "most", "much", "other", "over", "should", "some",
         "such", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those", "through", "what", "when",
         "where", "which", "while", "will", "with", "would", "your", "describe", "discuss", "analyze", "analyse", "please",
+        // Instructions rather than subjects: "Compare tea and coffee" is about tea and coffee.
+        "compare", "plan", "design", "summarise", "summarize", "write", "create", "list", "give", "tell", "show", "find",
+        "evaluate", "assess", "review", "outline", "propose", "suggest", "help", "want", "need",
+        // Short function words, now that three-letter subjects (tea, art, war) count.
+        "the", "and", "for", "how", "why", "who", "are", "was", "its", "our", "you", "can", "not", "but", "all", "any", "has",
+        "had", "did", "get", "use", "way", "one", "two", "new", "old", "out", "off", "per", "via", "yet", "too", "own",
     };
 
     public static (string Reasoning, string Text) Write(IReadOnlyList<ChatMessage> messages, float temperature, int maxTokens)
@@ -142,7 +148,7 @@ internal static partial class OfflineWriter
     private static List<string> Keywords(string task)
     {
         var words = WordPattern().Matches(task).Select(m => m.Value.ToLowerInvariant())
-            .Where(w => w.Length > 3 && !StopWords.Contains(w)).Distinct().Take(3).ToList();
+            .Where(w => w.Length >= 3 && !StopWords.Contains(w)).Distinct().Take(3).ToList();
         string[] fallback = ["the subject", "its context", "the outcome"];
         while (words.Count < 3)
         {
