@@ -16,6 +16,14 @@ public sealed class EventStreamOptions
     [Key("afterSequence")]
     public long? AfterSequence { get; set; }
 
+    /// <summary>
+    /// The epoch <see cref="AfterSequence"/> belongs to (the <c>epoch</c> of the last event the client has). When the
+    /// stream's epoch differs, its history was lost or reset: the stream starts at the oldest kept event instead, and the
+    /// events' own <c>epoch</c> tells the client to rebuild rather than append. Null to trust the sequence alone.
+    /// </summary>
+    [Key("epoch")]
+    public string? Epoch { get; set; }
+
     /// <summary>snake_case event types to send (see <see cref="EventTypes"/>), or <c>all</c>; null or empty for every type.</summary>
     [Key("types")]
     public IReadOnlyList<string>? Types { get; set; }

@@ -16,4 +16,5 @@ internal sealed class ActiveAgents
     public void Remove(string workflowId, string agentId) => _agents.TryRemove((workflowId, agentId), out _);
 }
 
-internal sealed record ActiveAgent(string WorkflowId, string AgentId, string AgentType, double SpawnTime, DateTimeOffset CreatedAt, string Task);
+/// <summary>An agent at work; <paramref name="Owner"/> is its workflow's tenant, so listings stay within a tenant.</summary>
+internal sealed record ActiveAgent(string WorkflowId, string AgentId, string AgentType, double SpawnTime, DateTimeOffset CreatedAt, string Task, string Owner);

@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -14,9 +16,10 @@ internal static class AgentsApi
         return group;
     }
 
-    private static Ok<AgentListResponse> ListActive(ActiveAgents agents)
+    private static Ok<AgentListResponse> ListActive(ActiveAgents agents, ClaimsPrincipal user)
     {
-        var list = agents.Snapshot().Select(a => new AgentResponse(
+        var owner = FelixClaims.OwnerFilter(user);
+        var list = agents.Snapshot().Where(a => owner is null || a.Owner == owner).Select(a => new AgentResponse(
             a.AgentId, a.AgentType, a.SpawnTime, "active", Timestamps.Format(a.CreatedAt), a.Task, a.WorkflowId)).ToList();
         return TypedResults.Ok(new AgentListResponse(list, list.Count));
     }

@@ -85,7 +85,7 @@ internal sealed partial class HelixWorkflow(
         var temperature = Math.Round(geometry.TemperatureAt(spawnTime), 3);
         var budget = geometry.TokenBudgetAt(spawnTime, plugin.DefaultTokens);
         await store.UpdateAsync(workflow.Id, w => w with { Agents = w.Agents.Add(new AgentRecord(agentId, plugin.AgentType, spawnTime)) }, CancellationToken.None);
-        activeAgents.Add(new ActiveAgent(workflow.Id, agentId, plugin.AgentType, spawnTime, time.GetUtcNow(), workflow.Task));
+        activeAgents.Add(new ActiveAgent(workflow.Id, agentId, plugin.AgentType, spawnTime, time.GetUtcNow(), workflow.Task, workflow.Owner));
         try
         {
             await publisher.PublishAsync(new AgentSpawnedEvent

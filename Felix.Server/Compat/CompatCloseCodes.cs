@@ -21,5 +21,33 @@ internal static class CompatCloseCodes
     public const string MessageTooBig = "Message too big";
     public const string ServerShutdown = "Server shutting down";
 
+    public const string InvalidCredentials = "invalid or expired credentials";
+    public const string MissingCredentials = "missing API key";
+
+    /// <summary>A close frame carries at most 123 bytes of reason; longer ones are cut at a character boundary.</summary>
+    public const int MaxReasonBytes = 123;
+
     public static string AuthenticationFailed(string detail) => "Authentication failed: " + detail;
+
+    public static string Fit(string reason)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(reason) <= MaxReasonBytes)
+        {
+            return reason;
+        }
+
+        var length = reason.Length;
+        while (length > 0 && System.Text.Encoding.UTF8.GetByteCount(reason.AsSpan(0, length)) > MaxReasonBytes)
+        {
+            length--;
+        }
+
+        // Never split a surrogate pair.
+        if (length > 0 && char.IsHighSurrogate(reason[length - 1]))
+        {
+            length--;
+        }
+
+        return reason[..length];
+    }
 }

@@ -63,7 +63,8 @@ internal static partial class CompatEndpoints
         if (!auth.Succeeded)
         {
             // The original refuses with 1008 and this reason; accepting first lets the client read both.
-            var detail = auth.Failure?.Message ?? "missing API key";
+            // The reason says what kind of failure it was, never the validator's details (token times, key ids).
+            var detail = auth.Failure is null ? CompatCloseCodes.MissingCredentials : CompatCloseCodes.InvalidCredentials;
             await new CompatSocket(socket, options, streaming, TimeProvider.System)
                 .CloseAsync(CompatCloseCodes.PolicyViolation, CompatCloseCodes.AuthenticationFailed(detail));
             return;

@@ -128,7 +128,7 @@ internal sealed class CompatSocket(WebSocket socket, CompatOptions options, Stre
                 await _sendLock.WaitAsync(timeout.Token);
                 try
                 {
-                    await socket.CloseOutputAsync(status, reason, timeout.Token);
+                    await socket.CloseOutputAsync(status, CompatCloseCodes.Fit(reason), timeout.Token);
                 }
                 finally
                 {

@@ -1,11 +1,56 @@
 using Felix.Contracts;
 using Felix.Contracts.Events;
+using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Hubs;
 
-internal sealed class SystemHubSink(IHubContext<SystemHub, ISystemClient> hub) : ISystemEventSink
+/// <summary>
+/// Hands system events to every system hub client the way <see cref="HubEventSink"/> does for workflows: started, not
+/// awaited, with a deadline after which SignalR drops a client that cannot take the event. System events are raised
+/// from the engine and from <c>POST</c>, so a stalled admin dashboard must never hold them up.
+/// </summary>
+internal sealed partial class SystemHubSink(
+    IHubContext<SystemHub> hub,
+    IOptions<StreamingOptions> options,
+    FelixMetrics metrics,
+    ILogger<SystemHubSink> logger) : ISystemEventSink
 {
-    public ValueTask DeliverAsync(SystemEvent evt) => new(hub.Clients.All.SystemEvent(evt));
+    public ValueTask DeliverAsync(SystemEvent evt)
+    {
+        var deadline = new CancellationTokenSource(options.Value.SlowConsumerTimeout);
+        var send = hub.Clients.All.SendCoreAsync(nameof(ISystemClient.SystemEvent), [evt], deadline.Token);
+        if (send.IsCompletedSuccessfully)
+        {
+            deadline.Dispose();
+        }
+        else
+        {
+            _ = ObserveAsync(send, deadline);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task ObserveAsync(Task send, CancellationTokenSource deadline)
+    {
+        try
+        {
+            await send;
+        }
+        catch (Exception ex)
+        {
+            metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed");
+            LogSendFailed(logger, ex);
+        }
+        finally
+        {
+            deadline.Dispose();
+        }
+    }
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "System hub clients missed a system event: slow or failed connections were dropped")]
+    private static partial void LogSendFailed(ILogger logger, Exception exception);
 }

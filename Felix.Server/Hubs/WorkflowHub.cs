@@ -55,6 +55,12 @@ internal sealed class WorkflowHub(
         }
 
         // Read after joining, so the snapshot is at least as new as the history.
+        if (events is [.., { IsTerminal: true }])
+        {
+            // The whole stream is in the log: nothing more will be published, so the publisher needs no channel for it.
+            publisher.ForgetFinished(workflowId);
+        }
+
         var snapshot = await workflows.GetAsync(workflowId, null, Context.ConnectionAborted);
         return new WorkflowSubscription
         {
@@ -80,24 +86,25 @@ internal sealed class WorkflowHub(
         long? afterSequence,
         string[]? types,
         CancellationToken cancellationToken) =>
-        StreamAsync(workflowId, afterSequence, () => new EventFilter(ParseTypes(types), null, null), cancellationToken);
+        StreamAsync(workflowId, null, afterSequence, () => new EventFilter(ParseTypes(types), null, null), cancellationToken);
 
     public IAsyncEnumerable<WorkflowEvent> StreamEventsWithOptions(
         string workflowId,
         EventStreamOptions? options,
         CancellationToken cancellationToken) =>
-        StreamAsync(workflowId, options?.AfterSequence, () => CreateFilter(options), cancellationToken);
+        StreamAsync(workflowId, options?.Epoch, options?.AfterSequence, () => CreateFilter(options), cancellationToken);
 
     // The filter is built inside the stream, so a bad argument ends the stream with the HubException's message.
     private async IAsyncEnumerable<WorkflowEvent> StreamAsync(
         string workflowId,
+        string? epoch,
         long? afterSequence,
         Func<EventFilter> createFilter,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var filter = createFilter();
         await RequireWorkflowAsync(workflowId, afterSequence);
-        using var subscription = await publisher.SubscribeAsync(workflowId, null, afterSequence, cancellationToken);
+        using var subscription = await publisher.SubscribeAsync(workflowId, epoch, afterSequence, cancellationToken);
         await foreach (var published in ReadAsync(subscription, cancellationToken))
         {
             if (filter.Matches(published.Event))

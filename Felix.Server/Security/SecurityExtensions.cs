@@ -36,7 +36,14 @@ internal static partial class SecurityExtensions
                 OnTokenValidated = context =>
                 {
                     var settings = context.HttpContext.RequestServices.GetRequiredService<IOptions<SecurityOptions>>().Value.Jwt;
-                    MapClaims(context.Principal!, settings);
+                    if (context.Principal?.FindFirst(settings.TenantClaim)?.Value is not { Length: > 0 })
+                    {
+                        // Without a tenant every such user would share one, and see each other's workflows.
+                        context.Fail($"The token has no '{settings.TenantClaim}' claim.");
+                        return Task.CompletedTask;
+                    }
+
+                    MapClaims(context.Principal, settings);
                     return Task.CompletedTask;
                 },
             });
@@ -64,7 +71,7 @@ internal static partial class SecurityExtensions
     private static void MapClaims(ClaimsPrincipal principal, JwtSettings settings)
     {
         var identity = (ClaimsIdentity)principal.Identity!;
-        if (principal.FindFirst(settings.TenantClaim)?.Value is { Length: > 0 } tenant && !principal.HasClaim(c => c.Type == FelixClaims.Tenant))
+        if (principal.FindFirst(settings.TenantClaim)!.Value is var tenant && !principal.HasClaim(c => c.Type == FelixClaims.Tenant))
         {
             identity.AddClaim(new Claim(FelixClaims.Tenant, tenant));
         }

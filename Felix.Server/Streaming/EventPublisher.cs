@@ -112,14 +112,23 @@ internal sealed partial class EventPublisher(
         var subscription = new EventSubscription(workflowId, log, _options.SendQueueCapacity, _options.ReplayPageSize, s =>
         {
             channel.Remove(s);
+            channel.Completed |= s.SawTerminal;
             ForgetIfDone(workflowId, channel);
         });
         await channel.Gate.WaitAsync(cancellationToken);
         try
         {
-            var state = await log.GetStateAsync(workflowId, cancellationToken);
+            // Listen before reading the state: events relayed from other nodes do not take this gate, and one that lands
+            // between the two would otherwise be neither in the history read nor in the live queue. An event that is in
+            // both is dropped by the subscription's sequence check.
             channel.Add(subscription);
+            var state = await log.GetStateAsync(workflowId, cancellationToken);
             Position(subscription, state, epoch, afterSequence);
+        }
+        catch
+        {
+            channel.Remove(subscription);
+            throw;
         }
         finally
         {
@@ -145,6 +154,16 @@ internal sealed partial class EventPublisher(
         finally
         {
             channel.Gate.Release();
+        }
+    }
+
+    /// <summary>Lets go of a finished workflow's channel (its terminal event is in the log) once nobody listens on it.</summary>
+    public void ForgetFinished(string workflowId)
+    {
+        if (_channels.TryGetValue(workflowId, out var channel))
+        {
+            channel.Completed = true;
+            ForgetIfDone(workflowId, channel);
         }
     }
 

@@ -77,6 +77,7 @@ internal sealed class EventSubscription : IDisposable
                 }
 
                 after = evt.Sequence;
+                SawTerminal = evt.IsTerminal;
                 yield return new PublishedEvent(evt);
                 if (evt.IsTerminal)
                 {
@@ -88,6 +89,7 @@ internal sealed class EventSubscription : IDisposable
         // A subscriber that resumes right after the terminal event already has the whole stream: no live event will come.
         if (after > 0 && after == AfterSequence && await IsTerminalAsync(after, cancellationToken))
         {
+            SawTerminal = true;
             yield break;
         }
 
@@ -116,6 +118,7 @@ internal sealed class EventSubscription : IDisposable
             }
 
             after = published.Event.Sequence;
+            SawTerminal = published.Event.IsTerminal;
             yield return published;
             if (published.Event.IsTerminal)
             {
@@ -129,6 +132,9 @@ internal sealed class EventSubscription : IDisposable
         var page = await _log.ReadAsync(WorkflowId, sequence - 1, 1, cancellationToken);
         return page.Events is [var evt] && evt.Sequence == sequence && evt.IsTerminal;
     }
+
+    /// <summary>True once the terminal event was read: the stream is over and its channel may be let go.</summary>
+    public bool SawTerminal { get; private set; }
 
     public void Dispose()
     {

@@ -13,13 +13,32 @@ internal sealed class ActiveRun(CancellationToken engineStopping) : IDisposable
 
     public Task Finished => _finished.Task;
 
+    private readonly Lock _lock = new();
+    private bool _disposed;
+
+    /// <summary>Cancels the run; a no-op once it has ended (a cancel can race with the end of the run).</summary>
     public void RequestCancel()
     {
-        CancelRequested = true;
-        _cancellation.Cancel();
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            CancelRequested = true;
+            _cancellation.Cancel();
+        }
     }
 
     public void MarkFinished() => _finished.TrySetResult();
 
-    public void Dispose() => _cancellation.Dispose();
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            _cancellation.Dispose();
+        }
+    }
 }

@@ -16,6 +16,7 @@ internal sealed partial class WorkflowEngine(
     ILogger<WorkflowEngine> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
+    // Never disposed: it has no timer or wait handle, and a host may call StopAsync after Dispose.
     private readonly CancellationTokenSource _interrupt = new();
     private volatile bool _stopping;
 
@@ -103,12 +104,6 @@ internal sealed partial class WorkflowEngine(
             _active.TryRemove(workflowId, out _);
             run.MarkFinished();
         }
-    }
-
-    public override void Dispose()
-    {
-        _interrupt.Dispose();
-        base.Dispose();
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Workflow engine started: up to {MaxConcurrent} workflows at once")]

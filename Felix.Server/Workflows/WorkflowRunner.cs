@@ -29,26 +29,19 @@ internal sealed partial class WorkflowRunner(
         try
         {
             var outcome = await helix.RunAsync(workflow, run.Token);
-            var completed = await store.UpdateAsync(workflowId, w => w with
+            var completed = await FinishAsync(
+                workflowId,
+                w => w with { Status = WorkflowStatuses.Completed, Synthesis = outcome.Synthesis, Usage = outcome.Usage },
+                new WorkflowCompleteEvent { WorkflowId = workflowId, Synthesis = outcome.Synthesis, Usage = outcome.Usage });
+            if (completed)
             {
-                Status = WorkflowStatuses.Completed,
-                CompletedAt = time.GetUtcNow(),
-                Synthesis = outcome.Synthesis,
-                Usage = outcome.Usage,
-            });
-            await events.StatusChangedAsync(workflowId, WorkflowStatuses.Completed);
-            await publisher.PublishAsync(new WorkflowCompleteEvent
-            {
-                WorkflowId = workflowId,
-                Synthesis = outcome.Synthesis,
-                Usage = outcome.Usage,
-            });
-            LogCompleted(logger, workflowId, outcome.Synthesis.Confidence);
+                LogCompleted(logger, workflowId, outcome.Synthesis.Confidence);
+            }
         }
         catch (OperationCanceledException) when (run.CancelRequested)
         {
-            await store.UpdateAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled, CompletedAt = time.GetUtcNow() });
-            await events.StatusChangedAsync(workflowId, WorkflowStatuses.Cancelled);
+            // A cancelled workflow's terminal event is its cancelled status.
+            await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null);
             LogCancelled(logger, workflowId);
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
@@ -66,27 +59,46 @@ internal sealed partial class WorkflowRunner(
     /// Fails a workflow that is not finished because the server stopped before running or finishing it; false when it
     /// had already finished.
     /// </summary>
-    public async Task<bool> InterruptAsync(string workflowId, CancellationToken cancellationToken = default)
+    public Task<bool> InterruptAsync(string workflowId, CancellationToken cancellationToken = default) =>
+        FailAsync(workflowId, WorkflowErrors.Interrupted, cancellationToken);
+
+    /// <summary>Fails a workflow that is not finished with <paramref name="error"/>; false when it had already finished.</summary>
+    public Task<bool> FailAsync(string workflowId, string error, CancellationToken cancellationToken = default) =>
+        FinishAsync(
+            workflowId,
+            w => w with { Status = WorkflowStatuses.Failed, Error = error },
+            new WorkflowErrorEvent { WorkflowId = workflowId, Error = error },
+            cancellationToken);
+
+    /// <summary>
+    /// Moves the workflow to its final status and publishes the status change and the terminal event, unless it has
+    /// already finished: a workflow finished elsewhere (cancelled, interrupted, or failed by another node that took over
+    /// from this one) is never reopened, and this run then publishes nothing more.
+    /// </summary>
+    private async Task<bool> FinishAsync(
+        string workflowId, Func<WorkflowRecord, WorkflowRecord> finish, WorkflowEvent? terminal, CancellationToken cancellationToken = default)
     {
-        var failed = await store.UpdateAsync(workflowId, w => WorkflowStatuses.IsTerminal(w.Status)
-            ? null
-            : w with { Status = WorkflowStatuses.Failed, CompletedAt = time.GetUtcNow(), Error = WorkflowErrors.Interrupted }, cancellationToken);
-        if (failed is null)
+        var finished = await store.UpdateAsync(
+            workflowId,
+            w => WorkflowStatuses.IsTerminal(w.Status) ? null : finish(w) with { CompletedAt = time.GetUtcNow() },
+            cancellationToken);
+        if (finished is null)
         {
+            LogAlreadyFinished(logger, workflowId);
             return false;
         }
 
-        await events.StatusChangedAsync(workflowId, WorkflowStatuses.Failed);
-        await publisher.PublishAsync(new WorkflowErrorEvent { WorkflowId = workflowId, Error = WorkflowErrors.Interrupted }, cancellationToken);
+        await events.StatusChangedAsync(workflowId, finished.Status);
+        if (terminal is not null)
+        {
+            await publisher.PublishAsync(terminal, cancellationToken);
+        }
+
         return true;
     }
 
-    private async Task FailAsync(string workflowId, string error)
-    {
-        await store.UpdateAsync(workflowId, w => w with { Status = WorkflowStatuses.Failed, CompletedAt = time.GetUtcNow(), Error = error });
-        await events.StatusChangedAsync(workflowId, WorkflowStatuses.Failed);
-        await publisher.PublishAsync(new WorkflowErrorEvent { WorkflowId = workflowId, Error = error });
-    }
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} had already finished elsewhere; this run's outcome is dropped")]
+    private static partial void LogAlreadyFinished(ILogger logger, string workflowId);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Workflow {WorkflowId} started")]
     private static partial void LogStarted(ILogger logger, string workflowId);

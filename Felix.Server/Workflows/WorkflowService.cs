@@ -13,6 +13,7 @@ internal sealed partial class WorkflowService(
     IWorkflowDispatcher dispatcher,
     WorkflowEngine engine,
     WorkflowEvents events,
+    WorkflowRunner runner,
     SystemEventBus system,
     TimeProvider time,
     IOptions<WorkflowOptions> options,
@@ -60,7 +61,17 @@ internal sealed partial class WorkflowService(
             throw;
         }
 
-        await dispatcher.DispatchAsync(workflow.Id, cancellationToken);
+        try
+        {
+            await dispatcher.DispatchAsync(workflow.Id, cancellationToken);
+        }
+        catch
+        {
+            // Stored but never queued: fail it now, so no client waits on a workflow that nothing will run.
+            await runner.FailAsync(workflow.Id, WorkflowErrors.NotQueued, CancellationToken.None);
+            throw;
+        }
+
         LogCreated(logger, workflow.Id, workflow.MaxSteps);
         return workflow;
     }

@@ -13,9 +13,14 @@ namespace Felix.Tests.Security;
 
 public sealed class JwtTests
 {
-    private static string Token(string tenant, string? scope = null, string? signingKey = null, DateTime? expires = null)
+    private static string Token(string? tenant, string? scope = null, string? signingKey = null, DateTime? expires = null)
     {
-        var claims = new Dictionary<string, object> { ["sub"] = "user-1", ["tenant"] = tenant };
+        var claims = new Dictionary<string, object> { ["sub"] = "user-1" };
+        if (tenant is not null)
+        {
+            claims["tenant"] = tenant;
+        }
+
         if (scope is not null)
         {
             claims["scope"] = scope;
@@ -79,6 +84,33 @@ public sealed class JwtTests
         var response = await client.GetAsync("api/v1/workflows").DefaultTimeout();
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task TokenWithoutATenantIsRefused()
+    {
+        await using var app = TenantApplication.Create();
+        using var client = app.CreateApiClient(Token(tenant: null));
+
+        var response = await client.GetAsync("api/v1/workflows").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ExpiredTokenOnTheRawStreamIsRefusedWith1008AndNoValidatorDetails()
+    {
+        // Real sockets: Kestrel enforces the 123-byte limit on close reasons that the in-memory test server does not.
+        await using var app = TenantApplication.Create(kestrel: true);
+        using var client = app.CreateApiClient(TenantApplication.KeyA);
+        var created = await client.CreateWorkflowAsync("Refuse the expired token", maxSteps: 1);
+
+        using var socket = await app.ConnectRawAsync($"api/v1/ws/workflows/{created.WorkflowId}?api_key={Token("tenant-a", expires: DateTime.UtcNow.AddHours(-1))}");
+        var frame = await socket.ReceiveTextAsync();
+
+        Assert.Null(frame);
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
+        Assert.Equal("Authentication failed: invalid or expired credentials", socket.CloseStatusDescription);
     }
 
     [Fact]

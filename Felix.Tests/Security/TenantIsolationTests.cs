@@ -32,6 +32,29 @@ public sealed class TenantIsolationTests
     }
 
     [Fact]
+    public async Task ActiveAgentsAreListedOnlyToTheirOwnerAndTheAdmin()
+    {
+        var model = new Felix.Tests.Hubs.HeldModel();
+        await using var app = TenantApplication.Create().WithServices(model.Install);
+        using var a = app.CreateApiClient(TenantApplication.KeyA);
+        using var b = app.CreateApiClient(TenantApplication.KeyB);
+        using var admin = app.CreateApiClient(TenantApplication.AdminKey);
+        var created = await a.CreateWorkflowAsync("Tenant A's secret merger plan", maxSteps: 2);
+        await Poll.UntilAsync(async () => await CountAgentsAsync(a) == 1, "tenant A's agent to be at work");
+
+        var seenByB = await CountAgentsAsync(b);
+        var seenByAdmin = await CountAgentsAsync(admin);
+        model.Release();
+
+        Assert.Equal(0, seenByB);
+        Assert.Equal(1, seenByAdmin);
+        await a.WaitForTerminalAsync(created.WorkflowId);
+    }
+
+    private static async Task<int> CountAgentsAsync(HttpClient client) =>
+        System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync("api/v1/agents").DefaultTimeout())!["total"]!.GetValue<int>();
+
+    [Fact]
     public async Task OwnerAndAdminSeeTheWorkflow()
     {
         await using var app = TenantApplication.Create();

@@ -1,4 +1,4 @@
-namespace Felix.Tests.Scaleout;
+namespace Felix.Tests.Infrastructure;
 
 /// <summary>Waits for a condition by asking again after short pauses, bounded in total (never a fixed sleep).</summary>
 internal static class Poll
