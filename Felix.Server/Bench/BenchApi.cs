@@ -35,6 +35,7 @@ internal static class BenchApi
         group.MapPost("/workflows", CreateWorkflowsAsync);
         group.MapPost("/publish", PublishAsync);
         group.MapGet("/stats", Stats);
+        group.MapGet("/allocations", SampleAllocationsAsync);
         return app;
     }
 
@@ -87,6 +88,14 @@ internal static class BenchApi
         }, cancellationToken));
         await Task.WhenAll(workers);
         return TypedResults.Ok(new PublishResult((long)count * workflowIds.Length, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+    }
+
+    /// <summary>The types allocated most (bytes, sampled) during the next <paramref name="seconds"/> seconds.</summary>
+    private static async Task<Ok<Dictionary<string, long>>> SampleAllocationsAsync(double seconds, CancellationToken cancellationToken)
+    {
+        using var sampler = new AllocationSampler();
+        await Task.Delay(TimeSpan.FromSeconds(Math.Clamp(seconds, 0.1, 60)), cancellationToken);
+        return TypedResults.Ok(sampler.Top(30).ToDictionary(p => p.Key, p => p.Value));
     }
 
     /// <summary>Process counters the load generator reads around a run (allocations per delivered event, memory per connection).</summary>
