@@ -42,6 +42,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         var clients = await ConnectAsync(ids, settings.FanOutSubscribers);
         try
         {
+            await WarmUpAsync(clients, ids, settings.FanOutEvents);
             var max = await PublishAsync("fan-out max", clients, ids, settings.FanOutEvents, rate: 0, settings.EventBytes);
             var half = Math.Max(1, max.DeliveriesPerSecond / clients.Count / 2);
             var events = (int)Math.Max(10, half * settings.HalfRateSeconds);
@@ -61,6 +62,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         var clients = await ConnectAsync(ids, settings.ManySubscribers);
         try
         {
+            await WarmUpAsync(clients, ids, settings.ManyEvents);
             return [await PublishAsync("many workflows", clients, ids, settings.ManyEvents, rate: 0, settings.EventBytes)];
         }
         finally
@@ -110,7 +112,11 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         }
     }
 
-    private async Task<RunResult> PublishAsync(string scenario, List<BenchClient> clients, string[] ids, int events, double rate, int bytes)
+    /// <summary>A tenth of the run, unmeasured, so the measured one sees jitted code and warmed pools (on both servers).</summary>
+    private Task WarmUpAsync(List<BenchClient> clients, string[] ids, int events) =>
+        PublishAsync("warm-up", clients, ids, Math.Max(5, events / 10), rate: 0, settings.EventBytes, print: false);
+
+    private async Task<RunResult> PublishAsync(string scenario, List<BenchClient> clients, string[] ids, int events, double rate, int bytes, bool print = true)
     {
         var expected = (long)events * clients.Count;
         _sink.Reset((int)Math.Min(expected, 8_000_000));
@@ -164,7 +170,11 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
             (cpu1 - cpu0).TotalSeconds / clock.Elapsed.TotalSeconds * 100, server.Rss(),
             delivered > 0 ? (double)(stats1.AllocatedBytes - stats0.AllocatedBytes) / delivered : double.NaN,
             PublishRate: rate);
-        Console.WriteLine(Report.Line(result));
+        if (print)
+        {
+            Console.WriteLine(Report.Line(result));
+        }
+
         return result;
     }
 
