@@ -14,8 +14,14 @@ dotnet build Felix.Server -c Release -nologo -v q
 dotnet build bench/Felix.Bench.Baseline -c Release -nologo -v q
 dotnet build bench/Felix.Bench.Load -c Release -nologo -v q
 
+# Both servers run with a larger shared ArrayPool: SignalR's pipes rent a 4 KiB array per connection while a group send
+# is in flight, and the default (32 arrays per core) runs dry past a few dozen connections (see docs/performance.md).
+# BENCH_SERVER_ENV= (empty) measures with the runtime defaults.
+server_env="${BENCH_SERVER_ENV-DOTNET_SYSTEM_BUFFERS_SHAREDARRAYPOOL_MAXARRAYSPERPARTITION=1024}"
+
 if [[ "$what" == load || "$what" == all ]]; then
-  dotnet bench/Felix.Bench.Load/bin/Release/net10.0/Felix.Bench.Load.dll --output "$out/load.md" "$@" | tee "$out/load.log"
+  dotnet bench/Felix.Bench.Load/bin/Release/net10.0/Felix.Bench.Load.dll --output "$out/load.md" \
+    --server-environment "$server_env" "$@" | tee "$out/load.log"
 fi
 
 if [[ "$what" == micro || "$what" == all ]]; then

@@ -29,6 +29,9 @@ internal sealed class BenchSettings
     public TimeSpan RunTimeout { get; set; } = TimeSpan.FromSeconds(90);
     public string? Output { get; set; }
 
+    /// <summary>Extra environment for both servers, <c>KEY=VALUE;KEY=VALUE</c> (runtime knobs such as the shared array pool size).</summary>
+    public string ServerEnvironment { get; set; } = "";
+
     /// <summary>Reads <c>--name value</c> pairs named like the properties in kebab case (<c>--fan-out-events 500</c>).</summary>
     public static BenchSettings Parse(string[] args)
     {
