@@ -37,14 +37,16 @@ app.MapPost("/api/v1/bench/publish", async ([FromBody] string[] workflowIds, int
     var text = new string('x', Math.Clamp(bytes, 1, 64 * 1024));
     var count = Math.Clamp(events, 1, 10_000_000);
     var started = Stopwatch.GetTimestamp();
-    await Task.WhenAll(workflowIds.Select(id => Task.Run(async () =>
+    await Task.WhenAll(workflowIds.Select((id, k) => Task.Run(async () =>
     {
         var topic = topics[id];
         for (var i = 0; i < count && !cancellationToken.IsCancellationRequested; i++)
         {
             if (rate > 0)
             {
-                var due = TimeSpan.FromSeconds(i / rate) - Stopwatch.GetElapsedTime(started);
+                // Workflows are spread over the interval (workflow k of n starts k/n of an interval late), as
+                    // independent runs are; all of them publishing at the same instant would measure the burst.
+                    var due = TimeSpan.FromSeconds((i + (double)k / workflowIds.Length) / rate) - Stopwatch.GetElapsedTime(started);
                 if (due > TimeSpan.FromMilliseconds(1))
                 {
                     await Task.Delay(due, cancellationToken);

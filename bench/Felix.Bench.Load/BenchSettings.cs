@@ -16,7 +16,7 @@ internal sealed class BenchSettings
     public double HalfRateSeconds { get; set; } = 5;
     public int ManyWorkflows { get; set; } = 1000;
     public int ManySubscribers { get; set; } = 5;
-    public int ManyEvents { get; set; } = 20;
+    public int ManyEvents { get; set; } = 100;
     public int TokenWorkflows { get; set; } = 100;
     public int TokenSubscribers { get; set; } = 10;
     public double TokenRate { get; set; } = 20;

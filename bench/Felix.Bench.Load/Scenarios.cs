@@ -20,7 +20,9 @@ internal sealed record RunResult(
     double AllocatedPerDelivery,
     double BytesPerConnection = double.NaN,
     double HeapPerConnection = double.NaN,
-    double PublishRate = 0)
+    double PublishRate = 0,
+    int ServerGen0 = 0,
+    int ServerGen2 = 0)
 {
     public long Dropped => Expected - Delivered;
 
@@ -169,7 +171,9 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
             percentiles[0], percentiles[1], percentiles[2],
             (cpu1 - cpu0).TotalSeconds / clock.Elapsed.TotalSeconds * 100, server.Rss(),
             delivered > 0 ? (double)(stats1.AllocatedBytes - stats0.AllocatedBytes) / delivered : double.NaN,
-            PublishRate: rate);
+            PublishRate: rate,
+            ServerGen0: stats1.Gen0 - stats0.Gen0,
+            ServerGen2: stats1.Gen2 - stats0.Gen2);
         if (print)
         {
             Console.WriteLine(Report.Line(result));
