@@ -6,6 +6,7 @@ using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Bench;
 
@@ -26,7 +27,7 @@ internal static class BenchApi
 
     public static IEndpointRouteBuilder MapBenchApi(this IEndpointRouteBuilder app)
     {
-        if (!app.ServiceProvider.GetRequiredService<IConfiguration>().GetValue<bool>($"{BenchOptions.SectionName}:{nameof(BenchOptions.Enabled)}"))
+        if (!app.ServiceProvider.GetRequiredService<IOptions<BenchOptions>>().Value.Enabled)
         {
             return app;
         }

@@ -41,9 +41,11 @@ internal static class LoadGenerator
         }
 
         targets.AddRange(settings.Transports.Select(t => ("felix", settings.FelixDll, t, felixEnvironment)));
-        foreach (var (name, dll, transport, environment) in targets)
+        // Scenario by scenario, the baseline and then each Felix transport right after it: the runs compared in a ratio
+        // are minutes apart at most, so a machine that gets busier or quieter during the run moves both alike.
+        foreach (var scenario in settings.Scenarios)
         {
-            foreach (var scenario in settings.Scenarios)
+            foreach (var (name, dll, transport, environment) in targets)
             {
                 // A fresh process per scenario: one scenario's garbage and pools do not weigh on the next one's figures.
                 await using var server = await ServerProcess.StartAsync(name, dll, port++, environment);

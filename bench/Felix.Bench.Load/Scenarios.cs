@@ -22,8 +22,12 @@ internal sealed record RunResult(
     double HeapPerConnection = double.NaN,
     double PublishRate = 0,
     int ServerGen0 = 0,
-    int ServerGen2 = 0)
+    int ServerGen2 = 0,
+    double CpuSeconds = double.NaN)
 {
+    /// <summary>Server CPU time per delivered event: what the server spent, whatever the generator could take.</summary>
+    public double CpuMicrosPerDelivery => Delivered > 0 ? CpuSeconds * 1e6 / Delivered : double.NaN;
+
     public long Dropped => Expected - Delivered;
 
     public double DeliveriesPerSecond => Seconds > 0 ? Delivered / Seconds : 0;
@@ -173,7 +177,8 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
             delivered > 0 ? (double)(stats1.AllocatedBytes - stats0.AllocatedBytes) / delivered : double.NaN,
             PublishRate: rate,
             ServerGen0: stats1.Gen0 - stats0.Gen0,
-            ServerGen2: stats1.Gen2 - stats0.Gen2);
+            ServerGen2: stats1.Gen2 - stats0.Gen2,
+            CpuSeconds: (cpu1 - cpu0).TotalSeconds);
         if (print)
         {
             Console.WriteLine(Report.Line(result));
