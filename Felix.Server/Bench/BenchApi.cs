@@ -118,7 +118,8 @@ internal static class BenchApi
             process.WorkingSet64,
             publisher.PublishedCount,
             GC.CollectionCount(0),
-            GC.CollectionCount(2)));
+            GC.CollectionCount(2),
+            GC.GetTotalPauseDuration().TotalMilliseconds));
     }
 }
 
@@ -132,4 +133,5 @@ internal sealed record BenchStats(
     [property: JsonPropertyName("workingSet")] long WorkingSet,
     [property: JsonPropertyName("published")] long Published,
     [property: JsonPropertyName("gen0")] int Gen0,
-    [property: JsonPropertyName("gen2")] int Gen2);
+    [property: JsonPropertyName("gen2")] int Gen2,
+    [property: JsonPropertyName("gcPauseMs")] double GcPauseMs);

@@ -95,6 +95,7 @@ app.MapGet("/api/v1/bench/stats", (bool collect) =>
         published = Interlocked.Read(ref published),
         gen0 = GC.CollectionCount(0),
         gen2 = GC.CollectionCount(2),
+        gcPauseMs = GC.GetTotalPauseDuration().TotalMilliseconds,
     });
 });
 

@@ -23,7 +23,9 @@ internal sealed record RunResult(
     double PublishRate = 0,
     int ServerGen0 = 0,
     int ServerGen2 = 0,
-    double CpuSeconds = double.NaN)
+    double CpuSeconds = double.NaN,
+    double ServerGcPauseMs = double.NaN,
+    double GeneratorGcPauseMs = double.NaN)
 {
     /// <summary>Server CPU time per delivered event: what the server spent, whatever the generator could take.</summary>
     public double CpuMicrosPerDelivery => Delivered > 0 ? CpuSeconds * 1e6 / Delivered : double.NaN;
@@ -129,6 +131,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         var start = clients.Sum(c => c.Received);
         var stats0 = await server.StatsAsync(collect: false);
         var cpu0 = server.CpuTime();
+        var pause0 = GC.GetTotalPauseDuration();
         var clock = Stopwatch.StartNew();
         var publish = server.PublishAsync(ids, events, rate, bytes);
 
@@ -178,7 +181,9 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
             PublishRate: rate,
             ServerGen0: stats1.Gen0 - stats0.Gen0,
             ServerGen2: stats1.Gen2 - stats0.Gen2,
-            CpuSeconds: (cpu1 - cpu0).TotalSeconds);
+            CpuSeconds: (cpu1 - cpu0).TotalSeconds,
+            ServerGcPauseMs: stats1.GcPauseMs - stats0.GcPauseMs,
+            GeneratorGcPauseMs: (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds);
         if (print)
         {
             Console.WriteLine(Report.Line(result));

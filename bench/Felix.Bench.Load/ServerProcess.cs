@@ -127,4 +127,5 @@ internal sealed record ServerStats(
     [property: JsonPropertyName("workingSet")] long WorkingSet,
     [property: JsonPropertyName("published")] long Published,
     [property: JsonPropertyName("gen0")] int Gen0,
-    [property: JsonPropertyName("gen2")] int Gen2);
+    [property: JsonPropertyName("gen2")] int Gen2,
+    [property: JsonPropertyName("gcPauseMs")] double GcPauseMs);
