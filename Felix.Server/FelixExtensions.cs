@@ -1,6 +1,7 @@
 using Felix.Contracts.Serialization;
 using Felix.Server.Agents;
 using Felix.Server.Api;
+using Felix.Server.Bench;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
 using Felix.Server.Observability;
@@ -41,6 +42,7 @@ internal static class FelixExtensions
         services.AddFelixHubs();
         services.AddCompat();
         services.AddRedisScaleout(builder.Configuration);
+        services.AddBench();
         return builder;
     }
 
@@ -65,6 +67,7 @@ internal static class FelixExtensions
         app.MapOpenApi();
         app.MapScalarApiReference("/docs", options => options.WithTitle("Felix Server API").DisableDefaultFonts());
         app.MapFelixObservability();
+        app.MapBenchApi();
         app.WarnIfOpen();
         return app;
     }

@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using Felix.Contracts.Events;
+using Felix.Contracts.Serialization;
+using Microsoft.AspNetCore.Mvc;
+
+// The bare broadcaster Felix is compared with: Kestrel + WebSockets and nothing else. It speaks the same bench routes
+// as Felix's benchmark mode and sends the same bytes (the same event, serialised once with the same snake_case
+// options), but has no log, no auth, no hubs, no per-connection timeouts and unbounded per-connection queues.
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+var app = builder.Build();
+app.UseWebSockets();
+
+var snakeCase = FelixSerialization.CreateSnakeCaseOptions();
+var topics = new ConcurrentDictionary<string, Topic>(StringComparer.Ordinal);
+long published = 0;
+
+app.MapPost("/api/v1/bench/workflows", (int count) =>
+{
+    var ids = new string[Math.Clamp(count, 1, 100_000)];
+    for (var i = 0; i < ids.Length; i++)
+    {
+        ids[i] = "wf_" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 8);
+        topics[ids[i]] = new Topic(Convert.ToHexStringLower(Guid.NewGuid().ToByteArray(), 0, 4));
+    }
+
+    return Results.Ok(ids);
+});
+
+app.MapPost("/api/v1/bench/publish", async ([FromBody] string[] workflowIds, int events, double rate, int bytes, CancellationToken cancellationToken) =>
+{
+    var text = new string('x', Math.Clamp(bytes, 1, 64 * 1024));
+    var count = Math.Clamp(events, 1, 10_000_000);
+    var started = Stopwatch.GetTimestamp();
+    await Task.WhenAll(workflowIds.Select((id, k) => Task.Run(async () =>
+    {
+        var topic = topics[id];
+        for (var i = 0; i < count && !cancellationToken.IsCancellationRequested; i++)
+        {
+            if (rate > 0)
+            {
+                // Workflows are spread over the interval (workflow k of n starts k/n of an interval late), as
+                    // independent runs are; all of them publishing at the same instant would measure the burst.
+                    var due = TimeSpan.FromSeconds((i + (double)k / workflowIds.Length) / rate) - Stopwatch.GetElapsedTime(started);
+                if (due > TimeSpan.FromMilliseconds(1))
+                {
+                    await Task.Delay(due, cancellationToken);
+                }
+            }
+
+            var sequence = Interlocked.Increment(ref topic.Sequence);
+            var evt = new AgentOutputDeltaEvent
+            {
+                WorkflowId = id,
+                AgentId = "bench-agent",
+                Delta = text,
+                Index = i,
+                Sequence = sequence,
+                Epoch = topic.Epoch,
+                EventId = topic.Epoch + "-" + sequence.ToString(CultureInfo.InvariantCulture),
+                Timestamp = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
+            };
+            byte[] frame = JsonSerializer.SerializeToUtf8Bytes(evt, evt.GetType(), snakeCase);
+            foreach (var subscriber in topic.Subscribers.Keys)
+            {
+                subscriber.Writer.TryWrite(frame);
+            }
+
+            Interlocked.Increment(ref published);
+        }
+    }, cancellationToken)));
+    return Results.Ok(new { published = (long)count * workflowIds.Length, elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds });
+});
+
+app.MapGet("/api/v1/bench/stats", (bool collect) =>
+{
+    if (collect)
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
+    using var process = Process.GetCurrentProcess();
+    return Results.Ok(new
+    {
+        allocatedBytes = GC.GetTotalAllocatedBytes(precise: true),
+        heapBytes = GC.GetTotalMemory(false),
+        workingSet = process.WorkingSet64,
+        published = Interlocked.Read(ref published),
+        gen0 = GC.CollectionCount(0),
+        gen2 = GC.CollectionCount(2),
+        gcPauseMs = GC.GetTotalPauseDuration().TotalMilliseconds,
+    });
+});
+
+app.Map("/api/v1/ws/workflows/{workflowId}", async (HttpContext context, string workflowId) =>
+{
+    if (!context.WebSockets.IsWebSocketRequest || !topics.TryGetValue(workflowId, out var topic))
+    {
+        return Results.BadRequest();
+    }
+
+    using var socket = await context.WebSockets.AcceptWebSocketAsync();
+    var queue = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    topic.Subscribers[queue] = 0;
+    // Like Felix's "connected" frame: the client knows it is subscribed once it reads it.
+    queue.Writer.TryWrite("{\"type\":\"connected\"}"u8.ToArray());
+    var receive = Task.Run(async () =>
+    {
+        var buffer = new byte[256];
+        try
+        {
+            while (socket.State == WebSocketState.Open)
+            {
+                var result = await socket.ReceiveAsync(buffer, context.RequestAborted);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+        }
+
+        queue.Writer.TryComplete();
+    });
+    try
+    {
+        await foreach (var frame in queue.Reader.ReadAllAsync(context.RequestAborted))
+        {
+            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, context.RequestAborted);
+        }
+
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
+    }
+    catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+    {
+    }
+    finally
+    {
+        topic.Subscribers.TryRemove(queue, out _);
+    }
+
+    await receive;
+    return Results.Empty;
+});
+
+app.Run();
+
+internal sealed class Topic(string epoch)
+{
+    public long Sequence;
+
+    public string Epoch { get; } = epoch;
+
+    public ConcurrentDictionary<Channel<byte[]>, byte> Subscribers { get; } = new();
+}

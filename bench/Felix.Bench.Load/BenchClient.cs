@@ -1,0 +1,168 @@
+using System.Net.WebSockets;
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Contracts.Events;
+using Felix.Contracts.Serialization;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Felix.Bench.Load;
+
+/// <summary>Where clients report what they received during the current run.</summary>
+internal sealed class RunSink
+{
+    private volatile LatencyRecorder _latencies = new(1);
+
+    public LatencyRecorder Latencies => _latencies;
+
+    public void Reset(int capacity) => _latencies = new LatencyRecorder(capacity);
+
+    public void Received(long publishedTicks)
+    {
+        if (publishedTicks > 0)
+        {
+            _latencies.Record((DateTime.UtcNow.Ticks - publishedTicks) / 10);
+        }
+    }
+}
+
+/// <summary>One subscriber: connected to one workflow, counting the bench events it receives.</summary>
+internal abstract class BenchClient : IAsyncDisposable
+{
+    private long _received;
+
+    protected BenchClient(RunSink sink) => Sink = sink;
+
+    protected RunSink Sink { get; }
+
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>True once the transport reported the connection lost (a drop unless the run ended).</summary>
+    public bool Closed { get; protected set; }
+
+    public abstract Task ConnectAsync(Uri server, string workflowId, CancellationToken cancellationToken);
+
+    protected void OnEvent(long publishedTicks)
+    {
+        Interlocked.Increment(ref _received);
+        Sink.Received(publishedTicks);
+    }
+
+    public abstract ValueTask DisposeAsync();
+
+    public static BenchClient Create(string transport, RunSink sink) => transport switch
+    {
+        "raw" => new RawClient(sink),
+        "json" or "messagepack" => new SignalRClient(sink, transport),
+        _ => throw new ArgumentException($"Unknown transport {transport}."),
+    };
+}
+
+/// <summary>The raw WebSocket protocol (<c>/api/v1/ws/workflows/{id}?types=all</c>).</summary>
+internal sealed class RawClient(RunSink sink) : BenchClient(sink)
+{
+    private static readonly byte[] DeltaType = "\"agent_output_delta\""u8.ToArray();
+
+    private readonly ClientWebSocket _socket = new();
+    private Task? _receive;
+
+    public override async Task ConnectAsync(Uri server, string workflowId, CancellationToken cancellationToken)
+    {
+        var uri = new Uri(server, $"/api/v1/ws/workflows/{workflowId}?types=all");
+        _socket.Options.KeepAliveInterval = Timeout.InfiniteTimeSpan;
+        await _socket.ConnectAsync(new UriBuilder(uri) { Scheme = "ws" }.Uri, cancellationToken);
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _receive = ReceiveAsync(connected);
+        await connected.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task ReceiveAsync(TaskCompletionSource connected)
+    {
+        var buffer = new byte[8 * 1024];
+        try
+        {
+            while (true)
+            {
+                var length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
+                    length = Math.Min(length + result.Count, buffer.Length - 1);
+                }
+                while (!result.EndOfMessage);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                // The first frame is "connected": the subscription exists from then on.
+                connected.TrySetResult();
+                var frame = buffer.AsSpan(0, length);
+                if (frame.IndexOf(DeltaType) >= 0)
+                {
+                    OnEvent(WireTimestamp.FindInJson(frame));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+
+        Closed = true;
+        connected.TrySetException(new InvalidOperationException("Closed before the connected frame."));
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        _socket.Abort();
+        if (_receive is not null)
+        {
+            await _receive;
+        }
+
+        _socket.Dispose();
+    }
+}
+
+/// <summary>The workflow hub with the JSON or MessagePack protocol: Subscribe joins the group, events arrive as client calls.</summary>
+internal sealed class SignalRClient(RunSink sink, string protocol) : BenchClient(sink)
+{
+    private HubConnection? _connection;
+
+    public override async Task ConnectAsync(Uri server, string workflowId, CancellationToken cancellationToken)
+    {
+        var builder = new HubConnectionBuilder()
+            .WithUrl(new Uri(server, HubPaths.Workflows), HttpTransportType.WebSockets, o => o.SkipNegotiation = true)
+            .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Error));
+        if (protocol == "messagepack")
+        {
+            builder.AddMessagePackProtocol(o => o.SerializerOptions = o.SerializerOptions.WithFelixResolver());
+        }
+        else
+        {
+            builder.AddJsonProtocol(o => o.PayloadSerializerOptions.AddFelixConverters());
+        }
+
+        _connection = builder.Build();
+        _connection.On<AgentOutputDeltaEvent>(nameof(IWorkflowClient.AgentOutputDelta), e => OnEvent(WireTimestamp.ParseTicks(e.Timestamp)));
+        _connection.Closed += _ =>
+        {
+            Closed = true;
+            return Task.CompletedTask;
+        };
+        await _connection.StartAsync(cancellationToken);
+        await _connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), workflowId, (long?)null, cancellationToken);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+        }
+    }
+}

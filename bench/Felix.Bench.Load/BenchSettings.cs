@@ -1,0 +1,58 @@
+using System.Globalization;
+
+namespace Felix.Bench.Load;
+
+/// <summary>Sizes and bounds of a run; every scenario is bounded in connections, events and time.</summary>
+internal sealed class BenchSettings
+{
+    public string FelixDll { get; set; } = "Felix.Server/bin/Release/net10.0/Felix.Server.dll";
+    public string BaselineDll { get; set; } = "bench/Felix.Bench.Baseline/bin/Release/net10.0/Felix.Bench.Baseline.dll";
+    public string[] Transports { get; set; } = ["raw", "json", "messagepack"];
+    public string[] Scenarios { get; set; } = ["fanout", "many", "tokens", "density"];
+    public int Port { get; set; } = 19100;
+    public int EventBytes { get; set; } = 64;
+    public int FanOutSubscribers { get; set; } = 1000;
+    public int FanOutEvents { get; set; } = 1000;
+    public double HalfRateSeconds { get; set; } = 5;
+    public int ManyWorkflows { get; set; } = 1000;
+    public int ManySubscribers { get; set; } = 5;
+    public int ManyEvents { get; set; } = 100;
+    public int TokenWorkflows { get; set; } = 100;
+    public int TokenSubscribers { get; set; } = 10;
+    public double TokenRate { get; set; } = 20;
+    public double TokenSeconds { get; set; } = 10;
+    public int TokenBytes { get; set; } = 24;
+    public int DensityConnections { get; set; } = 10_000;
+    public int DensityWorkflows { get; set; } = 100;
+    public int ConnectConcurrency { get; set; } = 64;
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromMinutes(3);
+    public TimeSpan RunTimeout { get; set; } = TimeSpan.FromSeconds(90);
+    public string? Output { get; set; }
+
+    /// <summary>Extra environment for both servers, <c>KEY=VALUE;KEY=VALUE</c> (runtime knobs such as the shared array pool size).</summary>
+    public string ServerEnvironment { get; set; } = "";
+
+    /// <summary>Reads <c>--name value</c> pairs named like the properties in kebab case (<c>--fan-out-events 500</c>).</summary>
+    public static BenchSettings Parse(string[] args)
+    {
+        var settings = new BenchSettings();
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            var name = args[i].TrimStart('-').Replace("-", "", StringComparison.Ordinal);
+            var property = typeof(BenchSettings).GetProperties().FirstOrDefault(p => p.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException($"Unknown option {args[i]}.");
+            var value = args[i + 1];
+            object parsed = property.PropertyType switch
+            {
+                var t when t == typeof(int) => int.Parse(value, CultureInfo.InvariantCulture),
+                var t when t == typeof(double) => double.Parse(value, CultureInfo.InvariantCulture),
+                var t when t == typeof(string[]) => value.Split(',', StringSplitOptions.RemoveEmptyEntries),
+                var t when t == typeof(TimeSpan) => TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)),
+                _ => value,
+            };
+            property.SetValue(settings, parsed);
+        }
+
+        return settings;
+    }
+}

@@ -1,0 +1,73 @@
+namespace Felix.Bench.Load;
+
+/// <summary>
+/// Load generator: starts the bare baseline and Felix (benchmark mode) as separate processes on loopback ports, runs each
+/// scenario per transport against them, and prints a Markdown table. Every run is bounded in connections, events and time.
+/// </summary>
+internal static class LoadGenerator
+{
+    public static async Task Main(string[] args)
+    {
+        var settings = BenchSettings.Parse(args);
+        ThreadPool.SetMinThreads(64, 64);
+        var results = new List<RunResult>();
+
+        var felixEnvironment = new Dictionary<string, string>
+        {
+            ["Felix__Bench__Enabled"] = "true",
+            ["Felix__Storage__Provider"] = "InMemory",
+            ["Felix__Limits__MaxConnectionsPerPrincipal"] = "1000000",
+            ["Felix__Limits__MaxConnections"] = "1000000",
+            ["Felix__Limits__ConnectionAttemptsPerMinute"] = "10000000",
+            // The max-rate runs publish faster than clients read; the baseline queues without bound, so Felix gets room too.
+            ["Felix__Streaming__SendQueueCapacity"] = "1000000",
+            ["Felix__Compat__EnableCompression"] = "false",
+        };
+
+        var shared = settings.ServerEnvironment.Split(';', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => pair.Split('=', 2))
+            .ToDictionary(pair => pair[0], pair => pair[1]);
+        var baselineEnvironment = new Dictionary<string, string>(shared);
+        foreach (var (key, value) in shared)
+        {
+            felixEnvironment[key] = value;
+        }
+
+        var port = settings.Port;
+        var targets = new List<(string Name, string Dll, string Transport, Dictionary<string, string> Environment)>();
+        if (settings.Transports.Contains("raw"))
+        {
+            targets.Add(("baseline", settings.BaselineDll, "raw", baselineEnvironment));
+        }
+
+        targets.AddRange(settings.Transports.Select(t => ("felix", settings.FelixDll, t, felixEnvironment)));
+        // Scenario by scenario, the baseline and then each Felix transport right after it: the runs compared in a ratio
+        // are minutes apart at most, so a machine that gets busier or quieter during the run moves both alike.
+        foreach (var scenario in settings.Scenarios)
+        {
+            foreach (var (name, dll, transport, environment) in targets)
+            {
+                // A fresh process per scenario: one scenario's garbage and pools do not weigh on the next one's figures.
+                await using var server = await ServerProcess.StartAsync(name, dll, port++, environment);
+                Console.WriteLine($"{name}/{transport} {scenario} (pid {server.Pid}, port {server.Port})");
+                var scenarios = new Scenarios(server, transport, settings);
+                results.AddRange(scenario switch
+                {
+                    "fanout" => await scenarios.FanOutAsync(),
+                    "many" => await scenarios.ManyWorkflowsAsync(),
+                    "tokens" => await scenarios.TokenStreamingAsync(),
+                    "density" => await scenarios.DensityAsync(),
+                    _ => throw new ArgumentException($"Unknown scenario {scenario}."),
+                });
+            }
+        }
+
+        var table = Report.Markdown(results);
+        Console.WriteLine();
+        Console.WriteLine(table);
+        if (settings.Output is { } output)
+        {
+            await File.WriteAllTextAsync(output, table);
+        }
+    }
+}

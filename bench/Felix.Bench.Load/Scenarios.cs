@@ -1,0 +1,238 @@
+using System.Diagnostics;
+
+namespace Felix.Bench.Load;
+
+/// <summary>One measured run: what was published, what arrived, how fast, how late, at what cost to the server.</summary>
+internal sealed record RunResult(
+    string Target,
+    string Transport,
+    string Scenario,
+    int Connections,
+    long Expected,
+    long Delivered,
+    int ClosedClients,
+    double Seconds,
+    double P50Ms,
+    double P99Ms,
+    double MaxMs,
+    double CpuPercent,
+    long RssBytes,
+    double AllocatedPerDelivery,
+    double BytesPerConnection = double.NaN,
+    double HeapPerConnection = double.NaN,
+    double PublishRate = 0,
+    int ServerGen0 = 0,
+    int ServerGen2 = 0,
+    double CpuSeconds = double.NaN,
+    double ServerGcPauseMs = double.NaN,
+    double GeneratorGcPauseMs = double.NaN)
+{
+    /// <summary>Server CPU time per delivered event: what the server spent, whatever the generator could take.</summary>
+    public double CpuMicrosPerDelivery => Delivered > 0 ? CpuSeconds * 1e6 / Delivered : double.NaN;
+
+    public long Dropped => Expected - Delivered;
+
+    public double DeliveriesPerSecond => Seconds > 0 ? Delivered / Seconds : 0;
+}
+
+/// <summary>The four scenarios, run against one server process with one transport.</summary>
+internal sealed class Scenarios(ServerProcess server, string transport, BenchSettings settings)
+{
+    private readonly RunSink _sink = new();
+    private readonly Uri _uri = new($"http://127.0.0.1:{server.Port}");
+
+    private string Target => server.Name;
+
+    /// <summary>One workflow, many subscribers: the maximum delivery rate, then latency at half of it.</summary>
+    public async Task<List<RunResult>> FanOutAsync()
+    {
+        var ids = await server.CreateWorkflowsAsync(1);
+        var clients = await ConnectAsync(ids, settings.FanOutSubscribers);
+        try
+        {
+            await WarmUpAsync(clients, ids, settings.FanOutEvents);
+            var max = await PublishAsync("fan-out max", clients, ids, settings.FanOutEvents, rate: 0, settings.EventBytes);
+            var half = Math.Max(1, max.DeliveriesPerSecond / clients.Count / 2);
+            var events = (int)Math.Max(10, half * settings.HalfRateSeconds);
+            var halfRun = await PublishAsync("fan-out half rate", clients, ids, events, half, settings.EventBytes);
+            return [max, halfRun];
+        }
+        finally
+        {
+            await DisconnectAsync(clients);
+        }
+    }
+
+    /// <summary>Many workflows with a few subscribers each, every workflow publishing as fast as it can.</summary>
+    public async Task<List<RunResult>> ManyWorkflowsAsync()
+    {
+        var ids = await server.CreateWorkflowsAsync(settings.ManyWorkflows);
+        var clients = await ConnectAsync(ids, settings.ManySubscribers);
+        try
+        {
+            await WarmUpAsync(clients, ids, settings.ManyEvents);
+            return [await PublishAsync("many workflows", clients, ids, settings.ManyEvents, rate: 0, settings.EventBytes)];
+        }
+        finally
+        {
+            await DisconnectAsync(clients);
+        }
+    }
+
+    /// <summary>Agent text at a realistic rate: latency under a steady load.</summary>
+    public async Task<List<RunResult>> TokenStreamingAsync()
+    {
+        var ids = await server.CreateWorkflowsAsync(settings.TokenWorkflows);
+        var clients = await ConnectAsync(ids, settings.TokenSubscribers);
+        try
+        {
+            var events = (int)(settings.TokenRate * settings.TokenSeconds);
+            return [await PublishAsync("token streaming", clients, ids, events, settings.TokenRate, settings.TokenBytes)];
+        }
+        finally
+        {
+            await DisconnectAsync(clients);
+        }
+    }
+
+    /// <summary>Idle subscribed connections: server memory per connection after a full GC.</summary>
+    public async Task<List<RunResult>> DensityAsync()
+    {
+        var ids = await server.CreateWorkflowsAsync(settings.DensityWorkflows);
+        var before = await server.StatsAsync(collect: true);
+        var rssBefore = server.Rss();
+        var clients = await ConnectAsync(ids, Math.Max(1, settings.DensityConnections / ids.Length));
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var after = await server.StatsAsync(collect: true);
+            var rssAfter = server.Rss();
+            var n = clients.Count;
+            return
+            [
+                new RunResult(Target, transport, "density (idle)", n, 0, 0, clients.Count(c => c.Closed), 0, double.NaN, double.NaN, double.NaN,
+                    double.NaN, rssAfter, double.NaN, (double)(rssAfter - rssBefore) / n, (double)(after.HeapBytes - before.HeapBytes) / n),
+            ];
+        }
+        finally
+        {
+            await DisconnectAsync(clients);
+        }
+    }
+
+    /// <summary>A tenth of the run, unmeasured, so the measured one sees jitted code and warmed pools (on both servers).</summary>
+    private Task WarmUpAsync(List<BenchClient> clients, string[] ids, int events) =>
+        PublishAsync("warm-up", clients, ids, Math.Max(5, events / 10), rate: 0, settings.EventBytes, print: false);
+
+    private async Task<RunResult> PublishAsync(string scenario, List<BenchClient> clients, string[] ids, int events, double rate, int bytes, bool print = true)
+    {
+        var expected = (long)events * clients.Count;
+        _sink.Reset((int)Math.Min(expected, 8_000_000));
+        var start = clients.Sum(c => c.Received);
+        var stats0 = await server.StatsAsync(collect: false);
+        var cpu0 = server.CpuTime();
+        var pause0 = GC.GetTotalPauseDuration();
+        var clock = Stopwatch.StartNew();
+        var publish = server.PublishAsync(ids, events, rate, bytes);
+
+        long delivered = 0;
+        var lastProgress = clock.Elapsed;
+        var lastCount = 0L;
+        var finished = TimeSpan.Zero;
+        while (clock.Elapsed < settings.RunTimeout)
+        {
+            await Task.Delay(10);
+            delivered = clients.Sum(c => c.Received) - start;
+            if (delivered != lastCount)
+            {
+                lastCount = delivered;
+                lastProgress = clock.Elapsed;
+            }
+
+            if (delivered >= expected)
+            {
+                finished = clock.Elapsed;
+                break;
+            }
+
+            // Nothing arrived for a while after the server finished publishing: what is missing was dropped.
+            if (publish.IsCompleted && clock.Elapsed - lastProgress > TimeSpan.FromSeconds(5))
+            {
+                finished = lastProgress;
+                break;
+            }
+        }
+
+        if (finished == TimeSpan.Zero)
+        {
+            finished = clock.Elapsed;
+        }
+
+        var cpu1 = server.CpuTime();
+        await publish;
+        var stats1 = await server.StatsAsync(collect: false);
+        var percentiles = _sink.Latencies.Percentiles(50, 99, 100);
+        var seconds = finished.TotalSeconds;
+        var result = new RunResult(
+            Target, transport, scenario, clients.Count, expected, delivered, clients.Count(c => c.Closed), seconds,
+            percentiles[0], percentiles[1], percentiles[2],
+            (cpu1 - cpu0).TotalSeconds / clock.Elapsed.TotalSeconds * 100, server.Rss(),
+            delivered > 0 ? (double)(stats1.AllocatedBytes - stats0.AllocatedBytes) / delivered : double.NaN,
+            PublishRate: rate,
+            ServerGen0: stats1.Gen0 - stats0.Gen0,
+            ServerGen2: stats1.Gen2 - stats0.Gen2,
+            CpuSeconds: (cpu1 - cpu0).TotalSeconds,
+            ServerGcPauseMs: stats1.GcPauseMs - stats0.GcPauseMs,
+            GeneratorGcPauseMs: (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds);
+        if (print)
+        {
+            Console.WriteLine(Report.Line(result));
+        }
+
+        return result;
+    }
+
+    private async Task<List<BenchClient>> ConnectAsync(string[] ids, int perWorkflow)
+    {
+        var clients = new List<BenchClient>(ids.Length * perWorkflow);
+        using var gate = new SemaphoreSlim(settings.ConnectConcurrency);
+        using var timeout = new CancellationTokenSource(settings.ConnectTimeout);
+        var clock = Stopwatch.StartNew();
+        var tasks = new List<Task>();
+        foreach (var id in ids)
+        {
+            for (var i = 0; i < perWorkflow; i++)
+            {
+                var client = BenchClient.Create(transport, _sink);
+                clients.Add(client);
+                await gate.WaitAsync(timeout.Token);
+                tasks.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        await client.ConnectAsync(_uri, id, timeout.Token);
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                }));
+            }
+        }
+
+        await Task.WhenAll(tasks);
+        Console.WriteLine($"  {Target}/{transport}: {clients.Count} connections in {clock.Elapsed.TotalSeconds:F1} s");
+        return clients;
+    }
+
+    private static async Task DisconnectAsync(List<BenchClient> clients)
+    {
+        foreach (var chunk in clients.Chunk(500))
+        {
+            await Task.WhenAll(chunk.Select(c => c.DisposeAsync().AsTask())).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        // Let the server notice the closes before the next scenario measures it.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+    }
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json.Serialization;
+
+namespace Felix.Bench.Load;
+
+/// <summary>A server under test in its own process on a loopback port: started, probed through /proc, stopped.</summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private static readonly long TicksPerSecond = 100; // USER_HZ on Linux
+
+    private readonly Process _process;
+
+    private ServerProcess(string name, Process process, int port)
+    {
+        Name = name;
+        _process = process;
+        Port = port;
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(3) };
+    }
+
+    public string Name { get; }
+
+    public int Port { get; }
+
+    public HttpClient Http { get; }
+
+    public int Pid => _process.Id;
+
+    public static async Task<ServerProcess> StartAsync(string name, string dll, int port, IDictionary<string, string> environment)
+    {
+        var info = new ProcessStartInfo("dotnet", [Path.GetFullPath(dll), "--urls", $"http://127.0.0.1:{port}"])
+        {
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(dll))!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        info.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) Console.Error.WriteLine($"[{name}] {line}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new ServerProcess(name, process, port);
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            try
+            {
+                await server.StatsAsync(collect: false);
+                return server;
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(200);
+            }
+        }
+
+        await server.DisposeAsync();
+        throw new InvalidOperationException($"{name} did not start on port {port}.");
+    }
+
+    public async Task<string[]> CreateWorkflowsAsync(int count) =>
+        (await (await Http.PostAsync($"/api/v1/bench/workflows?count={count}", null)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<string[]>())!;
+
+    /// <summary>Publishes and returns once the server has published every event (delivery may still be under way).</summary>
+    public async Task<PublishResult> PublishAsync(IReadOnlyList<string> workflowIds, int events, double rate, int bytes)
+    {
+        var response = await Http.PostAsJsonAsync($"/api/v1/bench/publish?events={events}&rate={rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}&bytes={bytes}", workflowIds);
+        return (await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<PublishResult>())!;
+    }
+
+    public async Task<ServerStats> StatsAsync(bool collect) =>
+        (await Http.GetFromJsonAsync<ServerStats>($"/api/v1/bench/stats?collect={collect}"))!;
+
+    /// <summary>User + system CPU time of the process so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // After "pid (comm) ", field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12.
+        var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
+        return TimeSpan.FromSeconds((double)ticks / TicksPerSecond);
+    }
+
+    /// <summary>Resident set size from /proc (bytes).</summary>
+    public long Rss()
+    {
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+            }
+        }
+
+        return 0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        // Wait for the process to be gone before the port is reused.
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        _process.Dispose();
+    }
+}
+
+internal sealed record PublishResult(
+    [property: JsonPropertyName("published")] long Published,
+    [property: JsonPropertyName("elapsedMs")] double ElapsedMs);
+
+internal sealed record ServerStats(
+    [property: JsonPropertyName("allocatedBytes")] long AllocatedBytes,
+    [property: JsonPropertyName("heapBytes")] long HeapBytes,
+    [property: JsonPropertyName("workingSet")] long WorkingSet,
+    [property: JsonPropertyName("published")] long Published,
+    [property: JsonPropertyName("gen0")] int Gen0,
+    [property: JsonPropertyName("gen2")] int Gen2,
+    [property: JsonPropertyName("gcPauseMs")] double GcPauseMs);

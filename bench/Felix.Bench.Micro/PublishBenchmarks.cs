@@ -1,0 +1,78 @@
+using BenchmarkDotNet.Attributes;
+using Felix.Contracts.Events;
+using Felix.Server.Observability;
+using Felix.Server.Streaming;
+using Microsoft.Extensions.DependencyInjection;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Bench.Micro;
+
+/// <summary>
+/// <see cref="EventPublisher.PublishAsync"/> end to end with the in-memory log: stamp, append, one no-op transport and
+/// <see cref="Subscribers"/> local subscriptions, each drained by its own reader as a raw socket's send loop does.
+/// </summary>
+[MemoryDiagnoser]
+public class PublishBenchmarks
+{
+    private readonly CancellationTokenSource _stop = new();
+    private ServiceProvider _services = null!;
+    private EventPublisher _publisher = null!;
+    private readonly List<Task> _readers = [];
+    private int _index;
+
+    [Params(0, 100)]
+    public int Subscribers { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var streaming = Options.Create(new StreamingOptions { SendQueueCapacity = 1_000_000, MaxEventsPerWorkflow = 10_000 });
+        _publisher = new EventPublisher(
+            new InMemoryEventLog(streaming),
+            [new NoOpSink()],
+            TimeProvider.System,
+            streaming,
+            new FelixMetrics(_services.GetRequiredService<IMeterFactory>()),
+            NullLogger<EventPublisher>.Instance);
+        for (var i = 0; i < Subscribers; i++)
+        {
+            var subscription = _publisher.SubscribeAsync("wf_bench", null, null).GetAwaiter().GetResult();
+            _readers.Add(Task.Run(async () =>
+            {
+                await foreach (var _ in subscription.ReadAllAsync(_stop.Token))
+                {
+                }
+            }));
+        }
+    }
+
+    [Benchmark]
+    public async Task<long> Publish()
+    {
+        var evt = new AgentOutputDeltaEvent { WorkflowId = "wf_bench", AgentId = "bench-agent", Delta = "token", Index = _index++ };
+        return (await _publisher.PublishAsync(evt)).Sequence;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _stop.Cancel();
+        try
+        {
+            Task.WaitAll([.. _readers], TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+        }
+
+        _services.Dispose();
+    }
+
+    private sealed class NoOpSink : IEventSink
+    {
+        public ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+}

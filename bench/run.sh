@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Felix benchmark: load scenarios against Felix (benchmark mode) and the bare Kestrel broadcaster in the same run,
+# then the BenchmarkDotNet microbenchmarks. Loopback only; every run is bounded. Usage: bench/run.sh [load|micro|all] [load options]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-all}"; shift || true
+out="${BENCH_OUT:-bench/results}"
+mkdir -p "$out"
+
+# 10,000 idle connections need as many descriptors in the generator (and in the server): take the hard limit.
+ulimit -n "$(ulimit -Hn)"
+
+dotnet build Felix.Server -c Release -nologo -v q
+dotnet build bench/Felix.Bench.Baseline -c Release -nologo -v q
+dotnet build bench/Felix.Bench.Load -c Release -nologo -v q
+
+# Both servers run with a larger shared ArrayPool: SignalR's pipes rent a 4 KiB array per connection while a group send
+# is in flight, and the default (32 arrays per core) runs dry past a few dozen connections (see docs/performance.md).
+# BENCH_SERVER_ENV= (empty) measures with the runtime defaults.
+server_env="${BENCH_SERVER_ENV-DOTNET_SYSTEM_BUFFERS_SHAREDARRAYPOOL_MAXARRAYSPERPARTITION=1024}"
+
+if [[ "$what" == load || "$what" == all ]]; then
+  dotnet bench/Felix.Bench.Load/bin/Release/net10.0/Felix.Bench.Load.dll --output "$out/load.md" \
+    --server-environment "$server_env" "$@" | tee "$out/load.log"
+fi
+
+if [[ "$what" == micro || "$what" == all ]]; then
+  dotnet run -c Release --project bench/Felix.Bench.Micro -- --filter '*' --job short --artifacts "$out/micro" | tee "$out/micro.log"
+fi
