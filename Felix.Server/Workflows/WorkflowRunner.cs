@@ -62,6 +62,25 @@ internal sealed partial class WorkflowRunner(
     public Task<bool> InterruptAsync(string workflowId, CancellationToken cancellationToken = default) =>
         FailAsync(workflowId, WorkflowErrors.Interrupted, cancellationToken);
 
+    /// <summary>
+    /// Publishes the end of a finished workflow's stream (its status and terminal event) again, for a workflow whose
+    /// record was finished by a process that stopped before it appended the terminal event.
+    /// </summary>
+    public async Task EndStreamAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
+    {
+        await events.StatusChangedAsync(workflow.Id, workflow.Status);
+        WorkflowEvent? terminal = workflow.Status switch
+        {
+            WorkflowStatuses.Completed => new WorkflowCompleteEvent { WorkflowId = workflow.Id, Synthesis = workflow.Synthesis ?? new(), Usage = workflow.Usage },
+            WorkflowStatuses.Failed => new WorkflowErrorEvent { WorkflowId = workflow.Id, Error = workflow.Error ?? WorkflowErrors.Interrupted },
+            _ => null, // cancelled: the status is the terminal event
+        };
+        if (terminal is not null)
+        {
+            await publisher.PublishAsync(terminal, cancellationToken);
+        }
+    }
+
     /// <summary>Fails a workflow that is not finished with <paramref name="error"/>; false when it had already finished.</summary>
     public Task<bool> FailAsync(string workflowId, string error, CancellationToken cancellationToken = default) =>
         FinishAsync(
