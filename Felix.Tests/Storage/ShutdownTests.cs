@@ -31,18 +31,28 @@ public sealed class ShutdownTests
     [Fact]
     public async Task RunningWorkflowFinishesWithinTheGracePeriod()
     {
+        // The run is held, so the shutdown certainly begins while it is still at work.
+        var model = new Felix.Tests.Hubs.HeldModel();
         await using var app = new FelixApplication(new Dictionary<string, string?>
         {
-            ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.002",
             ["Felix:Workflows:ShutdownGracePeriod"] = "00:02:00",
-        });
+        }).WithServices(model.Install);
         var client = app.CreateApiClient();
         var id = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
         await WaitForStatusAsync(client, id, WorkflowStatuses.Running);
 
-        await app.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None).DefaultTimeout(TimeSpan.FromMinutes(1));
+        var stopping = app.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None);
+        var stillRunning = (await client.GetWorkflowAsync(id)).Status;
+        var stoppedEarly = stopping.IsCompleted;
+        model.Release();
+        await stopping.DefaultTimeout(TimeSpan.FromMinutes(1));
 
+        Assert.Equal(WorkflowStatuses.Running, stillRunning);
+        Assert.False(stoppedEarly, "the engine stopped before its running workflow finished");
         Assert.Equal(WorkflowStatuses.Completed, (await client.GetWorkflowAsync(id)).Status);
+        var events = (await app.Services.GetRequiredService<IEventLog>().ReadAsync(id, 0, 10_000).DefaultTimeout()).Events;
+        Assert.Single(events, e => e.IsTerminal);
+        Assert.IsType<WorkflowCompleteEvent>(events[^1]);
     }
 
     [Fact]
