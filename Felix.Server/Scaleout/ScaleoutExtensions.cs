@@ -22,6 +22,9 @@ internal static class ScaleoutExtensions
         return settings is { Enabled: true } ? services.AddRedisScaleout(settings.Configuration!) : services;
     }
 
+    /// <summary>Short enough that a lost terminal event still ends a stream promptly; long enough to cost idle clients little.</summary>
+    public static readonly TimeSpan RelayedEventCheckInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>Every scale-out registration: shared store, log, queue, leases, event relay, SignalR backplane, health.</summary>
     public static IServiceCollection AddRedisScaleout(this IServiceCollection services, string redisConfiguration)
     {
@@ -42,6 +45,8 @@ internal static class ScaleoutExtensions
         services.Replace(ServiceDescriptor.Singleton<IWorkflowStore>(sp => sp.GetRequiredService<RedisWorkflowStore>()));
         services.Replace(ServiceDescriptor.Singleton<IWorkflowDispatcher>(sp => sp.GetRequiredService<RedisWorkflowDispatcher>()));
         services.AddSingleton<IEventSink, RedisEventSink>();
+        // Relayed events can be lost on the way; a quiet live subscriber looks in the shared log now and then.
+        services.PostConfigure<StreamingOptions>(o => o.LiveLogCheckInterval ??= RelayedEventCheckInterval);
 
         // A starting node must not fail the workflows other nodes are running: dead nodes are found by their leases.
         // Histories are capped per workflow by the stream length; there is no local database to sweep.

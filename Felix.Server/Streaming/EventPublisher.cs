@@ -114,7 +114,7 @@ internal sealed partial class EventPublisher(
             channel.Remove(s);
             channel.Completed |= s.SawTerminal;
             ForgetIfDone(workflowId, channel);
-        });
+        }, _options.LiveLogCheckInterval);
         await channel.Gate.WaitAsync(cancellationToken);
         try
         {

@@ -1,3 +1,4 @@
+using Felix.Contracts.Events;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
@@ -16,8 +17,12 @@ internal sealed class EventSubscription : IDisposable
     private readonly IEventLog _log;
     private readonly int _pageSize;
 
-    public EventSubscription(string workflowId, IEventLog log, int capacity, int pageSize, Action<EventSubscription> onDispose)
+    private readonly TimeSpan? _logCheckInterval;
+
+    public EventSubscription(
+        string workflowId, IEventLog log, int capacity, int pageSize, Action<EventSubscription> onDispose, TimeSpan? logCheckInterval = null)
     {
+        _logCheckInterval = logCheckInterval;
         WorkflowId = workflowId;
         _log = log;
         _capacity = capacity;
@@ -93,8 +98,30 @@ internal sealed class EventSubscription : IDisposable
             yield break;
         }
 
-        await foreach (var published in _live.Reader.ReadAllAsync(cancellationToken))
+        while (true)
         {
+            var (published, fromLog) = await NextLiveAsync(after, cancellationToken);
+            if (fromLog is not null)
+            {
+                foreach (var missed in fromLog)
+                {
+                    after = missed.Sequence;
+                    SawTerminal = missed.IsTerminal;
+                    yield return new PublishedEvent(missed);
+                    if (missed.IsTerminal)
+                    {
+                        yield break;
+                    }
+                }
+
+                continue;
+            }
+
+            if (published is null)
+            {
+                yield break;
+            }
+
             // Events at or before the history end were already replayed above.
             if (published.Event.Sequence <= after)
             {
@@ -123,6 +150,50 @@ internal sealed class EventSubscription : IDisposable
             if (published.Event.IsTerminal)
             {
                 yield break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The next live event, or null once the queue is completed. With a log check interval (scale-out), a subscriber
+    /// that has heard nothing for that long looks in the log: a relayed event that was lost, the terminal one included,
+    /// would otherwise never come, and nothing after it would reveal the gap.
+    /// </summary>
+    private async ValueTask<(PublishedEvent? Live, IReadOnlyList<WorkflowEvent>? FromLog)> NextLiveAsync(long after, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_live.Reader.TryRead(out var item))
+            {
+                return (item, null);
+            }
+
+            if (_logCheckInterval is not { } interval)
+            {
+                if (!await _live.Reader.WaitToReadAsync(cancellationToken))
+                {
+                    return (null, null);
+                }
+
+                continue;
+            }
+
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            idle.CancelAfter(interval);
+            try
+            {
+                if (!await _live.Reader.WaitToReadAsync(idle.Token))
+                {
+                    return (null, null);
+                }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                var page = await _log.ReadAsync(WorkflowId, after, _pageSize, cancellationToken);
+                if (page.Events.Count > 0 && page.Events[0].Sequence == after + 1)
+                {
+                    return (null, page.Events);
+                }
             }
         }
     }

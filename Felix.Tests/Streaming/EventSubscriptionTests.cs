@@ -1,0 +1,57 @@
+using Felix.Contracts;
+using Felix.Contracts.Events;
+using Felix.Server.Streaming;
+using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Tests.Streaming;
+
+public sealed class EventSubscriptionTests
+{
+    private const string WorkflowId = "wf_0000beef";
+
+    [Fact]
+    public async Task AQuietSubscriberFindsAnEventThatNeverReachedItInTheLog()
+    {
+        var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));
+        await log.AppendAsync(new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running });
+        using var subscription = new EventSubscription(WorkflowId, log, 16, 100, _ => { }, logCheckInterval: TimeSpan.FromMilliseconds(50))
+        {
+            HistoryEnd = 1,
+        };
+        var events = subscription.ReadAllAsync().GetAsyncEnumerator();
+        Assert.True(await events.MoveNextAsync().AsTask().DefaultTimeout());
+
+        // Appended on another node, its relay lost: only the log has it.
+        await log.AppendAsync(new WorkflowErrorEvent { WorkflowId = WorkflowId, Error = "Node lost" });
+
+        Assert.True(await events.MoveNextAsync().AsTask().DefaultTimeout());
+        Assert.IsType<WorkflowErrorEvent>(events.Current.Event);
+        Assert.Equal(2, events.Current.Event.Sequence);
+        Assert.False(await events.MoveNextAsync().AsTask().DefaultTimeout());
+        Assert.True(subscription.SawTerminal);
+    }
+
+    [Fact]
+    public async Task LiveEventsAlreadyReplayedFromHistoryAreDropped()
+    {
+        var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));
+        var first = new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running };
+        var last = new WorkflowErrorEvent { WorkflowId = WorkflowId, Error = "done" };
+        await log.AppendAsync(first);
+        using var subscription = new EventSubscription(WorkflowId, log, 16, 100, _ => { }) { HistoryEnd = 1 };
+
+        // The subscriber listened before it read the state, so the first event reaches it both ways.
+        subscription.Deliver(new PublishedEvent(first));
+        await log.AppendAsync(last);
+        subscription.Deliver(new PublishedEvent(last));
+
+        var sequences = new List<long>();
+        await foreach (var published in subscription.ReadAllAsync().WithCancellation(new CancellationTokenSource(TestTimeouts.Default).Token))
+        {
+            sequences.Add(published.Event.Sequence);
+        }
+
+        Assert.Equal([1L, 2L], sequences);
+    }
+}
