@@ -19,6 +19,9 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>Every workflow id, scored by creation time (Unix milliseconds).</summary>
     public RedisKey WorkflowIndex => $"{Prefix}:workflows";
 
+    /// <summary>One tenant's workflow ids, scored by creation time: a tenant's listing reads only its own.</summary>
+    public RedisKey OwnerIndex(string owner) => $"{Prefix}:workflows:owner:{owner}";
+
     /// <summary>Pending workflows no node has taken yet (a list: pushed left, popped right).</summary>
     public RedisKey Queue => $"{Prefix}:queue";
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Felix.Contracts.Serialization;
+using Felix.Contracts;
+using Felix.Server.Storage;
 using Felix.Server.Workflows;
 using StackExchange.Redis;
 
@@ -7,11 +9,17 @@ namespace Felix.Server.Scaleout;
 
 /// <summary>
 /// Workflows in Redis: one JSON record per workflow, updated with compare-and-set so concurrent updates from any node
-/// are atomic, and an index by creation time for listing. Listing reads the records of the index and filters them on
-/// the node: fine for thousands of workflows, not for millions.
+/// are atomic, and indexes by creation time, overall and per tenant. A page without a status filter is read straight
+/// from an index; a status filter reads the tenant's records (or everyone's, for the admin) and filters them.
 /// </summary>
-internal sealed class RedisWorkflowStore(RedisConnection redis) : IWorkflowStore
+/// <remarks>
+/// Retention: when a workflow finishes, its record, events and stream position get a time to live of
+/// <see cref="StorageOptions.MaxFinishedAge"/>, so Redis does not grow without bound; index entries whose record has
+/// expired are removed when a listing meets them.
+/// </remarks>
+internal sealed class RedisWorkflowStore(RedisConnection redis, TimeSpan? finishedTimeToLive = null) : IWorkflowStore
 {
+
     private const int ReadChunk = 500;
     private static readonly JsonSerializerOptions Json = new JsonSerializerOptions(JsonSerializerDefaults.Web).AddFelixConverters();
 
@@ -23,7 +31,9 @@ internal sealed class RedisWorkflowStore(RedisConnection redis) : IWorkflowStore
             throw new InvalidOperationException($"Workflow {workflow.Id} already exists.");
         }
 
-        await db.SortedSetAddAsync(redis.Keys.WorkflowIndex, workflow.Id, workflow.CreatedAt.ToUnixTimeMilliseconds());
+        var score = workflow.CreatedAt.ToUnixTimeMilliseconds();
+        await db.SortedSetAddAsync(redis.Keys.WorkflowIndex, workflow.Id, score);
+        await db.SortedSetAddAsync(redis.Keys.OwnerIndex(workflow.Owner), workflow.Id, score);
     }
 
     public async Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
@@ -54,6 +64,13 @@ internal sealed class RedisWorkflowStore(RedisConnection redis) : IWorkflowStore
             var transaction = db.CreateTransaction();
             transaction.AddCondition(Condition.StringEqual(key, json));
             _ = transaction.StringSetAsync(key, Serialize(next));
+            if (finishedTimeToLive is { } ttl && WorkflowStatuses.IsTerminal(next.Status))
+            {
+                _ = transaction.KeyExpireAsync(key, ttl);
+                _ = transaction.KeyExpireAsync(redis.Keys.Events(id), ttl);
+                _ = transaction.KeyExpireAsync(redis.Keys.Position(id), ttl);
+            }
+
             if (await transaction.ExecuteAsync())
             {
                 return next;
@@ -64,26 +81,45 @@ internal sealed class RedisWorkflowStore(RedisConnection redis) : IWorkflowStore
     public async Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default)
     {
         var db = redis.Database;
-        var ids = await db.SortedSetRangeByRankAsync(redis.Keys.WorkflowIndex, 0, -1, Order.Descending);
+        var index = owner is null ? redis.Keys.WorkflowIndex : redis.Keys.OwnerIndex(owner);
+        if (status is null)
+        {
+            // Newest first straight from the index: one page of records, whatever the number of workflows.
+            var total = (int)await db.SortedSetLengthAsync(index);
+            var pageIds = await db.SortedSetRangeByRankAsync(index, (long)(page - 1) * pageSize, (long)page * pageSize - 1, Order.Descending);
+            var pageItems = (await ReadAsync(index, pageIds)).ToList();
+            return (pageItems, total - (pageIds.Length - pageItems.Count));
+        }
+
+        var ids = await db.SortedSetRangeByRankAsync(index, 0, -1, Order.Descending);
         var matching = new List<WorkflowRecord>();
         foreach (var chunk in ids.Chunk(ReadChunk))
         {
-            var records = await db.StringGetAsync(chunk.Select(id => redis.Keys.Workflow(id!)).ToArray());
-            foreach (var json in records)
-            {
-                if (!json.IsNull && Deserialize(json!) is var w && (status is null || w.Status == status) && (owner is null || w.Owner == owner))
-                {
-                    matching.Add(w);
-                }
-            }
+            matching.AddRange((await ReadAsync(index, chunk)).Where(w => w.Status == status));
         }
 
-        var ordered = matching
-            .OrderByDescending(w => w.CreatedAt)
-            .ThenByDescending(w => w.Id, StringComparer.Ordinal)
-            .ToList();
-        IReadOnlyList<WorkflowRecord> items = ordered.Skip((page - 1) * pageSize).Take(pageSize).ToList();
-        return (items, ordered.Count);
+        IReadOnlyList<WorkflowRecord> items = matching.Skip((page - 1) * pageSize).Take(pageSize).ToList();
+        return (items, matching.Count);
+    }
+
+    /// <summary>The records of <paramref name="ids"/>, in order; ids whose record has expired are dropped from the index.</summary>
+    private async Task<IEnumerable<WorkflowRecord>> ReadAsync(RedisKey index, RedisValue[] ids)
+    {
+        if (ids.Length == 0)
+        {
+            return [];
+        }
+
+        var db = redis.Database;
+        var records = await db.StringGetAsync(ids.Select(id => redis.Keys.Workflow(id!)).ToArray());
+        var expired = ids.Where((_, i) => records[i].IsNull).ToArray();
+        if (expired.Length > 0)
+        {
+            await db.SortedSetRemoveAsync(index, expired);
+            await db.SortedSetRemoveAsync(redis.Keys.WorkflowIndex, expired);
+        }
+
+        return records.Where(json => !json.IsNull).Select(json => Deserialize(json!));
     }
 
     private static string Serialize(WorkflowRecord workflow) => JsonSerializer.Serialize(workflow, Json);

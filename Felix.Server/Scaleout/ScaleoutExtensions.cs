@@ -39,7 +39,8 @@ internal static class ScaleoutExtensions
         services.TryAddSingleton<RedisConnection>();
         services.TryAddSingleton<ScaleoutSignals>();
         services.TryAddSingleton<RedisEventLog>();
-        services.TryAddSingleton<RedisWorkflowStore>();
+        services.TryAddSingleton(sp => new RedisWorkflowStore(
+            sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.MaxFinishedAge));
         services.TryAddSingleton<RedisWorkflowDispatcher>();
         services.Replace(ServiceDescriptor.Singleton<IEventLog>(sp => sp.GetRequiredService<RedisEventLog>()));
         services.Replace(ServiceDescriptor.Singleton<IWorkflowStore>(sp => sp.GetRequiredService<RedisWorkflowStore>()));
