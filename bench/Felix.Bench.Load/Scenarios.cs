@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 
 namespace Felix.Bench.Load;
@@ -111,6 +112,8 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
             var after = await server.StatsAsync(collect: true);
             var rssAfter = server.Rss();
             var n = clients.Count;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {Target}/{_label} density: {n:N0} idle for {settings.DensityIdleSeconds:F0} s, {(double)(rssAfter - rssBefore) / n / 1024:F1} KiB RSS/conn, closed {clients.Count(c => c.Closed)}"));
             return
             [
                 new RunResult(Target, _label, "density (idle)", n, 0, 0, clients.Count(c => c.Closed), 0, double.NaN, double.NaN, double.NaN,
