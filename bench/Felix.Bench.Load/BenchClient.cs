@@ -52,11 +52,13 @@ internal abstract class BenchClient : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 
-    public static BenchClient Create(string transport, RunSink sink) => transport switch
+    /// <summary>A client of <paramref name="transport"/>; SignalR ones are <see cref="LeanSignalRClient"/> unless <paramref name="signalRClient"/> is <c>full</c>.</summary>
+    public static BenchClient Create(string transport, RunSink sink, string signalRClient = "lean") => (transport, signalRClient) switch
     {
-        "raw" => new RawClient(sink),
-        "json" or "messagepack" => new SignalRClient(sink, transport),
-        _ => throw new ArgumentException($"Unknown transport {transport}."),
+        ("raw", _) => new RawClient(sink),
+        ("json" or "messagepack", "lean") => new LeanSignalRClient(sink, transport),
+        ("json" or "messagepack", "full") => new SignalRClient(sink, transport),
+        _ => throw new ArgumentException($"Unknown transport {transport} or SignalR client {signalRClient} (lean or full)."),
     };
 }
 
@@ -128,7 +130,11 @@ internal sealed class RawClient(RunSink sink) : BenchClient(sink)
     }
 }
 
-/// <summary>The workflow hub with the JSON or MessagePack protocol: Subscribe joins the group, events arrive as client calls.</summary>
+/// <summary>
+/// The workflow hub with the JSON or MessagePack protocol through the full .NET <see cref="HubConnection"/>: Subscribe joins
+/// the group, events arrive as client calls and are deserialised. A thousand of these in one process spend seconds in GC
+/// per run (<c>--signalr-client full</c>); <see cref="LeanSignalRClient"/> is the default.
+/// </summary>
 internal sealed class SignalRClient(RunSink sink, string protocol) : BenchClient(sink)
 {
     private HubConnection? _connection;

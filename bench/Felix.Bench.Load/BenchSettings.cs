@@ -9,6 +9,9 @@ internal sealed class BenchSettings
     public string BaselineDll { get; set; } = "bench/Felix.Bench.Baseline/bin/Release/net10.0/Felix.Bench.Baseline.dll";
     public string[] Transports { get; set; } = ["raw", "json", "messagepack"];
     public string[] Scenarios { get; set; } = ["fanout", "many", "tokens", "density"];
+
+    /// <summary>SignalR clients: <c>lean</c> (hub protocol over a bare ClientWebSocket) or <c>full</c> (HubConnection).</summary>
+    public string SignalRClient { get; set; } = "lean";
     public int Port { get; set; } = 19100;
     public int EventBytes { get; set; } = 64;
     public int FanOutSubscribers { get; set; } = 1000;
@@ -24,6 +27,9 @@ internal sealed class BenchSettings
     public int TokenBytes { get; set; } = 24;
     public int DensityConnections { get; set; } = 10_000;
     public int DensityWorkflows { get; set; } = 100;
+
+    /// <summary>How long the idle connections stay connected before memory is measured (past 30 s it checks the client pings).</summary>
+    public double DensityIdleSeconds { get; set; } = 2;
     public int ConnectConcurrency { get; set; } = 64;
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromMinutes(3);
     public TimeSpan RunTimeout { get; set; } = TimeSpan.FromSeconds(90);

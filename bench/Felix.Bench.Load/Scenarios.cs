@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 
 namespace Felix.Bench.Load;
@@ -42,6 +43,9 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
     private readonly Uri _uri = new($"http://127.0.0.1:{server.Port}");
 
     private string Target => server.Name;
+
+    /// <summary>The transport as reported: SignalR runs with the full HubConnection client are marked as such.</summary>
+    private readonly string _label = transport != "raw" && settings.SignalRClient == "full" ? transport + " (full client)" : transport;
 
     /// <summary>One workflow, many subscribers: the maximum delivery rate, then latency at half of it.</summary>
     public async Task<List<RunResult>> FanOutAsync()
@@ -104,13 +108,15 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         var clients = await ConnectAsync(ids, Math.Max(1, settings.DensityConnections / ids.Length));
         try
         {
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            await Task.Delay(TimeSpan.FromSeconds(settings.DensityIdleSeconds));
             var after = await server.StatsAsync(collect: true);
             var rssAfter = server.Rss();
             var n = clients.Count;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {Target}/{_label} density: {n:N0} idle for {settings.DensityIdleSeconds:F0} s, {(double)(rssAfter - rssBefore) / n / 1024:F1} KiB RSS/conn, closed {clients.Count(c => c.Closed)}"));
             return
             [
-                new RunResult(Target, transport, "density (idle)", n, 0, 0, clients.Count(c => c.Closed), 0, double.NaN, double.NaN, double.NaN,
+                new RunResult(Target, _label, "density (idle)", n, 0, 0, clients.Count(c => c.Closed), 0, double.NaN, double.NaN, double.NaN,
                     double.NaN, rssAfter, double.NaN, (double)(rssAfter - rssBefore) / n, (double)(after.HeapBytes - before.HeapBytes) / n),
             ];
         }
@@ -174,7 +180,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         var percentiles = _sink.Latencies.Percentiles(50, 99, 100);
         var seconds = finished.TotalSeconds;
         var result = new RunResult(
-            Target, transport, scenario, clients.Count, expected, delivered, clients.Count(c => c.Closed), seconds,
+            Target, _label, scenario, clients.Count, expected, delivered, clients.Count(c => c.Closed), seconds,
             percentiles[0], percentiles[1], percentiles[2],
             (cpu1 - cpu0).TotalSeconds / clock.Elapsed.TotalSeconds * 100, server.Rss(),
             delivered > 0 ? (double)(stats1.AllocatedBytes - stats0.AllocatedBytes) / delivered : double.NaN,
@@ -203,7 +209,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         {
             for (var i = 0; i < perWorkflow; i++)
             {
-                var client = BenchClient.Create(transport, _sink);
+                var client = BenchClient.Create(transport, _sink, settings.SignalRClient);
                 clients.Add(client);
                 await gate.WaitAsync(timeout.Token);
                 tasks.Add(Task.Run(async () =>
@@ -221,7 +227,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         }
 
         await Task.WhenAll(tasks);
-        Console.WriteLine($"  {Target}/{transport}: {clients.Count} connections in {clock.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"  {Target}/{_label}: {clients.Count} connections in {clock.Elapsed.TotalSeconds:F1} s");
         return clients;
     }
 

@@ -1,0 +1,192 @@
+using System.Net.WebSockets;
+using Felix.Contracts;
+
+namespace Felix.Bench.Load;
+
+/// <summary>
+/// The workflow hub spoken over a bare <see cref="ClientWebSocket"/>, as lean as <see cref="RawClient"/>: no negotiation
+/// (ASP.NET Core accepts a WebSocket on the hub path directly), the handshake, one <c>Subscribe(id, null)</c> invocation,
+/// then the messages are read from the receive buffer and only each event's timestamp is parsed. A ping every 15 s keeps
+/// idle connections inside the server's 30 s client timeout.
+/// </summary>
+internal sealed class LeanSignalRClient(RunSink sink, string protocol) : BenchClient(sink)
+{
+    private static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(15);
+
+    private readonly ClientWebSocket _socket = new();
+    private readonly bool _binary = protocol == "messagepack";
+    private PeriodicTimer? _pingTimer;
+    private Task? _receive;
+    private Task? _ping;
+
+    public override async Task ConnectAsync(Uri server, string workflowId, CancellationToken cancellationToken)
+    {
+        var uri = new UriBuilder(new Uri(server, HubPaths.Workflows)) { Scheme = "ws" }.Uri;
+        _socket.Options.KeepAliveInterval = Timeout.InfiniteTimeSpan;
+        await _socket.ConnectAsync(uri, cancellationToken);
+        await _socket.SendAsync(HubFrames.Handshake(protocol), WebSocketMessageType.Text, true, cancellationToken);
+        var subscribe = _binary
+            ? HubFrames.MessagePackInvocation("0", nameof(IWorkflowHub.Subscribe), workflowId, null)
+            : HubFrames.JsonInvocation("0", nameof(IWorkflowHub.Subscribe), workflowId, null);
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _receive = ReceiveAsync(subscribe, subscribed);
+        await subscribed.Task.WaitAsync(cancellationToken);
+        _pingTimer = new PeriodicTimer(PingInterval);
+        _ping = PingAsync(_pingTimer);
+    }
+
+    private async Task PingAsync(PeriodicTimer timer)
+    {
+        var ping = _binary ? HubFrames.MessagePackPing : HubFrames.JsonPing;
+        var type = _binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
+        try
+        {
+            while (await timer.WaitForNextTickAsync())
+            {
+                await _socket.SendAsync(ping, type, true, CancellationToken.None);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task ReceiveAsync(byte[] subscribe, TaskCompletionSource subscribed)
+    {
+        // Messages are read from a byte stream, not per WebSocket message: the server may put many hub messages in one
+        // WebSocket message (and could split one across two).
+        var buffer = new byte[8 * 1024];
+        var start = 0;
+        var end = 0;
+        var handshaken = false;
+        try
+        {
+            while (true)
+            {
+                if (end == buffer.Length)
+                {
+                    if (start > 0)
+                    {
+                        buffer.AsSpan(start, end - start).CopyTo(buffer);
+                        end -= start;
+                        start = 0;
+                    }
+                    else
+                    {
+                        Array.Resize(ref buffer, buffer.Length * 2);
+                    }
+                }
+
+                var result = await _socket.ReceiveAsync(buffer.AsMemory(end), CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                end += result.Count;
+                if (!handshaken)
+                {
+                    var separator = buffer.AsSpan(start, end - start).IndexOf(HubFrames.RecordSeparator);
+                    if (separator < 0)
+                    {
+                        continue;
+                    }
+
+                    if (buffer.AsSpan(start, separator).IndexOf("\"error\""u8) >= 0)
+                    {
+                        throw new InvalidOperationException("Handshake refused: " + System.Text.Encoding.UTF8.GetString(buffer, start, separator));
+                    }
+
+                    handshaken = true;
+                    start += separator + 1;
+                    await _socket.SendAsync(subscribe, _binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, CancellationToken.None);
+                }
+
+                if (!Dispatch(buffer, ref start, end, subscribed))
+                {
+                    break;
+                }
+
+                if (start == end)
+                {
+                    start = end = 0;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        catch (Exception ex)
+        {
+            subscribed.TrySetException(ex);
+        }
+
+        Closed = true;
+        subscribed.TrySetException(new InvalidOperationException("Closed before Subscribe completed."));
+    }
+
+    /// <summary>Handles every complete message in <c>buffer[start..end]</c>; false when the server closes the connection.</summary>
+    private bool Dispatch(byte[] buffer, ref int start, int end, TaskCompletionSource subscribed)
+    {
+        while (start < end)
+        {
+            HubMessageKind kind;
+            long ticks;
+            if (_binary)
+            {
+                if (!HubFrames.TryReadLengthPrefixed(buffer.AsSpan(start, end - start), out var prefix, out var length))
+                {
+                    return true;
+                }
+
+                kind = HubFrames.ParseMessagePack(buffer.AsMemory(start + prefix, length), out ticks);
+                start += prefix + length;
+            }
+            else
+            {
+                var length = buffer.AsSpan(start, end - start).IndexOf(HubFrames.RecordSeparator);
+                if (length < 0)
+                {
+                    return true;
+                }
+
+                kind = HubFrames.ParseJson(buffer.AsSpan(start, length), out ticks);
+                start += length + 1;
+            }
+
+            switch (kind)
+            {
+                case HubMessageKind.Event:
+                    OnEvent(ticks);
+                    break;
+                case HubMessageKind.Completion:
+                    subscribed.TrySetResult();
+                    break;
+                case HubMessageKind.CompletionError:
+                    subscribed.TrySetException(new InvalidOperationException("Subscribe failed."));
+                    break;
+                case HubMessageKind.Close:
+                    return false;
+            }
+        }
+
+        return true;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        _pingTimer?.Dispose();
+        _socket.Abort();
+        if (_receive is not null)
+        {
+            await _receive;
+        }
+
+        if (_ping is not null)
+        {
+            await _ping;
+        }
+
+        _socket.Dispose();
+    }
+}
