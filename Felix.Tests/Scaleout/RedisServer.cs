@@ -17,8 +17,12 @@ public sealed class RedisServer : IAsyncLifetime
 
     public int Port { get; } = FreePort();
 
-    /// <summary>The StackExchange.Redis configuration string for <c>Felix:Redis:Configuration</c>.</summary>
-    public string Configuration => $"127.0.0.1:{Port}";
+    /// <summary>
+    /// The StackExchange.Redis configuration string for <c>Felix:Redis:Configuration</c>. The timeouts are generous: on a
+    /// 2-core machine running the whole suite, the first connect can take longer than the 5 s default, and the server
+    /// fails commands fast while it is not connected.
+    /// </summary>
+    public string Configuration => $"127.0.0.1:{Port},connectTimeout=20000,syncTimeout=20000,asyncTimeout=20000";
 
     public Task InitializeAsync() => StartAsync();
 
