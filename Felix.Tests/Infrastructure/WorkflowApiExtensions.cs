@@ -21,24 +21,38 @@ internal static class WorkflowApiExtensions
     public static async Task<WorkflowResponse> GetWorkflowAsync(this HttpClient client, string workflowId) =>
         (await client.GetFromJsonAsync<WorkflowResponse>($"api/v1/workflows/{workflowId}", Json).DefaultTimeout())!;
 
-    /// <summary>Polls until the workflow reaches a terminal status (short waits, bounded in total).</summary>
+    /// <summary>
+    /// Polls until the workflow is finished: its status is terminal and its history ends with the terminal event (the
+    /// record is finished a moment before that event is published). Short waits, bounded in total.
+    /// </summary>
     public static async Task<WorkflowResponse> WaitForTerminalAsync(this HttpClient client, string workflowId, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TestTimeouts.Default);
         while (true)
         {
             var workflow = await client.GetWorkflowAsync(workflowId);
-            if (WorkflowStatuses.IsTerminal(workflow.Status))
+            if (WorkflowStatuses.IsTerminal(workflow.Status) && await EndsWithTerminalEventAsync(client, workflowId))
             {
                 return workflow;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Workflow {workflowId} is still {workflow.Status}.");
+                throw new TimeoutException($"Workflow {workflowId} is still {workflow.Status}, or its stream has not ended.");
             }
 
             await Task.Delay(20);
         }
+    }
+
+    private static async Task<bool> EndsWithTerminalEventAsync(HttpClient client, string workflowId)
+    {
+        var page = await client.GetFromJsonAsync<EventPage>($"api/v1/workflows/{workflowId}/events?limit=1000", Json).DefaultTimeout();
+        while (page!.HasMore)
+        {
+            page = await client.GetFromJsonAsync<EventPage>($"api/v1/workflows/{workflowId}/events?after={page.NextAfter}&limit=1000", Json).DefaultTimeout();
+        }
+
+        return page.Events is [.., { IsTerminal: true }];
     }
 }
