@@ -2,6 +2,8 @@ using Felix.Contracts;
 using Felix.Contracts.Events;
 using Felix.Server.Agents;
 using Felix.Server.Streaming;
+using Polly;
+using Polly.Retry;
 
 namespace Felix.Server.Workflows;
 
@@ -97,24 +99,56 @@ internal sealed partial class WorkflowRunner(
     private async Task<bool> FinishAsync(
         string workflowId, Func<WorkflowRecord, WorkflowRecord> finish, WorkflowEvent? terminal, CancellationToken cancellationToken = default)
     {
-        var finished = await store.UpdateAsync(
+        var finished = await Durably(workflowId, ct => store.UpdateAsync(
             workflowId,
             w => WorkflowStatuses.IsTerminal(w.Status) ? null : finish(w) with { CompletedAt = time.GetUtcNow() },
-            cancellationToken);
+            ct), cancellationToken);
         if (finished is null)
         {
             LogAlreadyFinished(logger, workflowId);
             return false;
         }
 
-        await events.StatusChangedAsync(workflowId, finished.Status);
+        await Durably(workflowId, async _ => { await events.StatusChangedAsync(workflowId, finished.Status); return true; }, cancellationToken);
         if (terminal is not null)
         {
-            await publisher.PublishAsync(terminal, cancellationToken);
+            await Durably(workflowId, async ct => await publisher.PublishAsync(terminal, ct), cancellationToken);
         }
 
         return true;
     }
+
+    /// <summary>
+    /// Retries a step of finishing a workflow while storage is unavailable (Redis restarting, a locked database), with
+    /// backoff, for up to <see cref="FinishRetryLimit"/>: giving up on the first error would leave the workflow running
+    /// forever and its subscribers waiting for an end.
+    /// </summary>
+    private async Task<T> Durably<T>(string workflowId, Func<CancellationToken, Task<T>> step, CancellationToken cancellationToken)
+    {
+        var pipeline = new ResiliencePipelineBuilder<T>()
+            .AddTimeout(FinishRetryLimit)
+            .AddRetry(new RetryStrategyOptions<T>
+            {
+                ShouldHandle = new PredicateBuilder<T>().Handle<Exception>(ex => ex is not OperationCanceledException),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = TimeSpan.FromMilliseconds(100),
+                MaxDelay = TimeSpan.FromSeconds(5),
+                OnRetry = args =>
+                {
+                    LogFinishRetry(logger, args.Outcome.Exception, workflowId, args.AttemptNumber + 1);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+        return await pipeline.ExecuteAsync(async ct => await step(ct), cancellationToken);
+    }
+
+    /// <summary>Long enough to ride out a storage restart; a node that cannot write for longer is dead for its peers anyway.</summary>
+    public static readonly TimeSpan FinishRetryLimit = TimeSpan.FromMinutes(10);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Finishing workflow {WorkflowId} failed (attempt {Attempt}); retrying")]
+    private static partial void LogFinishRetry(ILogger logger, Exception? exception, string workflowId, int attempt);
 
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} had already finished elsewhere; this run's outcome is dropped")]
     private static partial void LogAlreadyFinished(ILogger logger, string workflowId);

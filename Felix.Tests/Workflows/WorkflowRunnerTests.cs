@@ -59,4 +59,58 @@ public sealed class WorkflowRunnerTests
         Assert.Equal(Enumerable.Range((int)resumeFrom.Sequence + 1, sequences.Count).Select(i => (long)i), sequences);
         Assert.Equal("workflow_complete", frames[^1].Type());
     }
+
+    [Fact]
+    public async Task FinishingRidesOutAStorageThatFailsForAWhile()
+    {
+        var flaky = new FlakyFinishStore(failures: 3);
+        await using var app = new FelixApplication().WithServices(flaky.Install);
+        using var client = app.CreateApiClient();
+        var created = await client.CreateWorkflowAsync("Finish despite storage errors", maxSteps: 1);
+
+        var workflow = await client.WaitForTerminalAsync(created.WorkflowId);
+
+        Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
+        Assert.Equal(3, flaky.Failed);
+    }
+
+    /// <summary>Storage that refuses the first few writes that finish a workflow, as a restarting Redis would.</summary>
+    private sealed class FlakyFinishStore(int failures)
+    {
+        private readonly int _failures = failures;
+        private int _failed;
+
+        public int Failed => Math.Min(Volatile.Read(ref _failed), _failures);
+
+        public void Install(IServiceCollection services)
+        {
+            var original = services.Last(d => d.ServiceType == typeof(IWorkflowStore));
+            services.Remove(original);
+            services.AddSingleton<IWorkflowStore>(sp => new Store(
+                (IWorkflowStore)(original.ImplementationInstance ?? original.ImplementationFactory?.Invoke(sp) ?? ActivatorUtilities.CreateInstance(sp, original.ImplementationType!)),
+                this));
+        }
+
+        private sealed class Store(IWorkflowStore inner, FlakyFinishStore owner) : IWorkflowStore
+        {
+            public Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default) => inner.CreateAsync(workflow, cancellationToken);
+
+            public Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
+
+            public Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default) =>
+                inner.ListAsync(status, owner, page, pageSize, cancellationToken);
+
+            public Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default) =>
+                inner.UpdateAsync(id, w =>
+                {
+                    var next = update(w);
+                    if (next is not null && WorkflowStatuses.IsTerminal(next.Status) && Interlocked.Increment(ref owner._failed) <= owner._failures)
+                    {
+                        throw new IOException("storage unavailable");
+                    }
+
+                    return next;
+                }, cancellationToken);
+        }
+    }
 }
