@@ -57,7 +57,15 @@ internal sealed partial class WorkflowEngine(
         }
 
         await _interrupt.CancelAsync();
-        await stopped.WaitAsync(cancellationToken);
+        try
+        {
+            await stopped.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host's shutdown timeout is over: runs still finishing (storage unavailable) end with the process.
+            LogAbandoned(logger, _active.Count);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -114,6 +122,9 @@ internal sealed partial class WorkflowEngine(
 
     [LoggerMessage(EventId = 6401, Level = LogLevel.Information, Message = "Workflow engine stopping: {Running} running workflows get {Grace} to finish")]
     private static partial void LogStopping(ILogger logger, int running, TimeSpan grace);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Shutdown timeout reached with {Running} workflows still finishing; recovery at the next start will settle them")]
+    private static partial void LogAbandoned(ILogger logger, int running);
 
     [LoggerMessage(EventId = 6402, Level = LogLevel.Warning, Message = "Grace period over: interrupting {Running} running workflows")]
     private static partial void LogInterrupting(ILogger logger, int running);

@@ -14,6 +14,7 @@ internal sealed partial class WorkflowRunner(
     WorkflowEvents events,
     HelixWorkflow helix,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<WorkflowRunner> logger)
 {
     public async Task RunAsync(string workflowId, ActiveRun run)
@@ -141,7 +142,9 @@ internal sealed partial class WorkflowRunner(
                 },
             })
             .Build();
-        return await pipeline.ExecuteAsync(async ct => await step(ct), cancellationToken);
+        // Retrying ends with the process too: what is left then is settled by recovery at the next start.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopped);
+        return await pipeline.ExecuteAsync(async ct => await step(ct), linked.Token);
     }
 
     /// <summary>Long enough to ride out a storage restart; a node that cannot write for longer is dead for its peers anyway.</summary>
