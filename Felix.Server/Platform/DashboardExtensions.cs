@@ -53,7 +53,9 @@ internal static partial class DashboardExtensions
                 // Revalidate every time (ETag makes it cheap), so a server upgrade never runs against a stale page.
                 headers.CacheControl = "no-cache";
                 headers.XContentTypeOptions = "nosniff";
-                if (context.File.Name.EndsWith(".html", StringComparison.OrdinalIgnoreCase))
+                // The dashboard only: compat.html is the original's single-file page (inline script and style, made to be
+                // opened from disk), and this policy would block it when it is served from here.
+                if (string.Equals(context.File.Name, "index.html", StringComparison.OrdinalIgnoreCase))
                 {
                     headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;
                 }

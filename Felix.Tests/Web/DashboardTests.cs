@@ -8,6 +8,19 @@ namespace Felix.Tests.Web;
 public sealed class DashboardTests
 {
     [Fact]
+    public async Task TheRawWebSocketCompatibilityPageIsServedWithoutTheDashboardsScriptPolicy()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("compat.html").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("Content-Security-Policy"), "its inline script would be blocked");
+        Assert.Contains("<script>", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RootServesTheDashboardPage()
     {
         await using var app = new FelixApplication();
