@@ -44,38 +44,20 @@ internal sealed partial class HubEventSink(
 
     public ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken)
     {
-        var deadline = new CancellationTokenSource(options.Value.SlowConsumerTimeout);
-        var send = hub.Clients.Group(WorkflowGroups.For(evt.Event.WorkflowId))
-            .SendCoreAsync(MethodFor(evt.Event.GetType()), [evt.Event], deadline.Token);
+        var workflowEvent = evt.Event;
+        DeadlineSend.Start(
+            hub.Clients.Group(WorkflowGroups.For(workflowEvent.WorkflowId)),
+            MethodFor(workflowEvent.GetType()),
+            workflowEvent,
+            options.Value.SlowConsumerTimeout,
+            ex =>
+            {
+                // SignalR has already aborted the connections that could not take the event.
+                metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed");
+                LogSendFailed(logger, ex, workflowEvent.WorkflowId, workflowEvent.Sequence);
+            });
         metrics.Delivered("signalr");
-        if (send.IsCompletedSuccessfully)
-        {
-            deadline.Dispose();
-        }
-        else
-        {
-            _ = ObserveAsync(send, deadline, evt.Event);
-        }
-
         return ValueTask.CompletedTask;
-    }
-
-    private async Task ObserveAsync(Task send, CancellationTokenSource deadline, WorkflowEvent evt)
-    {
-        try
-        {
-            await send;
-        }
-        catch (Exception ex)
-        {
-            // SignalR has already aborted the connections that could not take the event.
-            metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed");
-            LogSendFailed(logger, ex, evt.WorkflowId, evt.Sequence);
-        }
-        finally
-        {
-            deadline.Dispose();
-        }
     }
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Hub clients of workflow {WorkflowId} missed event {Sequence}: slow or failed connections were dropped")]

@@ -20,35 +20,12 @@ internal sealed partial class SystemHubSink(
 {
     public ValueTask DeliverAsync(SystemEvent evt)
     {
-        var deadline = new CancellationTokenSource(options.Value.SlowConsumerTimeout);
-        var send = hub.Clients.All.SendCoreAsync(nameof(ISystemClient.SystemEvent), [evt], deadline.Token);
-        if (send.IsCompletedSuccessfully)
-        {
-            deadline.Dispose();
-        }
-        else
-        {
-            _ = ObserveAsync(send, deadline);
-        }
-
-        return ValueTask.CompletedTask;
-    }
-
-    private async Task ObserveAsync(Task send, CancellationTokenSource deadline)
-    {
-        try
-        {
-            await send;
-        }
-        catch (Exception ex)
+        DeadlineSend.Start(hub.Clients.All, nameof(ISystemClient.SystemEvent), evt, options.Value.SlowConsumerTimeout, ex =>
         {
             metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed");
             LogSendFailed(logger, ex);
-        }
-        finally
-        {
-            deadline.Dispose();
-        }
+        });
+        return ValueTask.CompletedTask;
     }
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "System hub clients missed a system event: slow or failed connections were dropped")]

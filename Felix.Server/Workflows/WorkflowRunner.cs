@@ -126,26 +126,37 @@ internal sealed partial class WorkflowRunner(
     /// </summary>
     private async Task<T> Durably<T>(string workflowId, Func<CancellationToken, Task<T>> step, CancellationToken cancellationToken)
     {
-        var pipeline = new ResiliencePipelineBuilder<T>()
-            .AddTimeout(FinishRetryLimit)
-            .AddRetry(new RetryStrategyOptions<T>
-            {
-                ShouldHandle = new PredicateBuilder<T>().Handle<Exception>(ex => ex is not OperationCanceledException),
-                MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                Delay = TimeSpan.FromMilliseconds(100),
-                MaxDelay = TimeSpan.FromSeconds(5),
-                OnRetry = args =>
-                {
-                    LogFinishRetry(logger, args.Outcome.Exception, workflowId, args.AttemptNumber + 1);
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
         // Retrying ends with the process too: what is left then is settled by recovery at the next start.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopped);
-        return await pipeline.ExecuteAsync(async ct => await step(ct), linked.Token);
+        var context = ResilienceContextPool.Shared.Get(workflowId, linked.Token);
+        try
+        {
+            return await _finishRetry.ExecuteAsync(static async (ctx, step) => await step(ctx.CancellationToken), context, step);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
     }
+
+    private readonly ResiliencePipeline _finishRetry = BuildFinishRetry(logger);
+
+    private static ResiliencePipeline BuildFinishRetry(ILogger logger) => new ResiliencePipelineBuilder()
+        .AddTimeout(FinishRetryLimit)
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = TimeSpan.FromSeconds(5),
+            OnRetry = args =>
+            {
+                LogFinishRetry(logger, args.Outcome.Exception, args.Context.OperationKey ?? "", args.AttemptNumber + 1);
+                return ValueTask.CompletedTask;
+            },
+        })
+        .Build();
 
     /// <summary>Long enough to ride out a storage restart; a node that cannot write for longer is dead for its peers anyway.</summary>
     public static readonly TimeSpan FinishRetryLimit = TimeSpan.FromMinutes(10);

@@ -28,7 +28,7 @@ public sealed class OpenAIProviderTests
         var created = await client.CreateWorkflowAsync("Summarise the history of printing", maxSteps: 2);
 
         var workflow = await client.WaitForTerminalAsync(created.WorkflowId);
-        var events = await ReadEventsAsync(client, created.WorkflowId);
+        var events = await client.ReadEventsAsync(created.WorkflowId);
 
         Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
         var outputs = events.OfType<AgentOutputEvent>().ToList();
@@ -67,7 +67,7 @@ public sealed class OpenAIProviderTests
         var created = await client.CreateWorkflowAsync("This will fail", maxSteps: 2);
 
         var workflow = await client.WaitForTerminalAsync(created.WorkflowId, TimeSpan.FromSeconds(30));
-        var events = await ReadEventsAsync(client, created.WorkflowId);
+        var events = await client.ReadEventsAsync(created.WorkflowId);
 
         Assert.Equal(WorkflowStatuses.Failed, workflow.Status);
         Assert.Null(workflow.Synthesis);
@@ -133,11 +133,5 @@ public sealed class OpenAIProviderTests
         await fake.StreamAborted.Task.DefaultTimeout();
         Assert.Equal(WorkflowStatuses.Cancelled, (await client.GetWorkflowAsync(created.WorkflowId)).Status);
         Assert.Equal(1, fake.Requests);
-    }
-
-    private static async Task<List<WorkflowEvent>> ReadEventsAsync(HttpClient client, string workflowId)
-    {
-        var page = await client.GetFromJsonAsync<EventPage>($"api/v1/workflows/{workflowId}/events?limit=1000", WorkflowApiExtensions.Json).DefaultTimeout();
-        return page!.Events.ToList();
     }
 }

@@ -32,7 +32,7 @@ public sealed partial class WorkflowsApiTests
         Assert.Equal(WorkflowStatuses.Cancelled, workflow.Status);
         Assert.Null(workflow.Synthesis);
         // DELETE answers once the run has stopped, so the cancelled status is the stream's last event and stays so.
-        var events = await ReadEventsAsync(client, created.WorkflowId);
+        var events = await client.ReadEventsAsync(created.WorkflowId);
         var last = Assert.IsType<WorkflowStatusEvent>(events[^1]);
         Assert.Equal(WorkflowStatuses.Cancelled, last.Status);
         Assert.DoesNotContain(events, e => e is WorkflowCompleteEvent or SynthesisStartedEvent);
@@ -51,7 +51,7 @@ public sealed partial class WorkflowsApiTests
         await client.WaitForTerminalAsync(busy.WorkflowId);
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        var events = await ReadEventsAsync(client, queued.WorkflowId);
+        var events = await client.ReadEventsAsync(queued.WorkflowId);
         Assert.Equal([WorkflowStatuses.Pending, WorkflowStatuses.Cancelled], events.OfType<WorkflowStatusEvent>().Select(e => e.Status));
         Assert.Equal(2, events.Count);
     }
@@ -107,19 +107,6 @@ public sealed partial class WorkflowsApiTests
         Assert.InRange(accepted, 1, 2); // one running, one queued at most
     }
 
-    private static async Task<List<WorkflowEvent>> ReadEventsAsync(HttpClient client, string workflowId)
-    {
-        var page = await client.GetFromJsonAsync<EventPage>($"api/v1/workflows/{workflowId}/events?limit=1000", WorkflowApiExtensions.Json).DefaultTimeout();
-        return page!.Events.ToList();
-    }
-
-    private static async Task WaitForEventAsync(HttpClient client, string workflowId, string type)
-    {
-        var deadline = DateTime.UtcNow + TestTimeouts.Default;
-        while (!(await ReadEventsAsync(client, workflowId)).Any(e => e.Type == type))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"no {type} event in time");
-            await Task.Delay(10);
-        }
-    }
+    private static Task WaitForEventAsync(HttpClient client, string workflowId, string type) =>
+        Poll.UntilAsync(async () => (await client.ReadEventsAsync(workflowId)).Any(e => e.Type == type), $"a {type} event", TestTimeouts.Default);
 }

@@ -80,25 +80,11 @@ public sealed class HubSlowConsumerTests
     }
 
     /// <summary>Waits (boundedly) until the server counts only <paramref name="expected"/> hub connections.</summary>
-    private static async Task WaitForHubConnectionsAsync(HttpClient client, int expected)
-    {
-        var deadline = DateTime.UtcNow + TestTimeouts.Default;
-        int open;
-        do
-        {
-            var status = JsonNode.Parse(await client.GetStringAsync("api/v1/system/status").DefaultTimeout())!;
-            open = status["connections"]!["signalr"]!.GetValue<int>();
-            if (open == expected)
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-        while (DateTime.UtcNow < deadline);
-
-        Assert.Fail($"the server still counts {open} hub connections; the stalled one was not dropped");
-    }
+    private static Task WaitForHubConnectionsAsync(HttpClient client, int expected) =>
+        Poll.UntilAsync(
+            async () => JsonNode.Parse(await client.GetStringAsync("api/v1/system/status").DefaultTimeout())!["connections"]!["signalr"]!.GetValue<int>() == expected,
+            $"the server to count {expected} hub connection(s): the stalled one dropped",
+            TestTimeouts.Default);
 
     private static Task SendRecordAsync(WebSocket socket, string json) =>
         socket.SendAsync(Encoding.UTF8.GetBytes(json + RecordSeparator), WebSocketMessageType.Text, true, CancellationToken.None).DefaultTimeout();

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
+using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
 
 namespace Felix.Tests.Infrastructure;
@@ -20,6 +21,17 @@ internal static class WorkflowApiExtensions
 
     public static async Task<WorkflowResponse> GetWorkflowAsync(this HttpClient client, string workflowId) =>
         (await client.GetFromJsonAsync<WorkflowResponse>($"api/v1/workflows/{workflowId}", Json).DefaultTimeout())!;
+
+    /// <summary>Polls (boundedly) until the workflow has <paramref name="status"/>.</summary>
+    public static Task WaitForStatusAsync(this HttpClient client, string workflowId, string status) =>
+        Poll.UntilAsync(async () => (await client.GetWorkflowAsync(workflowId)).Status == status, $"workflow {workflowId} to be {status}");
+
+    /// <summary>The workflow's history as REST returns it (the first 1,000 events).</summary>
+    public static async Task<List<WorkflowEvent>> ReadEventsAsync(this HttpClient client, string workflowId)
+    {
+        var page = await client.GetFromJsonAsync<EventPage>($"api/v1/workflows/{workflowId}/events?limit=1000", Json).DefaultTimeout();
+        return page!.Events.ToList();
+    }
 
     /// <summary>
     /// Polls until the workflow is finished: its status is terminal and its history ends with the terminal event (the

@@ -48,9 +48,6 @@ internal sealed class ScaleoutCluster(RedisServer redis) : IAsyncDisposable
 
 internal static class ScaleoutClientExtensions
 {
-    public static async Task WaitForStatusAsync(this HttpClient client, string workflowId, string status) =>
-        await Poll.UntilAsync(async () => (await client.GetWorkflowAsync(workflowId)).Status == status, $"workflow {workflowId} to be {status}");
-
     /// <summary>
     /// The whole history as REST returns it, once it ends with the terminal event (the store says completed a moment
     /// before the last event is published).

@@ -39,7 +39,7 @@ public sealed class ShutdownTests
         }).WithServices(model.Install);
         var client = app.CreateApiClient();
         var id = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
-        await WaitForStatusAsync(client, id, WorkflowStatuses.Running);
+        await client.WaitForStatusAsync(id, WorkflowStatuses.Running);
 
         var stopping = app.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None);
         var stillRunning = (await client.GetWorkflowAsync(id)).Status;
@@ -67,7 +67,7 @@ public sealed class ShutdownTests
         var client = app.CreateApiClient();
         var running = (await client.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
         var queued = (await client.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
-        await WaitForStatusAsync(client, running, WorkflowStatuses.Running);
+        await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
 
         await app.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None).DefaultTimeout();
 
@@ -79,16 +79,6 @@ public sealed class ShutdownTests
             var events = (await log.ReadAsync(id, 0, 10_000).DefaultTimeout()).Events;
             var error = Assert.IsType<WorkflowErrorEvent>(events[^1]);
             Assert.Equal(WorkflowErrors.Interrupted, error.Error);
-        }
-    }
-
-    private static async Task WaitForStatusAsync(HttpClient client, string id, string status)
-    {
-        var deadline = DateTime.UtcNow + TestTimeouts.Default;
-        while ((await client.GetWorkflowAsync(id)).Status != status)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Workflow {id} never became {status}.");
-            await Task.Delay(10);
         }
     }
 }

@@ -18,7 +18,7 @@ public sealed class WorkflowRunnerTests
         await using var app = new FelixApplication().WithServices(model.Install);
         using var client = app.CreateApiClient();
         var created = await client.CreateWorkflowAsync("Taken over mid-run", maxSteps: 2);
-        await Poll.UntilAsync(async () => (await client.GetWorkflowAsync(created.WorkflowId)).Status == WorkflowStatuses.Running, "the run to start");
+        await client.WaitForStatusAsync(created.WorkflowId, WorkflowStatuses.Running);
 
         // What a node that took over from this one does: fail the workflow while this run is still at work.
         var runner = app.Services.GetRequiredService<WorkflowRunner>();
@@ -43,7 +43,7 @@ public sealed class WorkflowRunnerTests
         await using var app = new FelixApplication().WithServices(model.Install);
         using var client = app.CreateApiClient();
         var created = await client.CreateWorkflowAsync("Resume me while I run", maxSteps: 3);
-        await Poll.UntilAsync(async () => (await client.GetWorkflowAsync(created.WorkflowId)).Status == WorkflowStatuses.Running, "the run to start");
+        await client.WaitForStatusAsync(created.WorkflowId, WorkflowStatuses.Running);
         var before = await client.GetFromJsonAsync<EventPage>($"api/v1/workflows/{created.WorkflowId}/events", WorkflowApiExtensions.Json).DefaultTimeout();
         var resumeFrom = before!.Events[^1];
 
