@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Text.Json.Serialization;
 using Felix.Contracts;
+using Felix.Contracts.Bench;
 using Felix.Contracts.Events;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
@@ -65,7 +65,7 @@ internal static class BenchApi
     /// Publishes <paramref name="events"/> deltas of <paramref name="bytes"/> characters into each listed workflow, each
     /// workflow paced at <paramref name="rate"/> events per second (0: as fast as the publisher takes them).
     /// </summary>
-    private static async Task<Ok<PublishResult>> PublishAsync(
+    private static async Task<Ok<BenchPublishResult>> PublishAsync(
         [Microsoft.AspNetCore.Mvc.FromBody] string[] workflowIds, int events, double rate, int bytes, EventPublisher publisher, CancellationToken cancellationToken)
     {
         var text = new string('x', Math.Clamp(bytes, 1, 64 * 1024));
@@ -90,7 +90,7 @@ internal static class BenchApi
             }
         }, cancellationToken));
         await Task.WhenAll(workers);
-        return TypedResults.Ok(new PublishResult((long)count * workflowIds.Length, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+        return TypedResults.Ok(new BenchPublishResult((long)count * workflowIds.Length, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
     }
 
     /// <summary>The types allocated most (bytes, sampled) during the next <paramref name="seconds"/> seconds.</summary>
@@ -102,36 +102,6 @@ internal static class BenchApi
     }
 
     /// <summary>Process counters the load generator reads around a run (allocations per delivered event, memory per connection).</summary>
-    private static Ok<BenchStats> Stats(bool collect, EventPublisher publisher)
-    {
-        if (collect)
-        {
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-            GC.WaitForPendingFinalizers();
-            GC.Collect();
-        }
-
-        using var process = Process.GetCurrentProcess();
-        return TypedResults.Ok(new BenchStats(
-            GC.GetTotalAllocatedBytes(precise: true),
-            GC.GetTotalMemory(forceFullCollection: false),
-            process.WorkingSet64,
-            publisher.PublishedCount,
-            GC.CollectionCount(0),
-            GC.CollectionCount(2),
-            GC.GetTotalPauseDuration().TotalMilliseconds));
-    }
+    private static Ok<BenchStats> Stats(bool collect, EventPublisher publisher) =>
+        TypedResults.Ok(BenchStats.Capture(collect, publisher.PublishedCount));
 }
-
-internal sealed record PublishResult(
-    [property: JsonPropertyName("published")] long Published,
-    [property: JsonPropertyName("elapsedMs")] double ElapsedMs);
-
-internal sealed record BenchStats(
-    [property: JsonPropertyName("allocatedBytes")] long AllocatedBytes,
-    [property: JsonPropertyName("heapBytes")] long HeapBytes,
-    [property: JsonPropertyName("workingSet")] long WorkingSet,
-    [property: JsonPropertyName("published")] long Published,
-    [property: JsonPropertyName("gen0")] int Gen0,
-    [property: JsonPropertyName("gen2")] int Gen2,
-    [property: JsonPropertyName("gcPauseMs")] double GcPauseMs);

@@ -22,6 +22,7 @@ internal static partial class CompatEndpoints
     {
         services.AddOptions<CompatOptions>().BindConfiguration(CompatOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CompatConnections>();
+        services.AddSingleton<CompatSendWatchdog>();
         services.AddSingleton<CompatWorkflowStream>();
         services.AddSingleton<CompatSystemStream>();
         return services;

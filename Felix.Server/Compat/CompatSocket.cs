@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;
 using Felix.Server.Streaming;
@@ -10,14 +9,23 @@ namespace Felix.Server.Compat;
 /// One raw WebSocket: serialised sends with a timeout (a peer that stops reading is dropped, not waited on), the
 /// client's text commands, the original's JSON keepalive ping, and a bounded close.
 /// </summary>
-internal sealed class CompatSocket(WebSocket socket, CompatOptions options, StreamingOptions streaming, TimeProvider time)
+/// <remarks>
+/// The send timeout is enforced by <paramref name="watchdog"/>, which aborts the connection (<paramref name="abort"/>:
+/// the HTTP connection under the socket, so a write blocked on a full TCP window ends too) when a send runs too long.
+/// Without a watchdog (a socket that is only refused and closed) sends have no timeout beyond the bounded close.
+/// </remarks>
+internal sealed class CompatSocket(
+    WebSocket socket, CompatOptions options, StreamingOptions streaming, TimeProvider time, CompatSendWatchdog? watchdog = null, Action? abort = null)
 {
     private static readonly byte[] Pong = "pong"u8.ToArray();
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim _sendLock = new(1, 1);
-    private CancellationTokenSource _sendTimeout = new();
     private long _lastClientMessage = time.GetTimestamp();
+
+    // The watchdog beat the send in flight started on, 0 when none is.
+    private long _sendStarted;
+    private int _timedOut;
 
     public WebSocketState State => socket.State;
 
@@ -25,45 +33,44 @@ internal sealed class CompatSocket(WebSocket socket, CompatOptions options, Stre
 
     /// <summary>Sends one text frame. Throws <see cref="OperationCanceledException"/> when cancelled or timed out (the socket is then aborted).</summary>
     /// <remarks>
-    /// The timeout (<see cref="CompatOptions.SendTimeout"/>, lock wait and send together) runs on one token source per
-    /// socket, re-armed for each send: a linked source and a timer per frame were half of what fan-out allocated.
+    /// The timeout covers the wait for the previous send and this one together: the clock starts before the lock. The
+    /// frame goes to the socket with no token, which keeps <c>ManagedWebSocket</c> on its synchronous fast path; the
+    /// caller's token is checked before the send, and a stop closes or aborts the socket anyway.
     /// </remarks>
     public async Task SendAsync(ReadOnlyMemory<byte> utf8Json, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
-        if (!await _sendLock.WaitAsync(options.SendTimeout, cancellationToken))
-        {
-            throw new OperationCanceledException("The send timed out waiting for the previous one.");
-        }
-
+        var started = watchdog?.CurrentBeat ?? 0;
+        await _sendLock.WaitAsync(cancellationToken);
         try
         {
-            if (options.SendTimeout != Timeout.InfiniteTimeSpan)
-            {
-                var remaining = options.SendTimeout - Stopwatch.GetElapsedTime(started);
-                if (remaining <= TimeSpan.Zero)
-                {
-                    throw new OperationCanceledException("The send timed out waiting for the previous one.");
-                }
-
-                _sendTimeout.CancelAfter(remaining);
-            }
-
-            using (cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _sendTimeout))
-            {
-                await socket.SendAsync(utf8Json, WebSocketMessageType.Text, endOfMessage: true, _sendTimeout.Token);
-            }
+            cancellationToken.ThrowIfCancellationRequested();
+            Volatile.Write(ref _sendStarted, started);
+            await socket.SendAsync(utf8Json, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        }
+        catch (Exception ex) when (Volatile.Read(ref _timedOut) == 1 && ex is not OperationCanceledException)
+        {
+            throw new OperationCanceledException("The send timed out: the peer stopped reading.", ex);
         }
         finally
         {
-            // Disarm for the next send; a source that fired cannot be reset, and its socket is aborted anyway.
-            if (!_sendTimeout.TryReset())
-            {
-                _sendTimeout.Dispose();
-                _sendTimeout = new CancellationTokenSource();
-            }
-
+            Volatile.Write(ref _sendStarted, 0);
             _sendLock.Release();
+        }
+
+        // An aborted connection can swallow a write; the frame was not delivered.
+        if (Volatile.Read(ref _timedOut) == 1)
+        {
+            throw new OperationCanceledException("The send timed out: the peer stopped reading.");
+        }
+    }
+
+    /// <summary>Aborts the connection when the send in flight started before watchdog beat <paramref name="beat"/>.</summary>
+    internal void AbortIfSendStartedBefore(long beat)
+    {
+        var started = Volatile.Read(ref _sendStarted);
+        if (started != 0 && started < beat && Interlocked.Exchange(ref _timedOut, 1) == 0)
+        {
+            Abort();
         }
     }
 
@@ -175,5 +182,9 @@ internal sealed class CompatSocket(WebSocket socket, CompatOptions options, Stre
         }
     }
 
-    public void Abort() => socket.Abort();
+    public void Abort()
+    {
+        socket.Abort();
+        abort?.Invoke();
+    }
 }

@@ -11,6 +11,7 @@ namespace Felix.Server.Compat;
 internal sealed class CompatSystemStream(
     SystemEventBus bus,
     CompatConnections connections,
+    CompatSendWatchdog watchdog,
     IHostApplicationLifetime lifetime,
     IOptions<CompatOptions> options,
     IOptions<StreamingOptions> streaming,
@@ -18,7 +19,8 @@ internal sealed class CompatSystemStream(
 {
     public async Task RunAsync(HttpContext context, WebSocket webSocket)
     {
-        var socket = new CompatSocket(webSocket, options.Value, streaming.Value, time);
+        var socket = new CompatSocket(webSocket, options.Value, streaming.Value, time, watchdog, context.Abort);
+        using var watched = watchdog.Watch(socket);
         if (!FelixClaims.IsAdmin(context.User))
         {
             await socket.CloseAsync(CompatCloseCodes.PolicyViolation, "Forbidden: the system stream needs the admin scope");

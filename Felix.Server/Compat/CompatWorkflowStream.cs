@@ -14,6 +14,7 @@ internal sealed partial class CompatWorkflowStream(
     WorkflowService workflows,
     EventPublisher publisher,
     CompatConnections connections,
+    CompatSendWatchdog watchdog,
     IHostApplicationLifetime lifetime,
     IOptions<CompatOptions> options,
     IOptions<StreamingOptions> streaming,
@@ -22,7 +23,8 @@ internal sealed partial class CompatWorkflowStream(
 {
     public async Task RunAsync(HttpContext context, WebSocket webSocket, string workflowId)
     {
-        var socket = new CompatSocket(webSocket, options.Value, streaming.Value, time);
+        var socket = new CompatSocket(webSocket, options.Value, streaming.Value, time, watchdog, context.Abort);
+        using var watched = watchdog.Watch(socket);
         if (!CompatQuery.TryParse(context.Request.Query, out var query, out var error))
         {
             await socket.CloseAsync(CompatCloseCodes.PolicyViolation, error);

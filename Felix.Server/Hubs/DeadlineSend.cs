@@ -4,24 +4,20 @@ namespace Felix.Server.Hubs;
 
 /// <summary>
 /// Starts a hub send without awaiting it, with a deadline: SignalR aborts a connection whose write is still blocked
-/// when the deadline passes, so a stalled client never holds up the sender. Failures are reported, not thrown.
+/// when the deadline's token fires, so a stalled client never holds up the sender. Failures are reported, not thrown.
 /// </summary>
 internal static class DeadlineSend
 {
-    public static void Start(IClientProxy clients, string method, object argument, TimeSpan deadline, Action<Exception> onFailed)
+    public static void Start(IClientProxy clients, string method, object argument, SharedDeadline deadline, Action<Exception> onFailed)
     {
-        var timeout = new CancellationTokenSource(deadline);
-        var send = clients.SendCoreAsync(method, [argument], timeout.Token);
-        if (send.IsCompletedSuccessfully)
+        var send = clients.SendCoreAsync(method, [argument], deadline.Token);
+        if (!send.IsCompletedSuccessfully)
         {
-            timeout.Dispose();
-            return;
+            _ = ObserveAsync(send, onFailed);
         }
-
-        _ = ObserveAsync(send, timeout, onFailed);
     }
 
-    private static async Task ObserveAsync(Task send, CancellationTokenSource timeout, Action<Exception> onFailed)
+    private static async Task ObserveAsync(Task send, Action<Exception> onFailed)
     {
         try
         {
@@ -30,10 +26,6 @@ internal static class DeadlineSend
         catch (Exception ex)
         {
             onFailed(ex);
-        }
-        finally
-        {
-            timeout.Dispose();
         }
     }
 }

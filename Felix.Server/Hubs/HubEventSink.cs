@@ -22,9 +22,12 @@ namespace Felix.Server.Hubs;
 internal sealed partial class HubEventSink(
     IHubContext<WorkflowHub> hub,
     IOptions<StreamingOptions> options,
+    TimeProvider time,
     FelixMetrics metrics,
     ILogger<HubEventSink> logger) : IEventSink
 {
+    private readonly SharedDeadline _deadline = new(options.Value.SlowConsumerTimeout, time);
+
     private static readonly FrozenDictionary<Type, string> Methods = new Dictionary<Type, string>
     {
         [typeof(WorkflowStatusEvent)] = nameof(IWorkflowClient.WorkflowStatus),
@@ -49,7 +52,7 @@ internal sealed partial class HubEventSink(
             hub.Clients.Group(WorkflowGroups.For(workflowEvent.WorkflowId)),
             MethodFor(workflowEvent.GetType()),
             workflowEvent,
-            options.Value.SlowConsumerTimeout,
+            _deadline,
             ex =>
             {
                 // SignalR has already aborted the connections that could not take the event.

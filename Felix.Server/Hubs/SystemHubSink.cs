@@ -15,12 +15,15 @@ namespace Felix.Server.Hubs;
 internal sealed partial class SystemHubSink(
     IHubContext<SystemHub> hub,
     IOptions<StreamingOptions> options,
+    TimeProvider time,
     FelixMetrics metrics,
     ILogger<SystemHubSink> logger) : ISystemEventSink
 {
+    private readonly SharedDeadline _deadline = new(options.Value.SlowConsumerTimeout, time);
+
     public ValueTask DeliverAsync(SystemEvent evt)
     {
-        DeadlineSend.Start(hub.Clients.All, nameof(ISystemClient.SystemEvent), evt, options.Value.SlowConsumerTimeout, ex =>
+        DeadlineSend.Start(hub.Clients.All, nameof(ISystemClient.SystemEvent), evt, _deadline, ex =>
         {
             metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed");
             LogSendFailed(logger, ex);

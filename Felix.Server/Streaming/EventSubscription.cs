@@ -9,6 +9,10 @@ namespace Felix.Server.Streaming;
 /// Live events wait in a bounded queue; when it fills, the subscription fails with <see cref="SlowConsumerException"/>
 /// instead of growing memory or holding up the publisher.
 /// </summary>
+/// <remarks>
+/// The bound is a counter beside a single-reader unbounded channel rather than a bounded channel: the bounded one takes a
+/// lock on every write and read, once per delivery, where this takes one interlocked increment and one decrement.
+/// </remarks>
 internal sealed class EventSubscription : IDisposable
 {
     private readonly Channel<PublishedEvent> _live;
@@ -16,6 +20,7 @@ internal sealed class EventSubscription : IDisposable
     private readonly Action<EventSubscription> _onDispose;
     private readonly IEventLog _log;
     private readonly int _pageSize;
+    private int _queued;
 
     private readonly TimeSpan? _logCheckInterval;
 
@@ -28,12 +33,7 @@ internal sealed class EventSubscription : IDisposable
         _capacity = capacity;
         _pageSize = pageSize;
         _onDispose = onDispose;
-        _live = Channel.CreateBounded<PublishedEvent>(new BoundedChannelOptions(capacity)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _live = Channel.CreateUnbounded<PublishedEvent>(new UnboundedChannelOptions { SingleReader = true });
     }
 
     public string WorkflowId { get; }
@@ -53,7 +53,7 @@ internal sealed class EventSubscription : IDisposable
     /// <summary>Queues a live event; false when the subscriber was too far behind and is now cut off.</summary>
     internal bool Deliver(PublishedEvent evt)
     {
-        if (_live.Writer.TryWrite(evt))
+        if (Interlocked.Increment(ref _queued) <= _capacity && _live.Writer.TryWrite(evt))
         {
             return true;
         }
@@ -100,7 +100,14 @@ internal sealed class EventSubscription : IDisposable
 
         while (true)
         {
-            var (published, fromLog) = await NextLiveAsync(after, cancellationToken);
+            // Most reads find an event waiting: take it here rather than through NextLiveAsync's state machine.
+            var published = TryReadLive();
+            IReadOnlyList<WorkflowEvent>? fromLog = null;
+            if (published is null)
+            {
+                (published, fromLog) = await NextLiveAsync(after, cancellationToken);
+            }
+
             if (fromLog is not null)
             {
                 foreach (var missed in fromLog)
@@ -163,7 +170,7 @@ internal sealed class EventSubscription : IDisposable
     {
         while (true)
         {
-            if (_live.Reader.TryRead(out var item))
+            if (TryReadLive() is { } item)
             {
                 return (item, null);
             }
@@ -196,6 +203,17 @@ internal sealed class EventSubscription : IDisposable
                 }
             }
         }
+    }
+
+    private PublishedEvent? TryReadLive()
+    {
+        if (!_live.Reader.TryRead(out var item))
+        {
+            return null;
+        }
+
+        Interlocked.Decrement(ref _queued);
+        return item;
     }
 
     private async ValueTask<bool> IsTerminalAsync(long sequence, CancellationToken cancellationToken)

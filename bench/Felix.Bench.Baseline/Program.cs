@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
+using Felix.Contracts.Bench;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
 using Microsoft.AspNetCore.Mvc;
@@ -74,30 +75,10 @@ app.MapPost("/api/v1/bench/publish", async ([FromBody] string[] workflowIds, int
             Interlocked.Increment(ref published);
         }
     }, cancellationToken)));
-    return Results.Ok(new { published = (long)count * workflowIds.Length, elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds });
+    return Results.Ok(new BenchPublishResult((long)count * workflowIds.Length, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
 });
 
-app.MapGet("/api/v1/bench/stats", (bool collect) =>
-{
-    if (collect)
-    {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-    }
-
-    using var process = Process.GetCurrentProcess();
-    return Results.Ok(new
-    {
-        allocatedBytes = GC.GetTotalAllocatedBytes(precise: true),
-        heapBytes = GC.GetTotalMemory(false),
-        workingSet = process.WorkingSet64,
-        published = Interlocked.Read(ref published),
-        gen0 = GC.CollectionCount(0),
-        gen2 = GC.CollectionCount(2),
-        gcPauseMs = GC.GetTotalPauseDuration().TotalMilliseconds,
-    });
-});
+app.MapGet("/api/v1/bench/stats", (bool collect) => Results.Ok(BenchStats.Capture(collect, Interlocked.Read(ref published))));
 
 app.Map("/api/v1/ws/workflows/{workflowId}", async (HttpContext context, string workflowId) =>
 {

@@ -30,6 +30,9 @@ internal sealed class BenchSettings
 
     /// <summary>How long the idle connections stay connected before memory is measured (past 30 s it checks the client pings).</summary>
     public double DensityIdleSeconds { get; set; } = 2;
+    /// <summary>Warm-up stops once a round compiles fewer methods than this in the server (or after <see cref="WarmUpMaxRounds"/>).</summary>
+    public int WarmUpSettledMethods { get; set; } = 10;
+    public int WarmUpMaxRounds { get; set; } = 20;
     public int ConnectConcurrency { get; set; } = 64;
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromMinutes(3);
     public TimeSpan RunTimeout { get; set; } = TimeSpan.FromSeconds(90);

@@ -8,18 +8,18 @@ internal static class Report
 {
     public static string Line(RunResult r) => string.Create(CultureInfo.InvariantCulture,
         $"  {r.Target}/{r.Transport} {r.Scenario}: {r.Delivered:N0}/{r.Expected:N0} in {r.Seconds:F2} s = {r.DeliveriesPerSecond:N0}/s, " +
-        $"p50 {r.P50Ms:F1} ms p99 {r.P99Ms:F1} ms max {r.MaxMs:F1} ms, cpu {r.CpuPercent:F0}%, alloc {r.AllocatedPerDelivery:F0} B/delivery, server GCs gen0 {r.ServerGen0} gen2 {r.ServerGen2}, GC pause server {r.ServerGcPauseMs:F0} ms generator {r.GeneratorGcPauseMs:F0} ms, closed {r.ClosedClients}");
+        $"p50 {r.P50Ms:F1} ms p99 {r.P99Ms:F1} ms max {r.MaxMs:F1} ms, cpu {r.CpuPercent:F0}%, alloc {r.AllocatedPerDelivery:F0} B/delivery, server GCs gen0 {r.ServerGen0} gen2 {r.ServerGen2}, GC pause server {r.ServerGcPauseMs:F0} ms generator {r.GeneratorGcPauseMs:F0} ms, server JIT {r.ServerJitMs:F0} ms, closed {r.ClosedClients}");
 
     public static string Markdown(IReadOnlyList<RunResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine("| server | transport | scenario | conns | delivered / expected | dropped | deliveries/s | p50 ms | p99 ms | max ms | server CPU | CPU µs/delivery | server RSS MiB | alloc B/delivery | GC pause ms server / generator | RSS KiB/conn | heap KiB/conn |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| server | transport | scenario | conns | delivered / expected | dropped | deliveries/s | p50 ms | p99 ms | max ms | server CPU | CPU µs/delivery | server RSS MiB | alloc B/delivery | GC pause ms server / generator | server JIT ms | RSS KiB/conn | heap KiB/conn |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
             var scenario = r.PublishRate > 0 ? $"{r.Scenario} ({r.PublishRate:F0} ev/s/wf)" : r.Scenario;
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Target} | {r.Transport} | {scenario} | {r.Connections:N0} | {r.Delivered:N0} / {r.Expected:N0} | {r.Dropped:N0} | {r.DeliveriesPerSecond:N0} | {F(r.P50Ms)} | {F(r.P99Ms)} | {F(r.MaxMs)} | {F(r.CpuPercent, "F0")}% | {F(r.CpuMicrosPerDelivery, "F2")} | {r.RssBytes / 1048576.0:F0} | {F(r.AllocatedPerDelivery, "F0")} | {F(r.ServerGcPauseMs, "F0")} / {F(r.GeneratorGcPauseMs, "F0")} | {F(r.BytesPerConnection / 1024)} | {F(r.HeapPerConnection / 1024)} |"));
+                $"| {r.Target} | {r.Transport} | {scenario} | {r.Connections:N0} | {r.Delivered:N0} / {r.Expected:N0} | {r.Dropped:N0} | {r.DeliveriesPerSecond:N0} | {F(r.P50Ms)} | {F(r.P99Ms)} | {F(r.MaxMs)} | {F(r.CpuPercent, "F0")}% | {F(r.CpuMicrosPerDelivery, "F2")} | {r.RssBytes / 1048576.0:F0} | {F(r.AllocatedPerDelivery, "F0")} | {F(r.ServerGcPauseMs, "F0")} / {F(r.GeneratorGcPauseMs, "F0")} | {F(r.ServerJitMs, "F0")} | {F(r.BytesPerConnection / 1024)} | {F(r.HeapPerConnection / 1024)} |"));
         }
 
         var baseline = results.Where(r => r.Target == "baseline").ToDictionary(r => r.Scenario);

@@ -26,7 +26,8 @@ internal sealed record RunResult(
     int ServerGen2 = 0,
     double CpuSeconds = double.NaN,
     double ServerGcPauseMs = double.NaN,
-    double GeneratorGcPauseMs = double.NaN)
+    double GeneratorGcPauseMs = double.NaN,
+    double ServerJitMs = double.NaN)
 {
     /// <summary>Server CPU time per delivered event: what the server spent, whatever the generator could take.</summary>
     public double CpuMicrosPerDelivery => Delivered > 0 ? CpuSeconds * 1e6 / Delivered : double.NaN;
@@ -91,6 +92,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         try
         {
             var events = (int)(settings.TokenRate * settings.TokenSeconds);
+            await WarmUpAsync(clients, ids, events);
             return [await PublishAsync("token streaming", clients, ids, events, settings.TokenRate, settings.TokenBytes)];
         }
         finally
@@ -126,9 +128,31 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         }
     }
 
-    /// <summary>A tenth of the run, unmeasured, so the measured one sees jitted code and warmed pools (on both servers).</summary>
-    private Task WarmUpAsync(List<BenchClient> clients, string[] ids, int events) =>
-        PublishAsync("warm-up", clients, ids, Math.Max(5, events / 10), rate: 0, settings.EventBytes, print: false);
+    /// <summary>
+    /// Unmeasured rounds of a tenth of the run until the server's JIT has settled (a round and a short pause compiled
+    /// fewer than <see cref="BenchSettings.WarmUpSettledMethods"/> methods), so the measured run sees tier-1 code and
+    /// warmed pools on both servers, as a server that has been up for a while does. One round was not enough: tiering
+    /// waits for call counts and a quiet moment, and the many-workflows run then spent a seventh of its samples in the JIT.
+    /// </summary>
+    private async Task WarmUpAsync(List<BenchClient> clients, string[] ids, int events)
+    {
+        var before = await server.StatsAsync(collect: false);
+        var rounds = 0;
+        while (true)
+        {
+            await PublishAsync("warm-up", clients, ids, Math.Max(5, events / 10), rate: 0, settings.EventBytes, print: false);
+            rounds++;
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            var after = await server.StatsAsync(collect: false);
+            var compiled = after.JitMethods - before.JitMethods;
+            before = after;
+            if (compiled < settings.WarmUpSettledMethods || rounds >= settings.WarmUpMaxRounds)
+            {
+                Console.WriteLine($"  {Target}/{_label}: warmed up in {rounds} rounds (last compiled {compiled} methods)");
+                return;
+            }
+        }
+    }
 
     private async Task<RunResult> PublishAsync(string scenario, List<BenchClient> clients, string[] ids, int events, double rate, int bytes, bool print = true)
     {
@@ -189,7 +213,8 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
             ServerGen2: stats1.Gen2 - stats0.Gen2,
             CpuSeconds: (cpu1 - cpu0).TotalSeconds,
             ServerGcPauseMs: stats1.GcPauseMs - stats0.GcPauseMs,
-            GeneratorGcPauseMs: (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds);
+            GeneratorGcPauseMs: (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds,
+            ServerJitMs: stats1.JitMs - stats0.JitMs);
         if (print)
         {
             Console.WriteLine(Report.Line(result));

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using System.Text.Json.Serialization;
+using Felix.Contracts.Bench;
 
 namespace Felix.Bench.Load;
 
@@ -70,14 +70,14 @@ internal sealed class ServerProcess : IAsyncDisposable
         (await (await Http.PostAsync($"/api/v1/bench/workflows?count={count}", null)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<string[]>())!;
 
     /// <summary>Publishes and returns once the server has published every event (delivery may still be under way).</summary>
-    public async Task<PublishResult> PublishAsync(IReadOnlyList<string> workflowIds, int events, double rate, int bytes)
+    public async Task<BenchPublishResult> PublishAsync(IReadOnlyList<string> workflowIds, int events, double rate, int bytes)
     {
         var response = await Http.PostAsJsonAsync($"/api/v1/bench/publish?events={events}&rate={rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}&bytes={bytes}", workflowIds);
-        return (await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<PublishResult>())!;
+        return (await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<BenchPublishResult>())!;
     }
 
-    public async Task<ServerStats> StatsAsync(bool collect) =>
-        (await Http.GetFromJsonAsync<ServerStats>($"/api/v1/bench/stats?collect={collect}"))!;
+    public async Task<BenchStats> StatsAsync(bool collect) =>
+        (await Http.GetFromJsonAsync<BenchStats>($"/api/v1/bench/stats?collect={collect}"))!;
 
     /// <summary>User + system CPU time of the process so far.</summary>
     public TimeSpan CpuTime()
@@ -116,16 +116,3 @@ internal sealed class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 }
-
-internal sealed record PublishResult(
-    [property: JsonPropertyName("published")] long Published,
-    [property: JsonPropertyName("elapsedMs")] double ElapsedMs);
-
-internal sealed record ServerStats(
-    [property: JsonPropertyName("allocatedBytes")] long AllocatedBytes,
-    [property: JsonPropertyName("heapBytes")] long HeapBytes,
-    [property: JsonPropertyName("workingSet")] long WorkingSet,
-    [property: JsonPropertyName("published")] long Published,
-    [property: JsonPropertyName("gen0")] int Gen0,
-    [property: JsonPropertyName("gen2")] int Gen2,
-    [property: JsonPropertyName("gcPauseMs")] double GcPauseMs);
