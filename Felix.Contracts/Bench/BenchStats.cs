@@ -17,20 +17,27 @@ public sealed record BenchStats(
     [property: JsonPropertyName("gen2")] int Gen2,
     [property: JsonPropertyName("gcPauseMs")] double GcPauseMs,
     [property: JsonPropertyName("jitMethods")] long JitMethods,
-    [property: JsonPropertyName("jitMs")] double JitMs)
+    [property: JsonPropertyName("jitMs")] double JitMs,
+    [property: JsonPropertyName("gcCommittedBytes")] long GcCommittedBytes,
+    [property: JsonPropertyName("gcFragmentedBytes")] long GcFragmentedBytes)
 {
-    /// <summary>This process's counters; with <paramref name="collect"/>, after a full compacting collection.</summary>
-    public static BenchStats Capture(bool collect, long published)
+    /// <summary>
+    /// This process's counters; with <paramref name="collect"/>, after a full compacting collection, and with
+    /// <paramref name="aggressive"/>, after one that also hands the GC's spare memory back to the OS
+    /// (<see cref="GCCollectionMode.Aggressive"/>), which shows what the live objects alone need.
+    /// </summary>
+    public static BenchStats Capture(bool collect, long published, bool aggressive = false)
     {
-        if (collect)
+        if (collect || aggressive)
         {
             GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
             GC.WaitForPendingFinalizers();
-            GC.Collect();
+            GC.Collect(GC.MaxGeneration, aggressive ? GCCollectionMode.Aggressive : GCCollectionMode.Forced, blocking: true, compacting: true);
         }
 
         using var process = Process.GetCurrentProcess();
+        var gc = GC.GetGCMemoryInfo();
         return new BenchStats(
             GC.GetTotalAllocatedBytes(precise: true),
             GC.GetTotalMemory(forceFullCollection: false),
@@ -40,7 +47,9 @@ public sealed record BenchStats(
             GC.CollectionCount(2),
             GC.GetTotalPauseDuration().TotalMilliseconds,
             JitInfo.GetCompiledMethodCount(),
-            JitInfo.GetCompilationTime().TotalMilliseconds);
+            JitInfo.GetCompilationTime().TotalMilliseconds,
+            gc.TotalCommittedBytes,
+            gc.FragmentedBytes);
     }
 }
 

@@ -28,12 +28,21 @@ internal static class ObservabilityExtensions
                 .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(tracing => tracing
                 .AddSource("Felix.Llm")
-                .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments("/metrics")));
+                .AddAspNetCoreInstrumentation(options => options.Filter = IsTraced));
         services.AddHealthChecks()
             .AddCheck("process", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(), [LiveTag])
             .AddCheck<EngineHealthCheck>("engine", tags: [ReadyTag]);
         return services;
     }
+
+    /// <summary>
+    /// Requests worth a span: not scrapes, and not streaming connections (WebSocket, server-sent events), whose request
+    /// lasts as long as the connection: a span hours long says nothing, and its tags stayed in memory for every open one.
+    /// </summary>
+    private static bool IsTraced(HttpContext context) =>
+        !context.Request.Path.StartsWithSegments("/metrics")
+        && !context.WebSockets.IsWebSocketRequest
+        && !context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
 
     public static WebApplication MapFelixObservability(this WebApplication app)
     {

@@ -78,7 +78,7 @@ app.MapPost("/api/v1/bench/publish", async ([FromBody] string[] workflowIds, int
     return Results.Ok(new BenchPublishResult((long)count * workflowIds.Length, Stopwatch.GetElapsedTime(started).TotalMilliseconds));
 });
 
-app.MapGet("/api/v1/bench/stats", (bool collect) => Results.Ok(BenchStats.Capture(collect, Interlocked.Read(ref published))));
+app.MapGet("/api/v1/bench/stats", (bool collect, bool? aggressive) => Results.Ok(BenchStats.Capture(collect, Interlocked.Read(ref published), aggressive ?? false)));
 
 app.Map("/api/v1/ws/workflows/{workflowId}", async (HttpContext context, string workflowId) =>
 {

@@ -15,11 +15,11 @@ internal sealed class BenchSettings
     public int Port { get; set; } = 19100;
     public int EventBytes { get; set; } = 64;
     public int FanOutSubscribers { get; set; } = 1000;
-    public int FanOutEvents { get; set; } = 1000;
+    public int FanOutEvents { get; set; } = 3000;
     public double HalfRateSeconds { get; set; } = 5;
     public int ManyWorkflows { get; set; } = 1000;
     public int ManySubscribers { get; set; } = 5;
-    public int ManyEvents { get; set; } = 100;
+    public int ManyEvents { get; set; } = 300;
     public int TokenWorkflows { get; set; } = 100;
     public int TokenSubscribers { get; set; } = 10;
     public double TokenRate { get; set; } = 20;

@@ -107,15 +107,21 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         var ids = await server.CreateWorkflowsAsync(settings.DensityWorkflows);
         var before = await server.StatsAsync(collect: true);
         var rssBefore = server.Rss();
+        await server.StatsAsync(collect: true, aggressive: true);
+        var trimmedBefore = server.Rss();
         var clients = await ConnectAsync(ids, Math.Max(1, settings.DensityConnections / ids.Length));
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(settings.DensityIdleSeconds));
             var after = await server.StatsAsync(collect: true);
             var rssAfter = server.Rss();
+            await server.StatsAsync(collect: true, aggressive: true);
+            var trimmedAfter = server.Rss();
             var n = clients.Count;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {Target}/{_label} density: {n:N0} idle for {settings.DensityIdleSeconds:F0} s, {(double)(rssAfter - rssBefore) / n / 1024:F1} KiB RSS/conn, closed {clients.Count(c => c.Closed)}"));
+                $"  {Target}/{_label} density: {n:N0} idle for {settings.DensityIdleSeconds:F0} s, {(double)(rssAfter - rssBefore) / n / 1024:F1} KiB RSS/conn, " +
+                $"{(double)(after.HeapBytes - before.HeapBytes) / n / 1024:F1} KiB heap/conn, {(double)(after.GcCommittedBytes - before.GcCommittedBytes) / n / 1024:F1} KiB GC-committed/conn " +
+                $"(fragmented {after.GcFragmentedBytes / 1048576.0:F1} MiB), {(double)(trimmedAfter - trimmedBefore) / n / 1024:F1} KiB RSS/conn after an aggressive GC, closed {clients.Count(c => c.Closed)}"));
             return
             [
                 new RunResult(Target, _label, "density (idle)", n, 0, 0, clients.Count(c => c.Closed), 0, double.NaN, double.NaN, double.NaN,

@@ -76,8 +76,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         return (await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<BenchPublishResult>())!;
     }
 
-    public async Task<BenchStats> StatsAsync(bool collect) =>
-        (await Http.GetFromJsonAsync<BenchStats>($"/api/v1/bench/stats?collect={collect}"))!;
+    public async Task<BenchStats> StatsAsync(bool collect, bool aggressive = false) =>
+        (await Http.GetFromJsonAsync<BenchStats>($"/api/v1/bench/stats?collect={collect}&aggressive={aggressive}"))!;
 
     /// <summary>User + system CPU time of the process so far.</summary>
     public TimeSpan CpuTime()
