@@ -9,28 +9,28 @@ namespace Felix.Server.Platform;
 /// </summary>
 internal static class WebSocketOriginCheck
 {
-    public static IApplicationBuilder UseWebSocketOriginCheck(this IApplicationBuilder app) => app.Use(async (context, next) =>
-    {
-        if (context.WebSockets.IsWebSocketRequest
+    // Not async for the same reason as RequestSizeLimit: an upgraded request lives as long as its connection.
+    public static IApplicationBuilder UseWebSocketOriginCheck(this IApplicationBuilder app) => app.Use((context, next) =>
+        context.WebSockets.IsWebSocketRequest
             && context.Request.Headers.Origin.ToString() is { Length: > 0 } origin
-            && !IsAllowed(context, origin))
-        {
-            context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails = new ProblemDetails
-                {
-                    Status = StatusCodes.Status403Forbidden,
-                    Title = "Origin not allowed",
-                    Detail = $"WebSocket connections from '{origin}' are not allowed. Add it to {CorsSetup.OriginsVariable} or Felix:Cors:Origins.",
-                },
-            });
-            return;
-        }
+            && !IsAllowed(context, origin)
+                ? RefuseAsync(context, origin)
+                : next(context));
 
-        await next(context);
-    });
+    private static Task RefuseAsync(HttpContext context, string origin)
+    {
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status403Forbidden,
+                Title = "Origin not allowed",
+                Detail = $"WebSocket connections from '{origin}' are not allowed. Add it to {CorsSetup.OriginsVariable} or Felix:Cors:Origins.",
+            },
+        }).AsTask();
+    }
 
     private static bool IsAllowed(HttpContext context, string origin)
     {

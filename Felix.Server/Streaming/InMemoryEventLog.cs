@@ -1,10 +1,18 @@
 using System.Collections.Concurrent;
 using Felix.Contracts.Events;
+using Felix.Contracts.Serialization;
+using MessagePack;
 using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Streaming;
 
 /// <summary>Keeps histories in process memory: fast, and gone with the process (a new process starts new epochs).</summary>
+/// <remarks>
+/// Each event is kept as one MessagePack blob (the encoding the SQLite and Redis logs store) rather than as the event
+/// object the publisher handed in: one object with no references for the GC to trace instead of three or four, and no
+/// reader can change the history through an event it was given. Reads, rare next to appends (a client joining late or
+/// resuming), decode what they return. Dropping the oldest event is amortised O(1) (it was a copy of the whole list).
+/// </remarks>
 internal sealed class InMemoryEventLog(IOptions<StreamingOptions> options) : IEventLog
 {
     private readonly ConcurrentDictionary<string, History> _histories = new(StringComparer.Ordinal);
@@ -18,12 +26,8 @@ internal sealed class InMemoryEventLog(IOptions<StreamingOptions> options) : IEv
             evt.Sequence = history.LastSequence + 1;
             evt.Epoch = history.Epoch;
             evt.EventId = EventIds.Format(history.Epoch, evt.Sequence);
-            history.Events.Add(evt);
+            history.Add(MessagePackSerializer.Serialize(evt, FelixSerialization.MessagePackOptions, CancellationToken.None), _maxEvents);
             history.LastSequence = evt.Sequence;
-            if (history.Events.Count > _maxEvents)
-            {
-                history.Events.RemoveRange(0, history.Events.Count - _maxEvents);
-            }
         }
 
         return ValueTask.CompletedTask;
@@ -38,8 +42,7 @@ internal sealed class InMemoryEventLog(IOptions<StreamingOptions> options) : IEv
 
         lock (history)
         {
-            var first = history.Events.Count == 0 ? history.LastSequence + 1 : history.Events[0].Sequence;
-            return ValueTask.FromResult<StreamState?>(new StreamState(history.Epoch, history.LastSequence, first));
+            return ValueTask.FromResult<StreamState?>(new StreamState(history.Epoch, history.LastSequence, history.FirstSequence));
         }
     }
 
@@ -50,27 +53,60 @@ internal sealed class InMemoryEventLog(IOptions<StreamingOptions> options) : IEv
             return ValueTask.FromResult(HistoryPage.Empty);
         }
 
+        byte[][] bodies;
+        bool truncated;
         lock (history)
         {
-            var events = history.Events;
-            if (events.Count == 0)
+            if (history.Count == 0)
             {
                 return ValueTask.FromResult(HistoryPage.Empty);
             }
 
-            var first = events[0].Sequence;
-            var truncated = afterSequence + 1 < first;
-            // Sequences are contiguous in the list, so the index is arithmetic.
-            var start = (int)Math.Max(0, afterSequence + 1 - first);
-            var count = Math.Max(0, Math.Min(limit, events.Count - start));
-            return ValueTask.FromResult(new HistoryPage(events.GetRange(start, count), truncated));
+            var first = history.FirstSequence;
+            truncated = afterSequence + 1 < first;
+            // Sequences are contiguous, so the index is arithmetic.
+            var start = (int)Math.Min(history.Count, Math.Max(0, afterSequence + 1 - first));
+            bodies = history.Slice(start, Math.Max(0, Math.Min(limit, history.Count - start)));
         }
+
+        var events = new WorkflowEvent[bodies.Length];
+        for (var i = 0; i < bodies.Length; i++)
+        {
+            events[i] = MessagePackSerializer.Deserialize<WorkflowEvent>(bodies[i], FelixSerialization.MessagePackOptions, cancellationToken);
+        }
+
+        return ValueTask.FromResult(new HistoryPage(events, truncated));
     }
 
+    /// <summary>The kept events of one workflow, oldest first; dropping the oldest is amortised O(1).</summary>
     private sealed class History(string epoch)
     {
+        private readonly List<byte[]> _bodies = [];
+        private int _head;
+
         public string Epoch { get; } = epoch;
+
         public long LastSequence { get; set; }
-        public List<WorkflowEvent> Events { get; } = [];
+
+        public int Count => _bodies.Count - _head;
+
+        public long FirstSequence => LastSequence - Count + 1;
+
+        public void Add(byte[] body, int max)
+        {
+            _bodies.Add(body);
+            if (Count > max)
+            {
+                _bodies[_head++] = null!;
+                // Compact once the dropped slots are half the list, so each event is moved at most once on average.
+                if (_head >= 64 && _head * 2 >= _bodies.Count)
+                {
+                    _bodies.RemoveRange(0, _head);
+                    _head = 0;
+                }
+            }
+        }
+
+        public byte[][] Slice(int start, int count) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_bodies).Slice(_head + start, count).ToArray();
     }
 }

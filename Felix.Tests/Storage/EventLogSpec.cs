@@ -138,4 +138,21 @@ public abstract class EventLogSpec
         await log.AppendAsync(next).AsTask().DefaultTimeout();
         Assert.Equal((151L, epoch), (next.Sequence, next.Epoch));
     }
+
+    [Fact]
+    public async Task RetentionKeepsExactlyTheNewestEventsThroughManyPrunes()
+    {
+        var log = await CreateEventLogAsync(maxEventsPerWorkflow: 100);
+        await AppendManyAsync(log, "wf_long", 1000);
+
+        var state = await log.GetStateAsync("wf_long").DefaultTimeout();
+        var kept = await log.ReadAsync("wf_long", 0, 1000).DefaultTimeout();
+        var tail = await log.ReadAsync("wf_long", 990, 1000).DefaultTimeout();
+
+        Assert.Equal((1000L, 901L), (state!.Value.LastSequence, state.Value.FirstSequence));
+        Assert.True(kept.Truncated);
+        Assert.Equal(Enumerable.Range(901, 100).Select(i => (long)i), kept.Events.Select(e => e.Sequence));
+        Assert.Equal(Enumerable.Range(991, 10).Select(i => (long)i), tail.Events.Select(e => e.Sequence));
+        Assert.All(kept.Events, e => Assert.Equal("wf_long", e.WorkflowId));
+    }
 }

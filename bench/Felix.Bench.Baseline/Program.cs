@@ -4,18 +4,33 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
+using Felix.Contracts;
 using Felix.Contracts.Bench;
+using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.Mvc;
 
-// The bare broadcaster Felix is compared with: Kestrel + WebSockets and nothing else. It speaks the same bench routes
-// as Felix's benchmark mode and sends the same bytes (the same event, serialised once with the same snake_case
-// options), but has no log, no auth, no hubs, no per-connection timeouts and unbounded per-connection queues.
+// The bare broadcasters Felix is compared with, speaking the same bench routes as Felix's benchmark mode:
+// - raw: Kestrel + WebSockets and nothing else, sending the same bytes (the same event, serialised once with the same
+//   snake_case options), with no log, no auth, no per-connection timeouts and unbounded per-connection queues;
+// - SignalR: a hub on the same path with the same protocols and options as Felix's, whose Subscribe only joins the
+//   workflow's group, and a group send per event, started and not awaited as Felix does, with no deadline.
+// What Felix adds on top of each (log, publisher, auth, limits, deadlines, observability) is what the ratios measure.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.Services.AddSignalR(options =>
+    {
+        options.KeepAliveInterval = TimeSpan.FromSeconds(15);
+        options.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
+    })
+    .AddJsonProtocol(options => options.PayloadSerializerOptions.AddFelixConverters())
+    .AddMessagePackProtocol(options => options.SerializerOptions = options.SerializerOptions.WithFelixResolver());
 var app = builder.Build();
 app.UseWebSockets();
+app.MapHub<BareWorkflowHub>(HubPaths.Workflows);
+var hub = app.Services.GetRequiredService<IHubContext<BareWorkflowHub>>();
 
 var snakeCase = FelixSerialization.CreateSnakeCaseOptions();
 var topics = new ConcurrentDictionary<string, Topic>(StringComparer.Ordinal);
@@ -71,6 +86,8 @@ app.MapPost("/api/v1/bench/publish", async ([FromBody] string[] workflowIds, int
             {
                 subscriber.Writer.TryWrite(frame);
             }
+
+            _ = hub.Clients.Group(id).SendCoreAsync(nameof(IWorkflowClient.AgentOutputDelta), [evt], CancellationToken.None);
 
             Interlocked.Increment(ref published);
         }
@@ -134,6 +151,16 @@ app.Map("/api/v1/ws/workflows/{workflowId}", async (HttpContext context, string 
 });
 
 app.Run();
+
+/// <summary>The workflow hub reduced to what the load generator uses: <c>Subscribe</c> joins the group.</summary>
+internal sealed class BareWorkflowHub : Hub
+{
+    public async Task<WorkflowSubscription?> Subscribe(string workflowId, long? afterSequence)
+    {
+        await Groups.AddToGroupAsync(Context.ConnectionId, workflowId);
+        return null;
+    }
+}
 
 internal sealed class Topic(string epoch)
 {

@@ -12,6 +12,9 @@ internal sealed class BenchSettings
 
     /// <summary>SignalR clients: <c>lean</c> (hub protocol over a bare ClientWebSocket) or <c>full</c> (HubConnection).</summary>
     public string SignalRClient { get; set; } = "lean";
+
+    /// <summary>Run the bare servers too (the Kestrel broadcaster always, a bare SignalR hub for json and messagepack).</summary>
+    public bool Baselines { get; set; } = true;
     public int Port { get; set; } = 19100;
     public int EventBytes { get; set; } = 64;
     public int FanOutSubscribers { get; set; } = 1000;
@@ -57,6 +60,7 @@ internal sealed class BenchSettings
                 var t when t == typeof(double) => double.Parse(value, CultureInfo.InvariantCulture),
                 var t when t == typeof(string[]) => value.Split(',', StringSplitOptions.RemoveEmptyEntries),
                 var t when t == typeof(TimeSpan) => TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)),
+                var t when t == typeof(bool) => bool.Parse(value),
                 _ => value,
             };
             property.SetValue(settings, parsed);

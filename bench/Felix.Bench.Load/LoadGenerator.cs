@@ -34,15 +34,27 @@ internal static class LoadGenerator
         }
 
         var port = settings.Port;
+        // Each transport against its bare counterpart (raw: the Kestrel broadcaster; json, messagepack: a bare SignalR hub
+        // in the same process), the bare one first. Felix is also compared with the raw broadcaster on every transport.
         var targets = new List<(string Name, string Dll, string Transport, Dictionary<string, string> Environment)>();
-        if (settings.Transports.Contains("raw"))
+        var transports = settings.Transports.ToList();
+        if (!transports.Contains("raw") && settings.Baselines)
         {
             targets.Add(("baseline", settings.BaselineDll, "raw", baselineEnvironment));
         }
 
-        targets.AddRange(settings.Transports.Select(t => ("felix", settings.FelixDll, t, felixEnvironment)));
-        // Scenario by scenario, the baseline and then each Felix transport right after it: the runs compared in a ratio
-        // are minutes apart at most, so a machine that gets busier or quieter during the run moves both alike.
+        foreach (var transport in transports)
+        {
+            if (settings.Baselines)
+            {
+                targets.Add(("baseline", settings.BaselineDll, transport, baselineEnvironment));
+            }
+
+            targets.Add(("felix", settings.FelixDll, transport, felixEnvironment));
+        }
+
+        // Scenario by scenario, each baseline and the Felix transport right after it: the runs compared in a ratio are
+        // minutes apart at most, so a machine that gets busier or quieter during the run moves both alike.
         foreach (var scenario in settings.Scenarios)
         {
             foreach (var (name, dll, transport, environment) in targets)

@@ -22,24 +22,32 @@ internal static class Report
                 $"| {r.Target} | {r.Transport} | {scenario} | {r.Connections:N0} | {r.Delivered:N0} / {r.Expected:N0} | {r.Dropped:N0} | {r.DeliveriesPerSecond:N0} | {F(r.P50Ms)} | {F(r.P99Ms)} | {F(r.MaxMs)} | {F(r.CpuPercent, "F0")}% | {F(r.CpuMicrosPerDelivery, "F2")} | {r.RssBytes / 1048576.0:F0} | {F(r.AllocatedPerDelivery, "F0")} | {F(r.ServerGcPauseMs, "F0")} / {F(r.GeneratorGcPauseMs, "F0")} | {F(r.ServerJitMs, "F0")} | {F(r.BytesPerConnection / 1024)} | {F(r.HeapPerConnection / 1024)} |"));
         }
 
-        var baseline = results.Where(r => r.Target == "baseline").ToDictionary(r => r.Scenario);
-        if (baseline.Count > 0)
+        var baselines = results.Where(r => r.Target == "baseline").ToDictionary(r => (r.Transport, r.Scenario));
+        if (baselines.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine("| transport | scenario | Felix deliveries/s | baseline deliveries/s | Felix / baseline | server CPU per delivery, baseline / Felix |");
-            text.AppendLine("|---|---|---|---|---|---|");
+            text.AppendLine("| transport | scenario | Felix deliveries/s | bare Kestrel (raw) deliveries/s | **Felix / bare Kestrel** | server CPU per delivery, bare Kestrel / Felix | bare same-transport deliveries/s | Felix / bare same transport | server CPU per delivery, bare same transport / Felix |");
+            text.AppendLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var r in results.Where(r => r.Target == "felix" && r.PublishRate == 0 && r.Expected > 0))
             {
-                if (baseline.TryGetValue(r.Scenario, out var b) && b.DeliveriesPerSecond > 0)
+                if (!baselines.TryGetValue(("raw", r.Scenario), out var kestrel) || kestrel.DeliveriesPerSecond <= 0)
                 {
-                    text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {r.Transport} | {r.Scenario} | {r.DeliveriesPerSecond:N0} | {b.DeliveriesPerSecond:N0} | **{r.DeliveriesPerSecond / b.DeliveriesPerSecond:F2}** | {b.CpuMicrosPerDelivery / r.CpuMicrosPerDelivery:F2} |"));
+                    continue;
                 }
+
+                var bare = baselines.TryGetValue((BareTransport(r.Transport), r.Scenario), out var same) && same.DeliveriesPerSecond > 0 ? same : null;
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {r.Transport} | {r.Scenario} | {r.DeliveriesPerSecond:N0} | {kestrel.DeliveriesPerSecond:N0} | **{r.DeliveriesPerSecond / kestrel.DeliveriesPerSecond:F2}** | {kestrel.CpuMicrosPerDelivery / r.CpuMicrosPerDelivery:F2} | " +
+                    $"{(bare is null ? "–" : bare.DeliveriesPerSecond.ToString("N0", CultureInfo.InvariantCulture))} | {(bare is null ? "–" : (r.DeliveriesPerSecond / bare.DeliveriesPerSecond).ToString("F2", CultureInfo.InvariantCulture))} | " +
+                    $"{(bare is null ? "–" : (bare.CpuMicrosPerDelivery / r.CpuMicrosPerDelivery).ToString("F2", CultureInfo.InvariantCulture))} |"));
             }
         }
 
         return text.ToString();
     }
+
+    // Felix's raw endpoint is compared with the raw broadcaster; its hub transports with the bare hub on the same protocol.
+    private static string BareTransport(string transport) => transport.Replace(" (full client)", "", StringComparison.Ordinal);
 
     private static string F(double value, string format = "F1") =>
         double.IsNaN(value) ? "–" : value.ToString(format, CultureInfo.InvariantCulture);

@@ -105,6 +105,9 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
     public async Task<List<RunResult>> DensityAsync()
     {
         var ids = await server.CreateWorkflowsAsync(settings.DensityWorkflows);
+        // Connect and drop a few clients first, so what is allocated once on first use (metric streams, pools, caches,
+        // jitted code's data) is in the "before" figure rather than spread over the connections measured.
+        await DisconnectAsync(await ConnectAsync(ids, 1));
         var before = await server.StatsAsync(collect: true);
         var rssBefore = server.Rss();
         await server.StatsAsync(collect: true, aggressive: true);
