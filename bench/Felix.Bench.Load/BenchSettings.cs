@@ -19,6 +19,9 @@ internal sealed class BenchSettings
     public int EventBytes { get; set; } = 64;
     public int FanOutSubscribers { get; set; } = 1000;
     public int FanOutEvents { get; set; } = 3000;
+
+    /// <summary>Each max-rate run (fan-out, many workflows) is repeated this many times and the median reported.</summary>
+    public int MaxRateRepeats { get; set; } = 3;
     public double HalfRateSeconds { get; set; } = 5;
     public int ManyWorkflows { get; set; } = 1000;
     public int ManySubscribers { get; set; } = 5;

@@ -13,13 +13,13 @@ internal static class Report
     public static string Markdown(IReadOnlyList<RunResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine("| server | transport | scenario | conns | delivered / expected | dropped | deliveries/s | p50 ms | p99 ms | max ms | server CPU | CPU µs/delivery | server RSS MiB | alloc B/delivery | GC pause ms server / generator | server JIT ms | RSS KiB/conn | heap KiB/conn |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| server | transport | scenario | conns | delivered / expected | dropped | deliveries/s | p50 ms | p99 ms | max ms | server CPU | CPU µs/delivery | server RSS MiB | alloc B/delivery | GC pause ms server / generator | server JIT ms | RSS KiB/conn | heap KiB/conn | runs: slowest – fastest deliveries/s |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
             var scenario = r.PublishRate > 0 ? $"{r.Scenario} ({r.PublishRate:F0} ev/s/wf)" : r.Scenario;
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Target} | {r.Transport} | {scenario} | {r.Connections:N0} | {r.Delivered:N0} / {r.Expected:N0} | {r.Dropped:N0} | {r.DeliveriesPerSecond:N0} | {F(r.P50Ms)} | {F(r.P99Ms)} | {F(r.MaxMs)} | {F(r.CpuPercent, "F0")}% | {F(r.CpuMicrosPerDelivery, "F2")} | {r.RssBytes / 1048576.0:F0} | {F(r.AllocatedPerDelivery, "F0")} | {F(r.ServerGcPauseMs, "F0")} / {F(r.GeneratorGcPauseMs, "F0")} | {F(r.ServerJitMs, "F0")} | {F(r.BytesPerConnection / 1024)} | {F(r.HeapPerConnection / 1024)} |"));
+                $"| {r.Target} | {r.Transport} | {scenario} | {r.Connections:N0} | {r.Delivered:N0} / {r.Expected:N0} | {r.Dropped:N0} | {r.DeliveriesPerSecond:N0} | {F(r.P50Ms)} | {F(r.P99Ms)} | {F(r.MaxMs)} | {F(r.CpuPercent, "F0")}% | {F(r.CpuMicrosPerDelivery, "F2")} | {r.RssBytes / 1048576.0:F0} | {F(r.AllocatedPerDelivery, "F0")} | {F(r.ServerGcPauseMs, "F0")} / {F(r.GeneratorGcPauseMs, "F0")} | {F(r.ServerJitMs, "F0")} | {F(r.BytesPerConnection / 1024)} | {F(r.HeapPerConnection / 1024)} | {Spread(r)} |"));
         }
 
         var baselines = results.Where(r => r.Target == "baseline").ToDictionary(r => (r.Transport, r.Scenario));
@@ -45,6 +45,10 @@ internal static class Report
 
         return text.ToString();
     }
+
+    private static string Spread(RunResult r) => r.Repeats > 1
+        ? string.Create(CultureInfo.InvariantCulture, $"{r.Repeats}: {r.SlowestPerSecond:N0} – {r.FastestPerSecond:N0}")
+        : "–";
 
     // Felix's raw endpoint is compared with the raw broadcaster; its hub transports with the bare hub on the same protocol.
     private static string BareTransport(string transport) => transport.Replace(" (full client)", "", StringComparison.Ordinal);
