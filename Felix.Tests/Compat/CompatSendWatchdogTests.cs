@@ -11,50 +11,64 @@ namespace Felix.Tests.Compat;
 public sealed class CompatSendWatchdogTests
 {
     private static readonly CompatOptions Options = new() { SendTimeout = TimeSpan.FromSeconds(1) };
+    private static readonly byte[] Frame = "{\"type\":\"x\"}"u8.ToArray();
+
+    /// <summary>A watchdog with a one-second timeout and a raw socket over <c>stream</c> that records its connection's abort.</summary>
+    private sealed class Rig : IDisposable
+    {
+        public Rig(TimeProvider time, Stream stream)
+        {
+            Watchdog = new CompatSendWatchdog(Microsoft.Extensions.Options.Options.Create(Options), time);
+            Socket = new CompatSocket(WebSocket.CreateFromStream(stream, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
+                new StreamingOptions(), time, Watchdog, () => ConnectionAborted = true);
+        }
+
+        public CompatSendWatchdog Watchdog { get; }
+
+        public CompatSocket Socket { get; }
+
+        public bool ConnectionAborted { get; private set; }
+
+        public void Dispose() => Watchdog.Dispose();
+    }
 
     [Fact]
     public async Task ASendBlockedPastTheTimeoutIsAbortedAndFailsAsCancelled()
     {
         var time = new FakeTimeProvider();
-        using var watchdog = new CompatSendWatchdog(Microsoft.Extensions.Options.Options.Create(Options), time);
         var peer = new StalledPeerStream();
-        var connectionAborted = false;
-        var socket = new CompatSocket(WebSocket.CreateFromStream(peer, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
-            new StreamingOptions(), time, watchdog, () => connectionAborted = true);
-        using var watched = watchdog.Watch(socket);
+        using var rig = new Rig(time, peer);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
 
-        var send = socket.SendAsync("{\"type\":\"x\"}"u8.ToArray(), CancellationToken.None);
+        var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
         await peer.WriteStarted.DefaultTimeout();
 
         time.Advance(TimeSpan.FromMilliseconds(900));
         Assert.False(send.IsCompleted);
-        Assert.False(connectionAborted);
+        Assert.False(rig.ConnectionAborted);
 
         time.Advance(TimeSpan.FromMilliseconds(400));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send).DefaultTimeout();
-        Assert.True(connectionAborted);
-        Assert.Equal(WebSocketState.Aborted, socket.State);
+        Assert.True(rig.ConnectionAborted);
+        Assert.Equal(WebSocketState.Aborted, rig.Socket.State);
     }
 
     [Fact]
     public async Task SendsThatCompleteAreNeverAbortedHoweverLongTheSocketLives()
     {
         var time = new FakeTimeProvider();
-        using var watchdog = new CompatSendWatchdog(Microsoft.Extensions.Options.Options.Create(Options), time);
-        var connectionAborted = false;
         using var sink = new MemoryStream();
-        var socket = new CompatSocket(WebSocket.CreateFromStream(sink, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
-            new StreamingOptions(), time, watchdog, () => connectionAborted = true);
-        using var watched = watchdog.Watch(socket);
+        using var rig = new Rig(time, sink);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
 
         for (var i = 0; i < 10; i++)
         {
-            await socket.SendAsync("{\"type\":\"x\"}"u8.ToArray(), CancellationToken.None).DefaultTimeout();
+            await rig.Socket.SendAsync(Frame, CancellationToken.None).DefaultTimeout();
             time.Advance(TimeSpan.FromSeconds(5));
         }
 
-        Assert.False(connectionAborted);
-        Assert.Equal(WebSocketState.Open, socket.State);
+        Assert.False(rig.ConnectionAborted);
+        Assert.Equal(WebSocketState.Open, rig.Socket.State);
         Assert.True(sink.Length > 10 * 12);
     }
 
@@ -62,20 +76,17 @@ public sealed class CompatSendWatchdogTests
     public async Task AnUnwatchedSocketIsLeftAlone()
     {
         var time = new FakeTimeProvider();
-        using var watchdog = new CompatSendWatchdog(Microsoft.Extensions.Options.Options.Create(Options), time);
         var peer = new StalledPeerStream();
-        var connectionAborted = false;
-        var socket = new CompatSocket(WebSocket.CreateFromStream(peer, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
-            new StreamingOptions(), time, watchdog, () => connectionAborted = true);
-        watchdog.Watch(socket).Dispose();
+        using var rig = new Rig(time, peer);
+        rig.Watchdog.Watch(rig.Socket).Dispose();
 
-        var send = socket.SendAsync("{\"type\":\"x\"}"u8.ToArray(), CancellationToken.None);
+        var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
         await peer.WriteStarted.DefaultTimeout();
         time.Advance(TimeSpan.FromSeconds(10));
 
         Assert.False(send.IsCompleted);
-        Assert.False(connectionAborted);
-        socket.Abort();
+        Assert.False(rig.ConnectionAborted);
+        rig.Socket.Abort();
         await Assert.ThrowsAnyAsync<Exception>(() => send).DefaultTimeout();
     }
 
