@@ -48,8 +48,10 @@ internal static class FelixExtensions
 
     public static WebApplication MapFelix(this WebApplication app)
     {
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        // Problem details for errors, except on WebSocket upgrades: their request lasts as long as the connection, these
+        // two middlewares would each keep a waiting state machine per open connection for all that time, and nothing
+        // they could write reaches a WebSocket client (refusals before the upgrade write their own problem details).
+        app.UseWhen(context => !StreamingRequests.IsWebSocketUpgrade(context), errors => errors.UseExceptionHandler().UseStatusCodePages());
         app.UseDashboard();
         app.UseRequestSizeLimit();
         app.UseCors(CorsSetup.PolicyName);

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
+using Felix.Server.Platform;
 using Felix.Server.Workflows;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
@@ -40,9 +41,7 @@ internal static class ObservabilityExtensions
     /// lasts as long as the connection: a span hours long says nothing, and its tags stayed in memory for every open one.
     /// </summary>
     private static bool IsTraced(HttpContext context) =>
-        !context.Request.Path.StartsWithSegments("/metrics")
-        && !context.WebSockets.IsWebSocketRequest
-        && !context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
+        !context.Request.Path.StartsWithSegments("/metrics") && !StreamingRequests.IsLongLived(context);
 
     public static WebApplication MapFelixObservability(this WebApplication app)
     {
