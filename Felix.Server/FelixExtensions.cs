@@ -48,10 +48,11 @@ internal static class FelixExtensions
 
     public static WebApplication MapFelix(this WebApplication app)
     {
-        // Problem details for errors, except on WebSocket upgrades: their request lasts as long as the connection, these
-        // two middlewares would each keep a waiting state machine per open connection for all that time, and nothing
-        // they could write reaches a WebSocket client (refusals before the upgrade write their own problem details).
-        app.UseWhen(context => !StreamingRequests.IsWebSocketUpgrade(context), errors => errors.UseExceptionHandler().UseStatusCodePages());
+        // Problem details for errors, except on WebSocket upgrades to the streaming endpoints: their request lasts as long
+        // as the connection, and these two middlewares would each keep a waiting state machine per open connection for
+        // all that time. Refusals there (authentication, limits, origin) write their own problem details; an unexpected
+        // failure before the upgrade gets a bare 500, which is all a WebSocket client can see anyway.
+        app.UseWhen(context => !StreamingRequests.IsStreamUpgrade(context), errors => errors.UseExceptionHandler().UseStatusCodePages());
         app.UseDashboard();
         app.UseRequestSizeLimit();
         app.UseCors(CorsSetup.PolicyName);

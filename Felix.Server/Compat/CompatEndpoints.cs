@@ -15,12 +15,16 @@ namespace Felix.Server.Compat;
 /// </summary>
 internal static partial class CompatEndpoints
 {
+    public const string RawStreamsPrefix = "/api/v1/ws";
     public const string WorkflowStreamPattern = "/api/v1/ws/workflows/{workflowId}";
     public const string SystemStreamPattern = "/api/v1/ws/system/events";
 
     public static IServiceCollection AddCompat(this IServiceCollection services)
     {
-        services.AddOptions<CompatOptions>().BindConfiguration(CompatOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<CompatOptions>().BindConfiguration(CompatOptions.SectionName).ValidateDataAnnotations()
+            .Validate(o => o.SendTimeout >= TimeSpan.FromMilliseconds(10) || o.SendTimeout == Timeout.InfiniteTimeSpan,
+                "Felix:Compat:SendTimeout must be at least 10 ms, or -00:00:00.001 for none.")
+            .ValidateOnStart();
         services.AddSingleton<CompatConnections>();
         services.AddSingleton<CompatSendWatchdog>();
         services.AddSingleton<CompatWorkflowStream>();

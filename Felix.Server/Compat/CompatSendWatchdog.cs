@@ -30,7 +30,11 @@ internal sealed class CompatSendWatchdog : IDisposable
         }
 
         var period = timeout / BeatsPerTimeout;
-        _timer = time.CreateTimer(static state => ((CompatSendWatchdog)state!).Beat(), this, period, period);
+        // Built on first use, inside a request: the timer must not keep that request's execution context alive.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _timer = time.CreateTimer(static state => ((CompatSendWatchdog)state!).Beat(), this, period, period);
+        }
     }
 
     /// <summary>The current beat (from 1); a send notes it when it starts.</summary>
@@ -56,7 +60,15 @@ internal sealed class CompatSendWatchdog : IDisposable
         // Enumerating the dictionary itself takes no snapshot (Keys would copy every socket on each beat).
         foreach (var (socket, _) in _sockets)
         {
-            socket.AbortIfSendStartedBefore(startedBefore);
+            try
+            {
+                socket.AbortIfSendStartedBefore(startedBefore);
+            }
+            catch (Exception)
+            {
+                // A connection that ended while this beat looked at it can refuse the abort; it is gone either way,
+                // and the other sockets of this beat (and the process: this is a timer thread) must not pay for it.
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+using Felix.Server.Compat;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Felix.Server.Platform;
@@ -8,11 +9,20 @@ namespace Felix.Server.Platform;
 /// </summary>
 internal static class StreamingRequests
 {
-    /// <summary>An HTTP/1.1 upgrade to WebSocket or an HTTP/2 extended CONNECT.</summary>
+    private static readonly PathString Hubs = "/hubs";
+    private static readonly PathString RawStreams = CompatEndpoints.RawStreamsPrefix;
+
+    /// <summary>An HTTP/1.1 upgrade to WebSocket or an HTTP/2 extended CONNECT for WebSocket.</summary>
     public static bool IsWebSocketUpgrade(HttpContext context) =>
-        context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true }
-        || (context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true }
-            && context.Request.Headers.Upgrade.ToString().Equals("websocket", StringComparison.OrdinalIgnoreCase));
+        context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true, Protocol: var protocol }
+            ? string.Equals(protocol, "websocket", StringComparison.OrdinalIgnoreCase)
+            : context.Features.Get<IHttpUpgradeFeature>() is { IsUpgradableRequest: true }
+              && context.Request.Headers.Upgrade.ToString().Equals("websocket", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A WebSocket upgrade to one of Felix's streaming endpoints (the hubs, the raw protocol).</summary>
+    public static bool IsStreamUpgrade(HttpContext context) =>
+        (context.Request.Path.StartsWithSegments(Hubs) || context.Request.Path.StartsWithSegments(RawStreams))
+        && IsWebSocketUpgrade(context);
 
     /// <summary>A WebSocket upgrade or a request for server-sent events: its request lasts as long as the stream.</summary>
     public static bool IsLongLived(HttpContext context) =>

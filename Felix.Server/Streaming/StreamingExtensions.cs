@@ -8,6 +8,8 @@ internal static class StreamingExtensions
         services.AddOptions<StreamingOptions>()
             .BindConfiguration(StreamingOptions.SectionName)
             .ValidateDataAnnotations()
+            .Validate(o => o.SlowConsumerTimeout > TimeSpan.Zero || o.SlowConsumerTimeout == Timeout.InfiniteTimeSpan,
+                "Felix:Streaming:SlowConsumerTimeout must be positive, or -00:00:00.001 for none.")
             .ValidateOnStart();
         services.AddSingleton<IEventLog, InMemoryEventLog>();
         services.AddSingleton<EventPublisher>();

@@ -90,6 +90,32 @@ public sealed class CompatSendWatchdogTests
         await Assert.ThrowsAnyAsync<Exception>(() => send).DefaultTimeout();
     }
 
+    [Fact]
+    public async Task AConnectionThatRefusesTheAbortDoesNotStopTheOthersBeingTimedOut()
+    {
+        var time = new FakeTimeProvider();
+        using var watchdog = new CompatSendWatchdog(Microsoft.Extensions.Options.Options.Create(Options), time);
+        var refusing = new StalledPeerStream();
+        var stalled = new StalledPeerStream();
+        var first = new CompatSocket(WebSocket.CreateFromStream(refusing, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
+            new StreamingOptions(), time, watchdog, () => throw new ObjectDisposedException("HttpContext"));
+        var secondAborted = false;
+        var second = new CompatSocket(WebSocket.CreateFromStream(stalled, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
+            new StreamingOptions(), time, watchdog, () => secondAborted = true);
+        using var watchedFirst = watchdog.Watch(first);
+        using var watchedSecond = watchdog.Watch(second);
+
+        var sends = new[] { first.SendAsync(Frame, CancellationToken.None), second.SendAsync(Frame, CancellationToken.None) };
+        await Task.WhenAll(refusing.WriteStarted, stalled.WriteStarted).DefaultTimeout();
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.True(secondAborted);
+        foreach (var send in sends)
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send).DefaultTimeout();
+        }
+    }
+
     /// <summary>A connection whose peer stopped reading: writes never complete until the connection is torn down.</summary>
     private sealed class StalledPeerStream : Stream
     {

@@ -42,4 +42,30 @@ public sealed class SharedDeadlineTests
         time.Advance(TimeSpan.FromSeconds(1));
         Assert.True(second.IsCancellationRequested);
     }
+
+    [Fact]
+    public void AfterALongQuietSpellTheTokenIsFreshNotTheOldFiredOne()
+    {
+        var time = new FakeTimeProvider();
+        var deadline = new SharedDeadline(TimeSpan.FromSeconds(8), time);
+        var old = deadline.Token;
+
+        time.Advance(TimeSpan.FromMinutes(5));
+        var fresh = deadline.Token;
+
+        Assert.True(old.IsCancellationRequested);
+        Assert.False(fresh.IsCancellationRequested);
+    }
+
+    [Fact]
+    public void AnInfiniteDeadlineNeverCancels()
+    {
+        var time = new FakeTimeProvider();
+        var deadline = new SharedDeadline(Timeout.InfiniteTimeSpan, time);
+
+        var token = deadline.Token;
+        time.Advance(TimeSpan.FromDays(1));
+
+        Assert.False(token.CanBeCanceled);
+    }
 }

@@ -25,12 +25,29 @@ public sealed class StreamingRequestsTests
     }
 
     [Fact]
-    public void AnHttp2ExtendedConnectIsAWebSocketUpgrade()
+    public void AnHttp2ExtendedConnectIsAWebSocketUpgradeOnlyForWebSocket()
     {
-        var context = new DefaultHttpContext();
-        context.Features.Set<IHttpExtendedConnectFeature>(new ExtendedConnect());
+        var websocket = new DefaultHttpContext();
+        websocket.Features.Set<IHttpExtendedConnectFeature>(new ExtendedConnect("websocket"));
+        var other = new DefaultHttpContext();
+        other.Features.Set<IHttpExtendedConnectFeature>(new ExtendedConnect("webtransport"));
 
-        Assert.True(StreamingRequests.IsWebSocketUpgrade(context));
+        Assert.True(StreamingRequests.IsWebSocketUpgrade(websocket));
+        Assert.False(StreamingRequests.IsWebSocketUpgrade(other));
+    }
+
+    [Theory]
+    [InlineData("/hubs/workflows", true)]
+    [InlineData("/api/v1/ws/workflows/wf_1", true)]
+    [InlineData("/api/v1/ws/system/events", true)]
+    [InlineData("/api/v1/workflows", false)]
+    [InlineData("/nowhere", false)]
+    public void OnlyUpgradesToTheStreamingEndpointsAreStreamUpgrades(string path, bool expected)
+    {
+        var context = Request(upgradable: true, upgrade: "websocket");
+        context.Request.Path = path;
+
+        Assert.Equal(expected, StreamingRequests.IsStreamUpgrade(context));
     }
 
     [Fact]
@@ -62,11 +79,11 @@ public sealed class StreamingRequestsTests
         public Task<Stream> UpgradeAsync() => throw new NotSupportedException();
     }
 
-    private sealed class ExtendedConnect : IHttpExtendedConnectFeature
+    private sealed class ExtendedConnect(string protocol) : IHttpExtendedConnectFeature
     {
         public bool IsExtendedConnect => true;
 
-        public string? Protocol => "websocket";
+        public string? Protocol => protocol;
 
         public ValueTask<Stream> AcceptAsync() => throw new NotSupportedException();
     }
