@@ -4,7 +4,6 @@ using Felix.Contracts.Events;
 using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Hubs;
 
@@ -21,13 +20,10 @@ namespace Felix.Server.Hubs;
 /// </remarks>
 internal sealed partial class HubEventSink(
     IHubContext<WorkflowHub> hub,
-    IOptions<StreamingOptions> options,
-    TimeProvider time,
+    SharedDeadline deadline,
     FelixMetrics metrics,
     ILogger<HubEventSink> logger) : IEventSink
 {
-    private readonly SharedDeadline _deadline = new(options.Value.SlowConsumerTimeout, time);
-
     private static readonly FrozenDictionary<Type, string> Methods = new Dictionary<Type, string>
     {
         [typeof(WorkflowStatusEvent)] = nameof(IWorkflowClient.WorkflowStatus),
@@ -52,7 +48,7 @@ internal sealed partial class HubEventSink(
             hub.Clients.Group(WorkflowGroups.For(workflowEvent.WorkflowId)),
             MethodFor(workflowEvent.GetType()),
             workflowEvent,
-            _deadline,
+            deadline,
             ex =>
             {
                 // SignalR has already aborted the connections that could not take the event.

@@ -2,6 +2,7 @@ using Felix.Contracts;
 using Felix.Contracts.Serialization;
 using Felix.Server.Platform;
 using Felix.Server.Streaming;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Hubs;
 
@@ -35,6 +36,9 @@ internal static class HubsExtensions
             .AddJsonProtocol(options => options.PayloadSerializerOptions.AddFelixConverters())
             .AddMessagePackProtocol(options => options.SerializerOptions = options.SerializerOptions.WithFelixResolver());
         services.AddSingleton<HubConnectionCounter>();
+        // One deadline for both sinks' sends: one token source per window for the whole process.
+        services.AddSingleton(provider => new SharedDeadline(
+            provider.GetRequiredService<IOptions<StreamingOptions>>().Value.SlowConsumerTimeout, provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IEventSink, HubEventSink>();
         services.AddSingleton<ISystemEventSink, SystemHubSink>();
         return services;

@@ -3,7 +3,6 @@ using Felix.Contracts.Events;
 using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Hubs;
 
@@ -14,16 +13,13 @@ namespace Felix.Server.Hubs;
 /// </summary>
 internal sealed partial class SystemHubSink(
     IHubContext<SystemHub> hub,
-    IOptions<StreamingOptions> options,
-    TimeProvider time,
+    SharedDeadline deadline,
     FelixMetrics metrics,
     ILogger<SystemHubSink> logger) : ISystemEventSink
 {
-    private readonly SharedDeadline _deadline = new(options.Value.SlowConsumerTimeout, time);
-
     public ValueTask DeliverAsync(SystemEvent evt)
     {
-        DeadlineSend.Start(hub.Clients.All, nameof(ISystemClient.SystemEvent), evt, _deadline, ex =>
+        DeadlineSend.Start(hub.Clients.All, nameof(ISystemClient.SystemEvent), evt, deadline, ex =>
         {
             metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed");
             LogSendFailed(logger, ex);

@@ -25,44 +25,27 @@ internal static class RateLimits
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.OnRejected = OnRejectedAsync;
-            options.AddPolicy(CreateWorkflowPolicy, context =>
-            {
-                var limits = Limits(context);
-                return RateLimitPartition.GetTokenBucketLimiter(PrincipalKey(context), _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = limits.WorkflowsPerMinute,
-                    TokensPerPeriod = limits.WorkflowsPerMinute,
-                    ReplenishmentPeriod = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                });
-            });
-            options.AddPolicy(ConnectPolicy, context =>
-            {
-                var limits = Limits(context);
-                return RateLimitPartition.GetTokenBucketLimiter(PrincipalKey(context), _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = limits.ConnectionAttemptsPerMinute,
-                    TokensPerPeriod = limits.ConnectionAttemptsPerMinute,
-                    ReplenishmentPeriod = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                });
-            });
+            options.AddPolicy(CreateWorkflowPolicy, context => PerPrincipalPerMinute(context, Limits(context).WorkflowsPerMinute));
+            options.AddPolicy(ConnectPolicy, context => PerPrincipalPerMinute(context, Limits(context).ConnectionAttemptsPerMinute));
             options.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                PartitionedRateLimiter.Create<HttpContext, string>(context => IsStreaming(context)
+                PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.HoldsConnection(context)
                     ? RateLimitPartition.GetConcurrencyLimiter("total", _ => new ConcurrencyLimiterOptions { PermitLimit = Limits(context).MaxConnections, QueueLimit = 0 })
                     : RateLimitPartition.GetNoLimiter("none")),
-                PartitionedRateLimiter.Create<HttpContext, string>(context => IsStreaming(context)
+                PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.HoldsConnection(context)
                     ? RateLimitPartition.GetConcurrencyLimiter("p:" + PrincipalKey(context), _ => new ConcurrencyLimiterOptions { PermitLimit = Limits(context).MaxConnectionsPerPrincipal, QueueLimit = 0 })
                     : RateLimitPartition.GetNoLimiter("none")));
         });
         return services;
     }
 
-    /// <summary>A streaming connection: a WebSocket upgrade, or a hub transport request that stays open (SSE, long poll).</summary>
-    private static bool IsStreaming(HttpContext context) =>
-        context.WebSockets.IsWebSocketRequest
-        || (context.Request.Path.StartsWithSegments("/hubs") && !context.Request.Path.Value!.EndsWith("/negotiate", StringComparison.Ordinal)
-            && context.Request.Method == HttpMethods.Get);
+    private static RateLimitPartition<string> PerPrincipalPerMinute(HttpContext context, int perMinute) =>
+        RateLimitPartition.GetTokenBucketLimiter(PrincipalKey(context), _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = perMinute,
+            TokensPerPeriod = perMinute,
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+        });
 
     private static string PrincipalKey(HttpContext context) =>
         context.User.FindFirstValue(ClaimTypes.Name) is { Length: > 0 } name && context.User.Identity?.IsAuthenticated == true
@@ -78,7 +61,7 @@ internal static class RateLimits
         var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
             ? (int)Math.Ceiling(wait.TotalSeconds)
             : Limits(context).ConnectionRetryAfterSeconds;
-        var isConnectionCap = !rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out _) && IsStreaming(context);
+        var isConnectionCap = !rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out _) && StreamingRequests.HoldsConnection(context);
         context.RequestServices.GetRequiredService<FelixMetrics>().Rejected(isConnectionCap ? "connections" : "rate");
         context.Response.Headers.RetryAfter = Math.Max(1, retryAfter).ToString(CultureInfo.InvariantCulture);
         await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext

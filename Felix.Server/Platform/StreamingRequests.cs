@@ -24,6 +24,15 @@ internal static class StreamingRequests
         (context.Request.Path.StartsWithSegments(Hubs) || context.Request.Path.StartsWithSegments(RawStreams))
         && IsWebSocketUpgrade(context);
 
+    /// <summary>
+    /// A request that holds a streaming connection while it runs, for the connection caps: a WebSocket, or a hub
+    /// transport request that stays open (server-sent events, a long poll). Only after the WebSockets middleware.
+    /// </summary>
+    public static bool HoldsConnection(HttpContext context) =>
+        context.WebSockets.IsWebSocketRequest
+        || (context.Request.Path.StartsWithSegments(Hubs) && !context.Request.Path.Value!.EndsWith("/negotiate", StringComparison.Ordinal)
+            && context.Request.Method == HttpMethods.Get);
+
     /// <summary>A WebSocket upgrade or a request for server-sent events: its request lasts as long as the stream.</summary>
     public static bool IsLongLived(HttpContext context) =>
         IsWebSocketUpgrade(context)

@@ -52,51 +52,39 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
     private readonly string _label = transport != "raw" && settings.SignalRClient == "full" ? transport + " (full client)" : transport;
 
     /// <summary>One workflow, many subscribers: the maximum delivery rate, then latency at half of it.</summary>
-    public async Task<List<RunResult>> FanOutAsync()
-    {
-        var ids = await server.CreateWorkflowsAsync(1);
-        var clients = await ConnectAsync(ids, settings.FanOutSubscribers);
-        try
+    public Task<List<RunResult>> FanOutAsync() =>
+        WithWarmClientsAsync(1, settings.FanOutSubscribers, settings.FanOutEvents, async (clients, ids) =>
         {
-            await WarmUpAsync(clients, ids, settings.FanOutEvents);
             var max = await MedianOfRepeatsAsync("fan-out max", clients, ids, settings.FanOutEvents);
             var half = Math.Max(1, max.DeliveriesPerSecond / clients.Count / 2);
             var events = (int)Math.Max(10, half * settings.HalfRateSeconds);
             var halfRun = await PublishAsync("fan-out half rate", clients, ids, events, half, settings.EventBytes);
             return [max, halfRun];
-        }
-        finally
-        {
-            await DisconnectAsync(clients);
-        }
-    }
+        });
 
     /// <summary>Many workflows with a few subscribers each, every workflow publishing as fast as it can.</summary>
-    public async Task<List<RunResult>> ManyWorkflowsAsync()
-    {
-        var ids = await server.CreateWorkflowsAsync(settings.ManyWorkflows);
-        var clients = await ConnectAsync(ids, settings.ManySubscribers);
-        try
-        {
-            await WarmUpAsync(clients, ids, settings.ManyEvents);
-            return [await MedianOfRepeatsAsync("many workflows", clients, ids, settings.ManyEvents)];
-        }
-        finally
-        {
-            await DisconnectAsync(clients);
-        }
-    }
+    public Task<List<RunResult>> ManyWorkflowsAsync() =>
+        WithWarmClientsAsync(settings.ManyWorkflows, settings.ManySubscribers, settings.ManyEvents, async (clients, ids) =>
+            [await MedianOfRepeatsAsync("many workflows", clients, ids, settings.ManyEvents)]);
 
     /// <summary>Agent text at a realistic rate: latency under a steady load.</summary>
-    public async Task<List<RunResult>> TokenStreamingAsync()
+    public Task<List<RunResult>> TokenStreamingAsync()
     {
-        var ids = await server.CreateWorkflowsAsync(settings.TokenWorkflows);
-        var clients = await ConnectAsync(ids, settings.TokenSubscribers);
+        var events = (int)(settings.TokenRate * settings.TokenSeconds);
+        return WithWarmClientsAsync(settings.TokenWorkflows, settings.TokenSubscribers, events, async (clients, ids) =>
+            [await PublishAsync("token streaming", clients, ids, events, settings.TokenRate, settings.TokenBytes)]);
+    }
+
+    /// <summary>Creates the workflows, connects the subscribers, warms the server up, runs <paramref name="measure"/>, disconnects.</summary>
+    private async Task<List<RunResult>> WithWarmClientsAsync(
+        int workflows, int perWorkflow, int events, Func<List<BenchClient>, string[], Task<List<RunResult>>> measure)
+    {
+        var ids = await server.CreateWorkflowsAsync(workflows);
+        var clients = await ConnectAsync(ids, perWorkflow);
         try
         {
-            var events = (int)(settings.TokenRate * settings.TokenSeconds);
             await WarmUpAsync(clients, ids, events);
-            return [await PublishAsync("token streaming", clients, ids, events, settings.TokenRate, settings.TokenBytes)];
+            return await measure(clients, ids);
         }
         finally
         {
