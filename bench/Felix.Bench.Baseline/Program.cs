@@ -15,10 +15,14 @@ using Microsoft.AspNetCore.Mvc;
 // The bare broadcasters Felix is compared with, speaking the same bench routes as Felix's benchmark mode:
 // - raw: Kestrel + WebSockets and nothing else, sending the same bytes (the same event, serialised once with the same
 //   snake_case options), with no log, no auth, no per-connection timeouts and unbounded per-connection queues;
+// - Kestrel with hub bytes (Bench:Hubs=kestrel): the same plain WebSocket sending, on the hub's path, the bytes the
+//   SignalR hub would send (KestrelHubBroadcaster.cs), to the same SignalR clients;
 // - SignalR: a hub on the same path with the same protocols and options as Felix's, whose Subscribe only joins the
 //   workflow's group, and a group send per event, started and not awaited as Felix does, with no deadline.
 // What Felix adds on top of each (log, publisher, auth, limits, deadlines, observability) is what the ratios measure.
 var builder = WebApplication.CreateSlimBuilder(args);
+var snakeCase = FelixSerialization.CreateSnakeCaseOptions();
+var topics = new ConcurrentDictionary<string, Topic>(StringComparer.Ordinal);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Services.AddSignalR(options =>
     {
@@ -29,11 +33,17 @@ builder.Services.AddSignalR(options =>
     .AddMessagePackProtocol(options => options.SerializerOptions = options.SerializerOptions.WithFelixResolver());
 var app = builder.Build();
 app.UseWebSockets();
-app.MapHub<BareWorkflowHub>(HubPaths.Workflows);
+if (app.Configuration["Bench:Hubs"] == "kestrel")
+{
+    app.MapKestrelHub(topics);
+}
+else
+{
+    app.MapHub<BareWorkflowHub>(HubPaths.Workflows);
+}
+
 var hub = app.Services.GetRequiredService<IHubContext<BareWorkflowHub>>();
 
-var snakeCase = FelixSerialization.CreateSnakeCaseOptions();
-var topics = new ConcurrentDictionary<string, Topic>(StringComparer.Ordinal);
 long published = 0;
 
 app.MapPost("/api/v1/bench/workflows", (int count) =>
@@ -88,6 +98,10 @@ app.MapPost("/api/v1/bench/publish", async ([FromBody] string[] workflowIds, int
             }
 
             _ = hub.Clients.Group(id).SendCoreAsync(nameof(IWorkflowClient.AgentOutputDelta), [evt], CancellationToken.None);
+            if (!topic.HubSubscribers.IsEmpty)
+            {
+                KestrelHubBroadcaster.Send(topic, nameof(IWorkflowClient.AgentOutputDelta), evt);
+            }
 
             Interlocked.Increment(ref published);
         }
@@ -105,48 +119,19 @@ app.Map("/api/v1/ws/workflows/{workflowId}", async (HttpContext context, string 
     }
 
     using var socket = await context.WebSockets.AcceptWebSocketAsync();
-    var queue = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    var queue = SocketPump.CreateQueue();
     topic.Subscribers[queue] = 0;
     // Like Felix's "connected" frame: the client knows it is subscribed once it reads it.
     queue.Writer.TryWrite("{\"type\":\"connected\"}"u8.ToArray());
-    var receive = Task.Run(async () =>
-    {
-        var buffer = new byte[256];
-        try
-        {
-            while (socket.State == WebSocketState.Open)
-            {
-                var result = await socket.ReceiveAsync(buffer, context.RequestAborted);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
-        {
-        }
-
-        queue.Writer.TryComplete();
-    });
     try
     {
-        await foreach (var frame in queue.Reader.ReadAllAsync(context.RequestAborted))
-        {
-            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, context.RequestAborted);
-        }
-
-        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
-    }
-    catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
-    {
+        await SocketPump.RunAsync(socket, queue, WebSocketMessageType.Text, context.RequestAborted);
     }
     finally
     {
         topic.Subscribers.TryRemove(queue, out _);
     }
 
-    await receive;
     return Results.Empty;
 });
 
@@ -168,5 +153,8 @@ internal sealed class Topic(string epoch)
 
     public string Epoch { get; } = epoch;
 
-    public ConcurrentDictionary<Channel<byte[]>, byte> Subscribers { get; } = new();
+    public ConcurrentDictionary<Channel<ReadOnlyMemory<byte>>, byte> Subscribers { get; } = new();
+
+    /// <summary>Subscribers of the bare Kestrel hub endpoint (<c>Bench:Hubs=kestrel</c>).</summary>
+    public ConcurrentDictionary<HubSubscriber, byte> HubSubscribers { get; } = new();
 }

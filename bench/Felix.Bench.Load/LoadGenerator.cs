@@ -33,9 +33,12 @@ internal static class LoadGenerator
             felixEnvironment[key] = value;
         }
 
+        var kestrelHubEnvironment = new Dictionary<string, string>(baselineEnvironment) { ["Bench__Hubs"] = "kestrel" };
+
         var port = settings.Port;
-        // Each transport against its bare counterpart (raw: the Kestrel broadcaster; json, messagepack: a bare SignalR hub
-        // in the same process), the bare one first. Felix is also compared with the raw broadcaster on every transport.
+        // Each transport against its bare counterparts, the bare ones first: bare Kestrel sending the same bytes to the
+        // same clients (raw: the broadcaster; json, messagepack: the hub's bytes on the hub's path, target "kestrel"),
+        // and for the hub transports a bare SignalR hub. Felix is also compared with the raw broadcaster on every transport.
         var targets = new List<(string Name, string Dll, string Transport, Dictionary<string, string> Environment)>();
         var transports = settings.Transports.ToList();
         if (!transports.Contains("raw") && settings.Baselines)
@@ -45,6 +48,12 @@ internal static class LoadGenerator
 
         foreach (var transport in transports)
         {
+            // The full client negotiates first, which only a SignalR server answers.
+            if (settings.Baselines && transport != "raw" && settings.SignalRClient != "full")
+            {
+                targets.Add(("kestrel", settings.BaselineDll, transport, kestrelHubEnvironment));
+            }
+
             if (settings.Baselines)
             {
                 targets.Add(("baseline", settings.BaselineDll, transport, baselineEnvironment));

@@ -22,35 +22,43 @@ internal static class Report
                 $"| {r.Target} | {r.Transport} | {scenario} | {r.Connections:N0} | {r.Delivered:N0} / {r.Expected:N0} | {r.Dropped:N0} | {r.DeliveriesPerSecond:N0} | {F(r.P50Ms)} | {F(r.P99Ms)} | {F(r.MaxMs)} | {F(r.CpuPercent, "F0")}% | {F(r.CpuMicrosPerDelivery, "F2")} | {r.RssBytes / 1048576.0:F0} | {F(r.AllocatedPerDelivery, "F0")} | {F(r.ServerGcPauseMs, "F0")} / {F(r.GeneratorGcPauseMs, "F0")} | {F(r.ServerJitMs, "F0")} | {F(r.BytesPerConnection / 1024)} | {F(r.HeapPerConnection / 1024)} | {Spread(r)} |"));
         }
 
-        var baselines = results.Where(r => r.Target == "baseline").ToDictionary(r => (r.Transport, r.Scenario));
-        if (baselines.Count > 0)
+        var bare = results.Where(r => r.Target is "baseline" or "kestrel").ToDictionary(r => (r.Target, r.Transport, r.Scenario));
+        if (bare.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine("| transport | scenario | Felix deliveries/s | bare Kestrel (raw) deliveries/s | **Felix / bare Kestrel** | server CPU per delivery, bare Kestrel / Felix | bare same-transport deliveries/s | Felix / bare same transport | server CPU per delivery, bare same transport / Felix |");
-            text.AppendLine("|---|---|---|---|---|---|---|---|---|");
+            text.AppendLine("| transport | scenario | Felix deliveries/s | bare Kestrel, same bytes: deliveries/s | **Felix / bare Kestrel** | server CPU per delivery, bare Kestrel / Felix | bare Kestrel raw frames: deliveries/s | Felix / bare Kestrel raw frames | bare SignalR: deliveries/s | Felix / bare SignalR | server CPU per delivery, bare SignalR / Felix |");
+            text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var r in results.Where(r => r.Target == "felix" && r.PublishRate == 0 && r.Expected > 0))
             {
-                if (!baselines.TryGetValue(("raw", r.Scenario), out var kestrel) || kestrel.DeliveriesPerSecond <= 0)
-                {
-                    continue;
-                }
-
-                var bare = baselines.TryGetValue((BareTransport(r.Transport), r.Scenario), out var same) && same.DeliveriesPerSecond > 0 ? same : null;
+                var transport = BareTransport(r.Transport);
+                var rawFrames = Find(bare, "baseline", "raw", r.Scenario);
+                var sameBytes = transport == "raw" ? rawFrames : Find(bare, "kestrel", transport, r.Scenario);
+                var signalR = transport == "raw" ? null : Find(bare, "baseline", transport, r.Scenario);
                 text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {r.Transport} | {r.Scenario} | {r.DeliveriesPerSecond:N0} | {kestrel.DeliveriesPerSecond:N0} | **{r.DeliveriesPerSecond / kestrel.DeliveriesPerSecond:F2}** | {kestrel.CpuMicrosPerDelivery / r.CpuMicrosPerDelivery:F2} | " +
-                    $"{(bare is null ? "–" : bare.DeliveriesPerSecond.ToString("N0", CultureInfo.InvariantCulture))} | {(bare is null ? "–" : (r.DeliveriesPerSecond / bare.DeliveriesPerSecond).ToString("F2", CultureInfo.InvariantCulture))} | " +
-                    $"{(bare is null ? "–" : (bare.CpuMicrosPerDelivery / r.CpuMicrosPerDelivery).ToString("F2", CultureInfo.InvariantCulture))} |"));
+                    $"| {r.Transport} | {r.Scenario} | {r.DeliveriesPerSecond:N0} | {Rate(sameBytes)} | **{Ratio(r, sameBytes)}** | {CpuRatio(r, sameBytes)} | " +
+                    $"{Rate(rawFrames)} | {Ratio(r, rawFrames)} | {Rate(signalR)} | {Ratio(r, signalR)} | {CpuRatio(r, signalR)} |"));
             }
         }
 
         return text.ToString();
     }
 
+    private static RunResult? Find(Dictionary<(string, string, string), RunResult> runs, string target, string transport, string scenario) =>
+        runs.TryGetValue((target, transport, scenario), out var run) && run.DeliveriesPerSecond > 0 ? run : null;
+
+    private static string Rate(RunResult? run) => run is null ? "–" : run.DeliveriesPerSecond.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Ratio(RunResult felix, RunResult? bare) =>
+        bare is null ? "–" : (felix.DeliveriesPerSecond / bare.DeliveriesPerSecond).ToString("F2", CultureInfo.InvariantCulture);
+
+    private static string CpuRatio(RunResult felix, RunResult? bare) =>
+        bare is null ? "–" : (bare.CpuMicrosPerDelivery / felix.CpuMicrosPerDelivery).ToString("F2", CultureInfo.InvariantCulture);
+
     private static string Spread(RunResult r) => r.Repeats > 1
         ? string.Create(CultureInfo.InvariantCulture, $"{r.Repeats}: {r.SlowestPerSecond:N0} – {r.FastestPerSecond:N0}")
         : "–";
 
-    // Felix's raw endpoint is compared with the raw broadcaster; its hub transports with the bare hub on the same protocol.
+    // Runs with the full HubConnection client are compared with the bare servers measured with the lean one.
     private static string BareTransport(string transport) => transport.Replace(" (full client)", "", StringComparison.Ordinal);
 
     private static string F(double value, string format = "F1") =>
