@@ -24,6 +24,9 @@ internal static class FelixExtensions
         // Request-start lines carry the whole URL, and browsers put keys in the query (api_key, access_token): keep those
         // lines out of the logs whatever the configured level.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        // Console for people, EventSource for dotnet-trace and dotnet-monitor. Not the Debug provider: it writes only to an
+        // attached debugger, and each provider costs every log scope of every open connection's request another object.
+        builder.Logging.ClearProviders().AddConsole().AddEventSourceLogger();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ServerClock>();
         services.AddProblemDetails();
@@ -61,6 +64,7 @@ internal static class FelixExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseStreamingAdmission();
 
         app.MapWorkflowsApi();
         app.MapSystemApi();

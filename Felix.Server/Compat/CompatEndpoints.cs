@@ -36,11 +36,11 @@ internal static partial class CompatEndpoints
     {
         app.Map(WorkflowStreamPattern, (HttpContext context, string workflowId, CompatWorkflowStream stream) =>
             RunAsync(context, socket => stream.RunAsync(context, socket, workflowId)))
-            .RequireRateLimiting(RateLimits.ConnectPolicy)
+            .RequireStreamingAdmission()
             .ExcludeFromDescription();
         app.Map(SystemStreamPattern, (HttpContext context, CompatSystemStream stream) =>
             RunAsync(context, socket => stream.RunAsync(context, socket)))
-            .RequireRateLimiting(RateLimits.ConnectPolicy)
+            .RequireStreamingAdmission()
             .ExcludeFromDescription();
         return app;
     }

@@ -47,9 +47,9 @@ internal static class HubsExtensions
     public static IEndpointRouteBuilder MapFelixHubs(this IEndpointRouteBuilder app)
     {
         app.MapHub<WorkflowHub>(HubPaths.Workflows, options => options.AllowStatefulReconnects = true)
-            .RequireRateLimiting(RateLimits.ConnectPolicy);
+            .RequireStreamingAdmission();
         app.MapHub<SystemHub>(HubPaths.System, options => options.AllowStatefulReconnects = true)
-            .RequireRateLimiting(RateLimits.ConnectPolicy);
+            .RequireStreamingAdmission();
         return app;
     }
 }

@@ -9,14 +9,13 @@ using Microsoft.Extensions.Options;
 namespace Felix.Server.Platform;
 
 /// <summary>
-/// ASP.NET Core rate limiting, partitioned by principal: workflow creation and connection attempts per minute, and
-/// caps on open streaming connections (a WebSocket holds its lease for as long as it is open). Refusals answer 429 with
-/// <c>Retry-After</c> and a problem.
+/// Rate limits partitioned by principal: workflow creation per minute through ASP.NET Core's rate-limiting middleware,
+/// and the streaming endpoints' connection attempts and caps through <see cref="StreamingAdmission"/>. Refusals answer
+/// 429 with <c>Retry-After</c> and a problem.
 /// </summary>
 internal static class RateLimits
 {
     public const string CreateWorkflowPolicy = "create-workflow";
-    public const string ConnectPolicy = "connect";
 
     public static IServiceCollection AddFelixRateLimits(this IServiceCollection services)
     {
@@ -24,21 +23,14 @@ internal static class RateLimits
         services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.OnRejected = OnRejectedAsync;
+            options.OnRejected = (rejected, _) => new ValueTask(WriteRejectionAsync(rejected.HttpContext, rejected.Lease));
             options.AddPolicy(CreateWorkflowPolicy, context => PerPrincipalPerMinute(context, Limits(context).WorkflowsPerMinute));
-            options.AddPolicy(ConnectPolicy, context => PerPrincipalPerMinute(context, Limits(context).ConnectionAttemptsPerMinute));
-            options.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.HoldsConnection(context)
-                    ? RateLimitPartition.GetConcurrencyLimiter("total", _ => new ConcurrencyLimiterOptions { PermitLimit = Limits(context).MaxConnections, QueueLimit = 0 })
-                    : RateLimitPartition.GetNoLimiter("none")),
-                PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.HoldsConnection(context)
-                    ? RateLimitPartition.GetConcurrencyLimiter("p:" + PrincipalKey(context), _ => new ConcurrencyLimiterOptions { PermitLimit = Limits(context).MaxConnectionsPerPrincipal, QueueLimit = 0 })
-                    : RateLimitPartition.GetNoLimiter("none")));
         });
+        services.AddSingleton<StreamingAdmission>();
         return services;
     }
 
-    private static RateLimitPartition<string> PerPrincipalPerMinute(HttpContext context, int perMinute) =>
+    internal static RateLimitPartition<string> PerPrincipalPerMinute(HttpContext context, int perMinute) =>
         RateLimitPartition.GetTokenBucketLimiter(PrincipalKey(context), _ => new TokenBucketRateLimiterOptions
         {
             TokenLimit = perMinute,
@@ -47,7 +39,7 @@ internal static class RateLimits
             QueueLimit = 0,
         });
 
-    private static string PrincipalKey(HttpContext context) =>
+    internal static string PrincipalKey(HttpContext context) =>
         context.User.FindFirstValue(ClaimTypes.Name) is { Length: > 0 } name && context.User.Identity?.IsAuthenticated == true
             ? "user:" + name
             : "ip:" + context.Connection.RemoteIpAddress;
@@ -55,13 +47,27 @@ internal static class RateLimits
     private static LimitsOptions Limits(HttpContext context) =>
         context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
 
-    private static async ValueTask OnRejectedAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
+    /// <summary>Refuses with 429, <c>Retry-After</c> and a problem; disposes the refused lease.</summary>
+    internal static Task RejectAsync(HttpContext context, RateLimitLease lease)
     {
-        var context = rejected.HttpContext;
-        var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
+        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        return WriteAndDisposeAsync(context, lease);
+
+        static async Task WriteAndDisposeAsync(HttpContext context, RateLimitLease lease)
+        {
+            using (lease)
+            {
+                await WriteRejectionAsync(context, lease);
+            }
+        }
+    }
+
+    private static async Task WriteRejectionAsync(HttpContext context, RateLimitLease lease)
+    {
+        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
             ? (int)Math.Ceiling(wait.TotalSeconds)
             : Limits(context).ConnectionRetryAfterSeconds;
-        var isConnectionCap = !rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out _) && StreamingRequests.HoldsConnection(context);
+        var isConnectionCap = !lease.TryGetMetadata(MetadataName.RetryAfter, out _) && StreamingRequests.HoldsConnection(context);
         context.RequestServices.GetRequiredService<FelixMetrics>().Rejected(isConnectionCap ? "connections" : "rate");
         context.Response.Headers.RetryAfter = Math.Max(1, retryAfter).ToString(CultureInfo.InvariantCulture);
         await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext

@@ -9,22 +9,23 @@ namespace Felix.Server.Security;
 
 internal static partial class SecurityExtensions
 {
-    /// <summary>The default scheme: picks JWT for tokens that look like one (when JWT is on), API keys otherwise.</summary>
-    public const string SchemeName = "Felix";
+    /// <summary>The default scheme: API keys, handing tokens that look like a JWT (when JWT is on) to the JWT scheme.</summary>
+    public const string SchemeName = ApiKeyAuthenticationHandler.SchemeName;
     public const string JwtSchemeName = JwtBearerDefaults.AuthenticationScheme;
 
     public static IServiceCollection AddFelixSecurity(this IServiceCollection services)
     {
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName);
         services.AddSingleton<ApiKeyRing>();
+        // The API-key handler forwards JWTs itself rather than a policy scheme choosing between the two: a connection's
+        // request keeps its authentication handlers for life, and a hub connection lives for hours.
         services.AddAuthentication(SchemeName)
-            .AddPolicyScheme(SchemeName, "API key or JWT", options => options.ForwardDefaultSelector = context =>
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(SchemeName, options => options.ForwardDefaultSelector = context =>
             {
                 var credential = ApiKeyAuthenticationHandler.PresentedCredential(context.Request);
                 var jwt = context.RequestServices.GetRequiredService<ApiKeyRing>().JwtEnabled;
-                return jwt && credential is not null && credential.Count(c => c == '.') == 2 ? JwtSchemeName : ApiKeyAuthenticationHandler.SchemeName;
+                return jwt && credential is not null && credential.Count(c => c == '.') == 2 ? JwtSchemeName : null;
             })
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
             .AddJwtBearer(JwtSchemeName, options => options.Events = new JwtBearerEvents
             {
                 // Browsers cannot set headers on WebSockets and SSE: take the token from the query there.

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.WebSockets;
 using System.Text.Json.Nodes;
 using Felix.Contracts;
 using Felix.Tests.Infrastructure;
@@ -57,6 +58,42 @@ public sealed class LimitsTests
 
         Assert.Contains("429", third.Message, StringComparison.Ordinal);
         Assert.Equal("connected", (await otherTenant.ReceiveJsonAsync())!.Type());
+    }
+
+    [Fact]
+    public async Task TheServerWideCapCountsHubAndRawConnectionsAndAClosedOneGivesItsPlaceBack()
+    {
+        await using var app = TenantApplication.Create(new Dictionary<string, string?> { ["Felix:Limits:MaxConnections"] = "2" }, kestrel: true);
+        using var client = app.CreateApiClient(TenantApplication.KeyA);
+        var created = await client.CreateWorkflowAsync("Watched at the cap", maxSteps: 1);
+        var pathB = $"api/v1/ws/system/events?api_key={TenantApplication.AdminKey}";
+
+        await using var hub = app.CreateHubConnection("json", key: TenantApplication.KeyA);
+        await hub.StartAsync().DefaultTimeout();
+        var raw = await app.ConnectRawAsync($"api/v1/ws/workflows/{created.WorkflowId}?api_key={TenantApplication.KeyA}&types=all");
+        var refused = await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => app.ConnectRawAsync(pathB));
+        await hub.StopAsync().DefaultTimeout();
+
+        Assert.Contains("429", refused.Message, StringComparison.Ordinal);
+        WebSocket? admitted = null;
+        await Poll.UntilAsync(async () =>
+        {
+            try
+            {
+                admitted = await app.ConnectRawAsync(pathB);
+                return true;
+            }
+            catch (WebSocketException)
+            {
+                return false;
+            }
+        }, "the stopped hub connection's place");
+        using (admitted)
+        {
+            Assert.Equal("connected", (await admitted!.ReceiveJsonAsync())!.Type());
+        }
+
+        raw.Dispose();
     }
 
     [Fact]
