@@ -13,13 +13,13 @@ internal static class Report
     public static string Markdown(IReadOnlyList<RunResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine("| server | transport | scenario | conns | delivered / expected | dropped | deliveries/s | p50 ms | p99 ms | max ms | server CPU | CPU µs/delivery | server RSS MiB | alloc B/delivery | GC pause ms server / generator | server JIT ms | RSS KiB/conn | heap KiB/conn | runs: slowest – fastest deliveries/s |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| server | transport | scenario | conns | delivered / expected | dropped | deliveries/s | p50 ms | p99 ms | max ms | server CPU | CPU µs/delivery | server RSS MiB | alloc B/delivery | GC pause ms server / generator | server JIT ms | RSS KiB/conn | marginal RSS KiB/conn | heap KiB/conn | runs: slowest – fastest deliveries/s (density: least – most RSS/conn) |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
             var scenario = r.PublishRate > 0 ? $"{r.Scenario} ({r.PublishRate:F0} ev/s/wf)" : r.Scenario;
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Target} | {r.Transport} | {scenario} | {r.Connections:N0} | {r.Delivered:N0} / {r.Expected:N0} | {r.Dropped:N0} | {r.DeliveriesPerSecond:N0} | {F(r.P50Ms)} | {F(r.P99Ms)} | {F(r.MaxMs)} | {F(r.CpuPercent, "F0")}% | {F(r.CpuMicrosPerDelivery, "F2")} | {r.RssBytes / 1048576.0:F0} | {F(r.AllocatedPerDelivery, "F0")} | {F(r.ServerGcPauseMs, "F0")} / {F(r.GeneratorGcPauseMs, "F0")} | {F(r.ServerJitMs, "F0")} | {F(r.BytesPerConnection / 1024)} | {F(r.HeapPerConnection / 1024)} | {Spread(r)} |"));
+                $"| {r.Target} | {r.Transport} | {scenario} | {r.Connections:N0} | {r.Delivered:N0} / {r.Expected:N0} | {r.Dropped:N0} | {r.DeliveriesPerSecond:N0} | {F(r.P50Ms)} | {F(r.P99Ms)} | {F(r.MaxMs)} | {F(r.CpuPercent, "F0")}% | {F(r.CpuMicrosPerDelivery, "F2")} | {r.RssBytes / 1048576.0:F0} | {F(r.AllocatedPerDelivery, "F0")} | {F(r.ServerGcPauseMs, "F0")} / {F(r.GeneratorGcPauseMs, "F0")} | {F(r.ServerJitMs, "F0")} | {F(r.BytesPerConnection / 1024)} | {F(r.MarginalBytesPerConnection / 1024)} | {F(r.HeapPerConnection / 1024)} | {Spread(r)} |"));
         }
 
         var bare = results.Where(r => r.Target is "baseline" or "kestrel").ToDictionary(r => (r.Target, r.Transport, r.Scenario));
@@ -54,9 +54,11 @@ internal static class Report
     private static string CpuRatio(RunResult felix, RunResult? bare) =>
         bare is null ? "–" : (bare.CpuMicrosPerDelivery / felix.CpuMicrosPerDelivery).ToString("F2", CultureInfo.InvariantCulture);
 
-    private static string Spread(RunResult r) => r.Repeats > 1
-        ? string.Create(CultureInfo.InvariantCulture, $"{r.Repeats}: {r.SlowestPerSecond:N0} – {r.FastestPerSecond:N0}")
-        : "–";
+    private static string Spread(RunResult r) => r.Repeats <= 1 ? "–"
+        : !double.IsNaN(r.LeastBytesPerConnection)
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"{r.Repeats}: {r.LeastBytesPerConnection / 1024:F1} – {r.MostBytesPerConnection / 1024:F1} KiB RSS/conn (marginal {r.LeastMarginalBytesPerConnection / 1024:F1} – {r.MostMarginalBytesPerConnection / 1024:F1})")
+            : string.Create(CultureInfo.InvariantCulture, $"{r.Repeats}: {r.SlowestPerSecond:N0} – {r.FastestPerSecond:N0}");
 
     // Runs with the full HubConnection client are compared with the bare servers measured with the lean one.
     private static string BareTransport(string transport) => transport.Replace(" (full client)", "", StringComparison.Ordinal);

@@ -30,8 +30,36 @@ internal sealed record RunResult(
     double ServerJitMs = double.NaN,
     int Repeats = 1,
     double SlowestPerSecond = double.NaN,
-    double FastestPerSecond = double.NaN)
+    double FastestPerSecond = double.NaN,
+    double LeastBytesPerConnection = double.NaN,
+    double MostBytesPerConnection = double.NaN)
 {
+    /// <summary>Density: RSS growth per connection from half the connections to all of them.</summary>
+    public double MarginalBytesPerConnection { get; init; } = double.NaN;
+
+    public double LeastMarginalBytesPerConnection { get; init; } = double.NaN;
+
+    public double MostMarginalBytesPerConnection { get; init; } = double.NaN;
+
+    /// <summary>
+    /// Repeated density runs: the median run by RSS per connection, with the spread; the marginal figure is the median
+    /// of the runs' marginal figures (each measure's own median, not the one of the run picked by the other).
+    /// </summary>
+    public static RunResult MedianDensity(IReadOnlyList<RunResult> runs)
+    {
+        var sorted = runs.OrderBy(r => r.BytesPerConnection).ToList();
+        var marginal = runs.Select(r => r.MarginalBytesPerConnection).Order().ToList();
+        return sorted[sorted.Count / 2] with
+        {
+            Repeats = sorted.Count,
+            LeastBytesPerConnection = sorted[0].BytesPerConnection,
+            MostBytesPerConnection = sorted[^1].BytesPerConnection,
+            MarginalBytesPerConnection = marginal[marginal.Count / 2],
+            LeastMarginalBytesPerConnection = marginal[0],
+            MostMarginalBytesPerConnection = marginal[^1],
+        };
+    }
+
     /// <summary>Server CPU time per delivered event: what the server spent, whatever the generator could take.</summary>
     public double CpuMicrosPerDelivery => Delivered > 0 ? CpuSeconds * 1e6 / Delivered : double.NaN;
 
@@ -92,7 +120,11 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         }
     }
 
-    /// <summary>Idle subscribed connections: server memory per connection after a full GC.</summary>
+    /// <summary>
+    /// Idle subscribed connections: server memory per connection after a full GC, as the growth from none to all of them
+    /// divided by their number, and as the growth from half of them to all (the marginal cost, which leaves out what a
+    /// burst of connections costs once, such as thread-pool threads, and so does not shrink as the count grows).
+    /// </summary>
     public async Task<List<RunResult>> DensityAsync()
     {
         var ids = await server.CreateWorkflowsAsync(settings.DensityWorkflows);
@@ -103,23 +135,35 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         var rssBefore = server.Rss();
         await server.StatsAsync(collect: true, aggressive: true);
         var trimmedBefore = server.Rss();
-        var clients = await ConnectAsync(ids, Math.Max(1, settings.DensityConnections / ids.Length));
+        var perWorkflow = Math.Max(2, settings.DensityConnections / ids.Length);
+        var clients = await ConnectAsync(ids, perWorkflow / 2);
         try
         {
+            await Task.Delay(TimeSpan.FromSeconds(settings.DensityIdleSeconds));
+            var half = await server.StatsAsync(collect: true);
+            var rssHalf = server.Rss();
+            var halfCount = clients.Count;
+            clients.AddRange(await ConnectAsync(ids, perWorkflow - perWorkflow / 2));
             await Task.Delay(TimeSpan.FromSeconds(settings.DensityIdleSeconds));
             var after = await server.StatsAsync(collect: true);
             var rssAfter = server.Rss();
             await server.StatsAsync(collect: true, aggressive: true);
             var trimmedAfter = server.Rss();
             var n = clients.Count;
+            var marginal = (double)(rssAfter - rssHalf) / (n - halfCount);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {Target}/{_label} density: {n:N0} idle for {settings.DensityIdleSeconds:F0} s, {(double)(rssAfter - rssBefore) / n / 1024:F1} KiB RSS/conn, " +
-                $"{(double)(after.HeapBytes - before.HeapBytes) / n / 1024:F1} KiB heap/conn, {(double)(after.GcCommittedBytes - before.GcCommittedBytes) / n / 1024:F1} KiB GC-committed/conn " +
+                $"{marginal / 1024:F1} KiB marginal RSS/conn ({halfCount:N0} -> {n:N0}), " +
+                $"{(double)(after.HeapBytes - before.HeapBytes) / n / 1024:F1} KiB heap/conn ({(double)(after.HeapBytes - half.HeapBytes) / (n - halfCount) / 1024:F1} marginal), " +
+                $"{(double)(after.GcCommittedBytes - before.GcCommittedBytes) / n / 1024:F1} KiB GC-committed/conn " +
                 $"(fragmented {after.GcFragmentedBytes / 1048576.0:F1} MiB), {(double)(trimmedAfter - trimmedBefore) / n / 1024:F1} KiB RSS/conn after an aggressive GC, closed {clients.Count(c => c.Closed)}"));
             return
             [
                 new RunResult(Target, _label, "density (idle)", n, 0, 0, clients.Count(c => c.Closed), 0, double.NaN, double.NaN, double.NaN,
-                    double.NaN, rssAfter, double.NaN, (double)(rssAfter - rssBefore) / n, (double)(after.HeapBytes - before.HeapBytes) / n),
+                    double.NaN, rssAfter, double.NaN, (double)(rssAfter - rssBefore) / n, (double)(after.HeapBytes - before.HeapBytes) / n)
+                {
+                    MarginalBytesPerConnection = marginal,
+                },
             ];
         }
         finally
