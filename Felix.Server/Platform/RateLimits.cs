@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Felix.Server.Observability;
+using Felix.Server.Security;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -39,9 +40,13 @@ internal static class RateLimits
             QueueLimit = 0,
         });
 
+    /// <summary>
+    /// The identity's name (an API key's name, a JWT's <c>sub</c>) within its tenant; the client's address for requests
+    /// without one.
+    /// </summary>
     internal static string PrincipalKey(HttpContext context) =>
-        context.User.FindFirstValue(ClaimTypes.Name) is { Length: > 0 } name && context.User.Identity?.IsAuthenticated == true
-            ? "user:" + name
+        context.User.Identity is { IsAuthenticated: true, Name: { Length: > 0 } name }
+            ? "user:" + context.User.FindFirstValue(FelixClaims.Tenant) + "/" + name
             : "ip:" + context.Connection.RemoteIpAddress;
 
     private static LimitsOptions Limits(HttpContext context) =>
@@ -70,7 +75,8 @@ internal static class RateLimits
         var isConnectionCap = !lease.TryGetMetadata(MetadataName.RetryAfter, out _) && StreamingRequests.HoldsConnection(context);
         context.RequestServices.GetRequiredService<FelixMetrics>().Rejected(isConnectionCap ? "connections" : "rate");
         context.Response.Headers.RetryAfter = Math.Max(1, retryAfter).ToString(CultureInfo.InvariantCulture);
-        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        // TryWrite: a client that accepts no JSON (server-sent events ask for text/event-stream) gets the status alone.
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
             ProblemDetails = new ProblemDetails

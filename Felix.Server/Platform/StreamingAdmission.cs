@@ -12,38 +12,58 @@ namespace Felix.Server.Platform;
 /// </summary>
 internal sealed class StreamingAdmission : IDisposable
 {
-    private readonly PartitionedRateLimiter<HttpContext> _limiter;
+    private readonly PartitionedRateLimiter<HttpContext>[] _limiters;
+    private readonly PartitionedRateLimiter<HttpContext> _chain;
 
     public StreamingAdmission(IOptions<LimitsOptions> options)
     {
-        // Caps first, then attempts, as the rate-limiting middleware took its global limiter before an endpoint's policy.
-        _limiter = PartitionedRateLimiter.CreateChained(
+        // Caps first, then attempts, as the rate-limiting middleware took its global limiter before an endpoint's policy:
+        // a connection refused by a cap does not use up an attempt.
+        _limiters =
+        [
             PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.HoldsConnection(context)
                 ? RateLimitPartition.GetConcurrencyLimiter("total", _ => new ConcurrencyLimiterOptions { PermitLimit = options.Value.MaxConnections, QueueLimit = 0 })
                 : RateLimitPartition.GetNoLimiter("none")),
             PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.HoldsConnection(context)
                 ? RateLimitPartition.GetConcurrencyLimiter("p:" + RateLimits.PrincipalKey(context), _ => new ConcurrencyLimiterOptions { PermitLimit = options.Value.MaxConnectionsPerPrincipal, QueueLimit = 0 })
                 : RateLimitPartition.GetNoLimiter("none")),
-            PartitionedRateLimiter.Create<HttpContext, string>(context => RateLimits.PerPrincipalPerMinute(context, options.Value.ConnectionAttemptsPerMinute)));
+            PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.IsConnectionAttempt(context)
+                ? RateLimits.PerPrincipalPerMinute(context, options.Value.ConnectionAttemptsPerMinute)
+                : RateLimitPartition.GetNoLimiter("none")),
+        ];
+        _chain = PartitionedRateLimiter.CreateChained(_limiters);
     }
 
     /// <summary>A lease to hold while the request runs; refused (not acquired) when a limit is reached.</summary>
-    public RateLimitLease Admit(HttpContext context) => _limiter.AttemptAcquire(context);
+    public RateLimitLease Admit(HttpContext context) => _chain.AttemptAcquire(context);
 
-    public void Dispose() => _limiter.Dispose();
+    public void Dispose()
+    {
+        // The chain does not own the limiters it chains, and each runs a replenishment timer.
+        _chain.Dispose();
+        foreach (var limiter in _limiters)
+        {
+            limiter.Dispose();
+        }
+    }
+}
+
+/// <summary>Endpoint metadata: the endpoint's requests go through <see cref="StreamingAdmission"/>.</summary>
+internal sealed class StreamingEndpointMetadata
+{
+    public static readonly StreamingEndpointMetadata Instance = new();
+
+    private StreamingEndpointMetadata()
+    {
+    }
 }
 
 internal static class StreamingAdmissionExtensions
 {
-    private sealed class StreamingEndpoint
-    {
-        public static readonly StreamingEndpoint Instance = new();
-    }
-
     /// <summary>Counts the endpoint's requests as connection attempts, and those that stay open against the caps.</summary>
     public static TBuilder RequireStreamingAdmission<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.WithMetadata(StreamingEndpoint.Instance);
+        builder.WithMetadata(StreamingEndpointMetadata.Instance);
 
     /// <summary>After authentication: limits are per principal.</summary>
     public static IApplicationBuilder UseStreamingAdmission(this IApplicationBuilder app)
@@ -52,7 +72,7 @@ internal static class StreamingAdmissionExtensions
         // Not async: an awaiting middleware keeps its state for the life of the connection.
         return app.Use((context, next) =>
         {
-            if (context.GetEndpoint()?.Metadata.GetMetadata<StreamingEndpoint>() is null)
+            if (context.GetEndpoint()?.Metadata.GetMetadata<StreamingEndpointMetadata>() is null)
             {
                 return next(context);
             }

@@ -33,8 +33,21 @@ internal static class StreamingRequests
         || (context.Request.Path.StartsWithSegments(Hubs) && !context.Request.Path.Value!.EndsWith("/negotiate", StringComparison.Ordinal)
             && context.Request.Method == HttpMethods.Get);
 
+    /// <summary>
+    /// A new streaming connection, for the attempts-per-minute limit: a hub negotiation, a WebSocket or server-sent events
+    /// connect, any request to the raw endpoints; not a long poll's polls, nor the messages SSE and long-polling clients
+    /// post, of which a busy connection sends many a minute. Only after the WebSockets middleware.
+    /// </summary>
+    public static bool IsConnectionAttempt(HttpContext context) =>
+        !context.Request.Path.StartsWithSegments(Hubs)
+        || context.Request.Path.Value!.EndsWith("/negotiate", StringComparison.Ordinal)
+        || context.WebSockets.IsWebSocketRequest
+        || IsEventStream(context);
+
+    private static bool IsEventStream(HttpContext context) =>
+        context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>A WebSocket upgrade or a request for server-sent events: its request lasts as long as the stream.</summary>
     public static bool IsLongLived(HttpContext context) =>
-        IsWebSocketUpgrade(context)
-        || context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
+        IsWebSocketUpgrade(context) || IsEventStream(context);
 }

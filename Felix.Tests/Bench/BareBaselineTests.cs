@@ -27,6 +27,9 @@ public sealed class BareBaselineTests
     private const string Configuration = "Release";
 #endif
 
+    // Enough that the bare Kestrel endpoint sends several hub messages in one WebSocket message, as it does under load.
+    private const int Events = 200;
+
     private static string BaselineDll => Path.Combine(
         ChildProcess.RepositoryRoot, "bench", "Felix.Bench.Baseline", "bin", Configuration, "net10.0", "Felix.Bench.Baseline.dll");
 
@@ -47,10 +50,10 @@ public sealed class BareBaselineTests
         await connection.StartAsync().DefaultTimeout();
 
         var subscription = await connection.InvokeAsync<WorkflowSubscription?>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
-        await server.PublishAsync(ids, events: 3, rate: 0, bytes: 5).DefaultTimeout();
+        await server.PublishAsync(ids, events: Events, rate: 0, bytes: 5).DefaultTimeout();
 
         Assert.Null(subscription);
-        for (var sequence = 1; sequence <= 3; sequence++)
+        for (var sequence = 1; sequence <= Events; sequence++)
         {
             var evt = await received.Reader.ReadAsync().AsTask().DefaultTimeout();
             Assert.Equal((ids[0], (long)sequence, sequence - 1, "xxxxx"), (evt.WorkflowId, evt.Sequence, evt.Index, evt.Delta));

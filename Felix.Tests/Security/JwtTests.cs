@@ -13,9 +13,9 @@ namespace Felix.Tests.Security;
 
 public sealed class JwtTests
 {
-    private static string Token(string? tenant, string? scope = null, string? signingKey = null, DateTime? expires = null)
+    private static string Token(string? tenant, string? scope = null, string? signingKey = null, DateTime? expires = null, string subject = "user-1")
     {
-        var claims = new Dictionary<string, object> { ["sub"] = "user-1" };
+        var claims = new Dictionary<string, object> { ["sub"] = subject };
         if (tenant is not null)
         {
             claims["tenant"] = tenant;
@@ -50,6 +50,22 @@ public sealed class JwtTests
 
         Assert.Equal(HttpStatusCode.OK, (await keyClient.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout()).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task EachTokenSubjectHasItsOwnLimitsNotTheAddressItComesFrom()
+    {
+        await using var app = TenantApplication.Create(new Dictionary<string, string?> { ["Felix:Limits:ConnectionAttemptsPerMinute"] = "1" });
+        using var first = app.CreateApiClient(Token("tenant-a", subject: "user-1"));
+        using var second = app.CreateApiClient(Token("tenant-a", subject: "user-2"));
+
+        var statuses = new List<HttpStatusCode>();
+        foreach (var client in new[] { first, first, second })
+        {
+            statuses.Add((await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout()).StatusCode);
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.OK], statuses);
     }
 
     [Fact]

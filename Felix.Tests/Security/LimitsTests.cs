@@ -3,8 +3,11 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
 using Felix.Contracts;
+using Felix.Server.Platform;
 using Felix.Tests.Infrastructure;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Felix.Tests.Security;
 
@@ -34,13 +37,48 @@ public sealed class LimitsTests
         await using var app = TenantApplication.Create(new Dictionary<string, string?> { ["Felix:Limits:ConnectionAttemptsPerMinute"] = "2" });
         using var client = app.CreateApiClient(TenantApplication.KeyA);
 
-        var statuses = new List<HttpStatusCode>();
+        var responses = new List<HttpResponseMessage>();
         for (var i = 0; i < 3; i++)
         {
-            statuses.Add((await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout()).StatusCode);
+            responses.Add(await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout());
         }
 
-        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], responses.Select(r => r.StatusCode));
+        var refused = responses[2];
+        Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+        Assert.Equal(("Too many requests", 429), (problem["title"]!.GetValue<string>(), problem["status"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public async Task AnEventStreamRefusedByALimitGets429NotAServerError()
+    {
+        await using var app = TenantApplication.Create(new Dictionary<string, string?> { ["Felix:Limits:ConnectionAttemptsPerMinute"] = "1" });
+        using var client = app.CreateApiClient(TenantApplication.KeyA);
+        (await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout()).EnsureSuccessStatusCode();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "hubs/workflows?id=any");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+
+        using var refused = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task EveryStreamingEndpointGoesThroughAdmission()
+    {
+        await using var app = new FelixApplication();
+        _ = app.Server;
+        var routes = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } path && (path.StartsWith("/hubs", StringComparison.Ordinal) || path.StartsWith("/api/v1/ws", StringComparison.Ordinal)))
+            .ToList();
+
+        Assert.Contains(routes, e => e.RoutePattern.RawText!.StartsWith("/hubs/workflows", StringComparison.Ordinal));
+        Assert.Contains(routes, e => e.RoutePattern.RawText!.StartsWith("/hubs/system", StringComparison.Ordinal));
+        Assert.Contains(routes, e => e.RoutePattern.RawText!.StartsWith("/api/v1/ws/workflows", StringComparison.Ordinal));
+        Assert.Contains(routes, e => e.RoutePattern.RawText!.StartsWith("/api/v1/ws/system", StringComparison.Ordinal));
+        Assert.All(routes, e => Assert.NotNull(e.Metadata.GetMetadata<StreamingEndpointMetadata>()));
     }
 
     [Fact]
@@ -70,7 +108,7 @@ public sealed class LimitsTests
 
         await using var hub = app.CreateHubConnection("json", key: TenantApplication.KeyA);
         await hub.StartAsync().DefaultTimeout();
-        var raw = await app.ConnectRawAsync($"api/v1/ws/workflows/{created.WorkflowId}?api_key={TenantApplication.KeyA}&types=all");
+        using var raw = await app.ConnectRawAsync($"api/v1/ws/workflows/{created.WorkflowId}?api_key={TenantApplication.KeyA}&types=all");
         var refused = await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => app.ConnectRawAsync(pathB));
         await hub.StopAsync().DefaultTimeout();
 
@@ -92,8 +130,6 @@ public sealed class LimitsTests
         {
             Assert.Equal("connected", (await admitted!.ReceiveJsonAsync())!.Type());
         }
-
-        raw.Dispose();
     }
 
     [Fact]

@@ -10,9 +10,9 @@ using Microsoft.AspNetCore.SignalR.Protocol;
 /// <summary>
 /// Bare Kestrel sending the same bytes as a SignalR hub to the same clients: on the hub's path, a plain WebSocket that
 /// answers SignalR's handshake and a <c>Subscribe</c> invocation, then sends each event as the invocation message the
-/// hub protocol makes of it (serialised once per event and protocol by SignalR's own <see cref="IHubProtocol"/>), one
-/// WebSocket message per event, through an unbounded queue per connection. No hub, no connection manager, no pipes, no
-/// keep-alive: the floor a SignalR client can be served at.
+/// hub protocol makes of it (serialised once per event and protocol by SignalR's own <see cref="IHubProtocol"/>), the
+/// messages waiting in the connection's unbounded queue sent together as SignalR's transport does. No hub, no connection
+/// manager, no pipes, no keep-alive: the floor a SignalR client can be served at.
 /// </summary>
 internal static class KestrelHubBroadcaster
 {
@@ -34,7 +34,7 @@ internal static class KestrelHubBroadcaster
 
             try
             {
-                await SocketPump.RunAsync(socket, subscriber.Queue, subscriber.MessageType, context.RequestAborted);
+                await SocketPump.RunAsync(socket, subscriber.Queue, subscriber.MessageType, batch: true, context.RequestAborted);
             }
             finally
             {

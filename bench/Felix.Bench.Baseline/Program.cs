@@ -16,7 +16,7 @@ using Microsoft.AspNetCore.Mvc;
 // - raw: Kestrel + WebSockets and nothing else, sending the same bytes (the same event, serialised once with the same
 //   snake_case options), with no log, no auth, no per-connection timeouts and unbounded per-connection queues;
 // - Kestrel with hub bytes (Bench:Hubs=kestrel): the same plain WebSocket sending, on the hub's path, the bytes the
-//   SignalR hub would send (KestrelHubBroadcaster.cs), to the same SignalR clients;
+//   SignalR hub would send (KestrelHubBroadcaster.cs), to the same SignalR clients, batched as SignalR batches them;
 // - SignalR: a hub on the same path with the same protocols and options as Felix's, whose Subscribe only joins the
 //   workflow's group, and a group send per event, started and not awaited as Felix does, with no deadline.
 // What Felix adds on top of each (log, publisher, auth, limits, deadlines, observability) is what the ratios measure.
@@ -33,11 +33,14 @@ builder.Services.AddSignalR(options =>
     .AddMessagePackProtocol(options => options.SerializerOptions = options.SerializerOptions.WithFelixResolver());
 var app = builder.Build();
 app.UseWebSockets();
-if (app.Configuration["Bench:Hubs"] == "kestrel")
+// Which server answers on the hub path: "signalr" (the bare hub), "kestrel" (the hub's bytes over a plain WebSocket)
+// or "none" (for the raw broadcaster's runs, so its publisher does not also send to an empty SignalR group).
+var hubs = app.Configuration["Bench:Hubs"] ?? "signalr";
+if (hubs == "kestrel")
 {
     app.MapKestrelHub(topics);
 }
-else
+else if (hubs == "signalr")
 {
     app.MapHub<BareWorkflowHub>(HubPaths.Workflows);
 }
@@ -71,8 +74,8 @@ app.MapPost("/api/v1/bench/publish", async ([FromBody] string[] workflowIds, int
             if (rate > 0)
             {
                 // Workflows are spread over the interval (workflow k of n starts k/n of an interval late), as
-                    // independent runs are; all of them publishing at the same instant would measure the burst.
-                    var due = TimeSpan.FromSeconds((i + (double)k / workflowIds.Length) / rate) - Stopwatch.GetElapsedTime(started);
+                // independent runs are; all of them publishing at the same instant would measure the burst.
+                var due = TimeSpan.FromSeconds((i + (double)k / workflowIds.Length) / rate) - Stopwatch.GetElapsedTime(started);
                 if (due > TimeSpan.FromMilliseconds(1))
                 {
                     await Task.Delay(due, cancellationToken);
@@ -91,16 +94,23 @@ app.MapPost("/api/v1/bench/publish", async ([FromBody] string[] workflowIds, int
                 EventId = topic.Epoch + "-" + sequence.ToString(CultureInfo.InvariantCulture),
                 Timestamp = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
             };
-            byte[] frame = JsonSerializer.SerializeToUtf8Bytes(evt, evt.GetType(), snakeCase);
-            foreach (var subscriber in topic.Subscribers.Keys)
+            // Each target pays only for its own clients: the raw frame, the hub group send, or the hub's bytes.
+            if (!topic.Subscribers.IsEmpty)
             {
-                subscriber.Writer.TryWrite(frame);
+                byte[] frame = JsonSerializer.SerializeToUtf8Bytes(evt, evt.GetType(), snakeCase);
+                foreach (var subscriber in topic.Subscribers.Keys)
+                {
+                    subscriber.Writer.TryWrite(frame);
+                }
             }
 
-            _ = hub.Clients.Group(id).SendCoreAsync(nameof(IWorkflowClient.AgentOutputDelta), [evt], CancellationToken.None);
-            if (!topic.HubSubscribers.IsEmpty)
+            if (hubs == "kestrel")
             {
                 KestrelHubBroadcaster.Send(topic, nameof(IWorkflowClient.AgentOutputDelta), evt);
+            }
+            else if (hubs == "signalr")
+            {
+                _ = hub.Clients.Group(id).SendCoreAsync(nameof(IWorkflowClient.AgentOutputDelta), [evt], CancellationToken.None);
             }
 
             Interlocked.Increment(ref published);
@@ -125,7 +135,7 @@ app.Map("/api/v1/ws/workflows/{workflowId}", async (HttpContext context, string 
     queue.Writer.TryWrite("{\"type\":\"connected\"}"u8.ToArray());
     try
     {
-        await SocketPump.RunAsync(socket, queue, WebSocketMessageType.Text, context.RequestAborted);
+        await SocketPump.RunAsync(socket, queue, WebSocketMessageType.Text, batch: false, context.RequestAborted);
     }
     finally
     {

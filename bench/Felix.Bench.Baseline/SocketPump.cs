@@ -1,16 +1,21 @@
+using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 
 /// <summary>
-/// What both bare Kestrel broadcasters do with an accepted socket: send every queued frame as one WebSocket message, in
-/// order, and read (and ignore) what the client sends until it closes.
+/// What both bare Kestrel broadcasters do with an accepted socket: send the queued frames in order, and read (and
+/// ignore) what the client sends until it closes. The raw protocol needs one WebSocket message per frame; hub messages
+/// carry their own framing, so with <c>batch</c> the frames waiting in the queue go out together in one WebSocket
+/// message (up to 64 KiB), as SignalR's transport sends what is waiting in its pipe.
 /// </summary>
 internal static class SocketPump
 {
     public static Channel<ReadOnlyMemory<byte>> CreateQueue() =>
         Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true });
 
-    public static async Task RunAsync(WebSocket socket, Channel<ReadOnlyMemory<byte>> queue, WebSocketMessageType type, CancellationToken aborted)
+    private const int MaxBatchBytes = 64 * 1024;
+
+    public static async Task RunAsync(WebSocket socket, Channel<ReadOnlyMemory<byte>> queue, WebSocketMessageType type, bool batch, CancellationToken aborted)
     {
         var receive = Task.Run(async () =>
         {
@@ -34,9 +39,29 @@ internal static class SocketPump
         });
         try
         {
-            await foreach (var frame in queue.Reader.ReadAllAsync(aborted))
+            var reader = queue.Reader;
+            while (await reader.WaitToReadAsync(aborted))
             {
-                await socket.SendAsync(frame, type, endOfMessage: true, aborted);
+                while (reader.TryRead(out var frame))
+                {
+                    if (!batch || !reader.TryPeek(out var next) || frame.Length + next.Length > MaxBatchBytes)
+                    {
+                        await socket.SendAsync(frame, type, endOfMessage: true, aborted);
+                        continue;
+                    }
+
+                    var buffer = ArrayPool<byte>.Shared.Rent(MaxBatchBytes);
+                    frame.Span.CopyTo(buffer);
+                    var length = frame.Length;
+                    while (reader.TryPeek(out next) && length + next.Length <= MaxBatchBytes && reader.TryRead(out next))
+                    {
+                        next.Span.CopyTo(buffer.AsSpan(length));
+                        length += next.Length;
+                    }
+
+                    await socket.SendAsync(buffer.AsMemory(0, length), type, endOfMessage: true, aborted);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
 
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);

@@ -34,6 +34,7 @@ internal static class LoadGenerator
         }
 
         var kestrelHubEnvironment = new Dictionary<string, string>(baselineEnvironment) { ["Bench__Hubs"] = "kestrel" };
+        var rawOnlyEnvironment = new Dictionary<string, string>(baselineEnvironment) { ["Bench__Hubs"] = "none" };
 
         var port = settings.Port;
         // Each transport against its bare counterparts, the bare ones first: bare Kestrel sending the same bytes to the
@@ -43,7 +44,7 @@ internal static class LoadGenerator
         var transports = settings.Transports.ToList();
         if (!transports.Contains("raw") && settings.Baselines)
         {
-            targets.Add(("baseline", settings.BaselineDll, "raw", baselineEnvironment));
+            targets.Add(("baseline", settings.BaselineDll, "raw", rawOnlyEnvironment));
         }
 
         foreach (var transport in transports)
@@ -56,7 +57,7 @@ internal static class LoadGenerator
 
             if (settings.Baselines)
             {
-                targets.Add(("baseline", settings.BaselineDll, transport, baselineEnvironment));
+                targets.Add(("baseline", settings.BaselineDll, transport, transport == "raw" ? rawOnlyEnvironment : baselineEnvironment));
             }
 
             targets.Add(("felix", settings.FelixDll, transport, felixEnvironment));
