@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Threading.Channels;
 using Felix.Bench.Load;
 using Felix.Contracts;
@@ -21,17 +19,11 @@ namespace Felix.Tests.Bench;
 /// </summary>
 public sealed class BareBaselineTests
 {
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
-
     // Enough that the bare Kestrel endpoint sends several hub messages in one WebSocket message, as it does under load.
     private const int Events = 200;
 
     private static string BaselineDll => Path.Combine(
-        ChildProcess.RepositoryRoot, "bench", "Felix.Bench.Baseline", "bin", Configuration, "net10.0", "Felix.Bench.Baseline.dll");
+        ChildProcess.RepositoryRoot, "bench", "Felix.Bench.Baseline", "bin", ChildProcess.BuildConfiguration, "net10.0", "Felix.Bench.Baseline.dll");
 
     [Theory]
     [InlineData("kestrel", "json")]
@@ -42,7 +34,7 @@ public sealed class BareBaselineTests
     {
         Assert.True(File.Exists(BaselineDll), $"{BaselineDll} is missing: Felix.Tests builds it through its project reference.");
         await using var server = await ServerProcess.StartAsync(
-            "baseline", BaselineDll, UnusedPort(), new Dictionary<string, string> { ["Bench__Hubs"] = hubs });
+            "baseline", BaselineDll, LoopbackPort.Unused(), new Dictionary<string, string> { ["Bench__Hubs"] = hubs });
         var ids = await server.CreateWorkflowsAsync(1);
         var received = Channel.CreateUnbounded<AgentOutputDeltaEvent>();
         await using var connection = Connect(new Uri($"http://127.0.0.1:{server.Port}{HubPaths.Workflows}"), protocol);
@@ -71,14 +63,5 @@ public sealed class BareBaselineTests
         return (protocol == "json"
             ? builder.AddJsonProtocol(o => o.PayloadSerializerOptions.AddFelixConverters())
             : builder.AddMessagePackProtocol(o => o.SerializerOptions = o.SerializerOptions.WithFelixResolver())).Build();
-    }
-
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

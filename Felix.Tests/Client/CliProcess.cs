@@ -7,14 +7,8 @@ internal static class CliProcess
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(90);
 
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
-
     public static string CliPath => Path.Combine(
-        ChildProcess.RepositoryRoot, "clients", "dotnet", "Felix.Cli", "bin", Configuration, "net10.0", "Felix.Cli.dll");
+        ChildProcess.RepositoryRoot, "clients", "dotnet", "Felix.Cli", "bin", ChildProcess.BuildConfiguration, "net10.0", "Felix.Cli.dll");
 
     public static Task<ChildProcess.Result> RunAsync(string? apiKey, params string[] args)
     {

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Felix.Client;
 using Felix.Contracts;
 using Felix.Tests.Infrastructure;
@@ -53,7 +51,7 @@ public sealed class CliProcessTests
     [Fact]
     public async Task RunAgainstAServerThatIsDownExitsThreeWithAClearMessage()
     {
-        var url = $"http://127.0.0.1:{UnusedPort()}/";
+        var url = $"http://127.0.0.1:{LoopbackPort.Unused()}/";
 
         var result = await CliProcess.RunAsync(Key, "run", "Explain quantum computing", "--url", url);
 
@@ -100,15 +98,5 @@ public sealed class CliProcessTests
         Assert.Contains("404 Workflow not found", missing.Stderr, StringComparison.Ordinal);
         Assert.True(examples.ExitCode == 0, examples.ToString());
         Assert.StartsWith("1. ", examples.Stdout, StringComparison.Ordinal);
-    }
-
-    private static int UnusedPort()
-    {
-        // Bind to port 0 to get a free port, then close it: nothing listens there afterwards.
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

@@ -12,6 +12,13 @@ internal static class ChildProcess
     /// <summary>The directory holding Felix.sln, found by walking up from the test binaries.</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 
+    /// <summary>The configuration the tests were built in, and with them the programs they run through project references.</summary>
+#if DEBUG
+    public const string BuildConfiguration = "Debug";
+#else
+    public const string BuildConfiguration = "Release";
+#endif
+
     public sealed record Result(int ExitCode, string Stdout, string Stderr)
     {
         public string[] Lines => Stdout.ReplaceLineEndings("\n").Split('\n');

@@ -15,7 +15,7 @@ public sealed class RedisServer : IAsyncLifetime
     private readonly string _directory = Directory.CreateTempSubdirectory("felix-redis-").FullName;
     private Process? _process;
 
-    public int Port { get; } = FreePort();
+    public int Port { get; } = LoopbackPort.Unused();
 
     /// <summary>
     /// The StackExchange.Redis configuration string for <c>Felix:Redis:Configuration</c>. The timeouts are generous: on a
@@ -91,12 +91,5 @@ public sealed class RedisServer : IAsyncLifetime
         {
             return false;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
