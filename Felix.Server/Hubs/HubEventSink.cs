@@ -8,7 +8,8 @@ using Microsoft.AspNetCore.SignalR;
 namespace Felix.Server.Hubs;
 
 /// <summary>
-/// Hands every workflow event to the workflow's group: serialised once per protocol by SignalR, written to each member.
+/// Hands every workflow event to the workflow's group: serialised once per protocol, written to each member. On a
+/// single node through <see cref="GroupSendCoalescer"/>; with the Redis backplane as a SignalR group send.
 /// </summary>
 /// <remarks>
 /// The send is started in sequence order and not awaited, so a member that stops reading never holds up the publisher
@@ -22,7 +23,8 @@ internal sealed partial class HubEventSink(
     IHubContext<WorkflowHub> hub,
     SharedDeadline deadline,
     FelixMetrics metrics,
-    ILogger<HubEventSink> logger) : IEventSink
+    ILogger<HubEventSink> logger,
+    GroupSendCoalescer? coalescer = null) : IEventSink
 {
     private static readonly FrozenDictionary<Type, string> Methods = new Dictionary<Type, string>
     {
@@ -44,6 +46,13 @@ internal sealed partial class HubEventSink(
     public ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken)
     {
         var workflowEvent = evt.Event;
+        if (coalescer is not null)
+        {
+            coalescer.Send(WorkflowGroups.For(workflowEvent.WorkflowId), MethodFor(workflowEvent.GetType()), workflowEvent);
+            metrics.Delivered("signalr");
+            return ValueTask.CompletedTask;
+        }
+
         DeadlineSend.Start(
             hub.Clients.Group(WorkflowGroups.For(workflowEvent.WorkflowId)),
             MethodFor(workflowEvent.GetType()),

@@ -2,6 +2,8 @@ using Felix.Contracts;
 using Felix.Contracts.Serialization;
 using Felix.Server.Platform;
 using Felix.Server.Streaming;
+using Felix.Server.Observability;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Hubs;
@@ -39,7 +41,17 @@ internal static class HubsExtensions
         // One deadline for both sinks' sends: one token source per window for the whole process.
         services.AddSingleton(provider => new SharedDeadline(
             provider.GetRequiredService<IOptions<StreamingOptions>>().Value.SlowConsumerTimeout, provider.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IEventSink, HubEventSink>();
+        // On one node the workflow hub's groups are also kept where GroupSendCoalescer can write to them; the Redis
+        // scale-out replaces both with the backplane (ScaleoutExtensions).
+        services.AddSingleton<GroupMembership<WorkflowHub>>();
+        services.AddSingleton<HubLifetimeManager<WorkflowHub>>(provider => provider.GetRequiredService<GroupMembership<WorkflowHub>>());
+        services.AddSingleton<GroupSendCoalescer>();
+        services.AddSingleton<IEventSink>(provider => new HubEventSink(
+            provider.GetRequiredService<IHubContext<WorkflowHub>>(),
+            provider.GetRequiredService<SharedDeadline>(),
+            provider.GetRequiredService<FelixMetrics>(),
+            provider.GetRequiredService<ILogger<HubEventSink>>(),
+            provider.GetRequiredService<HubLifetimeManager<WorkflowHub>>() is GroupMembership<WorkflowHub> ? provider.GetRequiredService<GroupSendCoalescer>() : null));
         services.AddSingleton<ISystemEventSink, SystemHubSink>();
         return services;
     }

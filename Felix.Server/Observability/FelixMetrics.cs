@@ -19,6 +19,7 @@ internal sealed class FelixMetrics
     private readonly Counter<long> _llmTokens;
     private readonly Histogram<double> _llmDuration;
     private readonly Counter<long> _rejected;
+    private readonly Histogram<long> _eventsPerWrite;
 
     public FelixMetrics(IMeterFactory meters)
     {
@@ -32,6 +33,8 @@ internal sealed class FelixMetrics
         _llmTokens = Meter.CreateCounter<long>("felix.llm.tokens", "{token}", "Model tokens by kind (prompt, completion)");
         _llmDuration = Meter.CreateHistogram<double>("felix.llm.duration", "ms", "Model call latency, first request to last token");
         _rejected = Meter.CreateCounter<long>("felix.requests.rejected", "{request}", "Requests refused by a rate or connection limit");
+        _eventsPerWrite = Meter.CreateHistogram<long>("felix.hub.events_per_write", "{event}",
+            "Events per write to a workflow's hub connections on one node: more than one when events queue up faster than they are written");
     }
 
     public Meter Meter { get; }
@@ -55,6 +58,8 @@ internal sealed class FelixMetrics
         _llmTokens.Add(completionTokens, new KeyValuePair<string, object?>("kind", "completion"));
         _llmDuration.Record(milliseconds, outcome);
     }
+
+    public void EventsPerWrite(int events) => _eventsPerWrite.Record(events);
 
     public void Rejected(string limit) => _rejected.Add(1, new KeyValuePair<string, object?>("limit", limit));
 

@@ -1,8 +1,10 @@
+using Felix.Server.Hubs;
 using Felix.Server.Observability;
 using Felix.Server.Storage;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -64,6 +66,8 @@ internal static class ScaleoutExtensions
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [ObservabilityExtensions.ReadyTag]);
         services.AddExceptionHandler<RedisUnavailableExceptionHandler>();
 
+        // Group sends go through the backplane to every node's members: not the single-node group writer (Hubs).
+        services.RemoveAll<HubLifetimeManager<WorkflowHub>>();
         services.AddSignalR().AddStackExchangeRedis();
         services.AddOptions<RedisOptions>().Configure<IOptions<ScaleoutOptions>>((backplane, scaleout) =>
         {

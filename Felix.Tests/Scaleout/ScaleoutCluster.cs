@@ -15,15 +15,18 @@ internal sealed class ScaleoutCluster(RedisServer redis) : IAsyncDisposable
     private readonly string _prefix = RedisTestConnections.NewPrefix();
     private readonly List<FelixApplication> _nodes = [];
 
-    /// <summary>Starts a node; with <paramref name="held"/>, its model calls wait until the test releases them.</summary>
-    public FelixApplication StartNode(string name, HeldModel? held = null)
+    /// <summary>
+    /// Starts a node; with <paramref name="held"/>, its model calls wait until the test releases them. The lease is
+    /// <paramref name="nodeLease"/>, a second unless said.
+    /// </summary>
+    public FelixApplication StartNode(string name, HeldModel? held = null, TimeSpan? nodeLease = null)
     {
         var node = new FelixApplication(new Dictionary<string, string?>
         {
             ["Felix:Redis:Configuration"] = redis.Configuration,
             ["Felix:Redis:KeyPrefix"] = _prefix,
             ["Felix:Redis:NodeName"] = name,
-            ["Felix:Redis:NodeLease"] = "00:00:01",
+            ["Felix:Redis:NodeLease"] = (nodeLease ?? TimeSpan.FromSeconds(1)).ToString("c"),
             ["Felix:Redis:QueuePollInterval"] = "00:00:00.200",
             ["Felix:Workflows:ShutdownGracePeriod"] = "00:00:00",
         }, kestrel: true);

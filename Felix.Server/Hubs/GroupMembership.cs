@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Felix.Server.Hubs;
+
+/// <summary>
+/// SignalR's in-memory lifetime manager that also keeps each group's members as an immutable array, replaced on every
+/// change, so <see cref="GroupSendCoalescer"/> can note who is in a group when an event is published (the same moment a
+/// group send reads it) and write to those connections later. Single node only: with the Redis backplane the default
+/// for that (<c>RedisHubLifetimeManager</c>) is used and group sends go through it.
+/// </summary>
+internal sealed class GroupMembership<THub>(ILogger<DefaultHubLifetimeManager<THub>> logger)
+    : DefaultHubLifetimeManager<THub>(logger) where THub : Hub
+{
+    private readonly Lock _sync = new();
+    private readonly Dictionary<string, HubConnectionContext> _connections = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _groupsOfConnection = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, HubConnectionContext[]> _members = new(StringComparer.Ordinal);
+
+    /// <summary>The group's members now; the array is never changed afterwards.</summary>
+    public HubConnectionContext[] Members(string groupName) =>
+        _members.TryGetValue(groupName, out var members) ? members : [];
+
+    public override Task OnConnectedAsync(HubConnectionContext connection)
+    {
+        lock (_sync)
+        {
+            _connections[connection.ConnectionId] = connection;
+        }
+
+        return base.OnConnectedAsync(connection);
+    }
+
+    public override Task OnDisconnectedAsync(HubConnectionContext connection)
+    {
+        lock (_sync)
+        {
+            _connections.Remove(connection.ConnectionId);
+            if (_groupsOfConnection.Remove(connection.ConnectionId, out var groups))
+            {
+                foreach (var group in groups)
+                {
+                    Replace(group, Members(group).Where(c => c != connection).ToArray());
+                }
+            }
+        }
+
+        return base.OnDisconnectedAsync(connection);
+    }
+
+    public override async Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
+    {
+        await base.AddToGroupAsync(connectionId, groupName, cancellationToken);
+        lock (_sync)
+        {
+            if (_connections.TryGetValue(connectionId, out var connection) && GroupsOf(connectionId).Add(groupName))
+            {
+                Replace(groupName, [.. Members(groupName), connection]);
+            }
+        }
+    }
+
+    public override async Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default)
+    {
+        await base.RemoveFromGroupAsync(connectionId, groupName, cancellationToken);
+        lock (_sync)
+        {
+            if (_groupsOfConnection.TryGetValue(connectionId, out var groups) && groups.Remove(groupName))
+            {
+                Replace(groupName, Members(groupName).Where(c => c.ConnectionId != connectionId).ToArray());
+            }
+        }
+    }
+
+    private HashSet<string> GroupsOf(string connectionId)
+    {
+        if (!_groupsOfConnection.TryGetValue(connectionId, out var groups))
+        {
+            _groupsOfConnection[connectionId] = groups = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        return groups;
+    }
+
+    /// <summary>Copy-on-write under the lock: a reader holds the old array or the new one, never one being changed.</summary>
+    private void Replace(string groupName, HubConnectionContext[] members)
+    {
+        if (members.Length == 0)
+        {
+            _members.TryRemove(groupName, out _);
+        }
+        else
+        {
+            _members[groupName] = members;
+        }
+    }
+}

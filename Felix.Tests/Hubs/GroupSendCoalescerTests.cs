@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Net.Http.Json;
+using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Contracts.Events;
+using Felix.Contracts.Serialization;
+using Felix.Server.Observability;
+using Felix.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Felix.Tests.Hubs;
+
+/// <summary>
+/// A burst published faster than it is written goes out in batches (several hub messages per write), and every kind
+/// of client still gets every event once, in order: JSON, MessagePack, and a client with stateful reconnect, which is
+/// written one event at a time.
+/// </summary>
+public sealed class GroupSendCoalescerTests
+{
+    private const int Events = 2000;
+
+    [Fact]
+    public async Task ABurstGoesOutInBatchesAndEveryClientGetsEveryEventOnceInOrder()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Bench:Enabled"] = "true" }, kestrel: true);
+        using var api = app.CreateApiClient();
+        var ids = await (await api.PostAsync("api/v1/bench/workflows?count=1", null).DefaultTimeout())
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<string[]>();
+        using var batchSizes = BatchSizes(app);
+        var clients = new (string Name, HubConnection Connection)[]
+        {
+            ("json", Build(app, "json", statefulReconnect: false)),
+            ("messagepack", Build(app, "messagepack", statefulReconnect: false)),
+            ("json, stateful reconnect", Build(app, "json", statefulReconnect: true)),
+        };
+        var received = clients.ToDictionary(c => c.Name, _ => new ConcurrentQueue<long>());
+        foreach (var (name, connection) in clients)
+        {
+            connection.On<AgentOutputDeltaEvent>(nameof(IWorkflowClient.AgentOutputDelta), evt => received[name].Enqueue(evt.Sequence));
+            await connection.StartAsync().DefaultTimeout();
+            await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids![0], null).DefaultTimeout();
+        }
+
+        (await api.PostAsJsonAsync($"api/v1/bench/publish?events={Events}&rate=0&bytes=16", ids).DefaultTimeout()).EnsureSuccessStatusCode();
+        await Poll.UntilAsync(() => Task.FromResult(received.Values.All(q => q.Count >= Events)), "every client to get the burst");
+
+        foreach (var (name, connection) in clients)
+        {
+            Assert.True(received[name].SequenceEqual(Enumerable.Range(1, Events).Select(i => (long)i)), $"{name} got the events out of order or twice");
+            Assert.Equal(HubConnectionState.Connected, connection.State);
+            await connection.DisposeAsync();
+        }
+
+        Assert.True(batchSizes.Max > 1, "the burst was written one event at a time");
+    }
+
+    [Fact]
+    public async Task AStatefulReconnectClientThatLosesItsSocketMidBurstGetsEveryEventOnce()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Bench:Enabled"] = "true" }, kestrel: true);
+        using var api = app.CreateApiClient();
+        var ids = await (await api.PostAsync("api/v1/bench/workflows?count=1", null).DefaultTimeout())
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<string[]>();
+        var sockets = new ConcurrentQueue<System.Net.WebSockets.ClientWebSocket>();
+        await using var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(app.BaseAddress, HubPaths.Workflows.TrimStart('/')), o =>
+            {
+                o.Transports = HttpTransportType.WebSockets;
+                o.WebSocketFactory = async (context, cancellationToken) =>
+                {
+                    var socket = new System.Net.WebSockets.ClientWebSocket();
+                    await socket.ConnectAsync(context.Uri, cancellationToken);
+                    sockets.Enqueue(socket);
+                    return socket;
+                };
+            })
+            .AddMessagePackProtocol(o => o.SerializerOptions = o.SerializerOptions.WithFelixResolver())
+            .WithStatefulReconnect()
+            .Build();
+        var received = new ConcurrentQueue<long>();
+        connection.On<AgentOutputDeltaEvent>(nameof(IWorkflowClient.AgentOutputDelta), evt =>
+        {
+            received.Enqueue(evt.Sequence);
+            if (received.Count == Events / 4 && sockets.TryPeek(out var first))
+            {
+                // The network goes: the client reconnects with its token and the server resends what was not acknowledged.
+                first.Abort();
+            }
+        });
+        await connection.StartAsync().DefaultTimeout();
+        await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids![0], null).DefaultTimeout();
+
+        (await api.PostAsJsonAsync($"api/v1/bench/publish?events={Events}&rate=0&bytes=16", ids).DefaultTimeout()).EnsureSuccessStatusCode();
+        await Poll.UntilAsync(() => Task.FromResult(received.Count >= Events), "the burst, across the reconnect");
+
+        Assert.True(sockets.Count >= 2, "the socket was not replaced");
+        Assert.True(received.SequenceEqual(Enumerable.Range(1, Events).Select(i => (long)i)), "events were lost, repeated or reordered across the reconnect");
+    }
+
+    private static HubConnection Build(FelixApplication app, string protocol, bool statefulReconnect)
+    {
+        var builder = new HubConnectionBuilder().WithUrl(new Uri(app.BaseAddress, HubPaths.Workflows.TrimStart('/')), o => o.Transports = HttpTransportType.WebSockets);
+        builder = protocol == "json"
+            ? builder.AddJsonProtocol(o => o.PayloadSerializerOptions.AddFelixConverters())
+            : builder.AddMessagePackProtocol(o => o.SerializerOptions = o.SerializerOptions.WithFelixResolver());
+        return (statefulReconnect ? builder.WithStatefulReconnect() : builder).Build();
+    }
+
+    /// <summary>The largest batch this application's coalescer writes while it is listened to.</summary>
+    private static BatchSizeListener BatchSizes(FelixApplication app) => new(app.Services.GetRequiredService<FelixMetrics>().Meter);
+
+    private sealed class BatchSizeListener : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _max;
+
+        public BatchSizeListener(Meter meter)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter == meter && instrument.Name == "felix.hub.events_per_write")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+            {
+                long seen;
+                while (value > (seen = Interlocked.Read(ref _max)) && Interlocked.CompareExchange(ref _max, value, seen) != seen)
+                {
+                }
+            });
+            _listener.Start();
+        }
+
+        public long Max => Interlocked.Read(ref _max);
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
