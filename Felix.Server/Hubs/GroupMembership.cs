@@ -14,7 +14,8 @@ internal sealed class GroupMembership<THub>(ILogger<DefaultHubLifetimeManager<TH
 {
     private readonly Lock _sync = new();
     private readonly Dictionary<string, HubConnectionContext> _connections = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, HashSet<string>> _groupsOfConnection = new(StringComparer.Ordinal);
+    // A list, not a set: a connection is in a group or two, and this is kept for every connection for its whole life.
+    private readonly Dictionary<string, List<string>> _groupsOfConnection = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, HubConnectionContext[]> _members = new(StringComparer.Ordinal);
 
     /// <summary>The group's members now; the array is never changed afterwards.</summary>
@@ -53,8 +54,9 @@ internal sealed class GroupMembership<THub>(ILogger<DefaultHubLifetimeManager<TH
         await base.AddToGroupAsync(connectionId, groupName, cancellationToken);
         lock (_sync)
         {
-            if (_connections.TryGetValue(connectionId, out var connection) && GroupsOf(connectionId).Add(groupName))
+            if (_connections.TryGetValue(connectionId, out var connection) && GroupsOf(connectionId) is var groups && !groups.Contains(groupName))
             {
+                groups.Add(groupName);
                 Replace(groupName, [.. Members(groupName), connection]);
             }
         }
@@ -72,11 +74,11 @@ internal sealed class GroupMembership<THub>(ILogger<DefaultHubLifetimeManager<TH
         }
     }
 
-    private HashSet<string> GroupsOf(string connectionId)
+    private List<string> GroupsOf(string connectionId)
     {
         if (!_groupsOfConnection.TryGetValue(connectionId, out var groups))
         {
-            _groupsOfConnection[connectionId] = groups = new HashSet<string>(StringComparer.Ordinal);
+            _groupsOfConnection[connectionId] = groups = new List<string>(1);
         }
 
         return groups;

@@ -17,7 +17,9 @@ namespace Felix.Server.Hubs;
 /// Each event goes to the members the group had when it was published, as a group send would (a subscriber that joins
 /// later has it from the history). Writes are started in order and not awaited, each with the shared deadline: a member
 /// whose write is still blocked then has its connection aborted by SignalR. Connections with stateful reconnect get
-/// one write per event: their resend buffer counts a write as one message, and the client acknowledges each message.
+/// one write per event: their resend buffer counts a write as one message, and the client acknowledges each message
+/// (a write of a pre-serialised message counts as one since ASP.NET Core 9). A workflow with more than
+/// <see cref="MaxPending"/> events waiting makes its publisher wait, as the inline group send did.
 /// </remarks>
 internal sealed partial class GroupSendCoalescer(
     GroupMembership<WorkflowHub> membership,
@@ -26,148 +28,218 @@ internal sealed partial class GroupSendCoalescer(
     ILogger<GroupSendCoalescer> logger)
 {
     /// <summary>
-    /// A batch stops at about this many bytes (estimated before serialising: a delta's text plus its envelope, 1 KiB for
-    /// other events) or at <see cref="MaxBatchEvents"/>: one write stays the size of a pipe's default pause threshold.
+    /// A batch stops at about this many bytes (estimated before serialising from the event's text) or at
+    /// <see cref="MaxBatchEvents"/>: one write stays near a pipe's default pause threshold.
     /// </summary>
     private const int MaxBatchBytes = 64 * 1024;
     private const int MaxBatchEvents = 256;
 
-    private readonly ConcurrentDictionary<string, GroupQueue> _queues = new(StringComparer.Ordinal);
+    /// <summary>Batches one drain writes before it yields its thread to other work (it carries on from the queue).</summary>
+    private const int BatchesPerTurn = 16;
 
-    public void Send(string groupName, string method, WorkflowEvent evt)
+    /// <summary>Events waiting for one workflow before its publisher waits for the drain to catch up (to half).</summary>
+    internal const int MaxPending = 16 * 1024;
+
+    private readonly ConcurrentDictionary<string, GroupQueue> _queues = new(StringComparer.Ordinal);
+    private readonly FelixMetrics _metrics = metrics;
+    private readonly ILogger _logger = logger;
+
+    /// <summary>Queues the event for the group's current members; completes at once unless the workflow is far behind.</summary>
+    public ValueTask SendAsync(string groupName, string method, WorkflowEvent evt)
     {
         var members = membership.Members(groupName);
         if (members.Length == 0)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
 
-        _queues.GetOrAdd(groupName, static (name, self) => new GroupQueue(name, self), this)
-            .Enqueue(new PendingSend(method, evt, members));
+        var send = new PendingSend(method, evt, members);
+        while (true)
+        {
+            // A queue closes when a drain leaves it empty; a sender that still held it takes a new one.
+            if (_queues.GetOrAdd(groupName, static (name, self) => new GroupQueue(name, self), this).TryEnqueue(send, out var room))
+            {
+                return room;
+            }
+        }
     }
-
-    private void Forget(GroupQueue queue) => _queues.TryRemove(new KeyValuePair<string, GroupQueue>(queue.GroupName, queue));
 
     private readonly record struct PendingSend(string Method, WorkflowEvent Event, HubConnectionContext[] Members);
 
     /// <summary>One workflow's sends: queued by the publisher, written by one drain at a time, in order.</summary>
     private sealed class GroupQueue(string groupName, GroupSendCoalescer owner) : IThreadPoolWorkItem
     {
-        private readonly ConcurrentQueue<PendingSend> _pending = new();
+        private readonly Lock _lock = new();
+        private readonly Queue<PendingSend> _pending = new();
         private readonly List<PendingSend> _batch = [];
-        private int _draining;
+        private TaskCompletionSource? _room;
+        private bool _draining;
+        private bool _closed;
 
-        public string GroupName { get; } = groupName;
-
-        public void Enqueue(PendingSend send)
+        /// <summary>False when the queue has closed; otherwise <paramref name="room"/> completes once there is room.</summary>
+        public bool TryEnqueue(PendingSend send, out ValueTask room)
         {
-            _pending.Enqueue(send);
-            if (Interlocked.Exchange(ref _draining, 1) == 0)
+            room = ValueTask.CompletedTask;
+            lock (_lock)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+                if (_closed)
+                {
+                    return false;
+                }
+
+                _pending.Enqueue(send);
+                if (_pending.Count > MaxPending)
+                {
+                    _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    room = new ValueTask(_room.Task);
+                }
+
+                if (_draining)
+                {
+                    return true;
+                }
+
+                _draining = true;
             }
+
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            return true;
         }
 
         public void Execute()
         {
-            while (true)
+            for (var batches = 0; batches < BatchesPerTurn; batches++)
             {
-                var ended = false;
-                while (TakeBatch())
-                {
-                    ended |= _batch[^1].Event.IsTerminal;
-                    owner.Write(_batch);
-                }
-
-                // A workflow's stream ends with its terminal event; a queue left behind would be kept for nothing.
-                if (ended)
-                {
-                    owner.Forget(this);
-                }
-
-                Volatile.Write(ref _draining, 0);
-                if (_pending.IsEmpty || Interlocked.Exchange(ref _draining, 1) == 1)
+                if (!TakeBatch())
                 {
                     return;
                 }
+
+                try
+                {
+                    owner.Write(_batch);
+                }
+                catch (Exception ex)
+                {
+                    // Write reports its own failures; this is the last guard of a thread-pool item.
+                    LogDrainFailed(owner._logger, ex, groupName);
+                }
             }
+
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
 
-        /// <summary>The next events that share their members, up to the caps; false when none is waiting.</summary>
+        /// <summary>
+        /// The next events that share their members, up to the caps. When none is left the queue closes and leaves the
+        /// map, all under the lock, so an event is either taken by this drain or refused to its sender.
+        /// </summary>
         private bool TakeBatch()
         {
             _batch.Clear();
-            var bytes = 0;
-            while (_batch.Count < MaxBatchEvents && _pending.TryPeek(out var next)
-                && (_batch.Count == 0 || (ReferenceEquals(next.Members, _batch[0].Members) && bytes < MaxBatchBytes)))
+            TaskCompletionSource? room = null;
+            lock (_lock)
             {
-                _pending.TryDequeue(out _);
-                _batch.Add(next);
-                bytes += next.Event is AgentOutputDeltaEvent delta ? delta.Delta.Length + 200 : 1024;
+                var bytes = 0;
+                while (_batch.Count < MaxBatchEvents && bytes < MaxBatchBytes && _pending.TryPeek(out var next)
+                    && (_batch.Count == 0 || ReferenceEquals(next.Members, _batch[0].Members)))
+                {
+                    _batch.Add(_pending.Dequeue());
+                    bytes += EstimatedBytes(next.Event);
+                }
+
+                if (_room is not null && _pending.Count <= MaxPending / 2)
+                {
+                    (room, _room) = (_room, null);
+                }
+
+                if (_batch.Count == 0)
+                {
+                    _draining = false;
+                    _closed = true;
+                    owner._queues.TryRemove(new KeyValuePair<string, GroupQueue>(groupName, this));
+                }
             }
 
+            room?.SetResult();
             return _batch.Count > 0;
         }
+
+        private static int EstimatedBytes(WorkflowEvent evt) => 256 + evt switch
+        {
+            AgentOutputDeltaEvent delta => delta.Delta.Length,
+            AgentReasoningDeltaEvent delta => delta.Delta.Length,
+            AgentOutputEvent output => output.Content.Length,
+            _ => 768,
+        };
     }
 
     private void Write(List<PendingSend> batch)
     {
-        var members = batch[0].Members;
-        metrics.EventsPerWrite(batch.Count);
-        List<ProtocolMessages>? protocols = null;
-        try
+        _metrics.EventsPerWrite(batch.Count);
+        var token = deadline.Token;
+        var failures = new BatchFailures(this, batch[0].Event);
+        List<ProtocolMessages>? made = null;
+        foreach (var member in batch[0].Members)
         {
-            var token = deadline.Token;
-            foreach (var member in members)
+            var messages = MessagesFor(member.Protocol, batch, ref made);
+            if (messages is null)
             {
-                var messages = MessagesFor(member.Protocol, batch, ref protocols);
-#pragma warning disable CA2252 // IStatefulReconnectFeature is a preview API; only its presence is read
-                if (member.Features.Get<IStatefulReconnectFeature>() is null)
-#pragma warning restore CA2252
-                {
-                    Observe(member.WriteAsync(messages.Batch, token), batch[0].Event);
-                    continue;
-                }
-
-                foreach (var single in messages.Singles)
-                {
-                    Observe(member.WriteAsync(single, token), batch[0].Event);
-                }
+                // The events could not be serialised for this protocol: the member reconnects and resumes by sequence.
+                member.Abort();
+                failures.Failed(batch.Count, null);
+                continue;
             }
-        }
-        catch (Exception ex)
-        {
-            // Serialising failed: nobody got these events, and the next batch must still go out.
-            metrics.Dropped("signalr", "transport_failed", batch.Count);
-            LogSendFailed(logger, ex, batch[0].Event.WorkflowId, batch[0].Event.Sequence);
+
+#pragma warning disable CA2252 // IStatefulReconnectFeature is a preview API; only its presence is read
+            if (member.Features.Get<IStatefulReconnectFeature>() is null)
+#pragma warning restore CA2252
+            {
+                Observe(member.WriteAsync(messages.Batch, token), batch.Count, failures);
+                continue;
+            }
+
+            foreach (var single in messages.Singles)
+            {
+                Observe(member.WriteAsync(single, token), 1, failures);
+            }
         }
     }
 
-    private static ProtocolMessages MessagesFor(IHubProtocol protocol, List<PendingSend> batch, ref List<ProtocolMessages>? made)
+    private ProtocolMessages? MessagesFor(IHubProtocol protocol, List<PendingSend> batch, ref List<ProtocolMessages>? made)
     {
         made ??= [];
         foreach (var existing in made)
         {
             if (existing.Protocol == protocol)
             {
-                return existing;
+                return existing.Failed ? null : existing;
             }
         }
 
-        var messages = new ProtocolMessages(protocol, batch);
+        ProtocolMessages messages;
+        try
+        {
+            messages = new ProtocolMessages(protocol, batch);
+        }
+        catch (Exception ex)
+        {
+            LogSerializationFailed(_logger, ex, protocol.Name, batch[0].Event.WorkflowId, batch[0].Event.Sequence);
+            messages = ProtocolMessages.FailedFor(protocol);
+        }
+
         made.Add(messages);
-        return messages;
+        return messages.Failed ? null : messages;
     }
 
-    private void Observe(ValueTask write, WorkflowEvent first)
+    private static void Observe(ValueTask write, int events, BatchFailures failures)
     {
         if (!write.IsCompletedSuccessfully)
         {
-            _ = ObserveAsync(write.AsTask(), first);
+            _ = ObserveAsync(write.AsTask(), events, failures);
         }
     }
 
-    private async Task ObserveAsync(Task write, WorkflowEvent first)
+    private static async Task ObserveAsync(Task write, int events, BatchFailures failures)
     {
         try
         {
@@ -176,14 +248,31 @@ internal sealed partial class GroupSendCoalescer(
         catch (Exception ex)
         {
             // SignalR has already aborted the connection that could not take the events.
-            metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed");
-            LogSendFailed(logger, ex, first.WorkflowId, first.Sequence);
+            failures.Failed(events, ex);
+        }
+    }
+
+    /// <summary>Counts every member's missed events, and logs a batch's failures once rather than once per member.</summary>
+    private sealed class BatchFailures(GroupSendCoalescer owner, WorkflowEvent first)
+    {
+        private int _logged;
+
+        public void Failed(int events, Exception? ex)
+        {
+            owner._metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed", events);
+            if (ex is not null && Interlocked.Exchange(ref _logged, 1) == 0)
+            {
+                LogSendFailed(owner._logger, ex, first.WorkflowId, first.Sequence);
+            }
         }
     }
 
     /// <summary>A batch serialised for one protocol: all its messages in one buffer, and each on its own when needed.</summary>
     private sealed class ProtocolMessages
     {
+        private readonly ReadOnlyMemory<byte>[] _bytes = [];
+        private SerializedHubMessage[]? _singles;
+
         public ProtocolMessages(IHubProtocol protocol, List<PendingSend> batch)
         {
             Protocol = protocol;
@@ -213,10 +302,18 @@ internal sealed partial class GroupSendCoalescer(
             Batch = new SerializedHubMessage([new SerializedMessage(protocol.Name, all)]);
         }
 
-        private readonly ReadOnlyMemory<byte>[] _bytes;
-        private SerializedHubMessage[]? _singles;
+        private ProtocolMessages(IHubProtocol protocol)
+        {
+            Protocol = protocol;
+            Failed = true;
+            Batch = null!;
+        }
+
+        public static ProtocolMessages FailedFor(IHubProtocol protocol) => new(protocol);
 
         public IHubProtocol Protocol { get; }
+
+        public bool Failed { get; }
 
         public SerializedHubMessage Batch { get; }
 
@@ -228,4 +325,10 @@ internal sealed partial class GroupSendCoalescer(
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Hub clients of workflow {WorkflowId} missed events from {Sequence}: slow or failed connections were dropped")]
     private static partial void LogSendFailed(ILogger logger, Exception exception, string workflowId, long sequence);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Events of workflow {WorkflowId} from {Sequence} could not be serialised for {Protocol}; its clients on that protocol were disconnected to resume")]
+    private static partial void LogSerializationFailed(ILogger logger, Exception exception, string protocol, string workflowId, long sequence);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Error, Message = "Writing to the hub group {Group} failed")]
+    private static partial void LogDrainFailed(ILogger logger, Exception exception, string group);
 }

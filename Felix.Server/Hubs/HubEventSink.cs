@@ -12,8 +12,9 @@ namespace Felix.Server.Hubs;
 /// single node through <see cref="GroupSendCoalescer"/>; with the Redis backplane as a SignalR group send.
 /// </summary>
 /// <remarks>
-/// The send is started in sequence order and not awaited, so a member that stops reading never holds up the publisher
-/// or the other members; SignalR writes to each connection in the order the sends were started. Each send carries a
+/// Through the backplane (the coalescer's own rules are on <see cref="GroupSendCoalescer"/>), each event is one group
+/// send, started in sequence order and not awaited, so a member that stops reading never holds up the publisher or the
+/// other members; SignalR writes to each connection in the order the sends were started. Each send carries a
 /// deadline of <see cref="StreamingOptions.SlowConsumerTimeout"/>: a member whose write is still blocked then has its
 /// connection aborted by SignalR, and may reconnect and resume from its last sequence. That deadline is why this uses
 /// <see cref="IClientProxy.SendCoreAsync(string, object?[], CancellationToken)"/> (typed client proxies cannot carry a
@@ -48,9 +49,8 @@ internal sealed partial class HubEventSink(
         var workflowEvent = evt.Event;
         if (coalescer is not null)
         {
-            coalescer.Send(WorkflowGroups.For(workflowEvent.WorkflowId), MethodFor(workflowEvent.GetType()), workflowEvent);
             metrics.Delivered("signalr");
-            return ValueTask.CompletedTask;
+            return coalescer.SendAsync(WorkflowGroups.For(workflowEvent.WorkflowId), MethodFor(workflowEvent.GetType()), workflowEvent);
         }
 
         DeadlineSend.Start(

@@ -100,6 +100,37 @@ public sealed class GroupSendCoalescerTests
         Assert.True(received.SequenceEqual(Enumerable.Range(1, Events).Select(i => (long)i)), "events were lost, repeated or reordered across the reconnect");
     }
 
+    [Fact]
+    public async Task ASubscriberJoiningDuringABurstGetsEachEventOnceFromHistoryOrLive()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Bench:Enabled"] = "true" }, kestrel: true);
+        using var api = app.CreateApiClient();
+        var ids = await (await api.PostAsync("api/v1/bench/workflows?count=1", null).DefaultTimeout())
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<string[]>();
+        await using var early = Build(app, "messagepack", statefulReconnect: false);
+        await using var late = Build(app, "json", statefulReconnect: false);
+        var earlyLive = new ConcurrentQueue<long>();
+        var lateLive = new ConcurrentQueue<long>();
+        early.On<AgentOutputDeltaEvent>(nameof(IWorkflowClient.AgentOutputDelta), evt => earlyLive.Enqueue(evt.Sequence));
+        late.On<AgentOutputDeltaEvent>(nameof(IWorkflowClient.AgentOutputDelta), evt => lateLive.Enqueue(evt.Sequence));
+        await early.StartAsync().DefaultTimeout();
+        await late.StartAsync().DefaultTimeout();
+        await early.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids![0], null).DefaultTimeout();
+
+        // Paced so that the burst is still going when the second client joins.
+        var publish = api.PostAsJsonAsync($"api/v1/bench/publish?events={Events}&rate=2000&bytes=16", ids);
+        await Poll.UntilAsync(() => Task.FromResult(earlyLive.Count >= Events / 4), "a quarter of the burst");
+        var joined = await late.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
+        (await publish.DefaultTimeout()).EnsureSuccessStatusCode();
+        await Poll.UntilAsync(() => Task.FromResult(earlyLive.Count >= Events && lateLive.LastOrDefault() == Events), "the end of the burst on both");
+
+        var history = joined.Events.Select(e => e.Sequence).ToList();
+        Assert.NotEmpty(history);
+        Assert.True(history.Count < Events, "the second client joined after the burst had ended");
+        Assert.Equal(Enumerable.Range(1, Events).Select(i => (long)i), history.Concat(lateLive));
+        Assert.Equal(Enumerable.Range(1, Events).Select(i => (long)i), earlyLive);
+    }
+
     private static HubConnection Build(FelixApplication app, string protocol, bool statefulReconnect)
     {
         var builder = new HubConnectionBuilder().WithUrl(new Uri(app.BaseAddress, HubPaths.Workflows.TrimStart('/')), o => o.Transports = HttpTransportType.WebSockets);
