@@ -18,7 +18,7 @@ namespace Felix.Server.Hubs;
 /// later has it from the history). Writes are started in order and not awaited, each with the shared deadline: a member
 /// whose write is still blocked then has its connection aborted by SignalR. Connections with stateful reconnect get
 /// one write per event: their resend buffer counts a write as one message, and the client acknowledges each message
-/// (a write of a pre-serialised message counts as one since ASP.NET Core 9). A workflow with more than
+/// (a write of a pre-serialised message counts as one message there in ASP.NET Core 10). A workflow with more than
 /// <see cref="MaxPending"/> events waiting makes its publisher wait, as the inline group send did.
 /// </remarks>
 internal sealed partial class GroupSendCoalescer(
