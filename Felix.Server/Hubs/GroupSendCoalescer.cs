@@ -102,7 +102,9 @@ internal sealed partial class GroupSendCoalescer(
                 _draining = true;
             }
 
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+            // On the publishing thread's own queue: it runs when that thread is next free, not behind every transport
+            // send the last batch woke (JSON fan-out p99 at half the max rate 48.8 -> 36.9-43.4 ms in isolated runs).
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
             return true;
         }
 
