@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using Felix.Contracts.Events;
 using Felix.Server.Observability;
@@ -278,29 +279,24 @@ internal sealed partial class GroupSendCoalescer(
         public ProtocolMessages(IHubProtocol protocol, List<PendingSend> batch)
         {
             Protocol = protocol;
+            // All messages written straight into one buffer; each event's own message is a slice of it.
+            var buffer = new ArrayBufferWriter<byte>(batch.Count * 256);
             var bytes = new ReadOnlyMemory<byte>[batch.Count];
-            var length = 0;
+            var ends = new int[batch.Count];
             for (var i = 0; i < batch.Count; i++)
             {
-                bytes[i] = protocol.GetMessageBytes(new InvocationMessage(batch[i].Method, [batch[i].Event]));
-                length += bytes[i].Length;
+                protocol.WriteMessage(new InvocationMessage(batch[i].Method, [batch[i].Event]), buffer);
+                ends[i] = buffer.WrittenCount;
+            }
+
+            var all = buffer.WrittenMemory;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var start = i == 0 ? 0 : ends[i - 1];
+                bytes[i] = all[start..ends[i]];
             }
 
             _bytes = bytes;
-            if (bytes.Length == 1)
-            {
-                Batch = new SerializedHubMessage([new SerializedMessage(protocol.Name, bytes[0])]);
-                return;
-            }
-
-            var all = new byte[length];
-            var offset = 0;
-            foreach (var b in bytes)
-            {
-                b.Span.CopyTo(all.AsSpan(offset));
-                offset += b.Length;
-            }
-
             Batch = new SerializedHubMessage([new SerializedMessage(protocol.Name, all)]);
         }
 
