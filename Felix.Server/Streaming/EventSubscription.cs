@@ -21,6 +21,7 @@ internal sealed class EventSubscription : IDisposable
     private readonly IEventLog _log;
     private readonly int _pageSize;
     private int _queued;
+    private volatile bool _stopped;
 
     private readonly TimeSpan? _logCheckInterval;
 
@@ -58,8 +59,21 @@ internal sealed class EventSubscription : IDisposable
             return true;
         }
 
+        // A reader that stopped or a subscription being disposed has not fallen behind: the event is not dropped.
+        if (_stopped)
+        {
+            return true;
+        }
+
         _live.Writer.TryComplete(new SlowConsumerException(_capacity));
         return false;
+    }
+
+    /// <summary>The reader's token was cancelled: its wait ends, and so does the queue.</summary>
+    private void Stop()
+    {
+        _stopped = true;
+        _live.Writer.TryComplete();
     }
 
     /// <summary>History then live events; ends after the terminal event or when the subscriber falls behind.</summary>
@@ -98,14 +112,29 @@ internal sealed class EventSubscription : IDisposable
             yield break;
         }
 
+        // The stop token ends the queue rather than each wait: a wait with a token that can be cancelled allocates a
+        // waiter every time, and a subscriber kept up with a paced stream waits once per event (at the half-rate fan-out
+        // these waits were most of the server's allocations).
+        using var stop = cancellationToken.UnsafeRegister(static state => ((EventSubscription)state!).Stop(), this);
         while (true)
         {
             // Most reads find an event waiting: take it here rather than through NextLiveAsync's state machine.
             var published = TryReadLive();
             IReadOnlyList<WorkflowEvent>? fromLog = null;
-            if (published is null)
+            if (published is null && _logCheckInterval is null)
+            {
+                // Waiting here, in the iterator, allocates nothing; NextLiveAsync would allocate its state machine per wait.
+                var more = await _live.Reader.WaitToReadAsync(CancellationToken.None);
+                cancellationToken.ThrowIfCancellationRequested();
+                if (more)
+                {
+                    continue;
+                }
+            }
+            else if (published is null)
             {
                 (published, fromLog) = await NextLiveAsync(after, cancellationToken);
+                cancellationToken.ThrowIfCancellationRequested();
             }
 
             if (fromLog is not null)
@@ -162,27 +191,18 @@ internal sealed class EventSubscription : IDisposable
     }
 
     /// <summary>
-    /// The next live event, or null once the queue is completed. With a log check interval (scale-out), a subscriber
+    /// With a log check interval (scale-out): the next live event, or null once the queue is completed. A subscriber
     /// that has heard nothing for that long looks in the log: a relayed event that was lost, the terminal one included,
     /// would otherwise never come, and nothing after it would reveal the gap.
     /// </summary>
     private async ValueTask<(PublishedEvent? Live, IReadOnlyList<WorkflowEvent>? FromLog)> NextLiveAsync(long after, CancellationToken cancellationToken)
     {
+        var interval = _logCheckInterval!.Value;
         while (true)
         {
             if (TryReadLive() is { } item)
             {
                 return (item, null);
-            }
-
-            if (_logCheckInterval is not { } interval)
-            {
-                if (!await _live.Reader.WaitToReadAsync(cancellationToken))
-                {
-                    return (null, null);
-                }
-
-                continue;
             }
 
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -227,6 +247,7 @@ internal sealed class EventSubscription : IDisposable
 
     public void Dispose()
     {
+        _stopped = true;
         _live.Writer.TryComplete();
         _onDispose(this);
     }

@@ -54,4 +54,37 @@ public sealed class EventSubscriptionTests
 
         Assert.Equal([1L, 2L], sequences);
     }
+
+    [Fact]
+    public async Task AWaitingReaderStopsWhenItsTokenIsCancelledAndLaterEventsDoNotCountAsFallingBehind()
+    {
+        var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));
+        using var subscription = new EventSubscription(WorkflowId, log, capacity: 1, 100, _ => { });
+        using var stop = new CancellationTokenSource();
+        var events = subscription.ReadAllAsync(stop.Token).GetAsyncEnumerator();
+
+        var next = events.MoveNextAsync().AsTask();
+        await Task.Delay(50);
+        Assert.False(next.IsCompleted, "the reader did not wait for a live event");
+        await stop.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => next.DefaultTimeout());
+        // The publisher may still hold the subscription for a moment: its events go nowhere, and no drop is reported.
+        Assert.True(subscription.Deliver(new PublishedEvent(new WorkflowStatusEvent { WorkflowId = WorkflowId, Sequence = 1 })));
+        Assert.True(subscription.Deliver(new PublishedEvent(new WorkflowStatusEvent { WorkflowId = WorkflowId, Sequence = 2 })));
+    }
+
+    [Fact]
+    public async Task ASubscriberPastItsCapacityIsCutOff()
+    {
+        var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));
+        using var subscription = new EventSubscription(WorkflowId, log, capacity: 1, 100, _ => { });
+
+        Assert.True(subscription.Deliver(new PublishedEvent(new WorkflowStatusEvent { WorkflowId = WorkflowId, Sequence = 1 })));
+        Assert.False(subscription.Deliver(new PublishedEvent(new WorkflowStatusEvent { WorkflowId = WorkflowId, Sequence = 2 })));
+
+        var events = subscription.ReadAllAsync().GetAsyncEnumerator();
+        Assert.True(await events.MoveNextAsync().AsTask().DefaultTimeout());
+        await Assert.ThrowsAsync<SlowConsumerException>(() => events.MoveNextAsync().AsTask().DefaultTimeout());
+    }
 }
