@@ -52,6 +52,9 @@ internal sealed class BenchSettings
     public double DensityIdleSeconds { get; set; } = 2;
     /// <summary>Warm-up stops once a round compiles fewer methods than this in the server (or after <see cref="WarmUpMaxRounds"/>).</summary>
     public int WarmUpSettledMethods { get; set; } = 10;
+
+    /// <summary>Rounds in a row that must compile fewer than <see cref="WarmUpSettledMethods"/> methods.</summary>
+    public int WarmUpSettledRounds { get; set; } = 2;
     public int WarmUpMaxRounds { get; set; } = 20;
     public int ConnectConcurrency { get; set; } = 64;
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromMinutes(3);

@@ -8,7 +8,7 @@ internal static class Report
 {
     public static string Line(RunResult r) => string.Create(CultureInfo.InvariantCulture,
         $"  {r.Target}/{r.Transport} {r.Scenario}: {r.Delivered:N0}/{r.Expected:N0} in {r.Seconds:F2} s = {r.DeliveriesPerSecond:N0}/s, " +
-        $"p50 {r.P50Ms:F1} ms p99 {r.P99Ms:F1} ms max {r.MaxMs:F1} ms, cpu {r.CpuPercent:F0}%, alloc {r.AllocatedPerDelivery:F0} B/delivery, server GCs gen0 {r.ServerGen0} gen2 {r.ServerGen2}, GC pause server {r.ServerGcPauseMs:F0} ms generator {r.GeneratorGcPauseMs:F0} ms, server JIT {r.ServerJitMs:F0} ms, closed {r.ClosedClients}");
+        $"p50 {r.P50Ms:F1} ms p99 {r.P99Ms:F1} ms max {r.MaxMs:F1} ms, cpu {r.CpuPercent:F0}%, alloc {r.AllocatedPerDelivery:F0} B/delivery, server GCs gen0 {r.ServerGen0} gen2 {r.ServerGen2}, GC pause server {r.ServerGcPauseMs:F0} ms generator {r.GeneratorGcPauseMs:F0} ms, server JIT {r.ServerJitMs:F0} ms ({r.ServerJitMethods} methods), closed {r.ClosedClients}");
 
     public static string Markdown(IReadOnlyList<RunResult> results)
     {

@@ -34,6 +34,9 @@ internal sealed record RunResult(
     double LeastBytesPerConnection = double.NaN,
     double MostBytesPerConnection = double.NaN)
 {
+    /// <summary>Methods the server's JIT compiled during the run (its time, <see cref="ServerJitMs"/>, is wall time and grows when the JIT thread waits for a core).</summary>
+    public long ServerJitMethods { get; init; }
+
     /// <summary>Density: RSS growth per connection from half the connections to all of them.</summary>
     public double MarginalBytesPerConnection { get; init; } = double.NaN;
 
@@ -84,7 +87,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
 
     /// <summary>One workflow, many subscribers: the maximum delivery rate, then latency at half of it.</summary>
     public Task<List<RunResult>> FanOutAsync() =>
-        WithWarmClientsAsync(1, settings.FanOutSubscribers, settings.FanOutEvents, async (clients, ids) =>
+        WithWarmClientsAsync(1, settings.FanOutSubscribers, settings.FanOutEvents, settings.FanOutEvents, async (clients, ids) =>
         {
             var max = await MedianOfRepeatsAsync("fan-out max", clients, ids, settings.FanOutEvents);
             var half = Math.Max(1, max.DeliveriesPerSecond / clients.Count / 2);
@@ -99,26 +102,31 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
 
     /// <summary>Many workflows with a few subscribers each, every workflow publishing as fast as it can.</summary>
     public Task<List<RunResult>> ManyWorkflowsAsync() =>
-        WithWarmClientsAsync(settings.ManyWorkflows, settings.ManySubscribers, settings.ManyEvents, async (clients, ids) =>
+        WithWarmClientsAsync(settings.ManyWorkflows, settings.ManySubscribers, settings.ManyEvents, settings.ManyEvents, async (clients, ids) =>
             [await MedianOfRepeatsAsync("many workflows", clients, ids, settings.ManyEvents)]);
 
     /// <summary>Agent text at a realistic rate: latency under a steady load.</summary>
     public Task<List<RunResult>> TokenStreamingAsync()
     {
         var events = (int)(settings.TokenRate * settings.TokenSeconds);
-        return WithWarmClientsAsync(settings.TokenWorkflows, settings.TokenSubscribers, events, async (clients, ids) =>
+        return WithWarmClientsAsync(settings.TokenWorkflows, settings.TokenSubscribers, events, Math.Max(5, events / 10), async (clients, ids) =>
             [await PublishAsync("token streaming", clients, ids, events, settings.TokenRate, settings.TokenBytes)]);
     }
 
-    /// <summary>Creates the workflows, connects the subscribers, warms the server up, runs <paramref name="measure"/>, disconnects.</summary>
+    /// <summary>
+    /// Creates the workflows, connects the subscribers, warms the server up in rounds of <paramref name="warmUpEvents"/>
+    /// per workflow (the max-rate runs: rounds as large as the run, since smaller ones left code that only a full run
+    /// reaches, such as waiting for full pipes, to be compiled during the measured runs), runs <paramref name="measure"/>,
+    /// disconnects.
+    /// </summary>
     private async Task<List<RunResult>> WithWarmClientsAsync(
-        int workflows, int perWorkflow, int events, Func<List<BenchClient>, string[], Task<List<RunResult>>> measure)
+        int workflows, int perWorkflow, int events, int warmUpEvents, Func<List<BenchClient>, string[], Task<List<RunResult>>> measure)
     {
         var ids = await server.CreateWorkflowsAsync(workflows);
         var clients = await ConnectAsync(ids, perWorkflow);
         try
         {
-            await WarmUpAsync(clients, ids, Math.Max(5, events / 10), rate: 0);
+            await WarmUpAsync(clients, ids, warmUpEvents, rate: 0);
             return await measure(clients, ids);
         }
         finally
@@ -181,8 +189,8 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
 
     /// <summary>
     /// Unmeasured rounds of <paramref name="events"/> events per workflow at <paramref name="rate"/> (0: as fast as
-    /// possible; a tenth of the run before the max-rate runs) until the server's JIT has settled (a round and a short
-    /// pause compiled fewer than <see cref="BenchSettings.WarmUpSettledMethods"/> methods), so the measured run sees
+    /// possible) until the server's JIT has settled (<see cref="BenchSettings.WarmUpSettledRounds"/> rounds in a row, each
+    /// with its short pause, compiled fewer than <see cref="BenchSettings.WarmUpSettledMethods"/> methods), so the measured run sees
     /// tier-1 code and warmed pools on both servers, as a server that has been up for a while does. One round was not
     /// enough: tiering waits for call counts and a quiet moment, and the many-workflows run then spent a seventh of its
     /// samples in the JIT.
@@ -191,6 +199,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
     {
         var before = await server.StatsAsync(collect: false);
         var rounds = 0;
+        var settled = 0;
         while (true)
         {
             await PublishAsync("warm-up", clients, ids, events, rate, settings.EventBytes, print: false);
@@ -199,7 +208,8 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
             var after = await server.StatsAsync(collect: false);
             var compiled = after.JitMethods - before.JitMethods;
             before = after;
-            if (compiled < settings.WarmUpSettledMethods || rounds >= settings.WarmUpMaxRounds)
+            settled = compiled < settings.WarmUpSettledMethods ? settled + 1 : 0;
+            if (settled >= settings.WarmUpSettledRounds || rounds >= settings.WarmUpMaxRounds)
             {
                 Console.WriteLine($"  {Target}/{_label}: warmed up{(rate > 0 ? $" at {rate:F0} events/s" : "")} in {rounds} rounds (last compiled {compiled} methods)");
                 return;
@@ -289,7 +299,10 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
             CpuSeconds: (cpu1 - cpu0).TotalSeconds,
             ServerGcPauseMs: stats1.GcPauseMs - stats0.GcPauseMs,
             GeneratorGcPauseMs: (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds,
-            ServerJitMs: stats1.JitMs - stats0.JitMs);
+            ServerJitMs: stats1.JitMs - stats0.JitMs)
+        {
+            ServerJitMethods = stats1.JitMethods - stats0.JitMethods,
+        };
         if (print)
         {
             Console.WriteLine(Report.Line(result));
