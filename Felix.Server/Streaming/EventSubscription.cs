@@ -118,23 +118,26 @@ internal sealed class EventSubscription : IDisposable
         using var stop = cancellationToken.UnsafeRegister(static state => ((EventSubscription)state!).Stop(), this);
         while (true)
         {
-            // Most reads find an event waiting: take it here rather than through NextLiveAsync's state machine.
             var published = TryReadLive();
             IReadOnlyList<WorkflowEvent>? fromLog = null;
-            if (published is null && _logCheckInterval is null)
+            if (published is null)
             {
-                // Waiting here, in the iterator, allocates nothing; NextLiveAsync would allocate its state machine per wait.
-                var more = await _live.Reader.WaitToReadAsync(CancellationToken.None);
-                cancellationToken.ThrowIfCancellationRequested();
-                if (more)
+                if (_logCheckInterval is null)
                 {
-                    continue;
+                    // Waiting here, in the iterator, allocates nothing; a ValueTask method would allocate its state
+                    // machine per wait. A completed queue falls through with no event and ends the stream.
+                    var more = await _live.Reader.WaitToReadAsync(CancellationToken.None);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (more)
+                    {
+                        continue;
+                    }
                 }
-            }
-            else if (published is null)
-            {
-                (published, fromLog) = await NextLiveAsync(after, cancellationToken);
-                cancellationToken.ThrowIfCancellationRequested();
+                else
+                {
+                    (published, fromLog) = await NextLiveAsync(after, cancellationToken);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
             }
 
             if (fromLog is not null)
