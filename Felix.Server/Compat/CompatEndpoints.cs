@@ -24,6 +24,8 @@ internal static partial class CompatEndpoints
         services.AddOptions<CompatOptions>().BindConfiguration(CompatOptions.SectionName).ValidateDataAnnotations()
             .Validate(o => o.SendTimeout >= TimeSpan.FromMilliseconds(10) || o.SendTimeout == Timeout.InfiniteTimeSpan,
                 "Felix:Compat:SendTimeout must be at least 10 ms, or -00:00:00.001 for none.")
+            .Validate(o => o.CloseTimeout >= TimeSpan.Zero || o.CloseTimeout == Timeout.InfiniteTimeSpan,
+                "Felix:Compat:CloseTimeout must be 0 or more, or -00:00:00.001 to wait for every client's close reply.")
             .ValidateOnStart();
         services.AddSingleton<CompatConnections>();
         services.AddSingleton<CompatSendWatchdog>();

@@ -19,4 +19,13 @@ public sealed class CompatOptions
 
     /// <summary>A single send that takes longer than this means the peer stopped reading: the connection is dropped.</summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long the server waits for a client's close reply after its own close frame. A client that reads slowly is
+    /// still working through the frames sent before the close; cutting it off early would reset what it has yet to read.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(DefaultCloseTimeoutSeconds);
+
+    /// <summary>A client reading a default run's documented frames at one per second finishes well within this.</summary>
+    public const int DefaultCloseTimeoutSeconds = 60;
 }

@@ -7,7 +7,7 @@ namespace Felix.Server.Compat;
 
 /// <summary>
 /// One raw WebSocket: serialised sends with a timeout (a peer that stops reading is dropped, not waited on), the
-/// client's text commands, the original's JSON keepalive ping, and a bounded close.
+/// client's text commands, the original's JSON keepalive ping, and a close that lets the client read to the end.
 /// </summary>
 /// <remarks>
 /// The send timeout is enforced by <paramref name="watchdog"/>, which aborts the connection (<paramref name="abort"/>:
@@ -157,28 +157,52 @@ internal sealed class CompatSocket(
         }
     }
 
-    /// <summary>Closes with a status and reason, waiting a bounded time for the close handshake; aborts if it does not finish.</summary>
+    /// <summary>
+    /// Sends the close frame after every frame already sent. On a watched socket the close frame is a send like any
+    /// other: a client that is still reading gets it whenever it gets there, and only one that stopped reading is cut off
+    /// by the watchdog. An unwatched socket (a refusal, which has sent nothing) waits a bounded time, then aborts.
+    /// </summary>
     public async Task CloseAsync(WebSocketCloseStatus status, string reason)
     {
-        using var timeout = new CancellationTokenSource(CloseWait);
+        if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        {
+            return;
+        }
+
+        using var timeout = watchdog is null ? new CancellationTokenSource(CloseWait) : null;
+        var cancellationToken = timeout?.Token ?? CancellationToken.None;
+        var started = watchdog?.CurrentBeat ?? 0;
         try
         {
-            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            await _sendLock.WaitAsync(cancellationToken);
+            try
             {
-                await _sendLock.WaitAsync(timeout.Token);
-                try
-                {
-                    await socket.CloseOutputAsync(status, CompatCloseCodes.Fit(reason), timeout.Token);
-                }
-                finally
-                {
-                    _sendLock.Release();
-                }
+                Volatile.Write(ref _sendStarted, started);
+                await socket.CloseOutputAsync(status, CompatCloseCodes.Fit(reason), cancellationToken);
+            }
+            finally
+            {
+                Volatile.Write(ref _sendStarted, 0);
+                _sendLock.Release();
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException or InvalidOperationException)
         {
             socket.Abort();
+        }
+    }
+
+    /// <summary>
+    /// Ends the stream as the protocol asks: the close frame, then the client's close reply, awaited for at most
+    /// <see cref="CompatOptions.CloseTimeout"/>. <paramref name="receive"/> is the loop of <see cref="ReceiveAsync"/>,
+    /// which ends when the reply arrives.
+    /// </summary>
+    public async Task CloseAndWaitAsync(WebSocketCloseStatus status, string reason, Task receive)
+    {
+        await CloseAsync(status, reason);
+        if (socket.State == WebSocketState.CloseSent)
+        {
+            await Task.WhenAny(receive, Task.Delay(options.CloseTimeout, time));
         }
     }
 

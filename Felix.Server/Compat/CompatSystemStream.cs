@@ -46,9 +46,10 @@ internal sealed class CompatSystemStream(
             if (first == send)
             {
                 var slow = send.IsFaulted && send.Exception?.InnerException is SlowConsumerException;
-                await socket.CloseAsync(
+                await socket.CloseAndWaitAsync(
                     slow ? CompatCloseCodes.SlowConsumer : CompatCloseCodes.GoingAway,
-                    slow ? CompatCloseCodes.SlowConsumerReason : CompatCloseCodes.ServerShutdown);
+                    slow ? CompatCloseCodes.SlowConsumerReason : CompatCloseCodes.ServerShutdown,
+                    receive);
             }
             else if (await receive is { } refusal)
             {

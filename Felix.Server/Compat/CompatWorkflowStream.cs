@@ -55,9 +55,7 @@ internal sealed partial class CompatWorkflowStream(
             if (first == send)
             {
                 var (status, reason) = await send;
-                await socket.CloseAsync(status, reason);
-                // Let the client answer the close; a client that does not is cut off by the bounded close above.
-                await Task.WhenAny(receive, Task.Delay(TimeSpan.FromSeconds(5), time));
+                await socket.CloseAndWaitAsync(status, reason, receive);
             }
             else if (await receive is { } refusal)
             {

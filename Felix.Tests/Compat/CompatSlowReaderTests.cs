@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text.Json.Nodes;
+using Felix.Tests.Infrastructure;
+using static Felix.Tests.Compat.CompatTestSupport;
+
+namespace Felix.Tests.Compat;
+
+/// <summary>
+/// A client that reads slowly but steadily gets the end of its stream: every event, then the documented close. Only a
+/// client that stops reading altogether is cut off (<see cref="CompatSlowConsumerTests"/>).
+/// </summary>
+public sealed class CompatSlowReaderTests
+{
+    [Fact]
+    public async Task ReaderAtFiftyMillisecondsPerFrameGetsEveryEventAndANormalClose()
+    {
+        // The run produces its events in about a second; the reader takes many seconds over them, so the server finishes
+        // sending, and closes, long before the client has read what it was sent.
+        await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00.001"));
+        using var client = app.CreateApiClient();
+        var workflow = await client.CreateWorkflowAsync("Explain quantum computing", 8);
+
+        using var socket = await ConnectWithSmallBuffersAsync(app, WorkflowPath(workflow.WorkflowId, "types=all"));
+        var (frames, closed) = await ReadSlowlyAsync(socket, TimeSpan.FromMilliseconds(50)).DefaultTimeout(TimeSpan.FromMinutes(2));
+
+        var stored = await client.ReadEventsAsync(workflow.WorkflowId);
+        var events = frames.Events();
+        Assert.True(events.Count > 150, $"the run was too short to fall behind: {events.Count} events");
+        Assert.Equal(stored.Select(e => e.EventId), events.Select(e => e.EventId()));
+        Assert.Equal("workflow_complete", events[^1].Type());
+        Assert.Equal("1000", closed);
+    }
+
+    [Fact]
+    public async Task DefaultTypesReaderAtOneSecondPerFrameGetsEveryEventAndANormalClose()
+    {
+        await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00"));
+        using var client = app.CreateApiClient();
+        var workflow = await client.CreateWorkflowAsync("Explain quantum computing", 1);
+
+        using var socket = await ConnectWithSmallBuffersAsync(app, WorkflowPath(workflow.WorkflowId));
+        var (frames, closed) = await ReadSlowlyAsync(socket, TimeSpan.FromSeconds(1)).DefaultTimeout(TimeSpan.FromMinutes(2));
+
+        var events = frames.Events();
+        var documented = (await client.ReadEventsAsync(workflow.WorkflowId))
+            .Where(e => DocumentedFrameTypes.Contains(e.Type)).Select(e => e.EventId);
+        Assert.Equal(documented, events.Select(e => e.EventId()));
+        Assert.Equal("workflow_complete", events[^1].Type());
+        Assert.Equal("1000", closed);
+    }
+
+    /// <summary>
+    /// A client socket with a small receive buffer, as a client with a small read queue has (Python's websockets reads 32
+    /// messages ahead): the server's sends then wait on TCP flow control instead of vanishing into the kernel's buffers.
+    /// </summary>
+    private static async Task<WebSocket> ConnectWithSmallBuffersAsync(FelixApplication app, string pathAndQuery)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 4096 };
+                try
+                {
+                    await tcp.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(tcp, ownsSocket: true);
+                }
+                catch
+                {
+                    tcp.Dispose();
+                    throw;
+                }
+            },
+        };
+        var socket = new ClientWebSocket();
+        var uri = new Uri(new Uri(app.BaseAddress.ToString().Replace("http", "ws", StringComparison.Ordinal)), pathAndQuery);
+        await socket.ConnectAsync(uri, new HttpMessageInvoker(handler), CancellationToken.None).DefaultTimeout();
+        return socket;
+    }
+
+    /// <summary>Reads one frame per <paramref name="pace"/> until the server closes; answers the close as a client does.</summary>
+    private static async Task<(List<JsonObject> Frames, string Closed)> ReadSlowlyAsync(WebSocket socket, TimeSpan pace)
+    {
+        var frames = new List<JsonObject>();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            while (await socket.ReceiveJsonAsync(TimeSpan.FromSeconds(30)) is { } frame)
+            {
+                frames.Add(frame);
+                await Task.Delay(pace);
+            }
+        }
+        catch (WebSocketException ex)
+        {
+            return (frames, $"aborted after {frames.Count} frames and {clock.Elapsed.TotalSeconds:F1} s: {ex.Message}");
+        }
+
+        try
+        {
+            // The server waits for this reply; one that gave up already has reset the connection.
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None).DefaultTimeout();
+        }
+        catch (WebSocketException ex)
+        {
+            return (frames, $"{(int?)socket.CloseStatus} received, but the server was gone before the client's close: {ex.Message}");
+        }
+
+        return (frames, ((int?)socket.CloseStatus)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no status");
+    }
+}
