@@ -37,6 +37,12 @@ public sealed partial class WorkflowsApiTests
         Assert.Equal(WorkflowStatuses.Cancelled, last.Status);
         Assert.DoesNotContain(events, e => e is WorkflowCompleteEvent or SynthesisStartedEvent);
         Assert.True(events.OfType<AgentSpawnedEvent>().Count() < 10);
+
+        // A run still going would stream tokens every 20 ms: over a second nothing more may be appended.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var later = await client.ReadEventsAsync(created.WorkflowId);
+        Assert.Equal(events.Select(e => e.EventId), later.Select(e => e.EventId));
+        Assert.Equal(WorkflowStatuses.Cancelled, (await client.GetWorkflowAsync(created.WorkflowId)).Status);
     }
 
     [Fact]

@@ -48,6 +48,12 @@ public sealed class CompatSlowConsumerTests
         Assert.Equal(received.Select(e => e.Sequence()).Order(), received.Select(e => e.Sequence()));
         Assert.All(received, e => Assert.Equal(content, e.Str("content")));
 
+        // The server lets go of the stalled connection by itself (the send watchdog), before the client reads anything.
+        var connections = app.Services.GetRequiredService<Felix.Server.Compat.CompatConnections>();
+        await Poll.UntilAsync(
+            () => Task.FromResult(connections.PerWorkflow.GetValueOrDefault(workflow.WorkflowId) == 1),
+            "the server to drop the stalled connection while the healthy one stays", TimeSpan.FromSeconds(30));
+
         var (stalledCount, ended) = await DrainAsync(stalled);
         Assert.True(stalledCount < FloodEvents, $"the stalled client got all {stalledCount} events");
         Assert.True(ended is "aborted" or "1013", ended);

@@ -131,6 +131,55 @@ public sealed class GroupSendCoalescerTests
         Assert.Equal(Enumerable.Range(1, Events).Select(i => (long)i), earlyLive);
     }
 
+    // Unpaced, so events queue up for the group: each join lands between queued sends, and a batch that spanned the join
+    // would give the new member events from before it (a duplicate of its history) or withhold the ones after it.
+    [Fact]
+    public async Task SubscribersJoiningBetweenQueuedSendsGetEachEventAfterTheirJoinOnce()
+    {
+        const int burst = 40_000;
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Bench:Enabled"] = "true" }, kestrel: true);
+        using var api = app.CreateApiClient();
+        var ids = await BenchWorkflowAsync(api);
+        using var batchSizes = BatchSizes(app);
+        await using var early = Build(app, "messagepack", statefulReconnect: false);
+        var earlyLive = new ConcurrentQueue<long>();
+        early.On<AgentOutputDeltaEvent>(nameof(IWorkflowClient.AgentOutputDelta), evt => earlyLive.Enqueue(evt.Sequence));
+        await early.StartAsync().DefaultTimeout();
+        await early.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
+        var late = new List<(HubConnection Connection, ConcurrentQueue<long> Live)>();
+        for (var i = 0; i < 6; i++)
+        {
+            var connection = Build(app, i % 2 == 0 ? "json" : "messagepack", statefulReconnect: false);
+            var live = new ConcurrentQueue<long>();
+            connection.On<AgentOutputDeltaEvent>(nameof(IWorkflowClient.AgentOutputDelta), evt => live.Enqueue(evt.Sequence));
+            await connection.StartAsync().DefaultTimeout();
+            late.Add((connection, live));
+        }
+
+        var publish = api.PostAsJsonAsync($"api/v1/bench/publish?events={burst}&rate=0&bytes=16", ids);
+        await Poll.UntilAsync(() => Task.FromResult(!earlyLive.IsEmpty), "the burst to start");
+        var histories = new List<List<long>>();
+        foreach (var (connection, _) in late)
+        {
+            var joined = await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
+            histories.Add(joined.Events.Select(e => e.Sequence).ToList());
+        }
+
+        (await publish.DefaultTimeout()).EnsureSuccessStatusCode();
+        await Poll.UntilAsync(
+            () => Task.FromResult(earlyLive.Count >= burst && late.All(l => l.Live.LastOrDefault() == burst)), "the end of the burst on every client");
+
+        var all = Enumerable.Range(1, burst).Select(i => (long)i).ToList();
+        Assert.Equal(all, earlyLive);
+        Assert.True(histories[^1].Count < burst, "the last client joined after the burst had ended");
+        Assert.True(batchSizes.Max > 1, "nothing queued up: the joins did not land between queued sends");
+        for (var i = 0; i < late.Count; i++)
+        {
+            Assert.Equal(all, histories[i].Concat(late[i].Live));
+            await late[i].Connection.DisposeAsync();
+        }
+    }
+
     /// <summary>A workflow of the benchmark mode: the engine never runs it, the test publishes into it.</summary>
     private static async Task<string[]> BenchWorkflowAsync(HttpClient api) =>
         (await (await api.PostAsync("api/v1/bench/workflows?count=1", null).DefaultTimeout())

@@ -60,6 +60,27 @@ public sealed partial class WorkflowHubTests
 
     [Theory]
     [MemberData(nameof(ProtocolsAndTransports))]
+    public async Task StreamEventsWithOptionsFromAnotherEpochReplaysTheWholeStream(string protocol, HttpTransportType transport)
+    {
+        await using var app = new FelixApplication();
+        await using var connection = await StartAsync(app, protocol, transport);
+        var (api, workflowId, count) = await FinishedWorkflowAsync(app);
+        var epoch = (await HistoryAsync(api, workflowId))[0].Epoch;
+        // A position in a stream this server no longer has (its history was lost): nothing of it can be taken as read.
+        var options = new EventStreamOptions { Epoch = "e" + Guid.NewGuid().ToString("N")[..8], AfterSequence = count / 2 };
+
+        var events = await ReadAllAsync(connection.StreamAsync<WorkflowEvent>(
+            nameof(IWorkflowHub.StreamEventsWithOptions), workflowId, options)).DefaultTimeout();
+
+        Assert.Equal(count, events.Count);
+        AssertContiguousRun(events);
+        // The events carry the stream's own epoch, not the asked one: that is how the client learns it starts over.
+        Assert.All(events, e => Assert.Equal(epoch, e.Epoch));
+        Assert.NotEqual(options.Epoch, epoch);
+    }
+
+    [Theory]
+    [MemberData(nameof(ProtocolsAndTransports))]
     public async Task StreamEventsWithEmptyOptionsSendsEverything(string protocol, HttpTransportType transport)
     {
         await using var app = new FelixApplication();

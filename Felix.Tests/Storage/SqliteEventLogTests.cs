@@ -1,5 +1,6 @@
 using Felix.Server.Streaming;
 using Felix.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
 
 namespace Felix.Tests.Storage;
 
@@ -30,6 +31,54 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         Assert.Equal(6, next.Sequence);
         var all = (await second.ReadAsync("wf_a", 0, 100).DefaultTimeout()).Events;
         Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L], all.Select(e => e.Sequence));
+    }
+
+    [Fact]
+    public async Task AnAppendCompletesOnlyOnceItsRowIsCommitted()
+    {
+        var log = _files.OpenEventLog(_files.Open());
+        await AppendManyAsync(log, "wf_setup", 1);
+        await using var outside = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        await outside.OpenAsync();
+        await using var query = outside.CreateCommand();
+        query.CommandText = "SELECT count(*) FROM events WHERE workflow_id = 'wf_a' AND sequence = $sequence";
+        var sequence = query.Parameters.Add("$sequence", SqliteType.Integer);
+
+        // Another connection sees only committed rows: each one must be there the moment its append has returned.
+        for (var i = 1; i <= 50; i++)
+        {
+            await log.AppendAsync(Output("wf_a", i)).AsTask().DefaultTimeout();
+            sequence.Value = i;
+            Assert.Equal(1L, (long)(await query.ExecuteScalarAsync())!);
+        }
+    }
+
+    [Fact]
+    public async Task AFailedWriteFailsItsAppendAndTheStreamContinuesWithoutAGap()
+    {
+        var log = _files.OpenEventLog(_files.Open());
+        await AppendManyAsync(log, "wf_a", 2);
+        // The database refuses this workflow's rows, as a full disk or a read-only file would.
+        await ExecuteOutsideAsync("CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.workflow_id = 'wf_a' BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+
+        await Assert.ThrowsAsync<SqliteException>(() => log.AppendAsync(Output("wf_a", 3)).AsTask().DefaultTimeout());
+
+        Assert.Equal(2, (await log.GetStateAsync("wf_a").DefaultTimeout())!.Value.LastSequence);
+        await ExecuteOutsideAsync("DROP TRIGGER refuse;");
+        var next = Output("wf_a", 3);
+        await log.AppendAsync(next).AsTask().DefaultTimeout();
+        Assert.Equal(3, next.Sequence);
+        var all = (await log.ReadAsync("wf_a", 0, 100).DefaultTimeout()).Events;
+        Assert.Equal([1L, 2L, 3L], all.Select(e => e.Sequence));
+    }
+
+    private async Task ExecuteOutsideAsync(string sql)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     [Fact]
