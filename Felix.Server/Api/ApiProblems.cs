@@ -22,7 +22,7 @@ internal static class ApiProblems
         TypedResults.Problem(
             statusCode: StatusCodes.Status503ServiceUnavailable,
             title: "Server busy",
-            detail: $"The workflow queue is full. Retry after {retryAfterSeconds} seconds.",
+            detail: $"The workflow queue is full, or your tenant already has its share of it waiting. Retry after {retryAfterSeconds} seconds.",
             extensions: new Dictionary<string, object?> { ["retry_after_seconds"] = retryAfterSeconds });
 
     public static ProblemHttpResult ShuttingDown(int retryAfterSeconds) =>

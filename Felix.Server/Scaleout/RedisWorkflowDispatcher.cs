@@ -29,7 +29,7 @@ internal sealed partial class RedisWorkflowDispatcher(
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _cancels = new(StringComparer.Ordinal);
     private bool _subscribed;
 
-    public async ValueTask DispatchAsync(string workflowId, CancellationToken cancellationToken = default)
+    public async ValueTask DispatchAsync(string workflowId, string tenant, CancellationToken cancellationToken = default)
     {
         try
         {
@@ -38,7 +38,7 @@ internal sealed partial class RedisWorkflowDispatcher(
         finally
         {
             // The local slot only bounded the creation; the node that takes the workflow reserves its own.
-            queue.Release();
+            queue.Release(tenant);
         }
 
         await redis.Subscriber.PublishAsync(redis.Keys.WorkChannel, workflowId);
@@ -132,7 +132,7 @@ internal sealed partial class RedisWorkflowDispatcher(
     /// <summary>Takes workflows from the shared queue while this node's engine has free slots.</summary>
     private async Task TakeWorkAsync()
     {
-        while (!engine.IsStopping && engine.ActiveCount + queue.Count < workflowOptions.Value.MaxConcurrent && queue.TryReserve())
+        while (!engine.IsStopping && engine.ActiveCount + queue.Count < workflowOptions.Value.MaxConcurrent && queue.TryReserve(WorkflowQueue.SharedQueueTenant))
         {
             RedisResult taken;
             try
@@ -141,19 +141,19 @@ internal sealed partial class RedisWorkflowDispatcher(
             }
             catch
             {
-                queue.Release();
+                queue.Release(WorkflowQueue.SharedQueueTenant);
                 throw;
             }
 
             if (taken.IsNull)
             {
-                queue.Release();
+                queue.Release(WorkflowQueue.SharedQueueTenant);
                 return;
             }
 
             var workflowId = (string)taken!;
             LogTaken(logger, workflowId, redis.NodeId);
-            queue.Enqueue(workflowId);
+            queue.Enqueue(WorkflowQueue.SharedQueueTenant, workflowId);
         }
     }
 

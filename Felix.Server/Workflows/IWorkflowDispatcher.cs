@@ -6,8 +6,11 @@ namespace Felix.Server.Workflows;
 /// </summary>
 internal interface IWorkflowDispatcher
 {
-    /// <summary>Hands a stored, pending workflow to be run; a slot was taken with <see cref="WorkflowQueue.TryReserve"/>.</summary>
-    ValueTask DispatchAsync(string workflowId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Hands a stored, pending workflow to be run; <paramref name="tenant"/> took a slot for it with
+    /// <see cref="WorkflowQueue.TryReserve"/>.
+    /// </summary>
+    ValueTask DispatchAsync(string workflowId, string tenant, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Asks whichever other process runs <paramref name="workflowId"/> to stop it; the task completes once its work has
@@ -19,9 +22,9 @@ internal interface IWorkflowDispatcher
 /// <summary>One process: the local engine runs everything.</summary>
 internal sealed class LocalWorkflowDispatcher(WorkflowQueue queue) : IWorkflowDispatcher
 {
-    public ValueTask DispatchAsync(string workflowId, CancellationToken cancellationToken = default)
+    public ValueTask DispatchAsync(string workflowId, string tenant, CancellationToken cancellationToken = default)
     {
-        queue.Enqueue(workflowId);
+        queue.Enqueue(tenant, workflowId);
         return ValueTask.CompletedTask;
     }
 

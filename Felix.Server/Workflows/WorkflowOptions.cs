@@ -25,6 +25,16 @@ public sealed class WorkflowOptions
     [Range(1, 100_000)]
     public int QueueCapacity { get; set; } = DefaultQueueCapacity;
 
+    /// <summary>
+    /// Queue slots kept for tenants with nothing waiting, so one tenant's backlog never shuts another out. Unset: a
+    /// tenth of <see cref="QueueCapacity"/>, at least one. 0 lets one tenant fill the whole queue.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int? QueueReserve { get; set; }
+
+    /// <summary>The reserve in force.</summary>
+    public int EffectiveQueueReserve => QueueReserve ?? Math.Max(1, QueueCapacity / 10);
+
     /// <summary>Agents spawned when a request gives no <c>max_steps</c>.</summary>
     [Range(1, 50)]
     public int DefaultSteps { get; set; } = DefaultMaxSteps;

@@ -26,7 +26,7 @@ internal sealed partial class WorkflowService(
     /// <summary>Creates and queues a workflow; null when the queue is full.</summary>
     public async Task<WorkflowRecord?> CreateAsync(WorkflowRequest request, string owner, CancellationToken cancellationToken = default)
     {
-        if (!queue.TryReserve())
+        if (!queue.TryReserve(owner))
         {
             LogQueueFull(logger, queue.Capacity);
             return null;
@@ -57,13 +57,13 @@ internal sealed partial class WorkflowService(
         }
         catch
         {
-            queue.Release();
+            queue.Release(owner);
             throw;
         }
 
         try
         {
-            await dispatcher.DispatchAsync(workflow.Id, cancellationToken);
+            await dispatcher.DispatchAsync(workflow.Id, owner, cancellationToken);
         }
         catch
         {
@@ -128,7 +128,7 @@ internal sealed partial class WorkflowService(
     [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} did not stop within {Wait} of its cancel")]
     private static partial void LogCancelSlow(ILogger logger, string workflowId, TimeSpan wait);
 
-    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "Workflow refused: the queue is full ({Capacity})")]
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "Workflow refused: the queue is full ({Capacity}) or its tenant has its share waiting")]
     private static partial void LogQueueFull(ILogger logger, int capacity);
 }
 

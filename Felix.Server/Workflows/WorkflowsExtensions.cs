@@ -11,6 +11,8 @@ internal static class WorkflowsExtensions
     {
         services.AddOptions<WorkflowOptions>().BindConfiguration(WorkflowOptions.SectionName).ValidateDataAnnotations()
             .Validate(o => o.ShutdownGracePeriod >= TimeSpan.Zero, "Felix:Workflows:ShutdownGracePeriod must not be negative.")
+            .Validate(o => o.EffectiveQueueReserve < o.QueueCapacity || o.QueueCapacity == 1,
+                "Felix:Workflows:QueueReserve must be less than Felix:Workflows:QueueCapacity.")
             .ValidateOnStart();
         // The host must wait out the grace period plus the time to record the interruptions.
         services.AddOptions<HostOptions>().Configure<IOptions<WorkflowOptions>>((host, workflows) =>

@@ -38,18 +38,22 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
     {
         var log = _files.OpenEventLog(_files.Open());
         await AppendManyAsync(log, "wf_setup", 1);
-        await using var outside = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File, Mode = SqliteOpenMode.ReadOnly }.ToString());
-        await outside.OpenAsync();
-        await using var query = outside.CreateCommand();
-        query.CommandText = "SELECT count(*) FROM events WHERE workflow_id = 'wf_a' AND sequence = $sequence";
-        var sequence = query.Parameters.Add("$sequence", SqliteType.Integer);
+        await using var other = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
+        await other.OpenAsync();
+
+        // Another writer holds the database: the log cannot commit, so its append must not complete.
+        await ExecuteAsync(other, "BEGIN IMMEDIATE;");
+        var append = log.AppendAsync(Output("wf_a", 1)).AsTask();
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(append.IsCompleted, "the append completed while its write could not have been committed");
+        await ExecuteAsync(other, "COMMIT;");
+        await append.DefaultTimeout();
 
         // Another connection sees only committed rows: each one must be there the moment its append has returned.
-        for (var i = 1; i <= 50; i++)
+        for (var i = 2; i <= 20; i++)
         {
             await log.AppendAsync(Output("wf_a", i)).AsTask().DefaultTimeout();
-            sequence.Value = i;
-            Assert.Equal(1L, (long)(await query.ExecuteScalarAsync())!);
+            Assert.Equal(1L, await ExecuteAsync(other, $"SELECT count(*) FROM events WHERE workflow_id = 'wf_a' AND sequence = {i};"));
         }
     }
 
@@ -76,9 +80,14 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
     {
         await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
         await connection.OpenAsync();
+        await ExecuteAsync(connection, sql);
+    }
+
+    private static async Task<object?> ExecuteAsync(SqliteConnection connection, string sql)
+    {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
+        return await command.ExecuteScalarAsync();
     }
 
     [Fact]
