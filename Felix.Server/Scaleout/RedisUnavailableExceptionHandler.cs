@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.AspNetCore.Mvc;
+using Felix.Server.Api;
 using StackExchange.Redis;
 
 namespace Felix.Server.Scaleout;
@@ -10,11 +10,6 @@ namespace Felix.Server.Scaleout;
 /// </summary>
 internal sealed partial class RedisUnavailableExceptionHandler(IProblemDetailsService problems, ILogger<RedisUnavailableExceptionHandler> logger) : IExceptionHandler
 {
-    public const string Title = "Storage unavailable";
-
-    /// <summary>Redis usually comes back within seconds (a restart, a failover).</summary>
-    public const int RetryAfterSeconds = 5;
-
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         if (exception is not (RedisConnectionException or RedisTimeoutException) || httpContext.Response.HasStarted)
@@ -23,19 +18,7 @@ internal sealed partial class RedisUnavailableExceptionHandler(IProblemDetailsSe
         }
 
         LogUnavailable(logger, httpContext.Request.Path);
-        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = httpContext,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = Title,
-                Detail = $"The shared store (Redis) is unreachable. Retry after {RetryAfterSeconds} seconds.",
-                Extensions = { ["retry_after_seconds"] = RetryAfterSeconds },
-            },
-        });
+        return await StorageUnavailableProblem.WriteAsync(problems, httpContext, "The shared store (Redis) is unreachable.");
     }
 
     [LoggerMessage(EventId = 7401, Level = LogLevel.Warning, Message = "Request {Path} answered 503: Redis is unreachable")]

@@ -1,3 +1,4 @@
+using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -36,9 +37,11 @@ internal static class StorageExtensions
 
         services.AddHostedService<WorkflowRecovery>();
         services.AddHostedService<StorageRetentionService>();
+        services.AddExceptionHandler<SqliteUnavailableExceptionHandler>();
+        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [ObservabilityExtensions.ReadyTag]);
         return services;
     }
 
-    private static bool IsSqlite(IServiceProvider services) =>
+    internal static bool IsSqlite(IServiceProvider services) =>
         services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.Sqlite;
 }

@@ -38,7 +38,7 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         var refused = await client.GetAsync("api/v1/workflows").DefaultTimeout();
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         var problem = await refused.Content.ReadFromJsonAsync<ProblemDetails>().DefaultTimeout();
-        Assert.Equal(RedisUnavailableExceptionHandler.Title, problem!.Title);
+        Assert.Equal(Felix.Server.Api.StorageUnavailableProblem.Title, problem!.Title);
         Assert.NotNull(refused.Headers.RetryAfter);
 
         await redis.StartAsync();

@@ -1,0 +1,32 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace Felix.Server.Api;
+
+/// <summary>
+/// The answer to a request that needed storage while it could not be written or reached: 503 with <c>Retry-After</c>,
+/// the same for every store, because the node recovers by itself once the store does.
+/// </summary>
+internal static class StorageUnavailableProblem
+{
+    public const string Title = "Storage unavailable";
+
+    /// <summary>Stores usually come back within seconds (a restart, a failover, space freed).</summary>
+    public const int RetryAfterSeconds = 5;
+
+    public static ValueTask<bool> WriteAsync(IProblemDetailsService problems, HttpContext httpContext, string detail)
+    {
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = Title,
+                Detail = $"{detail} Retry after {RetryAfterSeconds} seconds.",
+                Extensions = { ["retry_after_seconds"] = RetryAfterSeconds },
+            },
+        });
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Felix.Server.Storage;
+
+/// <summary>
+/// Readiness of the embedded store: a write the size of one small row, committed, so a full disk or a read-only or
+/// vanished file takes the node out of rotation until writes succeed again. In-memory storage is always ready.
+/// </summary>
+internal sealed class StorageHealthCheck(IServiceProvider services) : IHealthCheck
+{
+    private const string Probe = """
+        CREATE TABLE IF NOT EXISTS health (id INTEGER NOT NULL PRIMARY KEY, checked_at INTEGER NOT NULL);
+        INSERT INTO health (id, checked_at) VALUES (1, unixepoch()) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at;
+        """;
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!StorageExtensions.IsSqlite(services) || services.GetRequiredService<SqliteDatabase>() is not { IsInMemory: false } database)
+        {
+            return HealthCheckResult.Healthy("In memory.");
+        }
+
+        try
+        {
+            await using var lease = await database.OpenAsync(cancellationToken);
+            await using var command = lease.Command(Probe);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return HealthCheckResult.Healthy(database.FilePath);
+        }
+        catch (SqliteException ex) when (SqliteFaults.IsStorageFault(ex))
+        {
+            return HealthCheckResult.Unhealthy($"The database {database.FilePath} cannot be written: {ex.Message}");
+        }
+    }
+}

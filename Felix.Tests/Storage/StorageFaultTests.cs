@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Felix.Contracts;
+using Felix.Server.Api;
+using Felix.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Felix.Tests.Storage;
+
+/// <summary>
+/// A full disk is visible and safe: readiness answers 503, requests that need to write answer 503 <c>Storage
+/// unavailable</c> with <c>Retry-After</c>, and both recover by themselves once space returns. The data directory is a
+/// real filesystem of 4 MiB (tmpfs), filled up by the test.
+/// </summary>
+public sealed class StorageFaultTests : IAsyncLifetime
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "felix-small-fs-" + Guid.NewGuid().ToString("N"));
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_directory);
+        await RunAsync("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", _directory);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        await RunAsync("umount", _directory);
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task AFullDiskMakesTheNodeUnreadyAndWritesAnswer503UntilSpaceReturns()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Felix:Storage:Provider"] = "Sqlite",
+            ["Felix:Storage:DataDirectory"] = _directory,
+            ["Felix:Storage:Database"] = "felix.db",
+            ["Felix:Storage:Synchronous"] = "Normal",
+        });
+        using var client = app.CreateApiClient();
+        var before = await client.CreateWorkflowAsync("Before the disk fills", maxSteps: 1);
+        await client.WaitForTerminalAsync(before.WorkflowId);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode);
+
+        var filler = Path.Combine(_directory, "filler");
+        Fill(filler);
+
+        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.ServiceUnavailable,
+            "readiness to report the full disk");
+        var refused = await client.PostAsJsonAsync("api/v1/workflows", new { task = "While the disk is full", max_steps = 1 }).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(StorageUnavailableProblem.RetryAfterSeconds), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal(StorageUnavailableProblem.Title, (await refused.Content.ReadFromJsonAsync<ProblemDetails>())!.Title);
+
+        File.Delete(filler);
+
+        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.OK,
+            "readiness to come back");
+        var after = await client.CreateWorkflowAsync("After space returned", maxSteps: 1);
+        Assert.Equal(WorkflowStatuses.Completed, (await client.WaitForTerminalAsync(after.WorkflowId)).Status);
+    }
+
+    /// <summary>Writes until the filesystem refuses another byte.</summary>
+    private static void Fill(string path)
+    {
+        var chunk = new byte[16 * 1024];
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1);
+        try
+        {
+            while (true)
+            {
+                file.Write(chunk);
+                file.Flush();
+            }
+        }
+        catch (IOException)
+        {
+            // ENOSPC: the disk is full, which is the point.
+        }
+    }
+
+    private static async Task RunAsync(string command, params string[] args)
+    {
+        var start = new ProcessStartInfo(command) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        await process.WaitForExitAsync().DefaultTimeout();
+        Assert.True(process.ExitCode == 0, $"{command} failed (the test needs root for a small tmpfs): {await process.StandardError.ReadToEndAsync()}");
+    }
+}
