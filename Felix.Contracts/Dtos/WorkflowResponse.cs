@@ -49,4 +49,11 @@ public sealed class WorkflowResponse
     /// <summary>What went wrong, if it failed.</summary>
     [Key("error")]
     public string? Error { get; set; }
+
+    /// <summary>
+    /// How many times a run of this workflow started: 1 for a run that was never interrupted, more when the server
+    /// stopped mid-run and the run resumed from its history. 0 while it waits for its first run.
+    /// </summary>
+    [Key("attempts")]
+    public int Attempts { get; set; }
 }

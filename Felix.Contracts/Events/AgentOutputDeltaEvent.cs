@@ -17,4 +17,12 @@ public sealed class AgentOutputDeltaEvent() : WorkflowEvent(EventTypes.AgentOutp
     /// <summary>Running index of this delta within the agent's output, from 0.</summary>
     [Key("index")]
     public int Index { get; set; }
+
+    /// <summary>
+    /// Set (2, 3, ...) when the agent's step runs again after the server stopped mid-step: the text of its earlier
+    /// attempt was abandoned, so a client drops what it showed of this agent and starts over from these deltas. Absent on
+    /// a first attempt.
+    /// </summary>
+    [Key("attempt")]
+    public int? Attempt { get; set; }
 }

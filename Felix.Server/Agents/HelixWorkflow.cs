@@ -32,33 +32,49 @@ internal sealed partial class HelixWorkflow(
 {
     private const double DefaultConfidence = 0.5; // a model that states none is taken as undecided
 
+    /// <summary>
+    /// Runs the workflow from where its history stands: a first run from the start, a resumed one (after the server
+    /// stopped mid-run) from its <see cref="RunCheckpoint"/>. Committed agents are never run again; the agent that was in
+    /// flight runs again under its id, its deltas marked with the run's attempt so clients drop the abandoned text.
+    /// </summary>
     public async Task<WorkflowOutcome> RunAsync(WorkflowRecord workflow, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var steps = workflow.MaxSteps;
-        var outputs = new List<(string AgentId, string AgentType, string Content, double Confidence)>();
-        var usage = new WorkflowUsage();
-        var perRole = new Dictionary<string, int>(StringComparer.Ordinal);
+        var checkpoint = await RunCheckpoint.ReadAsync(publisher.Log, workflow.Id, cancellationToken);
+        var outputs = checkpoint.Outputs;
+        var usage = checkpoint.Usage;
+        var perRole = checkpoint.SpawnedPerRole;
+        var inFlight = checkpoint.InFlightAgentId;
 
-        for (var i = 0; i < steps; i++)
+        // The loop of a first run, continued: agents until the steps run out or enough of them agree.
+        while (!checkpoint.SynthesisStarted && outputs.Count < steps && !Agreed(outputs))
         {
-            var spawnTime = HelixGeometry.SpawnTime(i, steps);
+            var spawnTime = HelixGeometry.SpawnTime(outputs.Count, steps);
             var plugin = registry.ForSpawnTime(spawnTime);
-            perRole[plugin.AgentType] = perRole.GetValueOrDefault(plugin.AgentType) + 1;
-            var agentId = $"{plugin.AgentType}_{perRole[plugin.AgentType]:000}";
-            var result = await RunAgentAsync(workflow, plugin, agentId, spawnTime, outputs, cancellationToken);
-            outputs.Add((agentId, plugin.AgentType, result.Text, ParseConfidence(result.Text)));
-            Add(usage, result);
-            await ProgressAsync(workflow.Id, i + 1, steps + 1, started, "agent_completed");
-
-            if (outputs.Count >= workflowOptions.Value.MinAgentsBeforeSynthesis
-                && outputs.Average(o => o.Confidence) >= workflowOptions.Value.ConfidenceThreshold)
+            string agentId;
+            int? attempt = null;
+            if (inFlight is not null)
             {
-                break;
+                (agentId, attempt, inFlight) = (inFlight, workflow.Attempts, null);
             }
+            else
+            {
+                perRole[plugin.AgentType] = perRole.GetValueOrDefault(plugin.AgentType) + 1;
+                agentId = $"{plugin.AgentType}_{perRole[plugin.AgentType]:000}";
+            }
+
+            var result = await RunAgentAsync(workflow, plugin, agentId, spawnTime, attempt, outputs, cancellationToken);
+            outputs.Add(new AgentResult(agentId, plugin.AgentType, result.Text, ParseConfidence(result.Text)));
+            Add(usage, result);
+            await ProgressAsync(workflow.Id, outputs.Count, steps + 1, started, "agent_completed");
         }
 
-        await publisher.PublishAsync(new SynthesisStartedEvent { WorkflowId = workflow.Id, AgentCount = outputs.Count }, cancellationToken);
+        if (!checkpoint.SynthesisStarted)
+        {
+            await publisher.PublishAsync(new SynthesisStartedEvent { WorkflowId = workflow.Id, AgentCount = outputs.Count }, cancellationToken);
+        }
+
         await ProgressAsync(workflow.Id, outputs.Count, outputs.Count + 1, started, "synthesis_started");
 
         var synthesis = await CallModelAsync(SynthesisPrompt(workflow.Task, outputs), 0.3f, 600, null, null, cancellationToken);
@@ -77,36 +93,50 @@ internal sealed partial class HelixWorkflow(
             usage);
     }
 
+    private bool Agreed(List<AgentResult> outputs) =>
+        outputs.Count >= workflowOptions.Value.MinAgentsBeforeSynthesis
+        && outputs.Average(o => o.Confidence) >= workflowOptions.Value.ConfidenceThreshold;
+
+    /// <summary>
+    /// One agent's step. A step run again (<paramref name="attempt"/> set) was already spawned and announced: it only
+    /// streams its text again, marked with the attempt, and commits its output.
+    /// </summary>
     private async Task<ModelResult> RunAgentAsync(
-        WorkflowRecord workflow, AgentPlugin plugin, string agentId, double spawnTime,
-        IReadOnlyList<(string AgentId, string AgentType, string Content, double Confidence)> earlier, CancellationToken cancellationToken)
+        WorkflowRecord workflow, AgentPlugin plugin, string agentId, double spawnTime, int? attempt,
+        IReadOnlyList<AgentResult> earlier, CancellationToken cancellationToken)
     {
         var spawned = time.GetTimestamp();
         var temperature = Math.Round(geometry.TemperatureAt(spawnTime), 3);
         var budget = geometry.TokenBudgetAt(spawnTime, plugin.DefaultTokens);
-        await store.UpdateAsync(workflow.Id, w => w with { Agents = w.Agents.Add(new AgentRecord(agentId, plugin.AgentType, spawnTime)) }, CancellationToken.None);
+        // A run that stopped between this write and the agent_spawned event already recorded the agent.
+        await store.UpdateAsync(workflow.Id, w => w.Agents.Any(a => a.AgentId == agentId)
+            ? null
+            : w with { Agents = w.Agents.Add(new AgentRecord(agentId, plugin.AgentType, spawnTime)) }, CancellationToken.None);
         activeAgents.Add(new ActiveAgent(workflow.Id, agentId, plugin.AgentType, spawnTime, time.GetUtcNow(), workflow.Task, workflow.Owner));
         try
         {
-            await publisher.PublishAsync(new AgentSpawnedEvent
+            if (attempt is null)
             {
-                WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType,
-                SpawnTime = spawnTime, Temperature = temperature, TokenBudget = budget,
-            }, cancellationToken);
-            await system.PublishAsync(new SystemEvent
-            {
-                Type = SystemEvent.AgentRegistered, WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType,
-                Message = $"Agent {agentId} spawned in workflow {workflow.Id}",
-            });
+                await publisher.PublishAsync(new AgentSpawnedEvent
+                {
+                    WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType,
+                    SpawnTime = spawnTime, Temperature = temperature, TokenBudget = budget,
+                }, cancellationToken);
+                await system.PublishAsync(new SystemEvent
+                {
+                    Type = SystemEvent.AgentRegistered, WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType,
+                    Message = $"Agent {agentId} spawned in workflow {workflow.Id}",
+                });
+            }
 
             var window = llmOptions.Value.DeltaCoalesceWindow;
             var text = new DeltaCoalescer((delta, index) => Publish(new AgentOutputDeltaEvent
             {
-                WorkflowId = workflow.Id, AgentId = agentId, Delta = delta, Index = index,
+                WorkflowId = workflow.Id, AgentId = agentId, Delta = delta, Index = index, Attempt = attempt,
             }), time, window);
             var reasoning = new DeltaCoalescer((delta, index) => Publish(new AgentReasoningDeltaEvent
             {
-                WorkflowId = workflow.Id, AgentId = agentId, Delta = delta, Index = index,
+                WorkflowId = workflow.Id, AgentId = agentId, Delta = delta, Index = index, Attempt = attempt,
             }), time, window);
 
             var result = await CallModelAsync(AgentPrompt(plugin, workflow.Task, earlier), (float)temperature, budget, text, reasoning, cancellationToken);
@@ -216,7 +246,7 @@ internal sealed partial class HelixWorkflow(
     }
 
     private static List<ChatMessage> AgentPrompt(
-        AgentPlugin plugin, string task, IReadOnlyList<(string AgentId, string AgentType, string Content, double Confidence)> earlier)
+        AgentPlugin plugin, string task, IReadOnlyList<AgentResult> earlier)
     {
         var user = new StringBuilder().Append("Task: ").AppendLine(task);
         if (earlier.Count > 0)
@@ -235,7 +265,7 @@ internal sealed partial class HelixWorkflow(
         ];
     }
 
-    private static List<ChatMessage> SynthesisPrompt(string task, IReadOnlyList<(string AgentId, string AgentType, string Content, double Confidence)> outputs)
+    private static List<ChatMessage> SynthesisPrompt(string task, IReadOnlyList<AgentResult> outputs)
     {
         var user = new StringBuilder().Append("Task: ").AppendLine(task).AppendLine().AppendLine("Agent outputs:");
         foreach (var o in outputs)

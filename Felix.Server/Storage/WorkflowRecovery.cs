@@ -6,15 +6,16 @@ namespace Felix.Server.Storage;
 
 /// <summary>
 /// Runs once at start, before the server takes requests: a workflow stored as pending or running belongs to a process
-/// that stopped without finishing it, so it is marked failed and its stream gets the <c>workflow_error</c> that says so.
-/// Its sequences continue from the stored history.
+/// that stopped without finishing it. Its work was accepted, so it is queued again, in the order the workflows were
+/// created: a pending one runs as usual, a running one resumes from its history (see <see cref="WorkflowRunner"/>).
 /// </summary>
 /// <remarks>
 /// A workflow's record is finished a moment before its terminal event is appended; a process that dies in between
 /// leaves a finished workflow whose stream never ends, and subscribers that wait for its end. The most recently created
 /// workflows are checked for that and get their terminal event.
 /// </remarks>
-internal sealed partial class WorkflowRecovery(IWorkflowStore store, IEventLog log, WorkflowRunner runner, ILogger<WorkflowRecovery> logger) : IHostedService
+internal sealed partial class WorkflowRecovery(
+    IWorkflowStore store, IEventLog log, WorkflowRunner runner, WorkflowQueue queue, ILogger<WorkflowRecovery> logger) : IHostedService
 {
     private const int PageSize = 100;
 
@@ -23,27 +24,24 @@ internal sealed partial class WorkflowRecovery(IWorkflowStore store, IEventLog l
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var unfinished = new List<WorkflowRecord>();
         foreach (var status in new[] { WorkflowStatuses.Running, WorkflowStatuses.Pending })
         {
-            while (true)
+            for (var page = 1; ; page++)
             {
-                // Each interrupted workflow leaves the status, so the first page is always the next batch.
-                var (items, _) = await store.ListAsync(status, null, 1, PageSize, cancellationToken);
-                var fresh = items.Where(w => seen.Add(w.Id)).ToList();
-                if (fresh.Count == 0)
+                var (items, total) = await store.ListAsync(status, null, page, PageSize, cancellationToken);
+                unfinished.AddRange(items);
+                if (items.Count == 0 || page * PageSize >= total)
                 {
                     break;
                 }
-
-                foreach (var workflow in fresh)
-                {
-                    if (await runner.InterruptAsync(workflow.Id, cancellationToken))
-                    {
-                        LogInterrupted(logger, workflow.Id, status);
-                    }
-                }
             }
+        }
+
+        foreach (var workflow in unfinished.DistinctBy(w => w.Id).OrderBy(w => w.CreatedAt).ThenBy(w => w.Id, StringComparer.Ordinal))
+        {
+            queue.Requeue(workflow.Owner, workflow.Id);
+            LogRequeued(logger, workflow.Id, workflow.Status);
         }
 
         await EndUnterminatedStreamsAsync(cancellationToken);
@@ -70,6 +68,6 @@ internal sealed partial class WorkflowRecovery(IWorkflowStore store, IEventLog l
     [LoggerMessage(EventId = 6302, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} was {Status} but its stream had no terminal event; appended it")]
     private static partial void LogStreamEnded(ILogger logger, string workflowId, string status);
 
-    [LoggerMessage(EventId = 6301, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} was {Status} when the server last stopped; marked failed")]
-    private static partial void LogInterrupted(ILogger logger, string workflowId, string status);
+    [LoggerMessage(EventId = 6301, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} was {Status} when the server last stopped; queued again")]
+    private static partial void LogRequeued(ILogger logger, string workflowId, string status);
 }

@@ -6,7 +6,8 @@ namespace Felix.Server.Workflows;
 /// <summary>
 /// Takes workflows from the queue and runs up to <see cref="WorkflowOptions.MaxConcurrent"/> at once. On shutdown it
 /// stops taking work, lets running workflows finish within <see cref="WorkflowOptions.ShutdownGracePeriod"/>, then
-/// interrupts the rest; workflows still queued are failed as interrupted.
+/// interrupts the rest. Interrupted and queued workflows keep their status (running, pending): the next start queues
+/// them again and resumes the interrupted ones from their histories.
 /// </summary>
 internal sealed partial class WorkflowEngine(
     WorkflowQueue queue,
@@ -85,11 +86,6 @@ internal sealed partial class WorkflowEngine(
         finally
         {
             IsRunning = false;
-        }
-
-        while (queue.TryTake(out var waiting))
-        {
-            await runner.InterruptAsync(waiting, CancellationToken.None);
         }
     }
 

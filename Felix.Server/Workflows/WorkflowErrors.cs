@@ -9,6 +9,9 @@ internal static class WorkflowErrors
     /// <summary>Why a workflow failed when the server stopped (or died) before it finished.</summary>
     public const string Interrupted = "Interrupted: the server stopped before the workflow finished.";
 
+    public static string GaveUp(int attempts) =>
+        $"Gave up: the workflow's run was interrupted {attempts} times without finishing.";
+
     public const string NotQueued = "Not started: the workflow could not be queued; create it again.";
 
     public static string Describe(Exception exception) => exception switch

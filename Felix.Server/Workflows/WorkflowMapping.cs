@@ -26,5 +26,6 @@ internal static class WorkflowMapping
         Synthesis = workflow.Synthesis,
         PerformanceMetrics = workflow.Usage,
         Error = workflow.Error,
+        Attempts = workflow.Attempts,
     };
 }

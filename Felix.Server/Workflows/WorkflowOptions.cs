@@ -47,6 +47,16 @@ public sealed class WorkflowOptions
     [Range(1, 50)]
     public int MinAgentsBeforeSynthesis { get; set; } = 3;
 
+    /// <summary>
+    /// Runs a workflow may start: a run interrupted by a stop or crash resumes from its history, and a workflow whose
+    /// runs keep being interrupted (one that crashes the server each time) fails after this many instead of forever.
+    /// </summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = DefaultMaxAttempts;
+
+    /// <summary>A crash and a deploy in one run still finish; a workflow that kills its runner is stopped on the third.</summary>
+    public const int DefaultMaxAttempts = 3;
+
     /// <summary>How long <c>DELETE</c> waits for a running workflow's work to stop before it answers.</summary>
     public TimeSpan CancelWait { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -96,6 +96,27 @@ internal sealed class WorkflowQueue
         _waiting.Release();
     }
 
+    /// <summary>
+    /// Queues work accepted before a restart. It had its slot then, so neither the capacity nor the tenant's share
+    /// refuses it now.
+    /// </summary>
+    public void Requeue(string tenant, string workflowId)
+    {
+        lock (_lock)
+        {
+            if (!_tenants.TryGetValue(tenant, out var slots))
+            {
+                slots = new TenantSlots(tenant);
+                _tenants.Add(tenant, slots);
+            }
+
+            slots.Held++;
+            _count++;
+        }
+
+        Enqueue(tenant, workflowId);
+    }
+
     /// <summary>Gives back a slot <paramref name="tenant"/> took and did not use.</summary>
     public void Release(string tenant)
     {
@@ -105,17 +126,41 @@ internal sealed class WorkflowQueue
         }
     }
 
-    /// <summary>Takes a waiting workflow without blocking (to drain the queue on shutdown).</summary>
-    public bool TryTake(out string workflowId)
+    /// <summary>Takes <paramref name="workflowId"/> out of the queue if it is still waiting there (a cancel).</summary>
+    public bool TryRemove(string workflowId)
     {
+        // Claim one waiting item first, as a reader would, so no reader can be left to take the one removed.
         if (!_waiting.Wait(0))
         {
-            workflowId = "";
             return false;
         }
 
-        workflowId = TakeNext();
-        return true;
+        lock (_lock)
+        {
+            foreach (var slots in _turns)
+            {
+                if (!slots.Waiting.Contains(workflowId))
+                {
+                    continue;
+                }
+
+                var rest = slots.Waiting.Where(id => id != workflowId).ToList();
+                slots.Waiting.Clear();
+                rest.ForEach(slots.Waiting.Enqueue);
+                if (rest.Count == 0)
+                {
+                    var turns = _turns.Where(t => !ReferenceEquals(t, slots)).ToList();
+                    _turns.Clear();
+                    turns.ForEach(_turns.Enqueue);
+                }
+
+                Free(slots);
+                return true;
+            }
+        }
+
+        _waiting.Release();
+        return false;
     }
 
     public async IAsyncEnumerable<string> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)

@@ -21,6 +21,8 @@ internal sealed record WorkflowRecord
     public Synthesis? Synthesis { get; init; }
     public WorkflowUsage? Usage { get; init; }
     public string? Error { get; init; }
+    /// <summary>Runs started: each resume after an interruption is one more.</summary>
+    public int Attempts { get; init; }
 }
 
 /// <summary>An agent of a workflow as the server keeps it.</summary>

@@ -15,16 +15,36 @@ internal sealed partial class WorkflowRunner(
     HelixWorkflow helix,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
+    Microsoft.Extensions.Options.IOptions<WorkflowOptions> options,
     ILogger<WorkflowRunner> logger)
 {
+    /// <summary>
+    /// Runs a pending workflow, or resumes a running one whose earlier run was interrupted (recovery queues those). Each
+    /// start counts an attempt; past <see cref="WorkflowOptions.MaxAttempts"/> the workflow fails instead.
+    /// </summary>
     public async Task RunAsync(string workflowId, ActiveRun run)
     {
-        var workflow = await store.UpdateAsync(workflowId, w => w.Status == WorkflowStatuses.Pending
-            ? w with { Status = WorkflowStatuses.Running, StartedAt = time.GetUtcNow() }
-            : null);
+        var workflow = await store.UpdateAsync(workflowId, w => w.Status switch
+        {
+            WorkflowStatuses.Pending => w with { Status = WorkflowStatuses.Running, StartedAt = time.GetUtcNow(), Attempts = w.Attempts + 1 },
+            WorkflowStatuses.Running => w with { Attempts = w.Attempts + 1 },
+            _ => null,
+        });
         if (workflow is null)
         {
             return; // cancelled while it waited in the queue
+        }
+
+        if (workflow.Attempts > options.Value.MaxAttempts)
+        {
+            LogGaveUp(logger, workflowId, workflow.Attempts - 1);
+            await FailAsync(workflowId, WorkflowErrors.GaveUp(workflow.Attempts - 1));
+            return;
+        }
+
+        if (workflow.Attempts > 1)
+        {
+            LogResumed(logger, workflowId, workflow.Attempts);
         }
 
         await events.StatusChangedAsync(workflowId, WorkflowStatuses.Running);
@@ -49,7 +69,8 @@ internal sealed partial class WorkflowRunner(
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
-            await FailAsync(workflowId, WorkflowErrors.Interrupted);
+            // The server is stopping: the workflow stays running, and the next start resumes it from its history.
+            LogLeftToResume(logger, workflowId);
         }
         catch (Exception ex)
         {
@@ -57,13 +78,6 @@ internal sealed partial class WorkflowRunner(
             await FailAsync(workflowId, WorkflowErrors.Describe(ex));
         }
     }
-
-    /// <summary>
-    /// Fails a workflow that is not finished because the server stopped before running or finishing it; false when it
-    /// had already finished.
-    /// </summary>
-    public Task<bool> InterruptAsync(string workflowId, CancellationToken cancellationToken = default) =>
-        FailAsync(workflowId, WorkflowErrors.Interrupted, cancellationToken);
 
     /// <summary>
     /// Publishes the end of a finished workflow's stream (its status and terminal event) again, for a workflow whose
@@ -166,6 +180,15 @@ internal sealed partial class WorkflowRunner(
 
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} had already finished elsewhere; this run's outcome is dropped")]
     private static partial void LogAlreadyFinished(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} interrupted by the shutdown; it resumes at the next start")]
+    private static partial void LogLeftToResume(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} resumes from its history (attempt {Attempt})")]
+    private static partial void LogResumed(ILogger logger, string workflowId, int attempt);
+
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Error, Message = "Workflow {WorkflowId} failed: its run was interrupted {Attempts} times")]
+    private static partial void LogGaveUp(ILogger logger, string workflowId, int attempts);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Workflow {WorkflowId} started")]
     private static partial void LogStarted(ILogger logger, string workflowId);

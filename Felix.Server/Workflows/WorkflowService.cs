@@ -115,6 +115,14 @@ internal sealed partial class WorkflowService(
                 LogCancelSlow(logger, id, options.Value.CancelWait);
             }
         }
+        else if (queue.TryRemove(id) && await store.UpdateAsync(id, w => w.Status == WorkflowStatuses.Running
+            ? w with { Status = WorkflowStatuses.Cancelled, CompletedAt = time.GetUtcNow() }
+            : null, cancellationToken) is { } cancelledWhileWaitingToResume)
+        {
+            // Running, yet waiting in this node's queue to resume after a restart: taken out, no run starts. Cancel stays final.
+            await events.StatusChangedAsync(id, WorkflowStatuses.Cancelled);
+            return new CancelOutcome(CancelResult.Cancelled, cancelledWhileWaitingToResume);
+        }
 
         var now = await store.GetAsync(id, cancellationToken);
         return now?.Status == WorkflowStatuses.Cancelled

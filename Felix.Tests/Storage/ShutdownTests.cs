@@ -56,29 +56,38 @@ public sealed class ShutdownTests
     }
 
     [Fact]
-    public async Task AfterTheGracePeriodRunningAndQueuedWorkflowsAreInterrupted()
+    public async Task AfterTheGracePeriodInterruptedAndQueuedWorkflowsResumeAtTheNextStart()
     {
-        await using var app = new FelixApplication(new Dictionary<string, string?>
+        await using var files = new SqliteTestDatabase();
+        var settings = StorageTestSettings.SqliteFile(files.Directory, ("Felix:Workflows:MaxConcurrent", "1"));
+        string running, queued;
+        await using (var first = new FelixApplication(new Dictionary<string, string?>(settings)
         {
             ["Felix:Llm:OfflineTokenDelay"] = "00:00:01",
-            ["Felix:Workflows:MaxConcurrent"] = "1",
             ["Felix:Workflows:ShutdownGracePeriod"] = "00:00:00",
-        });
-        var client = app.CreateApiClient();
-        var running = (await client.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
-        var queued = (await client.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
-        await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
+        }))
+        {
+            var client = first.CreateApiClient();
+            running = (await client.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
+            queued = (await client.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
+            await Poll.UntilAsync(async () => (await client.ReadEventsAsync(running)).Any(e => e is AgentOutputDeltaEvent), "the first agent's text");
 
-        await app.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None).DefaultTimeout();
+            await first.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None).DefaultTimeout();
 
-        var log = app.Services.GetRequiredService<IEventLog>();
+            // Nothing is failed: the stop leaves both where they were, with no end in their streams.
+            Assert.Equal(WorkflowStatuses.Running, (await client.GetWorkflowAsync(running)).Status);
+            Assert.Equal(WorkflowStatuses.Pending, (await client.GetWorkflowAsync(queued)).Status);
+            Assert.DoesNotContain(await client.ReadEventsAsync(running), e => e.IsTerminal);
+        }
+
+        await using var second = new FelixApplication(settings);
+        var again = second.CreateApiClient();
         foreach (var id in new[] { running, queued })
         {
-            var workflow = await client.GetWorkflowAsync(id);
-            Assert.Equal((WorkflowStatuses.Failed, WorkflowErrors.Interrupted), (workflow.Status, workflow.Error));
-            var events = (await log.ReadAsync(id, 0, 10_000).DefaultTimeout()).Events;
-            var error = Assert.IsType<WorkflowErrorEvent>(events[^1]);
-            Assert.Equal(WorkflowErrors.Interrupted, error.Error);
+            var workflow = await again.WaitForTerminalAsync(id, TimeSpan.FromSeconds(60));
+            Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
+            Assert.Equal(id == running ? 2 : 1, workflow.Attempts);
+            DurableHistory.AssertOneRun(await again.ReadEventsAsync(id));
         }
     }
 }
