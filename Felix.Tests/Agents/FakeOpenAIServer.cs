@@ -24,6 +24,12 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>Status to answer instead of a stream (e.g. 500), or null to stream.</summary>
     public int? FailWith { get; set; }
 
+    /// <summary>Requests this picks are never answered: the call hangs until the caller gives up or dies.</summary>
+    public Func<JsonObject, bool>? HoldWhen { get; set; }
+
+    /// <summary>Released once per request held by <see cref="HoldWhen"/>.</summary>
+    public SemaphoreSlim Held { get; } = new(0);
+
     /// <summary>Delay between two streamed words.</summary>
     public TimeSpan WordDelay { get; set; }
 
@@ -70,6 +76,13 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
         lock (Bodies)
         {
             Bodies.Add(body);
+        }
+
+        if (HoldWhen?.Invoke(body) == true)
+        {
+            Held.Release();
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
         }
 
         if (FailWith is { } status)
