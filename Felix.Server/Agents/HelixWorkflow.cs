@@ -41,6 +41,8 @@ internal sealed partial class HelixWorkflow(
     {
         var started = time.GetTimestamp();
         var steps = workflow.MaxSteps;
+        // This attempt's fencing token: every event it writes presents it, so a newer attempt elsewhere makes it stop.
+        long fence = workflow.Attempts;
         var checkpoint = await RunCheckpoint.ReadAsync(publisher.Log, workflow.Id, cancellationToken);
         var outputs = checkpoint.Outputs;
         var usage = checkpoint.Usage;
@@ -67,20 +69,20 @@ internal sealed partial class HelixWorkflow(
             var result = await RunAgentAsync(workflow, plugin, agentId, spawnTime, attempt, outputs, cancellationToken);
             outputs.Add(new AgentResult(agentId, plugin.AgentType, result.Text, ParseConfidence(result.Text)));
             Add(usage, result);
-            await ProgressAsync(workflow.Id, outputs.Count, steps + 1, started, "agent_completed");
+            await ProgressAsync(workflow.Id, fence, outputs.Count, steps + 1, started, "agent_completed");
         }
 
         if (!checkpoint.SynthesisStarted)
         {
-            await publisher.PublishAsync(new SynthesisStartedEvent { WorkflowId = workflow.Id, AgentCount = outputs.Count }, cancellationToken);
+            await publisher.PublishAsync(new SynthesisStartedEvent { WorkflowId = workflow.Id, AgentCount = outputs.Count }, fence, cancellationToken);
         }
 
-        await ProgressAsync(workflow.Id, outputs.Count, outputs.Count + 1, started, "synthesis_started");
+        await ProgressAsync(workflow.Id, fence, outputs.Count, outputs.Count + 1, started, "synthesis_started");
 
         var synthesis = await CallModelAsync(SynthesisPrompt(workflow.Task, outputs), 0.3f, 600, null, null, cancellationToken);
         Add(usage, synthesis);
         usage.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
-        await ProgressAsync(workflow.Id, 1, 1, started, "synthesis_completed");
+        await ProgressAsync(workflow.Id, fence, 1, 1, started, "synthesis_completed");
 
         return new WorkflowOutcome(
             new Synthesis
@@ -106,10 +108,11 @@ internal sealed partial class HelixWorkflow(
         IReadOnlyList<AgentResult> earlier, CancellationToken cancellationToken)
     {
         var spawned = time.GetTimestamp();
+        long fence = workflow.Attempts;
         var temperature = Math.Round(geometry.TemperatureAt(spawnTime), 3);
         var budget = geometry.TokenBudgetAt(spawnTime, plugin.DefaultTokens);
         // A run that stopped between this write and the agent_spawned event already recorded the agent.
-        await store.UpdateAsync(workflow.Id, w => w.Agents.Any(a => a.AgentId == agentId)
+        await store.UpdateAsync(workflow.Id, w => w.Attempts != workflow.Attempts || w.Agents.Any(a => a.AgentId == agentId)
             ? null
             : w with { Agents = w.Agents.Add(new AgentRecord(agentId, plugin.AgentType, spawnTime)) }, CancellationToken.None);
         activeAgents.Add(new ActiveAgent(workflow.Id, agentId, plugin.AgentType, spawnTime, time.GetUtcNow(), workflow.Task, workflow.Owner));
@@ -121,7 +124,7 @@ internal sealed partial class HelixWorkflow(
                 {
                     WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType,
                     SpawnTime = spawnTime, Temperature = temperature, TokenBudget = budget,
-                }, cancellationToken);
+                }, fence, cancellationToken);
                 await system.PublishAsync(new SystemEvent
                 {
                     Type = SystemEvent.AgentRegistered, WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType,
@@ -141,7 +144,7 @@ internal sealed partial class HelixWorkflow(
 
             var result = await CallModelAsync(AgentPrompt(plugin, workflow.Task, earlier), (float)temperature, budget, text, reasoning, cancellationToken);
             var confidence = ParseConfidence(result.Text);
-            await store.UpdateAsync(workflow.Id, w => w with
+            await store.UpdateAsync(workflow.Id, w => w.Attempts != workflow.Attempts ? null : w with
             {
                 Agents = w.Agents.Select(a => a.AgentId == agentId
                     ? a with { Confidence = confidence, PromptTokens = result.PromptTokens, CompletionTokens = result.CompletionTokens }
@@ -150,13 +153,13 @@ internal sealed partial class HelixWorkflow(
             await publisher.PublishAsync(new AgentOutputEvent
             {
                 WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType, Content = result.Text, Confidence = confidence,
-            }, cancellationToken);
+            }, fence, cancellationToken);
             await publisher.PublishAsync(new AgentCompletedEvent
             {
                 WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType,
                 PromptTokens = result.PromptTokens, CompletionTokens = result.CompletionTokens,
                 LlmLatencyMs = result.LatencyMs, DurationMs = Math.Round(time.GetElapsedTime(spawned).TotalMilliseconds, 1),
-            }, cancellationToken);
+            }, fence, cancellationToken);
             return result;
         }
         finally
@@ -164,7 +167,7 @@ internal sealed partial class HelixWorkflow(
             activeAgents.Remove(workflow.Id, agentId);
         }
 
-        ValueTask Publish(WorkflowEvent evt) => new(publisher.PublishAsync(evt, cancellationToken).AsTask());
+        ValueTask Publish(WorkflowEvent evt) => new(publisher.PublishAsync(evt, fence, cancellationToken).AsTask());
     }
 
     private async Task<ModelResult> CallModelAsync(
@@ -222,7 +225,7 @@ internal sealed partial class HelixWorkflow(
         return new ModelResult(content.ToString(), promptTokens, completionTokens, Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 1));
     }
 
-    private async Task ProgressAsync(string workflowId, int done, int total, long started, string milestone)
+    private async Task ProgressAsync(string workflowId, long fence, int done, int total, long started, string milestone)
     {
         var fraction = Math.Clamp((double)done / Math.Max(1, total), 0, 1);
         var elapsed = time.GetElapsedTime(started).TotalSeconds;
@@ -233,7 +236,7 @@ internal sealed partial class HelixWorkflow(
             Percent = Math.Round(fraction * 100, 1),
             EtaSeconds = Math.Round(eta, 1),
             Milestone = milestone,
-        });
+        }, fence);
     }
 
     private static void Add(WorkflowUsage usage, ModelResult result)

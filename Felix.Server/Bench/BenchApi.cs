@@ -86,7 +86,7 @@ internal static class BenchApi
                     }
                 }
 
-                await publisher.PublishAsync(new AgentOutputDeltaEvent { WorkflowId = id, AgentId = AgentId, Delta = text, Index = i }, cancellationToken);
+                await publisher.PublishAsync(new AgentOutputDeltaEvent { WorkflowId = id, AgentId = AgentId, Delta = text, Index = i }, cancellationToken: cancellationToken);
             }
         }, cancellationToken));
         await Task.WhenAll(workers);

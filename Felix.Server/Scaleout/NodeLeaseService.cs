@@ -9,24 +9,20 @@ namespace Felix.Server.Scaleout;
 
 /// <summary>
 /// Keeps this node's lease alive and watches the others'. A workflow owned by a node whose lease expired is claimed by
-/// one surviving node (compare-and-set on the owner): still pending, it goes back to the shared queue; running, it is
-/// failed with <see cref="NodeLostError"/> (LLM calls are not idempotent, so a half-run workflow is never re-run).
+/// one surviving node (compare-and-set on the owner) and goes back to the shared queue: pending, it runs; running, it
+/// resumes from its history on the node that takes it (durable execution: committed agents are never run again).
 /// The lease is renewed until the application has stopped, so a node finishing its runs in a graceful shutdown keeps
 /// them.
 /// </summary>
 internal sealed partial class NodeLeaseService(
     RedisConnection redis,
     IWorkflowStore store,
-    WorkflowEvents events,
-    EventPublisher publisher,
     ScaleoutSignals signals,
     IOptions<ScaleoutOptions> options,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILogger<NodeLeaseService> logger) : IHostedService
 {
-    public const string NodeLostError = "Node lost: the server node running this workflow stopped responding, so the workflow was failed.";
-
     private const string ClaimScript = """
         if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
             redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -105,33 +101,22 @@ internal sealed partial class NodeLeaseService(
     {
         var db = redis.Database;
         var workflow = await store.GetAsync(workflowId, cancellationToken);
-        if (workflow?.Status == WorkflowStatuses.Pending)
+        if (workflow is not null && !WorkflowStatuses.IsTerminal(workflow.Status))
         {
+            // Pending, it runs; running, the node that takes it resumes it from its history as a new attempt, whose
+            // fencing token makes the event log refuse whatever the lost node still writes.
             await db.HashDeleteAsync(redis.Keys.Owners, workflowId);
             await db.ListRightPushAsync(redis.Keys.Queue, workflowId); // the right end is taken next
-            LogRequeued(logger, workflowId, deadNode);
+            LogRequeued(logger, workflowId, workflow.Status, deadNode);
             signals.WakeQueue();
             return;
-        }
-
-        var failed = await store.UpdateAsync(workflowId, w => WorkflowStatuses.IsTerminal(w.Status)
-            ? null
-            : w with { Status = WorkflowStatuses.Failed, CompletedAt = time.GetUtcNow(), Error = NodeLostError }, cancellationToken);
-        if (failed is not null)
-        {
-            await events.StatusChangedAsync(workflowId, WorkflowStatuses.Failed);
-            await publisher.PublishAsync(new WorkflowErrorEvent { WorkflowId = workflowId, Error = NodeLostError }, cancellationToken);
-            LogFailedForDeadNode(logger, workflowId, deadNode);
         }
 
         await db.HashDeleteAsync(redis.Keys.Owners, workflowId);
     }
 
-    [LoggerMessage(EventId = 7301, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} of dead node {NodeId} was failed")]
-    private static partial void LogFailedForDeadNode(ILogger logger, string workflowId, string nodeId);
-
-    [LoggerMessage(EventId = 7302, Level = LogLevel.Information, Message = "Pending workflow {WorkflowId} of dead node {NodeId} went back to the shared queue")]
-    private static partial void LogRequeued(ILogger logger, string workflowId, string nodeId);
+    [LoggerMessage(EventId = 7302, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} ({Status}) of dead node {NodeId} went back to the shared queue")]
+    private static partial void LogRequeued(ILogger logger, string workflowId, string status, string nodeId);
 
     [LoggerMessage(EventId = 7303, Level = LogLevel.Warning, Message = "Could not renew this node's lease: Redis is unreachable")]
     private static partial void LogLeaseUnavailable(ILogger logger, Exception exception);

@@ -16,10 +16,20 @@ namespace Felix.Server.Scaleout;
 /// </summary>
 internal sealed class RedisEventLog(RedisConnection redis, IOptions<StreamingOptions> options) : IEventLog
 {
+    // The write rules of IEventLog (nothing after the terminal event, no write from a stale run) are checked in the
+    // same script as the append, so no other node's write can come between the check and the append.
     private const string AppendScript = """
+        if redis.call('HGET', KEYS[1], 'ended') then return redis.error_reply('FELIX_ENDED') end
+        local fence = tonumber(ARGV[4])
+        if fence > 0 then
+            local current = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')
+            if fence < current then return redis.error_reply('FELIX_STALE') end
+            if fence > current then redis.call('HSET', KEYS[1], 'fence', fence) end
+        end
         redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
         local seq = redis.call('HINCRBY', KEYS[1], 'last', 1)
         redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], '0-' .. seq, 'e', ARGV[2])
+        if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'ended', 1) end
         return { redis.call('HGET', KEYS[1], 'epoch'), seq }
         """;
 
@@ -46,13 +56,26 @@ internal sealed class RedisEventLog(RedisConnection redis, IOptions<StreamingOpt
 
     private readonly int _maxEvents = options.Value.MaxEventsPerWorkflow;
 
-    public async ValueTask AppendAsync(WorkflowEvent evt, CancellationToken cancellationToken = default)
+    public async ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default)
     {
         var body = MessagePackSerializer.Serialize(evt, FelixSerialization.MessagePackOptions, CancellationToken.None);
-        var result = (RedisResult[])(await redis.Database.ScriptEvaluateAsync(
-            AppendScript,
-            [redis.Keys.Position(evt.WorkflowId), redis.Keys.Events(evt.WorkflowId)],
-            [EventIds.NewEpoch(), body, _maxEvents]))!;
+        RedisResult[] result;
+        try
+        {
+            result = (RedisResult[])(await redis.Database.ScriptEvaluateAsync(
+                AppendScript,
+                [redis.Keys.Position(evt.WorkflowId), redis.Keys.Events(evt.WorkflowId)],
+                [EventIds.NewEpoch(), body, _maxEvents, fence, evt.IsTerminal ? 1 : 0]))!;
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("FELIX_ENDED", StringComparison.Ordinal))
+        {
+            throw new AppendRefusedException(evt.WorkflowId, AppendRefusal.StreamEnded);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("FELIX_STALE", StringComparison.Ordinal))
+        {
+            throw new AppendRefusedException(evt.WorkflowId, AppendRefusal.StaleRun);
+        }
+
         evt.Epoch = (string)result[0]!;
         evt.Sequence = (long)result[1];
         evt.EventId = EventIds.Format(evt.Epoch, evt.Sequence);

@@ -9,7 +9,7 @@ namespace Felix.Server.Storage;
 /// </summary>
 internal sealed partial class SqliteDatabase : IAsyncDisposable
 {
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS workflows (
@@ -26,7 +26,9 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             workflow_id TEXT NOT NULL PRIMARY KEY,
             epoch TEXT NOT NULL,
             first_sequence INTEGER NOT NULL,
-            last_sequence INTEGER NOT NULL
+            last_sequence INTEGER NOT NULL,
+            fence INTEGER NOT NULL DEFAULT 0,
+            ended INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE IF NOT EXISTS events (
             workflow_id TEXT NOT NULL,
@@ -131,6 +133,7 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             await connection.OpenAsync(cancellationToken);
             // WAL lets readers go on while the writer commits; it is a property of the file, so set once.
             await ExecuteAsync(connection, (IsInMemory ? "" : "PRAGMA journal_mode = WAL; ") + _pragmas, cancellationToken);
+            await MigrateAsync(connection, cancellationToken);
             await ExecuteAsync(connection, Schema + $"PRAGMA user_version = {SchemaVersion};", cancellationToken);
             if (IsInMemory)
             {
@@ -147,6 +150,21 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         finally
         {
             _initGate.Release();
+        }
+    }
+
+    /// <summary>Brings a file written by an earlier version up to <see cref="SchemaVersion"/>.</summary>
+    private static async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var version = connection.CreateCommand();
+        version.CommandText = "PRAGMA user_version;";
+        if ((long)(await version.ExecuteScalarAsync(cancellationToken))! == 1)
+        {
+            // Version 2: the write rules of a stream (fencing token, ended) are kept with its position.
+            await ExecuteAsync(connection, """
+                ALTER TABLE streams ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE streams ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;
+                """, cancellationToken);
         }
     }
 

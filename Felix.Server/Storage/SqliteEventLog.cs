@@ -34,18 +34,20 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         _writer = Task.Run(WriteLoopAsync);
     }
 
-    public async ValueTask AppendAsync(WorkflowEvent evt, CancellationToken cancellationToken = default)
+    public async ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default)
     {
         var cursor = await GetCursorAsync(evt.WorkflowId, cancellationToken)
             ?? _cursors.GetOrAdd(evt.WorkflowId, static _ => new Cursor(EventIds.NewEpoch(), 0, 1));
         PendingAppend pending;
         lock (cursor)
         {
+            // Checked when the sequence is handed out: a write that fails later reloads the cursor, fences included.
+            cursor.Fences.Admit(evt, fence);
             evt.Sequence = cursor.Assigned + 1;
             evt.Epoch = cursor.Epoch;
             evt.EventId = EventIds.Format(cursor.Epoch, evt.Sequence);
             cursor.Assigned = evt.Sequence;
-            pending = new PendingAppend(evt.WorkflowId, cursor, evt.Sequence,
+            pending = new PendingAppend(evt.WorkflowId, cursor, evt.Sequence, evt.IsTerminal,
                 MessagePackSerializer.Serialize<WorkflowEvent>(evt, FelixSerialization.MessagePackOptions, CancellationToken.None));
         }
 
@@ -113,7 +115,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         }
 
         await using var lease = await _database.OpenAsync(cancellationToken);
-        await using var command = lease.Command("SELECT epoch, first_sequence, last_sequence FROM streams WHERE workflow_id = $id");
+        await using var command = lease.Command("SELECT epoch, first_sequence, last_sequence, fence, ended FROM streams WHERE workflow_id = $id");
         command.Parameters.AddWithValue("$id", workflowId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -122,6 +124,8 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         }
 
         var loaded = new Cursor(reader.GetString(0), reader.GetInt64(2), reader.GetInt64(1));
+        loaded.Fences.Fence = reader.GetInt64(3);
+        loaded.Fences.Ended = reader.GetInt64(4) != 0;
         return _cursors.GetOrAdd(workflowId, loaded);
     }
 
@@ -184,18 +188,21 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         }
 
         await using var upsert = lease.Command("""
-            INSERT INTO streams (workflow_id, epoch, first_sequence, last_sequence) VALUES ($id, $epoch, $first, $last)
-            ON CONFLICT (workflow_id) DO UPDATE SET first_sequence = excluded.first_sequence, last_sequence = excluded.last_sequence
+            INSERT INTO streams (workflow_id, epoch, first_sequence, last_sequence, fence, ended) VALUES ($id, $epoch, $first, $last, $fence, $ended)
+            ON CONFLICT (workflow_id) DO UPDATE SET first_sequence = excluded.first_sequence, last_sequence = excluded.last_sequence,
+                fence = max(fence, excluded.fence), ended = max(ended, excluded.ended)
             """);
         await using var trim = lease.Command("DELETE FROM events WHERE workflow_id = $id AND sequence < $first");
         foreach (var stream in batch.GroupBy(p => p.WorkflowId, StringComparer.Ordinal))
         {
             var cursor = stream.First().Cursor;
             var last = stream.Max(p => p.Sequence);
-            long first;
+            var ended = stream.Any(p => p.Terminal);
+            long first, fence;
             lock (cursor)
             {
                 first = cursor.First;
+                fence = cursor.Fences.Fence;
             }
 
             // Retention by count drops the oldest events; the epoch stays, and a resume from before them is told so.
@@ -214,6 +221,8 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             upsert.Parameters.AddWithValue("$epoch", cursor.Epoch);
             upsert.Parameters.AddWithValue("$first", first);
             upsert.Parameters.AddWithValue("$last", last);
+            upsert.Parameters.AddWithValue("$fence", fence);
+            upsert.Parameters.AddWithValue("$ended", ended ? 1 : 0);
             await upsert.ExecuteNonQueryAsync();
         }
 
@@ -238,9 +247,11 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         public long Assigned { get; set; } = stored;
         public long Stored { get; set; } = stored;
         public long First { get; set; } = first;
+
+        public StreamFences Fences { get; } = new();
     }
 
-    private sealed record PendingAppend(string WorkflowId, Cursor Cursor, long Sequence, byte[] Body)
+    private sealed record PendingAppend(string WorkflowId, Cursor Cursor, long Sequence, bool Terminal, byte[] Body)
     {
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

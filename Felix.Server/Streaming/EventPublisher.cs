@@ -30,9 +30,11 @@ internal sealed partial class EventPublisher(
 
     /// <summary>
     /// Publishes <paramref name="evt"/> for its workflow and returns it stamped. Returns once the event is in the log and
-    /// queued on every transport. The cancellation token only stops waiting for the workflow's turn.
+    /// queued on every transport. <paramref name="fence"/> is the writing run's fencing token (0 outside a run); an append
+    /// the log refuses (<see cref="AppendRefusedException"/>) reaches no transport. The cancellation token only stops
+    /// waiting for the workflow's turn.
     /// </summary>
-    public async ValueTask<WorkflowEvent> PublishAsync(WorkflowEvent evt, CancellationToken cancellationToken = default)
+    public async ValueTask<WorkflowEvent> PublishAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default)
     {
         var channel = _channels.GetOrAdd(evt.WorkflowId, static _ => new WorkflowChannel());
         await channel.Gate.WaitAsync(cancellationToken);
@@ -41,7 +43,7 @@ internal sealed partial class EventPublisher(
         {
             evt.Timestamp = Timestamps.Now(time);
             // The append and the fan-out are not cancellable: half a publish would leave a gap in what clients saw.
-            await log.AppendAsync(evt, CancellationToken.None);
+            await log.AppendAsync(evt, fence, CancellationToken.None);
             Interlocked.Increment(ref _publishedCount);
             metrics.Published();
             var published = new PublishedEvent(evt);

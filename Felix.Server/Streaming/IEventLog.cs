@@ -20,7 +20,19 @@ internal interface IEventLog
     /// Stamps <paramref name="evt"/> with the workflow's next sequence, its epoch and its event id, and stores it.
     /// Callers serialise appends per workflow; a backend may batch writes but completes only once the event is stored.
     /// </summary>
-    ValueTask AppendAsync(WorkflowEvent evt, CancellationToken cancellationToken = default);
+    /// <param name="evt">The event.</param>
+    /// <param name="fence">
+    /// The fencing token of the run attempt that writes (its attempt number), or 0 for a write that is not a run's (a
+    /// workflow created or cancelled through the API). The log keeps the highest token it has seen per stream, checked
+    /// and raised in the same atomic step as the append: a run whose token is lower than that is stale (another attempt
+    /// took the workflow over) and its append is refused.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <exception cref="AppendRefusedException">
+    /// The stream already has its terminal event (nothing is appended after it, whoever writes), or
+    /// <paramref name="fence"/> is stale. Nothing was stored.
+    /// </exception>
+    ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default);
 
     /// <summary>The workflow's epoch and last sequence, or null when it has no events.</summary>
     ValueTask<StreamState?> GetStateAsync(string workflowId, CancellationToken cancellationToken = default);

@@ -18,11 +18,12 @@ internal sealed class InMemoryEventLog(IOptions<StreamingOptions> options) : IEv
     private readonly ConcurrentDictionary<string, History> _histories = new(StringComparer.Ordinal);
     private readonly int _maxEvents = options.Value.MaxEventsPerWorkflow;
 
-    public ValueTask AppendAsync(WorkflowEvent evt, CancellationToken cancellationToken = default)
+    public ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default)
     {
         var history = _histories.GetOrAdd(evt.WorkflowId, static _ => new History(EventIds.NewEpoch()));
         lock (history)
         {
+            history.Fences.Admit(evt, fence);
             evt.Sequence = history.LastSequence + 1;
             evt.Epoch = history.Epoch;
             evt.EventId = EventIds.Format(history.Epoch, evt.Sequence);
@@ -85,6 +86,8 @@ internal sealed class InMemoryEventLog(IOptions<StreamingOptions> options) : IEv
         private int _head;
 
         public string Epoch { get; } = epoch;
+
+        public StreamFences Fences { get; } = new();
 
         public long LastSequence { get; set; }
 

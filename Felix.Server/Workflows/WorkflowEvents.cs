@@ -7,10 +7,11 @@ namespace Felix.Server.Workflows;
 /// <summary>Status changes go to the workflow's stream and to the system stream together.</summary>
 internal sealed class WorkflowEvents(EventPublisher publisher, SystemEventBus system, FelixMetrics metrics)
 {
-    public async Task StatusChangedAsync(string workflowId, string status)
+    /// <summary>Publishes a status change; <paramref name="fence"/> is the writing run's fencing token (0 outside a run).</summary>
+    public async Task StatusChangedAsync(string workflowId, string status, long fence = 0)
     {
+        await publisher.PublishAsync(new WorkflowStatusEvent { WorkflowId = workflowId, Status = status }, fence);
         metrics.WorkflowStatus(status);
-        await publisher.PublishAsync(new WorkflowStatusEvent { WorkflowId = workflowId, Status = status });
         await system.PublishAsync(new SystemEvent
         {
             Type = SystemEvent.WorkflowStatusChanged,

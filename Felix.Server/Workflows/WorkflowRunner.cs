@@ -35,10 +35,12 @@ internal sealed partial class WorkflowRunner(
             return; // cancelled while it waited in the queue
         }
 
+        // This attempt's fencing token: the store and the event log refuse its writes once a newer attempt has written.
+        long fence = workflow.Attempts;
         if (workflow.Attempts > options.Value.MaxAttempts)
         {
             LogGaveUp(logger, workflowId, workflow.Attempts - 1);
-            await FailAsync(workflowId, WorkflowErrors.GaveUp(workflow.Attempts - 1));
+            await FailAsync(workflowId, WorkflowErrors.GaveUp(workflow.Attempts - 1), fence);
             return;
         }
 
@@ -47,24 +49,33 @@ internal sealed partial class WorkflowRunner(
             LogResumed(logger, workflowId, workflow.Attempts);
         }
 
-        await events.StatusChangedAsync(workflowId, WorkflowStatuses.Running);
         LogStarted(logger, workflowId);
         try
         {
+            // The running status goes first: it raises the stream's fence to this attempt before the history is read
+            // as the checkpoint, so an older attempt can no longer write anything the checkpoint would miss.
+            await events.StatusChangedAsync(workflowId, WorkflowStatuses.Running, fence);
             var outcome = await helix.RunAsync(workflow, run.Token);
             var completed = await FinishAsync(
                 workflowId,
                 w => w with { Status = WorkflowStatuses.Completed, Synthesis = outcome.Synthesis, Usage = outcome.Usage },
-                new WorkflowCompleteEvent { WorkflowId = workflowId, Synthesis = outcome.Synthesis, Usage = outcome.Usage });
+                new WorkflowCompleteEvent { WorkflowId = workflowId, Synthesis = outcome.Synthesis, Usage = outcome.Usage },
+                fence);
             if (completed)
             {
                 LogCompleted(logger, workflowId, outcome.Synthesis.Confidence);
             }
         }
+        catch (AppendRefusedException ex)
+        {
+            // Another attempt owns the workflow (this node was cut off past its lease), or its stream already ended:
+            // this run stops at once; its model call was cancelled as the exception left it.
+            LogRefused(logger, workflowId, fence, ex.Reason);
+        }
         catch (OperationCanceledException) when (run.CancelRequested)
         {
             // A cancelled workflow's terminal event is its cancelled status.
-            await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null);
+            await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null, fence);
             LogCancelled(logger, workflowId);
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
@@ -75,7 +86,7 @@ internal sealed partial class WorkflowRunner(
         catch (Exception ex)
         {
             LogFailed(logger, ex, workflowId);
-            await FailAsync(workflowId, WorkflowErrors.Describe(ex));
+            await FailAsync(workflowId, WorkflowErrors.Describe(ex), fence);
         }
     }
 
@@ -94,16 +105,20 @@ internal sealed partial class WorkflowRunner(
         };
         if (terminal is not null)
         {
-            await publisher.PublishAsync(terminal, cancellationToken);
+            await publisher.PublishAsync(terminal, cancellationToken: cancellationToken);
         }
     }
 
-    /// <summary>Fails a workflow that is not finished with <paramref name="error"/>; false when it had already finished.</summary>
-    public Task<bool> FailAsync(string workflowId, string error, CancellationToken cancellationToken = default) =>
+    /// <summary>
+    /// Fails a workflow that is not finished with <paramref name="error"/>; false when it had already finished (or
+    /// <paramref name="fence"/>, a run's token, is no longer the workflow's current attempt).
+    /// </summary>
+    public Task<bool> FailAsync(string workflowId, string error, long fence = 0, CancellationToken cancellationToken = default) =>
         FinishAsync(
             workflowId,
             w => w with { Status = WorkflowStatuses.Failed, Error = error },
             new WorkflowErrorEvent { WorkflowId = workflowId, Error = error },
+            fence,
             cancellationToken);
 
     /// <summary>
@@ -112,11 +127,11 @@ internal sealed partial class WorkflowRunner(
     /// from this one) is never reopened, and this run then publishes nothing more.
     /// </summary>
     private async Task<bool> FinishAsync(
-        string workflowId, Func<WorkflowRecord, WorkflowRecord> finish, WorkflowEvent? terminal, CancellationToken cancellationToken = default)
+        string workflowId, Func<WorkflowRecord, WorkflowRecord> finish, WorkflowEvent? terminal, long fence, CancellationToken cancellationToken = default)
     {
         var finished = await Durably(workflowId, ct => store.UpdateAsync(
             workflowId,
-            w => WorkflowStatuses.IsTerminal(w.Status) ? null : finish(w) with { CompletedAt = time.GetUtcNow() },
+            w => WorkflowStatuses.IsTerminal(w.Status) || (fence > 0 && w.Attempts != fence) ? null : finish(w) with { CompletedAt = time.GetUtcNow() },
             ct), cancellationToken);
         if (finished is null)
         {
@@ -124,10 +139,18 @@ internal sealed partial class WorkflowRunner(
             return false;
         }
 
-        await Durably(workflowId, async _ => { await events.StatusChangedAsync(workflowId, finished.Status); return true; }, cancellationToken);
-        if (terminal is not null)
+        try
         {
-            await Durably(workflowId, async ct => await publisher.PublishAsync(terminal, ct), cancellationToken);
+            await Durably(workflowId, async _ => { await events.StatusChangedAsync(workflowId, finished.Status, fence); return true; }, cancellationToken);
+            if (terminal is not null)
+            {
+                await Durably(workflowId, async ct => await publisher.PublishAsync(terminal, fence, ct), cancellationToken);
+            }
+        }
+        catch (AppendRefusedException ex)
+        {
+            // A retried append that had in fact gone through, or a newer attempt: the stream's end is not this run's.
+            LogRefused(logger, workflowId, fence, ex.Reason);
         }
 
         return true;
@@ -159,7 +182,7 @@ internal sealed partial class WorkflowRunner(
         .AddTimeout(FinishRetryLimit)
         .AddRetry(new RetryStrategyOptions
         {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not (OperationCanceledException or AppendRefusedException)),
             MaxRetryAttempts = int.MaxValue,
             BackoffType = DelayBackoffType.Exponential,
             Delay = TimeSpan.FromMilliseconds(100),
@@ -180,6 +203,9 @@ internal sealed partial class WorkflowRunner(
 
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} had already finished elsewhere; this run's outcome is dropped")]
     private static partial void LogAlreadyFinished(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Workflow {WorkflowId}: the event log refused a write of attempt {Attempt} ({Reason}); this run stops")]
+    private static partial void LogRefused(ILogger logger, string workflowId, long attempt, AppendRefusal reason);
 
     [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} interrupted by the shutdown; it resumes at the next start")]
     private static partial void LogLeftToResume(ILogger logger, string workflowId);

@@ -68,7 +68,7 @@ internal sealed partial class WorkflowService(
         catch
         {
             // Stored but never queued: fail it now, so no client waits on a workflow that nothing will run.
-            await runner.FailAsync(workflow.Id, WorkflowErrors.NotQueued, CancellationToken.None);
+            await runner.FailAsync(workflow.Id, WorkflowErrors.NotQueued, cancellationToken: CancellationToken.None);
             throw;
         }
 

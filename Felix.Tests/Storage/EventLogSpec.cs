@@ -155,4 +155,42 @@ public abstract class EventLogSpec
         Assert.Equal(Enumerable.Range(991, 10).Select(i => (long)i), tail.Events.Select(e => e.Sequence));
         Assert.All(kept.Events, e => Assert.Equal("wf_long", e.WorkflowId));
     }
+
+    [Fact]
+    public async Task NothingIsAppendedAfterTheTerminalEventWhoeverWrites()
+    {
+        var log = await CreateEventLogAsync();
+        await log.AppendAsync(Output("wf_a", 1), fence: 1).AsTask().DefaultTimeout();
+        await log.AppendAsync(new WorkflowErrorEvent { WorkflowId = "wf_a", Error = "done" }, fence: 1).AsTask().DefaultTimeout();
+
+        foreach (var fence in new long[] { 0, 1, 2 })
+        {
+            var refused = await Assert.ThrowsAsync<AppendRefusedException>(() => log.AppendAsync(Output("wf_a", 3), fence).AsTask().DefaultTimeout());
+            Assert.Equal(AppendRefusal.StreamEnded, refused.Reason);
+        }
+
+        Assert.Equal(2, (await log.GetStateAsync("wf_a").DefaultTimeout())!.Value.LastSequence);
+        Assert.Equal(2, (await log.ReadAsync("wf_a", 0, 10).DefaultTimeout()).Events.Count);
+    }
+
+    [Fact]
+    public async Task AStaleRunIsRefusedOnceANewerAttemptHasWritten()
+    {
+        var log = await CreateEventLogAsync();
+        await log.AppendAsync(Output("wf_a", 1), fence: 1).AsTask().DefaultTimeout();
+        await log.AppendAsync(Output("wf_a", 2), fence: 2).AsTask().DefaultTimeout();
+
+        var refused = await Assert.ThrowsAsync<AppendRefusedException>(() => log.AppendAsync(Output("wf_a", 3), fence: 1).AsTask().DefaultTimeout());
+
+        Assert.Equal(AppendRefusal.StaleRun, refused.Reason);
+        // Writes outside a run (the API's) and the current attempt go on, with no gap where the refused one was.
+        var api = Output("wf_a", 4);
+        var current = Output("wf_a", 5);
+        await log.AppendAsync(api).AsTask().DefaultTimeout();
+        await log.AppendAsync(current, fence: 2).AsTask().DefaultTimeout();
+        Assert.Equal((3L, 4L), (api.Sequence, current.Sequence));
+        Assert.Equal([1L, 2L, 3L, 4L], (await log.ReadAsync("wf_a", 0, 10).DefaultTimeout()).Events.Select(e => e.Sequence));
+        // Fences are per stream.
+        await log.AppendAsync(Output("wf_b", 1), fence: 1).AsTask().DefaultTimeout();
+    }
 }

@@ -9,14 +9,19 @@ namespace Felix.Tests.Storage;
 internal sealed partial class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output;
 
-    private ServerProcess(Process process, Uri baseAddress)
+    private ServerProcess(Process process, Uri baseAddress, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         _process = process;
         BaseAddress = baseAddress;
+        _output = output;
     }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>What the server wrote to its console so far (its log).</summary>
+    public IReadOnlyCollection<string> Output => _output;
 
     public static async Task<ServerProcess> StartAsync(string workingDirectory, IDictionary<string, string> settings)
     {
@@ -38,10 +43,17 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
 
         var process = Process.Start(info)!;
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is { } line && ListeningLine().Match(line) is { Success: true } match)
+            if (e.Data is not { } line)
+            {
+                return;
+            }
+
+            output.Enqueue(line);
+            if (ListeningLine().Match(line) is { Success: true } match)
             {
                 listening.TrySetResult(new Uri(match.Groups[1].Value.TrimEnd('/') + "/"));
             }
@@ -54,7 +66,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             TaskScheduler.Default);
         try
         {
-            return new ServerProcess(process, await listening.Task.WaitAsync(TimeSpan.FromSeconds(60)));
+            return new ServerProcess(process, await listening.Task.WaitAsync(TimeSpan.FromSeconds(60)), output);
         }
         catch
         {
@@ -62,6 +74,18 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             process.Dispose();
             throw;
         }
+    }
+
+    /// <summary>SIGSTOP: the process freezes where it is, sockets open, as a node cut off by a long pause does.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT: the frozen process goes on as if nothing happened.</summary>
+    public Task ContinueAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     /// <summary>SIGKILL: the process gets no chance to stop, flush or dispose anything.</summary>
@@ -75,6 +99,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
+            await ContinueAsync();
             await KillAsync();
         }
 

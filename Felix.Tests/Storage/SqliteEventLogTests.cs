@@ -1,5 +1,6 @@
 using Felix.Server.Streaming;
 using Felix.Tests.Infrastructure;
+using Felix.Contracts.Events;
 using Microsoft.Data.Sqlite;
 
 namespace Felix.Tests.Storage;
@@ -88,6 +89,41 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return await command.ExecuteScalarAsync();
+    }
+
+    [Fact]
+    public async Task FencesAndTheEndOfAStreamSurviveAReopen()
+    {
+        var first = _files.OpenEventLog(_files.Open());
+        await first.AppendAsync(Output("wf_a", 1), fence: 2).AsTask().DefaultTimeout();
+        await first.AppendAsync(Output("wf_b", 1)).AsTask().DefaultTimeout();
+        await first.AppendAsync(new WorkflowErrorEvent { WorkflowId = "wf_b", Error = "done" }).AsTask().DefaultTimeout();
+        await first.DisposeAsync();
+
+        var second = _files.OpenEventLog(_files.Open());
+
+        Assert.Equal(AppendRefusal.StaleRun,
+            (await Assert.ThrowsAsync<AppendRefusedException>(() => second.AppendAsync(Output("wf_a", 2), fence: 1).AsTask())).Reason);
+        Assert.Equal(AppendRefusal.StreamEnded,
+            (await Assert.ThrowsAsync<AppendRefusedException>(() => second.AppendAsync(Output("wf_b", 2)).AsTask())).Reason);
+    }
+
+    [Fact]
+    public async Task AFileOfTheFirstSchemaIsMigratedAndKeepsItsHistory()
+    {
+        System.IO.Directory.CreateDirectory(_files.Directory);
+        await ExecuteOutsideAsync("""
+            CREATE TABLE streams (workflow_id TEXT NOT NULL PRIMARY KEY, epoch TEXT NOT NULL, first_sequence INTEGER NOT NULL, last_sequence INTEGER NOT NULL);
+            CREATE TABLE events (workflow_id TEXT NOT NULL, sequence INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (workflow_id, sequence)) WITHOUT ROWID;
+            INSERT INTO streams VALUES ('wf_old', 'e0ld', 1, 7);
+            PRAGMA user_version = 1;
+            """);
+
+        var log = _files.OpenEventLog(_files.Open());
+        var next = Output("wf_old", 8);
+        await log.AppendAsync(next, fence: 1).AsTask().DefaultTimeout();
+
+        Assert.Equal(("e0ld", 8L), (next.Epoch, next.Sequence));
     }
 
     [Fact]

@@ -33,7 +33,7 @@ internal sealed class GatedEventLog(IEventLog inner, Func<WorkflowEvent, bool> h
         });
     };
 
-    public async ValueTask AppendAsync(WorkflowEvent evt, CancellationToken cancellationToken = default)
+    public async ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default)
     {
         if (held(evt))
         {
@@ -41,7 +41,7 @@ internal sealed class GatedEventLog(IEventLog inner, Func<WorkflowEvent, bool> h
             await _gate.Task;
         }
 
-        await inner.AppendAsync(evt, cancellationToken);
+        await inner.AppendAsync(evt, fence, cancellationToken);
     }
 
     public ValueTask<StreamState?> GetStateAsync(string workflowId, CancellationToken cancellationToken = default) =>

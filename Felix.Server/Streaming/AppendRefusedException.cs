@@ -1,0 +1,25 @@
+namespace Felix.Server.Streaming;
+
+/// <summary>Why an event log refused an append.</summary>
+internal enum AppendRefusal
+{
+    /// <summary>The stream already has its terminal event: nothing is ever appended after it.</summary>
+    StreamEnded,
+
+    /// <summary>A newer run attempt of the workflow has written: this run's fencing token is stale.</summary>
+    StaleRun,
+}
+
+/// <summary>
+/// An append the event log refused (see <see cref="IEventLog.AppendAsync"/>). Nothing of it was stored or delivered; the
+/// writer that gets it stops writing to that stream.
+/// </summary>
+internal sealed class AppendRefusedException(string workflowId, AppendRefusal reason)
+    : Exception(reason == AppendRefusal.StreamEnded
+        ? $"The stream of workflow {workflowId} has ended; nothing more is appended to it."
+        : $"A newer run of workflow {workflowId} owns its stream; this run's writes are refused.")
+{
+    public string WorkflowId { get; } = workflowId;
+
+    public AppendRefusal Reason { get; } = reason;
+}

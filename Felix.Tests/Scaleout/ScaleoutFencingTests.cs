@@ -1,0 +1,109 @@
+using System.Text.Json.Nodes;
+using Felix.Contracts;
+using Felix.Tests.Agents;
+using Felix.Tests.Infrastructure;
+using Felix.Tests.Storage;
+
+namespace Felix.Tests.Scaleout;
+
+/// <summary>
+/// A node frozen (SIGSTOP) past its lease loses its running workflows to another node, which resumes them from their
+/// histories as new attempts; when the frozen node continues (SIGCONT), everything it still writes is refused by the
+/// event log's fencing and it says so in its log. Every workflow completes with one history, and no committed agent's
+/// model call is made again. Real server processes, a real redis-server, a fake OpenAI-compatible model.
+/// </summary>
+public sealed class ScaleoutFencingTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private const int Workflows = 2;
+    private readonly string _directory = Directory.CreateTempSubdirectory("felix-fencing-").FullName;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_directory, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task AFrozenNodesStaleWritesAreRefusedAndItsWorkCompletesElsewhere()
+    {
+        await using var model = await FakeOpenAIServer.StartAsync();
+        model.WordDelay = TimeSpan.FromMilliseconds(60);
+        var prefix = "fence" + Guid.NewGuid().ToString("N")[..8];
+        Dictionary<string, string> Node(string name) => new()
+        {
+            ["Felix:Redis:Configuration"] = redis.Configuration,
+            ["Felix:Redis:KeyPrefix"] = prefix,
+            ["Felix:Redis:NodeName"] = name,
+            ["Felix:Redis:NodeLease"] = "00:00:02",
+            ["Felix:Redis:QueuePollInterval"] = "00:00:00.200",
+            ["Felix:Llm:Provider"] = "OpenAI",
+            ["Felix:Llm:Endpoint"] = model.Endpoint.ToString(),
+            ["Felix:Llm:Model"] = "fake-model",
+            ["Felix:Llm:MaxRetries"] = "0",
+            ["Felix:Workflows:MaxConcurrent"] = "2",
+        };
+
+        await using var a = await ServerProcess.StartAsync(_directory, Node("a"));
+        using var apiA = new HttpClient { BaseAddress = a.BaseAddress };
+        var ids = new List<string>();
+        for (var i = 0; i < Workflows; i++)
+        {
+            ids.Add((await apiA.CreateWorkflowAsync($"Fenced task {i}", maxSteps: 3)).WorkflowId);
+        }
+
+        foreach (var id in ids)
+        {
+            await apiA.WaitForStatusAsync(id, WorkflowStatuses.Running);
+        }
+
+        await using var b = await ServerProcess.StartAsync(_directory, Node("b"));
+        using var apiB = new HttpClient { BaseAddress = b.BaseAddress };
+
+        // A freezes mid-run; B finds A's lease expired and resumes A's workflows as second attempts.
+        await a.PauseAsync();
+        foreach (var id in ids)
+        {
+            await Poll.UntilAsync(async () => (await apiB.GetWorkflowAsync(id)).Attempts >= 2, $"node b to resume {id}", TimeSpan.FromSeconds(60));
+        }
+
+        await a.ContinueAsync();
+        foreach (var id in ids)
+        {
+            var workflow = await apiB.WaitForTerminalAsync(id, TimeSpan.FromSeconds(60));
+            Assert.Equal((WorkflowStatuses.Completed, 2), (workflow.Status, workflow.Attempts));
+            DurableHistory.AssertOneRun(await apiB.ReadEventsAsync(id));
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(a.Output.Any(line => line.Contains("refused a write of attempt 1", StringComparison.Ordinal))),
+            "node a to log its refused writes", TimeSpan.FromSeconds(30));
+        // Each agent step's model call is made once, and once more at most for the step in flight when A froze.
+        List<JsonObject> bodies;
+        lock (model.Bodies)
+        {
+            bodies = [.. model.Bodies];
+        }
+
+        for (var i = 0; i < Workflows; i++)
+        {
+            var calls = bodies.Where(body => body.ToJsonString().Contains($"Fenced task {i}", StringComparison.Ordinal))
+                .GroupBy(AgentStep).ToDictionary(g => g.Key, g => g.Count());
+            Assert.True(calls.Values.Count(n => n > 1) <= 1, $"workflow {i}: more than one step was called twice: {string.Join(", ", calls)}");
+            Assert.All(calls.Values, n => Assert.InRange(n, 1, 2));
+        }
+    }
+
+    /// <summary>Which step a model call is for: the synthesis, or the agent with this many outputs before it.</summary>
+    private static string AgentStep(JsonObject body)
+    {
+        var messages = body["messages"]!.AsArray();
+        if (messages[0]!["content"]!.ToString().Contains("synthesis", StringComparison.OrdinalIgnoreCase))
+        {
+            return "synthesis";
+        }
+
+        var user = messages[^1]!["content"]!.ToString();
+        return "agent after " + user.Split('\n').Count(line => line.StartsWith('[')).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
