@@ -20,6 +20,9 @@ internal sealed class CompatSocket(
     private static readonly byte[] Pong = "pong"u8.ToArray();
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a 1001 close waits for the client's reply while the server shuts down.</summary>
+    private static readonly TimeSpan ShutdownCloseWait = TimeSpan.FromSeconds(5);
+
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private long _lastClientMessage = time.GetTimestamp();
 
@@ -202,7 +205,9 @@ internal sealed class CompatSocket(
         await CloseAsync(status, reason);
         if (socket.State == WebSocketState.CloseSent)
         {
-            await Task.WhenAny(receive, Task.Delay(options.CloseTimeout, time));
+            // A shutdown waits less: the client reconnects elsewhere and resumes, and the node's stop must not hang on it.
+            var wait = status == CompatCloseCodes.GoingAway ? ShutdownCloseWait : options.CloseTimeout;
+            await Task.WhenAny(receive, Task.Delay(wait, time));
         }
     }
 

@@ -28,7 +28,10 @@ internal sealed class CompatSystemStream(
         }
 
         using var tracked = connections.TrackSystem();
+        // Sending stops when the server stops; receiving goes on until the client's close reply (a cancelled receive
+        // aborts the socket before the 1001 close could leave).
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         var events = bus.Listen(stop.Token);
         try
         {
@@ -39,7 +42,7 @@ internal sealed class CompatSystemStream(
                 "stats" => socket.SendAsync(
                     CompatFrames.ConnectionStats(connections.Total, connections.PerWorkflow, connections.SystemCount, Timestamps.Now(time)), stop.Token),
                 _ => Task.CompletedTask,
-            }, stop.Token);
+            }, done.Token);
             var send = SendAsync(socket, events, stop.Token);
             var ping = socket.PingAsync(stop.Token);
             var first = await Task.WhenAny(receive, send);
@@ -61,6 +64,7 @@ internal sealed class CompatSystemStream(
             }
 
             await stop.CancelAsync();
+            await done.CancelAsync();
             await CompatWorkflowStream.Quietly(receive, send, ping);
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)

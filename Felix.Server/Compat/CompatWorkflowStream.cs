@@ -39,7 +39,10 @@ internal sealed partial class CompatWorkflowStream(
         }
 
         using var tracked = connections.TrackWorkflow(workflowId);
+        // Sending stops when the server stops; receiving goes on until this stream is done with the client's close
+        // reply: a cancelled receive aborts the socket, and the 1001 close would never leave.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         using var subscription = await publisher.SubscribeAsync(workflowId, query.Epoch, query.AfterSequence, stop.Token);
         LogOpened(logger, workflowId, subscription.AfterSequence, subscription.ReplayedFromStart);
         try
@@ -47,7 +50,7 @@ internal sealed partial class CompatWorkflowStream(
             await socket.SendAsync(CompatFrames.Connected(workflowId, Timestamps.Now(time)), stop.Token);
             await socket.SendAsync(Snapshot(workflow, subscription, withTask: true), stop.Token);
 
-            var receive = socket.ReceiveAsync(command => OnCommandAsync(command, socket, workflowId, subscription, stop.Token), stop.Token);
+            var receive = socket.ReceiveAsync(command => OnCommandAsync(command, socket, workflowId, subscription, stop.Token), done.Token);
             var send = SendEventsAsync(socket, subscription, query.Filter, stop.Token);
             var ping = socket.PingAsync(stop.Token);
             var first = await Task.WhenAny(receive, send);
@@ -67,6 +70,7 @@ internal sealed partial class CompatWorkflowStream(
             }
 
             await stop.CancelAsync();
+            await done.CancelAsync();
             await Quietly(receive, send, ping);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
@@ -105,6 +109,10 @@ internal sealed partial class CompatWorkflowStream(
         {
             LogSlowConsumer(logger, subscription.WorkflowId);
             return (CompatCloseCodes.SlowConsumer, CompatCloseCodes.SlowConsumerReason);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            return (CompatCloseCodes.GoingAway, CompatCloseCodes.ServerShutdown);
         }
 
         if (lifetime.ApplicationStopping.IsCancellationRequested)

@@ -14,12 +14,13 @@ internal sealed partial class WorkflowEngine(
     WorkflowRunner runner,
     IOptions<WorkflowOptions> options,
     TimeProvider time,
-    ILogger<WorkflowEngine> logger) : BackgroundService
+    ILogger<WorkflowEngine> logger) : BackgroundService, IHostedLifecycleService
 {
     private readonly ConcurrentDictionary<string, ActiveRun> _active = new(StringComparer.Ordinal);
     // Never disposed: it has no timer or wait handle, and a host may call StopAsync after Dispose.
     private readonly CancellationTokenSource _interrupt = new();
     private volatile bool _stopping;
+    private Task? _drained;
 
     public int ActiveCount => _active.Count;
 
@@ -40,7 +41,28 @@ internal sealed partial class WorkflowEngine(
         return run.Finished;
     }
 
+    /// <summary>
+    /// The drain: called by the host before any hosted service stops, so the HTTP server still answers while running
+    /// workflows finish (readiness and new work answer 503 meanwhile). Stops taking work, waits up to the grace period,
+    /// then interrupts what is left; interrupted workflows resume at the next start.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => DrainAsync(cancellationToken);
+
     public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await DrainAsync(cancellationToken);
+        await base.StopAsync(cancellationToken);
+    }
+
+    private Task DrainAsync(CancellationToken cancellationToken)
+    {
+        lock (_active)
+        {
+            return _drained ??= DrainOnceAsync(cancellationToken);
+        }
+    }
+
+    private async Task DrainOnceAsync(CancellationToken cancellationToken)
     {
         _stopping = true;
         var grace = options.Value.ShutdownGracePeriod;
@@ -68,6 +90,12 @@ internal sealed partial class WorkflowEngine(
             LogAbandoned(logger, _active.Count);
         }
     }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -79,6 +79,16 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>SIGSTOP: the process freezes where it is, sockets open, as a node cut off by a long pause does.</summary>
     public Task PauseAsync() => SignalAsync("STOP");
 
+    /// <summary>SIGTERM: the graceful shutdown an orchestrator asks for.</summary>
+    public Task TerminateAsync() => SignalAsync("TERM");
+
+    /// <summary>Waits for the process to end by itself; its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGCONT: the frozen process goes on as if nothing happened.</summary>
     public Task ContinueAsync() => SignalAsync("CONT");
 
