@@ -12,6 +12,8 @@ internal static class WorkflowErrors
     public static string GaveUp(int attempts) =>
         $"Gave up: the workflow's run was interrupted {attempts} times without finishing.";
 
+    public const string StorageUnavailable = "Storage unavailable: the workflow could not be written for too long.";
+
     public const string NotQueued = "Not started: the workflow could not be queued; create it again.";
 
     public static string Describe(Exception exception) => exception switch

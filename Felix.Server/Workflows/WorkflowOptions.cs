@@ -54,6 +54,12 @@ public sealed class WorkflowOptions
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = DefaultMaxAttempts;
 
+    /// <summary>
+    /// How long a run that cannot write (disk full, database gone, Redis unreachable) waits for storage to come back
+    /// before the workflow fails.
+    /// </summary>
+    public TimeSpan StorageOutageLimit { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>A crash and a deploy in one run still finish; a workflow that kills its runner is stopped on the third.</summary>
     public const int DefaultMaxAttempts = 3;
 

@@ -23,6 +23,8 @@ internal sealed record WorkflowRecord
     public string? Error { get; init; }
     /// <summary>Runs started: each resume after an interruption is one more.</summary>
     public int Attempts { get; init; }
+    /// <summary>Attempts taken to resume after a storage outage: they do not count towards the attempts limit.</summary>
+    public int StorageRetries { get; init; }
 }
 
 /// <summary>An agent of a workflow as the server keeps it.</summary>

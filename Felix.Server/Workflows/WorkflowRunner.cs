@@ -20,7 +20,9 @@ internal sealed partial class WorkflowRunner(
 {
     /// <summary>
     /// Runs a pending workflow, or resumes a running one whose earlier run was interrupted (recovery queues those). Each
-    /// start counts an attempt; past <see cref="WorkflowOptions.MaxAttempts"/> the workflow fails instead.
+    /// start counts an attempt; past <see cref="WorkflowOptions.MaxAttempts"/> the workflow fails instead. A run that
+    /// cannot write (its store is full, gone or unreachable) pauses, and resumes as a new attempt once writes succeed,
+    /// for up to <see cref="WorkflowOptions.StorageOutageLimit"/>; such attempts do not count towards the limit.
     /// </summary>
     public async Task RunAsync(string workflowId, ActiveRun run)
     {
@@ -30,17 +32,75 @@ internal sealed partial class WorkflowRunner(
             WorkflowStatuses.Running => w with { Attempts = w.Attempts + 1 },
             _ => null,
         });
-        if (workflow is null)
+        while (workflow is not null)
         {
-            return; // cancelled while it waited in the queue
+            try
+            {
+                await RunAttemptAsync(workflow, run);
+                return;
+            }
+            catch (Exception ex) when (StorageFaults.Is(ex))
+            {
+                LogPausedForStorage(logger, workflow.Id, workflow.Attempts, ex.Message);
+                workflow = await ResumeAfterStorageFaultAsync(workflow, run);
+            }
         }
+    }
 
+    /// <summary>
+    /// Waits for writes to succeed again, then takes a new attempt for the same run (its fence refuses anything the
+    /// paused attempt might still write; its deltas' attempt tells clients to drop that attempt's partial text). Null
+    /// when the run ends here: the outage lasted too long (failed), or the node stops, or another attempt owns it.
+    /// </summary>
+    private async Task<WorkflowRecord?> ResumeAfterStorageFaultAsync(WorkflowRecord paused, ActiveRun run)
+    {
+        var pausedSince = time.GetTimestamp();
+        while (true)
+        {
+            if (time.GetElapsedTime(pausedSince) >= options.Value.StorageOutageLimit)
+            {
+                LogStorageOutageTooLong(logger, paused.Id, options.Value.StorageOutageLimit);
+                await FailAsync(paused.Id, WorkflowErrors.StorageUnavailable, paused.Attempts);
+                return null;
+            }
+
+            try
+            {
+                await Task.Delay(StorageRetryDelay, time, run.Token);
+                return await store.UpdateAsync(paused.Id, w => w.Status == WorkflowStatuses.Running && w.Attempts == paused.Attempts
+                    ? w with { Attempts = w.Attempts + 1, StorageRetries = w.StorageRetries + 1 }
+                    : null);
+            }
+            catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
+            {
+                // Stopping or cancelled while paused: a cancel's end is written once storage is back (FinishAsync retries).
+                if (run.CancelRequested)
+                {
+                    await FinishAsync(paused.Id, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null, paused.Attempts);
+                }
+
+                return null;
+            }
+            catch (Exception ex) when (StorageFaults.Is(ex))
+            {
+                // Still down: wait again.
+            }
+        }
+    }
+
+    /// <summary>Between tries while storage is down: short enough to resume promptly, long enough not to hammer it.</summary>
+    private static readonly TimeSpan StorageRetryDelay = TimeSpan.FromSeconds(2);
+
+    private async Task RunAttemptAsync(WorkflowRecord workflow, ActiveRun run)
+    {
+        var workflowId = workflow.Id;
         // This attempt's fencing token: the store and the event log refuse its writes once a newer attempt has written.
         long fence = workflow.Attempts;
-        if (workflow.Attempts > options.Value.MaxAttempts)
+        var interrupted = workflow.Attempts - workflow.StorageRetries;
+        if (interrupted > options.Value.MaxAttempts)
         {
-            LogGaveUp(logger, workflowId, workflow.Attempts - 1);
-            await FailAsync(workflowId, WorkflowErrors.GaveUp(workflow.Attempts - 1), fence);
+            LogGaveUp(logger, workflowId, interrupted - 1);
+            await FailAsync(workflowId, WorkflowErrors.GaveUp(interrupted - 1), fence);
             return;
         }
 
@@ -83,7 +143,7 @@ internal sealed partial class WorkflowRunner(
             // The server is stopping: the workflow stays running, and the next start resumes it from its history.
             LogLeftToResume(logger, workflowId);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (!StorageFaults.Is(ex))
         {
             LogFailed(logger, ex, workflowId);
             await FailAsync(workflowId, WorkflowErrors.Describe(ex), fence);
@@ -203,6 +263,12 @@ internal sealed partial class WorkflowRunner(
 
     [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} had already finished elsewhere; this run's outcome is dropped")]
     private static partial void LogAlreadyFinished(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} pauses: attempt {Attempt} cannot write ({Cause}); it resumes once storage is back")]
+    private static partial void LogPausedForStorage(ILogger logger, string workflowId, long attempt, string cause);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Error, Message = "Workflow {WorkflowId} failed: storage stayed unavailable for {Duration}")]
+    private static partial void LogStorageOutageTooLong(ILogger logger, string workflowId, TimeSpan duration);
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Workflow {WorkflowId}: the event log refused a write of attempt {Attempt} ({Reason}); this run stops")]
     private static partial void LogRefused(ILogger logger, string workflowId, long attempt, AppendRefusal reason);

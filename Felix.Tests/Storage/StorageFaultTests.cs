@@ -63,6 +63,37 @@ public sealed class StorageFaultTests : IAsyncLifetime
         Assert.Equal(WorkflowStatuses.Completed, (await client.WaitForTerminalAsync(after.WorkflowId)).Status);
     }
 
+    [Fact]
+    public async Task ARunThatCannotWritePausesAndCompletesOnceSpaceReturns()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Felix:Storage:Provider"] = "Sqlite",
+            ["Felix:Storage:DataDirectory"] = _directory,
+            ["Felix:Storage:Database"] = "felix.db",
+            ["Felix:Storage:Synchronous"] = "Normal",
+            ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.020",
+        });
+        using var client = app.CreateApiClient();
+        var workflow = await client.CreateWorkflowAsync("Through a full disk", maxSteps: 3);
+        await Poll.UntilAsync(async () => (await client.ReadEventsAsync(workflow.WorkflowId)).Any(e => e is Felix.Contracts.Events.AgentOutputDeltaEvent),
+            "the run to stream text");
+
+        var filler = Path.Combine(_directory, "filler");
+        Fill(filler);
+        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.ServiceUnavailable,
+            "readiness to report the full disk");
+        // Long enough for the run to have hit the full disk: it streams a token every 20 ms.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(WorkflowStatuses.Running, (await client.GetWorkflowAsync(workflow.WorkflowId)).Status);
+        File.Delete(filler);
+
+        var done = await client.WaitForTerminalAsync(workflow.WorkflowId, TimeSpan.FromSeconds(60));
+        Assert.Equal(WorkflowStatuses.Completed, done.Status);
+        Assert.True(done.Attempts >= 2, $"the run never paused ({done.Attempts} attempt)");
+        DurableHistory.AssertOneRun(await client.ReadEventsAsync(workflow.WorkflowId));
+    }
+
     /// <summary>Writes until the filesystem refuses another byte.</summary>
     private static void Fill(string path)
     {
