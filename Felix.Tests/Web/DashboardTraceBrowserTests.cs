@@ -10,7 +10,8 @@ namespace Felix.Tests.Web;
 /// <summary>
 /// The dashboard as a tool to understand a run, in Debian's Chromium driven by tests/browser/trace.mjs: the run's
 /// duration, the agent waterfall checked against the server's event times, labelled token budgets, the event
-/// inspector, re-run with the same settings, search and status filters over the recent runs, and a failed agent marked.
+/// inspector, re-run with the same settings, search and status filters over the recent runs, helix labels that do not
+/// overlap with many agents, and a failed agent marked.
 /// </summary>
 public sealed class DashboardTraceBrowserTests(ITestOutputHelper output)
 {
@@ -54,6 +55,10 @@ public sealed class DashboardTraceBrowserTests(ITestOutputHelper output)
         await AssertRerunAsync(api, id, summary["rerun"]!.AsObject());
         AssertFilters(id, summary["rerun"]!["workflowId"]!.GetValue<string>(), summary["filters"]!.AsObject());
         AssertFailedAgentMarked(summary["failed"]!.AsObject());
+        var labels = summary["labels"]!.AsObject();
+        var many = await api.GetWorkflowAsync(labels["workflowId"]!.GetValue<string>());
+        Assert.Equal(many.AgentsSpawned.Count + 1, labels["count"]!.GetValue<int>()); // and the synthesis
+        Assert.Equal(0, labels["overlaps"]!.GetValue<int>());
     }
 
     private static async Task AssertWaterfallMatchesTheServerAsync(HttpClient api, string id, JsonObject run)

@@ -1,8 +1,8 @@
 // Drives the dashboard's trace view in Debian's Chromium through playwright-core:
 //   node trace.mjs <dashboard-url> <url-of-a-server-whose-model-fails> <screenshot-dir>
 // Runs a workflow and reads its duration, agent waterfall, labelled token budgets; opens an event in the inspector and
-// copies it; re-runs it with the same settings; filters the recent runs by search and status; then runs one on the
-// failing server and reads how its agent is marked. Prints one JSON summary line; exits 1 when a step failed.
+// copies it; re-runs it with the same settings; filters the recent runs by search and status; runs one with many agents
+// and measures whether helix labels overlap; then runs one on the failing server and reads how its agent is marked. Prints one JSON summary line; exits 1 when a step failed.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +22,9 @@ const watchdog = setTimeout(() => {
 }, Number(process.env.FELIX_BROWSER_TOTAL_TIMEOUT_MS ?? 240000));
 watchdog.unref();
 
-const summary = { ok: false, run: null, inspector: null, rerun: null, filters: null, failed: null, pageErrors: [], failure: null };
+const summary = {
+  ok: false, run: null, inspector: null, rerun: null, filters: null, labels: null, failed: null, pageErrors: [], failure: null,
+};
 const userDataDir = mkdtempSync(join(tmpdir(), 'felix-chromium-'));
 let context;
 let step = 'launch';
@@ -89,6 +91,25 @@ try {
   summary.filters = { bySearch, byId, cancelled, completed: await rows(), empty: await page.textContent('#recent-empty') };
   await page.selectOption('#recent-status', '');
 
+  step = 'many agents on the helix';
+  const manyId = await start(page, 'Trace view test: many agents on the helix', '12');
+  await waitStatus(page, manyId, 'completed');
+  summary.labels = {
+    workflowId: manyId,
+    ...(await page.evaluate(() => {
+      const boxes = [...document.querySelectorAll('#helix .agent-label')].map((label) => label.getBoundingClientRect());
+      let overlaps = 0;
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [a, b] = [boxes[i], boxes[j]];
+          if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) overlaps += 1;
+        }
+      }
+      return { count: boxes.length, overlaps };
+    })),
+  };
+  await shoot(page, 'trace-many-agents.png');
+
   step = 'a run whose model fails';
   const failing = await context.newPage();
   failing.setDefaultTimeout(stepTimeoutMs);
@@ -138,10 +159,13 @@ async function start(page, task, maxSteps) {
   return decodeURIComponent(await page.evaluate(() => location.hash.slice(1)));
 }
 
+/** Waits for the run's terminal event: the status changes one event before it (workflow_status, then the terminal one). */
 function waitStatus(page, id, status) {
   return page.waitForFunction(({ id: wanted, status: s }) => {
     const section = document.getElementById('workflow');
-    return section.dataset.workflowId === wanted && section.dataset.status === s;
+    const terminalShown = s === 'completed' ? document.getElementById('synthesis').dataset.state === 'done'
+      : !document.getElementById('wf-error').hidden;
+    return section.dataset.workflowId === wanted && section.dataset.status === s && terminalShown;
   }, { id, status });
 }
 
