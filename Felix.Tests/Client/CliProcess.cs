@@ -21,7 +21,15 @@ internal static class CliProcess
     /// <summary>
     /// Runs the app and sends it SIGINT (what Ctrl+C sends) once it has printed a line matching <paramref name="when"/>.
     /// </summary>
-    public static async Task<ChildProcess.Result> InterruptAfterAsync(string? apiKey, Func<string, bool> when, params string[] args)
+    public static Task<ChildProcess.Result> InterruptAfterAsync(string? apiKey, Func<string, bool> when, params string[] args) =>
+        ReactAsync(apiKey, when, async process =>
+        {
+            using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            await kill.WaitForExitAsync();
+        }, args);
+
+    /// <summary>Runs the app and does <paramref name="act"/> once, when it has printed a line matching <paramref name="when"/>.</summary>
+    public static async Task<ChildProcess.Result> ReactAsync(string? apiKey, Func<string, bool> when, Func<Process, Task> act, params string[] args)
     {
         Assert.True(File.Exists(CliPath), $"{CliPath} is missing: Felix.Tests builds it through its project reference.");
         using var process = Process.Start(ChildProcess.StartInfo("dotnet", [CliPath, .. args]).WithApiKey(apiKey))!;
@@ -36,8 +44,7 @@ internal static class CliProcess
                 stdout.AppendLine(line);
                 if (when(line))
                 {
-                    using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
-                    await kill.WaitForExitAsync(deadline.Token);
+                    await act(process).WaitAsync(deadline.Token);
                     break;
                 }
             }

@@ -106,6 +106,37 @@ public sealed partial class CliProcessTests
         Assert.Contains("--json", listHelp.Stdout, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("json")]
+    [InlineData("messagepack")]
+    public async Task WatchGoesOnAfterTheConnectionDropsWithEveryEventOnce(string protocol)
+    {
+        // Paced so that the drop falls in mid-run; the CLI talks to the server only through the proxy.
+        await using var app = new FelixApplication(
+            new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key, ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.020" }, kestrel: true);
+        await using var proxy = new TcpDropProxy(app.BaseAddress);
+        using var client = CreateClient(app);
+        var workflow = await client.CreateWorkflowAsync("Explain quantum computing", maxSteps: 3).DefaultTimeout();
+        var dropped = 0;
+
+        var result = await CliProcess.ReactAsync(
+            Key,
+            line => line.Contains($"\"type\":\"{EventTypes.AgentSpawned}\"", StringComparison.Ordinal),
+            _ =>
+            {
+                dropped = proxy.DropAll();
+                return Task.CompletedTask;
+            },
+            "watch", workflow.WorkflowId, "--json", "--protocol", protocol, "--url", proxy.Address.ToString());
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.True(dropped >= 1, "no connection was open to drop");
+        var sequences = result.Lines.Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("sequence").GetInt64()).ToList();
+        var history = (await client.GetEventsAsync(workflow.WorkflowId, limit: 1000).DefaultTimeout()).Events;
+        Assert.Equal(history.Select(e => e.Sequence), sequences);
+        Assert.Equal(EventTypes.WorkflowComplete, history[^1].Type);
+    }
+
     [Fact]
     public async Task InterruptedWatchNamesTheWorkflowInItsHint()
     {
