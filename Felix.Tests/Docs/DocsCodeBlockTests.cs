@@ -1,4 +1,8 @@
+using System.Net;
+using System.Text;
 using System.Text.Json;
+using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
 
 namespace Felix.Tests.Docs;
 
@@ -48,6 +52,26 @@ public sealed class DocsCodeBlockTests
             var exception = Record.Exception(() => JsonDocument.Parse(block.Code).Dispose());
             Assert.True(exception is null, $"{block.Where}: {exception?.Message}");
         }
+    }
+
+    [Fact]
+    public async Task SecurityKeysExampleGivesEachTenantItsOwnWorkflowsAndTheAdminAll()
+    {
+        var block = Assert.Single(DocCodeBlock.InFile("docs/security.md"), b => b.Language == "json");
+        var settings = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(block.Code))).Build()
+            .AsEnumerable().Where(s => s.Value is not null).ToDictionary(s => s.Key, s => s.Value);
+        await using var app = new FelixApplication(settings);
+        using var acme = app.CreateApiClient("acme-key-change-me");
+        using var globex = app.CreateApiClient("globex-key-change-me");
+        using var ops = app.CreateApiClient("ops-key-change-me");
+        using var wrong = app.CreateApiClient("not-a-key");
+
+        var workflow = await acme.CreateWorkflowAsync();
+
+        Assert.Equal(HttpStatusCode.NotFound, (await globex.GetAsync($"api/v1/workflows/{workflow.WorkflowId}").DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await ops.GetAsync($"api/v1/workflows/{workflow.WorkflowId}").DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await acme.GetAsync($"api/v1/workflows/{workflow.WorkflowId}").DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync("api/v1/workflows").DefaultTimeout()).StatusCode);
     }
 
     private static bool IsDeclared(DocCodeBlock block) =>
