@@ -1,6 +1,7 @@
 using Felix.Contracts.Serialization;
 using Felix.Server.Agents;
 using Felix.Server.Api;
+using Felix.Server.Api.OpenApi;
 using Felix.Server.Bench;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
@@ -11,7 +12,6 @@ using Felix.Server.Platform;
 using Felix.Server.Scaleout;
 using Felix.Server.Storage;
 using Felix.Server.Workflows;
-using Scalar.AspNetCore;
 
 namespace Felix.Server;
 
@@ -33,7 +33,7 @@ internal static class FelixExtensions
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options => FelixSerialization.ConfigureSnakeCase(options.SerializerOptions, omitNulls: false));
-        services.AddOpenApi();
+        services.AddFelixOpenApi();
         services.AddFelixObservability();
         services.AddFelixCors();
         services.AddFelixSecurity();
@@ -71,8 +71,7 @@ internal static class FelixExtensions
         app.MapAgentsApi();
         app.MapFelixHubs();
         app.MapCompatWebSockets();
-        app.MapOpenApi();
-        app.MapScalarApiReference("/docs", options => options.WithTitle("Felix Server API").DisableDefaultFonts());
+        app.MapFelixOpenApi();
         app.MapFelixObservability();
         app.MapBenchApi();
         app.WarnIfOpen();

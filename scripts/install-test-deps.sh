@@ -9,6 +9,10 @@ apt_packages=()
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
 # Redis 7 for the scale-out tests (Felix.Tests/Scaleout start their own redis-server on a free loopback port).
 command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
+# The commands in the README and docs/ that Felix.Tests/Docs runs as written.
+for tool in curl jq openssl; do
+  command -v "$tool" >/dev/null 2>&1 || apt_packages+=("$tool")
+done
 if [ ${#apt_packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Felix.Server.Api.OpenApi;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -9,10 +10,11 @@ internal static class AgentsApi
 {
     public static RouteGroupBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/agents").WithTags("Agents").RequireAuthorization();
+        var group = app.MapGroup("/api/v1/agents").WithTags("Agents").RequireAuthorization().ProducesUnauthorized();
         group.MapGet("/", ListActive).WithSummary("Agents working now, across workflows");
         group.MapGet("/plugins", ListPlugins).WithSummary("Agent roles with their metadata");
-        group.MapGet("/plugins/{agentType}", GetPlugin).WithSummary("One agent role");
+        group.MapGet("/plugins/{agentType}", GetPlugin).WithSummary("One agent role")
+            .ProducesProblem(StatusCodes.Status404NotFound, "Agent type not found", "There is no agent type 'wizard'.");
         return group;
     }
 

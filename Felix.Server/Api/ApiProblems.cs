@@ -5,11 +5,13 @@ namespace Felix.Server.Api;
 /// <summary>The problem responses of the REST API, so each status has one title and shape.</summary>
 internal static class ApiProblems
 {
+    public const string ValidationTitle = "One or more fields are invalid.";
+
     public static ProblemHttpResult Validation(IDictionary<string, string[]> errors) =>
         TypedResults.Problem(new HttpValidationProblemDetails(errors)
         {
             Status = StatusCodes.Status422UnprocessableEntity,
-            Title = "One or more fields are invalid.",
+            Title = ValidationTitle,
         });
 
     public static ProblemHttpResult WorkflowNotFound(string workflowId) =>

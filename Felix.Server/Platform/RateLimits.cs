@@ -82,6 +82,8 @@ internal static class RateLimits
             ProblemDetails = new ProblemDetails
             {
                 Status = StatusCodes.Status429TooManyRequests,
+                // ASP.NET Core has no default type for 429 (it has one for every other status the API answers).
+                Type = "https://tools.ietf.org/html/rfc6585#section-4",
                 Title = "Too many requests",
                 Detail = isConnectionCap
                     ? "Too many open connections for this key or this server. Close some and retry."

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Felix.Contracts.Dtos;
 using Felix.Server.Agents;
+using Felix.Server.Api.OpenApi;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
 using Felix.Server.Workflows;
@@ -16,7 +17,7 @@ internal static class SystemApi
 
     public static RouteGroupBuilder MapSystemApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/system").WithTags("System").RequireAuthorization();
+        var group = app.MapGroup("/api/v1/system").WithTags("System").RequireAuthorization().ProducesUnauthorized();
         group.MapGet("/status", GetStatus).WithSummary("Engine state, queue, streaming connections, version and uptime");
         // The original needed an explicit start; Felix Server's engine runs with the process, so both only report.
         group.MapPost("/start", Start).WithSummary("Compatibility: the engine is always running; answers 200");

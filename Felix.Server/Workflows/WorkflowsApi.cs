@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Server.Api;
+using Felix.Server.Api.OpenApi;
 using Felix.Server.Platform;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
@@ -19,13 +20,30 @@ internal static class WorkflowsApi
 
     public static RouteGroupBuilder MapWorkflowsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/workflows").WithTags("Workflows").RequireAuthorization();
+        var group = app.MapGroup("/api/v1/workflows").WithTags("Workflows").RequireAuthorization().ProducesUnauthorized();
         group.MapPost("/", CreateAsync).AddEndpointFilter<ValidationFilter<WorkflowRequest>>().RequireRateLimiting(RateLimits.CreateWorkflowPolicy)
-            .WithSummary("Start a workflow").WithDescription("Queues the task; watch it on the hubs or the raw WebSocket stream.");
-        group.MapGet("/", ListAsync).WithSummary("List workflows, newest first");
-        group.MapGet("/{workflowId}", GetAsync).WithSummary("Get a workflow");
-        group.MapDelete("/{workflowId}", CancelAsync).WithSummary("Cancel a pending or running workflow");
-        group.MapGet("/{workflowId}/events", GetEventsAsync).WithSummary("Read a workflow's event history, paged");
+            .WithSummary("Start a workflow").WithDescription("Queues the task; watch it on the hubs or the raw WebSocket stream.")
+            .WithRequestExample(WorkflowsApiExamples.Request)
+            .WithResponseExample(StatusCodes.Status202Accepted, WorkflowsApiExamples.Pending)
+            .ProducesMalformed("The request body is not valid JSON for this endpoint.")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {RequestSizeLimit.MaxBodyBytes} bytes.")
+            .ProducesValidationProblem("task", "task is required and must not be blank.")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", "The workflow queue is full. Retry after 5 seconds.");
+        group.MapGet("/", ListAsync).WithSummary("List workflows, newest first")
+            .WithResponseExample(StatusCodes.Status200OK, WorkflowsApiExamples.List)
+            .ProducesMalformed("Failed to bind parameter \"int page\" from \"abc\".")
+            .ProducesValidationProblem("page_size", $"page_size must be between 1 and {MaxPageSize}.");
+        group.MapGet("/{workflowId}", GetAsync).WithSummary("Get a workflow")
+            .WithResponseExample(StatusCodes.Status200OK, WorkflowsApiExamples.Completed)
+            .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.");
+        group.MapDelete("/{workflowId}", CancelAsync).WithSummary("Cancel a pending or running workflow")
+            .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.")
+            .ProducesProblem(StatusCodes.Status409Conflict, "Workflow already finished", "Workflow 'wf_3f2a9c0d1e2b4a6f' is completed; only pending or running workflows can be cancelled.");
+        group.MapGet("/{workflowId}/events", GetEventsAsync).WithSummary("Read a workflow's event history, paged")
+            .ProducesMalformed("Failed to bind parameter \"long after\" from \"abc\".")
+            .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.")
+            .ProducesValidationProblem("limit", $"limit must be between 1 and {MaxEventPageSize}.");
         return group;
     }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text;
 using Felix.Tests.Infrastructure;
 
 namespace Felix.Tests.Client;
@@ -14,5 +16,48 @@ internal static class CliProcess
     {
         Assert.True(File.Exists(CliPath), $"{CliPath} is missing: Felix.Tests builds it through its project reference.");
         return ChildProcess.RunAsync(ChildProcess.StartInfo("dotnet", [CliPath, .. args]).WithApiKey(apiKey), RunTimeout);
+    }
+
+    /// <summary>
+    /// Runs the app and sends it SIGINT (what Ctrl+C sends) once it has printed a line matching <paramref name="when"/>.
+    /// </summary>
+    public static Task<ChildProcess.Result> InterruptAfterAsync(string? apiKey, Func<string, bool> when, params string[] args) =>
+        ReactAsync(apiKey, when, async process =>
+        {
+            using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            await kill.WaitForExitAsync();
+        }, args);
+
+    /// <summary>Runs the app and does <paramref name="act"/> once, when it has printed a line matching <paramref name="when"/>.</summary>
+    public static async Task<ChildProcess.Result> ReactAsync(string? apiKey, Func<string, bool> when, Func<Process, Task> act, params string[] args)
+    {
+        Assert.True(File.Exists(CliPath), $"{CliPath} is missing: Felix.Tests builds it through its project reference.");
+        using var process = Process.Start(ChildProcess.StartInfo("dotnet", [CliPath, .. args]).WithApiKey(apiKey))!;
+        process.StandardInput.Close();
+        var stdout = new StringBuilder();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(RunTimeout);
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+            {
+                stdout.AppendLine(line);
+                if (when(line))
+                {
+                    await act(process).WaitAsync(deadline.Token);
+                    break;
+                }
+            }
+
+            stdout.Append(await process.StandardOutput.ReadToEndAsync(deadline.Token));
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"felix {string.Join(' ', args)} did not finish within {RunTimeout}:\n{stdout}");
+        }
+
+        return new ChildProcess.Result(process.ExitCode, stdout.ToString(), await stderr);
     }
 }

@@ -1,12 +1,13 @@
 using Felix.Client;
 using Felix.Contracts;
+using Felix.Contracts.Events;
 using Felix.Tests.Infrastructure;
 using static Felix.Tests.Client.ClientTestSupport;
 
 namespace Felix.Tests.Client;
 
 /// <summary>The console app run as a process against a real server: output, messages and exit codes.</summary>
-public sealed class CliProcessTests
+public sealed partial class CliProcessTests
 {
     [Theory]
     [InlineData("json")]
@@ -28,6 +29,14 @@ public sealed class CliProcessTests
             workflow.AgentsSpawned.Select(a => $"Agent spawned: {a.AgentId} ({a.AgentType})"),
             result.Lines.Where(l => l.StartsWith("Agent spawned: ", StringComparison.Ordinal)).Select(l => l[..l.IndexOf(" at helix", StringComparison.Ordinal)]));
         Assert.Contains(result.Lines, l => l.StartsWith("Progress: ", StringComparison.Ordinal));
+        var outputs = (await client.GetEventsAsync(workflowId, limit: 1000).DefaultTimeout()).Events.OfType<AgentOutputEvent>().ToList();
+        Assert.NotEmpty(outputs);
+        foreach (var agent in outputs)
+        {
+            var indented = string.Join('\n', agent.Content.Trim().ReplaceLineEndings("\n").Split('\n').Select(l => "  " + l));
+            Assert.Contains(indented, result.Stdout.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        }
+
         var synthesis = workflow.Synthesis!;
         var header = $"Synthesis (confidence {Math.Round(synthesis.Confidence * 100):0}%, {synthesis.AgentsSynthesized} agents):";
         Assert.Contains(header, result.Lines);
@@ -64,7 +73,7 @@ public sealed class CliProcessTests
     {
         var noTask = await CliProcess.RunAsync(Key, "run", "--url", "http://127.0.0.1:1/");
         var badExample = await CliProcess.RunAsync(Key, "run", "--example", "99");
-        var badProtocol = await CliProcess.RunAsync(Key, "list", "--protocol", "xml");
+        var badProtocol = await CliProcess.RunAsync(Key, "run", "--example", "1", "--protocol", "xml");
 
         Assert.True(noTask.ExitCode == 2, noTask.ToString());
         Assert.Contains("felix examples", noTask.Stderr, StringComparison.Ordinal);

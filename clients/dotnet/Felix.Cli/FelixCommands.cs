@@ -3,7 +3,7 @@ using Felix.Client;
 
 namespace Felix.Cli;
 
-/// <summary>The <c>felix</c> command line: <c>run</c>, <c>examples</c>, <c>get</c>, <c>list</c>, <c>cancel</c>.</summary>
+/// <summary>The <c>felix</c> command line: <c>run</c>, <c>watch</c>, <c>examples</c>, <c>get</c>, <c>list</c>, <c>cancel</c>.</summary>
 internal static class FelixCommands
 {
     public const string UrlVariable = "FELIX_URL";
@@ -34,15 +34,13 @@ internal static class FelixCommands
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } key ? key : null,
     };
 
-    private static readonly Option<string> Protocol = CreateProtocolOption();
-
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var root = new RootCommand("felix: run Felix Server workflows and watch them live.");
         root.Options.Add(Url);
         root.Options.Add(ApiKey);
-        root.Options.Add(Protocol);
         root.Subcommands.Add(RunCommand.Create(Settings, output, error));
+        root.Subcommands.Add(WatchCommand.Create(Settings, output, error));
         root.Subcommands.Add(CreateExamplesCommand(output));
         root.Subcommands.Add(WorkflowCommands.CreateGet(Settings, output, error));
         root.Subcommands.Add(WorkflowCommands.CreateList(Settings, output, error));
@@ -63,22 +61,9 @@ internal static class FelixCommands
         return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
     }
 
-    private static CliSettings Settings(ParseResult parse) => new(
-        parse.GetValue(Url)!,
-        parse.GetValue(ApiKey),
-        parse.GetValue(Protocol) == "messagepack" ? FelixProtocol.MessagePack : FelixProtocol.Json);
-
-    private static Option<string> CreateProtocolOption()
-    {
-        var option = new Option<string>("--protocol")
-        {
-            Description = "Hub protocol",
-            Recursive = true,
-            DefaultValueFactory = _ => "json",
-        };
-        option.AcceptOnlyFromAmong("json", "messagepack");
-        return option;
-    }
+    /// <summary>Where to connect, and with which hub protocol for the commands that take <c>--protocol</c>.</summary>
+    private static CliSettings Settings(ParseResult parse, string? protocol) =>
+        new(parse.GetValue(Url)!, parse.GetValue(ApiKey), CliOptions.ProtocolOf(protocol));
 
     private static Command CreateExamplesCommand(TextWriter output)
     {

@@ -4,11 +4,14 @@ using Felix.Contracts.Events;
 
 namespace Felix.Cli;
 
-/// <summary>One line per event, no colours or cursor moves: for pipes, logs and scripts.</summary>
+/// <summary>
+/// One line per event, no colours or cursor moves: for pipes, logs and scripts. Each agent's whole text follows its
+/// output line, indented (not its token deltas: agents run side by side, and their deltas would interleave).
+/// </summary>
 internal sealed class PlainRunDisplay(TextWriter output) : IRunDisplay
 {
     public void Created(WorkflowResponse workflow) =>
-        output.WriteLine($"Workflow {workflow.WorkflowId} created ({workflow.Status}): {workflow.Task}");
+        output.WriteLine($"Workflow {workflow.WorkflowId} ({workflow.Status}): {workflow.Task}");
 
     public async Task<WorkflowEvent?> FollowAsync(IAsyncEnumerable<WorkflowEvent> events, CancellationToken cancellationToken)
     {
@@ -17,6 +20,14 @@ internal sealed class PlainRunDisplay(TextWriter output) : IRunDisplay
             if (Describe(evt) is { } line)
             {
                 output.WriteLine(line);
+            }
+
+            if (evt is AgentOutputEvent { Content.Length: > 0 } agent)
+            {
+                foreach (var text in agent.Content.Trim().ReplaceLineEndings("\n").Split('\n'))
+                {
+                    output.WriteLine("  " + text);
+                }
             }
 
             if (evt.IsTerminal)

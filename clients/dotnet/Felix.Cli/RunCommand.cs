@@ -1,7 +1,4 @@
 using System.CommandLine;
-using Felix.Client;
-using Felix.Contracts;
-using Felix.Contracts.Events;
 using Spectre.Console;
 
 namespace Felix.Cli;
@@ -9,13 +6,15 @@ namespace Felix.Cli;
 /// <summary><c>felix run "task"</c>: start a workflow, follow it live, print the synthesis and its confidence.</summary>
 internal static class RunCommand
 {
-    public static Command Create(Func<ParseResult, CliSettings> settings, TextWriter output, TextWriter error)
+    public static Command Create(Func<ParseResult, string?, CliSettings> settings, TextWriter output, TextWriter error)
     {
         var task = new Argument<string?>("task") { Description = "What the agents should work on", Arity = ArgumentArity.ZeroOrOne };
         var maxSteps = new Option<int?>("--max-steps") { Description = "Most agents to spawn (1-50; server default when absent)" };
         var example = new Option<int?>("--example") { Description = $"Run example task N (1-{ExampleTasks.All.Count}; see 'felix examples')" };
-        var noLive = new Option<bool>("--no-live") { Description = "Plain line output even on a terminal" };
-        var command = new Command("run", "Start a workflow and watch it live") { task, maxSteps, example, noLive };
+        var noLive = CliOptions.NoLive();
+        var json = CliOptions.Json("Print each event as one line of JSON (NDJSON) instead of text");
+        var protocol = CliOptions.Protocol();
+        var command = new Command("run", "Start a workflow and watch it live") { task, maxSteps, example, noLive, json, protocol };
         command.Validators.Add(result =>
         {
             var number = result.GetValue(example);
@@ -31,7 +30,7 @@ internal static class RunCommand
         });
         command.SetAction((parse, cancellationToken) =>
         {
-            var live = !parse.GetValue(noLive) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            var live = !parse.GetValue(json) && WorkflowFollower.IsLive(parse.GetValue(noLive));
             var text = parse.GetValue(task) is { Length: > 0 } given ? given
                 : parse.GetValue(example) is { } n ? ExampleTasks.All[n - 1]
                 : live && !Console.IsInputRedirected ? AnsiConsole.Prompt(new SelectionPrompt<string>().Title("Pick an example task").AddChoices(ExampleTasks.All))
@@ -42,8 +41,8 @@ internal static class RunCommand
                 return Task.FromResult(ExitCodes.Usage);
             }
 
-            IRunDisplay display = live ? new LiveRunDisplay(AnsiConsole.Console) : new PlainRunDisplay(output);
-            return RunAsync(settings(parse), text, parse.GetValue(maxSteps), display, error, cancellationToken);
+            var display = WorkflowFollower.ChooseDisplay(parse.GetValue(json), parse.GetValue(noLive), output, error);
+            return RunAsync(settings(parse, parse.GetValue(protocol)), text, parse.GetValue(maxSteps), display, error, cancellationToken);
         });
         return command;
     }
@@ -56,14 +55,11 @@ internal static class RunCommand
         {
             var workflow = await client.CreateWorkflowAsync(task, maxSteps, cancellationToken);
             display.Created(workflow);
-            var watch = new WatchOptions { OnResuming = display.Resuming };
-            var terminal = await display.FollowAsync(client.WatchAsync(workflow.WorkflowId, watch, cancellationToken), cancellationToken);
-            display.Finished(terminal);
-            return terminal is WorkflowCompleteEvent ? ExitCodes.Ok : ExitCodes.WorkflowFailed;
+            return await WorkflowFollower.FollowAsync(client, workflow.WorkflowId, display, error, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            error.WriteLine("Interrupted: stopped watching; the workflow goes on ('felix cancel ID' stops it).");
+            error.WriteLine("Interrupted before the server answered: the workflow may have been created ('felix list' shows it).");
             return ExitCodes.Interrupted;
         }
         catch (Exception ex)

@@ -7,29 +7,45 @@ namespace Felix.Cli;
 /// <summary><c>felix get ID</c>, <c>felix list</c>, <c>felix cancel ID</c>: plain output, one fact per line.</summary>
 internal static class WorkflowCommands
 {
-    public static Command CreateGet(Func<ParseResult, CliSettings> settings, TextWriter output, TextWriter error)
+    public static Command CreateGet(Func<ParseResult, string?, CliSettings> settings, TextWriter output, TextWriter error)
     {
         var id = new Argument<string>("id") { Description = "Workflow id (wf_...)" };
-        var command = new Command("get", "Show a workflow") { id };
-        command.SetAction((parse, cancellationToken) => WithClientAsync(settings(parse), error, async client =>
+        var json = CliOptions.Json("Print the workflow as the REST API answers it (JSON)");
+        var command = new Command("get", "Show a workflow") { id, json };
+        command.SetAction((parse, cancellationToken) => WithClientAsync(settings(parse, null), error, async client =>
         {
             var workflow = await client.GetWorkflowAsync(parse.GetValue(id)!, cancellationToken);
-            Write(workflow, output);
+            if (parse.GetValue(json))
+            {
+                CliJson.WriteLine(output, workflow, CliJson.Rest);
+            }
+            else
+            {
+                Write(workflow, output);
+            }
+
             return workflow.Status == WorkflowStatuses.Failed || workflow.Status == WorkflowStatuses.Cancelled ? ExitCodes.WorkflowFailed : ExitCodes.Ok;
         }));
         return command;
     }
 
-    public static Command CreateList(Func<ParseResult, CliSettings> settings, TextWriter output, TextWriter error)
+    public static Command CreateList(Func<ParseResult, string?, CliSettings> settings, TextWriter output, TextWriter error)
     {
         var status = new Option<string?>("--status") { Description = "Only workflows in this status" };
         status.AcceptOnlyFromAmong([.. WorkflowStatuses.All]);
         var page = new Option<int>("--page") { Description = "Page number, from 1", DefaultValueFactory = _ => 1 };
         var pageSize = new Option<int>("--page-size") { Description = "Workflows per page", DefaultValueFactory = _ => 20 };
-        var command = new Command("list", "List workflows, newest first") { status, page, pageSize };
-        command.SetAction((parse, cancellationToken) => WithClientAsync(settings(parse), error, async client =>
+        var json = CliOptions.Json("Print the page as the REST API answers it (JSON)");
+        var command = new Command("list", "List workflows, newest first") { status, page, pageSize, json };
+        command.SetAction((parse, cancellationToken) => WithClientAsync(settings(parse, null), error, async client =>
         {
             var list = await client.ListWorkflowsAsync(parse.GetValue(status), parse.GetValue(page), parse.GetValue(pageSize), cancellationToken);
+            if (parse.GetValue(json))
+            {
+                CliJson.WriteLine(output, list, CliJson.Rest);
+                return ExitCodes.Ok;
+            }
+
             foreach (var workflow in list.Workflows)
             {
                 output.WriteLine($"{workflow.WorkflowId}  {workflow.Status,-9}  {workflow.CreatedAt}  {workflow.Task}");
@@ -41,11 +57,11 @@ internal static class WorkflowCommands
         return command;
     }
 
-    public static Command CreateCancel(Func<ParseResult, CliSettings> settings, TextWriter output, TextWriter error)
+    public static Command CreateCancel(Func<ParseResult, string?, CliSettings> settings, TextWriter output, TextWriter error)
     {
         var id = new Argument<string>("id") { Description = "Workflow id (wf_...)" };
         var command = new Command("cancel", "Cancel a pending or running workflow") { id };
-        command.SetAction((parse, cancellationToken) => WithClientAsync(settings(parse), error, async client =>
+        command.SetAction((parse, cancellationToken) => WithClientAsync(settings(parse, null), error, async client =>
         {
             await client.CancelWorkflowAsync(parse.GetValue(id)!, cancellationToken);
             output.WriteLine($"Workflow {parse.GetValue(id)} cancelled");

@@ -44,9 +44,10 @@ export class FelixApi {
     return this.request('POST', 'api/v1/workflows', { task, max_steps: maxSteps });
   }
 
-  /** GET /api/v1/workflows, newest first. */
-  listWorkflows(page = 1, pageSize = 15) {
-    return this.request('GET', `api/v1/workflows?page=${page}&page_size=${pageSize}`);
+  /** GET /api/v1/workflows, newest first; only those in `status` when given. */
+  listWorkflows(page = 1, pageSize = 15, status = '') {
+    const filter = status ? `&status=${encodeURIComponent(status)}` : '';
+    return this.request('GET', `api/v1/workflows?page=${page}&page_size=${pageSize}${filter}`);
   }
 
   cancelWorkflow(id) {

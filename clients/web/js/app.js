@@ -5,6 +5,7 @@ import { FelixConnection } from './connection.js';
 import { WorkflowState } from './workflow-state.js';
 import { WorkflowView } from './view.js';
 import { examples } from './examples.js';
+import { formatDuration } from './trace.js';
 
 const $ = (id) => document.getElementById(id);
 const storage = {
@@ -145,25 +146,36 @@ async function openFromHash() {
   if (current) await resync();
 }
 
+// The search narrows the newest page of the chosen status by task or id; the status filter asks the server.
+const recentPageSize = 50;
+const recentShown = 15;
+
 async function loadRecent() {
   try {
-    const page = await api.listWorkflows();
+    const page = await api.listWorkflows(1, recentPageSize, $('recent-status').value);
+    const words = $('recent-search').value.trim().toLowerCase();
+    const matching = page.workflows
+      .filter((wf) => !words || `${wf.task} ${wf.workflow_id}`.toLowerCase().includes(words))
+      .slice(0, recentShown);
     const list = $('recent-list');
     list.replaceChildren();
-    for (const wf of page.workflows) {
+    for (const wf of matching) {
       const item = document.createElement('li');
       item.innerHTML = '<a><span class="badge"></span><span class="recent-task"></span><span class="recent-meta mono muted small"></span></a>';
       const link = item.querySelector('a');
       link.href = `#${encodeURIComponent(wf.workflow_id)}`;
       link.dataset.workflowId = wf.workflow_id;
+      link.dataset.status = wf.status;
       item.querySelector('.badge').textContent = wf.status;
       item.querySelector('.badge').classList.add(wf.status);
       item.querySelector('.recent-task').textContent = wf.task;
       const created = new Date(wf.created_at);
-      item.querySelector('.recent-meta').textContent = `${wf.workflow_id} · ${created.toLocaleString()}`;
+      const took = wf.completed_at ? ` · ${formatDuration(Date.parse(wf.completed_at) - created)}` : '';
+      item.querySelector('.recent-meta').textContent = `${wf.workflow_id} · ${created.toLocaleString()}${took}`;
       list.append(item);
     }
-    $('recent-empty').hidden = page.workflows.length > 0;
+    $('recent-empty').hidden = matching.length > 0;
+    $('recent-empty').textContent = words || $('recent-status').value ? 'No workflow matches.' : 'No workflows yet.';
     markCurrentInRecent();
   } catch (error) {
     $('recent-empty').hidden = false;
@@ -179,11 +191,23 @@ function markCurrentInRecent() {
 
 async function startWorkflow(event) {
   event.preventDefault();
-  const button = $('start');
+  await start($('start'), $('task').value.trim(), Number($('max-steps').value));
+}
+
+/** Re-run: a new workflow with the open one's task and max steps, as the server recorded them. */
+async function rerun() {
+  const snapshot = current?.state.snapshot;
+  if (!snapshot) return;
+  $('task').value = snapshot.task;
+  $('max-steps').value = String(snapshot.maxSteps);
+  await start($('rerun'), snapshot.task, snapshot.maxSteps);
+}
+
+async function start(button, task, maxSteps) {
   $('start-error').hidden = true;
   button.disabled = true;
   try {
-    const created = await api.createWorkflow($('task').value.trim(), Number($('max-steps').value));
+    const created = await api.createWorkflow(task, maxSteps);
     location.hash = encodeURIComponent(created.workflow_id);
     await loadRecent();
   } catch (error) {
@@ -209,6 +233,9 @@ function setUpControls(protocol) {
   }
   $('start-form').addEventListener('submit', startWorkflow);
   $('refresh-recent').addEventListener('click', loadRecent);
+  $('recent-status').addEventListener('change', loadRecent);
+  $('recent-search').addEventListener('input', loadRecent);
+  $('rerun').addEventListener('click', rerun);
   $('cancel').addEventListener('click', async () => {
     try {
       await api.cancelWorkflow(current.state.id);

@@ -56,14 +56,22 @@ export function placeAgent(svg, agent) {
   if (!marker) {
     marker = el('g', { class: `agent ${agent.type}`, 'data-agent-id': agent.id, tabindex: '0' });
     const onLeft = point.x > view.cx;
+    const labelY = freeLabelY(layer, onLeft ? 'end' : 'start', point.y + 4);
     marker.append(
       el('title', {}, ''),
       el('circle', { cx: point.x.toFixed(1), cy: point.y.toFixed(1), r: 9 }),
       el('text', {
-        class: 'agent-label', x: (point.x + (onLeft ? -14 : 14)).toFixed(1), y: (point.y + 4).toFixed(1),
+        class: 'agent-label', x: (point.x + (onLeft ? -14 : 14)).toFixed(1), y: labelY.toFixed(1),
         'text-anchor': onLeft ? 'end' : 'start',
       }, agent.id),
     );
+    if (Math.abs(labelY - (point.y + 4)) > 1) {
+      // The label moved off its point to stay readable: a thin leader line keeps them together.
+      marker.append(el('line', {
+        class: 'agent-leader', x1: point.x.toFixed(1), y1: point.y.toFixed(1),
+        x2: (point.x + (onLeft ? -12 : 12)).toFixed(1), y2: (labelY - 4).toFixed(1),
+      }));
+    }
     layer.append(marker);
   }
   marker.classList.toggle('done', agent.done);
@@ -71,6 +79,20 @@ export function placeAgent(svg, agent) {
   marker.querySelector('title').textContent =
     `${agent.id} (${agent.type}) at t = ${t.toFixed(2)}, temperature ${agent.temperature ?? '?'}${confidence}`;
   return marker;
+}
+
+// Labels are 11px text: closer than this on the same side of the axis, two of them overlap.
+const labelSpacing = 13;
+
+/** The nearest y to `wanted` where a label on `side` ('start' right of its point, 'end' left) overlaps no other. */
+function freeLabelY(layer, side, wanted) {
+  const taken = [...layer.querySelectorAll(`.agent-label[text-anchor="${side}"]`)].map((label) => Number(label.getAttribute('y')));
+  for (let offset = 0; offset < view.height; offset += labelSpacing / 2) {
+    for (const y of [wanted + offset, wanted - offset]) {
+      if (y > 12 && y < view.height - 4 && taken.every((other) => Math.abs(other - y) >= labelSpacing)) return y;
+    }
+  }
+  return wanted;
 }
 
 /** The synthesis point at the narrow bottom of the helix. */

@@ -1,6 +1,7 @@
 // DOM rendering of a WorkflowState. Rendering is incremental per event so that streamed text stays cheap.
 import { drawHelix, placeAgent, placeSynthesis, clearAgents } from './helix.js';
 import { deltaTypes } from './workflow-state.js';
+import { inspect, renderTrace, setUpInspector } from './trace.js';
 
 const $ = (id) => document.getElementById(id);
 const timelineLimit = 400;
@@ -14,6 +15,21 @@ export class WorkflowView {
       this.showDeltas = e.target.checked;
       if (this.state) this.renderTimeline(this.state);
     });
+    const inspectItem = (e) => {
+      const item = e.target.closest('li[data-sequence]');
+      const sequence = Number(item?.dataset.sequence);
+      const evt = this.state?.events.find((candidate) => candidate.sequence === sequence);
+      if (evt) inspect(evt);
+    };
+    $('timeline').addEventListener('click', inspectItem);
+    $('timeline').addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') inspectItem(e);
+    });
+    setUpInspector();
+    // While a run goes on, its duration and the bars of working agents grow without an event.
+    setInterval(() => {
+      if (this.state && !this.state.terminal && this.state.startedAt !== null) renderTrace(this.state);
+    }, 1000);
   }
 
   /** Clears everything and draws `state` from scratch (used when opening a workflow or after a replay from start). */
@@ -29,6 +45,8 @@ export class WorkflowView {
     $('synthesis-content').textContent = '';
     $('synthesis-meta').textContent = '';
     $('wf-error').hidden = true;
+    $('inspector').hidden = true;
+    renderTrace(state);
     if (!state) {
       this.renderHeader(null);
       return;
@@ -46,6 +64,7 @@ export class WorkflowView {
     if (state.result) this.renderSynthesis(state.result);
     if (state.error) this.renderError(state.error);
     this.renderCounters(state);
+    renderTrace(state);
   }
 
   /** Called after state.apply(evt) accepted the event. */
@@ -69,10 +88,17 @@ export class WorkflowView {
       case 'workflow_error':
         this.renderError(state.error);
         this.renderSynthesisState(state);
+        for (const agent of state.agents.values()) this.renderAgent(agent);
+        break;
+      case 'workflow_status':
+        if (state.status === 'cancelled') for (const agent of state.agents.values()) this.renderAgent(agent);
         break;
       default:
         break;
     }
+    // The waterfall changes with every event but the text deltas, and with an agent's first token.
+    const agent = state.agents.get(evt.agentId);
+    if (!deltaTypes.has(evt.type) || (evt.type === 'agent_output_delta' && agent?.text === evt.delta)) renderTrace(state);
     this.renderHeader(state);
     this.renderProgress(state);
     this.appendTimeline(evt);
@@ -88,6 +114,7 @@ export class WorkflowView {
     $('wf-id').textContent = state ? state.id : 'Start a workflow or open one from the list.';
     $('wf-task').textContent = state?.task ?? '';
     $('cancel').hidden = !state || !['pending', 'running'].includes(state.status);
+    $('rerun').hidden = !state?.snapshot;
   }
 
   renderProgress(state) {
@@ -131,11 +158,15 @@ export class WorkflowView {
       $('agent-cards').append(card);
     }
     card.classList.toggle('done', agent.done);
-    card.classList.toggle('streaming', !agent.done && agent.text.length > 0);
+    card.classList.toggle('streaming', !agent.done && !agent.outcome && agent.text.length > 0);
+    card.classList.toggle('failed', agent.outcome === 'failed');
+    card.classList.toggle('stopped', agent.outcome === 'stopped');
+    card.dataset.outcome = agent.outcome ?? (agent.done ? 'done' : 'working');
     const meta = [agent.type];
     if (agent.spawnTime != null) meta.push(`t=${agent.spawnTime.toFixed(2)}`);
     if (agent.temperature != null) meta.push(`temp ${agent.temperature}`);
-    if (agent.tokenBudget != null) meta.push(`${agent.tokenBudget} tokens`);
+    if (agent.tokenBudget != null) meta.push(`budget ${agent.tokenBudget} tokens`);
+    if (agent.outcome) meta.push(agent.outcome === 'failed' ? 'failed: the run failed before it finished' : 'stopped: the run was cancelled');
     card.querySelector('.agent-meta').textContent = meta.join(' · ');
     card.querySelector('.agent-confidence').textContent =
       agent.confidence == null ? '' : `${Math.round(agent.confidence * 100)}%`;
@@ -198,8 +229,14 @@ export class WorkflowView {
     const list = $('timeline');
     const item = document.createElement('li');
     item.className = `event ${evt.type}`;
+    item.tabIndex = 0;
+    item.title = 'Show the event';
     item.dataset.sequence = String(evt.sequence);
-    const time = evt.timestamp ? new Date(evt.timestamp).toLocaleTimeString([], { hour12: false }) : '';
+    const time = evt.timestamp
+      ? new Date(evt.timestamp).toLocaleTimeString([], {
+        hour12: false, hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3,
+      })
+      : '';
     item.innerHTML = '<span class="seq mono"></span><span class="time mono muted"></span><span class="type"></span><span class="summary"></span>';
     item.querySelector('.seq').textContent = `#${evt.sequence}`;
     item.querySelector('.time').textContent = time;

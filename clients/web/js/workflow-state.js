@@ -20,6 +20,14 @@ export class WorkflowState {
     this.error = null;
     this.duplicatesDropped = 0;
     this.deltaCount = 0;
+    this.startedAt = null; // ms since the epoch: the first event's timestamp
+    this.endedAt = null; // the terminal event's
+  }
+
+  /** The run's duration in ms: first event to the terminal one (or to `now` while it runs); null before any event. */
+  durationMs(now = Date.now()) {
+    if (this.startedAt === null) return null;
+    return (this.endedAt ?? now) - this.startedAt;
   }
 
   get terminal() {
@@ -40,20 +48,26 @@ export class WorkflowState {
     this.lastSequence = evt.sequence;
     this.epoch = evt.epoch || this.epoch;
     this.events.push(evt);
+    const at = evt.timestamp ? Date.parse(evt.timestamp) : null;
+    if (this.startedAt === null && at !== null) this.startedAt = at;
     switch (evt.type) {
       case 'workflow_status':
         this.status = evt.status;
+        if (evt.status === 'cancelled') this.finish(at, 'stopped');
         break;
       case 'agent_spawned':
         this.agents.set(evt.agentId, {
-          id: evt.agentId, type: evt.agentType, spawnTime: evt.spawnTime, temperature: evt.temperature,
-          tokenBudget: evt.tokenBudget, text: '', reasoning: '', confidence: null, done: false, usage: null,
+          ...newAgent(evt.agentId, evt.agentType),
+          spawnTime: evt.spawnTime, temperature: evt.temperature, tokenBudget: evt.tokenBudget, spawnedAt: at,
         });
         break;
-      case 'agent_output_delta':
+      case 'agent_output_delta': {
         this.deltaCount += 1;
-        this.agent(evt.agentId).text += evt.delta;
+        const agent = this.agent(evt.agentId);
+        agent.text += evt.delta;
+        agent.firstTokenAt ??= at;
         break;
+      }
       case 'agent_reasoning_delta':
         this.deltaCount += 1;
         this.agent(evt.agentId).reasoning += evt.delta;
@@ -67,6 +81,7 @@ export class WorkflowState {
       case 'agent_completed':
         Object.assign(this.agent(evt.agentId), {
           done: true,
+          completedAt: at,
           usage: {
             promptTokens: evt.promptTokens, completionTokens: evt.completionTokens,
             llmLatencyMs: evt.llmLatencyMs, durationMs: evt.durationMs,
@@ -82,10 +97,12 @@ export class WorkflowState {
       case 'workflow_complete':
         this.status = evt.status;
         this.result = { synthesis: evt.synthesis, usage: evt.usage };
+        this.finish(at, null);
         break;
       case 'workflow_error':
         this.status = 'failed';
         this.error = evt.error;
+        this.finish(at, 'failed');
         break;
       default:
         break;
@@ -93,14 +110,25 @@ export class WorkflowState {
     return true;
   }
 
+  /** The run ended: agents still working ended with it, as `outcome` ('failed', 'stopped'; null leaves them). */
+  finish(at, outcome) {
+    this.endedAt = at ?? this.endedAt;
+    if (!outcome) return;
+    for (const agent of this.agents.values()) {
+      if (!agent.done) agent.outcome = outcome;
+    }
+  }
+
   /** An agent seen first through a later event (history trimmed at the start) still gets a card. */
   agent(id) {
-    if (!this.agents.has(id)) {
-      this.agents.set(id, {
-        id, type: id.split('_')[0], spawnTime: null, temperature: null, tokenBudget: null,
-        text: '', reasoning: '', confidence: null, done: false, usage: null,
-      });
-    }
+    if (!this.agents.has(id)) this.agents.set(id, newAgent(id, id.split('_')[0]));
     return this.agents.get(id);
   }
+}
+
+function newAgent(id, type) {
+  return {
+    id, type, spawnTime: null, temperature: null, tokenBudget: null, text: '', reasoning: '', confidence: null,
+    done: false, usage: null, outcome: null, spawnedAt: null, firstTokenAt: null, completedAt: null,
+  };
 }

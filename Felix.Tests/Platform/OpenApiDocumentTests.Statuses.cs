@@ -1,0 +1,126 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Felix.Tests.Infrastructure;
+
+namespace Felix.Tests.Platform;
+
+public sealed partial class OpenApiDocumentTests
+{
+    /// <summary>What the server answered, per operation (<c>post /api/v1/workflows</c>) and status: the problem's type and title.</summary>
+    private sealed class Observed
+    {
+        public Dictionary<string, Dictionary<int, (string? Type, string? Title)>> ByOperation { get; } = [];
+
+        public async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string template, string url, HttpContent? body = null)
+        {
+            using var request = new HttpRequestMessage(method, url) { Content = body };
+            var response = await client.SendAsync(request).DefaultTimeout();
+            var problem = response.Content.Headers.ContentType?.MediaType == "application/problem+json"
+                ? JsonNode.Parse(await response.Content.ReadAsStringAsync().DefaultTimeout())
+                : null;
+            var operation = $"{method.Method.ToLowerInvariant()} {template}";
+            var statuses = ByOperation.TryGetValue(operation, out var known) ? known : ByOperation[operation] = [];
+            statuses.TryAdd((int)response.StatusCode, (problem?["type"]?.GetValue<string>(), problem?["title"]?.GetValue<string>()));
+            return response;
+        }
+    }
+
+    [Fact]
+    public async Task EveryRouteDeclaresExactlyTheStatusesTheServerAnswersWithTheirProblems()
+    {
+        var observed = new Observed();
+        // A slow model and a queue of one, so that a workflow is still running when cancelled and the queue fills (503).
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["FELIX_API_KEY"] = Key,
+            ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.200",
+            ["Felix:Workflows:MaxConcurrent"] = "1",
+            ["Felix:Workflows:QueueCapacity"] = "1",
+        });
+        await using var limited = new FelixApplication(new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key, ["Felix:Limits:WorkflowsPerMinute"] = "1" });
+        using var client = app.CreateApiClient();
+        using var anonymous = app.CreateClient();
+        const string Workflows = "/api/v1/workflows";
+        const string One = "/api/v1/workflows/{workflowId}";
+        const string Events = "/api/v1/workflows/{workflowId}/events";
+
+        var first = await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "Explain quantum computing", max_steps = 5 }));
+        var id = (await first.Content.ReadFromJsonAsync<JsonObject>().DefaultTimeout())!["workflow_id"]!.GetValue<string>();
+        for (var i = 0; i < 4 && !observed.ByOperation[$"post {Workflows}"].ContainsKey(503); i++)
+        {
+            await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = $"Fill the queue {i}" }));
+        }
+
+        await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", new StringContent("{", Encoding.UTF8, "application/json"));
+        await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { max_steps = 5 }));
+        await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = new string('a', 70_000) }));
+        await observed.SendAsync(anonymous, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "x" }));
+        using var limitedClient = limited.CreateApiClient();
+        var finished = await observed.SendAsync(limitedClient, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "one", max_steps = 1 }));
+        await observed.SendAsync(limitedClient, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "two" }));
+        var finishedId = (await finished.Content.ReadFromJsonAsync<JsonObject>().DefaultTimeout())!["workflow_id"]!.GetValue<string>();
+        await limitedClient.WaitForTerminalAsync(finishedId);
+        await observed.SendAsync(limitedClient, HttpMethod.Delete, One, $"api/v1/workflows/{finishedId}"); // 409: it is finished
+
+        foreach (var url in new[] { "api/v1/workflows", "api/v1/workflows?page=abc", "api/v1/workflows?page_size=0" })
+        {
+            await observed.SendAsync(client, HttpMethod.Get, Workflows, url);
+        }
+
+        await observed.SendAsync(anonymous, HttpMethod.Get, Workflows, "api/v1/workflows");
+        foreach (var (who, url) in new[] { (client, $"api/v1/workflows/{id}"), (client, "api/v1/workflows/wf_missing"), (anonymous, $"api/v1/workflows/{id}") })
+        {
+            await observed.SendAsync(who, HttpMethod.Get, One, url);
+        }
+
+        foreach (var (who, url) in new[]
+        {
+            (client, $"api/v1/workflows/{id}/events"), (client, $"api/v1/workflows/{id}/events?after=abc"), (client, "api/v1/workflows/wf_missing/events"),
+            (client, $"api/v1/workflows/{id}/events?limit=0"), (anonymous, $"api/v1/workflows/{id}/events"),
+        })
+        {
+            await observed.SendAsync(who, HttpMethod.Get, Events, url);
+        }
+
+        await observed.SendAsync(client, HttpMethod.Delete, One, $"api/v1/workflows/{id}");
+        await observed.SendAsync(anonymous, HttpMethod.Delete, One, $"api/v1/workflows/{id}");
+
+        await observed.SendAsync(client, HttpMethod.Delete, One, "api/v1/workflows/wf_missing");
+        foreach (var (method, path) in new[]
+        {
+            (HttpMethod.Get, "/api/v1/system/status"), (HttpMethod.Post, "/api/v1/system/start"), (HttpMethod.Post, "/api/v1/system/stop"),
+            (HttpMethod.Get, "/api/v1/agents"), (HttpMethod.Get, "/api/v1/agents/plugins"),
+        })
+        {
+            await observed.SendAsync(client, method, path, path.TrimStart('/'));
+            await observed.SendAsync(anonymous, method, path, path.TrimStart('/'));
+        }
+
+        foreach (var (who, url) in new[] { (client, "api/v1/agents/plugins/research"), (client, "api/v1/agents/plugins/wizard"), (anonymous, "api/v1/agents/plugins/research") })
+        {
+            await observed.SendAsync(who, HttpMethod.Get, "/api/v1/agents/plugins/{agentType}", url);
+        }
+
+        var paths = JsonNode.Parse(await anonymous.GetStringAsync("openapi/v1.json").DefaultTimeout())!["paths"]!.AsObject();
+        var declared = paths.SelectMany(path => path.Value!.AsObject().Select(op => (Operation: $"{op.Key} {path.Key}", Responses: op.Value!["responses"]!.AsObject())))
+            .ToDictionary(op => op.Operation, op => op.Responses);
+        Assert.Equal(declared.Keys.Order(), observed.ByOperation.Keys.Order());
+        foreach (var (operation, responses) in declared)
+        {
+            var answered = observed.ByOperation[operation];
+            Assert.True(
+                responses.Select(r => int.Parse(r.Key, System.Globalization.CultureInfo.InvariantCulture)).Order().SequenceEqual(answered.Keys.Order()),
+                $"{operation} declares {string.Join(", ", responses.Select(r => r.Key))} but answered {string.Join(", ", answered.Keys.Order())}");
+            foreach (var (status, response) in responses.Where(r => r.Key[0] is '4' or '5'))
+            {
+                var example = response!["content"]?["application/problem+json"]?["example"];
+                Assert.True(example is not null, $"{operation} {status} has no problem example");
+                var (type, title) = answered[int.Parse(status, System.Globalization.CultureInfo.InvariantCulture)];
+                Assert.Equal((type, title), (example["type"]?.GetValue<string>(), example["title"]?.GetValue<string>()));
+            }
+        }
+    }
+
+    private static JsonContent Json(object body) => JsonContent.Create(body);
+}
