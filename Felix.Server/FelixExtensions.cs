@@ -5,11 +5,11 @@ using Felix.Server.Bench;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
 using Felix.Server.Observability;
-using Felix.Server.Security;
-using Felix.Server.Streaming;
 using Felix.Server.Platform;
 using Felix.Server.Scaleout;
+using Felix.Server.Security;
 using Felix.Server.Storage;
+using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 using Scalar.AspNetCore;
 
@@ -26,9 +26,11 @@ internal static class FelixExtensions
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         // Console for people, EventSource for dotnet-trace and dotnet-monitor. Not the Debug provider: it writes only to an
         // attached debugger, and each provider costs every log scope of every open connection's request another object.
-        builder.Logging.ClearProviders().AddConsole().AddEventSourceLogger();
+        // One line per entry with a UTC timestamp, so a log can be grepped and lined up with other nodes' logs.
+        builder.Logging.ClearProviders().AddEventSourceLogger().AddSimpleConsole(FelixStartupExtensions.ConfigureConsole);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ServerClock>();
+        services.AddStartupChecks();
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
@@ -75,7 +77,6 @@ internal static class FelixExtensions
         app.MapScalarApiReference("/docs", options => options.WithTitle("Felix Server API").DisableDefaultFonts());
         app.MapFelixObservability();
         app.MapBenchApi();
-        app.WarnIfOpen();
         return app;
     }
 }

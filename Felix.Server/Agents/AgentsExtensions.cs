@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using Felix.Server.Platform;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
@@ -15,8 +16,8 @@ internal static class AgentsExtensions
     /// <summary>The helix, the agent roles, the workflow pipeline and the model: offline unless <c>Felix:Llm</c> names another.</summary>
     public static IServiceCollection AddAgents(this IServiceCollection services)
     {
-        services.AddOptions<HelixOptions>().BindConfiguration(HelixOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<HelixOptions>().BindConfiguration(HelixOptions.SectionName).ValidateSettings(HelixOptions.SectionName).ValidateOnStart();
+        services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateSettings(LlmOptions.SectionName).ValidateOnStart();
         services.AddSingleton<HelixGeometry>();
         services.AddSingleton<AgentRegistry>();
         services.AddSingleton<ActiveAgents>();

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text;
+using Felix.Server.Platform;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,7 @@ internal static partial class SecurityExtensions
     {
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName);
         services.AddSingleton<ApiKeyRing>();
+        services.AddSingleton<IStartupCheck, OpenServerCheck>();
         // The API-key handler forwards JWTs itself rather than a policy scheme choosing between the two: a connection's
         // request keeps its authentication handlers for life, and a hub connection lives for hours.
         services.AddAuthentication(SchemeName)
@@ -89,14 +91,23 @@ internal static partial class SecurityExtensions
         }
     }
 
-    public static void WarnIfOpen(this WebApplication app)
+    /// <summary>One line at start: how clients authenticate, or a warning that anyone gets in.</summary>
+    public static void LogAuthMode(IServiceProvider services, ILogger logger)
     {
-        if (app.Services.GetRequiredService<ApiKeyRing>().IsOpen)
+        var keys = services.GetRequiredService<ApiKeyRing>();
+        var jwt = services.GetRequiredService<IOptions<SecurityOptions>>().Value.Jwt;
+        if (keys.IsOpen)
         {
-            LogOpen(app.Logger, SecurityOptions.ApiKeyVariable);
+            LogOpen(logger, SecurityOptions.ApiKeyVariable);
+            return;
         }
+
+        LogAuth(logger, keys.KeyCount, jwt.Enabled ? jwt.Authority ?? "a shared signing key" : "off", jwt.TenantClaim);
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "No API key is configured: the server is open to anyone (development mode). Set {Variable} or Felix:Security:ApiKeys.")]
     private static partial void LogOpen(ILogger logger, string variable);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Auth: {KeyCount} API key(s); JWT: {Jwt} (tenant claim '{TenantClaim}')")]
+    private static partial void LogAuth(ILogger logger, int keyCount, string jwt, string tenantClaim);
 }

@@ -11,6 +11,12 @@ public sealed class SecurityOptions
     /// <summary>Keys, each for a tenant with scopes. With none, no JWT settings and no <c>FELIX_API_KEY</c> the server runs open.</summary>
     public List<ApiKeyEntry> ApiKeys { get; set; } = [];
 
+    /// <summary>
+    /// Lets a Production server start with no credentials configured (everyone gets in as the development principal).
+    /// Without it such a server refuses to start; other environments are open with a warning either way.
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
+
     /// <summary>JWT bearer tokens, as the original planned; off unless a signing key or an authority is set.</summary>
     public JwtSettings Jwt { get; set; } = new();
 }
