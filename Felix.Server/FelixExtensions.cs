@@ -24,6 +24,7 @@ internal static class FelixExtensions
         // Request-start lines carry the whole URL, and browsers put keys in the query (api_key, access_token): keep those
         // lines out of the logs whatever the configured level.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.AddLoggingDefaults();
         // Console for people, EventSource for dotnet-trace and dotnet-monitor. Not the Debug provider: it writes only to an
         // attached debugger, and each provider costs every log scope of every open connection's request another object.
         // One line per entry with a UTC timestamp, so a log can be grepped and lined up with other nodes' logs.

@@ -53,7 +53,9 @@ internal sealed partial class WorkflowRunner(
         }
         catch (Exception ex)
         {
-            LogFailed(logger, ex, workflowId);
+            // One line with the cause for the operator; the stack only for whoever turns on Debug.
+            LogFailed(logger, workflowId, WorkflowErrors.Cause(ex));
+            LogFailureDetail(logger, ex, workflowId);
             await FailAsync(workflowId, WorkflowErrors.Describe(ex));
         }
     }
@@ -176,6 +178,9 @@ internal sealed partial class WorkflowRunner(
     [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Workflow {WorkflowId} cancelled")]
     private static partial void LogCancelled(ILogger logger, string workflowId);
 
-    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} failed")]
-    private static partial void LogFailed(ILogger logger, Exception exception, string workflowId);
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Error, Message = "Workflow {WorkflowId} failed: {Cause}")]
+    private static partial void LogFailed(ILogger logger, string workflowId, string cause);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Debug, Message = "Workflow {WorkflowId} failed with this exception")]
+    private static partial void LogFailureDetail(ILogger logger, Exception exception, string workflowId);
 }
