@@ -40,8 +40,16 @@ public sealed class JwtSettings
 
     public string? Audience { get; set; }
 
-    /// <summary>The claim that names the tenant.</summary>
+    /// <summary>The claim that names the tenant; the only one that does (a token's own <c>felix:tenant</c> is ignored).</summary>
     public string TenantClaim { get; set; } = "tenant";
+
+    /// <summary>
+    /// How far past its expiry (or before its start) a token is still accepted, for clocks that disagree a little.
+    /// Issuers and servers keep time by NTP; the library's five minutes would keep a revoked session alive that long.
+    /// </summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(DefaultClockSkewSeconds);
+
+    public const int DefaultClockSkewSeconds = 30;
 
     public bool Enabled => !string.IsNullOrEmpty(Authority) || !string.IsNullOrEmpty(SigningKey);
 }
