@@ -32,7 +32,10 @@ internal static class ObservabilityExtensions
                 .AddAspNetCoreInstrumentation(options => options.Filter = IsTraced));
         services.AddHealthChecks()
             .AddCheck("process", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(), [LiveTag])
-            .AddCheck<EngineHealthCheck>("engine", tags: [ReadyTag]);
+            .AddCheck<EngineHealthCheck>("engine", tags: [ReadyTag])
+            .AddCheck<LlmHealthCheck>("llm", tags: [ReadyTag]);
+        services.AddSingleton<LlmHealthCheck>();
+        services.AddHttpClient(LlmHealthCheck.HttpClientName);
         return services;
     }
 
@@ -57,9 +60,13 @@ internal static class ObservabilityExtensions
         ]);
 
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapHealthChecks("/health");
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadyTag),
+            ResponseWriter = HealthResponse.WriteAsync,
+        });
         return app;
     }
 }

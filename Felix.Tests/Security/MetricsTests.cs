@@ -40,7 +40,7 @@ public sealed class MetricsTests
 
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+        Assert.Equal("Healthy", System.Text.Json.Nodes.JsonNode.Parse(await ready.Content.ReadAsStringAsync())!["status"]!.GetValue<string>());
     }
 
     /// <summary>Sums every sample of a metric (all label sets). A sample line is <c>name{labels} value [timestamp]</c>.</summary>
