@@ -37,7 +37,7 @@ internal static class FelixExtensions
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options => FelixSerialization.ConfigureSnakeCase(options.SerializerOptions, omitNulls: false));
         services.AddOpenApi();
-        services.AddFelixObservability();
+        services.AddFelixObservability(builder.Configuration);
         services.AddFelixCors();
         services.AddFelixSecurity();
         services.AddFelixRateLimits();

@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using Felix.Server.Observability;
 using Felix.Server.Platform;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Http.Resilience;
@@ -79,7 +80,7 @@ internal static class AgentsExtensions
             .AsBuilder()
             // Spans and metrics only: given a logger (the services' one when none is passed) it also logs every failed
             // call with its stack.
-            .UseOpenTelemetry(NullLoggerFactory.Instance, sourceName: "Felix.Llm")
+            .UseOpenTelemetry(NullLoggerFactory.Instance, sourceName: WorkflowTracing.LlmSourceName)
             .Build(services);
     }
 }

@@ -61,7 +61,12 @@ internal sealed partial class HelixWorkflow(
         await publisher.PublishAsync(new SynthesisStartedEvent { WorkflowId = workflow.Id, AgentCount = outputs.Count }, cancellationToken);
         await ProgressAsync(workflow.Id, outputs.Count, outputs.Count + 1, started, "synthesis_started");
 
-        var synthesis = await CallModelAsync(SynthesisPrompt(workflow.Task, outputs), 0.3f, 600, null, null, cancellationToken);
+        ModelResult synthesis;
+        using (WorkflowTracing.StartAgent(workflow.Id, "synthesis", "synthesis"))
+        {
+            synthesis = await CallModelAsync(SynthesisPrompt(workflow.Task, outputs), 0.3f, 600, null, null, cancellationToken);
+        }
+
         Add(usage, synthesis);
         usage.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
         await ProgressAsync(workflow.Id, 1, 1, started, "synthesis_completed");
@@ -81,6 +86,7 @@ internal sealed partial class HelixWorkflow(
         WorkflowRecord workflow, AgentPlugin plugin, string agentId, double spawnTime,
         IReadOnlyList<(string AgentId, string AgentType, string Content, double Confidence)> earlier, CancellationToken cancellationToken)
     {
+        using var span = WorkflowTracing.StartAgent(workflow.Id, agentId, plugin.AgentType);
         var spawned = time.GetTimestamp();
         var temperature = Math.Round(geometry.TemperatureAt(spawnTime), 3);
         var budget = geometry.TokenBudgetAt(spawnTime, plugin.DefaultTokens);
@@ -176,7 +182,7 @@ internal sealed partial class HelixWorkflow(
         }
         finally
         {
-            metrics.LlmCall(promptTokens, completionTokens, time.GetElapsedTime(started).TotalMilliseconds, failed);
+            metrics.LlmCall(promptTokens, completionTokens, time.GetElapsedTime(started), failed);
         }
 
         if (reasoning is not null)

@@ -1,6 +1,7 @@
 using Felix.Contracts;
 using Felix.Contracts.Events;
 using Felix.Server.Agents;
+using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Polly;
 using Polly.Retry;
@@ -27,6 +28,7 @@ internal sealed partial class WorkflowRunner(
             return; // cancelled while it waited in the queue
         }
 
+        using var span = WorkflowTracing.StartWorkflow(workflowId);
         await events.StatusChangedAsync(workflowId, WorkflowStatuses.Running);
         LogStarted(logger, workflowId);
         try
@@ -49,12 +51,15 @@ internal sealed partial class WorkflowRunner(
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
+            WorkflowTracing.Failed(span, WorkflowErrors.Interrupted);
             await FailAsync(workflowId, WorkflowErrors.Interrupted);
         }
         catch (Exception ex)
         {
             // One line with the cause for the operator; the stack only for whoever turns on Debug.
-            LogFailed(logger, workflowId, WorkflowErrors.Cause(ex));
+            var cause = WorkflowErrors.Cause(ex);
+            WorkflowTracing.Failed(span, cause);
+            LogFailed(logger, workflowId, cause);
             LogFailureDetail(logger, ex, workflowId);
             await FailAsync(workflowId, WorkflowErrors.Describe(ex));
         }
