@@ -5,28 +5,32 @@ namespace Felix.Server.Platform;
 
 /// <summary>
 /// Runs the validated options and every <see cref="IStartupCheck"/> before the host starts: as a lifecycle service (so a
-/// host started by a test gets them too) and, for the real process, from <see cref="RunFelixAsync"/>, which turns a refusal
+/// host started by a test gets them too) and, for the real process, from <c>RunFelixAsync</c>, which turns a refusal
 /// into one log line per problem and exit code 1 instead of an unhandled exception and its stack.
 /// </summary>
 internal sealed partial class FelixStartup(IServiceProvider services) : IHostedLifecycleService
 {
+    private readonly Lock _gate = new();
     private bool _checked;
 
-    /// <summary>Options first: the checks read them.</summary>
+    /// <summary>Options first: the checks read them. Once per host, whichever of the two callers comes first.</summary>
     public void Check()
     {
-        if (_checked)
+        lock (_gate)
         {
-            return;
-        }
+            if (_checked)
+            {
+                return;
+            }
 
-        services.GetService<IStartupValidator>()?.Validate();
-        foreach (var check in services.GetServices<IStartupCheck>())
-        {
-            check.Check();
-        }
+            services.GetService<IStartupValidator>()?.Validate();
+            foreach (var check in services.GetServices<IStartupCheck>())
+            {
+                check.Check();
+            }
 
-        _checked = true;
+            _checked = true;
+        }
     }
 
     public Task StartingAsync(CancellationToken cancellationToken)
