@@ -120,7 +120,7 @@ internal static partial class SecurityExtensions
         LogAuth(logger, keys.KeyCount, jwt.Enabled ? jwt.Authority ?? "a shared signing key" : "off", jwt.TenantClaim);
     }
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "No API key is configured: the server is open to anyone (development mode). Set {Variable} or Felix:Security:ApiKeys.")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "No API key is configured: the server is open to anyone. Set {Variable} or Felix:Security:ApiKeys.")]
     private static partial void LogOpen(ILogger logger, string variable);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Auth: {KeyCount} API key(s); JWT: {Jwt} (tenant claim '{TenantClaim}')")]
