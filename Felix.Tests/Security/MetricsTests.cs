@@ -26,6 +26,7 @@ public sealed class MetricsTests
         Assert.Contains("felix_events_fanout_duration_seconds_bucket", after, StringComparison.Ordinal);
         Assert.Contains("felix_llm_duration_seconds_bucket", after, StringComparison.Ordinal);
         Assert.Contains("dotnet_gc_collections_total", after, StringComparison.Ordinal);
+        Assert.Matches("(?m)^process_cpu_time_seconds_total", after); // the process's own, not the runtime's dotnet_process_*
         Assert.Contains("felix_workflows_status_changes_total{", after, StringComparison.Ordinal);
         Assert.Contains("status=\"completed\"", after, StringComparison.Ordinal);
         Assert.Contains("felix_connections_open{", after, StringComparison.Ordinal);
