@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using Felix.Contracts.Events;
 using Felix.Server.Platform;
 using Microsoft.AspNetCore.SignalR;
 
@@ -18,34 +20,68 @@ internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubError
     {
         try
         {
-            return await next(invocationContext);
+            var result = await next(invocationContext);
+            // A stream's failures happen while it is read, after this call returned (SignalR logs them as errors too).
+            return result is IAsyncEnumerable<WorkflowEvent> stream ? Watch(stream, invocationContext) : result;
         }
         catch (HubException ex)
         {
-            var items = invocationContext.Context.Items;
-            if (items.TryGetValue(typeof(MistakeBudget), out var stored) is false || stored is not MistakeBudget budget)
-            {
-                budget = new MistakeBudget();
-                items[typeof(MistakeBudget)] = budget;
-            }
-
-            switch (budget.Take(time.GetUtcNow()))
-            {
-                case MistakeBudget.Outcome.Log:
-                    LogClientMistake(logger, invocationContext.Context.ConnectionId, invocationContext.HubMethodName, LogText.Escape(ex.Message));
-                    break;
-                case MistakeBudget.Outcome.LogAndMute:
-                    LogClientMistake(logger, invocationContext.Context.ConnectionId, invocationContext.HubMethodName, LogText.Escape(ex.Message));
-                    LogMuted(logger, invocationContext.Context.ConnectionId, MistakesPerMinute);
-                    break;
-            }
-
+            Refused(invocationContext, ex);
             throw;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogFailed(logger, ex, invocationContext.HubMethodName, invocationContext.Context.ConnectionId);
             throw;
+        }
+    }
+
+    private async IAsyncEnumerable<WorkflowEvent> Watch(
+        IAsyncEnumerable<WorkflowEvent> stream, HubInvocationContext invocationContext, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var items = stream.GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                if (!await items.MoveNextAsync())
+                {
+                    yield break;
+                }
+            }
+            catch (HubException ex)
+            {
+                Refused(invocationContext, ex);
+                throw;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogFailed(logger, ex, invocationContext.HubMethodName, invocationContext.Context.ConnectionId);
+                throw;
+            }
+
+            yield return items.Current;
+        }
+    }
+
+    private void Refused(HubInvocationContext invocationContext, HubException exception)
+    {
+        var items = invocationContext.Context.Items;
+        if (items.TryGetValue(typeof(MistakeBudget), out var stored) is false || stored is not MistakeBudget budget)
+        {
+            budget = new MistakeBudget();
+            items[typeof(MistakeBudget)] = budget;
+        }
+
+        var outcome = budget.Take(time.GetUtcNow());
+        if (outcome != MistakeBudget.Outcome.Muted)
+        {
+            LogClientMistake(logger, invocationContext.Context.ConnectionId, invocationContext.HubMethodName, LogText.Escape(exception.Message));
+        }
+
+        if (outcome == MistakeBudget.Outcome.LogAndMute)
+        {
+            LogMuted(logger, invocationContext.Context.ConnectionId, MistakesPerMinute);
         }
     }
 

@@ -43,4 +43,35 @@ public sealed class HubLoggingTests
         Assert.Contains(@"nope\u0000\u000a\u001b[2J", lines[0].Message, StringComparison.Ordinal);
         Assert.DoesNotContain(after, e => e.Message.Contains('\0', StringComparison.Ordinal) || e.Message.Contains('\u001b', StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("messagepack")]
+    public async Task AStreamRefusedWhileReadIsOneInformationLineWithoutAStack(string protocol)
+    {
+        var logs = new LogCapture();
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Information",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        }).WithServices(services => services.AddSingleton<ILoggerProvider>(logs));
+        await using var connection = app.CreateHubConnection(protocol);
+        await connection.StartAsync().DefaultTimeout();
+        var before = logs.Entries.Count;
+
+        var stream = connection.StreamAsync<Felix.Contracts.Events.WorkflowEvent>(nameof(IWorkflowHub.StreamEvents), "nope\u0007", null, null);
+        var refused = await Assert.ThrowsAsync<HubException>(async () =>
+        {
+            await foreach (var _ in stream)
+            {
+            }
+        }).DefaultTimeout();
+
+        Assert.Contains("not found", refused.Message, StringComparison.Ordinal);
+        var after = logs.Entries.Skip(before).ToList();
+        var line = Assert.Single(after, e => e.Category == typeof(HubErrorFilter).FullName);
+        Assert.Equal(LogLevel.Information, line.Level);
+        Assert.Contains(@"nope\u0007", line.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(after, e => e.Level >= LogLevel.Warning || e.Exception is not null);
+    }
 }
