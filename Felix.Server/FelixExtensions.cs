@@ -6,11 +6,11 @@ using Felix.Server.Bench;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
 using Felix.Server.Observability;
-using Felix.Server.Security;
-using Felix.Server.Streaming;
 using Felix.Server.Platform;
 using Felix.Server.Scaleout;
+using Felix.Server.Security;
 using Felix.Server.Storage;
+using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 
 namespace Felix.Server;
@@ -24,17 +24,20 @@ internal static class FelixExtensions
         // Request-start lines carry the whole URL, and browsers put keys in the query (api_key, access_token): keep those
         // lines out of the logs whatever the configured level.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.AddLoggingDefaults();
         // Console for people, EventSource for dotnet-trace and dotnet-monitor. Not the Debug provider: it writes only to an
         // attached debugger, and each provider costs every log scope of every open connection's request another object.
-        builder.Logging.ClearProviders().AddConsole().AddEventSourceLogger();
+        // One line per entry with a UTC timestamp, so a log can be grepped and lined up with other nodes' logs.
+        builder.Logging.ClearProviders().AddEventSourceLogger().AddSimpleConsole(FelixStartupExtensions.ConfigureConsole);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ServerClock>();
+        services.AddStartupChecks();
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options => FelixSerialization.ConfigureSnakeCase(options.SerializerOptions, omitNulls: false));
         services.AddFelixOpenApi();
-        services.AddFelixObservability();
+        services.AddFelixObservability(builder.Configuration);
         services.AddFelixCors();
         services.AddFelixSecurity();
         services.AddFelixRateLimits();
@@ -74,7 +77,6 @@ internal static class FelixExtensions
         app.MapFelixOpenApi();
         app.MapFelixObservability();
         app.MapBenchApi();
-        app.WarnIfOpen();
         return app;
     }
 }

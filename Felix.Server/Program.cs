@@ -1,8 +1,6 @@
 using Felix.Server;
+using Felix.Server.Platform;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(FelixStartupExtensions.BuilderOptions(args));
 builder.AddFelix();
-
-var app = builder.Build();
-app.MapFelix();
-app.Run();
+return await builder.RunFelixAsync(app => app.MapFelix());

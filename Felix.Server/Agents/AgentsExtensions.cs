@@ -1,10 +1,14 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using Felix.Server.Observability;
+using Felix.Server.Platform;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OpenAI;
 using Polly;
+using Polly.Telemetry;
 
 namespace Felix.Server.Agents;
 
@@ -15,14 +19,18 @@ internal static class AgentsExtensions
     /// <summary>The helix, the agent roles, the workflow pipeline and the model: offline unless <c>Felix:Llm</c> names another.</summary>
     public static IServiceCollection AddAgents(this IServiceCollection services)
     {
-        services.AddOptions<HelixOptions>().BindConfiguration(HelixOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<HelixOptions>().BindConfiguration(HelixOptions.SectionName).ValidateSettings(HelixOptions.SectionName).ValidateOnStart();
+        services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateSettings(LlmOptions.SectionName).ValidateOnStart();
         services.AddSingleton<HelixGeometry>();
         services.AddSingleton<AgentRegistry>();
         services.AddSingleton<ActiveAgents>();
         services.AddSingleton<HelixWorkflow>();
 
         services.AddSingleton<OfflineChatClient>();
+        // Each attempt and retry of a model call is a Polly event logged as a warning with the exception's stack; they
+        // are per call, so Debug. A failed call is logged once by the workflow runner.
+        services.Configure<TelemetryOptions>(telemetry => telemetry.SeverityProvider = args =>
+            args.Event.EventName is "ExecutionAttempt" or "OnRetry" ? ResilienceEventSeverity.Debug : args.Event.Severity);
         services.AddHttpClient(LlmHttpClientName, client =>
             {
                 // The resilience pipeline below owns timeouts; the client's own would cut long streams short.
@@ -66,10 +74,13 @@ internal static class AgentsExtensions
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = options.RequestTimeout,
         });
+        // No logging middleware: it logs every failed call with its stack, and the workflow runner already logs the
+        // failure once, with the workflow's id and the cause.
         return client.GetChatClient(options.Model).AsIChatClient()
             .AsBuilder()
-            .UseLogging(services.GetRequiredService<ILoggerFactory>())
-            .UseOpenTelemetry(services.GetRequiredService<ILoggerFactory>(), sourceName: "Felix.Llm")
+            // Spans and metrics only: given a logger (the services' one when none is passed) it also logs every failed
+            // call with its stack.
+            .UseOpenTelemetry(NullLoggerFactory.Instance, sourceName: WorkflowTracing.LlmSourceName)
             .Build(services);
     }
 }

@@ -79,7 +79,12 @@ internal sealed partial class HelixWorkflow(
 
         await ProgressAsync(workflow.Id, fence, outputs.Count, outputs.Count + 1, started, "synthesis_started");
 
-        var synthesis = await CallModelAsync(SynthesisPrompt(workflow.Task, outputs), 0.3f, 600, null, null, cancellationToken);
+        ModelResult synthesis;
+        using (WorkflowTracing.StartAgent(workflow.Id, "synthesis", "synthesis"))
+        {
+            synthesis = await CallModelAsync(SynthesisPrompt(workflow.Task, outputs), 0.3f, 600, null, null, cancellationToken);
+        }
+
         Add(usage, synthesis);
         usage.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
         await ProgressAsync(workflow.Id, fence, 1, 1, started, "synthesis_completed");
@@ -107,6 +112,7 @@ internal sealed partial class HelixWorkflow(
         WorkflowRecord workflow, AgentPlugin plugin, string agentId, double spawnTime, int? attempt,
         IReadOnlyList<AgentResult> earlier, CancellationToken cancellationToken)
     {
+        using var span = WorkflowTracing.StartAgent(workflow.Id, agentId, plugin.AgentType);
         var spawned = time.GetTimestamp();
         long fence = workflow.Attempts;
         var temperature = Math.Round(geometry.TemperatureAt(spawnTime), 3);
@@ -209,7 +215,7 @@ internal sealed partial class HelixWorkflow(
         }
         finally
         {
-            metrics.LlmCall(promptTokens, completionTokens, time.GetElapsedTime(started).TotalMilliseconds, failed);
+            metrics.LlmCall(promptTokens, completionTokens, time.GetElapsedTime(started), failed);
         }
 
         if (reasoning is not null)

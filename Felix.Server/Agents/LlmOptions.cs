@@ -44,7 +44,7 @@ public sealed class LlmOptions : IValidatableObject
             yield return new ValidationResult($"Felix:Llm:Provider must be '{OfflineProvider}' or '{OpenAIProvider}', not '{Provider}'.", [nameof(Provider)]);
         }
 
-        if (!IsOffline && Endpoint is null)
+        if (string.Equals(Provider, OpenAIProvider, StringComparison.OrdinalIgnoreCase) && Endpoint is null)
         {
             yield return new ValidationResult("Felix:Llm:Endpoint is required for the OpenAI provider (e.g. http://127.0.0.1:1234/v1).", [nameof(Endpoint)]);
         }

@@ -34,9 +34,11 @@ internal static class HubsExtensions
                 options.ClientTimeoutInterval = ClientTimeoutInterval;
                 options.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
                 options.StatefulReconnectBufferSize = StatefulReconnectBufferSize;
+                options.AddFilter<HubErrorFilter>();
             })
             .AddJsonProtocol(options => options.PayloadSerializerOptions.AddFelixConverters())
             .AddMessagePackProtocol(options => options.SerializerOptions = options.SerializerOptions.WithFelixResolver());
+        services.AddSingleton<HubErrorFilter>();
         services.AddSingleton<HubConnectionCounter>();
         // One deadline for both sinks' sends: one token source per window for the whole process.
         services.AddSingleton(provider => new SharedDeadline(

@@ -4,11 +4,18 @@ namespace Felix.Server.Observability;
 
 /// <summary>
 /// The server's own instruments (meter <c>Felix.Server</c>), exported at <c>/metrics</c>. Names follow OpenTelemetry
-/// conventions; the Prometheus exporter turns dots into underscores and adds unit suffixes.
+/// conventions (durations in seconds); the Prometheus exporter turns dots into underscores and adds unit suffixes
+/// (<c>felix_llm_duration_seconds</c>).
 /// </summary>
 internal sealed class FelixMetrics
 {
     public const string MeterName = "Felix.Server";
+
+    /// <summary>Fan-out takes microseconds to milliseconds; past a second something is wrong.</summary>
+    private static readonly double[] FanoutBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+    /// <summary>Model calls take from a tenth of a second (offline, short) to minutes (long local generations).</summary>
+    private static readonly double[] LlmBuckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
 
     private readonly Counter<long> _published;
     private readonly Counter<long> _delivered;
@@ -27,11 +34,13 @@ internal sealed class FelixMetrics
         _published = Meter.CreateCounter<long>("felix.events.published", "{event}", "Workflow events appended and handed to the transports");
         _delivered = Meter.CreateCounter<long>("felix.events.delivered", "{event}", "Events written to clients (raw WebSocket: per connection; SignalR: per group send)");
         _dropped = Meter.CreateCounter<long>("felix.events.dropped", "{event}", "Events a client did not get because it was disconnected as a slow consumer or a transport failed");
-        _fanout = Meter.CreateHistogram<double>("felix.events.fanout.duration", "ms", "Time from publish to the event being handed to every transport");
+        _fanout = Meter.CreateHistogram("felix.events.fanout.duration", "s", "Time from publish to the event being handed to every transport",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FanoutBuckets });
         _workflows = Meter.CreateCounter<long>("felix.workflows.status_changes", "{workflow}", "Workflows that reached each status");
         _llmCalls = Meter.CreateCounter<long>("felix.llm.calls", "{call}", "Model calls");
         _llmTokens = Meter.CreateCounter<long>("felix.llm.tokens", "{token}", "Model tokens by kind (prompt, completion)");
-        _llmDuration = Meter.CreateHistogram<double>("felix.llm.duration", "ms", "Model call latency, first request to last token");
+        _llmDuration = Meter.CreateHistogram("felix.llm.duration", "s", "Model call latency, first request to last token",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LlmBuckets });
         _rejected = Meter.CreateCounter<long>("felix.requests.rejected", "{request}", "Requests refused by a rate or connection limit");
         _eventsPerWrite = Meter.CreateHistogram<long>("felix.hub.events_per_write", "{event}",
             "Events per write to a workflow's hub connections on one node: more than one when events queue up faster than they are written");
@@ -46,17 +55,17 @@ internal sealed class FelixMetrics
     public void Dropped(string transport, string reason, long count = 1) =>
         _dropped.Add(count, new("transport", transport), new("reason", reason));
 
-    public void FanoutDuration(double milliseconds) => _fanout.Record(milliseconds);
+    public void FanoutDuration(TimeSpan elapsed) => _fanout.Record(elapsed.TotalSeconds);
 
     public void WorkflowStatus(string status) => _workflows.Add(1, new KeyValuePair<string, object?>("status", status));
 
-    public void LlmCall(long promptTokens, long completionTokens, double milliseconds, bool failed)
+    public void LlmCall(long promptTokens, long completionTokens, TimeSpan elapsed, bool failed)
     {
         var outcome = new KeyValuePair<string, object?>("outcome", failed ? "error" : "ok");
         _llmCalls.Add(1, outcome);
         _llmTokens.Add(promptTokens, new KeyValuePair<string, object?>("kind", "prompt"));
         _llmTokens.Add(completionTokens, new KeyValuePair<string, object?>("kind", "completion"));
-        _llmDuration.Record(milliseconds, outcome);
+        _llmDuration.Record(elapsed.TotalSeconds, outcome);
     }
 
     public void EventsPerWrite(int events) => _eventsPerWrite.Record(events);

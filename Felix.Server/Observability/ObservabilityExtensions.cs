@@ -4,7 +4,11 @@ using Felix.Server.Hubs;
 using Felix.Server.Platform;
 using Felix.Server.Workflows;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Felix.Server.Security;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Felix.Server.Observability;
@@ -14,25 +18,48 @@ internal static class ObservabilityExtensions
     public const string LiveTag = "live";
     public const string ReadyTag = "ready";
 
-    /// <summary>Metrics (Prometheus at <c>/metrics</c>), traces, and health checks tagged live or ready.</summary>
-    public static IServiceCollection AddFelixObservability(this IServiceCollection services)
+    /// <summary>
+    /// Metrics (Prometheus at <c>/metrics</c>), traces, and health checks tagged live or ready. With
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> set (and its standard companions: <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>,
+    /// <c>_HEADERS</c>, <c>OTEL_SERVICE_NAME</c>, <c>OTEL_METRIC_EXPORT_INTERVAL</c>, …), traces, metrics and logs are also
+    /// exported over OTLP. Decided at registration, like Redis scale-out: the variable is read from the host's configuration.
+    /// </summary>
+    public static IServiceCollection AddFelixObservability(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<FelixMetrics>();
-        services.AddOpenTelemetry()
+        services.AddOptions<ObservabilityOptions>().BindConfiguration(ObservabilityOptions.SectionName);
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(
+                configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : "felix-server",
+                serviceVersion: Platform.SystemApi.Version,
+                serviceInstanceId: configuration[$"{Scaleout.ScaleoutOptions.SectionName}:NodeName"] is { Length: > 0 } node ? node : Environment.MachineName))
             .WithMetrics(metrics => metrics
-                .AddMeter(FelixMetrics.MeterName, "Felix.Llm")
+                .AddMeter(FelixMetrics.MeterName, WorkflowTracing.LlmSourceName)
                 .AddAspNetCoreInstrumentation()
+                // GC, heap, thread pool, exceptions, lock contention (the runtime's System.Runtime meter).
+                .AddRuntimeInstrumentation()
+                // CPU time, memory, threads and handles of the process.
+                .AddProcessInstrumentation()
                 // Kestrel's memory pool counts every block rented and returned: about 1% of the CPU of a raw fan-out,
                 // for a figure the GC heap metrics already cover. A dropped stream is never listened to.
                 .AddView("aspnetcore.memory_pool.*", MetricStreamConfiguration.Drop)
                 // Scrapes are cheap and rare; a cached answer would hide the counters moving between two close scrapes.
                 .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(tracing => tracing
-                .AddSource("Felix.Llm")
+                .AddSource(WorkflowTracing.SourceName, WorkflowTracing.LlmSourceName)
                 .AddAspNetCoreInstrumentation(options => options.Filter = IsTraced));
+        if (!string.IsNullOrWhiteSpace(configuration[ObservabilityOptions.OtlpEndpointVariable]))
+        {
+            // One exporter for the three signals, configured by the OTEL_* variables; Prometheus stays for scrapers.
+            telemetry.WithLogging().UseOtlpExporter();
+        }
+
         services.AddHealthChecks()
             .AddCheck("process", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(), [LiveTag])
-            .AddCheck<EngineHealthCheck>("engine", tags: [ReadyTag]);
+            .AddCheck<EngineHealthCheck>("engine", tags: [ReadyTag])
+            .AddCheck<LlmHealthCheck>("llm", tags: [ReadyTag]);
+        services.AddSingleton<LlmHealthCheck>();
+        services.AddHttpClient(LlmHealthCheck.HttpClientName);
         return services;
     }
 
@@ -56,10 +83,21 @@ internal static class ObservabilityExtensions
             new Measurement<int>(hubs.Count, new KeyValuePair<string, object?>("transport", "signalr")),
         ]);
 
-        app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapHealthChecks("/health");
+        var scrape = app.MapPrometheusScrapingEndpoint("/metrics");
+        // With keys configured, metrics need the admin scope unless a scraper network is trusted with them; with none
+        // (development mode) everyone is the admin anyway.
+        if (!app.Services.GetRequiredService<IOptions<ObservabilityOptions>>().Value.AnonymousMetrics)
+        {
+            scrape.RequireAuthorization(FelixClaims.AdminPolicy);
+        }
+
+        app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadyTag),
+            ResponseWriter = HealthResponse.WriteAsync,
+        });
         return app;
     }
 }

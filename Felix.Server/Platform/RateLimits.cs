@@ -20,7 +20,7 @@ internal static class RateLimits
 
     public static IServiceCollection AddFelixRateLimits(this IServiceCollection services)
     {
-        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName).ValidateSettings(LimitsOptions.SectionName).ValidateOnStart();
         services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

@@ -56,8 +56,8 @@ internal static class SystemApi
 
 internal sealed record SystemCommandResponse(string Status, string Message);
 
-/// <summary>When this server process started, for uptime.</summary>
-internal sealed class ServerClock(TimeProvider time)
+/// <summary>When this server process started, for uptime: the process's own start, not this object's first use.</summary>
+internal sealed class ServerClock
 {
-    public DateTimeOffset StartedAt { get; } = time.GetUtcNow();
+    public DateTimeOffset StartedAt { get; } = new(System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime(), TimeSpan.Zero);
 }

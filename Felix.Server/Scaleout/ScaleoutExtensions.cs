@@ -1,10 +1,11 @@
 using Felix.Server.Hubs;
 using Felix.Server.Observability;
+using Felix.Server.Platform;
 using Felix.Server.Storage;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
-using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -33,7 +34,7 @@ internal static class ScaleoutExtensions
         services.AddOptions<ScaleoutOptions>()
             .BindConfiguration(ScaleoutOptions.SectionName)
             .Configure(o => o.Configuration = redisConfiguration)
-            .ValidateDataAnnotations()
+            .ValidateSettings(ScaleoutOptions.SectionName)
             .Validate(o => o.NodeLease >= TimeSpan.FromSeconds(1), "Felix:Redis:NodeLease must be at least one second.")
             .Validate(o => o.QueuePollInterval > TimeSpan.Zero, "Felix:Redis:QueuePollInterval must be positive.")
             .ValidateOnStart();
@@ -57,6 +58,12 @@ internal static class ScaleoutExtensions
             && (d.ImplementationType == typeof(WorkflowRecovery) || d.ImplementationType == typeof(StorageRetentionService))).ToList())
         {
             services.Remove(single);
+        }
+
+        // Nodes keep nothing in a local data directory, so several may start from one folder.
+        foreach (var check in services.Where(d => d.ServiceType == typeof(IStartupCheck) && d.ImplementationType == typeof(DataDirectoryLock)).ToList())
+        {
+            services.Remove(check);
         }
 
         services.AddHostedService(sp => sp.GetRequiredService<RedisWorkflowDispatcher>());

@@ -111,6 +111,8 @@ internal sealed class ApiKeyRing
 
     public bool JwtEnabled { get; }
 
+    public int KeyCount => _keys.Length;
+
     /// <summary>No key and no token issuer configured: development mode, everyone is let in.</summary>
     public bool IsOpen => _keys.Length == 0 && !JwtEnabled;
 

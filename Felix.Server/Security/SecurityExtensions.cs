@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text;
+using Felix.Server.Platform;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
@@ -15,8 +16,11 @@ internal static partial class SecurityExtensions
 
     public static IServiceCollection AddFelixSecurity(this IServiceCollection services)
     {
-        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName);
+        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName)
+            .Validate(o => o.Jwt.ClockSkew >= TimeSpan.Zero, $"{SecurityOptions.SectionName}:Jwt:ClockSkew must not be negative.")
+            .ValidateOnStart();
         services.AddSingleton<ApiKeyRing>();
+        services.AddSingleton<IStartupCheck, OpenServerCheck>();
         // The API-key handler forwards JWTs itself rather than a policy scheme choosing between the two: a connection's
         // request keeps its authentication handlers for life, and a hub connection lives for hours.
         services.AddAuthentication(SchemeName)
@@ -37,14 +41,16 @@ internal static partial class SecurityExtensions
                 OnTokenValidated = context =>
                 {
                     var settings = context.HttpContext.RequestServices.GetRequiredService<IOptions<SecurityOptions>>().Value.Jwt;
-                    if (context.Principal?.FindFirst(settings.TenantClaim)?.Value is not { Length: > 0 })
+                    var tenants = context.Principal?.FindAll(settings.TenantClaim).Select(c => c.Value).Distinct(StringComparer.Ordinal).ToList() ?? [];
+                    if (tenants is not [{ Length: > 0 }])
                     {
-                        // Without a tenant every such user would share one, and see each other's workflows.
-                        context.Fail($"The token has no '{settings.TenantClaim}' claim.");
+                        // Without a tenant every such user would share one, and see each other's workflows; with two, the
+                        // token does not say which.
+                        context.Fail($"The token must have exactly one '{settings.TenantClaim}' claim.");
                         return Task.CompletedTask;
                     }
 
-                    MapClaims(context.Principal, settings);
+                    MapClaims(context.Principal!, settings);
                     return Task.CompletedTask;
                 },
             });
@@ -62,20 +68,31 @@ internal static partial class SecurityExtensions
                 ValidAudience = jwt.Audience,
                 IssuerSigningKey = jwt.SigningKey is { Length: > 0 } key ? new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) : null,
                 NameClaimType = "sub",
+                ClockSkew = jwt.ClockSkew,
             };
         });
         services.AddAuthorization(options => options.AddPolicy(FelixClaims.AdminPolicy, policy => policy.RequireClaim(FelixClaims.Scope, FelixClaims.AdminScope)));
         return services;
     }
 
-    /// <summary>Token claims to Felix's: the tenant claim, and each space-separated scope as its own claim.</summary>
+    /// <summary>
+    /// Token claims to Felix's: the configured tenant claim, and each space-separated scope as its own claim. A token's
+    /// own <c>felix:tenant</c> claims are removed first: only <see cref="JwtSettings.TenantClaim"/> decides the tenant,
+    /// so a token issued for tenant A cannot name tenant B in a claim of Felix's name.
+    /// </summary>
     private static void MapClaims(ClaimsPrincipal principal, JwtSettings settings)
     {
         var identity = (ClaimsIdentity)principal.Identity!;
-        if (principal.FindFirst(settings.TenantClaim)!.Value is var tenant && !principal.HasClaim(c => c.Type == FelixClaims.Tenant))
+        var tenant = principal.FindFirst(settings.TenantClaim)!.Value;
+        foreach (var own in principal.Identities)
         {
-            identity.AddClaim(new Claim(FelixClaims.Tenant, tenant));
+            foreach (var claim in own.FindAll(FelixClaims.Tenant).ToList())
+            {
+                own.RemoveClaim(claim);
+            }
         }
+
+        identity.AddClaim(new Claim(FelixClaims.Tenant, tenant));
 
         foreach (var scopes in principal.FindAll(FelixClaims.Scope).Select(c => c.Value).ToList())
         {
@@ -89,14 +106,23 @@ internal static partial class SecurityExtensions
         }
     }
 
-    public static void WarnIfOpen(this WebApplication app)
+    /// <summary>One line at start: how clients authenticate, or a warning that anyone gets in.</summary>
+    public static void LogAuthMode(IServiceProvider services, ILogger logger)
     {
-        if (app.Services.GetRequiredService<ApiKeyRing>().IsOpen)
+        var keys = services.GetRequiredService<ApiKeyRing>();
+        var jwt = services.GetRequiredService<IOptions<SecurityOptions>>().Value.Jwt;
+        if (keys.IsOpen)
         {
-            LogOpen(app.Logger, SecurityOptions.ApiKeyVariable);
+            LogOpen(logger, SecurityOptions.ApiKeyVariable);
+            return;
         }
+
+        LogAuth(logger, keys.KeyCount, jwt.Enabled ? jwt.Authority ?? "a shared signing key" : "off", jwt.TenantClaim);
     }
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "No API key is configured: the server is open to anyone (development mode). Set {Variable} or Felix:Security:ApiKeys.")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "No API key is configured: the server is open to anyone. Set {Variable} or Felix:Security:ApiKeys.")]
     private static partial void LogOpen(ILogger logger, string variable);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Auth: {KeyCount} API key(s); JWT: {Jwt} (tenant claim '{TenantClaim}')")]
+    private static partial void LogAuth(ILogger logger, int keyCount, string jwt, string tenantClaim);
 }

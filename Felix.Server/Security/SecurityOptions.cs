@@ -11,6 +11,12 @@ public sealed class SecurityOptions
     /// <summary>Keys, each for a tenant with scopes. With none, no JWT settings and no <c>FELIX_API_KEY</c> the server runs open.</summary>
     public List<ApiKeyEntry> ApiKeys { get; set; } = [];
 
+    /// <summary>
+    /// Lets a Production server start with no credentials configured (everyone gets in as the development principal).
+    /// Without it such a server refuses to start; other environments are open with a warning either way.
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
+
     /// <summary>JWT bearer tokens, as the original planned; off unless a signing key or an authority is set.</summary>
     public JwtSettings Jwt { get; set; } = new();
 }
@@ -34,8 +40,16 @@ public sealed class JwtSettings
 
     public string? Audience { get; set; }
 
-    /// <summary>The claim that names the tenant.</summary>
+    /// <summary>The claim that names the tenant; the only one that does (a token's own <c>felix:tenant</c> is ignored).</summary>
     public string TenantClaim { get; set; } = "tenant";
+
+    /// <summary>
+    /// How far past its expiry (or before its start) a token is still accepted, for clocks that disagree a little.
+    /// Issuers and servers keep time by NTP; the library's five minutes would keep a revoked session alive that long.
+    /// </summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(DefaultClockSkewSeconds);
+
+    public const int DefaultClockSkewSeconds = 30;
 
     public bool Enabled => !string.IsNullOrEmpty(Authority) || !string.IsNullOrEmpty(SigningKey);
 }

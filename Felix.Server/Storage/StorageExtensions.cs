@@ -1,4 +1,5 @@
 using Felix.Server.Observability;
+using Felix.Server.Platform;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -17,11 +18,13 @@ internal static class StorageExtensions
     {
         services.AddOptions<StorageOptions>()
             .BindConfiguration(StorageOptions.SectionName)
-            .ValidateDataAnnotations()
+            .ValidateSettings(StorageOptions.SectionName)
             .Validate(o => o.MaxFinishedAge > TimeSpan.Zero, "Felix:Storage:MaxFinishedAge must be positive.")
             .Validate(o => o.RetentionInterval > TimeSpan.Zero, "Felix:Storage:RetentionInterval must be positive.")
             .ValidateOnStart();
 
+        // One process per data directory: taken before recovery or anything else touches the file.
+        services.AddSingleton<IStartupCheck, DataDirectoryLock>();
         services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<SqliteEventLog>();
         services.TryAddSingleton<SqliteWorkflowStore>();

@@ -69,7 +69,7 @@ internal sealed partial class EventPublisher(
             }
 
             channel.Completed |= evt.IsTerminal;
-            metrics.FanoutDuration(time.GetElapsedTime(started).TotalMilliseconds);
+            metrics.FanoutDuration(time.GetElapsedTime(started));
         }
         finally
         {

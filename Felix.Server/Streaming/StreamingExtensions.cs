@@ -1,3 +1,4 @@
+using Felix.Server.Platform;
 namespace Felix.Server.Streaming;
 
 internal static class StreamingExtensions
@@ -7,7 +8,7 @@ internal static class StreamingExtensions
     {
         services.AddOptions<StreamingOptions>()
             .BindConfiguration(StreamingOptions.SectionName)
-            .ValidateDataAnnotations()
+            .ValidateSettings(StreamingOptions.SectionName)
             .Validate(o => o.SlowConsumerTimeout > TimeSpan.Zero || o.SlowConsumerTimeout == Timeout.InfiniteTimeSpan,
                 "Felix:Streaming:SlowConsumerTimeout must be positive, or -00:00:00.001 for none.")
             .ValidateOnStart();

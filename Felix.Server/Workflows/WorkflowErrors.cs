@@ -1,4 +1,5 @@
 using System.ClientModel;
+using Felix.Server.Platform;
 using Polly.Timeout;
 
 namespace Felix.Server.Workflows;
@@ -15,6 +16,18 @@ internal static class WorkflowErrors
     public const string StorageUnavailable = "Storage unavailable: the workflow could not be written for too long.";
 
     public const string NotQueued = "Not started: the workflow could not be queued; create it again.";
+
+    /// <summary>For the log: each exception's type and message down the chain of inner exceptions, on one line.</summary>
+    public static string Cause(Exception exception)
+    {
+        var parts = new List<string>();
+        for (var current = exception; current is not null && parts.Count < 4; current = current.InnerException)
+        {
+            parts.Add($"{current.GetType().Name}: {current.Message}");
+        }
+
+        return LogText.Escape(string.Join(" <- ", parts));
+    }
 
     public static string Describe(Exception exception) => exception switch
     {

@@ -1,6 +1,7 @@
 using Felix.Contracts;
 using Felix.Contracts.Events;
 using Felix.Server.Agents;
+using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Polly;
 using Polly.Retry;
@@ -109,6 +110,7 @@ internal sealed partial class WorkflowRunner(
             LogResumed(logger, workflowId, workflow.Attempts);
         }
 
+        using var span = WorkflowTracing.StartWorkflow(workflowId);
         LogStarted(logger, workflowId);
         try
         {
@@ -145,7 +147,11 @@ internal sealed partial class WorkflowRunner(
         }
         catch (Exception ex) when (!StorageFaults.Is(ex))
         {
-            LogFailed(logger, ex, workflowId);
+            // One line with the cause for the operator; the stack only for whoever turns on Debug.
+            var cause = WorkflowErrors.Cause(ex);
+            WorkflowTracing.Failed(span, cause);
+            LogFailed(logger, workflowId, cause);
+            LogFailureDetail(logger, ex, workflowId);
             await FailAsync(workflowId, WorkflowErrors.Describe(ex), fence);
         }
     }
@@ -291,6 +297,9 @@ internal sealed partial class WorkflowRunner(
     [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Workflow {WorkflowId} cancelled")]
     private static partial void LogCancelled(ILogger logger, string workflowId);
 
-    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} failed")]
-    private static partial void LogFailed(ILogger logger, Exception exception, string workflowId);
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Error, Message = "Workflow {WorkflowId} failed: {Cause}")]
+    private static partial void LogFailed(ILogger logger, string workflowId, string cause);
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Debug, Message = "Workflow {WorkflowId} failed with this exception")]
+    private static partial void LogFailureDetail(ILogger logger, Exception exception, string workflowId);
 }

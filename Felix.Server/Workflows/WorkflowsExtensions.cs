@@ -1,4 +1,5 @@
 using Felix.Contracts.Dtos;
+using Felix.Server.Platform;
 using FluentValidation;
 using Microsoft.Extensions.Options;
 
@@ -9,14 +10,20 @@ internal static class WorkflowsExtensions
     /// <summary>The store (in memory by default), the queue, the engine and the service the API and hubs use.</summary>
     public static IServiceCollection AddWorkflows(this IServiceCollection services)
     {
-        services.AddOptions<WorkflowOptions>().BindConfiguration(WorkflowOptions.SectionName).ValidateDataAnnotations()
+        services.AddOptions<WorkflowOptions>().BindConfiguration(WorkflowOptions.SectionName).ValidateSettings(WorkflowOptions.SectionName)
             .Validate(o => o.ShutdownGracePeriod >= TimeSpan.Zero, "Felix:Workflows:ShutdownGracePeriod must not be negative.")
             .Validate(o => o.EffectiveQueueReserve < o.QueueCapacity || o.QueueCapacity == 1,
                 "Felix:Workflows:QueueReserve must be less than Felix:Workflows:QueueCapacity.")
             .ValidateOnStart();
         // The host must wait out the grace period plus the time to record the interruptions.
-        services.AddOptions<HostOptions>().Configure<IOptions<WorkflowOptions>>((host, workflows) =>
-            host.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(host.ShutdownTimeout.Ticks, (workflows.Value.ShutdownGracePeriod + TimeSpan.FromSeconds(10)).Ticks)));
+        // Read from configuration, not IOptions<WorkflowOptions>: the host reads this while it is built, before the start-up
+        // checks report every invalid setting at once.
+        services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>
+        {
+            var grace = configuration.GetValue<TimeSpan?>($"{WorkflowOptions.SectionName}:{nameof(WorkflowOptions.ShutdownGracePeriod)}")
+                ?? TimeSpan.FromSeconds(WorkflowOptions.DefaultShutdownGraceSeconds);
+            host.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(host.ShutdownTimeout.Ticks, (grace + TimeSpan.FromSeconds(10)).Ticks));
+        });
         services.AddSingleton<IWorkflowStore, InMemoryWorkflowStore>();
         services.AddSingleton<WorkflowQueue>();
         services.AddSingleton<IWorkflowDispatcher, LocalWorkflowDispatcher>();

@@ -61,9 +61,9 @@ internal sealed class FelixApplication : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Testing");
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
-        // AddFelix decides at registration whether to scale out through Redis; app configuration arrives too late for
-        // that under the test host, host settings do not.
-        foreach (var (key, value) in _settings.Where(s => s.Key.StartsWith("Felix:Redis:", StringComparison.Ordinal)))
+        // AddFelix decides at registration whether to scale out through Redis and whether to export over OTLP; app
+        // configuration arrives too late for that under the test host, host settings do not.
+        foreach (var (key, value) in _settings.Where(s => s.Key.StartsWith("Felix:Redis:", StringComparison.Ordinal) || s.Key.StartsWith("OTEL_", StringComparison.Ordinal)))
         {
             builder.UseSetting(key, value);
         }

@@ -13,9 +13,11 @@ namespace Felix.Tests.Security;
 
 public sealed class JwtTests
 {
-    private static string Token(string? tenant, string? scope = null, string? signingKey = null, DateTime? expires = null, string subject = "user-1")
+    private static string Token(
+        string? tenant, string? scope = null, string? signingKey = null, DateTime? expires = null, string subject = "user-1",
+        IDictionary<string, object>? extra = null)
     {
-        var claims = new Dictionary<string, object> { ["sub"] = subject };
+        var claims = new Dictionary<string, object>(extra ?? new Dictionary<string, object>()) { ["sub"] = subject };
         if (tenant is not null)
         {
             claims["tenant"] = tenant;
@@ -50,6 +52,39 @@ public sealed class JwtTests
 
         Assert.Equal(HttpStatusCode.OK, (await keyClient.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout()).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task OnlyTheConfiguredTenantClaimDecidesTheTenant()
+    {
+        await using var app = TenantApplication.Create();
+        using var keyB = app.CreateApiClient(TenantApplication.KeyB);
+        var theirs = await keyB.CreateWorkflowAsync("Tenant B's", maxSteps: 1);
+        // Issued for tenant A, with a claim of Felix's own name that points at tenant B.
+        using var forged = app.CreateApiClient(Token("tenant-a", extra: new Dictionary<string, object> { ["felix:tenant"] = "tenant-b" }));
+
+        var mine = await forged.CreateWorkflowAsync("Tenant A's", maxSteps: 1);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await forged.GetAsync($"api/v1/workflows/{theirs.WorkflowId}").DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await keyB.GetAsync($"api/v1/workflows/{mine.WorkflowId}").DefaultTimeout()).StatusCode);
+        using var keyA = app.CreateApiClient(TenantApplication.KeyA);
+        Assert.Equal(HttpStatusCode.OK, (await keyA.GetAsync($"api/v1/workflows/{mine.WorkflowId}").DefaultTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task ATokenExpiredForLongerThanTheClockSkewIsRefused()
+    {
+        // A minute past expiry: inside the library's own five minutes of skew, outside Felix's default 30 seconds.
+        var expired = Token("tenant-a", expires: DateTime.UtcNow.AddMinutes(-1));
+        await using (var app = TenantApplication.Create())
+        {
+            using var client = app.CreateApiClient(expired);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("api/v1/workflows").DefaultTimeout()).StatusCode);
+        }
+
+        await using var lenient = TenantApplication.Create(new Dictionary<string, string?> { ["Felix:Security:Jwt:ClockSkew"] = "00:02:00" });
+        using var accepted = lenient.CreateApiClient(expired);
+        Assert.Equal(HttpStatusCode.OK, (await accepted.GetAsync("api/v1/workflows").DefaultTimeout()).StatusCode);
     }
 
     [Fact]

@@ -22,11 +22,33 @@ public sealed class MetricsTests
         Assert.True(Value(after, "felix_events_published_total") > Value(before, "felix_events_published_total"));
         Assert.True(Value(after, "felix_llm_calls_total") >= 3);
         Assert.True(Value(after, "felix_llm_tokens_total") > 0);
-        Assert.Contains("felix_events_fanout_duration_milliseconds_bucket", after, StringComparison.Ordinal);
+        // Durations in seconds, as OpenTelemetry's conventions have them; the runtime's own metrics beside Felix's.
+        Assert.Contains("felix_events_fanout_duration_seconds_bucket", after, StringComparison.Ordinal);
+        Assert.Contains("felix_llm_duration_seconds_bucket", after, StringComparison.Ordinal);
+        Assert.Contains("dotnet_gc_collections_total", after, StringComparison.Ordinal);
+        Assert.Matches("(?m)^process_cpu_time_seconds_total", after); // the process's own, not the runtime's dotnet_process_*
         Assert.Contains("felix_workflows_status_changes_total{", after, StringComparison.Ordinal);
         Assert.Contains("status=\"completed\"", after, StringComparison.Ordinal);
         Assert.Contains("felix_connections_open{", after, StringComparison.Ordinal);
         Assert.Contains("felix_workflows_queued", after, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MetricsNeedTheAdminScopeWhenKeysAreConfigured()
+    {
+        await using var app = TenantApplication.Create();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().GetAsync("metrics").DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await app.CreateApiClient(TenantApplication.KeyA).GetAsync("metrics").DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.CreateApiClient(TenantApplication.AdminKey).GetAsync("metrics").DefaultTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task MetricsCanBeOpenedToScrapersWithoutAKey()
+    {
+        await using var app = TenantApplication.Create(new Dictionary<string, string?> { ["Felix:Observability:AnonymousMetrics"] = "true" });
+
+        Assert.Equal(HttpStatusCode.OK, (await app.CreateClient().GetAsync("metrics").DefaultTimeout()).StatusCode);
     }
 
     [Fact]
@@ -40,7 +62,7 @@ public sealed class MetricsTests
 
         Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+        Assert.Equal("Healthy", System.Text.Json.Nodes.JsonNode.Parse(await ready.Content.ReadAsStringAsync())!["status"]!.GetValue<string>());
     }
 
     /// <summary>Sums every sample of a metric (all label sets). A sample line is <c>name{labels} value [timestamp]</c>.</summary>

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Felix.Tests.Infrastructure;
 
 namespace Felix.Tests.Storage;
 
@@ -9,51 +11,60 @@ namespace Felix.Tests.Storage;
 internal sealed partial class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output;
+    private readonly ConcurrentQueue<string> _output;
 
-    private ServerProcess(Process process, Uri baseAddress, System.Collections.Concurrent.ConcurrentQueue<string> output)
+    private ServerProcess(Process process, Uri baseAddress, ConcurrentQueue<string> output)
     {
         _process = process;
         BaseAddress = baseAddress;
         _output = output;
     }
 
+    /// <summary>The lines the server has written to standard output so far.</summary>
+    public IReadOnlyList<string> Output => _output.ToList();
+
     public Uri BaseAddress { get; }
 
-    /// <summary>What the server wrote to its console so far (its log).</summary>
-    public IReadOnlyCollection<string> Output => _output;
+    public int Id => _process.Id;
 
-    public static async Task<ServerProcess> StartAsync(string workingDirectory, IDictionary<string, string> settings)
+    /// <summary>How the tests run the server: the built dll, Production (no environment set), warnings and the lifetime lines.</summary>
+    public static ProcessStartInfo StartInfo(string workingDirectory, IDictionary<string, string> settings, string? dll = null)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Felix.Server.dll"));
-        info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add("http://127.0.0.1:0");
+        dll ??= Path.Combine(AppContext.BaseDirectory, "Felix.Server.dll");
+        var info = ChildProcess.StartInfo("dotnet", [dll, "--urls", "http://127.0.0.1:0"], workingDirectory);
+        info.Environment.Remove("ASPNETCORE_ENVIRONMENT");
+        info.Environment.Remove("DOTNET_ENVIRONMENT");
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        // Production without a key refuses to start; these servers are open on purpose.
+        info.Environment["Felix__Security__AllowAnonymous"] = "true";
         foreach (var (key, value) in settings)
         {
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
+        return info;
+    }
+
+    /// <summary>Runs a server that is expected to refuse to start, and returns how it ended.</summary>
+    public static Task<ChildProcess.Result> RunToExitAsync(string workingDirectory, IDictionary<string, string> settings) =>
+        ChildProcess.RunAsync(StartInfo(workingDirectory, settings), TimeSpan.FromSeconds(30));
+
+    public static async Task<ServerProcess> StartAsync(string workingDirectory, IDictionary<string, string> settings, string? dll = null)
+    {
+        var info = StartInfo(workingDirectory, settings, dll);
+        info.RedirectStandardInput = false;
         var process = Process.Start(info)!;
-        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new ConcurrentQueue<string>();
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is not { } line)
+            if (e.Data is { } data)
             {
-                return;
+                output.Enqueue(data);
             }
 
-            output.Enqueue(line);
-            if (ListeningLine().Match(line) is { Success: true } match)
+            if (e.Data is { } line && ListeningLine().Match(line) is { Success: true } match)
             {
                 listening.TrySetResult(new Uri(match.Groups[1].Value.TrimEnd('/') + "/"));
             }

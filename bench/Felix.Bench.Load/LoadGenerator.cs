@@ -15,6 +15,8 @@ internal static class LoadGenerator
         var felixEnvironment = new Dictionary<string, string>
         {
             ["Felix__Bench__Enabled"] = "true",
+            // Production (no environment set) refuses to run without credentials unless told it is meant.
+            ["Felix__Security__AllowAnonymous"] = "true",
             ["Felix__Storage__Provider"] = "InMemory",
             ["Felix__Limits__MaxConnectionsPerPrincipal"] = "1000000",
             ["Felix__Limits__MaxConnections"] = "1000000",

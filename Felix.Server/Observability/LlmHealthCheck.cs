@@ -1,0 +1,67 @@
+using System.Net.Http.Headers;
+using Felix.Server.Agents;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Observability;
+
+/// <summary>
+/// Whether the configured model endpoint answers. Degraded, never Unhealthy, when it does not: workflows would fail
+/// with a clear error, but the node still streams histories and serves every other client, so it stays in the load
+/// balancer. Any HTTP answer below 500 counts (a local server without <c>/models</c> answers 404); the answer is kept
+/// for <see cref="CacheFor"/> so frequent readiness probes do not become a stream of calls to the model server.
+/// </summary>
+internal sealed class LlmHealthCheck(IOptions<LlmOptions> options, IHttpClientFactory http, TimeProvider time) : IHealthCheck
+{
+    public const string HttpClientName = "felix-llm-health";
+
+    /// <summary>Short: a probe that hangs is an answer too (Degraded), and readiness probes time out in seconds.</summary>
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
+
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
+
+    private (DateTimeOffset At, HealthCheckResult Result)? _last;
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var llm = options.Value;
+        if (llm.IsOffline)
+        {
+            return HealthCheckResult.Healthy("The built-in offline model needs no endpoint.");
+        }
+
+        if (_last is { } last && time.GetUtcNow() - last.At < CacheFor)
+        {
+            return last.Result;
+        }
+
+        var result = await ProbeAsync(llm, cancellationToken);
+        _last = (time.GetUtcNow(), result);
+        return result;
+    }
+
+    private async Task<HealthCheckResult> ProbeAsync(LlmOptions llm, CancellationToken cancellationToken)
+    {
+        var data = new Dictionary<string, object> { ["endpoint"] = llm.Endpoint!.ToString(), ["model"] = llm.Model };
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(llm.Endpoint.ToString().TrimEnd('/') + "/models"));
+        if (!string.IsNullOrEmpty(llm.ApiKey))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", llm.ApiKey);
+        }
+
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ProbeTimeout);
+            using var response = await http.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            data["status_code"] = (int)response.StatusCode;
+            return (int)response.StatusCode < 500
+                ? HealthCheckResult.Healthy("The model endpoint answers.", data)
+                : HealthCheckResult.Degraded($"The model endpoint answers HTTP {(int)response.StatusCode}.", data: data);
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return HealthCheckResult.Degraded("The model endpoint does not answer; workflows will fail until it does.", data: data);
+        }
+    }
+}

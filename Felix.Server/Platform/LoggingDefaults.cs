@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Configuration.Memory;
+
+namespace Felix.Server.Platform;
+
+internal static class LoggingDefaults
+{
+    /// <summary>
+    /// Levels for categories that are noisy at Information, as the lowest-priority configuration source: appsettings.json,
+    /// environment variables and the command line can still lower any of them again (<c>Logging:LogLevel:Polly=Debug</c>).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> Levels = new Dictionary<string, string?>
+    {
+        // Four lines per model call (start, send, headers, end) from the HTTP client factory.
+        ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
+        // A line per attempt from the resilience pipeline; the failed call itself is logged once by the workflow runner.
+        ["Logging:LogLevel:Polly"] = "Warning",
+        // "Failed to invoke hub method" as an error with a stack, for every bad argument a client sends: Hubs/HubErrorFilter
+        // logs hub method failures instead (client mistakes without a stack, server faults with one).
+        ["Logging:LogLevel:Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher"] = "Critical",
+        // A Degraded entry (the model endpoint down) would be a warning per readiness probe, every few seconds; /health
+        // reports it, and Unhealthy entries still log as errors.
+        ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService"] = "Error",
+    };
+
+    public static WebApplicationBuilder AddLoggingDefaults(this WebApplicationBuilder builder)
+    {
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Levels });
+        return builder;
+    }
+}

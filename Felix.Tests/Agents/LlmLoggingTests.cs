@@ -1,0 +1,65 @@
+using Felix.Contracts;
+using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Felix.Tests.Agents;
+
+/// <summary>What a model call writes to the log at the default levels: nothing per call, one line per failure.</summary>
+public sealed class LlmLoggingTests
+{
+    private static FelixApplication Application(FakeOpenAIServer fake, LogCapture logs) => new FelixApplication(new Dictionary<string, string?>
+    {
+        ["Felix:Llm:Provider"] = "OpenAI",
+        ["Felix:Llm:Endpoint"] = fake.Endpoint.ToString(),
+        ["Felix:Llm:Model"] = "fake-model",
+        ["Felix:Llm:MaxRetries"] = "2",
+        // The levels appsettings.json ships with.
+        ["Logging:LogLevel:Default"] = "Information",
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+    }).WithServices(services => services.AddSingleton<ILoggerProvider>(logs));
+
+    private static bool IsPerCallCategory(LogCapture.Entry entry) =>
+        entry.Category.StartsWith("System.Net.Http.HttpClient", StringComparison.Ordinal) || entry.Category.StartsWith("Polly", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task AFailedModelCallLogsOneErrorLineWithTheWorkflowAndItsCauseAndNoStack()
+    {
+        await using var fake = await FakeOpenAIServer.StartAsync();
+        fake.FailWith = 500;
+        var logs = new LogCapture();
+        await using var app = Application(fake, logs);
+        using var client = app.CreateApiClient();
+        var before = logs.Entries.Count; // the start-up lines
+        var created = await client.CreateWorkflowAsync("This will fail", maxSteps: 1);
+
+        var workflow = await client.WaitForTerminalAsync(created.WorkflowId, TimeSpan.FromSeconds(30));
+        var after = logs.Entries.Skip(before).ToList();
+
+        Assert.Equal(WorkflowStatuses.Failed, workflow.Status);
+        Assert.Equal(3, fake.Requests); // the first attempt and two retries, none of them logged on its own
+        var problems = after.Where(e => e.Level >= LogLevel.Warning).ToList();
+        var error = Assert.Single(problems);
+        Assert.Equal(LogLevel.Error, error.Level);
+        Assert.Contains(created.WorkflowId, error.Message, StringComparison.Ordinal);
+        Assert.Contains("500", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(after, e => e.Level >= LogLevel.Information && e.Exception is not null);
+        Assert.DoesNotContain(after, IsPerCallCategory);
+    }
+
+    [Fact]
+    public async Task ASuccessfulModelCallLogsNothingPerCall()
+    {
+        await using var fake = await FakeOpenAIServer.StartAsync();
+        var logs = new LogCapture();
+        await using var app = Application(fake, logs);
+        using var client = app.CreateApiClient();
+
+        var workflow = await client.WaitForTerminalAsync((await client.CreateWorkflowAsync("Fine", maxSteps: 2)).WorkflowId);
+        var after = logs.Entries;
+
+        Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
+        Assert.Equal(3, fake.Requests);
+        Assert.DoesNotContain(after, IsPerCallCategory);
+    }
+}

@@ -1,0 +1,102 @@
+using Felix.Server.Storage;
+using Felix.Tests.Infrastructure;
+using Felix.Tests.Storage;
+
+namespace Felix.Tests.Platform;
+
+/// <summary>The real server process at start: what it refuses, how it says so, and what it reports when it runs.</summary>
+public sealed class StartupTests : IAsyncLifetime
+{
+    private readonly SqliteTestDatabase _files = new();
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_files.Directory);
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync() => _files.DisposeAsync().AsTask();
+
+    private Dictionary<string, string> Settings(params (string Key, string Value)[] more) =>
+        StorageTestSettings.SqliteFile(_files.Directory, more).ToDictionary(p => p.Key, p => p.Value!);
+
+    [Fact]
+    public async Task InvalidSettingsStopTheServerWithOneLinePerProblemNamingEachPath()
+    {
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(
+            ("Felix:Workflows:MaxConcurrent", "-1"),
+            ("Felix:Streaming:MaxEventsPerWorkflow", "0"),
+            ("Felix:Llm:Provider", "Nope")));
+
+        Assert.Equal(1, result.ExitCode);
+        var lines = result.Lines.Where(l => l.Length > 0).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Contains(lines, l => l.Contains("Felix:Workflows:MaxConcurrent: The field MaxConcurrent must be between 1 and 256.", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Felix:Streaming:MaxEventsPerWorkflow: ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Felix:Llm:Provider must be 'Offline' or 'OpenAI', not 'Nope'.", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.Contains("crit: ", l, StringComparison.Ordinal));
+        Assert.Equal("", result.Stderr);
+        // Nothing was started: no database was created.
+        Assert.False(File.Exists(_files.File));
+    }
+
+    [Fact]
+    public async Task ASettingThatDoesNotParseIsNamedWithTheValuesItAccepts()
+    {
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(("Felix:Storage:Synchronous", "Sometimes")));
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Lines, l => l.Length > 0);
+        Assert.Contains("'Felix:Storage:Synchronous'", line, StringComparison.Ordinal);
+        Assert.EndsWith("Allowed: Normal, Full.", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProductionWithoutCredentialsRefusesToStartUnlessAnonymousIsAllowed()
+    {
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(("Felix:Security:AllowAnonymous", "false")));
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Lines, l => l.Length > 0);
+        Assert.Contains("no credentials are configured in Production", line, StringComparison.Ordinal);
+        Assert.Contains("Felix:Security:AllowAnonymous=true", line, StringComparison.Ordinal);
+        Assert.False(File.Exists(_files.File));
+
+        await using var keyed = await ServerProcess.StartAsync(_files.Directory, Settings(("Felix:Security:AllowAnonymous", "false"), ("FELIX_API_KEY", "k-startup-test")));
+        using var http = new HttpClient { BaseAddress = keyed.BaseAddress };
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.GetAsync("api/v1/workflows").DefaultTimeout()).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnUnusableDataDirectoryStopsTheServerWithOneLineNamingIt()
+    {
+        // A file where the directory should be.
+        var blocked = Path.Combine(_files.Directory, "not-a-directory");
+        await File.WriteAllTextAsync(blocked, "");
+
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(("Felix:Storage:DataDirectory", blocked)));
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Lines, l => l.Length > 0);
+        Assert.Contains($"Data directory {blocked} is not usable (Felix:Storage:DataDirectory): ", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheStartLogNamesAddressesStoreNodeModelAndAuthentication()
+    {
+        var settings = Settings(("Logging:LogLevel:Felix.Server.Startup", "Information"));
+        await using var server = await ServerProcess.StartAsync(_files.Directory, settings);
+        // The addresses are logged once the host has started, just after Kestrel's own line.
+        await Poll.UntilAsync(() => Task.FromResult(server.Output.Any(l => l.Contains("Listening on ", StringComparison.Ordinal))), "the addresses line");
+        var lines = server.Output;
+
+        Assert.Contains(lines, l => l.Contains($"Listening on {server.BaseAddress.ToString().TrimEnd('/')}", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains($"Store: Sqlite at {_files.File}", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Scale-out: off", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Model: Offline", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("No API key is configured", StringComparison.Ordinal));
+        // Console lines start with a UTC timestamp.
+        Assert.All(lines.Where(l => l.Contains("Felix.Server.Startup", StringComparison.Ordinal)),
+            l => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ", l));
+    }
+}
