@@ -24,16 +24,31 @@ internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubError
             // A stream's failures happen while it is read, after this call returned (SignalR logs them as errors too).
             return result is IAsyncEnumerable<WorkflowEvent> stream ? Watch(stream, invocationContext) : result;
         }
-        catch (HubException ex)
+        catch (Exception ex) when (Logged(invocationContext, ex))
         {
-            Refused(invocationContext, ex);
-            throw;
+            throw; // never reached: Logged only looks
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+    }
+
+    /// <summary>
+    /// Logs a failure as what it is (a client's mistake, or the server's fault) and returns false, so the exception
+    /// goes on to SignalR unchanged, from an exception filter that never catches it.
+    /// </summary>
+    private bool Logged(HubInvocationContext invocationContext, Exception exception)
+    {
+        switch (exception)
         {
-            LogFailed(logger, ex, invocationContext.HubMethodName, invocationContext.Context.ConnectionId);
-            throw;
+            case HubException refused:
+                Refused(invocationContext, refused);
+                break;
+            case OperationCanceledException:
+                break;
+            default:
+                LogFailed(logger, exception, invocationContext.HubMethodName, invocationContext.Context.ConnectionId);
+                break;
         }
+
+        return false;
     }
 
     private async IAsyncEnumerable<WorkflowEvent> Watch(
@@ -49,15 +64,9 @@ internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubError
                     yield break;
                 }
             }
-            catch (HubException ex)
+            catch (Exception ex) when (Logged(invocationContext, ex))
             {
-                Refused(invocationContext, ex);
-                throw;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogFailed(logger, ex, invocationContext.HubMethodName, invocationContext.Context.ConnectionId);
-                throw;
+                throw; // never reached: Logged only looks
             }
 
             yield return items.Current;
