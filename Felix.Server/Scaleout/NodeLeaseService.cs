@@ -106,7 +106,7 @@ internal sealed partial class NodeLeaseService(
             // Pending, it runs; running, the node that takes it resumes it from its history as a new attempt, whose
             // fencing token makes the event log refuse whatever the lost node still writes.
             await db.HashDeleteAsync(redis.Keys.Owners, workflowId);
-            await db.ListRightPushAsync(redis.Keys.Queue, workflowId); // the right end is taken next
+            await RedisWorkflowDispatcher.EnqueueAsync(redis, workflowId, workflow.Owner, front: true);
             LogRequeued(logger, workflowId, workflow.Status, deadNode);
             signals.WakeQueue();
             return;

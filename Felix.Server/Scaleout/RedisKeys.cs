@@ -22,8 +22,14 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>One tenant's workflow ids, scored by creation time: a tenant's listing reads only its own.</summary>
     public RedisKey OwnerIndex(string owner) => $"{Prefix}:workflows:owner:{owner}";
 
-    /// <summary>Pending workflows no node has taken yet (a list: pushed left, popped right).</summary>
-    public RedisKey Queue => $"{Prefix}:queue";
+    /// <summary>One tenant's pending workflows no node has taken yet (a list: pushed left, popped right).</summary>
+    public RedisKey TenantQueue(string tenant) => TenantQueuePrefix + tenant;
+
+    /// <summary>What <see cref="TenantQueue"/> puts before the tenant (the take script builds the key from it).</summary>
+    public string TenantQueuePrefix => $"{Prefix}:queue:";
+
+    /// <summary>The tenants with pending workflows, in the order they take turns (see <see cref="RedisQueueScripts"/>).</summary>
+    public RedisKey QueueTurns => $"{Prefix}:queue-turns";
 
     /// <summary>Which node took which workflow: workflow id -> node id.</summary>
     public RedisKey Owners => $"{Prefix}:owners";

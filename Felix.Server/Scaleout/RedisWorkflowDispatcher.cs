@@ -6,9 +6,9 @@ using StackExchange.Redis;
 namespace Felix.Server.Scaleout;
 
 /// <summary>
-/// The shared work queue: a created workflow goes to a Redis list, and every node takes from it while its engine has a
-/// free slot, recording itself as the workflow's owner in the same step (so a node that dies holding work is found by
-/// its expired lease). Cancels of runs on another node go through a Redis channel; the owner answers once its run stopped.
+/// The shared work queue: a created workflow goes to its tenant's Redis list, and every node takes from the tenants in
+/// turn (<see cref="RedisQueueScripts"/>) while its engine has a free slot, recording itself as the workflow's owner in
+/// the same step (so a node that dies holding work is found by its expired lease). Cancels of runs on another node go through a Redis channel; the owner answers once its run stopped.
 /// </summary>
 internal sealed partial class RedisWorkflowDispatcher(
     RedisConnection redis,
@@ -20,12 +20,6 @@ internal sealed partial class RedisWorkflowDispatcher(
     TimeProvider time,
     ILogger<RedisWorkflowDispatcher> logger) : BackgroundService, IWorkflowDispatcher
 {
-    private const string TakeScript = """
-        local id = redis.call('RPOP', KEYS[1])
-        if id then redis.call('HSET', KEYS[2], id, ARGV[1]) end
-        return id
-        """;
-
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _cancels = new(StringComparer.Ordinal);
     private bool _subscribed;
 
@@ -33,7 +27,7 @@ internal sealed partial class RedisWorkflowDispatcher(
     {
         try
         {
-            await redis.Database.ListLeftPushAsync(redis.Keys.Queue, workflowId);
+            await EnqueueAsync(redis, workflowId, tenant, front: false);
         }
         finally
         {
@@ -43,6 +37,11 @@ internal sealed partial class RedisWorkflowDispatcher(
 
         await redis.Subscriber.PublishAsync(redis.Keys.WorkChannel, workflowId);
     }
+
+    /// <summary>Puts a workflow on its tenant's list of the shared queue: at the back, or at the front to be taken next.</summary>
+    internal static Task EnqueueAsync(RedisConnection redis, string workflowId, string tenant, bool front) =>
+        redis.Database.ScriptEvaluateAsync(
+            RedisQueueScripts.Enqueue, [redis.Keys.TenantQueue(tenant), redis.Keys.QueueTurns], [workflowId, tenant, front ? "front" : "back"]);
 
     public Task? CancelElsewhere(string workflowId) => CancelElsewhereAsync(workflowId);
 
@@ -137,7 +136,8 @@ internal sealed partial class RedisWorkflowDispatcher(
             RedisResult taken;
             try
             {
-                taken = await redis.Database.ScriptEvaluateAsync(TakeScript, [redis.Keys.Queue, redis.Keys.Owners], [redis.NodeId]);
+                taken = await redis.Database.ScriptEvaluateAsync(
+                    RedisQueueScripts.Take, [redis.Keys.QueueTurns, redis.Keys.Owners], [redis.NodeId, redis.Keys.TenantQueuePrefix]);
             }
             catch
             {

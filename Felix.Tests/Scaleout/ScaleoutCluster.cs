@@ -19,9 +19,10 @@ internal sealed class ScaleoutCluster(RedisServer redis) : IAsyncDisposable
     /// Starts a node; with <paramref name="held"/>, its model calls wait until the test releases them. The lease is
     /// <paramref name="nodeLease"/>, a second unless said.
     /// </summary>
-    public FelixApplication StartNode(string name, HeldModel? held = null, TimeSpan? nodeLease = null)
+    public FelixApplication StartNode(
+        string name, HeldModel? held = null, TimeSpan? nodeLease = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var node = new FelixApplication(new Dictionary<string, string?>
+        var node = new FelixApplication(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
         {
             ["Felix:Redis:Configuration"] = redis.Configuration,
             ["Felix:Redis:KeyPrefix"] = _prefix,
