@@ -71,6 +71,27 @@ public sealed class RedisServer : IAsyncLifetime
         process.Dispose();
     }
 
+    /// <summary>SIGSTOP, then SIGCONT after <paramref name="frozenFor"/>: Redis stops answering, connections stay open.</summary>
+    public async Task FreezeAsync(TimeSpan frozenFor)
+    {
+        var pid = _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await SignalAsync("STOP", pid);
+        try
+        {
+            await Task.Delay(frozenFor);
+        }
+        finally
+        {
+            await SignalAsync("CONT", pid);
+        }
+    }
+
+    private static async Task SignalAsync(string signal, string pid)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, pid])!;
+        await kill.WaitForExitAsync().DefaultTimeout();
+    }
+
     private async Task<bool> PingAsync()
     {
         try
