@@ -126,43 +126,6 @@ internal sealed class WorkflowQueue
         }
     }
 
-    /// <summary>Takes <paramref name="workflowId"/> out of the queue if it is still waiting there (a cancel).</summary>
-    public bool TryRemove(string workflowId)
-    {
-        // Claim one waiting item first, as a reader would, so no reader can be left to take the one removed.
-        if (!_waiting.Wait(0))
-        {
-            return false;
-        }
-
-        lock (_lock)
-        {
-            foreach (var slots in _turns)
-            {
-                if (!slots.Waiting.Contains(workflowId))
-                {
-                    continue;
-                }
-
-                var rest = slots.Waiting.Where(id => id != workflowId).ToList();
-                slots.Waiting.Clear();
-                rest.ForEach(slots.Waiting.Enqueue);
-                if (rest.Count == 0)
-                {
-                    var turns = _turns.Where(t => !ReferenceEquals(t, slots)).ToList();
-                    _turns.Clear();
-                    turns.ForEach(_turns.Enqueue);
-                }
-
-                Free(slots);
-                return true;
-            }
-        }
-
-        _waiting.Release();
-        return false;
-    }
-
     public async IAsyncEnumerable<string> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         while (true)

@@ -115,13 +115,16 @@ internal sealed partial class WorkflowService(
                 LogCancelSlow(logger, id, options.Value.CancelWait);
             }
         }
-        else if (queue.TryRemove(id) && await store.UpdateAsync(id, w => w.Status == WorkflowStatuses.Running
-            ? w with { Status = WorkflowStatuses.Cancelled, CompletedAt = time.GetUtcNow() }
-            : null, cancellationToken) is { } cancelledWhileWaitingToResume)
+
+        // Nobody stopped it: its node is gone or frozen (its lease not yet expired), or too slow. The cancel is final
+        // anyway: the cancelled status ends the stream, so the event log refuses whatever that run still writes, and a
+        // finished workflow is never taken over.
+        if (await store.UpdateAsync(id, w => WorkflowStatuses.IsTerminal(w.Status)
+            ? null
+            : w with { Status = WorkflowStatuses.Cancelled, CompletedAt = time.GetUtcNow() }, cancellationToken) is { } forced)
         {
-            // Running, yet waiting in this node's queue to resume after a restart: taken out, no run starts. Cancel stays final.
             await events.StatusChangedAsync(id, WorkflowStatuses.Cancelled);
-            return new CancelOutcome(CancelResult.Cancelled, cancelledWhileWaitingToResume);
+            return new CancelOutcome(CancelResult.Cancelled, forced);
         }
 
         var now = await store.GetAsync(id, cancellationToken);

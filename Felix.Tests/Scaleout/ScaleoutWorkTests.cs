@@ -103,4 +103,29 @@ public sealed class ScaleoutWorkTests(RedisServer redis) : IClassFixture<RedisSe
         var workflow = await clientB.GetWorkflowAsync(workflowId);
         Assert.Equal((WorkflowStatuses.Completed, 2), (workflow.Status, workflow.Attempts));
     }
+
+    [Fact]
+    public async Task AWorkflowCancelledWhileItsNodeIsGoneStaysCancelled()
+    {
+        // A's lease outlasts the cancel's wait, so the cancel comes first; then the lease expires and B sweeps.
+        var a = _cluster.StartNode("a", _held, nodeLease: TimeSpan.FromSeconds(4));
+        using var clientA = a.CreateApiClient();
+        var workflowId = (await clientA.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await clientA.WaitForStatusAsync(workflowId, WorkflowStatuses.Running);
+        var b = _cluster.StartNode("b", settings: new Dictionary<string, string?> { ["Felix:Workflows:CancelWait"] = "00:00:01" });
+        using var clientB = b.CreateApiClient();
+
+        // Node A drops off Redis for good, holding the run; nobody is there to stop it.
+        a.Services.GetRequiredService<RedisConnection>().Multiplexer.Dispose();
+        var response = await clientB.DeleteAsync($"api/v1/workflows/{workflowId}").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        // Well past A's lease: B's sweep has seen A dead, and must not have resumed a cancelled workflow.
+        await Task.Delay(TimeSpan.FromSeconds(7));
+        var workflow = await clientB.GetWorkflowAsync(workflowId);
+        Assert.Equal((WorkflowStatuses.Cancelled, 1), (workflow.Status, workflow.Attempts));
+        var history = await clientB.ReadEventsAsync(workflowId);
+        Assert.Equal(WorkflowStatuses.Cancelled, Assert.IsType<WorkflowStatusEvent>(history[^1]).Status);
+        Assert.Single(history, e => e.IsTerminal);
+    }
 }
