@@ -20,6 +20,7 @@ internal sealed partial class WorkflowEngine(
     // Never disposed: it has no timer or wait handle, and a host may call StopAsync after Dispose.
     private readonly CancellationTokenSource _interrupt = new();
     private volatile bool _stopping;
+    private readonly Lock _drainLock = new();
     private Task? _drained;
 
     public int ActiveCount => _active.Count;
@@ -56,7 +57,8 @@ internal sealed partial class WorkflowEngine(
 
     private Task DrainAsync(CancellationToken cancellationToken)
     {
-        lock (_active)
+        // The host calls StoppingAsync and then StopAsync; tests call StopAsync alone: one drain either way.
+        lock (_drainLock)
         {
             return _drained ??= DrainOnceAsync(cancellationToken);
         }
