@@ -44,10 +44,10 @@ public sealed class SigtermDrainTests : IAsyncLifetime
 
             await server.TerminateAsync();
 
-            // Still listening while it drains: not ready, no new work.
-            var ready = await http.GetAsync("health/ready").DefaultTimeout();
+            // Still listening while it drains (the signal is handled a moment after kill returns): not ready, no new work.
+            await Poll.UntilAsync(async () => (await http.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.ServiceUnavailable,
+                "readiness to answer 503 once the shutdown began", TimeSpan.FromSeconds(10));
             var create = await http.PostAsJsonAsync("api/v1/workflows", new { task = "Too late", max_steps = 1 }).DefaultTimeout();
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, create.StatusCode);
 
             while (await socket.ReceiveJsonAsync(TimeSpan.FromSeconds(30)) is { } frame)
