@@ -9,31 +9,21 @@ namespace Felix.Tests.Storage;
 /// Accepted work gets done: a server killed twice (SIGKILL) mid-run and started again on the same data completes every
 /// workflow, running or queued, with one history each; a raw client that resumes sees exactly that history.
 /// </summary>
-public sealed class CrashRecoveryTests : IAsyncLifetime
+public sealed class CrashRecoveryTests : DataDirectoryTest
 {
     private const int Workflows = 6;
-
-    private readonly SqliteTestDatabase _files = new();
-
-    public Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_files.Directory);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => _files.DisposeAsync().AsTask();
 
     [Fact]
     public async Task KilledTwiceMidRunEveryWorkflowCompletesWithOneHistory()
     {
         // Two run at once, four wait in the queue: the kills catch both running and queued work.
-        var settings = StorageTestSettings.SqliteFile(_files.Directory,
+        var settings = StorageTestSettings.SqliteFile(Files.Directory,
             ("Felix:Llm:OfflineTokenDelay", "00:00:00.010"), ("Felix:Workflows:MaxConcurrent", "2"))
             .ToDictionary(p => p.Key, p => p.Value!);
         var ids = new List<string>();
         var seen = new List<JsonObject>();
 
-        await using (var server = await ServerProcess.StartAsync(_files.Directory, settings))
+        await using (var server = await ServerProcess.StartAsync(Files.Directory, settings))
         {
             using var http = new HttpClient { BaseAddress = server.BaseAddress };
             for (var i = 0; i < Workflows; i++)
@@ -46,7 +36,7 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
             await server.KillAsync();
         }
 
-        await using (var server = await ServerProcess.StartAsync(_files.Directory, settings))
+        await using (var server = await ServerProcess.StartAsync(Files.Directory, settings))
         {
             await WatchAsync(server.BaseAddress, ids[0], seen, until: seen.Count + 12);
             await server.KillAsync();

@@ -5,52 +5,42 @@ using Felix.Tests.Infrastructure;
 namespace Felix.Tests.Storage;
 
 /// <summary>One process owns a data directory: a second one on the same files refuses to start and changes nothing.</summary>
-public sealed class DataDirectoryLockTests : IAsyncLifetime
+public sealed class DataDirectoryLockTests : DataDirectoryTest
 {
-    private readonly SqliteTestDatabase _files = new();
-
-    public Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_files.Directory);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => _files.DisposeAsync().AsTask();
-
     [Fact]
     public async Task SecondServerOnTheSameDataDirectoryRefusesWithOneLineAndLeavesTheRunningWorkflowAlone()
     {
         // Slow enough that the workflow is still running while the second process tries its start-up recovery.
-        var settings = StorageTestSettings.SqliteFile(_files.Directory, ("Felix:Llm:OfflineTokenDelay", "00:00:00.050"))
+        var settings = StorageTestSettings.SqliteFile(Files.Directory, ("Felix:Llm:OfflineTokenDelay", "00:00:00.050"))
             .ToDictionary(p => p.Key, p => p.Value!);
-        await using var first = await ServerProcess.StartAsync(_files.Directory, settings);
+        await using var first = await ServerProcess.StartAsync(Files.Directory, settings);
         using var http = new HttpClient { BaseAddress = first.BaseAddress };
         var workflowId = (await http.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
         await http.WaitForStatusAsync(workflowId, WorkflowStatuses.Running);
-        var owner = File.Exists(_files.File + DataDirectoryLock.OwnerSuffix) ? await File.ReadAllTextAsync(_files.File + DataDirectoryLock.OwnerSuffix) : "";
+        var owner = File.Exists(Files.File + DataDirectoryLock.OwnerSuffix) ? await File.ReadAllTextAsync(Files.File + DataDirectoryLock.OwnerSuffix) : "";
 
-        var second = await ServerProcess.RunToExitAsync(_files.Directory, settings);
+        var second = await ServerProcess.RunToExitAsync(Files.Directory, settings);
 
         Assert.Equal(1, second.ExitCode);
         var line = Assert.Single(second.Lines, l => l.Length > 0);
-        Assert.Contains(_files.File + DataDirectoryLock.LockSuffix, line, StringComparison.Ordinal);
+        Assert.Contains(Files.File + DataDirectoryLock.LockSuffix, line, StringComparison.Ordinal);
         Assert.Contains($"pid {first.Id} on {Environment.MachineName}", line, StringComparison.Ordinal);
         Assert.Equal("", second.Stderr);
         // The refused process ran no recovery (which would have failed it as interrupted): the workflow runs on and finishes.
         Assert.Equal(WorkflowStatuses.Completed, (await http.WaitForTerminalAsync(workflowId, TimeSpan.FromMinutes(2))).Status);
-        Assert.Equal(owner, await File.ReadAllTextAsync(_files.File + DataDirectoryLock.OwnerSuffix));
+        Assert.Equal(owner, await File.ReadAllTextAsync(Files.File + DataDirectoryLock.OwnerSuffix));
     }
 
     [Fact]
     public async Task TheLockIsFreeAgainOnceItsOwnerIsKilled()
     {
-        var settings = StorageTestSettings.SqliteFile(_files.Directory).ToDictionary(p => p.Key, p => p.Value!);
-        await using (var first = await ServerProcess.StartAsync(_files.Directory, settings))
+        var settings = StorageTestSettings.SqliteFile(Files.Directory).ToDictionary(p => p.Key, p => p.Value!);
+        await using (var first = await ServerProcess.StartAsync(Files.Directory, settings))
         {
             await first.KillAsync();
         }
 
-        await using var second = await ServerProcess.StartAsync(_files.Directory, settings);
+        await using var second = await ServerProcess.StartAsync(Files.Directory, settings);
         using var http = new HttpClient { BaseAddress = second.BaseAddress };
         Assert.Equal(WorkflowStatuses.Completed, (await http.WaitForTerminalAsync((await http.CreateWorkflowAsync(maxSteps: 1)).WorkflowId)).Status);
     }

@@ -10,27 +10,17 @@ namespace Felix.Tests.Storage;
 /// A workflow whose model call takes the server down each time (here: the test SIGKILLs the server whenever that call
 /// arrives) fails after <c>MaxAttempts</c> starts instead of forever, and the other workflows complete.
 /// </summary>
-public sealed class PoisonWorkflowTests : IAsyncLifetime
+public sealed class PoisonWorkflowTests : DataDirectoryTest
 {
     private const int MaxAttempts = 3;
     private const string Poison = "POISON pill";
-
-    private readonly SqliteTestDatabase _files = new();
-
-    public Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_files.Directory);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => _files.DisposeAsync().AsTask();
 
     [Fact]
     public async Task AWorkflowThatKillsItsRunnerFailsAfterMaxAttemptsAndTheRestComplete()
     {
         await using var model = await FakeOpenAIServer.StartAsync();
         model.HoldWhen = body => body.ToJsonString().Contains(Poison, StringComparison.Ordinal);
-        var settings = StorageTestSettings.SqliteFile(_files.Directory,
+        var settings = StorageTestSettings.SqliteFile(Files.Directory,
             ("Felix:Llm:Provider", "OpenAI"), ("Felix:Llm:Endpoint", model.Endpoint.ToString()), ("Felix:Llm:Model", "fake-model"),
             ("Felix:Llm:MaxRetries", "0"), ("Felix:Workflows:MaxConcurrent", "2"),
             ("Felix:Workflows:MaxAttempts", MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture)))
@@ -40,7 +30,7 @@ public sealed class PoisonWorkflowTests : IAsyncLifetime
 
         for (var start = 1; start <= MaxAttempts; start++)
         {
-            await using var server = await ServerProcess.StartAsync(_files.Directory, settings);
+            await using var server = await ServerProcess.StartAsync(Files.Directory, settings);
             if (start == 1)
             {
                 using var http = new HttpClient { BaseAddress = server.BaseAddress };

@@ -11,27 +11,17 @@ namespace Felix.Tests.Storage;
 /// SIGTERM drains instead of dropping: the node keeps listening while it drains, answering readiness and new work with
 /// 503; raw clients get 1001 after the events they were sent; the interrupted workflow completes after a restart.
 /// </summary>
-public sealed class SigtermDrainTests : IAsyncLifetime
+public sealed class SigtermDrainTests : DataDirectoryTest
 {
-    private readonly SqliteTestDatabase _files = new();
-
-    public Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_files.Directory);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync() => _files.DisposeAsync().AsTask();
-
     [Fact]
     public async Task SigtermMidRunDrainsWith503And1001AndTheWorkflowCompletesAfterARestart()
     {
-        var settings = StorageTestSettings.SqliteFile(_files.Directory,
+        var settings = StorageTestSettings.SqliteFile(Files.Directory,
             ("Felix:Llm:OfflineTokenDelay", "00:00:00.050"), ("Felix:Workflows:ShutdownGracePeriod", "00:00:03"))
             .ToDictionary(p => p.Key, p => p.Value!);
         var seen = new List<JsonObject>();
         string workflowId;
-        await using (var server = await ServerProcess.StartAsync(_files.Directory, settings))
+        await using (var server = await ServerProcess.StartAsync(Files.Directory, settings))
         {
             using var http = new HttpClient { BaseAddress = server.BaseAddress };
             workflowId = (await http.CreateWorkflowAsync("Drain me", maxSteps: 5)).WorkflowId;
