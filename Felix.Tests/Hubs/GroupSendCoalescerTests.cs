@@ -91,11 +91,23 @@ public sealed class GroupSendCoalescerTests
                 first.Abort();
             }
         });
+        Exception? closedWith = null;
+        var closed = false;
+        connection.Closed += ex =>
+        {
+            (closed, closedWith) = (true, ex);
+            return Task.CompletedTask;
+        };
         await connection.StartAsync().DefaultTimeout();
         await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
 
         (await api.PostAsJsonAsync($"api/v1/bench/publish?events={Events}&rate=0&bytes=16", ids).DefaultTimeout()).EnsureSuccessStatusCode();
-        await Poll.UntilAsync(() => Task.FromResult(received.Count >= Events), "the burst, across the reconnect");
+        await Poll.UntilAsync(
+            () => Task.FromResult(received.Count >= Events || closed),
+            "the burst, across the reconnect");
+
+        // Said apart, so that a failure tells a closed connection (the one reconnect attempt failed) from a stall.
+        Assert.False(closed, $"the connection closed after {received.Count} events and {sockets.Count} sockets: {closedWith}");
 
         Assert.True(sockets.Count >= 2, "the socket was not replaced");
         Assert.True(received.SequenceEqual(Enumerable.Range(1, Events).Select(i => (long)i)), "events were lost, repeated or reordered across the reconnect");
