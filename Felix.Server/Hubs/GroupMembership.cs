@@ -6,8 +6,8 @@ namespace Felix.Server.Hubs;
 /// <summary>
 /// SignalR's in-memory lifetime manager that also keeps each group's members as an immutable array, replaced on every
 /// change, so <see cref="GroupSendCoalescer"/> can note who is in a group when an event is published (the same moment a
-/// group send reads it) and write to those connections later. Single node only: with the Redis backplane the default
-/// for that (<c>RedisHubLifetimeManager</c>) is used and group sends go through it.
+/// group send reads it) and write to those connections later. Groups are this node's only: in scale-out each node
+/// writes the events its fan-out delivers to its own members.
 /// </summary>
 internal sealed class GroupMembership<THub>(ILogger<DefaultHubLifetimeManager<THub>> logger)
     : DefaultHubLifetimeManager<THub>(logger) where THub : Hub

@@ -43,17 +43,12 @@ internal static class HubsExtensions
         // One deadline for both sinks' sends: one token source per window for the whole process.
         services.AddSingleton(provider => new SharedDeadline(
             provider.GetRequiredService<IOptions<StreamingOptions>>().Value.SlowConsumerTimeout, provider.GetRequiredService<TimeProvider>()));
-        // On one node the workflow hub's groups are also kept where GroupSendCoalescer can write to them; the Redis
-        // scale-out replaces both with the backplane (ScaleoutExtensions).
+        // Groups are node-local on every deployment: each node hands its own members the events its fan-out delivers,
+        // whichever node published them, so no backplane is on an event's path.
         services.AddSingleton<GroupMembership<WorkflowHub>>();
         services.AddSingleton<HubLifetimeManager<WorkflowHub>>(provider => provider.GetRequiredService<GroupMembership<WorkflowHub>>());
         services.AddSingleton<GroupSendCoalescer>();
-        services.AddSingleton<IEventSink>(provider => new HubEventSink(
-            provider.GetRequiredService<IHubContext<WorkflowHub>>(),
-            provider.GetRequiredService<SharedDeadline>(),
-            provider.GetRequiredService<FelixMetrics>(),
-            provider.GetRequiredService<ILogger<HubEventSink>>(),
-            provider.GetRequiredService<HubLifetimeManager<WorkflowHub>>() is GroupMembership<WorkflowHub> ? provider.GetRequiredService<GroupSendCoalescer>() : null));
+        services.AddSingleton<IEventSink, HubEventSink>();
         services.AddSingleton<ISystemEventSink, SystemHubSink>();
         return services;
     }

@@ -27,6 +27,7 @@ internal sealed class FelixMetrics
     private readonly Histogram<double> _llmDuration;
     private readonly Counter<long> _rejected;
     private readonly Histogram<long> _eventsPerWrite;
+    private readonly Counter<long> _gapFilled;
 
     public FelixMetrics(IMeterFactory meters)
     {
@@ -44,6 +45,8 @@ internal sealed class FelixMetrics
         _rejected = Meter.CreateCounter<long>("felix.requests.rejected", "{request}", "Requests refused by a rate or connection limit");
         _eventsPerWrite = Meter.CreateHistogram<long>("felix.hub.events_per_write", "{event}",
             "Events per write to a workflow's hub connections on one node: more than one when events queue up faster than they are written");
+        _gapFilled = Meter.CreateCounter<long>("felix.events.gap_filled", "{event}",
+            "Events another node published that this node read from the log because their publish did not reach it");
     }
 
     public Meter Meter { get; }
@@ -67,6 +70,8 @@ internal sealed class FelixMetrics
         _llmTokens.Add(completionTokens, new KeyValuePair<string, object?>("kind", "completion"));
         _llmDuration.Record(elapsed.TotalSeconds, outcome);
     }
+
+    public void GapFilled(long events) => _gapFilled.Add(events);
 
     public void EventsPerWrite(int events) => _eventsPerWrite.Record(events);
 

@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace Felix.Server.Scaleout;
 
 /// <summary>
-/// This node's one Redis connection (the SignalR backplane keeps its own). Opened without waiting for Redis, so a node
+/// This node's one Redis connection, for the broker, the store, the queue and the leases. Opened without waiting for Redis, so a node
 /// starts while Redis is down and reconnects by itself; commands fail at once while disconnected, so requests answer
 /// 503 instead of hanging.
 /// </summary>

@@ -9,37 +9,52 @@ using StackExchange.Redis;
 namespace Felix.Server.Scaleout;
 
 /// <summary>
-/// Histories in Redis, one Redis Stream per workflow, so every node reads the same positions. A Lua script assigns the
-/// next sequence, sets the epoch with the first event and adds the entry as one step, so appends from two nodes (a
-/// takeover) never share a sequence. Entry ids are <c>0-{sequence}</c>; the stored body leaves out the position, which
-/// is filled in from the entry id and the epoch on read. A Redis that lost its data starts new epochs.
+/// The scale-out broker's log: one Redis Stream per workflow, appended to and published to every node in one Lua script
+/// (one round trip per event), so every node reads the same positions and hears of every event. The stream assigns the
+/// next sequence itself (entry ids <c>0-{sequence}</c>, so appends from two nodes in a takeover never share one); the
+/// epoch is set with the first event. The stored body leaves out the position, which is filled in on read. A Redis that
+/// lost its data starts new epochs.
 /// </summary>
-internal sealed class RedisEventLog(RedisConnection redis, IOptions<StreamingOptions> options) : IEventLog
+internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signals, IOptions<StreamingOptions> options) : IEventLog
 {
-    // The write rules of IEventLog (nothing after the terminal event, no write from a stale run) are checked in the
-    // same script as the append, so no other node's write can come between the check and the append.
+    // The write rules of IEventLog (nothing after the terminal event, no write from a stale run) are checked in the same
+    // script as the append, so no other node's write can come between the check and the append. The position hash is
+    // written only when it changes (first event, higher fence, terminal event): a typical event costs the script a read,
+    // the append and the publish.
     private const string AppendScript = """
-        if redis.call('HGET', KEYS[1], 'ended') then return redis.error_reply('FELIX_ENDED') end
+        local state = redis.call('HMGET', KEYS[1], 'ended', 'fence', 'epoch')
+        if state[1] then return redis.error_reply('FELIX_ENDED') end
         local fence = tonumber(ARGV[4])
-        if fence > 0 then
-            local current = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')
-            if fence < current then return redis.error_reply('FELIX_STALE') end
-            if fence > current then redis.call('HSET', KEYS[1], 'fence', fence) end
+        local current = tonumber(state[2] or '0')
+        if fence > 0 and fence < current then return redis.error_reply('FELIX_STALE') end
+        local seq = string.sub(redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], '0-*', 'e', ARGV[2]), 3)
+        local epoch = state[3]
+        local changed = {}
+        if not epoch then
+            epoch = ARGV[1]
+            changed[#changed + 1] = 'epoch'
+            changed[#changed + 1] = epoch
         end
-        redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
-        local seq = redis.call('HINCRBY', KEYS[1], 'last', 1)
-        redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], '0-' .. seq, 'e', ARGV[2])
-        if ARGV[5] == '1' then redis.call('HSET', KEYS[1], 'ended', 1) end
-        return { redis.call('HGET', KEYS[1], 'epoch'), seq }
+        if fence > current then
+            changed[#changed + 1] = 'fence'
+            changed[#changed + 1] = fence
+        end
+        if ARGV[5] == '1' then
+            changed[#changed + 1] = 'ended'
+            changed[#changed + 1] = 1
+        end
+        if #changed > 0 then redis.call('HSET', KEYS[1], unpack(changed)) end
+        redis.call('PUBLISH', ARGV[6], ARGV[7] .. seq .. '\n' .. epoch .. '\n' .. ARGV[2])
+        return { epoch, seq }
         """;
 
     private const string StateScript = """
         local epoch = redis.call('HGET', KEYS[1], 'epoch')
         if not epoch then return false end
         local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
-        local firstId = ''
-        if #first > 0 then firstId = first[1][1] end
-        return { epoch, redis.call('HGET', KEYS[1], 'last'), firstId }
+        local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+        if #first == 0 then return { epoch, '', '' } end
+        return { epoch, first[1][1], last[1][1] }
         """;
 
     private const string ReadScript = """
@@ -65,7 +80,8 @@ internal sealed class RedisEventLog(RedisConnection redis, IOptions<StreamingOpt
             result = (RedisResult[])(await redis.Database.ScriptEvaluateAsync(
                 AppendScript,
                 [redis.Keys.Position(evt.WorkflowId), redis.Keys.Events(evt.WorkflowId)],
-                [EventIds.NewEpoch(), body, _maxEvents, fence, evt.IsTerminal ? 1 : 0]))!;
+                [EventIds.NewEpoch(), body, _maxEvents, fence, evt.IsTerminal ? 1 : 0,
+                    redis.Keys.EventsChannel.ToString(), NodeFeedMessage.Header(redis.NodeId, evt.WorkflowId)]))!;
         }
         catch (RedisServerException ex) when (ex.Message.Contains("FELIX_ENDED", StringComparison.Ordinal))
         {
@@ -77,8 +93,30 @@ internal sealed class RedisEventLog(RedisConnection redis, IOptions<StreamingOpt
         }
 
         evt.Epoch = (string)result[0]!;
-        evt.Sequence = (long)result[1];
+        evt.Sequence = long.Parse((string)result[1]!, CultureInfo.InvariantCulture);
         evt.EventId = EventIds.Format(evt.Epoch, evt.Sequence);
+        if (evt.IsTerminal)
+        {
+            await ReleaseOwnershipAsync(evt.WorkflowId);
+        }
+    }
+
+    /// <summary>
+    /// Once per workflow, after its terminal event: the node lets go of it, and its freed slot may take more shared work.
+    /// The event is stored whatever happens here; an owner entry left behind names a finished workflow, which the dead
+    /// node sweep only removes.
+    /// </summary>
+    private async Task ReleaseOwnershipAsync(string workflowId)
+    {
+        try
+        {
+            await redis.Database.HashDeleteAsync(redis.Keys.Owners, workflowId);
+        }
+        catch (RedisException)
+        {
+        }
+
+        signals.WakeQueue();
     }
 
     public async ValueTask<StreamState?> GetStateAsync(string workflowId, CancellationToken cancellationToken = default)
@@ -91,10 +129,13 @@ internal sealed class RedisEventLog(RedisConnection redis, IOptions<StreamingOpt
         }
 
         var parts = (RedisResult[])result!;
-        var last = long.Parse((string)parts[1]!, CultureInfo.InvariantCulture);
-        var firstId = (string)parts[2]!;
-        var first = firstId.Length == 0 ? last + 1 : SequenceOf(firstId);
-        return new StreamState((string)parts[0]!, last, first);
+        var firstId = (string)parts[1]!;
+        if (firstId.Length == 0)
+        {
+            return null;
+        }
+
+        return new StreamState((string)parts[0]!, SequenceOf((string)parts[2]!), SequenceOf(firstId));
     }
 
     public async ValueTask<HistoryPage> ReadAsync(string workflowId, long afterSequence, int limit, CancellationToken cancellationToken = default)

@@ -37,7 +37,11 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>A node's lease: present while the node is alive.</summary>
     public RedisKey NodeLease(string nodeId) => $"{Prefix}:node:{nodeId}";
 
+    /// <summary>Every workflow event, as the append script publishes it (<see cref="NodeFeedMessage"/>).</summary>
     public RedisChannel EventsChannel => RedisChannel.Literal($"{Prefix}:events");
+
+    /// <summary>Every node's system events.</summary>
+    public RedisChannel SystemChannel => RedisChannel.Literal($"{Prefix}:system");
 
     public RedisChannel WorkChannel => RedisChannel.Literal($"{Prefix}:work");
 

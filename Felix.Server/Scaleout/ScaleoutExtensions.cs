@@ -1,11 +1,8 @@
-using Felix.Server.Hubs;
 using Felix.Server.Observability;
 using Felix.Server.Platform;
 using Felix.Server.Storage;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
-using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -25,10 +22,7 @@ internal static class ScaleoutExtensions
         return settings is { Enabled: true } ? services.AddRedisScaleout(settings.Configuration!) : services;
     }
 
-    /// <summary>Short enough that a lost terminal event still ends a stream promptly; long enough to cost idle clients little.</summary>
-    public static readonly TimeSpan RelayedEventCheckInterval = TimeSpan.FromSeconds(5);
-
-    /// <summary>Every scale-out registration: shared store, log, queue, leases, event relay, SignalR backplane, health.</summary>
+    /// <summary>Every scale-out registration: shared store, broker log and node feed, queue, leases, health.</summary>
     public static IServiceCollection AddRedisScaleout(this IServiceCollection services, string redisConfiguration)
     {
         services.AddOptions<ScaleoutOptions>()
@@ -48,9 +42,7 @@ internal static class ScaleoutExtensions
         services.Replace(ServiceDescriptor.Singleton<IEventLog>(sp => sp.GetRequiredService<RedisEventLog>()));
         services.Replace(ServiceDescriptor.Singleton<IWorkflowStore>(sp => sp.GetRequiredService<RedisWorkflowStore>()));
         services.Replace(ServiceDescriptor.Singleton<IWorkflowDispatcher>(sp => sp.GetRequiredService<RedisWorkflowDispatcher>()));
-        services.AddSingleton<IEventSink, RedisEventSink>();
-        // Relayed events can be lost on the way; a quiet live subscriber looks in the shared log now and then.
-        services.PostConfigure<StreamingOptions>(o => o.LiveLogCheckInterval ??= RelayedEventCheckInterval);
+        services.AddSingleton<ISystemEventForwarder, RedisSystemEventForwarder>();
 
         // A starting node must not fail the workflows other nodes are running: dead nodes are found by their leases.
         // Histories are capped per workflow by the stream length; there is no local database to sweep.
@@ -67,20 +59,12 @@ internal static class ScaleoutExtensions
         }
 
         services.AddHostedService(sp => sp.GetRequiredService<RedisWorkflowDispatcher>());
-        services.AddHostedService<RedisEventRelay>();
+        services.AddHostedService<RedisNodeFeed>();
         services.AddHostedService<NodeLeaseService>();
 
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [ObservabilityExtensions.ReadyTag]);
         services.AddExceptionHandler<RedisUnavailableExceptionHandler>();
 
-        // Group sends go through the backplane to every node's members: not the single-node group writer (Hubs).
-        services.RemoveAll<HubLifetimeManager<WorkflowHub>>();
-        services.AddSignalR().AddStackExchangeRedis();
-        services.AddOptions<RedisOptions>().Configure<IOptions<ScaleoutOptions>>((backplane, scaleout) =>
-        {
-            backplane.Configuration = RedisConnection.CreateConfiguration(scaleout.Value.Configuration!);
-            backplane.Configuration.ChannelPrefix = RedisChannel.Literal(scaleout.Value.KeyPrefix + ":signalr");
-        });
         return services;
     }
 }

@@ -23,12 +23,8 @@ internal sealed class EventSubscription : IDisposable
     private int _queued;
     private volatile bool _stopped;
 
-    private readonly TimeSpan? _logCheckInterval;
-
-    public EventSubscription(
-        string workflowId, IEventLog log, int capacity, int pageSize, Action<EventSubscription> onDispose, TimeSpan? logCheckInterval = null)
+    public EventSubscription(string workflowId, IEventLog log, int capacity, int pageSize, Action<EventSubscription> onDispose)
     {
-        _logCheckInterval = logCheckInterval;
         WorkflowId = workflowId;
         _log = log;
         _capacity = capacity;
@@ -119,68 +115,25 @@ internal sealed class EventSubscription : IDisposable
         while (true)
         {
             var published = TryReadLive();
-            IReadOnlyList<WorkflowEvent>? fromLog = null;
             if (published is null)
             {
-                if (_logCheckInterval is null)
+                // Waiting here, in the iterator, allocates nothing; a ValueTask method would allocate its state machine
+                // per wait. A completed queue falls through with no event and ends the stream.
+                var more = await _live.Reader.WaitToReadAsync(CancellationToken.None);
+                cancellationToken.ThrowIfCancellationRequested();
+                if (more)
                 {
-                    // Waiting here, in the iterator, allocates nothing; a ValueTask method would allocate its state
-                    // machine per wait. A completed queue falls through with no event and ends the stream.
-                    var more = await _live.Reader.WaitToReadAsync(CancellationToken.None);
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (more)
-                    {
-                        continue;
-                    }
-                }
-                else
-                {
-                    (published, fromLog) = await NextLiveAsync(after, cancellationToken);
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-            }
-
-            if (fromLog is not null)
-            {
-                foreach (var missed in fromLog)
-                {
-                    after = missed.Sequence;
-                    SawTerminal = missed.IsTerminal;
-                    yield return new PublishedEvent(missed);
-                    if (missed.IsTerminal)
-                    {
-                        yield break;
-                    }
+                    continue;
                 }
 
-                continue;
-            }
-
-            if (published is null)
-            {
                 yield break;
             }
 
-            // Events at or before the history end were already replayed above.
+            // Events at or before the history end were already replayed above. The fan-out hands a subscription each
+            // event after its position once and in order (it fills gaps itself), so nothing else can be out of place.
             if (published.Event.Sequence <= after)
             {
                 continue;
-            }
-
-            // Events relayed from another node can miss one (a dropped pub/sub message); the log has every event.
-            while (published.Event.Sequence > after + 1)
-            {
-                var page = await _log.ReadAsync(WorkflowId, after, Math.Min(_pageSize, (int)Math.Min(int.MaxValue, published.Event.Sequence - after - 1)), cancellationToken);
-                if (page.Events.Count == 0 || page.Events[0].Sequence != after + 1)
-                {
-                    break;
-                }
-
-                foreach (var missed in page.Events)
-                {
-                    after = missed.Sequence;
-                    yield return new PublishedEvent(missed);
-                }
             }
 
             after = published.Event.Sequence;
@@ -189,41 +142,6 @@ internal sealed class EventSubscription : IDisposable
             if (published.Event.IsTerminal)
             {
                 yield break;
-            }
-        }
-    }
-
-    /// <summary>
-    /// With a log check interval (scale-out): the next live event, or null once the queue is completed. A subscriber
-    /// that has heard nothing for that long looks in the log: a relayed event that was lost, the terminal one included,
-    /// would otherwise never come, and nothing after it would reveal the gap.
-    /// </summary>
-    private async ValueTask<(PublishedEvent? Live, IReadOnlyList<WorkflowEvent>? FromLog)> NextLiveAsync(long after, CancellationToken cancellationToken)
-    {
-        var interval = _logCheckInterval!.Value;
-        while (true)
-        {
-            if (TryReadLive() is { } item)
-            {
-                return (item, null);
-            }
-
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            idle.CancelAfter(interval);
-            try
-            {
-                if (!await _live.Reader.WaitToReadAsync(idle.Token))
-                {
-                    return (null, null);
-                }
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                var page = await _log.ReadAsync(WorkflowId, after, _pageSize, cancellationToken);
-                if (page.Events.Count > 0 && page.Events[0].Sequence == after + 1)
-                {
-                    return (null, page.Events);
-                }
             }
         }
     }

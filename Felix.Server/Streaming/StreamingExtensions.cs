@@ -13,6 +13,7 @@ internal static class StreamingExtensions
                 "Felix:Streaming:SlowConsumerTimeout must be positive, or -00:00:00.001 for none.")
             .ValidateOnStart();
         services.AddSingleton<IEventLog, InMemoryEventLog>();
+        services.AddSingleton<LocalFanout>();
         services.AddSingleton<EventPublisher>();
         services.AddSingleton<SystemEventBus>();
         return services;

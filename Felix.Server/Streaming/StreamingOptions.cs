@@ -41,12 +41,6 @@ public sealed class StreamingOptions
     [Range(100, 10_000_000)]
     public int MaxEventsPerWorkflow { get; set; } = DefaultMaxEventsPerWorkflow;
 
-    /// <summary>
-    /// How long a live subscriber may hear nothing before it looks in the log for events it may have missed. Off on one
-    /// node, where every event reaches subscribers directly; scale-out sets it, because relayed events can be lost.
-    /// </summary>
-    public TimeSpan? LiveLogCheckInterval { get; set; }
-
     /// <summary>Events read from the log per page when a client catches up.</summary>
     [Range(1, 100_000)]
     public int ReplayPageSize { get; set; } = 500;

@@ -6,9 +6,10 @@ namespace Felix.Server.Streaming;
 
 /// <summary>
 /// System-wide events (workflow created, status changes, agents, engine state) for the system hub and the raw system
-/// stream. Not kept in history: a system stream shows what happens while it is open.
+/// stream, from every node: each is delivered here and forwarded to the other nodes (scale-out), which deliver it to
+/// theirs. Not kept in history: a system stream shows what happens while it is open.
 /// </summary>
-internal sealed class SystemEventBus(IEnumerable<ISystemEventSink> sinks, TimeProvider time)
+internal sealed class SystemEventBus(IEnumerable<ISystemEventSink> sinks, TimeProvider time, ISystemEventForwarder? forwarder = null)
 {
     private readonly ISystemEventSink[] _sinks = [.. sinks];
     private ImmutableArray<Channel<SystemEvent>> _listeners = [];
@@ -16,6 +17,18 @@ internal sealed class SystemEventBus(IEnumerable<ISystemEventSink> sinks, TimePr
     public async ValueTask PublishAsync(SystemEvent evt)
     {
         evt.Timestamp = Timestamps.Now(time);
+        await DeliverAsync(evt);
+        if (forwarder is not null)
+        {
+            await forwarder.ForwardAsync(evt);
+        }
+    }
+
+    /// <summary>A system event another node published, for this node's system streams.</summary>
+    public ValueTask DeliverFromOtherNodeAsync(SystemEvent evt) => DeliverAsync(evt);
+
+    private async ValueTask DeliverAsync(SystemEvent evt)
+    {
         foreach (var sink in _sinks)
         {
             await sink.DeliverAsync(evt);
@@ -50,4 +63,10 @@ internal sealed class SystemEventBus(IEnumerable<ISystemEventSink> sinks, TimePr
 internal interface ISystemEventSink
 {
     ValueTask DeliverAsync(SystemEvent evt);
+}
+
+/// <summary>Hands a system event published here to the other nodes (scale-out only); must not throw or wait long.</summary>
+internal interface ISystemEventForwarder
+{
+    ValueTask ForwardAsync(SystemEvent evt);
 }

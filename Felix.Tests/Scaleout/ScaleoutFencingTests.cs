@@ -65,7 +65,7 @@ public sealed class ScaleoutFencingTests(RedisServer redis) : IClassFixture<Redi
         }
 
         await Poll.UntilAsync(() => Task.FromResult(a.Output.Any(line => line.Contains("refused a write of attempt 1", StringComparison.Ordinal))),
-            "node a to log its refused writes", TimeSpan.FromSeconds(30));
+            () => "node a to log its refused writes; its last lines:\n" + string.Join("\n", a.Output.TakeLast(60)), TimeSpan.FromSeconds(30));
         // Each agent step's model call is made once, and once more at most for the step in flight when A froze.
         List<JsonObject> bodies;
         lock (model.Bodies)

@@ -14,7 +14,7 @@ public sealed class RedisEventLogTests(RedisServer redis) : EventLogSpec, IClass
         Task.FromResult<IEventLog>(Open(_connections.Open(), maxEventsPerWorkflow));
 
     private static RedisEventLog Open(RedisConnection connection, int maxEventsPerWorkflow = StreamingOptions.DefaultMaxEventsPerWorkflow) =>
-        new(connection, Options.Create(new StreamingOptions { MaxEventsPerWorkflow = maxEventsPerWorkflow }));
+        new(connection, new ScaleoutSignals(), Options.Create(new StreamingOptions { MaxEventsPerWorkflow = maxEventsPerWorkflow }));
 
     public Task InitializeAsync() => Task.CompletedTask;
 

@@ -11,28 +11,6 @@ public sealed class EventSubscriptionTests
     private const string WorkflowId = "wf_0000beef";
 
     [Fact]
-    public async Task AQuietSubscriberFindsAnEventThatNeverReachedItInTheLog()
-    {
-        var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));
-        await log.AppendAsync(new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running });
-        using var subscription = new EventSubscription(WorkflowId, log, 16, 100, _ => { }, logCheckInterval: TimeSpan.FromMilliseconds(50))
-        {
-            HistoryEnd = 1,
-        };
-        var events = subscription.ReadAllAsync().GetAsyncEnumerator();
-        Assert.True(await events.MoveNextAsync().AsTask().DefaultTimeout());
-
-        // Appended on another node, its relay lost: only the log has it.
-        await log.AppendAsync(new WorkflowErrorEvent { WorkflowId = WorkflowId, Error = "Node lost" });
-
-        Assert.True(await events.MoveNextAsync().AsTask().DefaultTimeout());
-        Assert.IsType<WorkflowErrorEvent>(events.Current.Event);
-        Assert.Equal(2, events.Current.Event.Sequence);
-        Assert.False(await events.MoveNextAsync().AsTask().DefaultTimeout());
-        Assert.True(subscription.SawTerminal);
-    }
-
-    [Fact]
     public async Task LiveEventsAlreadyReplayedFromHistoryAreDropped()
     {
         var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));

@@ -30,13 +30,10 @@ public class PublishBenchmarks
     {
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var streaming = Options.Create(new StreamingOptions { SendQueueCapacity = 1_000_000, MaxEventsPerWorkflow = 10_000 });
-        _publisher = new EventPublisher(
-            new InMemoryEventLog(streaming),
-            [new NoOpSink()],
-            TimeProvider.System,
-            streaming,
-            new FelixMetrics(_services.GetRequiredService<IMeterFactory>()),
-            NullLogger<EventPublisher>.Instance);
+        var log = new InMemoryEventLog(streaming);
+        var metrics = new FelixMetrics(_services.GetRequiredService<IMeterFactory>());
+        var fanout = new LocalFanout(log, [new NoOpSink()], streaming, TimeProvider.System, metrics, NullLogger<LocalFanout>.Instance);
+        _publisher = new EventPublisher(log, fanout, TimeProvider.System, metrics);
         for (var i = 0; i < Subscribers; i++)
         {
             var subscription = _publisher.SubscribeAsync("wf_bench", null, null).GetAwaiter().GetResult();

@@ -1,0 +1,294 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Felix.Contracts.Events;
+using Felix.Server.Observability;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Server.Streaming;
+
+/// <summary>
+/// This node's delivery of workflow events, the one path every event takes to every transport on every deployment: the
+/// hub groups (through <see cref="IEventSink"/>) and the subscriptions (<c>StreamEvents</c>, raw WebSockets), one
+/// workflow's events one at a time and in sequence order. Events published here arrive from <see cref="EventPublisher"/>
+/// right after their append; events other nodes published arrive from the broker's node feed.
+/// </summary>
+/// <remarks>
+/// Per workflow it keeps the last sequence its listeners were given. Every listener joins at that position (after the
+/// history up to it was read), so a remote event at or before it is a duplicate and is dropped, and a remote event past the
+/// next one shows a lost publish: the missing ones are read from the log first. A join that finds the log ahead of it
+/// hands the difference to the listeners already there before the new one joins. So every listener of a node sees each
+/// event once, in order, whichever node published it.
+/// </remarks>
+internal sealed partial class LocalFanout(
+    IEventLog log,
+    IEnumerable<IEventSink> sinks,
+    IOptions<StreamingOptions> options,
+    TimeProvider time,
+    FelixMetrics metrics,
+    ILogger<LocalFanout> logger)
+{
+    private readonly ConcurrentDictionary<string, StreamChannel> _channels = new(StringComparer.Ordinal);
+    private readonly IEventSink[] _sinks = [.. sinks];
+    private readonly StreamingOptions _options = options.Value;
+
+    /// <summary>
+    /// Runs <paramref name="publish"/> (the append) and hands its event to this node's listeners, as one step no other
+    /// delivery or join of the workflow comes between. The cancellation token only stops waiting for the workflow's turn.
+    /// </summary>
+    public async ValueTask<WorkflowEvent> PublishAsync(
+        string workflowId, Func<ValueTask<WorkflowEvent>> publish, CancellationToken cancellationToken)
+    {
+        var channel = _channels.GetOrAdd(workflowId, static _ => new StreamChannel());
+        await channel.Gate.WaitAsync(cancellationToken);
+        WorkflowEvent evt;
+        try
+        {
+            channel.PublishedHere = true;
+            evt = await publish();
+            await DeliverAsync(channel, new PublishedEvent(evt));
+        }
+        finally
+        {
+            channel.Gate.Release();
+        }
+
+        ForgetIfDone(workflowId, channel);
+        return evt;
+    }
+
+    /// <summary>
+    /// An event another node published (it is in the shared log). Ignored unless this node has listeners of the workflow;
+    /// fills a gap from the log first, drops a duplicate. Callers pass one workflow's events in the order they came.
+    /// </summary>
+    public async ValueTask DeliverRemoteAsync(WorkflowEvent evt, CancellationToken cancellationToken = default)
+    {
+        if (!_channels.TryGetValue(evt.WorkflowId, out var channel))
+        {
+            return;
+        }
+
+        await channel.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (channel.LastDelivered is { } last && evt.Sequence <= last)
+            {
+                return;
+            }
+
+            if (channel.LastDelivered is { } before && evt.Sequence > before + 1)
+            {
+                await CatchUpAsync(evt.WorkflowId, channel, evt.Sequence - 1, cancellationToken);
+            }
+
+            await DeliverAsync(channel, new PublishedEvent(evt));
+        }
+        finally
+        {
+            channel.Gate.Release();
+        }
+
+        ForgetIfDone(evt.WorkflowId, channel);
+    }
+
+    /// <summary>
+    /// Starts a subscription at a position: after <paramref name="afterSequence"/> of <paramref name="epoch"/> (when the
+    /// epoch is given and differs from the stream's, or the position is no longer kept, replay starts at the oldest kept
+    /// event and <see cref="EventSubscription.ReplayedFromStart"/> says so).
+    /// </summary>
+    public async Task<EventSubscription> SubscribeAsync(string workflowId, string? epoch, long? afterSequence, CancellationToken cancellationToken = default)
+    {
+        var channel = _channels.GetOrAdd(workflowId, static _ => new StreamChannel());
+        var subscription = new EventSubscription(workflowId, log, _options.SendQueueCapacity, _options.ReplayPageSize, s =>
+        {
+            channel.Remove(s);
+            channel.Completed |= s.SawTerminal;
+            ForgetIfDone(workflowId, channel);
+        });
+        var state = await JoinAsync(workflowId, channel, () =>
+        {
+            channel.Add(subscription);
+            return Task.CompletedTask;
+        }, cancellationToken);
+        var start = ResumePoint.Resolve(state, epoch, afterSequence);
+        subscription.Epoch = start.Epoch;
+        subscription.AfterSequence = start.AfterSequence;
+        subscription.HistoryEnd = start.HistoryEnd;
+        subscription.ReplayedFromStart = start.ReplayedFromStart;
+        return subscription;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="join"/> (a hub group join) at a moment no event of the workflow is being delivered here, and
+    /// returns the stream state of that moment: events up to it are in the log, events after it reach the group.
+    /// </summary>
+    public Task<StreamState?> JoinAsync(string workflowId, Func<Task> join, CancellationToken cancellationToken = default) =>
+        JoinAsync(workflowId, _channels.GetOrAdd(workflowId, static _ => new StreamChannel()), join, cancellationToken);
+
+    private async Task<StreamState?> JoinAsync(string workflowId, StreamChannel channel, Func<Task> join, CancellationToken cancellationToken)
+    {
+        await channel.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            var state = await log.GetStateAsync(workflowId, cancellationToken);
+            var logged = state?.LastSequence ?? 0;
+            // Events another node appended that have not come through the feed yet go to the listeners already here now;
+            // the one joining has them from the history. Later copies from the feed are duplicates.
+            if (channel.LastDelivered is { } last && last < logged)
+            {
+                await CatchUpAsync(workflowId, channel, logged, cancellationToken);
+            }
+
+            channel.LastDelivered = Math.Max(channel.LastDelivered ?? 0, logged);
+            channel.LastActivity = time.GetTimestamp();
+            await join();
+            return state;
+        }
+        catch
+        {
+            ForgetIfDone(workflowId, channel);
+            throw;
+        }
+        finally
+        {
+            channel.Gate.Release();
+        }
+    }
+
+    /// <summary>Lets go of a finished workflow's channel (its terminal event is in the log) once nobody listens on it.</summary>
+    public void ForgetFinished(string workflowId)
+    {
+        if (_channels.TryGetValue(workflowId, out var channel))
+        {
+            channel.Completed = true;
+            ForgetIfDone(workflowId, channel);
+        }
+    }
+
+    /// <summary>
+    /// Looks in the log for every stream this node listens to on behalf of other nodes and has heard nothing of for
+    /// <paramref name="quiet"/>: a lost publish followed by no other event (the terminal one, say) shows no gap otherwise.
+    /// </summary>
+    public async Task CatchUpQuietStreamsAsync(TimeSpan quiet, CancellationToken cancellationToken)
+    {
+        var now = time.GetTimestamp();
+        foreach (var (workflowId, channel) in _channels)
+        {
+            if (channel.Completed || channel.PublishedHere || channel.LastDelivered is not { } last
+                || time.GetElapsedTime(channel.LastActivity, now) < quiet || !channel.Gate.Wait(0))
+            {
+                continue;
+            }
+
+            try
+            {
+                channel.LastActivity = now;
+                await CatchUpAsync(workflowId, channel, long.MaxValue, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogCatchUpFailed(logger, ex, workflowId, last);
+            }
+            finally
+            {
+                channel.Gate.Release();
+            }
+
+            ForgetIfDone(workflowId, channel);
+        }
+    }
+
+    /// <summary>Delivers the logged events after the channel's position up to <paramref name="through"/>; gate held.</summary>
+    private async Task CatchUpAsync(string workflowId, StreamChannel channel, long through, CancellationToken cancellationToken)
+    {
+        while (channel.LastDelivered is { } last && last < through && !channel.Completed)
+        {
+            var page = await log.ReadAsync(workflowId, last, (int)Math.Min(_options.ReplayPageSize, through - last), cancellationToken);
+            if (page.Events.Count == 0 || page.Events[0].Sequence != last + 1)
+            {
+                // Not in the log (yet), or no longer kept: the listeners' own resume covers what cannot be read here.
+                return;
+            }
+
+            metrics.GapFilled(page.Events.Count);
+            foreach (var evt in page.Events)
+            {
+                await DeliverAsync(channel, new PublishedEvent(evt));
+            }
+        }
+    }
+
+    /// <summary>Hands one event to every transport of this node; gate held.</summary>
+    private async ValueTask DeliverAsync(StreamChannel channel, PublishedEvent published)
+    {
+        var started = time.GetTimestamp();
+        var evt = published.Event;
+        foreach (var sink in _sinks)
+        {
+            try
+            {
+                await sink.DeliverAsync(published, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                LogSinkFailed(logger, ex, sink.GetType().Name, evt.WorkflowId, evt.Sequence);
+                metrics.Dropped(sink.GetType().Name, "transport_failed");
+            }
+        }
+
+        foreach (var subscription in channel.Subscriptions)
+        {
+            if (!subscription.Deliver(published))
+            {
+                metrics.Dropped("stream", "slow_consumer");
+            }
+        }
+
+        channel.LastDelivered = evt.Sequence;
+        channel.LastActivity = started;
+        channel.Completed |= evt.IsTerminal;
+        metrics.FanoutDuration(time.GetElapsedTime(started));
+    }
+
+    // A finished stream gets no more events, so its channel can go; a late subscriber makes a fresh one and reads history.
+    private void ForgetIfDone(string workflowId, StreamChannel channel)
+    {
+        if (channel.Completed && channel.Subscriptions.IsEmpty)
+        {
+            _channels.TryRemove(new KeyValuePair<string, StreamChannel>(workflowId, channel));
+        }
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Transport {Sink} failed to take event {Sequence} of workflow {WorkflowId}")]
+    private static partial void LogSinkFailed(ILogger logger, Exception exception, string sink, string workflowId, long sequence);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Events of workflow {WorkflowId} after {Sequence} could not be read to fill a gap")]
+    private static partial void LogCatchUpFailed(ILogger logger, Exception exception, string workflowId, long sequence);
+
+    /// <summary>One workflow's listeners on this node and where they stand.</summary>
+    private sealed class StreamChannel
+    {
+        private ImmutableArray<EventSubscription> _subscriptions = [];
+
+        /// <summary>Held while an event is delivered or a listener joins: they never interleave.</summary>
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        /// <summary>The last sequence this node's listeners were given (or had from the history when they joined).</summary>
+        public long? LastDelivered { get; set; }
+
+        /// <summary>When the stream was last delivered to or looked at (a <see cref="TimeProvider"/> timestamp).</summary>
+        public long LastActivity { get; set; }
+
+        /// <summary>This node publishes the workflow's events, so none can be missing here.</summary>
+        public bool PublishedHere { get; set; }
+
+        public bool Completed { get; set; }
+
+        public ImmutableArray<EventSubscription> Subscriptions => _subscriptions;
+
+        public void Add(EventSubscription subscription) =>
+            ImmutableInterlocked.Update(ref _subscriptions, static (list, s) => list.Add(s), subscription);
+
+        public void Remove(EventSubscription subscription) =>
+            ImmutableInterlocked.Update(ref _subscriptions, static (list, s) => list.Remove(s), subscription);
+    }
+}

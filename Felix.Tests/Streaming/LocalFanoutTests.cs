@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Felix.Contracts;
+using Felix.Contracts.Events;
+using Felix.Server.Observability;
+using Felix.Server.Streaming;
+using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Felix.Tests.Streaming;
+
+/// <summary>
+/// The fan-out of one node with events another node published: every listener (a hub group and a subscription) gets
+/// each event once and in order, when a publish is lost on the way, repeated, or overtaken by a join.
+/// </summary>
+public sealed class LocalFanoutTests : IDisposable
+{
+    private const string WorkflowId = "wf_0000beef";
+
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly InMemoryEventLog _log = new(Options.Create(new StreamingOptions()));
+    private readonly RecordingSink _group = new();
+    private readonly LocalFanout _fanout;
+
+    public LocalFanoutTests()
+    {
+        _fanout = new LocalFanout(
+            _log, [_group], Options.Create(new StreamingOptions()), TimeProvider.System,
+            new FelixMetrics(_services.GetRequiredService<IMeterFactory>()), NullLogger<LocalFanout>.Instance);
+    }
+
+    public void Dispose() => _services.Dispose();
+
+    /// <summary>Appends as another node would: to the shared log only.</summary>
+    private async Task<WorkflowEvent> AppendElsewhereAsync(bool terminal = false)
+    {
+        WorkflowEvent evt = terminal
+            ? new WorkflowCompleteEvent { WorkflowId = WorkflowId }
+            : new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running };
+        await _log.AppendAsync(evt);
+        return evt;
+    }
+
+    private static async Task<List<long>> ReadToEndAsync(EventSubscription subscription)
+    {
+        var sequences = new List<long>();
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
+        await foreach (var published in subscription.ReadAllAsync(timeout.Token))
+        {
+            sequences.Add(published.Event.Sequence);
+        }
+
+        return sequences;
+    }
+
+    [Fact]
+    public async Task ARemoteEventAfterALostOneReachesEveryListenerAfterTheMissingOneFromTheLog()
+    {
+        var first = await AppendElsewhereAsync();
+        using var subscription = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        await _fanout.JoinAsync(WorkflowId, () => Task.CompletedTask);
+
+        var lost = await AppendElsewhereAsync();
+        var next = await AppendElsewhereAsync();
+        var last = await AppendElsewhereAsync(terminal: true);
+        await _fanout.DeliverRemoteAsync(next);
+        await _fanout.DeliverRemoteAsync(last);
+
+        Assert.Equal([2L, 3L, 4L], _group.Sequences);
+        Assert.Equal([first.Sequence, lost.Sequence, next.Sequence, last.Sequence], await ReadToEndAsync(subscription));
+    }
+
+    [Fact]
+    public async Task ARemoteEventThatCameTwiceOrWasAlreadyInTheHistoryIsDeliveredOnce()
+    {
+        var first = await AppendElsewhereAsync();
+        using var subscription = await _fanout.SubscribeAsync(WorkflowId, null, null);
+
+        // The first was in the history the subscriber read; the second comes through the feed twice.
+        await _fanout.DeliverRemoteAsync(first);
+        var second = await AppendElsewhereAsync(terminal: true);
+        await _fanout.DeliverRemoteAsync(second);
+        await _fanout.DeliverRemoteAsync(second);
+
+        Assert.Equal([2L], _group.Sequences);
+        Assert.Equal([1L, 2L], await ReadToEndAsync(subscription));
+    }
+
+    [Fact]
+    public async Task AJoinThatFindsTheLogAheadGivesTheListenersAlreadyThereTheDifferenceFirst()
+    {
+        await AppendElsewhereAsync();
+        using var early = await _fanout.SubscribeAsync(WorkflowId, null, null);
+
+        // Appended elsewhere, its publish still on the way when a second listener joins and reads it from the history.
+        var inFlight = await AppendElsewhereAsync();
+        using var late = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        await _fanout.DeliverRemoteAsync(inFlight);
+        var last = await AppendElsewhereAsync(terminal: true);
+        await _fanout.DeliverRemoteAsync(last);
+
+        Assert.Equal([2L, 3L], _group.Sequences);
+        Assert.Equal(2, late.HistoryEnd);
+        Assert.Equal([1L, 2L, 3L], await ReadToEndAsync(early));
+        Assert.Equal([1L, 2L, 3L], await ReadToEndAsync(late));
+    }
+
+    [Fact]
+    public async Task AQuietStreamWhoseTerminalPublishWasLostGetsItFromTheLog()
+    {
+        await AppendElsewhereAsync();
+        using var subscription = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        await AppendElsewhereAsync(terminal: true);
+
+        await _fanout.CatchUpQuietStreamsAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
+        Assert.Empty(_group.Sequences); // not quiet for long enough yet
+
+        await Task.Delay(TimeSpan.FromMilliseconds(20));
+        await _fanout.CatchUpQuietStreamsAsync(TimeSpan.FromMilliseconds(10), CancellationToken.None);
+
+        Assert.Equal([2L], _group.Sequences);
+        Assert.Equal([1L, 2L], await ReadToEndAsync(subscription));
+    }
+
+    [Fact]
+    public async Task EventsOfAWorkflowNobodyHereListensToAreIgnored()
+    {
+        var evt = await AppendElsewhereAsync();
+
+        await _fanout.DeliverRemoteAsync(evt);
+        await _fanout.CatchUpQuietStreamsAsync(TimeSpan.Zero, CancellationToken.None);
+
+        Assert.Empty(_group.Sequences);
+    }
+
+    private sealed class RecordingSink : IEventSink
+    {
+        private readonly ConcurrentQueue<long> _sequences = new();
+
+        public long[] Sequences => [.. _sequences];
+
+        public ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken)
+        {
+            _sequences.Enqueue(evt.Event.Sequence);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
