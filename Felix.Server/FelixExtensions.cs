@@ -41,15 +41,31 @@ internal static class FelixExtensions
         services.AddFelixCors();
         services.AddFelixSecurity();
         services.AddFelixRateLimits();
-        services.AddStreaming();
+        services.AddStreaming().UseConfiguredBackend(builder.Configuration);
         services.AddWorkflows();
-        services.AddStorage();
         services.AddAgents();
         services.AddFelixHubs();
         services.AddCompat();
-        services.AddRedisScaleout(builder.Configuration);
         services.AddBench();
         return builder;
+    }
+
+    /// <summary>
+    /// The one place the backend is chosen: Redis scale-out when <c>Felix:Redis:Configuration</c> is set, otherwise
+    /// <c>Felix:Storage:Provider</c> (SQLite unless it says InMemory; a bad value is reported by the settings check).
+    /// </summary>
+    private static IStreamingBuilder UseConfiguredBackend(this IStreamingBuilder streaming, IConfiguration configuration)
+    {
+        var redis = configuration[$"{ScaleoutOptions.SectionName}:{nameof(ScaleoutOptions.Configuration)}"];
+        if (!string.IsNullOrWhiteSpace(redis))
+        {
+            return streaming.UseRedis(redis);
+        }
+
+        var provider = configuration[$"{StorageOptions.SectionName}:{nameof(StorageOptions.Provider)}"];
+        return string.Equals(provider, nameof(StorageProvider.InMemory), StringComparison.OrdinalIgnoreCase)
+            ? streaming.UseInMemory()
+            : streaming.UseSqlite();
     }
 
     public static WebApplication MapFelix(this WebApplication app)

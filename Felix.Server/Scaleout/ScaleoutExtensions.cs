@@ -3,28 +3,22 @@ using Felix.Server.Platform;
 using Felix.Server.Storage;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
 
 namespace Felix.Server.Scaleout;
 
 internal static class ScaleoutExtensions
 {
     /// <summary>
-    /// Several nodes behind one Redis, when <c>Felix:Redis:Configuration</c> is set; otherwise nothing changes. Call after
-    /// <c>AddStreaming</c>, <c>AddWorkflows</c>, <c>AddStorage</c> and <c>AddFelixHubs</c>: it replaces their single-node
-    /// registrations.
+    /// Several nodes behind one Redis (<c>Felix:Redis:Configuration</c>): the broker's log appends and publishes to every
+    /// node in one script and each node's feed hands other nodes' events to its fan-out; workflows, the work queue and
+    /// node leases are shared. Dead nodes are found by their leases, so there is no start-up recovery and no local data
+    /// directory (several nodes may start from one folder); histories are capped per workflow by the stream length.
     /// </summary>
-    public static IServiceCollection AddRedisScaleout(this IServiceCollection services, IConfiguration configuration)
+    public static IStreamingBuilder UseRedis(this IStreamingBuilder streaming, string redisConfiguration)
     {
-        var settings = configuration.GetSection(ScaleoutOptions.SectionName).Get<ScaleoutOptions>();
-        return settings is { Enabled: true } ? services.AddRedisScaleout(settings.Configuration!) : services;
-    }
-
-    /// <summary>Every scale-out registration: shared store, broker log and node feed, queue, leases, health.</summary>
-    public static IServiceCollection AddRedisScaleout(this IServiceCollection services, string redisConfiguration)
-    {
+        var services = streaming.Services;
+        services.AddStorageOptions();
         services.AddOptions<ScaleoutOptions>()
             .BindConfiguration(ScaleoutOptions.SectionName)
             .Configure(o => o.Configuration = redisConfiguration)
@@ -33,30 +27,16 @@ internal static class ScaleoutExtensions
             .Validate(o => o.QueuePollInterval > TimeSpan.Zero, "Felix:Redis:QueuePollInterval must be positive.")
             .ValidateOnStart();
 
-        services.TryAddSingleton<RedisConnection>();
-        services.TryAddSingleton<ScaleoutSignals>();
-        services.TryAddSingleton<RedisEventLog>();
-        services.TryAddSingleton(sp => new RedisWorkflowStore(
+        services.AddSingleton<RedisConnection>();
+        services.AddSingleton<ScaleoutSignals>();
+        services.AddSingleton<RedisEventLog>();
+        services.AddSingleton(sp => new RedisWorkflowStore(
             sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.MaxFinishedAge));
-        services.TryAddSingleton<RedisWorkflowDispatcher>();
-        services.Replace(ServiceDescriptor.Singleton<IEventLog>(sp => sp.GetRequiredService<RedisEventLog>()));
-        services.Replace(ServiceDescriptor.Singleton<IWorkflowStore>(sp => sp.GetRequiredService<RedisWorkflowStore>()));
-        services.Replace(ServiceDescriptor.Singleton<IWorkflowDispatcher>(sp => sp.GetRequiredService<RedisWorkflowDispatcher>()));
+        services.AddSingleton<RedisWorkflowDispatcher>();
+        services.AddSingleton<IEventLog>(sp => sp.GetRequiredService<RedisEventLog>());
+        services.AddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<RedisWorkflowStore>());
+        services.AddSingleton<IWorkflowDispatcher>(sp => sp.GetRequiredService<RedisWorkflowDispatcher>());
         services.AddSingleton<ISystemEventForwarder, RedisSystemEventForwarder>();
-
-        // A starting node must not fail the workflows other nodes are running: dead nodes are found by their leases.
-        // Histories are capped per workflow by the stream length; there is no local database to sweep.
-        foreach (var single in services.Where(d => d.ServiceType == typeof(IHostedService)
-            && (d.ImplementationType == typeof(WorkflowRecovery) || d.ImplementationType == typeof(StorageRetentionService))).ToList())
-        {
-            services.Remove(single);
-        }
-
-        // Nodes keep nothing in a local data directory, so several may start from one folder.
-        foreach (var check in services.Where(d => d.ServiceType == typeof(IStartupCheck) && d.ImplementationType == typeof(DataDirectoryLock)).ToList())
-        {
-            services.Remove(check);
-        }
 
         services.AddHostedService(sp => sp.GetRequiredService<RedisWorkflowDispatcher>());
         services.AddHostedService<RedisNodeFeed>();
@@ -64,7 +44,6 @@ internal static class ScaleoutExtensions
 
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [ObservabilityExtensions.ReadyTag]);
         services.AddExceptionHandler<RedisUnavailableExceptionHandler>();
-
-        return services;
+        return streaming;
     }
 }

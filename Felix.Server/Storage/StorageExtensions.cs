@@ -2,7 +2,6 @@ using Felix.Server.Observability;
 using Felix.Server.Platform;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Storage;
@@ -10,11 +9,57 @@ namespace Felix.Server.Storage;
 internal static class StorageExtensions
 {
     /// <summary>
-    /// Where workflows and histories live: SQLite under the data directory by default, or process memory
-    /// (<c>Felix:Storage:Provider = InMemory</c>). Replaces the in-memory registrations of <c>AddStreaming</c> and
-    /// <c>AddWorkflows</c>, and adds the start-up recovery of interrupted workflows and the retention sweep.
+    /// One node on its embedded SQLite database under the data directory (the default): the broker's log and the
+    /// workflow store in one file, the data directory lock, the start-up recovery of interrupted workflows and the
+    /// retention sweep.
     /// </summary>
-    public static IServiceCollection AddStorage(this IServiceCollection services)
+    public static IStreamingBuilder UseSqlite(this IStreamingBuilder streaming)
+    {
+        var services = streaming.Services;
+        services.AddStorageOptions();
+        // One process per data directory: taken before recovery or anything else touches the file.
+        services.AddSingleton<IStartupCheck, DataDirectoryLock>();
+        services.AddSingleton<SqliteDatabase>();
+        services.AddSingleton<SqliteEventLog>();
+        services.AddSingleton<SqliteWorkflowStore>();
+        services.AddSingleton<SqliteRetention>();
+        services.AddSingleton<IEventLog>(sp => sp.GetRequiredService<SqliteEventLog>());
+        services.AddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<SqliteWorkflowStore>());
+        services.AddHostedService<StorageRetentionService>();
+        return streaming.AddSingleNode();
+    }
+
+    /// <summary>
+    /// One node, everything in process memory (<c>Felix:Storage:Provider = InMemory</c>): histories and workflows go
+    /// with the process.
+    /// </summary>
+    public static IStreamingBuilder UseInMemory(this IStreamingBuilder streaming)
+    {
+        var services = streaming.Services;
+        services.AddStorageOptions();
+        services.AddSingleton<InMemoryEventLog>();
+        services.AddSingleton<InMemoryWorkflowStore>();
+        services.AddSingleton<IEventLog>(sp => sp.GetRequiredService<InMemoryEventLog>());
+        services.AddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<InMemoryWorkflowStore>());
+        return streaming.AddSingleNode();
+    }
+
+    /// <summary>
+    /// What both single-node backends share: this node's engine takes all work, puts the workflows it left unfinished
+    /// back on its queue when it starts, and reports storage faults (503) and storage health.
+    /// </summary>
+    private static IStreamingBuilder AddSingleNode(this IStreamingBuilder streaming)
+    {
+        var services = streaming.Services;
+        services.AddSingleton<IWorkflowDispatcher, LocalWorkflowDispatcher>();
+        services.AddHostedService<WorkflowRecovery>();
+        services.AddExceptionHandler<SqliteUnavailableExceptionHandler>();
+        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [ObservabilityExtensions.ReadyTag]);
+        return streaming;
+    }
+
+    /// <summary><c>Felix:Storage</c>, read by every backend (retention ages, the provider named in the start-up log).</summary>
+    public static IServiceCollection AddStorageOptions(this IServiceCollection services)
     {
         services.AddOptions<StorageOptions>()
             .BindConfiguration(StorageOptions.SectionName)
@@ -22,26 +67,6 @@ internal static class StorageExtensions
             .Validate(o => o.MaxFinishedAge > TimeSpan.Zero, "Felix:Storage:MaxFinishedAge must be positive.")
             .Validate(o => o.RetentionInterval > TimeSpan.Zero, "Felix:Storage:RetentionInterval must be positive.")
             .ValidateOnStart();
-
-        // One process per data directory: taken before recovery or anything else touches the file.
-        services.AddSingleton<IStartupCheck, DataDirectoryLock>();
-        services.TryAddSingleton<SqliteDatabase>();
-        services.TryAddSingleton<SqliteEventLog>();
-        services.TryAddSingleton<SqliteWorkflowStore>();
-        services.TryAddSingleton<SqliteRetention>();
-        services.TryAddSingleton<InMemoryEventLog>();
-        services.TryAddSingleton<InMemoryWorkflowStore>();
-        services.Replace(ServiceDescriptor.Singleton<IEventLog>(sp => IsSqlite(sp)
-            ? sp.GetRequiredService<SqliteEventLog>()
-            : sp.GetRequiredService<InMemoryEventLog>()));
-        services.Replace(ServiceDescriptor.Singleton<IWorkflowStore>(sp => IsSqlite(sp)
-            ? sp.GetRequiredService<SqliteWorkflowStore>()
-            : sp.GetRequiredService<InMemoryWorkflowStore>()));
-
-        services.AddHostedService<WorkflowRecovery>();
-        services.AddHostedService<StorageRetentionService>();
-        services.AddExceptionHandler<SqliteUnavailableExceptionHandler>();
-        services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [ObservabilityExtensions.ReadyTag]);
         return services;
     }
 

@@ -1,10 +1,14 @@
 using Felix.Server.Platform;
+
 namespace Felix.Server.Streaming;
 
 internal static class StreamingExtensions
 {
-    /// <summary>The event log (in memory by default), the publisher and the system event bus.</summary>
-    public static IServiceCollection AddStreaming(this IServiceCollection services)
+    /// <summary>
+    /// The broker's core on every deployment: the publisher, the node's fan-out and the system event bus. A backend
+    /// (one <c>UseX</c> on the returned builder) adds the log they stand on.
+    /// </summary>
+    public static IStreamingBuilder AddStreaming(this IServiceCollection services)
     {
         services.AddOptions<StreamingOptions>()
             .BindConfiguration(StreamingOptions.SectionName)
@@ -12,10 +16,9 @@ internal static class StreamingExtensions
             .Validate(o => o.SlowConsumerTimeout > TimeSpan.Zero || o.SlowConsumerTimeout == Timeout.InfiniteTimeSpan,
                 "Felix:Streaming:SlowConsumerTimeout must be positive, or -00:00:00.001 for none.")
             .ValidateOnStart();
-        services.AddSingleton<IEventLog, InMemoryEventLog>();
         services.AddSingleton<LocalFanout>();
         services.AddSingleton<EventPublisher>();
         services.AddSingleton<SystemEventBus>();
-        return services;
+        return new StreamingBuilder(services);
     }
 }

@@ -7,7 +7,7 @@ namespace Felix.Server.Workflows;
 
 internal static class WorkflowsExtensions
 {
-    /// <summary>The store (in memory by default), the queue, the engine and the service the API and hubs use.</summary>
+    /// <summary>The queue, the engine and the service the API and hubs use; the store and dispatcher come with the backend.</summary>
     public static IServiceCollection AddWorkflows(this IServiceCollection services)
     {
         services.AddOptions<WorkflowOptions>().BindConfiguration(WorkflowOptions.SectionName).ValidateSettings(WorkflowOptions.SectionName)
@@ -24,9 +24,7 @@ internal static class WorkflowsExtensions
                 ?? TimeSpan.FromSeconds(WorkflowOptions.DefaultShutdownGraceSeconds);
             host.ShutdownTimeout = TimeSpan.FromTicks(Math.Max(host.ShutdownTimeout.Ticks, (grace + TimeSpan.FromSeconds(10)).Ticks));
         });
-        services.AddSingleton<IWorkflowStore, InMemoryWorkflowStore>();
         services.AddSingleton<WorkflowQueue>();
-        services.AddSingleton<IWorkflowDispatcher, LocalWorkflowDispatcher>();
         services.AddSingleton<WorkflowEvents>();
         services.AddSingleton<WorkflowRunner>();
         services.AddSingleton<WorkflowService>();
