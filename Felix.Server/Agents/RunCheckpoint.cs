@@ -30,22 +30,12 @@ internal sealed class RunCheckpoint
     public static async Task<RunCheckpoint> ReadAsync(IEventLog log, string workflowId, CancellationToken cancellationToken)
     {
         var checkpoint = new RunCheckpoint();
-        var after = 0L;
-        while (true)
+        await foreach (var evt in log.ReadRangeAsync(workflowId, 0, long.MaxValue, PageSize, cancellationToken))
         {
-            var page = await log.ReadAsync(workflowId, after, PageSize, cancellationToken);
-            foreach (var evt in page.Events)
-            {
-                checkpoint.Apply(evt);
-            }
-
-            if (page.Events.Count < PageSize)
-            {
-                return checkpoint;
-            }
-
-            after = page.Events[^1].Sequence;
+            checkpoint.Apply(evt);
         }
+
+        return checkpoint;
     }
 
     private void Apply(WorkflowEvent evt)

@@ -18,6 +18,7 @@ namespace Felix.Server.Hubs;
 internal sealed class WorkflowHub(
     WorkflowService workflows,
     EventPublisher publisher,
+    IEventLog log,
     HubConnectionCounter counter) : Hub<IWorkflowClient>
 {
     private const int MaxWorkflowIdLength = 64;
@@ -40,19 +41,8 @@ internal sealed class WorkflowHub(
         var state = await publisher.JoinAsync(
             workflowId, () => Groups.AddToGroupAsync(Context.ConnectionId, WorkflowGroups.For(workflowId)), Context.ConnectionAborted);
         var start = ResumePoint.Resolve(state, null, afterSequence);
-        var events = new List<WorkflowEvent>();
-        var after = start.AfterSequence;
-        while (after < start.HistoryEnd)
-        {
-            var page = await publisher.Log.ReadAsync(workflowId, after, 500, Context.ConnectionAborted);
-            if (page.Events.Count == 0)
-            {
-                break;
-            }
-
-            events.AddRange(page.Events.Where(e => e.Sequence <= start.HistoryEnd));
-            after = page.Events[^1].Sequence;
-        }
+        var events = await log.ReadRangeAsync(workflowId, start.AfterSequence, start.HistoryEnd, cancellationToken: Context.ConnectionAborted)
+            .ToListAsync(Context.ConnectionAborted);
 
         // Read after joining, so the snapshot is at least as new as the history.
         if (events is [.., { IsTerminal: true }])

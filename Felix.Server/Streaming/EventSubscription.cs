@@ -76,28 +76,14 @@ internal sealed class EventSubscription : IDisposable
     public async IAsyncEnumerable<PublishedEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var after = AfterSequence;
-        while (after < HistoryEnd)
+        await foreach (var evt in _log.ReadRangeAsync(WorkflowId, AfterSequence, HistoryEnd, _pageSize, cancellationToken))
         {
-            var page = await _log.ReadAsync(WorkflowId, after, _pageSize, cancellationToken);
-            if (page.Events.Count == 0)
+            after = evt.Sequence;
+            SawTerminal = evt.IsTerminal;
+            yield return new PublishedEvent(evt);
+            if (evt.IsTerminal)
             {
-                break;
-            }
-
-            foreach (var evt in page.Events)
-            {
-                if (evt.Sequence > HistoryEnd)
-                {
-                    break;
-                }
-
-                after = evt.Sequence;
-                SawTerminal = evt.IsTerminal;
-                yield return new PublishedEvent(evt);
-                if (evt.IsTerminal)
-                {
-                    yield break;
-                }
+                yield break;
             }
         }
 

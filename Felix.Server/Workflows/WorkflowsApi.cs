@@ -124,7 +124,7 @@ internal static class WorkflowsApi
     }
 
     private static async Task<Results<Ok<EventPage>, ProblemHttpResult>> GetEventsAsync(
-        string workflowId, ClaimsPrincipal user, WorkflowService workflows, EventPublisher publisher, CancellationToken cancellationToken,
+        string workflowId, ClaimsPrincipal user, WorkflowService workflows, IEventLog log, CancellationToken cancellationToken,
         long after = 0, int limit = 100, string? epoch = null)
     {
         if (after < 0 || limit is < 1 or > MaxEventPageSize)
@@ -140,18 +140,15 @@ internal static class WorkflowsApi
             return ApiProblems.WorkflowNotFound(workflowId);
         }
 
-        var state = await publisher.Log.GetStateAsync(workflowId, cancellationToken);
-        var start = ResumePoint.Resolve(state, epoch, after);
-        var page = await publisher.Log.ReadAsync(workflowId, start.AfterSequence, limit, cancellationToken);
-        var last = page.Events.Count > 0 ? page.Events[^1].Sequence : start.AfterSequence;
+        var page = await log.ReadPageAsync(workflowId, epoch, after, limit, cancellationToken);
         return TypedResults.Ok(new EventPage
         {
             WorkflowId = workflowId,
-            Epoch = start.Epoch,
+            Epoch = page.Start.Epoch,
             Events = page.Events,
-            NextAfter = last,
-            HasMore = last < (state?.LastSequence ?? 0),
-            ReplayedFromStart = start.ReplayedFromStart || page.Truncated,
+            NextAfter = page.NextAfter,
+            HasMore = page.HasMore,
+            ReplayedFromStart = page.Start.ReplayedFromStart,
         });
     }
 }
