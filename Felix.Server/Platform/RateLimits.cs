@@ -73,6 +73,13 @@ internal static class RateLimits
             ? (int)Math.Ceiling(wait.TotalSeconds)
             : Limits(context).ConnectionRetryAfterSeconds;
         var isConnectionCap = !lease.TryGetMetadata(MetadataName.RetryAfter, out _) && StreamingRequests.HoldsConnection(context);
+        if (StreamingRequests.IsConnectionAttempt(context))
+        {
+            // Clients refused together (a crowd back after a restart) are told different times, so they do not all retry
+            // in the same second.
+            retryAfter += Random.Shared.Next(0, Math.Max(1, retryAfter) + 1);
+        }
+
         context.RequestServices.GetRequiredService<FelixMetrics>().Rejected(isConnectionCap ? "connections" : "rate");
         context.Response.Headers.RetryAfter = Math.Max(1, retryAfter).ToString(CultureInfo.InvariantCulture);
         // TryWrite: a client that accepts no JSON (server-sent events ask for text/event-stream) gets the status alone.

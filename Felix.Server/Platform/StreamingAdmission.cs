@@ -4,8 +4,9 @@ using Microsoft.Extensions.Options;
 namespace Felix.Server.Platform;
 
 /// <summary>
-/// Admission to the streaming endpoints (the hubs, the raw WebSocket protocol): connection attempts per principal per
-/// minute, and caps on open connections per principal and in total, each connection holding its lease for as long as
+/// Admission to the streaming endpoints (the hubs, the raw WebSocket protocol): connection attempts per principal and
+/// client address per minute, and per principal after a burst as large as its connection cap, and caps on open
+/// connections per principal and in total, each connection holding its lease for as long as
 /// it is open. The limiters are System.Threading.RateLimiting's, taken synchronously by a middleware that leaves the
 /// lease with the response; ASP.NET Core's rate-limiting middleware would await the rest of the pipeline, so every open
 /// connection would keep that middleware's state and its combined lease for hours.
@@ -28,11 +29,25 @@ internal sealed class StreamingAdmission : IDisposable
                 ? RateLimitPartition.GetConcurrencyLimiter("p:" + RateLimits.PrincipalKey(context), _ => new ConcurrencyLimiterOptions { PermitLimit = options.Value.MaxConnectionsPerPrincipal, QueueLimit = 0 })
                 : RateLimitPartition.GetNoLimiter("none")),
             PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.IsConnectionAttempt(context)
-                ? RateLimits.PerPrincipalPerMinute(context, options.Value.ConnectionAttemptsPerMinute)
+                ? RateLimitPartition.GetTokenBucketLimiter("a:" + RateLimits.PrincipalKey(context) + "@" + context.Connection.RemoteIpAddress, _ => PerMinute(
+                    options.Value.ConnectionAttemptsPerMinute, options.Value.ConnectionAttemptsPerMinute))
+                : RateLimitPartition.GetNoLimiter("none")),
+            PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.IsConnectionAttempt(context)
+                ? RateLimitPartition.GetTokenBucketLimiter("a:" + RateLimits.PrincipalKey(context), _ => PerMinute(
+                    options.Value.PrincipalConnectionAttemptsPerMinute,
+                    Math.Max(options.Value.MaxConnectionsPerPrincipal, options.Value.PrincipalConnectionAttemptsPerMinute)))
                 : RateLimitPartition.GetNoLimiter("none")),
         ];
         _chain = PartitionedRateLimiter.CreateChained(_limiters);
     }
+
+    private static TokenBucketRateLimiterOptions PerMinute(int perMinute, int burst) => new()
+    {
+        TokenLimit = burst,
+        TokensPerPeriod = perMinute,
+        ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+        QueueLimit = 0,
+    };
 
     /// <summary>A lease to hold while the request runs; refused (not acquired) when a limit is reached.</summary>
     public RateLimitLease Admit(HttpContext context) => _chain.AttemptAcquire(context);

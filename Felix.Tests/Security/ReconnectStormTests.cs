@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using Felix.Tests.Infrastructure;
+
+namespace Felix.Tests.Security;
+
+/// <summary>
+/// A crowd of clients sharing one key, back together after a restart, gets in; one client reconnecting in a loop, or one
+/// key churning from everywhere, is still stopped. Clients come from loopback addresses of their own (127.0.0.x), as a
+/// crowd comes from addresses of its own.
+/// </summary>
+public sealed class ReconnectStormTests
+{
+    private const int PerAddress = 20;
+
+    private static FelixApplication Start(int maxConnectionsPerPrincipal = 10_000, int principalPerMinute = 6_000) =>
+        TenantApplication.Create(new Dictionary<string, string?>
+        {
+            ["Felix:Limits:ConnectionAttemptsPerMinute"] = PerAddress.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Felix:Limits:PrincipalConnectionAttemptsPerMinute"] = principalPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Felix:Limits:MaxConnectionsPerPrincipal"] = maxConnectionsPerPrincipal.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }, kestrel: true);
+
+    /// <summary>A client whose connections leave from <paramref name="source"/>.</summary>
+    private static HttpClient ClientFrom(FelixApplication app, IPAddress source) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(new IPEndPoint(source, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    })
+    {
+        BaseAddress = app.BaseAddress,
+        DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", TenantApplication.KeyA) },
+    };
+
+    private static async Task<HttpStatusCode[]> NegotiateAsync(HttpClient client, int times)
+    {
+        var statuses = new HttpStatusCode[times];
+        for (var i = 0; i < times; i++)
+        {
+            using var response = await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout();
+            statuses[i] = response.StatusCode;
+        }
+
+        return statuses;
+    }
+
+    private static IPAddress Loopback(int i) => new([127, 0, 0, (byte)(2 + i)]);
+
+    [Fact]
+    public async Task ACrowdSharingOneKeyGetsInWhileEachOfItsAddressesStaysLimited()
+    {
+        await using var app = Start();
+        const int addresses = 5;
+        var clients = Enumerable.Range(0, addresses).Select(i => ClientFrom(app, Loopback(i))).ToList();
+
+        // Five times the per-address limit, at once, all as one principal: the old per-key limit refused four fifths.
+        var crowd = await Task.WhenAll(clients.Select(c => NegotiateAsync(c, PerAddress)));
+        using var oneMore = await clients[0].PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout();
+
+        Assert.All(crowd.SelectMany(s => s), status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.Equal(HttpStatusCode.TooManyRequests, oneMore.StatusCode);
+        Assert.True(oneMore.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        clients.ForEach(c => c.Dispose());
+    }
+
+    [Fact]
+    public async Task OneKeyChurningFromManyAddressesIsStoppedAfterABurstAsLargeAsItsConnectionCap()
+    {
+        await using var app = Start(maxConnectionsPerPrincipal: 50, principalPerMinute: 10);
+        var clients = Enumerable.Range(0, 4).Select(i => ClientFrom(app, Loopback(i))).ToList();
+
+        // 4 x 20 attempts, each address within its own limit: the key as a whole may make 50 at once.
+        var statuses = (await Task.WhenAll(clients.Select(c => NegotiateAsync(c, PerAddress)))).SelectMany(s => s).ToList();
+
+        Assert.Equal(50, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.Equal(30, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        clients.ForEach(c => c.Dispose());
+    }
+}
