@@ -14,6 +14,10 @@ internal sealed class OfflineChatClient(IOptions<LlmOptions> options, TimeProvid
 {
     public const string ModelId = "felix-offline-1";
 
+    private static readonly TimeSpan SlowBeat = TimeSpan.FromMilliseconds(50);
+
+    private readonly TokenPacer? _pacer = options.Value.OfflineTokenDelay > TimeSpan.Zero ? new TokenPacer(options.Value.OfflineTokenDelay, time) : null;
+
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
         await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
 
@@ -24,20 +28,19 @@ internal sealed class OfflineChatClient(IOptions<LlmOptions> options, TimeProvid
     {
         var list = messages.ToList();
         var (reasoning, text) = OfflineWriter.Write(list, chatOptions?.Temperature ?? 0.7f, chatOptions?.MaxOutputTokens ?? 400);
-        var delay = options.Value.OfflineTokenDelay;
         var responseId = "offline-" + OfflineWriter.Hash(text).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
         var outputTokens = 0;
 
         foreach (var token in OfflineWriter.Tokens(reasoning))
         {
-            await PaceAsync(delay, cancellationToken);
+            await PaceAsync(cancellationToken);
             outputTokens++;
             yield return new ChatResponseUpdate(ChatRole.Assistant, [new TextReasoningContent(token)]) { ResponseId = responseId, ModelId = ModelId };
         }
 
         foreach (var token in OfflineWriter.Tokens(text))
         {
-            await PaceAsync(delay, cancellationToken);
+            await PaceAsync(cancellationToken);
             outputTokens++;
             yield return new ChatResponseUpdate(ChatRole.Assistant, token) { ResponseId = responseId, ModelId = ModelId };
         }
@@ -52,16 +55,17 @@ internal sealed class OfflineChatClient(IOptions<LlmOptions> options, TimeProvid
         { ResponseId = responseId, ModelId = ModelId, FinishReason = ChatFinishReason.Stop };
     }
 
-    private async Task PaceAsync(TimeSpan delay, CancellationToken cancellationToken)
+    private async Task PaceAsync(CancellationToken cancellationToken)
     {
-        if (delay > TimeSpan.Zero)
+        if (_pacer is not null)
         {
-            await Task.Delay(delay, time, cancellationToken);
+            // At a model's pace (a beat of a few milliseconds) the wait is not cancellable: a cancellable one costs a
+            // registration per token, which is what the shared beat saves. A slow beat would hold up a cancel.
+            var beat = _pacer.NextBeatAsync();
+            await (_pacer.Period > SlowBeat ? beat.WaitAsync(cancellationToken) : beat);
         }
-        else
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-        }
+
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
@@ -69,7 +73,5 @@ internal sealed class OfflineChatClient(IOptions<LlmOptions> options, TimeProvid
         : serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("felix-offline", null, ModelId)
         : null;
 
-    public void Dispose()
-    {
-    }
+    public void Dispose() => _pacer?.Dispose();
 }
