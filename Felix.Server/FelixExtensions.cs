@@ -2,7 +2,6 @@ using Felix.Contracts.Serialization;
 using Felix.Server.Agents;
 using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
-using Felix.Server.Bench;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
 using Felix.Server.Observability;
@@ -46,7 +45,6 @@ internal static class FelixExtensions
         services.AddAgents();
         services.AddFelixHubs();
         services.AddCompat();
-        services.AddBench();
         return builder;
     }
 
@@ -92,7 +90,6 @@ internal static class FelixExtensions
         app.MapCompatWebSockets();
         app.MapFelixOpenApi();
         app.MapFelixObservability();
-        app.MapBenchApi();
         return app;
     }
 }

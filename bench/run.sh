@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Felix benchmark: load scenarios against Felix (benchmark mode) and the bare Kestrel broadcaster in the same run,
+# Felix benchmark: load scenarios against Felix (the bench host, bench/Felix.Bench.Host) and the bare Kestrel broadcaster in the same run,
 # then the BenchmarkDotNet microbenchmarks. Loopback only; every run is bounded. Usage: bench/run.sh [load|micro|all] [load options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ mkdir -p "$out"
 # 10,000 idle connections need as many descriptors in the generator (and in the server): take the hard limit.
 ulimit -n "$(ulimit -Hn)"
 
-dotnet build Felix.Server -c Release -nologo -v q
+dotnet build bench/Felix.Bench.Host -c Release -nologo -v q
 dotnet build bench/Felix.Bench.Baseline -c Release -nologo -v q
 dotnet build bench/Felix.Bench.Load -c Release -nologo -v q
 

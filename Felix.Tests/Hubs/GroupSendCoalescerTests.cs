@@ -25,9 +25,8 @@ public sealed class GroupSendCoalescerTests
     [Fact]
     public async Task ABurstGoesOutInBatchesAndEveryClientGetsEveryEventOnceInOrder()
     {
-        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Bench:Enabled"] = "true" }, kestrel: true);
-        using var api = app.CreateApiClient();
-        var ids = await BenchWorkflowAsync(api);
+        await using var app = new FelixApplication(kestrel: true);
+        var workflowId = await app.CreateWorkflowAsync();
         using var batchSizes = BatchSizes(app);
         var clients = new (string Name, HubConnection Connection)[]
         {
@@ -40,10 +39,10 @@ public sealed class GroupSendCoalescerTests
         {
             connection.On<AgentOutputDeltaEvent>(nameof(IWorkflowClient.AgentOutputDelta), evt => received[name].Enqueue(evt.Sequence));
             await connection.StartAsync().DefaultTimeout();
-            await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
+            await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), workflowId, null).DefaultTimeout();
         }
 
-        (await api.PostAsJsonAsync($"api/v1/bench/publish?events={Events}&rate=0&bytes=16", ids).DefaultTimeout()).EnsureSuccessStatusCode();
+        await app.PublishAsync(workflowId, Events).DefaultTimeout();
         await Poll.UntilAsync(() => Task.FromResult(received.Values.All(q => q.Count >= Events)), "every client to get the burst");
 
         foreach (var (name, connection) in clients)
@@ -62,9 +61,8 @@ public sealed class GroupSendCoalescerTests
     [Fact]
     public async Task AStatefulReconnectClientThatLosesItsSocketMidBurstGetsEveryEventOnce()
     {
-        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Bench:Enabled"] = "true" }, kestrel: true);
-        using var api = app.CreateApiClient();
-        var ids = await BenchWorkflowAsync(api);
+        await using var app = new FelixApplication(kestrel: true);
+        var workflowId = await app.CreateWorkflowAsync();
         var sockets = new ConcurrentQueue<System.Net.WebSockets.ClientWebSocket>();
         await using var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(app.BaseAddress, HubPaths.Workflows.TrimStart('/')), o =>
@@ -99,9 +97,9 @@ public sealed class GroupSendCoalescerTests
             return Task.CompletedTask;
         };
         await connection.StartAsync().DefaultTimeout();
-        await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
+        await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), workflowId, null).DefaultTimeout();
 
-        (await api.PostAsJsonAsync($"api/v1/bench/publish?events={Events}&rate=0&bytes=16", ids).DefaultTimeout()).EnsureSuccessStatusCode();
+        await app.PublishAsync(workflowId, Events).DefaultTimeout();
         await Poll.UntilAsync(
             () => Task.FromResult(received.Count >= Events || closed),
             "the burst, across the reconnect");
@@ -116,9 +114,8 @@ public sealed class GroupSendCoalescerTests
     [Fact]
     public async Task ASubscriberJoiningDuringABurstGetsEachEventOnceFromHistoryOrLive()
     {
-        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Bench:Enabled"] = "true" }, kestrel: true);
-        using var api = app.CreateApiClient();
-        var ids = await BenchWorkflowAsync(api);
+        await using var app = new FelixApplication(kestrel: true);
+        var workflowId = await app.CreateWorkflowAsync();
         await using var early = Build(app, "messagepack", statefulReconnect: false);
         await using var late = Build(app, "json", statefulReconnect: false);
         var earlyLive = new ConcurrentQueue<long>();
@@ -127,13 +124,13 @@ public sealed class GroupSendCoalescerTests
         late.On<AgentOutputDeltaEvent>(nameof(IWorkflowClient.AgentOutputDelta), evt => lateLive.Enqueue(evt.Sequence));
         await early.StartAsync().DefaultTimeout();
         await late.StartAsync().DefaultTimeout();
-        await early.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
+        await early.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), workflowId, null).DefaultTimeout();
 
         // Paced so that the burst is still going when the second client joins.
-        var publish = api.PostAsJsonAsync($"api/v1/bench/publish?events={Events}&rate=2000&bytes=16", ids);
+        var publish = app.PublishAsync(workflowId, Events, rate: 2000);
         await Poll.UntilAsync(() => Task.FromResult(earlyLive.Count >= Events / 4), "a quarter of the burst");
-        var joined = await late.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
-        (await publish.DefaultTimeout()).EnsureSuccessStatusCode();
+        var joined = await late.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), workflowId, null).DefaultTimeout();
+        await publish.DefaultTimeout();
         await Poll.UntilAsync(() => Task.FromResult(earlyLive.Count >= Events && lateLive.LastOrDefault() == Events), "the end of the burst on both");
 
         var history = joined.Events.Select(e => e.Sequence).ToList();
@@ -149,15 +146,14 @@ public sealed class GroupSendCoalescerTests
     public async Task SubscribersJoiningBetweenQueuedSendsGetEachEventAfterTheirJoinOnce()
     {
         const int burst = 40_000;
-        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Bench:Enabled"] = "true" }, kestrel: true);
-        using var api = app.CreateApiClient();
-        var ids = await BenchWorkflowAsync(api);
+        await using var app = new FelixApplication(kestrel: true);
+        var workflowId = await app.CreateWorkflowAsync();
         using var batchSizes = BatchSizes(app);
         await using var early = Build(app, "messagepack", statefulReconnect: false);
         var earlyLive = new ConcurrentQueue<long>();
         early.On<AgentOutputDeltaEvent>(nameof(IWorkflowClient.AgentOutputDelta), evt => earlyLive.Enqueue(evt.Sequence));
         await early.StartAsync().DefaultTimeout();
-        await early.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
+        await early.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), workflowId, null).DefaultTimeout();
         var late = new List<(HubConnection Connection, ConcurrentQueue<long> Live)>();
         for (var i = 0; i < 6; i++)
         {
@@ -168,16 +164,16 @@ public sealed class GroupSendCoalescerTests
             late.Add((connection, live));
         }
 
-        var publish = api.PostAsJsonAsync($"api/v1/bench/publish?events={burst}&rate=0&bytes=16", ids);
+        var publish = app.PublishAsync(workflowId, burst);
         await Poll.UntilAsync(() => Task.FromResult(!earlyLive.IsEmpty), "the burst to start");
         var histories = new List<List<long>>();
         foreach (var (connection, _) in late)
         {
-            var joined = await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), ids[0], null).DefaultTimeout();
+            var joined = await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), workflowId, null).DefaultTimeout();
             histories.Add(joined.Events.Select(e => e.Sequence).ToList());
         }
 
-        (await publish.DefaultTimeout()).EnsureSuccessStatusCode();
+        await publish.DefaultTimeout();
         await Poll.UntilAsync(
             () => Task.FromResult(earlyLive.Count >= burst && late.All(l => l.Live.LastOrDefault() == burst)), "the end of the burst on every client");
 
@@ -193,10 +189,6 @@ public sealed class GroupSendCoalescerTests
     }
 
     /// <summary>A workflow of the benchmark mode: the engine never runs it, the test publishes into it.</summary>
-    private static async Task<string[]> BenchWorkflowAsync(HttpClient api) =>
-        (await (await api.PostAsync("api/v1/bench/workflows?count=1", null).DefaultTimeout())
-            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<string[]>())!;
-
     private static HubConnection Build(FelixApplication app, string protocol, bool statefulReconnect)
     {
         var builder = new HubConnectionBuilder().WithUrl(new Uri(app.BaseAddress, HubPaths.Workflows.TrimStart('/')), o => o.Transports = HttpTransportType.WebSockets);

@@ -5,7 +5,7 @@ using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
 using Felix.Contracts;
-using Felix.Contracts.Bench;
+using Felix.Bench.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;

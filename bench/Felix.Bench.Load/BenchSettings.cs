@@ -5,7 +5,7 @@ namespace Felix.Bench.Load;
 /// <summary>Sizes and bounds of a run; every scenario is bounded in connections, events and time.</summary>
 internal sealed class BenchSettings
 {
-    public string FelixDll { get; set; } = "Felix.Server/bin/Release/net10.0/Felix.Server.dll";
+    public string FelixDll { get; set; } = "bench/Felix.Bench.Host/bin/Release/net10.0/Felix.Bench.Host.dll";
     public string BaselineDll { get; set; } = "bench/Felix.Bench.Baseline/bin/Release/net10.0/Felix.Bench.Baseline.dll";
     public string[] Transports { get; set; } = ["raw", "json", "messagepack"];
     public string[] Scenarios { get; set; } = ["fanout", "many", "tokens", "density"];

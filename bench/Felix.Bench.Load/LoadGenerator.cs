@@ -14,7 +14,6 @@ internal static class LoadGenerator
 
         var felixEnvironment = new Dictionary<string, string>
         {
-            ["Felix__Bench__Enabled"] = "true",
             // Production (no environment set) refuses to run without credentials unless told it is meant.
             ["Felix__Security__AllowAnonymous"] = "true",
             ["Felix__Storage__Provider"] = "InMemory",

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using Felix.Contracts.Bench;
+using Felix.Bench.Contracts;
 
 namespace Felix.Bench.Load;
 

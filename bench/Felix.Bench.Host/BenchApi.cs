@@ -1,37 +1,25 @@
 using System.Diagnostics;
 using Felix.Contracts;
-using Felix.Contracts.Bench;
+using Felix.Bench.Contracts;
 using Felix.Contracts.Events;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
-namespace Felix.Server.Bench;
+namespace Felix.Bench.Host;
 
 /// <summary>
 /// The benchmark mode: creates workflows the engine never runs and publishes <c>agent_output_delta</c> events into them
 /// through <see cref="EventPublisher"/> (the same path the engine uses: stamp, log append, hubs, raw sockets) at a paced
-/// rate. Mapped only when <c>Felix:Bench:Enabled</c> is true, and only for admins.
+/// rate. Only in the bench host, and only for admins.
 /// </summary>
 internal static class BenchApi
 {
     public const string AgentId = "bench-agent";
 
-    public static IServiceCollection AddBench(this IServiceCollection services)
-    {
-        services.AddOptions<BenchOptions>().BindConfiguration(BenchOptions.SectionName);
-        return services;
-    }
-
     public static IEndpointRouteBuilder MapBenchApi(this IEndpointRouteBuilder app)
     {
-        if (!app.ServiceProvider.GetRequiredService<IOptions<BenchOptions>>().Value.Enabled)
-        {
-            return app;
-        }
-
         var group = app.MapGroup("/api/v1/bench").RequireAuthorization(FelixClaims.AdminPolicy).ExcludeFromDescription();
         group.MapPost("/workflows", CreateWorkflowsAsync);
         group.MapPost("/publish", PublishAsync);

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Tracing;
 
-namespace Felix.Server.Bench;
+namespace Felix.Bench.Host;
 
 /// <summary>
 /// An in-process allocation profile for the benchmark mode: the runtime's allocation tick (one event per ~100 KB

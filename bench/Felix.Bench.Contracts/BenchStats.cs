@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime;
 using System.Text.Json.Serialization;
 
-namespace Felix.Contracts.Bench;
+namespace Felix.Bench.Contracts;
 
 /// <summary>
 /// <c>GET /api/v1/bench/stats</c> of Felix's benchmark mode and of the bare broadcaster it is compared with: process
