@@ -1,4 +1,5 @@
 using Felix.Contracts.Serialization;
+using Felix.Server.AgUi;
 using Felix.Server.Agents;
 using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
@@ -47,6 +48,7 @@ internal static class FelixExtensions
         services.AddAgents();
         services.AddFelixHubs();
         services.AddCompat();
+        services.AddAgUi();
         services.AddRedisScaleout(builder.Configuration);
         services.AddBench();
         return builder;
@@ -74,6 +76,7 @@ internal static class FelixExtensions
         app.MapAgentsApi();
         app.MapFelixHubs();
         app.MapCompatWebSockets();
+        app.MapAgUi();
         app.MapFelixOpenApi();
         app.MapFelixObservability();
         app.MapBenchApi();
