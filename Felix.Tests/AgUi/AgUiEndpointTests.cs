@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Felix.Contracts;
+using Felix.Tests.Infrastructure;
+
+namespace Felix.Tests.AgUi;
+
+/// <summary>
+/// <c>POST /api/v1/agui</c> over real sockets: a client that drops and comes back with <c>Last-Event-ID</c> gets exactly
+/// what it missed, the workflow runs on without it (unless its run asked otherwise), and a thread's runs find their
+/// workflows.
+/// </summary>
+public sealed class AgUiEndpointTests
+{
+    private const string Task = "Explain quantum computing";
+
+    [Fact]
+    public async Task AClientThatDropsMidRunResumesAfterItsLastEventWithoutGapOrDuplicate()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.004" }, kestrel: true);
+        using var client = app.CreateApiClient();
+
+        var first = new List<(string? Id, JsonObject Event)>();
+        using (var response = await client.PostRunAsync("thread-drop", "run-1", Task, new { max_steps = 3 }))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+            await foreach (var frame in response.ReadEventsAsync())
+            {
+                first.Add(frame);
+                if (first.Count(f => AgUiProtocolRules.Type(f.Event) == "TEXT_MESSAGE_CONTENT") == 30)
+                {
+                    break; // the client goes away in the middle of an agent's text
+                }
+            }
+        }
+
+        var workflowId = first[0].Event["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+        Assert.NotEqual(WorkflowStatuses.Completed, (await client.GetWorkflowAsync(workflowId)).Status);
+        var second = await ReadAllAsync(await client.PostRunAsync("thread-drop", "run-2", Task, lastEventId: first.Last(f => f.Id is not null).Id));
+        await client.WaitForTerminalAsync(workflowId);
+        var reference = await ReadAllAsync(await client.PostRunAsync("thread-drop", "run-3", Task));
+
+        Assert.Equal(WorkflowStatuses.Completed, (await client.GetWorkflowAsync(workflowId)).Status);
+        Assert.Equal(workflowId, second[0].Event["metadata"]!["felix"]!["workflowId"]!.GetValue<string>());
+        Assert.Equal(["RUN_STARTED", "STATE_SNAPSHOT", "SUBAGENT_STARTED"], second.Take(3).Select(f => AgUiProtocolRules.Type(f.Event)));
+        AgUiProtocolRules.AssertValidRun(second.Select(f => f.Event).ToList());
+        AgUiProtocolRules.AssertValidRun(reference.Select(f => f.Event).ToList());
+        Assert.Equal(Positioned(reference), Positioned(first).Concat(Positioned(second)));
+        var seen = first.Concat(second).Select(f => f.Event).ToList();
+        Assert.Equal(AgUiProtocolRules.Texts(reference.Select(f => f.Event)), AgUiProtocolRules.Texts(seen));
+    }
+
+    [Fact]
+    public async Task AClientThatAskedForItHasItsWorkflowCancelledWhenItGoesAway()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.020" }, kestrel: true);
+        using var client = app.CreateApiClient();
+
+        string workflowId;
+        using (var response = await client.PostRunAsync("thread-cancel", "run-1", Task, new { max_steps = 3, cancel_on_disconnect = true }))
+        {
+            await using var frames = response.ReadEventsAsync().GetAsyncEnumerator();
+            Assert.True(await frames.MoveNextAsync());
+            workflowId = frames.Current.Event["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+        }
+
+        await client.WaitForStatusAsync(workflowId, WorkflowStatuses.Cancelled);
+    }
+
+    [Fact]
+    public async Task ANewUserMessageOnAThreadStartsTheNextWorkflowAndRepeatingOneWatchesItsWorkflowAgain()
+    {
+        await using var app = new FelixApplication(kestrel: true);
+        using var client = app.CreateApiClient();
+
+        var first = await ReadAllAsync(await client.PostRunAsync("thread-turns", "run-1", Task, new { max_steps = 1 }));
+        var again = await ReadAllAsync(await client.PostRunAsync("thread-turns", "run-2", Task));
+        var next = await ReadAllAsync(await client.PostRunAsync("thread-turns", "run-3", "And its limits?", new { max_steps = 1 },
+            messageId: "message-2", earlierMessages: [new { id = "message-1", role = "user", content = Task }]));
+
+        var firstId = WorkflowOf(first);
+        Assert.Equal(firstId, WorkflowOf(again));
+        Assert.Equal(Positioned(first), Positioned(again));
+        var nextWorkflow = await client.GetWorkflowAsync(WorkflowOf(next));
+        Assert.NotEqual(firstId, nextWorkflow.WorkflowId);
+        Assert.Equal(("And its limits?", firstId), (nextWorkflow.Task, nextWorkflow.ParentWorkflowId));
+        Assert.Equal(2, (await client.GetFromJsonAsync<JsonObject>("api/v1/workflows").DefaultTimeout())!["total"]!.GetValue<int>());
+    }
+
+    private static string WorkflowOf(List<(string? Id, JsonObject Event)> run) =>
+        run[0].Event["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+
+    /// <summary>The events that came from the workflow's stream, with their ids; the run id is the one thing runs differ in.</summary>
+    private static List<string> Positioned(IEnumerable<(string? Id, JsonObject Event)> frames) =>
+        frames.Where(f => f.Id is not null).Select(f =>
+        {
+            var evt = f.Event.DeepClone().AsObject();
+            evt.Remove("runId");
+            return $"{f.Id} {evt.ToJsonString()}";
+        }).ToList();
+
+    private static async Task<List<(string? Id, JsonObject Event)>> ReadAllAsync(HttpResponseMessage response)
+    {
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var frames = new List<(string? Id, JsonObject Event)>();
+            await foreach (var frame in response.ReadEventsAsync())
+            {
+                frames.Add(frame);
+            }
+
+            return frames;
+        }
+    }
+}
