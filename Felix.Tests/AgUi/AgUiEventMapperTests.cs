@@ -84,6 +84,25 @@ public sealed class AgUiEventMapperTests
         Assert.Equal(progress.Percent, state["progress"]!["percent"]!.GetValue<double>());
         Assert.Equal(progress.EtaSeconds, state["progress"]!["etaSeconds"]!.GetValue<double>());
         Assert.Equal("completed", state["synthesis"]!["status"]!.GetValue<string>());
+        var documented = JsonNode.Parse(Assert.Single(Docs.DocCodeBlock.InFile("docs/agui.md"), b => b.Language == "json").Code)!;
+        Assert.Equal(Members(documented), Members(state));
+    }
+
+    /// <summary>The state's member paths, with the agents' ids replaced by <c>*</c>.</summary>
+    private static SortedSet<string> Members(JsonNode node, string path = "")
+    {
+        var members = new SortedSet<string>(StringComparer.Ordinal);
+        if (node is JsonObject obj)
+        {
+            foreach (var (name, value) in obj)
+            {
+                var member = path == "/agents" ? $"{path}/*" : $"{path}/{name}";
+                members.Add(member);
+                members.UnionWith(Members(value!, member));
+            }
+        }
+
+        return members;
     }
 
     [Fact]
