@@ -23,6 +23,12 @@ internal static class AgUiEndpoints
     public const string Path = "/api/v1/agui";
     public const string LastEventIdHeader = "Last-Event-ID";
 
+    /// <summary>
+    /// An AG-UI client sends the whole conversation with every run, the subagents' texts and reasoning included, though
+    /// only the last user message is read: a few turns of a large workflow fit, which the API's 64 KiB would not.
+    /// </summary>
+    public const long MaxBodyBytes = 1024 * 1024;
+
     private static readonly JsonSerializerOptions InputJson = new(JsonSerializerDefaults.Web);
 
     public static IServiceCollection AddAgUi(this IServiceCollection services) => services.AddSingleton<AgUiEventStream>();
@@ -38,7 +44,7 @@ internal static class AgUiEndpoints
                 + "the other fields of a workflow request); repeating the last user message watches its workflow again, after the "
                 + "Last-Event-ID header when given.")
             .ProducesMalformed("The request body is not valid JSON for this endpoint.")
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {RequestSizeLimit.MaxBodyBytes} bytes.")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {MaxBodyBytes} bytes.")
             .ProducesValidationProblem("forwardedProps.max_steps", $"max_steps must be between 1 and {WorkflowRequestValidator.MaxStepsLimit}.")
             .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", "The workflow queue is full. Retry after 5 seconds.");

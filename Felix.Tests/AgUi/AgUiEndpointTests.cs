@@ -78,7 +78,11 @@ public sealed class AgUiEndpointTests
         var first = await ReadAllAsync(await client.PostRunAsync("thread-turns", "run-1", Task, new { max_steps = 1 }));
         var again = await ReadAllAsync(await client.PostRunAsync("thread-turns", "run-2", Task));
         var next = await ReadAllAsync(await client.PostRunAsync("thread-turns", "run-3", "And its limits?", new { max_steps = 1 },
-            messageId: "message-2", earlierMessages: [new { id = "message-1", role = "user", content = Task }]));
+            messageId: "message-2", earlierMessages:
+            [
+                new { id = "message-1", role = "user", content = Task },
+                new { id = "answer-1", role = "assistant", content = new string('x', 100_000) }, // the conversation: over the API's 64 KiB
+            ]));
 
         var firstId = WorkflowOf(first);
         Assert.Equal(firstId, WorkflowOf(again));

@@ -59,7 +59,7 @@ public sealed partial class OpenApiDocumentTests
         await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun("thread-ok"));
         await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", new StringContent("{", Encoding.UTF8, "application/json"));
         await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun("thread-bad", new { max_steps = 500 }));
-        await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun(new string('a', 70_000)));
+        await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun(new string('a', 1_100_000)));
         await observed.SendAsync(anonymous, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun("thread-anonymous"));
         await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", new StringContent("{", Encoding.UTF8, "application/json"));
         await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { max_steps = 5 }));
