@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using Felix.Contracts;
 using Felix.Contracts.Events;
@@ -18,7 +17,7 @@ namespace Felix.Server.AgUi;
 /// </remarks>
 internal sealed class AgUiEventMapper(string threadId, string runId, string workflowId)
 {
-    private readonly Dictionary<string, AgentStream> _agents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AgUiSubagent> _agents = new(StringComparer.Ordinal);
 
     public string WorkflowId => workflowId;
 
@@ -172,7 +171,7 @@ internal sealed class AgUiEventMapper(string threadId, string runId, string work
             return;
         }
 
-        var agent = new AgentStream(SubagentRunId(workflowId, agentId), agentId);
+        var agent = new AgUiSubagent(SubagentRunId(workflowId, agentId), agentId);
         _agents[agentId] = agent;
         output.Add(AgUiEvents.SubagentStart(agent.SubagentRunId, agentType,
             string.Create(CultureInfo.InvariantCulture, $"{agentType} agent {agentId} at helix position {spawnTime:0.###}"), at));
@@ -187,7 +186,7 @@ internal sealed class AgUiEventMapper(string threadId, string runId, string work
     }
 
     /// <summary>The agent's stream; one whose spawn is not in the history (retention dropped it) is started here.</summary>
-    private AgentStream Agent(string agentId, string? agentType, long? at, List<JsonObject> output)
+    private AgUiSubagent Agent(string agentId, string? agentType, long? at, List<JsonObject> output)
     {
         if (!_agents.ContainsKey(agentId))
         {
@@ -197,7 +196,7 @@ internal sealed class AgUiEventMapper(string threadId, string runId, string work
         return _agents[agentId];
     }
 
-    private void CloseAgents(Action<AgentStream> close)
+    private void CloseAgents(Action<AgUiSubagent> close)
     {
         foreach (var agent in _agents.Values.Where(a => a.Open))
         {
@@ -213,178 +212,4 @@ internal sealed class AgUiEventMapper(string threadId, string runId, string work
 
     private static long? Milliseconds(string timestamp) =>
         DateTimeOffset.TryParse(timestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at.ToUnixTimeMilliseconds() : null;
-
-    /// <summary>
-    /// One agent as a subagent: its reasoning and text messages, one pair per attempt. Reasoning may go on while the text
-    /// streams, so the two are open side by side; both close with the agent's output.
-    /// </summary>
-    private sealed class AgentStream(string subagentRunId, string agentId)
-    {
-        private readonly StringBuilder _text = new();
-        private int _attempt = 1;
-        private bool _reasoningOpen;
-        private bool _textOpen;
-        private bool _textDone;
-
-        public string SubagentRunId => subagentRunId;
-
-        public bool Open { get; private set; } = true;
-
-        private string Suffix => _attempt > 1 ? $".{_attempt}" : "";
-
-        private string TextId => $"{subagentRunId}.text{Suffix}";
-
-        private string ReasoningId => $"{subagentRunId}.reasoning{Suffix}";
-
-        private string ReasoningSpanId => $"{subagentRunId}.thinking{Suffix}";
-
-        public void Reason(string delta, int? attempt, long? at, List<JsonObject> output)
-        {
-            if (!Open || !NextAttempt(attempt, at, output))
-            {
-                return;
-            }
-
-            if (!_reasoningOpen)
-            {
-                output.Add(AgUiEvents.Reasoning(AgUiEvents.ReasoningStart, ReasoningSpanId, subagentRunId, at));
-                output.Add(AgUiEvents.Reasoning(AgUiEvents.ReasoningMessageStart, ReasoningId, subagentRunId, at));
-                _reasoningOpen = true;
-            }
-
-            if (delta.Length > 0)
-            {
-                output.Add(AgUiEvents.Reasoning(AgUiEvents.ReasoningMessageContent, ReasoningId, subagentRunId, at, delta));
-            }
-        }
-
-        public void Write(string delta, int? attempt, long? at, List<JsonObject> output)
-        {
-            if (!Open || !NextAttempt(attempt, at, output) || _textDone)
-            {
-                return;
-            }
-
-            OpenText(at, output);
-            if (delta.Length > 0)
-            {
-                _text.Append(delta);
-                output.Add(AgUiEvents.TextContent(TextId, delta, subagentRunId, at));
-            }
-        }
-
-        /// <summary>The agent's whole output: what the deltas did not carry is sent, so the message equals the output.</summary>
-        public void Complete(string content, long? at, List<JsonObject> output)
-        {
-            if (!Open || _textDone)
-            {
-                return;
-            }
-
-            var streamed = _text.ToString();
-            if (!content.StartsWith(streamed, StringComparison.Ordinal))
-            {
-                CloseText(at, output);
-                _attempt++;
-                streamed = "";
-            }
-
-            OpenText(at, output);
-            if (content.Length > streamed.Length)
-            {
-                output.Add(AgUiEvents.TextContent(TextId, content[streamed.Length..], subagentRunId, at));
-            }
-
-            CloseText(at, output);
-            CloseReasoning(at, output);
-            _textDone = true;
-        }
-
-        public void Finish(long? at, List<JsonObject> output, JsonObject? result)
-        {
-            if (Close(at, output))
-            {
-                output.Add(AgUiEvents.SubagentFinish(subagentRunId, AgUiEvents.Outcome("success"), result, at));
-            }
-        }
-
-        public void Fail(string message, string code, long? at, List<JsonObject> output)
-        {
-            if (Close(at, output))
-            {
-                output.Add(AgUiEvents.SubagentFail(subagentRunId, message, code, at));
-            }
-        }
-
-        public void Suspend(string interruptId, long? at, List<JsonObject> output)
-        {
-            if (Close(at, output))
-            {
-                output.Add(AgUiEvents.SubagentFinish(subagentRunId,
-                    AgUiEvents.Outcome("suspended", new JsonArray(interruptId), "interruptIds"), null, at));
-            }
-        }
-
-        private bool Close(long? at, List<JsonObject> output)
-        {
-            if (!Open)
-            {
-                return false;
-            }
-
-            CloseText(at, output);
-            CloseReasoning(at, output);
-            Open = false;
-            return true;
-        }
-
-        /// <summary>A later attempt abandons the earlier one's text: its messages are closed and new ones opened.</summary>
-        private bool NextAttempt(int? attempt, long? at, List<JsonObject> output)
-        {
-            var next = attempt ?? 1;
-            if (next < _attempt)
-            {
-                return false;
-            }
-
-            if (next > _attempt)
-            {
-                CloseText(at, output);
-                CloseReasoning(at, output);
-                _attempt = next;
-                _text.Clear();
-                _textDone = false;
-            }
-
-            return true;
-        }
-
-        private void OpenText(long? at, List<JsonObject> output)
-        {
-            if (!_textOpen)
-            {
-                output.Add(AgUiEvents.TextStart(TextId, subagentRunId, agentId, at));
-                _textOpen = true;
-            }
-        }
-
-        private void CloseText(long? at, List<JsonObject> output)
-        {
-            if (_textOpen)
-            {
-                output.Add(AgUiEvents.TextEnd(TextId, subagentRunId, at));
-                _textOpen = false;
-            }
-        }
-
-        private void CloseReasoning(long? at, List<JsonObject> output)
-        {
-            if (_reasoningOpen)
-            {
-                output.Add(AgUiEvents.Reasoning(AgUiEvents.ReasoningMessageEnd, ReasoningId, subagentRunId, at));
-                output.Add(AgUiEvents.Reasoning(AgUiEvents.ReasoningEnd, ReasoningSpanId, subagentRunId, at));
-                _reasoningOpen = false;
-            }
-        }
-    }
 }
