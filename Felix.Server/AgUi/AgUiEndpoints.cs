@@ -5,6 +5,7 @@ using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
 using Felix.Server.Platform;
 using Felix.Server.Security;
+using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -49,9 +50,10 @@ internal static class AgUiEndpoints
             .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", "The workflow queue is full. Retry after 5 seconds.");
 
-    private static async Task<Results<ServerSentEventsResult<string>, ProblemHttpResult>> RunAsync(
+    private static async Task<Results<AgUiEventStreamResult, ProblemHttpResult>> RunAsync(
         HttpRequest request, ClaimsPrincipal user, WorkflowService workflows, IValidator<WorkflowRequest> validator,
-        AgUiEventStream stream, IOptions<WorkflowOptions> options, CancellationToken cancellationToken)
+        AgUiEventStream stream, IOptions<WorkflowOptions> options, IOptions<StreamingOptions> streaming, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         RunAgentInput? input;
         try
@@ -83,7 +85,8 @@ internal static class AgUiEndpoints
         }
 
         var resumeAfter = AgUiPosition.TryParse(request.Headers[LastEventIdHeader], out var position) ? position : (AgUiPosition?)null;
-        return TypedResults.ServerSentEvents(stream.ReadAsync(workflowId, tenant, run, resumeAfter, request.HttpContext.RequestAborted));
+        return new AgUiEventStreamResult(
+            stream.ReadAsync(workflowId, tenant, run, resumeAfter, request.HttpContext.RequestAborted), streaming.Value.PingInterval, time);
     }
 
     /// <summary>Starts the workflow that answers the run's user message; a problem when the server cannot take it now.</summary>

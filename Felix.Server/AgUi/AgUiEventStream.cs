@@ -1,4 +1,3 @@
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
@@ -6,22 +5,22 @@ using Felix.Server.Workflows;
 namespace Felix.Server.AgUi;
 
 /// <summary>
-/// A run's AG-UI events, read from the workflow's stream like every other transport reads it (history from the first
-/// event, then live, each once) and sent as server-sent events: one JSON event per <c>data:</c> line, with its position as
-/// the <c>id:</c>. The run ends after <c>RUN_FINISHED</c> or <c>RUN_ERROR</c>. A client that goes away leaves the workflow
-/// running, unless its run asked for <c>cancel_on_disconnect</c>.
+/// A run's AG-UI events with their positions, read from the workflow's stream like every other transport reads it
+/// (history from the first event, then live, each once); <see cref="AgUiEventStreamResult"/> writes them. The run ends
+/// after <c>RUN_FINISHED</c> or <c>RUN_ERROR</c>. A client that goes away leaves the workflow running, unless its run
+/// asked for <c>cancel_on_disconnect</c>.
 /// </summary>
 internal sealed partial class AgUiEventStream(
     EventPublisher publisher, WorkflowService workflows, IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
 {
-    public async IAsyncEnumerable<SseItem<string>> ReadAsync(
+    public async IAsyncEnumerable<AgUiFrame> ReadAsync(
         string workflowId, string owner, AgUiRunRequest request, AgUiPosition? resumeAfter,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var run = new AgUiRun(request.ThreadId, request.RunId, workflowId, resumeAfter);
         foreach (var frame in run.Begin())
         {
-            yield return Item(frame);
+            yield return frame;
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
@@ -34,7 +33,7 @@ internal sealed partial class AgUiEventStream(
             {
                 foreach (var frame in run.Next(events.Current.Event))
                 {
-                    yield return Item(frame);
+                    yield return frame;
                 }
             }
         }
@@ -66,9 +65,6 @@ internal sealed partial class AgUiEventStream(
             return false;
         }
     }
-
-    private static SseItem<string> Item(AgUiFrame frame) =>
-        new(frame.Event.ToJsonString()) { EventId = frame.Position?.ToString() };
 
     [LoggerMessage(EventId = 8001, Level = LogLevel.Debug, Message = "AG-UI run opened for workflow {WorkflowId} (thread {ThreadId}) after {ResumeAfter}")]
     private static partial void LogOpened(ILogger logger, string workflowId, string threadId, string? resumeAfter);

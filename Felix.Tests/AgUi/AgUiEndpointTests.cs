@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Felix.Contracts;
+using Felix.Tests.Agents;
 using Felix.Tests.Infrastructure;
 
 namespace Felix.Tests.AgUi;
@@ -91,6 +92,33 @@ public sealed class AgUiEndpointTests
         Assert.NotEqual(firstId, nextWorkflow.WorkflowId);
         Assert.Equal(("And its limits?", firstId), (nextWorkflow.Task, nextWorkflow.ParentWorkflowId));
         Assert.Equal(2, (await client.GetFromJsonAsync<JsonObject>("api/v1/workflows").DefaultTimeout())!["total"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task ARunWaitingOnTheModelSendsKeepaliveComments()
+    {
+        await using var fake = await FakeOpenAIServer.StartAsync();
+        fake.HoldWhen = _ => true;
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Felix:Llm:Provider"] = "OpenAI",
+            ["Felix:Llm:Endpoint"] = fake.Endpoint.ToString(),
+            ["Felix:Streaming:PingInterval"] = "00:00:00.100",
+        }, kestrel: true);
+        using var client = app.CreateApiClient();
+
+        using var response = await client.PostRunAsync("thread-idle", "run-1", Task);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var workflowId = JsonNode.Parse((await reader.ReadLineAsync().DefaultTimeout())!["data: ".Length..])!["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+        await fake.Held.WaitAsync(TestTimeouts.Default);
+        var keepalives = 0;
+        while (keepalives < 3 && await reader.ReadLineAsync().DefaultTimeout() is { } line)
+        {
+            keepalives += line == ": keepalive" ? 1 : 0;
+        }
+
+        Assert.Equal(3, keepalives);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"api/v1/workflows/{workflowId}").DefaultTimeout()).StatusCode);
     }
 
     private static string WorkflowOf(List<(string? Id, JsonObject Event)> run) =>
