@@ -15,8 +15,8 @@ namespace Felix.Server.AgUi;
 
 /// <summary>
 /// <c>POST /api/v1/agui</c>: Felix as an AG-UI 1.0 agent. A run on a new thread (or with a new user message) starts a
-/// workflow; a run that repeats the last user message watches that workflow again, from the <c>Last-Event-ID</c> it
-/// sends. Same keys, tenants, limits and problem answers as the rest of the API; errors before the stream are problems,
+/// workflow; a run that repeats the last user message watches that workflow again, from where the client was (its
+/// <c>Last-Event-ID</c>, or the messages it holds). Same keys, tenants, limits and problem answers as the rest of the API; errors before the stream are problems,
 /// errors of the workflow are <c>RUN_ERROR</c> events. See docs/agui.md.
 /// </summary>
 internal static class AgUiEndpoints

@@ -17,7 +17,7 @@ internal sealed partial class AgUiEventStream(
         string workflowId, string owner, AgUiRunRequest request, AgUiPosition? resumeAfter,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var run = new AgUiRun(request.ThreadId, request.RunId, workflowId, resumeAfter);
+        var run = new AgUiRun(request.ThreadId, request.RunId, workflowId, resumeAfter, request.HeldMessages);
         foreach (var frame in run.Begin())
         {
             yield return frame;
@@ -29,11 +29,30 @@ internal sealed partial class AgUiEventStream(
         try
         {
             await using var events = subscription.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);
-            while (!run.Finished && await NextAsync(events, workflowId))
+            if (subscription.HistoryEnd == 0)
             {
-                foreach (var frame in run.Next(events.Current.Event))
+                foreach (var frame in run.CaughtUp())
                 {
                     yield return frame;
+                }
+            }
+
+            while (!run.Finished && await NextAsync(events, workflowId))
+            {
+                var evt = events.Current.Event;
+                foreach (var frame in run.Next(evt))
+                {
+                    yield return frame;
+                }
+
+                // A resuming run starts at the latest where the history read at subscription ends: the client holds
+                // nothing later.
+                if (evt.Sequence >= subscription.HistoryEnd)
+                {
+                    foreach (var frame in run.CaughtUp())
+                    {
+                        yield return frame;
+                    }
                 }
             }
         }

@@ -10,7 +10,8 @@ namespace Felix.Server.AgUi;
 /// names the workflow that answers it) and the workflow request, validated as <c>POST /api/v1/workflows</c> validates it.
 /// </summary>
 internal sealed record AgUiRunRequest(
-    string ThreadId, string RunId, string MessageId, string? PreviousMessageId, WorkflowRequest Workflow, bool CancelOnDisconnect)
+    string ThreadId, string RunId, string MessageId, string? PreviousMessageId, WorkflowRequest Workflow, bool CancelOnDisconnect,
+    IReadOnlyDictionary<string, string> HeldMessages)
 {
     public const int MaxIdLength = 200;
     public const string CancelOnDisconnectProperty = "cancel_on_disconnect";
@@ -45,7 +46,20 @@ internal sealed record AgUiRunRequest(
 
         return errors.Count > 0
             ? null
-            : new AgUiRunRequest(input.ThreadId!, input.RunId!, users[^1].Id!, users.Count > 1 ? users[^2].Id : null, workflow, cancelOnDisconnect);
+            : new AgUiRunRequest(input.ThreadId!, input.RunId!, users[^1].Id!, users.Count > 1 ? users[^2].Id : null, workflow, cancelOnDisconnect,
+                Held(input.Messages!));
+    }
+
+    /// <summary>The assistant and reasoning texts the client holds, by message id: what a run that resumes need not send.</summary>
+    private static Dictionary<string, string> Held(List<AgUiMessage> messages)
+    {
+        var held = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var message in messages.Where(m => m.Role is "assistant" or "reasoning" && !string.IsNullOrEmpty(m.Id)))
+        {
+            held[message.Id!] = message.Text;
+        }
+
+        return held;
     }
 
     private static void RequireId(string? id, string field, Dictionary<string, string[]> errors)

@@ -61,6 +61,44 @@ public sealed class AgUiClientTests
     }
 
     [Fact]
+    public async Task HttpAgentThatDropsMidRunAndRunsAgainGetsTheRestWithoutRepeatedText()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["FELIX_API_KEY"] = Key,
+            ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.004",
+        }, kestrel: true);
+
+        var run = await RunAsync(app, new
+        {
+            key = Key, threadId = "thread-drop", task = "Explain quantum computing", forwardedProps = new { max_steps = 3 }, dropAfterTexts = 20,
+        });
+
+        Assert.Empty(run["warnings"]!.AsArray());
+        var runs = run["runs"]!.AsArray().Select(r => r!.AsObject()).ToList();
+        var dropped = runs[0]["events"]!.AsArray().Select(e => e!.AsObject()).ToList();
+        Assert.Equal(20, dropped.Count(e => AgUiProtocolRules.Type(e) == "TEXT_MESSAGE_CONTENT"));
+        Assert.DoesNotContain(dropped, e => AgUiProtocolRules.Type(e) == "RUN_FINISHED");
+        Assert.Null(runs[1]["error"]);
+        var resumed = runs[1]["events"]!.AsArray().Select(e => e!.AsObject()).ToList();
+        AgUiProtocolRules.AssertValidRun(resumed);
+        var workflowId = dropped[0]["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+        Assert.Equal(workflowId, resumed[0]["metadata"]!["felix"]!["workflowId"]!.GetValue<string>());
+        using var client = app.CreateApiClient();
+        var history = await client.ReadEventsAsync(workflowId);
+        var messages = run["messages"]!.AsArray().Select(m => m!.AsObject()).ToList();
+        foreach (var output in history.OfType<AgentOutputEvent>())
+        {
+            var text = Assert.Single(messages, m => m["role"]!.GetValue<string>() == "assistant"
+                && m["subagentRunId"]?.GetValue<string>() == $"{workflowId}.{output.AgentId}");
+            Assert.Equal(output.Content, text["content"]!.GetValue<string>());
+        }
+
+        Assert.Equal(Assert.IsType<WorkflowCompleteEvent>(history[^1]).Synthesis.Content, messages[^1]["content"]!.GetValue<string>());
+        Assert.Equal(1, (await client.GetFromJsonAsync<JsonObject>("api/v1/workflows").DefaultTimeout())!["total"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task AModelFailureReachesTheClientAsRunError()
     {
         await using var fake = await FakeOpenAIServer.StartAsync();

@@ -127,6 +127,29 @@ public sealed class AgUiEventMapperTests
     }
 
     [Fact]
+    public void ResumingFromTheMessagesTheClientHoldsSendsNoTextTwiceAndMissesNothing()
+    {
+        var history = Recorded.Value;
+        var full = Map(history, null);
+
+        for (var i = 2; i < full.Count; i++)
+        {
+            var had = full.Take(i).Select(f => f.Event).ToList();
+            var held = AgUiProtocolRules.Texts(had).Concat(AgUiProtocolRules.Texts(had, "REASONING_MESSAGE_CONTENT")).ToDictionary();
+
+            var resumed = Map(history, null, held);
+
+            AgUiProtocolRules.AssertValidRun(resumed.Select(f => f.Event).ToList());
+            var seen = had.Concat(resumed.Select(f => f.Event)).ToList();
+            Assert.Equal(AgUiProtocolRules.Texts(full.Select(f => f.Event)), AgUiProtocolRules.Texts(seen));
+            Assert.Equal(
+                AgUiProtocolRules.Texts(full.Select(f => f.Event), "REASONING_MESSAGE_CONTENT"),
+                AgUiProtocolRules.Texts(seen, "REASONING_MESSAGE_CONTENT"));
+            Assert.Equal(ClientState(full.Select(f => f.Event)).ToJsonString(), ClientState(seen).ToJsonString());
+        }
+    }
+
+    [Fact]
     public void APositionFromAnotherEpochReplaysTheWholeRunAndSaysSo()
     {
         var history = Recorded.Value;
@@ -185,7 +208,7 @@ public sealed class AgUiEventMapperTests
         Assert.True(run.Finished);
     }
 
-    private static List<AgUiFrame> Map(IReadOnlyList<WorkflowEvent> history, AgUiPosition? resumeAfter)
+    private static List<AgUiFrame> Map(IReadOnlyList<WorkflowEvent> history, AgUiPosition? resumeAfter, IReadOnlyDictionary<string, string>? held = null)
     {
         for (var i = 0; i < history.Count && history[i].Epoch.Length == 0; i++)
         {
@@ -195,13 +218,14 @@ public sealed class AgUiEventMapperTests
             history[i].Timestamp = "2026-12-05T10:00:00.000Z";
         }
 
-        var run = new AgUiRun(Thread, Run, history[0].WorkflowId, resumeAfter);
+        var run = new AgUiRun(Thread, Run, history[0].WorkflowId, resumeAfter, held);
         var frames = run.Begin().ToList();
         foreach (var evt in history)
         {
             frames.AddRange(run.Next(evt));
         }
 
+        frames.AddRange(run.CaughtUp());
         return frames;
     }
 
