@@ -37,18 +37,18 @@ public sealed class AgUiEndpointTests
             }
         }
 
-        var workflowId = first[0].Event["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+        var workflowId = first.WorkflowOf();
         Assert.NotEqual(WorkflowStatuses.Completed, (await client.GetWorkflowAsync(workflowId)).Status);
-        var second = await ReadAllAsync(await client.PostRunAsync("thread-drop", "run-2", Task, lastEventId: first.Last(f => f.Id is not null).Id));
+        var second = await (await client.PostRunAsync("thread-drop", "run-2", Task, lastEventId: first.Last(f => f.Id is not null).Id)).ReadAllEventsAsync();
         await client.WaitForTerminalAsync(workflowId);
-        var reference = await ReadAllAsync(await client.PostRunAsync("thread-drop", "run-3", Task));
+        var reference = await (await client.PostRunAsync("thread-drop", "run-3", Task)).ReadAllEventsAsync();
 
         Assert.Equal(WorkflowStatuses.Completed, (await client.GetWorkflowAsync(workflowId)).Status);
-        Assert.Equal(workflowId, second[0].Event["metadata"]!["felix"]!["workflowId"]!.GetValue<string>());
+        Assert.Equal(workflowId, second.WorkflowOf());
         Assert.Equal(["RUN_STARTED", "STATE_SNAPSHOT", "SUBAGENT_STARTED"], second.Take(3).Select(f => AgUiProtocolRules.Type(f.Event)));
         AgUiProtocolRules.AssertValidRun(second.Select(f => f.Event).ToList());
         AgUiProtocolRules.AssertValidRun(reference.Select(f => f.Event).ToList());
-        Assert.Equal(Positioned(reference), Positioned(first).Concat(Positioned(second)));
+        Assert.Equal(reference.Positioned(), first.Positioned().Concat(second.Positioned()));
         var seen = first.Concat(second).Select(f => f.Event).ToList();
         Assert.Equal(AgUiProtocolRules.Texts(reference.Select(f => f.Event)), AgUiProtocolRules.Texts(seen));
     }
@@ -76,19 +76,19 @@ public sealed class AgUiEndpointTests
         await using var app = new FelixApplication(kestrel: true);
         using var client = app.CreateApiClient();
 
-        var first = await ReadAllAsync(await client.PostRunAsync("thread-turns", "run-1", Task, new { max_steps = 1 }));
-        var again = await ReadAllAsync(await client.PostRunAsync("thread-turns", "run-2", Task));
-        var next = await ReadAllAsync(await client.PostRunAsync("thread-turns", "run-3", "And its limits?", new { max_steps = 1 },
+        var first = await (await client.PostRunAsync("thread-turns", "run-1", Task, new { max_steps = 1 })).ReadAllEventsAsync();
+        var again = await (await client.PostRunAsync("thread-turns", "run-2", Task)).ReadAllEventsAsync();
+        var next = await (await client.PostRunAsync("thread-turns", "run-3", "And its limits?", new { max_steps = 1 },
             messageId: "message-2", earlierMessages:
             [
                 new { id = "message-1", role = "user", content = Task },
                 new { id = "answer-1", role = "assistant", content = new string('x', 100_000) }, // the conversation: over the API's 64 KiB
-            ]));
+            ])).ReadAllEventsAsync();
 
-        var firstId = WorkflowOf(first);
-        Assert.Equal(firstId, WorkflowOf(again));
-        Assert.Equal(Positioned(first), Positioned(again));
-        var nextWorkflow = await client.GetWorkflowAsync(WorkflowOf(next));
+        var firstId = first.WorkflowOf();
+        Assert.Equal(firstId, again.WorkflowOf());
+        Assert.Equal(first.Positioned(), again.Positioned());
+        var nextWorkflow = await client.GetWorkflowAsync(next.WorkflowOf());
         Assert.NotEqual(firstId, nextWorkflow.WorkflowId);
         Assert.Equal(("And its limits?", firstId), (nextWorkflow.Task, nextWorkflow.ParentWorkflowId));
         Assert.Equal(2, (await client.GetFromJsonAsync<JsonObject>("api/v1/workflows").DefaultTimeout())!["total"]!.GetValue<int>());
@@ -119,32 +119,5 @@ public sealed class AgUiEndpointTests
 
         Assert.Equal(3, keepalives);
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"api/v1/workflows/{workflowId}").DefaultTimeout()).StatusCode);
-    }
-
-    private static string WorkflowOf(List<(string? Id, JsonObject Event)> run) =>
-        run[0].Event["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
-
-    /// <summary>The events that came from the workflow's stream, with their ids; the run id is the one thing runs differ in.</summary>
-    private static List<string> Positioned(IEnumerable<(string? Id, JsonObject Event)> frames) =>
-        frames.Where(f => f.Id is not null).Select(f =>
-        {
-            var evt = f.Event.DeepClone().AsObject();
-            evt.Remove("runId");
-            return $"{f.Id} {evt.ToJsonString()}";
-        }).ToList();
-
-    private static async Task<List<(string? Id, JsonObject Event)>> ReadAllAsync(HttpResponseMessage response)
-    {
-        using (response)
-        {
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var frames = new List<(string? Id, JsonObject Event)>();
-            await foreach (var frame in response.ReadEventsAsync())
-            {
-                frames.Add(frame);
-            }
-
-            return frames;
-        }
     }
 }

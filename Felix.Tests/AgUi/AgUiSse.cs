@@ -51,4 +51,32 @@ internal static class AgUiSse
             }
         }
     }
+
+    /// <summary>Every event of the run, once the server has ended it.</summary>
+    public static async Task<List<(string? Id, JsonObject Event)>> ReadAllEventsAsync(this HttpResponseMessage response)
+    {
+        using (response)
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            var frames = new List<(string? Id, JsonObject Event)>();
+            await foreach (var frame in response.ReadEventsAsync())
+            {
+                frames.Add(frame);
+            }
+
+            return frames;
+        }
+    }
+
+    /// <summary>The events that came from the workflow's stream, with their ids; the run id is the one thing runs differ in.</summary>
+    public static List<string> Positioned(this IEnumerable<(string? Id, JsonObject Event)> frames) =>
+        frames.Where(f => f.Id is not null).Select(f =>
+        {
+            var evt = f.Event.DeepClone().AsObject();
+            evt.Remove("runId");
+            return $"{f.Id} {evt.ToJsonString()}";
+        }).ToList();
+
+    public static string WorkflowOf(this IReadOnlyList<(string? Id, JsonObject Event)> run) =>
+        run[0].Event["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
 }
