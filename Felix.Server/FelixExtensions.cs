@@ -1,4 +1,5 @@
 using Felix.Contracts.Serialization;
+using Felix.Server.AgUi;
 using Felix.Server.Agents;
 using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
@@ -45,6 +46,7 @@ internal static class FelixExtensions
         services.AddAgents();
         services.AddFelixHubs();
         services.AddCompat();
+        services.AddAgUi();
         return builder;
     }
 
@@ -88,6 +90,7 @@ internal static class FelixExtensions
         app.MapAgentsApi();
         app.MapFelixHubs();
         app.MapCompatWebSockets();
+        app.MapAgUi();
         app.MapFelixOpenApi();
         app.MapFelixObservability();
         return app;

@@ -23,8 +23,9 @@ if [ -f "$root/tests/js/package.json" ] && [ ! -d "$root/tests/js/node_modules" 
   (cd "$root/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# playwright-core for tests/browser, and the SignalR packages the dashboard's vendored lib/ files are checked against.
-for dir in tests/browser clients/web; do
+# playwright-core for tests/browser, the SignalR packages the dashboard's vendored lib/ files are checked against, and the
+# reference AG-UI client (@ag-ui/client) for tests/agui.
+for dir in tests/browser clients/web tests/agui; do
   if [ -f "$root/$dir/package-lock.json" ] && [ ! -d "$root/$dir/node_modules" ]; then
     (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi

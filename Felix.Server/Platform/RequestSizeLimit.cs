@@ -13,19 +13,23 @@ internal static class RequestSizeLimit
     // its state machine alive for all that time (about 110 bytes per open connection, for nothing).
     public static IApplicationBuilder UseRequestSizeLimit(this IApplicationBuilder app) => app.Use((context, next) =>
     {
-        if (context.Request.Path.StartsWithSegments("/api") && context.Request.ContentLength > MaxBodyBytes)
+        var max = LimitFor(context.Request.Path);
+        if (context.Request.Path.StartsWithSegments("/api") && context.Request.ContentLength > max)
         {
             return Results.Problem(
                 statusCode: StatusCodes.Status413PayloadTooLarge,
                 title: "Request body too large",
-                detail: $"Request bodies are limited to {MaxBodyBytes} bytes.").ExecuteAsync(context);
+                detail: $"Request bodies are limited to {max} bytes.").ExecuteAsync(context);
         }
 
         if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = MaxBodyBytes;
+            limit.MaxRequestBodySize = max;
         }
 
         return next(context);
     });
+
+    public static long LimitFor(PathString path) =>
+        path.StartsWithSegments(AgUi.AgUiEndpoints.Path) ? AgUi.AgUiEndpoints.MaxBodyBytes : MaxBodyBytes;
 }

@@ -1,3 +1,4 @@
+using Felix.Server.AgUi;
 using Felix.Server.Compat;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -11,6 +12,7 @@ internal static class StreamingRequests
 {
     private static readonly PathString Hubs = "/hubs";
     private static readonly PathString RawStreams = CompatEndpoints.RawStreamsPrefix;
+    private static readonly PathString AgUi = AgUiEndpoints.Path;
 
     /// <summary>An HTTP/1.1 upgrade to WebSocket or an HTTP/2 extended CONNECT for WebSocket.</summary>
     public static bool IsWebSocketUpgrade(HttpContext context) =>
@@ -26,10 +28,12 @@ internal static class StreamingRequests
 
     /// <summary>
     /// A request that holds a streaming connection while it runs, for the connection caps: a WebSocket, or a hub
-    /// transport request that stays open (server-sent events, a long poll). Only after the WebSockets middleware.
+    /// transport request that stays open (server-sent events, a long poll), an AG-UI run (its response is the stream).
+    /// Only after the WebSockets middleware.
     /// </summary>
     public static bool HoldsConnection(HttpContext context) =>
         context.WebSockets.IsWebSocketRequest
+        || context.Request.Path.StartsWithSegments(AgUi)
         || (context.Request.Path.StartsWithSegments(Hubs) && !context.Request.Path.Value!.EndsWith("/negotiate", StringComparison.Ordinal)
             && context.Request.Method == HttpMethods.Get);
 

@@ -44,28 +44,32 @@ internal sealed class ApiKeyAuthenticationHandler(
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
-        await problemDetails.WriteAsync(new ProblemDetailsContext
+        await WriteProblemAsync(new ProblemDetails
         {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status401Unauthorized,
-                Title = "Unauthorized",
-                Detail = PresentedKey() is null
-                    ? "An API key is required: send 'Authorization: Bearer <key>'."
-                    : "The API key is not valid.",
-            },
+            Status = StatusCodes.Status401Unauthorized,
+            Title = "Unauthorized",
+            Detail = PresentedKey() is null
+                ? "An API key is required: send 'Authorization: Bearer <key>'."
+                : "The API key is not valid.",
         });
     }
 
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
         Response.StatusCode = StatusCodes.Status403Forbidden;
-        await problemDetails.WriteAsync(new ProblemDetailsContext
+        await WriteProblemAsync(new ProblemDetails { Status = 403, Title = "Forbidden", Detail = "This key may not do that." });
+    }
+
+    /// <summary>
+    /// The problem through the problem details service, or as JSON when the client accepts none of what the service
+    /// writes: an AG-UI client asks for text/event-stream only, and a refusal must still be a 401, not a 500.
+    /// </summary>
+    private async Task WriteProblemAsync(ProblemDetails details)
+    {
+        if (!await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = Context, ProblemDetails = details }))
         {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails { Status = 403, Title = "Forbidden", Detail = "This key may not do that." },
-        });
+            await TypedResults.Problem(details).ExecuteAsync(Context);
+        }
     }
 
     internal static string? PresentedCredential(HttpRequest request)

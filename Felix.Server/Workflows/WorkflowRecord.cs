@@ -13,6 +13,8 @@ internal sealed record WorkflowRecord
     public bool EnableWebSearch { get; init; }
     /// <summary>The tenant that created the workflow.</summary>
     public string Owner { get; init; } = "";
+    /// <summary>The AG-UI thread this workflow answers a message of (<c>AgUi/AgUiThreads</c>), if it was started there.</summary>
+    public string? ThreadId { get; init; }
     public required string Status { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? StartedAt { get; init; }

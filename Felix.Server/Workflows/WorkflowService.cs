@@ -24,7 +24,14 @@ internal sealed partial class WorkflowService(
     public bool IsAccepting => !engine.IsStopping && !lifetime.ApplicationStopping.IsCancellationRequested;
 
     /// <summary>Creates and queues a workflow; null when the queue is full.</summary>
-    public async Task<WorkflowRecord?> CreateAsync(WorkflowRequest request, string owner, CancellationToken cancellationToken = default)
+    public Task<WorkflowRecord?> CreateAsync(WorkflowRequest request, string owner, CancellationToken cancellationToken = default) =>
+        CreateAsync(request, owner, WorkflowIds.New(), threadId: null, cancellationToken);
+
+    /// <summary>
+    /// Creates and queues a workflow under a chosen id (AG-UI derives it from the thread); null when the queue is full.
+    /// Throws <see cref="InvalidOperationException"/> when a workflow with that id exists.
+    /// </summary>
+    public async Task<WorkflowRecord?> CreateAsync(WorkflowRequest request, string owner, string id, string? threadId, CancellationToken cancellationToken = default)
     {
         if (!queue.TryReserve(owner))
         {
@@ -34,7 +41,8 @@ internal sealed partial class WorkflowService(
 
         var workflow = new WorkflowRecord
         {
-            Id = WorkflowIds.New(),
+            Id = id,
+            ThreadId = threadId,
             Task = request.Task!,
             MaxSteps = request.MaxSteps ?? options.Value.DefaultSteps,
             ParentWorkflowId = request.ParentWorkflowId,

@@ -52,6 +52,15 @@ public sealed partial class OpenApiDocumentTests
             await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = $"Fill the queue {i}" }));
         }
 
+        const string AgUi = "/api/v1/agui";
+        await observed.SendAsync(client, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun("thread-busy")); // 503: the queue is full
+        await using var fast = new FelixApplication(new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key });
+        using var fastClient = fast.CreateApiClient();
+        await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun("thread-ok"));
+        await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", new StringContent("{", Encoding.UTF8, "application/json"));
+        await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun("thread-bad", new { max_steps = 500 }));
+        await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun(new string('a', 1_100_000)));
+        await observed.SendAsync(anonymous, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun("thread-anonymous"));
         await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", new StringContent("{", Encoding.UTF8, "application/json"));
         await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { max_steps = 5 }));
         await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = new string('a', 70_000) }));
@@ -59,6 +68,7 @@ public sealed partial class OpenApiDocumentTests
         using var limitedClient = limited.CreateApiClient();
         var finished = await observed.SendAsync(limitedClient, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "one", max_steps = 1 }));
         await observed.SendAsync(limitedClient, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "two" }));
+        await observed.SendAsync(limitedClient, HttpMethod.Post, "/api/v1/agui", "api/v1/agui", AgUiRun("thread-limited")); // 429
         var finishedId = (await finished.Content.ReadFromJsonAsync<JsonObject>().DefaultTimeout())!["workflow_id"]!.GetValue<string>();
         await limitedClient.WaitForTerminalAsync(finishedId);
         await observed.SendAsync(limitedClient, HttpMethod.Delete, One, $"api/v1/workflows/{finishedId}"); // 409: it is finished
@@ -123,4 +133,12 @@ public sealed partial class OpenApiDocumentTests
     }
 
     private static JsonContent Json(object body) => JsonContent.Create(body);
+
+    private static JsonContent AgUiRun(string threadId, object? forwardedProps = null) => Json(new
+    {
+        threadId,
+        runId = "run-1",
+        messages = new[] { new { id = "message-1", role = "user", content = "Explain quantum computing" } },
+        forwardedProps = forwardedProps ?? new { max_steps = 1 },
+    });
 }

@@ -1,0 +1,96 @@
+using System.Runtime.CompilerServices;
+using Felix.Server.Streaming;
+using Felix.Server.Workflows;
+
+namespace Felix.Server.AgUi;
+
+/// <summary>
+/// A run's AG-UI events with their positions, read from the workflow's stream like every other transport reads it
+/// (history from the first event, then live, each once); <see cref="AgUiEventStreamResult"/> writes them. The run ends
+/// after <c>RUN_FINISHED</c> or <c>RUN_ERROR</c>. A client that goes away leaves the workflow running, unless its run
+/// asked for <c>cancel_on_disconnect</c>.
+/// </summary>
+internal sealed partial class AgUiEventStream(
+    EventPublisher publisher, WorkflowService workflows, IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
+{
+    public async IAsyncEnumerable<AgUiFrame> ReadAsync(
+        string workflowId, string owner, AgUiRunRequest request, AgUiPosition? resumeAfter,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var run = new AgUiRun(request.ThreadId, request.RunId, workflowId, resumeAfter, request.HeldMessages);
+        foreach (var frame in run.Begin())
+        {
+            yield return frame;
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        using var subscription = await publisher.SubscribeAsync(workflowId, epoch: null, afterSequence: 0, stop.Token);
+        LogOpened(logger, workflowId, request.ThreadId, resumeAfter?.ToString());
+        try
+        {
+            await using var events = subscription.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);
+            if (subscription.HistoryEnd == 0)
+            {
+                foreach (var frame in run.CaughtUp())
+                {
+                    yield return frame;
+                }
+            }
+
+            while (!run.Finished && await NextAsync(events, workflowId))
+            {
+                var evt = events.Current.Event;
+                foreach (var frame in run.Next(evt))
+                {
+                    yield return frame;
+                }
+
+                // A resuming run starts at the latest where the history read at subscription ends: the client holds
+                // nothing later.
+                if (evt.Sequence >= subscription.HistoryEnd)
+                {
+                    foreach (var frame in run.CaughtUp())
+                    {
+                        yield return frame;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (!run.Finished && request.CancelOnDisconnect && cancellationToken.IsCancellationRequested
+                && !lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                LogCancelOnDisconnect(logger, workflowId);
+                await workflows.CancelAsync(workflowId, owner, CancellationToken.None);
+            }
+        }
+    }
+
+    private async ValueTask<bool> NextAsync(IAsyncEnumerator<PublishedEvent> events, string workflowId)
+    {
+        try
+        {
+            return await events.MoveNextAsync();
+        }
+        catch (SlowConsumerException)
+        {
+            // The client resumes with Last-Event-ID and reads the rest from the history.
+            LogSlowConsumer(logger, workflowId);
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(EventId = 8001, Level = LogLevel.Debug, Message = "AG-UI run opened for workflow {WorkflowId} (thread {ThreadId}) after {ResumeAfter}")]
+    private static partial void LogOpened(ILogger logger, string workflowId, string threadId, string? resumeAfter);
+
+    [LoggerMessage(EventId = 8002, Level = LogLevel.Information, Message = "AG-UI client of workflow {WorkflowId} went away: cancelling it, as its run asked")]
+    private static partial void LogCancelOnDisconnect(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 8003, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} dropped: slow consumer")]
+    private static partial void LogSlowConsumer(ILogger logger, string workflowId);
+}

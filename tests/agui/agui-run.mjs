@@ -1,0 +1,53 @@
+// One AG-UI run against Felix Server with the reference client, @ag-ui/client's HttpAgent (its event validation on).
+// Usage: node agui-run.mjs <server base url> '<json: {key, threadId, messageId, task, runId, forwardedProps, dropAfterTexts}>'
+// Prints one JSON object: every event the client accepted, its messages and state after the run, the run's result, and
+// the error the client raised (its validation refusing an event, or an HTTP status), if any.
+import { HttpAgent } from "@ag-ui/client";
+
+const [, , baseUrl, optionsJson] = process.argv;
+const options = JSON.parse(optionsJson);
+
+// The client warns instead of failing when it strips a field the protocol does not define: such a warning fails the test.
+const warnings = [];
+console.warn = (...args) => warnings.push(args.map(String).join(" "));
+console.error = (...args) => warnings.push(args.map(String).join(" "));
+
+const agent = new HttpAgent({
+  url: new URL("api/v1/agui", baseUrl).toString(),
+  headers: options.key ? { Authorization: `Bearer ${options.key}` } : {},
+  threadId: options.threadId,
+  initialMessages: [{ id: options.messageId ?? "message-1", role: "user", content: options.task }],
+});
+
+// With dropAfterTexts, the client goes away after that many TEXT_MESSAGE_CONTENT events (abortRun, as a page would on
+// a lost connection) and then runs again on the same thread with the messages it holds: the run resumes.
+const runs = [];
+const output = { runs, warnings };
+const deadline = setTimeout(() => agent.abortRun(), 60_000);
+deadline.unref();
+for (const runId of options.dropAfterTexts ? ["run-1", "run-2"] : [options.runId ?? "run-1"]) {
+  const events = [];
+  const run = { events };
+  runs.push(run);
+  let texts = 0;
+  try {
+    const { result } = await agent.runAgent(
+      { runId, forwardedProps: options.forwardedProps ?? {} },
+      {
+        onEvent: ({ event }) => {
+          events.push(event);
+          if (runId === "run-1" && event.type === "TEXT_MESSAGE_CONTENT" && ++texts === options.dropAfterTexts) agent.abortRun();
+        },
+      },
+    );
+    run.result = result ?? null;
+  } catch (error) {
+    run.error = { message: String(error?.message ?? error), status: error?.status ?? null, payload: error?.payload ?? null };
+  }
+}
+
+// One run: its events, result and error at the top level.
+Object.assign(output, runs[runs.length - 1], { events: runs.flatMap((r) => r.events) });
+output.messages = agent.messages;
+output.state = agent.state;
+process.stdout.write(JSON.stringify(output));
