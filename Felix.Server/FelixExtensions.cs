@@ -1,6 +1,7 @@
 using Felix.Contracts.Serialization;
 using Felix.Server.Agents;
 using Felix.Server.Api;
+using Felix.Server.Approvals;
 using Felix.Server.Api.OpenApi;
 using Felix.Server.Bench;
 using Felix.Server.Compat;
@@ -43,6 +44,7 @@ internal static class FelixExtensions
         services.AddFelixRateLimits();
         services.AddStreaming();
         services.AddWorkflows();
+        services.AddApprovals();
         services.AddStorage();
         services.AddAgents();
         services.AddFelixHubs();
@@ -70,6 +72,7 @@ internal static class FelixExtensions
         app.UseStreamingAdmission();
 
         app.MapWorkflowsApi();
+        app.MapApprovals();
         app.MapSystemApi();
         app.MapAgentsApi();
         app.MapFelixHubs();

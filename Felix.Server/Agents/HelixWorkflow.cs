@@ -2,8 +2,10 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
+using Felix.Server.Approvals;
 using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
@@ -28,16 +30,18 @@ internal sealed partial class HelixWorkflow(
     TimeProvider time,
     IOptions<WorkflowOptions> workflowOptions,
     IOptions<LlmOptions> llmOptions,
-    FelixMetrics metrics)
+    FelixMetrics metrics,
+    ApprovalGate gate)
 {
     private const double DefaultConfidence = 0.5; // a model that states none is taken as undecided
 
     /// <summary>
     /// Runs the workflow from where its history stands: a first run from the start, a resumed one (after the server
-    /// stopped mid-run) from its <see cref="RunCheckpoint"/>. Committed agents are never run again; the agent that was in
-    /// flight runs again under its id, its deltas marked with the run's attempt so clients drop the abandoned text.
+    /// stopped mid-run, or after a decision on an approval) from its <see cref="RunCheckpoint"/>. Committed agents are
+    /// never run again; the agent that was in flight, or that a person asked to revise, runs again under its id, its
+    /// deltas marked with a new attempt so clients drop the abandoned text. Null when the run parked at an approval.
     /// </summary>
-    public async Task<WorkflowOutcome> RunAsync(WorkflowRecord workflow, CancellationToken cancellationToken)
+    public async Task<WorkflowOutcome?> RunAsync(WorkflowRecord workflow, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var steps = workflow.MaxSteps;
@@ -48,6 +52,28 @@ internal sealed partial class HelixWorkflow(
         var usage = checkpoint.Usage;
         var perRole = checkpoint.SpawnedPerRole;
         var inFlight = checkpoint.InFlightAgentId;
+        var policy = workflow.Approval;
+        if (checkpoint.Rejection is { } rejection)
+        {
+            throw new ApprovalRejectedException(rejection.ApprovalId, rejection.DecidedBy, rejection.Comment);
+        }
+
+        // A run that stopped at an agent's gate (parked there, or stopped before asking) passes it first.
+        if (!checkpoint.SynthesisStarted && policy is not null)
+        {
+            var pending = checkpoint.OpenApproval is { AgentId: not null } open
+                ? new GateRequest(open.ApprovalId, open.Kind, open.AgentId, open.Content, open.Confidence, Announced: true)
+                : checkpoint.UngatedOutput is { } ungated && policy.Gates(ungated) ? AgentGate(ungated, checkpoint) : null;
+            if (pending is not null)
+            {
+                if (await gate.PassAsync(workflow, pending, cancellationToken) is not { } decision)
+                {
+                    return null;
+                }
+
+                inFlight = Apply(decision, outputs, checkpoint) ?? inFlight;
+            }
+        }
 
         // The loop of a first run, continued: agents until the steps run out or enough of them agree.
         while (!checkpoint.SynthesisStarted && outputs.Count < steps && !Agreed(outputs))
@@ -58,7 +84,10 @@ internal sealed partial class HelixWorkflow(
             int? attempt = null;
             if (inFlight is not null)
             {
-                (agentId, attempt, inFlight) = (inFlight, workflow.Attempts, null);
+                agentId = inFlight;
+                inFlight = null;
+                attempt = Math.Max(workflow.Attempts, checkpoint.LastAttempt.GetValueOrDefault(agentId, 1) + 1);
+                checkpoint.LastAttempt[agentId] = attempt.Value;
             }
             else
             {
@@ -66,10 +95,21 @@ internal sealed partial class HelixWorkflow(
                 agentId = $"{plugin.AgentType}_{perRole[plugin.AgentType]:000}";
             }
 
-            var result = await RunAgentAsync(workflow, plugin, agentId, spawnTime, attempt, outputs, cancellationToken);
-            outputs.Add(new AgentResult(agentId, plugin.AgentType, result.Text, ParseConfidence(result.Text)));
+            var remarks = checkpoint.Remarks.GetValueOrDefault(agentId) ?? [];
+            var result = await RunAgentAsync(workflow, plugin, agentId, spawnTime, attempt, outputs, remarks, cancellationToken);
+            var output = new AgentResult(agentId, plugin.AgentType, result.Text, ParseConfidence(result.Text));
+            outputs.Add(output);
             Add(usage, result);
             await ProgressAsync(workflow.Id, fence, outputs.Count, steps + 1, started, "agent_completed");
+            if (policy?.Gates(output) == true)
+            {
+                if (await gate.PassAsync(workflow, AgentGate(output, checkpoint), cancellationToken) is not { } decision)
+                {
+                    return null;
+                }
+
+                inFlight = Apply(decision, outputs, checkpoint);
+            }
         }
 
         if (!checkpoint.SynthesisStarted)
@@ -79,26 +119,93 @@ internal sealed partial class HelixWorkflow(
 
         await ProgressAsync(workflow.Id, fence, outputs.Count, outputs.Count + 1, started, "synthesis_started");
 
-        ModelResult synthesis;
-        using (WorkflowTracing.StartAgent(workflow.Id, "synthesis", "synthesis"))
+        var synthesisRemarks = checkpoint.Remarks.GetValueOrDefault(RunCheckpoint.SynthesisStep) ?? [];
+        Synthesis? answer = checkpoint.ApprovedSynthesis is { } approved ? FromApproval(approved, outputs.Count) : null;
+        if (answer is null && checkpoint.OpenApproval is { AgentId: null } openSynthesis)
         {
-            synthesis = await CallModelAsync(SynthesisPrompt(workflow.Task, outputs), 0.3f, 600, null, null, cancellationToken);
+            var request = new GateRequest(openSynthesis.ApprovalId, openSynthesis.Kind, null, openSynthesis.Content, openSynthesis.Confidence, Announced: true);
+            if (await gate.PassAsync(workflow, request, cancellationToken) is not { } decision)
+            {
+                return null;
+            }
+
+            Apply(decision, outputs, checkpoint);
+            answer = decision.Decision == ApprovalDecisions.Approve ? FromApproval(openSynthesis, outputs.Count) : null;
         }
 
-        Add(usage, synthesis);
-        usage.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
-        await ProgressAsync(workflow.Id, fence, 1, 1, started, "synthesis_completed");
+        while (answer is null)
+        {
+            ModelResult synthesis;
+            using (WorkflowTracing.StartAgent(workflow.Id, "synthesis", "synthesis"))
+            {
+                synthesis = await CallModelAsync(SynthesisPrompt(workflow.Task, outputs, synthesisRemarks), 0.3f, 600, null, null, cancellationToken);
+            }
 
-        return new WorkflowOutcome(
-            new Synthesis
+            Add(usage, synthesis);
+            var candidate = new Synthesis
             {
                 Content = StripConfidence(synthesis.Text),
                 Confidence = ParseConfidence(synthesis.Text),
                 AgentsSynthesized = outputs.Count,
                 TokenCount = synthesis.CompletionTokens,
-            },
-            usage);
+            };
+            if (policy?.BeforeSynthesis != true)
+            {
+                answer = candidate;
+                break;
+            }
+
+            var round = checkpoint.ApprovalRounds[RunCheckpoint.SynthesisStep] = checkpoint.ApprovalRounds.GetValueOrDefault(RunCheckpoint.SynthesisStep) + 1;
+            var gateRequest = new GateRequest($"apr_synthesis_{round}", ApprovalDecisions.SynthesisKind, null, candidate.Content, candidate.Confidence);
+            if (await gate.PassAsync(workflow, gateRequest, cancellationToken) is not { } verdict)
+            {
+                return null;
+            }
+
+            Apply(verdict, outputs, checkpoint);
+            answer = verdict.Decision == ApprovalDecisions.Approve ? candidate : null;
+            synthesisRemarks = checkpoint.Remarks.GetValueOrDefault(RunCheckpoint.SynthesisStep) ?? [];
+        }
+
+        usage.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
+        await ProgressAsync(workflow.Id, fence, 1, 1, started, "synthesis_completed");
+        return new WorkflowOutcome(answer, usage);
     }
+
+    private static GateRequest AgentGate(AgentResult output, RunCheckpoint checkpoint)
+    {
+        var round = checkpoint.ApprovalRounds[output.AgentId] = checkpoint.ApprovalRounds.GetValueOrDefault(output.AgentId) + 1;
+        return new GateRequest($"apr_{output.AgentId}_{round}", ApprovalDecisions.AgentOutputKind, output.AgentId, output.Content, output.Confidence);
+    }
+
+    /// <summary>Acts on a decision the run just learned; returns the agent to run again for a revision.</summary>
+    private static string? Apply(ApprovalRecord decision, List<AgentResult> outputs, RunCheckpoint checkpoint)
+    {
+        switch (decision.Decision)
+        {
+            case ApprovalDecisions.Reject:
+                throw new ApprovalRejectedException(decision.Id, decision.DecidedBy ?? "", decision.Comment);
+            case ApprovalDecisions.Revise:
+                var step = decision.AgentId ?? RunCheckpoint.SynthesisStep;
+                (checkpoint.Remarks.TryGetValue(step, out var remarks) ? remarks : checkpoint.Remarks[step] = []).Add(decision.Comment ?? "");
+                if (decision.AgentId is { } agentId)
+                {
+                    outputs.RemoveAll(o => o.AgentId == agentId);
+                    return agentId;
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static Synthesis FromApproval(ApprovalRequestedEvent approved, int agents) => new()
+    {
+        Content = approved.Content,
+        Confidence = approved.Confidence,
+        AgentsSynthesized = agents,
+    };
 
     private bool Agreed(List<AgentResult> outputs) =>
         outputs.Count >= workflowOptions.Value.MinAgentsBeforeSynthesis
@@ -110,7 +217,7 @@ internal sealed partial class HelixWorkflow(
     /// </summary>
     private async Task<ModelResult> RunAgentAsync(
         WorkflowRecord workflow, AgentPlugin plugin, string agentId, double spawnTime, int? attempt,
-        IReadOnlyList<AgentResult> earlier, CancellationToken cancellationToken)
+        IReadOnlyList<AgentResult> earlier, IReadOnlyList<string> remarks, CancellationToken cancellationToken)
     {
         using var span = WorkflowTracing.StartAgent(workflow.Id, agentId, plugin.AgentType);
         var spawned = time.GetTimestamp();
@@ -148,7 +255,7 @@ internal sealed partial class HelixWorkflow(
                 WorkflowId = workflow.Id, AgentId = agentId, Delta = delta, Index = index, Attempt = attempt,
             }), time, window);
 
-            var result = await CallModelAsync(AgentPrompt(plugin, workflow.Task, earlier), (float)temperature, budget, text, reasoning, cancellationToken);
+            var result = await CallModelAsync(AgentPrompt(plugin, workflow.Task, earlier, remarks), (float)temperature, budget, text, reasoning, cancellationToken);
             var confidence = ParseConfidence(result.Text);
             await store.UpdateAsync(workflow.Id, w => w.Attempts != workflow.Attempts ? null : w with
             {
@@ -255,7 +362,7 @@ internal sealed partial class HelixWorkflow(
     }
 
     private static List<ChatMessage> AgentPrompt(
-        AgentPlugin plugin, string task, IReadOnlyList<AgentResult> earlier)
+        AgentPlugin plugin, string task, IReadOnlyList<AgentResult> earlier, IReadOnlyList<string> remarks)
     {
         var user = new StringBuilder().Append("Task: ").AppendLine(task);
         if (earlier.Count > 0)
@@ -267,6 +374,7 @@ internal sealed partial class HelixWorkflow(
             }
         }
 
+        AddRemarks(user, remarks);
         return
         [
             new(ChatRole.System, plugin.Instructions + " Be concise. End with a line 'Confidence: X' where X is your confidence between 0 and 1."),
@@ -274,7 +382,7 @@ internal sealed partial class HelixWorkflow(
         ];
     }
 
-    private static List<ChatMessage> SynthesisPrompt(string task, IReadOnlyList<AgentResult> outputs)
+    private static List<ChatMessage> SynthesisPrompt(string task, IReadOnlyList<AgentResult> outputs, IReadOnlyList<string> remarks)
     {
         var user = new StringBuilder().Append("Task: ").AppendLine(task).AppendLine().AppendLine("Agent outputs:");
         foreach (var o in outputs)
@@ -282,11 +390,27 @@ internal sealed partial class HelixWorkflow(
             user.AppendLine(CultureInfo.InvariantCulture, $"[{o.AgentId} ({o.AgentType}, confidence {o.Confidence:0.00})] {OneLine(StripConfidence(o.Content))}");
         }
 
+        AddRemarks(user, remarks);
         return
         [
             new(ChatRole.System, "You are the synthesis step of a team of agents. Combine their outputs into one answer to the task: keep what they agree on, resolve or flag disagreements. End with a line 'Confidence: X' where X is between 0 and 1."),
             new(ChatRole.User, user.ToString()),
         ];
+    }
+
+    /// <summary>A reviewer's remarks on an earlier answer of this step: what the new attempt must take into account.</summary>
+    private static void AddRemarks(StringBuilder user, IReadOnlyList<string> remarks)
+    {
+        if (remarks.Count == 0)
+        {
+            return;
+        }
+
+        user.AppendLine().AppendLine("A reviewer asked for a revision of your previous answer:");
+        foreach (var remark in remarks)
+        {
+            user.Append("- ").AppendLine(OneLine(remark));
+        }
     }
 
     internal static double ParseConfidence(string text)

@@ -39,6 +39,8 @@ internal sealed partial class HubEventSink(
         [typeof(WorkflowProgressEvent)] = nameof(IWorkflowClient.WorkflowProgress),
         [typeof(WorkflowCompleteEvent)] = nameof(IWorkflowClient.WorkflowComplete),
         [typeof(WorkflowErrorEvent)] = nameof(IWorkflowClient.WorkflowError),
+        [typeof(ApprovalRequestedEvent)] = nameof(IWorkflowClient.ApprovalRequested),
+        [typeof(ApprovalResolvedEvent)] = nameof(IWorkflowClient.ApprovalResolved),
     }.ToFrozenDictionary();
 
     /// <summary>The client method that receives events of <paramref name="eventType"/>.</summary>
