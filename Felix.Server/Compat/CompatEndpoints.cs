@@ -19,6 +19,11 @@ internal static partial class CompatEndpoints
     public const string WorkflowStreamPattern = "/api/v1/ws/workflows/{workflowId}";
     public const string SystemStreamPattern = "/api/v1/ws/system/events";
 
+    private const string CredentialExpiryKey = "felix.credential-expiry";
+
+    /// <summary>When the connection's credential expires (a JWT's <c>exp</c>); null for keys, which do not.</summary>
+    public static DateTimeOffset? CredentialExpiry(HttpContext context) => context.Items[CredentialExpiryKey] as DateTimeOffset?;
+
     public static IServiceCollection AddCompat(this IServiceCollection services)
     {
         services.AddOptions<CompatOptions>().BindConfiguration(CompatOptions.SectionName).ValidateSettings(CompatOptions.SectionName)
@@ -78,6 +83,7 @@ internal static partial class CompatEndpoints
         }
 
         context.User = auth.Principal!;
+        context.Items[CredentialExpiryKey] = auth.Properties?.ExpiresUtc;
         await run(socket);
     }
 }
