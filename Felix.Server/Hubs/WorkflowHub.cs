@@ -22,19 +22,22 @@ internal sealed class WorkflowHub(
     EventPublisher publisher,
     HubConnectionCounter counter,
     ApprovalService approvals,
-    IValidator<ApprovalDecision> decisionValidator) : Hub<IWorkflowClient>
+    IValidator<ApprovalDecision> decisionValidator,
+    TimeProvider time) : Hub<IWorkflowClient>
 {
     private const int MaxWorkflowIdLength = 64;
 
     public override Task OnConnectedAsync()
     {
         counter.Connected();
+        HubConnectionExpiry.Start(Context, time);
         return Task.CompletedTask;
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         counter.Disconnected();
+        HubConnectionExpiry.Stop(Context);
         return Task.CompletedTask;
     }
 
