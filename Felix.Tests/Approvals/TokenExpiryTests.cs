@@ -147,4 +147,50 @@ public sealed class TokenExpiryTests
             }
         }
     }
+
+    [Theory]
+    [InlineData(Felix.Client.FelixProtocol.Json)]
+    [InlineData(Felix.Client.FelixProtocol.MessagePack)]
+    public async Task DotNetClientWatchReconnectsThroughItsTokenFactoryWithoutLoss(Felix.Client.FelixProtocol protocol)
+    {
+        await using var app = CreateApp(kestrel: true);
+        using var owner = app.CreateApiClient(TenantApplication.KeyA);
+        using var approver = app.CreateApiClient(TenantApplication.AdminKey);
+        // On a whole second, as the token's exp is: the connection closes at this very moment.
+        var shortLived = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 4).UtcDateTime;
+        var shortToken = Token(shortLived - DateTime.UtcNow);
+        var freshTokens = 0;
+        using var client = Felix.Tests.Client.ClientTestSupport.CreateClient(app, protocol, key: null, options => options.AccessTokenProvider = () =>
+        {
+            // The first connection gets a token that runs out in seconds; the reconnect after it a fresh one.
+            if (DateTime.UtcNow < shortLived.AddMilliseconds(-500))
+            {
+                return Task.FromResult<string?>(shortToken);
+            }
+
+            Interlocked.Increment(ref freshTokens);
+            return Task.FromResult<string?>(Token(TimeSpan.FromHours(1)));
+        });
+        var id = await owner.CreateWithApprovalAsync(new { before_synthesis = true }, maxSteps: 1);
+        var events = new List<WorkflowEvent>();
+
+        var watch = Task.Run(async () =>
+        {
+            await foreach (var evt in client.WatchAsync(id).WithCancellation(new CancellationTokenSource(TimeSpan.FromSeconds(40)).Token))
+            {
+                lock (events)
+                {
+                    events.Add(evt);
+                }
+            }
+        });
+        await Poll.UntilAsync(() => Task.FromResult(Volatile.Read(ref freshTokens) > 0 && DateTime.UtcNow > shortLived.AddSeconds(1)), "the watch to reconnect with a fresh token");
+        var pending = await owner.WaitForPendingApprovalAsync(id);
+        await approver.DecideAsync(id, pending.ApprovalId, "approve");
+        await watch.DefaultTimeout(TimeSpan.FromSeconds(40));
+
+        var stored = await owner.ReadEventsAsync(id);
+        Assert.Equal(stored.Select(e => e.EventId), events.Select(e => e.EventId));
+        Assert.IsType<WorkflowCompleteEvent>(events[^1]);
+    }
 }
