@@ -213,6 +213,23 @@ public sealed class ApprovalRestTests
     }
 
     [Fact]
+    public async Task CancelWhileWaitingEndsTheWorkflowAndItsRequestCanNoLongerBeDecided()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+        var id = await client.CreateWithApprovalAsync(new { before_synthesis = true }, maxSteps: 1);
+        var pending = await client.WaitForPendingApprovalAsync(id);
+
+        var cancel = await client.DeleteAsync($"api/v1/workflows/{id}").DefaultTimeout();
+        var late = await client.DecideAsync(id, pending.ApprovalId, "approve");
+
+        Assert.Equal(HttpStatusCode.NoContent, cancel.StatusCode);
+        Assert.Equal(WorkflowStatuses.Cancelled, (await client.WaitForTerminalAsync(id)).Status);
+        Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
+        Assert.Equal("Workflow already finished", JsonNode.Parse(await late.Content.ReadAsStringAsync())!["title"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task BadApprovalSettingsAndDecisionsGet422PerField()
     {
         await using var app = new FelixApplication();
