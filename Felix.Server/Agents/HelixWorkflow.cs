@@ -1,7 +1,5 @@
 using System.Collections.Immutable;
-using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
@@ -33,8 +31,6 @@ internal sealed partial class HelixWorkflow(
     FelixMetrics metrics,
     ApprovalGate gate)
 {
-    private const double DefaultConfidence = 0.5; // a model that states none is taken as undecided
-
     /// <summary>
     /// Runs the workflow from where its history stands: a first run from the start, a resumed one (after the server
     /// stopped mid-run, or after a decision on an approval) from its <see cref="RunCheckpoint"/>. Committed agents are
@@ -138,7 +134,7 @@ internal sealed partial class HelixWorkflow(
             ModelResult synthesis;
             using (WorkflowTracing.StartAgent(workflow.Id, "synthesis", "synthesis"))
             {
-                synthesis = await CallModelAsync(SynthesisPrompt(workflow.Task, outputs, synthesisRemarks), 0.3f, 600, null, null, cancellationToken);
+                synthesis = await CallModelAsync(HelixPrompts.SynthesisPrompt(workflow.Task, outputs, synthesisRemarks), 0.3f, 600, null, null, cancellationToken);
             }
 
             Add(usage, synthesis);
@@ -171,41 +167,6 @@ internal sealed partial class HelixWorkflow(
         await ProgressAsync(workflow.Id, fence, 1, 1, started, "synthesis_completed");
         return new WorkflowOutcome(answer, usage);
     }
-
-    private static GateRequest AgentGate(AgentResult output, RunCheckpoint checkpoint)
-    {
-        var round = checkpoint.ApprovalRounds[output.AgentId] = checkpoint.ApprovalRounds.GetValueOrDefault(output.AgentId) + 1;
-        return new GateRequest($"apr_{output.AgentId}_{round}", ApprovalDecisions.AgentOutputKind, output.AgentId, output.Content, output.Confidence);
-    }
-
-    /// <summary>Acts on a decision the run just learned; returns the agent to run again for a revision.</summary>
-    private static string? Apply(ApprovalRecord decision, List<AgentResult> outputs, RunCheckpoint checkpoint)
-    {
-        switch (decision.Decision)
-        {
-            case ApprovalDecisions.Reject:
-                throw new ApprovalRejectedException(decision.Id, decision.DecidedBy ?? "", decision.Comment);
-            case ApprovalDecisions.Revise:
-                var step = decision.AgentId ?? RunCheckpoint.SynthesisStep;
-                (checkpoint.Remarks.TryGetValue(step, out var remarks) ? remarks : checkpoint.Remarks[step] = []).Add(decision.Comment ?? "");
-                if (decision.AgentId is { } agentId)
-                {
-                    outputs.RemoveAll(o => o.AgentId == agentId);
-                    return agentId;
-                }
-
-                return null;
-            default:
-                return null;
-        }
-    }
-
-    private static Synthesis FromApproval(ApprovalRequestedEvent approved, int agents) => new()
-    {
-        Content = approved.Content,
-        Confidence = approved.Confidence,
-        AgentsSynthesized = agents,
-    };
 
     private bool Agreed(List<AgentResult> outputs) =>
         outputs.Count >= workflowOptions.Value.MinAgentsBeforeSynthesis
@@ -255,7 +216,7 @@ internal sealed partial class HelixWorkflow(
                 WorkflowId = workflow.Id, AgentId = agentId, Delta = delta, Index = index, Attempt = attempt,
             }), time, window);
 
-            var result = await CallModelAsync(AgentPrompt(plugin, workflow.Task, earlier, remarks), (float)temperature, budget, text, reasoning, cancellationToken);
+            var result = await CallModelAsync(HelixPrompts.AgentPrompt(plugin, workflow.Task, earlier, remarks), (float)temperature, budget, text, reasoning, cancellationToken);
             var confidence = ParseConfidence(result.Text);
             await store.UpdateAsync(workflow.Id, w => w.Attempts != workflow.Attempts ? null : w with
             {
@@ -361,70 +322,7 @@ internal sealed partial class HelixWorkflow(
         usage.LlmLatencyMs = Math.Round(usage.LlmLatencyMs + result.LatencyMs, 1);
     }
 
-    private static List<ChatMessage> AgentPrompt(
-        AgentPlugin plugin, string task, IReadOnlyList<AgentResult> earlier, IReadOnlyList<string> remarks)
-    {
-        var user = new StringBuilder().Append("Task: ").AppendLine(task);
-        if (earlier.Count > 0)
-        {
-            user.AppendLine().AppendLine("What the team has so far:");
-            foreach (var o in earlier)
-            {
-                user.AppendLine(CultureInfo.InvariantCulture, $"[{o.AgentId} ({o.AgentType}, confidence {o.Confidence:0.00})] {OneLine(StripConfidence(o.Content))}");
-            }
-        }
+    internal static double ParseConfidence(string text) => HelixPrompts.ParseConfidence(text);
 
-        AddRemarks(user, remarks);
-        return
-        [
-            new(ChatRole.System, plugin.Instructions + " Be concise. End with a line 'Confidence: X' where X is your confidence between 0 and 1."),
-            new(ChatRole.User, user.ToString()),
-        ];
-    }
-
-    private static List<ChatMessage> SynthesisPrompt(string task, IReadOnlyList<AgentResult> outputs, IReadOnlyList<string> remarks)
-    {
-        var user = new StringBuilder().Append("Task: ").AppendLine(task).AppendLine().AppendLine("Agent outputs:");
-        foreach (var o in outputs)
-        {
-            user.AppendLine(CultureInfo.InvariantCulture, $"[{o.AgentId} ({o.AgentType}, confidence {o.Confidence:0.00})] {OneLine(StripConfidence(o.Content))}");
-        }
-
-        AddRemarks(user, remarks);
-        return
-        [
-            new(ChatRole.System, "You are the synthesis step of a team of agents. Combine their outputs into one answer to the task: keep what they agree on, resolve or flag disagreements. End with a line 'Confidence: X' where X is between 0 and 1."),
-            new(ChatRole.User, user.ToString()),
-        ];
-    }
-
-    /// <summary>A reviewer's remarks on an earlier answer of this step: what the new attempt must take into account.</summary>
-    private static void AddRemarks(StringBuilder user, IReadOnlyList<string> remarks)
-    {
-        if (remarks.Count == 0)
-        {
-            return;
-        }
-
-        user.AppendLine().AppendLine("A reviewer asked for a revision of your previous answer:");
-        foreach (var remark in remarks)
-        {
-            user.Append("- ").AppendLine(OneLine(remark));
-        }
-    }
-
-    internal static double ParseConfidence(string text)
-    {
-        var matches = ConfidencePattern().Matches(text);
-        return matches.Count > 0 && double.TryParse(matches[^1].Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? Math.Clamp(value > 1 && value <= 100 ? value / 100 : value, 0, 1)
-            : DefaultConfidence;
-    }
-
-    internal static string StripConfidence(string text) => ConfidencePattern().Replace(text, "").TrimEnd();
-
-    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
-
-    [GeneratedRegex(@"(?im)^\s*\**confidence\**\s*[:=]\s*([0-9]*\.?[0-9]+)\s*%?\s*$")]
-    private static partial Regex ConfidencePattern();
+    internal static string StripConfidence(string text) => HelixPrompts.StripConfidence(text);
 }
