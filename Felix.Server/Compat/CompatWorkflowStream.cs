@@ -43,7 +43,7 @@ internal sealed partial class CompatWorkflowStream(
         // reply: a cancelled receive aborts the socket, and the 1001 close would never leave.
         // A JWT's expiry ends the stream the way a shutdown does, with its own close code, so the client resumes.
         using var expired = CompatEndpoints.CredentialExpiry(context) is { } expiresAt
-            ? new CancellationTokenSource(Clamp(expiresAt - time.GetUtcNow()), time)
+            ? new CancellationTokenSource(CompatEndpoints.UntilExpiry(expiresAt, time), time)
             : new CancellationTokenSource();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping, expired.Token);
         using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
@@ -90,12 +90,6 @@ internal sealed partial class CompatWorkflowStream(
             LogClosed(logger, workflowId);
         }
     }
-
-    private static TimeSpan Clamp(TimeSpan untilExpiry) =>
-        untilExpiry <= TimeSpan.Zero ? TimeSpan.Zero : untilExpiry > MaxTimer ? MaxTimer : untilExpiry;
-
-    /// <summary>The longest a timer takes (about 49 days); a token valid for longer is checked again at the next connect.</summary>
-    private static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     private async Task<(WebSocketCloseStatus, string)> SendEventsAsync(
         CompatSocket socket, EventSubscription subscription, EventFilter filter, CancellationToken expired, CancellationToken cancellationToken)

@@ -25,12 +25,14 @@ public sealed class TokenExpiryTests
     private static FelixApplication CreateApp(bool kestrel = false) =>
         TenantApplication.Create(new Dictionary<string, string?> { ["Felix:Security:Jwt:ClockSkew"] = "00:00:00" }, kestrel);
 
-    private static string Token(TimeSpan lifetime) =>
+    private static string Token(TimeSpan lifetime, string? scope = null) =>
         new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = "felix-tests",
             Audience = "felix",
-            Claims = new Dictionary<string, object> { ["sub"] = "watcher", ["tenant"] = "tenant-a" },
+            Claims = scope is null
+                ? new Dictionary<string, object> { ["sub"] = "watcher", ["tenant"] = "tenant-a" }
+                : new Dictionary<string, object> { ["sub"] = "watcher", ["tenant"] = "tenant-a", ["scope"] = scope },
             NotBefore = DateTime.UtcNow.AddMinutes(-1),
             Expires = DateTime.UtcNow + lifetime,
             SigningCredentials = new SigningCredentials(
@@ -63,6 +65,19 @@ public sealed class TokenExpiryTests
         var stored = await owner.ReadEventsAsync(id);
         Assert.Equal(stored.Select(e => e.EventId), seen.Concat(rest).Select(f => f["event_id"]!.GetValue<string>()));
         Assert.Equal(EventTypes.WorkflowComplete, rest[^1].Type());
+    }
+
+    [Fact]
+    public async Task RawSystemStreamClosesWith4001WhenItsTokenExpires()
+    {
+        await using var app = CreateApp();
+
+        using var socket = await app.ConnectRawAsync($"api/v1/ws/system/events?api_key={Token(TimeSpan.FromSeconds(2), "felix.admin")}");
+        var frames = await socket.ReadToCloseAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal("connected", frames[0].Type());
+        Assert.Equal((WebSocketCloseStatus)4001, socket.CloseStatus);
+        Assert.Equal("Token expired: reconnect with a fresh token and last_event_id", socket.CloseStatusDescription);
     }
 
     [Theory]
