@@ -30,6 +30,10 @@ public static class EventTypes
     public static readonly string WorkflowComplete = Snake(nameof(IWorkflowClient.WorkflowComplete));
     /// <summary><c>workflow_error</c></summary>
     public static readonly string WorkflowError = Snake(nameof(IWorkflowClient.WorkflowError));
+    /// <summary><c>approval_requested</c></summary>
+    public static readonly string ApprovalRequested = Snake(nameof(IWorkflowClient.ApprovalRequested));
+    /// <summary><c>approval_resolved</c></summary>
+    public static readonly string ApprovalResolved = Snake(nameof(IWorkflowClient.ApprovalResolved));
 
     /// <summary>The event types of the original design document; the raw WebSocket endpoint sends only these unless asked.</summary>
     public static readonly FrozenSet<string> Documented = new[]
@@ -50,6 +54,8 @@ public static class EventTypes
         [WorkflowProgress] = typeof(WorkflowProgressEvent),
         [WorkflowComplete] = typeof(WorkflowCompleteEvent),
         [WorkflowError] = typeof(WorkflowErrorEvent),
+        [ApprovalRequested] = typeof(ApprovalRequestedEvent),
+        [ApprovalResolved] = typeof(ApprovalResolvedEvent),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Whether <paramref name="type"/> names a workflow event type.</summary>

@@ -37,4 +37,13 @@ public interface IWorkflowClient
 
     /// <summary>The workflow failed. Terminal.</summary>
     Task WorkflowError(WorkflowErrorEvent evt);
+
+    /// <summary>
+    /// The workflow waits for a person to approve, reject or revise a step's result. Implemented as a no-op by default,
+    /// so handlers written before approvals existed keep compiling.
+    /// </summary>
+    Task ApprovalRequested(ApprovalRequestedEvent evt) => Task.CompletedTask;
+
+    /// <summary>An approval request was decided (or its deadline passed). A no-op by default.</summary>
+    Task ApprovalResolved(ApprovalResolvedEvent evt) => Task.CompletedTask;
 }

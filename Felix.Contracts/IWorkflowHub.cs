@@ -31,4 +31,10 @@ public interface IWorkflowHub
     /// after the last one it saw.
     /// </summary>
     IAsyncEnumerable<WorkflowEvent> StreamEventsWithOptions(string workflowId, EventStreamOptions options);
+
+    /// <summary>
+    /// Decides an approval request of the workflow (needs the <c>felix.approve</c> scope). Returns the resolution; a
+    /// request already decided fails with a message naming the decision that won.
+    /// </summary>
+    Task<ApprovalInfo> DecideApproval(string workflowId, string approvalId, ApprovalDecision decision);
 }

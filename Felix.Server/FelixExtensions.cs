@@ -2,6 +2,7 @@ using Felix.Contracts.Serialization;
 using Felix.Server.AgUi;
 using Felix.Server.Agents;
 using Felix.Server.Api;
+using Felix.Server.Approvals;
 using Felix.Server.Api.OpenApi;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
@@ -43,6 +44,7 @@ internal static class FelixExtensions
         services.AddFelixRateLimits();
         services.AddStreaming().UseConfiguredBackend(builder.Configuration);
         services.AddWorkflows();
+        services.AddApprovals();
         services.AddAgents();
         services.AddFelixHubs();
         services.AddCompat();
@@ -86,6 +88,7 @@ internal static class FelixExtensions
         app.UseStreamingAdmission();
 
         app.MapWorkflowsApi();
+        app.MapApprovals();
         app.MapSystemApi();
         app.MapAgentsApi();
         app.MapFelixHubs();

@@ -14,4 +14,7 @@ public sealed class WorkflowRequest
 
     /// <summary>Whether agents may search the web (accepted for compatibility; Felix Server has no web search).</summary>
     public bool EnableWebSearch { get; set; } = true;
+
+    /// <summary>Where the workflow waits for a person's decision; the server's default (none, unless configured) when absent.</summary>
+    public ApprovalSettings? Approval { get; set; }
 }

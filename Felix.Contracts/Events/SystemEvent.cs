@@ -4,7 +4,7 @@ namespace Felix.Contracts.Events;
 
 /// <summary>
 /// A system-wide event: <c>workflow_created</c>, <c>workflow_status</c>, <c>agent_registered</c>,
-/// <c>system_status_change</c>.
+/// <c>approval_requested</c>, <c>approval_resolved</c>, <c>system_status_change</c>.
 /// </summary>
 [MessagePackObject]
 public sealed class SystemEvent
@@ -15,6 +15,10 @@ public sealed class SystemEvent
     public const string WorkflowStatusChanged = "workflow_status";
     /// <summary><c>agent_registered</c>: an agent spawned in some workflow.</summary>
     public const string AgentRegistered = "agent_registered";
+    /// <summary><c>approval_requested</c>: a workflow waits for a person's decision.</summary>
+    public const string ApprovalRequested = "approval_requested";
+    /// <summary><c>approval_resolved</c>: an approval request was decided.</summary>
+    public const string ApprovalResolved = "approval_resolved";
     /// <summary><c>system_status_change</c>: the engine started or stopped.</summary>
     public const string SystemStatusChange = "system_status_change";
 
@@ -37,6 +41,10 @@ public sealed class SystemEvent
     /// <summary>The agent's role, if an agent is concerned.</summary>
     [Key("agentType")]
     public string? AgentType { get; set; }
+
+    /// <summary>The approval request concerned, if any.</summary>
+    [Key("approvalId")]
+    public string? ApprovalId { get; set; }
 
     /// <summary>A short human-readable description.</summary>
     [Key("message")]

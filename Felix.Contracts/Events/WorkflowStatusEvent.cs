@@ -19,6 +19,10 @@ public sealed class WorkflowStatusEvent() : WorkflowEvent(EventTypes.WorkflowSta
     [Key("createdAt")]
     public string? CreatedAt { get; set; }
 
+    /// <summary>Why the workflow reached this status, when a person decided it (a rejection: who and why).</summary>
+    [Key("reason")]
+    public string? Reason { get; set; }
+
     /// <inheritdoc />
     [IgnoreMember]
     [JsonIgnore]

@@ -1,9 +1,9 @@
 using System.Collections.Immutable;
-using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
+using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
+using Felix.Server.Approvals;
 using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
@@ -28,16 +28,16 @@ internal sealed partial class HelixWorkflow(
     TimeProvider time,
     IOptions<WorkflowOptions> workflowOptions,
     IOptions<LlmOptions> llmOptions,
-    FelixMetrics metrics)
+    FelixMetrics metrics,
+    ApprovalGate gate)
 {
-    private const double DefaultConfidence = 0.5; // a model that states none is taken as undecided
-
     /// <summary>
     /// Runs the workflow from where its history stands: a first run from the start, a resumed one (after the server
-    /// stopped mid-run) from its <see cref="RunCheckpoint"/>. Committed agents are never run again; the agent that was in
-    /// flight runs again under its id, its deltas marked with the run's attempt so clients drop the abandoned text.
+    /// stopped mid-run, or after a decision on an approval) from its <see cref="RunCheckpoint"/>. Committed agents are
+    /// never run again; the agent that was in flight, or that a person asked to revise, runs again under its id, its
+    /// deltas marked with a new attempt so clients drop the abandoned text. Null when the run parked at an approval.
     /// </summary>
-    public async Task<WorkflowOutcome> RunAsync(WorkflowRecord workflow, CancellationToken cancellationToken)
+    public async Task<WorkflowOutcome?> RunAsync(WorkflowRecord workflow, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var steps = workflow.MaxSteps;
@@ -48,6 +48,28 @@ internal sealed partial class HelixWorkflow(
         var usage = checkpoint.Usage;
         var perRole = checkpoint.SpawnedPerRole;
         var inFlight = checkpoint.InFlightAgentId;
+        var policy = workflow.Approval;
+        if (checkpoint.Rejection is { } rejection)
+        {
+            throw new ApprovalRejectedException(rejection.ApprovalId, rejection.DecidedBy, rejection.Comment);
+        }
+
+        // A run that stopped at an agent's gate (parked there, or stopped before asking) passes it first.
+        if (!checkpoint.SynthesisStarted && policy is not null)
+        {
+            var pending = checkpoint.OpenApproval is { AgentId: not null } open
+                ? new GateRequest(open.ApprovalId, open.Kind, open.AgentId, open.Content, open.Confidence, Announced: true)
+                : checkpoint.UngatedOutput is { } ungated && policy.Gates(ungated) ? AgentGate(ungated, checkpoint) : null;
+            if (pending is not null)
+            {
+                if (await gate.PassAsync(workflow, pending, cancellationToken) is not { } decision)
+                {
+                    return null;
+                }
+
+                inFlight = Apply(decision, outputs, checkpoint) ?? inFlight;
+            }
+        }
 
         // The loop of a first run, continued: agents until the steps run out or enough of them agree.
         while (!checkpoint.SynthesisStarted && outputs.Count < steps && !Agreed(outputs))
@@ -58,7 +80,10 @@ internal sealed partial class HelixWorkflow(
             int? attempt = null;
             if (inFlight is not null)
             {
-                (agentId, attempt, inFlight) = (inFlight, workflow.Attempts, null);
+                agentId = inFlight;
+                inFlight = null;
+                attempt = Math.Max(workflow.Attempts, checkpoint.LastAttempt.GetValueOrDefault(agentId, 1) + 1);
+                checkpoint.LastAttempt[agentId] = attempt.Value;
             }
             else
             {
@@ -66,10 +91,21 @@ internal sealed partial class HelixWorkflow(
                 agentId = $"{plugin.AgentType}_{perRole[plugin.AgentType]:000}";
             }
 
-            var result = await RunAgentAsync(workflow, plugin, agentId, spawnTime, attempt, outputs, cancellationToken);
-            outputs.Add(new AgentResult(agentId, plugin.AgentType, result.Text, ParseConfidence(result.Text)));
+            var remarks = checkpoint.Remarks.GetValueOrDefault(agentId) ?? [];
+            var result = await RunAgentAsync(workflow, plugin, agentId, spawnTime, attempt, outputs, remarks, cancellationToken);
+            var output = new AgentResult(agentId, plugin.AgentType, result.Text, ParseConfidence(result.Text));
+            outputs.Add(output);
             Add(usage, result);
             await ProgressAsync(workflow.Id, fence, outputs.Count, steps + 1, started, "agent_completed");
+            if (policy?.Gates(output) == true)
+            {
+                if (await gate.PassAsync(workflow, AgentGate(output, checkpoint), cancellationToken) is not { } decision)
+                {
+                    return null;
+                }
+
+                inFlight = Apply(decision, outputs, checkpoint);
+            }
         }
 
         if (!checkpoint.SynthesisStarted)
@@ -79,25 +115,57 @@ internal sealed partial class HelixWorkflow(
 
         await ProgressAsync(workflow.Id, fence, outputs.Count, outputs.Count + 1, started, "synthesis_started");
 
-        ModelResult synthesis;
-        using (WorkflowTracing.StartAgent(workflow.Id, "synthesis", "synthesis"))
+        var synthesisRemarks = checkpoint.Remarks.GetValueOrDefault(RunCheckpoint.SynthesisStep) ?? [];
+        Synthesis? answer = checkpoint.ApprovedSynthesis is { } approved ? FromApproval(approved, outputs.Count) : null;
+        if (answer is null && checkpoint.OpenApproval is { AgentId: null } openSynthesis)
         {
-            synthesis = await CallModelAsync(SynthesisPrompt(workflow.Task, outputs), 0.3f, 600, null, null, cancellationToken);
+            var request = new GateRequest(openSynthesis.ApprovalId, openSynthesis.Kind, null, openSynthesis.Content, openSynthesis.Confidence, Announced: true);
+            if (await gate.PassAsync(workflow, request, cancellationToken) is not { } decision)
+            {
+                return null;
+            }
+
+            Apply(decision, outputs, checkpoint);
+            answer = decision.Decision == ApprovalDecisions.Approve ? FromApproval(openSynthesis, outputs.Count) : null;
         }
 
-        Add(usage, synthesis);
-        usage.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
-        await ProgressAsync(workflow.Id, fence, 1, 1, started, "synthesis_completed");
+        while (answer is null)
+        {
+            ModelResult synthesis;
+            using (WorkflowTracing.StartAgent(workflow.Id, "synthesis", "synthesis"))
+            {
+                synthesis = await CallModelAsync(HelixPrompts.SynthesisPrompt(workflow.Task, outputs, synthesisRemarks), 0.3f, 600, null, null, cancellationToken);
+            }
 
-        return new WorkflowOutcome(
-            new Synthesis
+            Add(usage, synthesis);
+            var candidate = new Synthesis
             {
                 Content = StripConfidence(synthesis.Text),
                 Confidence = ParseConfidence(synthesis.Text),
                 AgentsSynthesized = outputs.Count,
                 TokenCount = synthesis.CompletionTokens,
-            },
-            usage);
+            };
+            if (policy?.BeforeSynthesis != true)
+            {
+                answer = candidate;
+                break;
+            }
+
+            var round = checkpoint.ApprovalRounds[RunCheckpoint.SynthesisStep] = checkpoint.ApprovalRounds.GetValueOrDefault(RunCheckpoint.SynthesisStep) + 1;
+            var gateRequest = new GateRequest($"apr_synthesis_{round}", ApprovalDecisions.SynthesisKind, null, candidate.Content, candidate.Confidence);
+            if (await gate.PassAsync(workflow, gateRequest, cancellationToken) is not { } verdict)
+            {
+                return null;
+            }
+
+            Apply(verdict, outputs, checkpoint);
+            answer = verdict.Decision == ApprovalDecisions.Approve ? candidate : null;
+            synthesisRemarks = checkpoint.Remarks.GetValueOrDefault(RunCheckpoint.SynthesisStep) ?? [];
+        }
+
+        usage.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
+        await ProgressAsync(workflow.Id, fence, 1, 1, started, "synthesis_completed");
+        return new WorkflowOutcome(answer, usage);
     }
 
     private bool Agreed(List<AgentResult> outputs) =>
@@ -110,7 +178,7 @@ internal sealed partial class HelixWorkflow(
     /// </summary>
     private async Task<ModelResult> RunAgentAsync(
         WorkflowRecord workflow, AgentPlugin plugin, string agentId, double spawnTime, int? attempt,
-        IReadOnlyList<AgentResult> earlier, CancellationToken cancellationToken)
+        IReadOnlyList<AgentResult> earlier, IReadOnlyList<string> remarks, CancellationToken cancellationToken)
     {
         using var span = WorkflowTracing.StartAgent(workflow.Id, agentId, plugin.AgentType);
         var spawned = time.GetTimestamp();
@@ -148,7 +216,7 @@ internal sealed partial class HelixWorkflow(
                 WorkflowId = workflow.Id, AgentId = agentId, Delta = delta, Index = index, Attempt = attempt,
             }), time, window);
 
-            var result = await CallModelAsync(AgentPrompt(plugin, workflow.Task, earlier), (float)temperature, budget, text, reasoning, cancellationToken);
+            var result = await CallModelAsync(HelixPrompts.AgentPrompt(plugin, workflow.Task, earlier, remarks), (float)temperature, budget, text, reasoning, cancellationToken);
             var confidence = ParseConfidence(result.Text);
             await store.UpdateAsync(workflow.Id, w => w.Attempts != workflow.Attempts ? null : w with
             {
@@ -254,53 +322,7 @@ internal sealed partial class HelixWorkflow(
         usage.LlmLatencyMs = Math.Round(usage.LlmLatencyMs + result.LatencyMs, 1);
     }
 
-    private static List<ChatMessage> AgentPrompt(
-        AgentPlugin plugin, string task, IReadOnlyList<AgentResult> earlier)
-    {
-        var user = new StringBuilder().Append("Task: ").AppendLine(task);
-        if (earlier.Count > 0)
-        {
-            user.AppendLine().AppendLine("What the team has so far:");
-            foreach (var o in earlier)
-            {
-                user.AppendLine(CultureInfo.InvariantCulture, $"[{o.AgentId} ({o.AgentType}, confidence {o.Confidence:0.00})] {OneLine(StripConfidence(o.Content))}");
-            }
-        }
+    internal static double ParseConfidence(string text) => HelixPrompts.ParseConfidence(text);
 
-        return
-        [
-            new(ChatRole.System, plugin.Instructions + " Be concise. End with a line 'Confidence: X' where X is your confidence between 0 and 1."),
-            new(ChatRole.User, user.ToString()),
-        ];
-    }
-
-    private static List<ChatMessage> SynthesisPrompt(string task, IReadOnlyList<AgentResult> outputs)
-    {
-        var user = new StringBuilder().Append("Task: ").AppendLine(task).AppendLine().AppendLine("Agent outputs:");
-        foreach (var o in outputs)
-        {
-            user.AppendLine(CultureInfo.InvariantCulture, $"[{o.AgentId} ({o.AgentType}, confidence {o.Confidence:0.00})] {OneLine(StripConfidence(o.Content))}");
-        }
-
-        return
-        [
-            new(ChatRole.System, "You are the synthesis step of a team of agents. Combine their outputs into one answer to the task: keep what they agree on, resolve or flag disagreements. End with a line 'Confidence: X' where X is between 0 and 1."),
-            new(ChatRole.User, user.ToString()),
-        ];
-    }
-
-    internal static double ParseConfidence(string text)
-    {
-        var matches = ConfidencePattern().Matches(text);
-        return matches.Count > 0 && double.TryParse(matches[^1].Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            ? Math.Clamp(value > 1 && value <= 100 ? value / 100 : value, 0, 1)
-            : DefaultConfidence;
-    }
-
-    internal static string StripConfidence(string text) => ConfidencePattern().Replace(text, "").TrimEnd();
-
-    private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
-
-    [GeneratedRegex(@"(?im)^\s*\**confidence\**\s*[:=]\s*([0-9]*\.?[0-9]+)\s*%?\s*$")]
-    private static partial Regex ConfidencePattern();
+    internal static string StripConfidence(string text) => HelixPrompts.StripConfidence(text);
 }

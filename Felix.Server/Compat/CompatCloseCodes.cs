@@ -14,6 +14,14 @@ internal static class CompatCloseCodes
     /// <summary>1001 Going Away: the server is shutting down.</summary>
     public const WebSocketCloseStatus GoingAway = WebSocketCloseStatus.EndpointUnavailable;
 
+    /// <summary>
+    /// 4001: the JWT the connection was opened with expired. Nothing was lost: reconnect with a fresh token and
+    /// <c>last_event_id</c> to resume.
+    /// </summary>
+    public const WebSocketCloseStatus CredentialsExpired = (WebSocketCloseStatus)4001;
+
+    public const string CredentialsExpiredReason = "Token expired: reconnect with a fresh token and last_event_id";
+
     public const string WorkflowNotFound = "Workflow not found";
     public const string WorkflowFinished = "Workflow finished";
     public const string SlowConsumerReason = "Slow consumer: reconnect with last_event_id to resume";

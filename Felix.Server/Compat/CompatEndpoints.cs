@@ -19,6 +19,20 @@ internal static partial class CompatEndpoints
     public const string WorkflowStreamPattern = "/api/v1/ws/workflows/{workflowId}";
     public const string SystemStreamPattern = "/api/v1/ws/system/events";
 
+    private const string CredentialExpiryKey = "felix.credential-expiry";
+
+    /// <summary>When the connection's credential expires (a JWT's <c>exp</c>); null for keys, which do not.</summary>
+    public static DateTimeOffset? CredentialExpiry(HttpContext context) => context.Items[CredentialExpiryKey] as DateTimeOffset?;
+
+    /// <summary>The time left until <paramref name="expiresAt"/>, as a timer can take it (at most about 49 days).</summary>
+    public static TimeSpan UntilExpiry(DateTimeOffset expiresAt, TimeProvider time)
+    {
+        var left = expiresAt - time.GetUtcNow();
+        return left <= TimeSpan.Zero ? TimeSpan.Zero : left > MaxTimer ? MaxTimer : left;
+    }
+
+    private static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     public static IServiceCollection AddCompat(this IServiceCollection services)
     {
         services.AddOptions<CompatOptions>().BindConfiguration(CompatOptions.SectionName).ValidateSettings(CompatOptions.SectionName)
@@ -78,6 +92,7 @@ internal static partial class CompatEndpoints
         }
 
         context.User = auth.Principal!;
+        context.Items[CredentialExpiryKey] = auth.Properties?.ExpiresUtc;
         await run(socket);
     }
 }

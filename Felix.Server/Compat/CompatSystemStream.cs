@@ -30,7 +30,10 @@ internal sealed class CompatSystemStream(
         using var tracked = connections.TrackSystem();
         // Sending stops when the server stops; receiving goes on until the client's close reply (a cancelled receive
         // aborts the socket before the 1001 close could leave).
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        using var expired = CompatEndpoints.CredentialExpiry(context) is { } expiresAt
+            ? new CancellationTokenSource(CompatEndpoints.UntilExpiry(expiresAt, time), time)
+            : new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping, expired.Token);
         using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         var events = bus.Listen(stop.Token);
         try
@@ -49,10 +52,11 @@ internal sealed class CompatSystemStream(
             if (first == send)
             {
                 var slow = send.IsFaulted && send.Exception?.InnerException is SlowConsumerException;
-                await socket.CloseAndWaitAsync(
-                    slow ? CompatCloseCodes.SlowConsumer : CompatCloseCodes.GoingAway,
-                    slow ? CompatCloseCodes.SlowConsumerReason : CompatCloseCodes.ServerShutdown,
-                    receive);
+                var (status, reason) = slow ? (CompatCloseCodes.SlowConsumer, CompatCloseCodes.SlowConsumerReason)
+                    : expired.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
+                        ? (CompatCloseCodes.CredentialsExpired, CompatCloseCodes.CredentialsExpiredReason)
+                        : (CompatCloseCodes.GoingAway, CompatCloseCodes.ServerShutdown);
+                await socket.CloseAndWaitAsync(status, reason, receive);
             }
             else if (await receive is { } refusal)
             {

@@ -41,7 +41,11 @@ internal sealed partial class CompatWorkflowStream(
         using var tracked = connections.TrackWorkflow(workflowId);
         // Sending stops when the server stops; receiving goes on until this stream is done with the client's close
         // reply: a cancelled receive aborts the socket, and the 1001 close would never leave.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        // A JWT's expiry ends the stream the way a shutdown does, with its own close code, so the client resumes.
+        using var expired = CompatEndpoints.CredentialExpiry(context) is { } expiresAt
+            ? new CancellationTokenSource(CompatEndpoints.UntilExpiry(expiresAt, time), time)
+            : new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping, expired.Token);
         using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         using var subscription = await publisher.SubscribeAsync(workflowId, query.Epoch, query.AfterSequence, stop.Token);
         LogOpened(logger, workflowId, subscription.AfterSequence, subscription.ReplayedFromStart);
@@ -51,7 +55,7 @@ internal sealed partial class CompatWorkflowStream(
             await socket.SendAsync(Snapshot(workflow, subscription, withTask: true), stop.Token);
 
             var receive = socket.ReceiveAsync(command => OnCommandAsync(command, socket, workflowId, subscription, stop.Token), done.Token);
-            var send = SendEventsAsync(socket, subscription, query.Filter, stop.Token);
+            var send = SendEventsAsync(socket, subscription, query.Filter, expired.Token, stop.Token);
             var ping = socket.PingAsync(stop.Token);
             var first = await Task.WhenAny(receive, send);
 
@@ -88,7 +92,7 @@ internal sealed partial class CompatWorkflowStream(
     }
 
     private async Task<(WebSocketCloseStatus, string)> SendEventsAsync(
-        CompatSocket socket, EventSubscription subscription, EventFilter filter, CancellationToken cancellationToken)
+        CompatSocket socket, EventSubscription subscription, EventFilter filter, CancellationToken expired, CancellationToken cancellationToken)
     {
         try
         {
@@ -113,6 +117,17 @@ internal sealed partial class CompatWorkflowStream(
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             return (CompatCloseCodes.GoingAway, CompatCloseCodes.ServerShutdown);
+        }
+        catch (OperationCanceledException) when (expired.IsCancellationRequested)
+        {
+            LogCredentialsExpired(logger, subscription.WorkflowId);
+            return (CompatCloseCodes.CredentialsExpired, CompatCloseCodes.CredentialsExpiredReason);
+        }
+
+        if (expired.IsCancellationRequested)
+        {
+            LogCredentialsExpired(logger, subscription.WorkflowId);
+            return (CompatCloseCodes.CredentialsExpired, CompatCloseCodes.CredentialsExpiredReason);
         }
 
         if (lifetime.ApplicationStopping.IsCancellationRequested)
@@ -165,6 +180,9 @@ internal sealed partial class CompatWorkflowStream(
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "Raw stream closed for workflow {WorkflowId}")]
     private static partial void LogClosed(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Raw stream of workflow {WorkflowId} closed: its token expired")]
+    private static partial void LogCredentialsExpired(ILogger logger, string workflowId);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Raw stream of workflow {WorkflowId} dropped: slow consumer")]
     private static partial void LogSlowConsumer(ILogger logger, string workflowId);

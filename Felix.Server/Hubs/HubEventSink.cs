@@ -25,6 +25,8 @@ internal sealed class HubEventSink(GroupSendCoalescer coalescer, FelixMetrics me
         [typeof(WorkflowProgressEvent)] = nameof(IWorkflowClient.WorkflowProgress),
         [typeof(WorkflowCompleteEvent)] = nameof(IWorkflowClient.WorkflowComplete),
         [typeof(WorkflowErrorEvent)] = nameof(IWorkflowClient.WorkflowError),
+        [typeof(ApprovalRequestedEvent)] = nameof(IWorkflowClient.ApprovalRequested),
+        [typeof(ApprovalResolvedEvent)] = nameof(IWorkflowClient.ApprovalResolved),
     }.ToFrozenDictionary();
 
     /// <summary>The client method that receives events of <paramref name="eventType"/>.</summary>

@@ -55,9 +55,10 @@ internal static class HubsExtensions
 
     public static IEndpointRouteBuilder MapFelixHubs(this IEndpointRouteBuilder app)
     {
-        app.MapHub<WorkflowHub>(HubPaths.Workflows, options => options.AllowStatefulReconnects = true)
+        // A connection opened with a JWT closes when the token expires; the client reconnects with a fresh one.
+        app.MapHub<WorkflowHub>(HubPaths.Workflows, options => (options.AllowStatefulReconnects, options.CloseOnAuthenticationExpiration) = (true, true))
             .RequireStreamingAdmission();
-        app.MapHub<SystemHub>(HubPaths.System, options => options.AllowStatefulReconnects = true)
+        app.MapHub<SystemHub>(HubPaths.System, options => (options.AllowStatefulReconnects, options.CloseOnAuthenticationExpiration) = (true, true))
             .RequireStreamingAdmission();
         return app;
     }

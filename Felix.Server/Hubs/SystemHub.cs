@@ -8,17 +8,19 @@ namespace Felix.Server.Hubs;
 /// <summary>Pushes <see cref="ISystemClient.SystemEvent"/> to every connected client; clients call nothing.</summary>
 /// <remarks>System events concern every tenant, so only the admin scope may listen.</remarks>
 [Authorize(Policy = FelixClaims.AdminPolicy)]
-internal sealed class SystemHub(HubConnectionCounter counter) : Hub<ISystemClient>
+internal sealed class SystemHub(HubConnectionCounter counter, TimeProvider time) : Hub<ISystemClient>
 {
     public override Task OnConnectedAsync()
     {
         counter.Connected();
+        HubConnectionExpiry.Start(Context, time);
         return Task.CompletedTask;
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         counter.Disconnected();
+        HubConnectionExpiry.Stop(Context);
         return Task.CompletedTask;
     }
 }

@@ -2,9 +2,11 @@ using System.Runtime.CompilerServices;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
+using Felix.Server.Approvals;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
+using FluentValidation;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 
@@ -19,19 +21,24 @@ internal sealed class WorkflowHub(
     WorkflowService workflows,
     EventPublisher publisher,
     IEventLog log,
-    HubConnectionCounter counter) : Hub<IWorkflowClient>
+    HubConnectionCounter counter,
+    ApprovalService approvals,
+    IValidator<ApprovalDecision> decisionValidator,
+    TimeProvider time) : Hub<IWorkflowClient>
 {
     private const int MaxWorkflowIdLength = 64;
 
     public override Task OnConnectedAsync()
     {
         counter.Connected();
+        HubConnectionExpiry.Start(Context, time);
         return Task.CompletedTask;
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         counter.Disconnected();
+        HubConnectionExpiry.Stop(Context);
         return Task.CompletedTask;
     }
 
@@ -102,6 +109,44 @@ internal sealed class WorkflowHub(
                 yield return published.Event;
             }
         }
+    }
+
+    public async Task<ApprovalInfo> DecideApproval(string workflowId, string approvalId, ApprovalDecision? decision)
+    {
+        // The scope is read from the connection's credential, fixed when it connected.
+        if (!FelixClaims.CanApprove(Context.User!))
+        {
+            throw new HubException(ApprovalsApi.ForbiddenDetail);
+        }
+
+        if (string.IsNullOrWhiteSpace(approvalId) || approvalId.Length > MaxWorkflowIdLength)
+        {
+            throw new HubException("approvalId is required and at most 64 characters long.");
+        }
+
+        if (decision is null)
+        {
+            throw new HubException("decision is required: { decision: approve | reject | revise, comment }.");
+        }
+
+        var validation = await decisionValidator.ValidateAsync(decision, Context.ConnectionAborted);
+        if (!validation.IsValid)
+        {
+            throw new HubException(string.Join(" ", validation.Errors.Select(e => e.ErrorMessage)));
+        }
+
+        await RequireWorkflowAsync(workflowId, null);
+        var outcome = await approvals.DecideAsync(
+            workflowId, approvalId, decision.Decision!, decision.Comment, FelixClaims.NameOf(Context.User!), FelixClaims.OwnerFilter(Context.User!),
+            Context.ConnectionAborted);
+        return outcome.Result switch
+        {
+            DecideResult.Decided => outcome.Approval!.ToInfo(workflowId),
+            DecideResult.WorkflowNotFound => throw new HubException($"Workflow '{workflowId}' not found."),
+            DecideResult.ApprovalNotFound => throw new HubException($"Workflow '{workflowId}' has no approval '{approvalId}'."),
+            DecideResult.AlreadyDecided => throw new HubException(outcome.Approval!.Describe()),
+            _ => throw new HubException($"Workflow '{workflowId}' is {outcome.Workflow?.Status}; its approvals can no longer be decided."),
+        };
     }
 
     private static EventFilter CreateFilter(EventStreamOptions? options)

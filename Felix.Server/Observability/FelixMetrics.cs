@@ -28,6 +28,11 @@ internal sealed class FelixMetrics
     private readonly Counter<long> _rejected;
     private readonly Histogram<long> _eventsPerWrite;
     private readonly Counter<long> _gapFilled;
+    private readonly Counter<long> _approvalsDecided;
+    private readonly Histogram<double> _timeToDecision;
+
+    /// <summary>A person answers in seconds to hours; the deadline is at most a week.</summary>
+    private static readonly double[] DecisionBuckets = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600, 7 * 24 * 3600];
 
     public FelixMetrics(IMeterFactory meters)
     {
@@ -47,9 +52,22 @@ internal sealed class FelixMetrics
             "Events per write to a workflow's hub connections on one node: more than one when events queue up faster than they are written");
         _gapFilled = Meter.CreateCounter<long>("felix.events.gap_filled", "{event}",
             "Events another node published that this node read from the log because their publish did not reach it");
+        _approvalsDecided = Meter.CreateCounter<long>("felix.approvals.decided", "{approval}", "Approval requests decided, by decision and by who decided (person or deadline)");
+        _timeToDecision = Meter.CreateHistogram("felix.approvals.time_to_decision", "s", "Time from an approval request to its decision",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DecisionBuckets });
     }
 
     public Meter Meter { get; }
+
+    public void ApprovalDecided(string decision, bool byDeadline, TimeSpan waited)
+    {
+        _approvalsDecided.Add(1, new("decision", decision), new("decided_by", byDeadline ? "deadline" : "person"));
+        _timeToDecision.Record(Math.Max(0, waited.TotalSeconds), new KeyValuePair<string, object?>("decision", decision));
+    }
+
+    /// <summary>Approval requests waiting for a decision (read when scraped).</summary>
+    public void ObserveApprovalsWaiting(Func<int> waiting) =>
+        Meter.CreateObservableGauge("felix.approvals.waiting", waiting, "{approval}", "Approval requests waiting for a decision");
 
     public void Published() => _published.Add(1);
 

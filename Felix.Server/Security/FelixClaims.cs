@@ -9,11 +9,18 @@ internal static class FelixClaims
     public const string Scope = "scope";
     public const string AdminScope = "felix.admin";
     public const string AdminPolicy = "felix-admin";
+    /// <summary>May decide approval requests of its tenant's workflows (the admin scope may too, for every tenant).</summary>
+    public const string ApproveScope = "felix.approve";
     public const string DefaultTenant = "default";
 
     public static string TenantOf(ClaimsPrincipal user) => user.FindFirstValue(Tenant) ?? DefaultTenant;
 
     public static bool IsAdmin(ClaimsPrincipal user) => user.HasClaim(Scope, AdminScope);
+
+    public static bool CanApprove(ClaimsPrincipal user) => IsAdmin(user) || user.HasClaim(Scope, ApproveScope);
+
+    /// <summary>Who a principal is, as a decision records it: the token's subject or the key's name.</summary>
+    public static string NameOf(ClaimsPrincipal user) => user.FindFirstValue("sub") ?? user.Identity?.Name ?? "unknown";
 
     /// <summary>The owner a principal is limited to, or null when it may see every tenant's workflows.</summary>
     public static string? OwnerFilter(ClaimsPrincipal user) => IsAdmin(user) ? null : TenantOf(user);

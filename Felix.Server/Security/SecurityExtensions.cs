@@ -51,6 +51,12 @@ internal static partial class SecurityExtensions
                     }
 
                     MapClaims(context.Principal!, settings);
+                    // Hub and raw connections live past their handshake: they close when this passes.
+                    if (context.SecurityToken.ValidTo > DateTime.MinValue)
+                    {
+                        context.Properties.ExpiresUtc = new DateTimeOffset(DateTime.SpecifyKind(context.SecurityToken.ValidTo, DateTimeKind.Utc));
+                    }
+
                     return Task.CompletedTask;
                 },
             });

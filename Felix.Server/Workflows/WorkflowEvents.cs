@@ -8,16 +8,16 @@ namespace Felix.Server.Workflows;
 internal sealed class WorkflowEvents(EventPublisher publisher, SystemEventBus system, FelixMetrics metrics)
 {
     /// <summary>Publishes a status change; <paramref name="fence"/> is the writing run's fencing token (0 outside a run).</summary>
-    public async Task StatusChangedAsync(string workflowId, string status, long fence = 0)
+    public async Task StatusChangedAsync(string workflowId, string status, long fence = 0, string? reason = null)
     {
-        await publisher.PublishAsync(new WorkflowStatusEvent { WorkflowId = workflowId, Status = status }, fence);
+        await publisher.PublishAsync(new WorkflowStatusEvent { WorkflowId = workflowId, Status = status, Reason = reason }, fence);
         metrics.WorkflowStatus(status);
         await system.PublishAsync(new SystemEvent
         {
             Type = SystemEvent.WorkflowStatusChanged,
             WorkflowId = workflowId,
             Status = status,
-            Message = $"Workflow {workflowId} is {status}",
+            Message = reason is null ? $"Workflow {workflowId} is {status}" : $"Workflow {workflowId} is {status}: {reason}",
         });
     }
 }

@@ -79,6 +79,25 @@ internal sealed class WorkflowQueue
         }
     }
 
+    /// <summary>
+    /// Takes a slot for work accepted earlier (a workflow that waited for a decision), which neither the capacity nor
+    /// the tenant's share refuses: it is queued or dispatched next, as a slot from <see cref="TryReserve"/> is.
+    /// </summary>
+    public void ReserveAccepted(string tenant)
+    {
+        lock (_lock)
+        {
+            if (!_tenants.TryGetValue(tenant, out var slots))
+            {
+                slots = new TenantSlots(tenant);
+                _tenants.Add(tenant, slots);
+            }
+
+            slots.Held++;
+            _count++;
+        }
+    }
+
     /// <summary>Queues a workflow in a slot <paramref name="tenant"/> took with <see cref="TryReserve"/>.</summary>
     public void Enqueue(string tenant, string workflowId)
     {
@@ -102,18 +121,7 @@ internal sealed class WorkflowQueue
     /// </summary>
     public void Requeue(string tenant, string workflowId)
     {
-        lock (_lock)
-        {
-            if (!_tenants.TryGetValue(tenant, out var slots))
-            {
-                slots = new TenantSlots(tenant);
-                _tenants.Add(tenant, slots);
-            }
-
-            slots.Held++;
-            _count++;
-        }
-
+        ReserveAccepted(tenant);
         Enqueue(tenant, workflowId);
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Felix.Contracts.Dtos;
+using Felix.Server.Approvals;
 
 namespace Felix.Server.Workflows;
 
@@ -27,6 +28,14 @@ internal sealed record WorkflowRecord
     public int Attempts { get; init; }
     /// <summary>Attempts taken to resume after a storage outage: they do not count towards the attempts limit.</summary>
     public int StorageRetries { get; init; }
+    /// <summary>Where the workflow waits for decisions; null when it never does.</summary>
+    public ApprovalPolicy? Approval { get; init; }
+    /// <summary>Its approval requests, oldest first, with their decisions.</summary>
+    public ImmutableList<ApprovalRecord> Approvals { get; init; } = [];
+    /// <summary>Attempts started to continue after a decision: like storage retries, they do not count towards the limit.</summary>
+    public int ApprovalResumes { get; init; }
+
+    public ApprovalRecord? FindApproval(string approvalId) => Approvals.Find(a => a.Id == approvalId);
 }
 
 /// <summary>An agent of a workflow as the server keeps it.</summary>

@@ -1,4 +1,5 @@
 using Felix.Contracts.Dtos;
+using Felix.Server.Approvals;
 using FluentValidation;
 
 namespace Felix.Server.Workflows;
@@ -22,5 +23,7 @@ internal sealed class WorkflowRequestValidator : AbstractValidator<WorkflowReque
         RuleFor(r => r.ParentWorkflowId)
             .MaximumLength(64).WithMessage("parent_workflow_id must be at most 64 characters.")
             .OverridePropertyName("parent_workflow_id");
+        RuleFor(r => r.Approval!).SetValidator(new ApprovalSettingsValidator()).When(r => r.Approval is not null)
+            .OverridePropertyName("approval");
     }
 }

@@ -1,6 +1,7 @@
 using Felix.Contracts;
 using Felix.Contracts.Events;
 using Felix.Server.Agents;
+using Felix.Server.Approvals;
 using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Polly;
@@ -97,7 +98,7 @@ internal sealed partial class WorkflowRunner(
         var workflowId = workflow.Id;
         // This attempt's fencing token: the store and the event log refuse its writes once a newer attempt has written.
         long fence = workflow.Attempts;
-        var interrupted = workflow.Attempts - workflow.StorageRetries;
+        var interrupted = workflow.Attempts - workflow.StorageRetries - workflow.ApprovalResumes;
         if (interrupted > options.Value.MaxAttempts)
         {
             LogGaveUp(logger, workflowId, interrupted - 1);
@@ -117,7 +118,13 @@ internal sealed partial class WorkflowRunner(
             // The running status goes first: it raises the stream's fence to this attempt before the history is read
             // as the checkpoint, so an older attempt can no longer write anything the checkpoint would miss.
             await events.StatusChangedAsync(workflowId, WorkflowStatuses.Running, fence);
-            var outcome = await helix.RunAsync(workflow, run.Token);
+            if (await helix.RunAsync(workflow, run.Token) is not { } outcome)
+            {
+                // Parked at an approval: the decision queues the workflow again.
+                LogParked(logger, workflowId);
+                return;
+            }
+
             var completed = await FinishAsync(
                 workflowId,
                 w => w with { Status = WorkflowStatuses.Completed, Synthesis = outcome.Synthesis, Usage = outcome.Usage },
@@ -133,6 +140,11 @@ internal sealed partial class WorkflowRunner(
             // Another attempt owns the workflow (this node was cut off past its lease), or its stream already ended:
             // this run stops at once; its model call was cancelled as the exception left it.
             LogRefused(logger, workflowId, fence, ex.Reason);
+        }
+        catch (ApprovalRejectedException ex)
+        {
+            await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled, Error = ex.Reason }, terminal: null, fence, reason: ex.Reason);
+            LogRejected(logger, workflowId, ex.ApprovalId);
         }
         catch (OperationCanceledException) when (run.CancelRequested)
         {
@@ -193,7 +205,8 @@ internal sealed partial class WorkflowRunner(
     /// from this one) is never reopened, and this run then publishes nothing more.
     /// </summary>
     private async Task<bool> FinishAsync(
-        string workflowId, Func<WorkflowRecord, WorkflowRecord> finish, WorkflowEvent? terminal, long fence, CancellationToken cancellationToken = default)
+        string workflowId, Func<WorkflowRecord, WorkflowRecord> finish, WorkflowEvent? terminal, long fence,
+        CancellationToken cancellationToken = default, string? reason = null)
     {
         var finished = await Durably(workflowId, ct => store.UpdateAsync(
             workflowId,
@@ -207,7 +220,7 @@ internal sealed partial class WorkflowRunner(
 
         try
         {
-            await Durably(workflowId, async _ => { await events.StatusChangedAsync(workflowId, finished.Status, fence); return true; }, cancellationToken);
+            await Durably(workflowId, async _ => { await events.StatusChangedAsync(workflowId, finished.Status, fence, reason); return true; }, cancellationToken);
             if (terminal is not null)
             {
                 await Durably(workflowId, async ct => await publisher.PublishAsync(terminal, fence, ct), cancellationToken);
@@ -287,6 +300,12 @@ internal sealed partial class WorkflowRunner(
 
     [LoggerMessage(EventId = 2108, Level = LogLevel.Error, Message = "Workflow {WorkflowId} failed: its run was interrupted {Attempts} times")]
     private static partial void LogGaveUp(ILogger logger, string workflowId, int attempts);
+
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "Workflow {WorkflowId} waits for an approval; its run ends until a decision")]
+    private static partial void LogParked(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 2115, Level = LogLevel.Information, Message = "Workflow {WorkflowId} cancelled: approval {ApprovalId} was rejected")]
+    private static partial void LogRejected(ILogger logger, string workflowId, string approvalId);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Workflow {WorkflowId} started")]
     private static partial void LogStarted(ILogger logger, string workflowId);

@@ -1,6 +1,7 @@
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
+using Felix.Server.Approvals;
 using Felix.Server.Streaming;
 using Microsoft.Extensions.Options;
 
@@ -17,6 +18,7 @@ internal sealed partial class WorkflowService(
     SystemEventBus system,
     TimeProvider time,
     IOptions<WorkflowOptions> options,
+    IOptions<ApprovalOptions> approvalOptions,
     IHostApplicationLifetime lifetime,
     ILogger<WorkflowService> logger)
 {
@@ -48,6 +50,7 @@ internal sealed partial class WorkflowService(
             ParentWorkflowId = request.ParentWorkflowId,
             EnableWebSearch = request.EnableWebSearch,
             Owner = owner,
+            Approval = ApprovalPolicy.For(request.Approval, approvalOptions.Value),
             Status = WorkflowStatuses.Pending,
             CreatedAt = time.GetUtcNow(),
         };

@@ -156,6 +156,8 @@ public sealed partial class FelixClientTests
         public Task WorkflowProgress(WorkflowProgressEvent evt) => Record(nameof(WorkflowProgress));
         public Task WorkflowComplete(WorkflowCompleteEvent evt) => Record(nameof(WorkflowComplete));
         public Task WorkflowError(WorkflowErrorEvent evt) => Record(nameof(WorkflowError));
+        public Task ApprovalRequested(ApprovalRequestedEvent evt) => Record(nameof(ApprovalRequested));
+        public Task ApprovalResolved(ApprovalResolvedEvent evt) => Record(nameof(ApprovalResolved));
 
         private Task Record(string method)
         {

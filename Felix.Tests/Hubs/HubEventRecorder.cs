@@ -23,6 +23,8 @@ internal sealed class HubEventRecorder
         connection.On<WorkflowProgressEvent>(nameof(IWorkflowClient.WorkflowProgress), e => Add(nameof(IWorkflowClient.WorkflowProgress), e));
         connection.On<WorkflowCompleteEvent>(nameof(IWorkflowClient.WorkflowComplete), e => Add(nameof(IWorkflowClient.WorkflowComplete), e));
         connection.On<WorkflowErrorEvent>(nameof(IWorkflowClient.WorkflowError), e => Add(nameof(IWorkflowClient.WorkflowError), e));
+        connection.On<ApprovalRequestedEvent>(nameof(IWorkflowClient.ApprovalRequested), e => Add(nameof(IWorkflowClient.ApprovalRequested), e));
+        connection.On<ApprovalResolvedEvent>(nameof(IWorkflowClient.ApprovalResolved), e => Add(nameof(IWorkflowClient.ApprovalResolved), e));
     }
 
     /// <summary>The hub method names of <see cref="IWorkflowClient"/> this recorder listens to.</summary>
@@ -31,7 +33,7 @@ internal sealed class HubEventRecorder
         nameof(IWorkflowClient.WorkflowStatus), nameof(IWorkflowClient.AgentSpawned), nameof(IWorkflowClient.AgentOutput),
         nameof(IWorkflowClient.AgentOutputDelta), nameof(IWorkflowClient.AgentReasoningDelta), nameof(IWorkflowClient.AgentCompleted),
         nameof(IWorkflowClient.SynthesisStarted), nameof(IWorkflowClient.WorkflowProgress), nameof(IWorkflowClient.WorkflowComplete),
-        nameof(IWorkflowClient.WorkflowError),
+        nameof(IWorkflowClient.WorkflowError), nameof(IWorkflowClient.ApprovalRequested), nameof(IWorkflowClient.ApprovalResolved),
     ];
 
     /// <summary>Events in the order they arrived, with the client method that delivered each.</summary>

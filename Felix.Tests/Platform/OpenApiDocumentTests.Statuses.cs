@@ -96,6 +96,8 @@ public sealed partial class OpenApiDocumentTests
         await observed.SendAsync(client, HttpMethod.Delete, One, $"api/v1/workflows/{id}");
         await observed.SendAsync(anonymous, HttpMethod.Delete, One, $"api/v1/workflows/{id}");
 
+        await ObserveApprovalsAsync(observed);
+
         await observed.SendAsync(client, HttpMethod.Delete, One, "api/v1/workflows/wf_missing");
         foreach (var (method, path) in new[]
         {
@@ -141,4 +143,35 @@ public sealed partial class OpenApiDocumentTests
         messages = new[] { new { id = "message-1", role = "user", content = "Explain quantum computing" } },
         forwardedProps = forwardedProps ?? new { max_steps = 1 },
     });
+
+    /// <summary>The approval routes, on a server of their own: a reader key without the approve scope, and a waiting workflow.</summary>
+    private static async Task ObserveApprovalsAsync(Observed observed)
+    {
+        const string List = "/api/v1/workflows/{workflowId}/approvals";
+        const string Decide = "/api/v1/workflows/{workflowId}/approvals/{approvalId}";
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["FELIX_API_KEY"] = Key,
+            ["Felix:Security:ApiKeys:0:Key"] = "reader-key-0001",
+        });
+        using var client = app.CreateApiClient();
+        using var reader = app.CreateApiClient("reader-key-0001");
+        using var anonymous = app.CreateClient();
+        var id = await Felix.Tests.Approvals.ApprovalTestSupport.CreateWithApprovalAsync(client, new { before_synthesis = true }, maxSteps: 1);
+        var pending = await Felix.Tests.Approvals.ApprovalTestSupport.WaitForPendingApprovalAsync(client, id);
+        var url = $"api/v1/workflows/{id}/approvals/{pending.ApprovalId}";
+
+        foreach (var (who, path) in new[] { (client, $"api/v1/workflows/{id}/approvals"), (client, "api/v1/workflows/wf_missing/approvals"), (anonymous, $"api/v1/workflows/{id}/approvals") })
+        {
+            await observed.SendAsync(who, HttpMethod.Get, List, path);
+        }
+
+        await observed.SendAsync(anonymous, HttpMethod.Post, Decide, url, Json(new { decision = "approve" }));
+        await observed.SendAsync(reader, HttpMethod.Post, Decide, url, Json(new { decision = "approve" }));
+        await observed.SendAsync(client, HttpMethod.Post, Decide, url, new StringContent("{", Encoding.UTF8, "application/json"));
+        await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "maybe" }));
+        await observed.SendAsync(client, HttpMethod.Post, Decide, $"api/v1/workflows/{id}/approvals/apr_missing", Json(new { decision = "approve" }));
+        await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "approve" }));
+        await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "reject" }));
+    }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Felix.Client;
+using Felix.Contracts;
 
 namespace Felix.Cli;
 
@@ -45,6 +46,9 @@ internal static class FelixCommands
         root.Subcommands.Add(WorkflowCommands.CreateGet(Settings, output, error));
         root.Subcommands.Add(WorkflowCommands.CreateList(Settings, output, error));
         root.Subcommands.Add(WorkflowCommands.CreateCancel(Settings, output, error));
+        root.Subcommands.Add(ApprovalCommands.Create(ApprovalDecisions.Approve, "Approve a waiting step: the workflow goes on", Settings, output, error));
+        root.Subcommands.Add(ApprovalCommands.Create(ApprovalDecisions.Reject, "Reject a waiting step: the workflow ends cancelled", Settings, output, error));
+        root.Subcommands.Add(ApprovalCommands.Create(ApprovalDecisions.Revise, "Send a waiting step back with a remark: it runs again", Settings, output, error));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -162,7 +162,11 @@ public sealed partial class FelixClient
         var builder = new HubConnectionBuilder().WithUrl(new Uri(Options.NormalizedBaseAddress, HubPaths.Workflows.TrimStart('/')), http =>
         {
             http.Transports = Options.Transports;
-            if (Options.ApiKey is { Length: > 0 } key)
+            if (Options.AccessTokenProvider is { } provider)
+            {
+                http.AccessTokenProvider = provider;
+            }
+            else if (Options.ApiKey is { Length: > 0 } key)
             {
                 http.AccessTokenProvider = () => Task.FromResult<string?>(key);
             }

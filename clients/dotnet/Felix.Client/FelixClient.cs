@@ -94,6 +94,7 @@ public sealed partial class FelixClient : IDisposable
     public async Task CancelWorkflowAsync(string workflowId, CancellationToken cancellationToken = default)
     {
         using var message = CreateRequest(HttpMethod.Delete, WorkflowPath(workflowId));
+        await AuthorizeAsync(message).ConfigureAwait(false);
         using var response = await _http.SendAsync(message, cancellationToken).ConfigureAwait(false);
         await ThrowIfProblemAsync(response, cancellationToken).ConfigureAwait(false);
     }
@@ -130,6 +131,14 @@ public sealed partial class FelixClient : IDisposable
         return WorkflowsPath + "/" + Uri.EscapeDataString(workflowId);
     }
 
+    private async Task AuthorizeAsync(HttpRequestMessage message)
+    {
+        if (Options.AccessTokenProvider is { } provider && await provider().ConfigureAwait(false) is { Length: > 0 } token)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+    }
+
     private HttpRequestMessage CreateRequest(HttpMethod method, string relative)
     {
         var message = new HttpRequestMessage(method, new Uri(Options.NormalizedBaseAddress, relative));
@@ -144,6 +153,7 @@ public sealed partial class FelixClient : IDisposable
 
     private async Task<T> SendAsync<T>(HttpRequestMessage message, CancellationToken cancellationToken)
     {
+        await AuthorizeAsync(message).ConfigureAwait(false);
         using var response = await _http.SendAsync(message, cancellationToken).ConfigureAwait(false);
         await ThrowIfProblemAsync(response, cancellationToken).ConfigureAwait(false);
         return await response.Content.ReadFromJsonAsync<T>(RestJson, cancellationToken).ConfigureAwait(false)

@@ -26,6 +26,13 @@ public sealed class FelixClientOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>
+    /// A token factory, for credentials that expire (JWTs): asked before each REST request and for each hub connection,
+    /// in place of <see cref="ApiKey"/>. The server closes a hub connection when its token expires; the watch then
+    /// reconnects with a fresh token from here and resumes after the last event it delivered, with no gap and no duplicate.
+    /// </summary>
+    public Func<Task<string?>>? AccessTokenProvider { get; set; }
+
     /// <summary>The hub protocol; <see cref="FelixProtocol.Json"/> by default.</summary>
     public FelixProtocol Protocol { get; set; } = FelixProtocol.Json;
 

@@ -23,6 +23,8 @@ public static class WorkflowEventDispatcher
             WorkflowProgressEvent e => handler.WorkflowProgress(e),
             WorkflowCompleteEvent e => handler.WorkflowComplete(e),
             WorkflowErrorEvent e => handler.WorkflowError(e),
+            ApprovalRequestedEvent e => handler.ApprovalRequested(e),
+            ApprovalResolvedEvent e => handler.ApprovalResolved(e),
             _ => Task.CompletedTask,
         };
     }

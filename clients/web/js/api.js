@@ -50,6 +50,12 @@ export class FelixApi {
     return this.request('GET', `api/v1/workflows?page=${page}&page_size=${pageSize}${filter}`);
   }
 
+  /** POST /api/v1/workflows/{id}/approvals/{approvalId}: approve, reject or revise (needs the felix.approve scope). */
+  decideApproval(id, approvalId, decision, comment) {
+    return this.request('POST', `api/v1/workflows/${encodeURIComponent(id)}/approvals/${encodeURIComponent(approvalId)}`,
+      { decision, comment: comment || undefined });
+  }
+
   cancelWorkflow(id) {
     return this.request('DELETE', `api/v1/workflows/${encodeURIComponent(id)}`);
   }

@@ -218,6 +218,22 @@ async function start(button, task, maxSteps) {
   }
 }
 
+/** Decides the request the open workflow waits on; the approval_resolved event then hides the card. */
+async function decide(button) {
+  const approvalId = $('approval').dataset.approvalId;
+  if (!current || !approvalId) return;
+  $('wf-error').hidden = true;
+  for (const b of document.querySelectorAll('#approval button')) b.disabled = true;
+  try {
+    await api.decideApproval(current.state.id, approvalId, button.dataset.decision, $('approval-comment').value.trim());
+    $('approval-comment').value = '';
+  } catch (error) {
+    showWorkflowError(error);
+  } finally {
+    for (const b of document.querySelectorAll('#approval button')) b.disabled = false;
+  }
+}
+
 function setUpControls(protocol) {
   for (const example of examples) {
     const chip = document.createElement('button');
@@ -236,6 +252,9 @@ function setUpControls(protocol) {
   $('recent-status').addEventListener('change', loadRecent);
   $('recent-search').addEventListener('input', loadRecent);
   $('rerun').addEventListener('click', rerun);
+  for (const button of document.querySelectorAll('#approval button[data-decision]')) {
+    button.addEventListener('click', () => decide(button));
+  }
   $('cancel').addEventListener('click', async () => {
     try {
       await api.cancelWorkflow(current.state.id);

@@ -7,7 +7,7 @@ const signalR = window.signalR;
 /** Client methods of IWorkflowClient; every payload carries its snake_case `type`. */
 export const clientMethods = [
   'WorkflowStatus', 'AgentSpawned', 'AgentOutput', 'AgentOutputDelta', 'AgentReasoningDelta', 'AgentCompleted',
-  'SynthesisStarted', 'WorkflowProgress', 'WorkflowComplete', 'WorkflowError',
+  'SynthesisStarted', 'WorkflowProgress', 'WorkflowComplete', 'WorkflowError', 'ApprovalRequested', 'ApprovalResolved',
 ];
 
 /** Delays before reconnect attempts: quick at first, then every 10 s for as long as it takes. */

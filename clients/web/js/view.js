@@ -115,6 +115,21 @@ export class WorkflowView {
     $('wf-task').textContent = state?.task ?? '';
     $('cancel').hidden = !state || !['pending', 'running'].includes(state.status);
     $('rerun').hidden = !state?.snapshot;
+    this.renderApproval(state);
+  }
+
+  /** The step waiting for a decision, with its buttons; hidden when nothing waits. */
+  renderApproval(state) {
+    const pending = state && !state.terminal ? state.pendingApproval : null;
+    const card = $('approval');
+    card.hidden = !pending;
+    card.dataset.approvalId = pending?.approvalId ?? '';
+    if (!pending) return;
+    const what = pending.kind === 'synthesis' ? 'The synthesis' : `${pending.agentId}'s output`;
+    $('approval-title').textContent = `${what} waits for approval`;
+    $('approval-content').textContent = pending.content;
+    $('approval-meta').textContent =
+      `confidence ${Math.round(pending.confidence * 100)}% · decided by default at ${new Date(pending.expiresAt).toLocaleString()}`;
   }
 
   renderProgress(state) {
@@ -265,6 +280,8 @@ export function summarize(evt) {
     case 'workflow_progress': return `${Math.round(evt.percent)}% ${evt.milestone ?? ''}`;
     case 'workflow_complete': return `${evt.status}, confidence ${Math.round((evt.synthesis?.confidence ?? 0) * 100)}%`;
     case 'workflow_error': return evt.error;
+    case 'approval_requested': return `${evt.approvalId}: ${evt.agentId ?? 'synthesis'} waits for approval`;
+    case 'approval_resolved': return `${evt.approvalId}: ${evt.decision} by ${evt.decidedBy}`;
     default: return '';
   }
 }

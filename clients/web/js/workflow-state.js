@@ -9,6 +9,8 @@ export class WorkflowState {
     this.id = id;
     this.epoch = null;
     this.lastSequence = 0;
+    /** The approval_requested event the workflow waits on, if any. */
+    this.pendingApproval = null;
     this.snapshot = null;
     this.status = 'pending';
     this.task = '';
@@ -98,6 +100,12 @@ export class WorkflowState {
         this.status = evt.status;
         this.result = { synthesis: evt.synthesis, usage: evt.usage };
         this.finish(at, null);
+        break;
+      case 'approval_requested':
+        this.pendingApproval = evt;
+        break;
+      case 'approval_resolved':
+        if (this.pendingApproval?.approvalId === evt.approvalId) this.pendingApproval = null;
         break;
       case 'workflow_error':
         this.status = 'failed';

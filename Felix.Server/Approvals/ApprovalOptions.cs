@@ -1,0 +1,53 @@
+using System.ComponentModel.DataAnnotations;
+using Felix.Contracts;
+
+namespace Felix.Server.Approvals;
+
+/// <summary>
+/// The server's default approval settings (<c>Felix:Approvals</c>), taken field by field where a request's
+/// <c>approval</c> leaves one out. The defaults ask for nothing, so clients that never heard of approvals see no change.
+/// </summary>
+public sealed class ApprovalOptions : IValidatableObject
+{
+    public const string SectionName = "Felix:Approvals";
+
+    /// <summary>An hour: long enough for a person to notice, short enough that forgotten work does not wait for days.</summary>
+    public const int DefaultTimeoutSeconds = 3600;
+
+    /// <summary>A week: the longest a request may wait; past that the run's context is stale anyway.</summary>
+    public const int MaxTimeoutSeconds = 7 * 24 * 3600;
+
+    public bool BeforeSynthesis { get; set; }
+
+    [Range(0.0, 1.0)]
+    public double? BelowConfidence { get; set; }
+
+    public List<string> AgentTypes { get; set; } = [];
+
+    public bool EveryAgent { get; set; }
+
+    [Range(1, MaxTimeoutSeconds)]
+    public int TimeoutSeconds { get; set; } = DefaultTimeoutSeconds;
+
+    /// <summary>The decision when nobody decides in time: reject unless configured, so nothing unreviewed goes out.</summary>
+    public string OnTimeout { get; set; } = ApprovalDecisions.Reject;
+
+    /// <summary>
+    /// How often each node looks for requests past their deadline. A request is settled at most this long after it
+    /// expires; every node looks, and exactly one decision wins.
+    /// </summary>
+    public TimeSpan DeadlineCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (OnTimeout is not (ApprovalDecisions.Approve or ApprovalDecisions.Reject))
+        {
+            yield return new ValidationResult("must be approve or reject.", [nameof(OnTimeout)]);
+        }
+
+        if (DeadlineCheckInterval <= TimeSpan.Zero)
+        {
+            yield return new ValidationResult("must be positive.", [nameof(DeadlineCheckInterval)]);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using Felix.Contracts;
+using Felix.Server.Observability;
+using Felix.Server.Workflows;
+
+namespace Felix.Server.Approvals;
+
+/// <summary>
+/// Decides approval requests, for the REST API, the hub and the deadline alike. A decision is one conditional update
+/// of the workflow's record: the first one wins, any later one is told which decision won. A workflow that had parked
+/// is queued again, on whichever node takes it, and its next run acts on the decision.
+/// </summary>
+internal sealed partial class ApprovalService(
+    IWorkflowStore store,
+    WorkflowQueue queue,
+    IWorkflowDispatcher dispatcher,
+    TimeProvider time,
+    FelixMetrics metrics,
+    ILogger<ApprovalService> logger)
+{
+    /// <summary>The name a decision taken by the deadline is recorded under.</summary>
+    public const string Deadline = "deadline";
+
+    /// <summary>The workflow's approval requests, when it exists and <paramref name="owner"/> may see it (null owner: any).</summary>
+    public async Task<WorkflowRecord?> GetAsync(string workflowId, string? owner, CancellationToken cancellationToken = default)
+    {
+        var workflow = await store.GetAsync(workflowId, cancellationToken);
+        return workflow is not null && (owner is null || workflow.Owner == owner) ? workflow : null;
+    }
+
+    public async Task<DecideOutcome> DecideAsync(
+        string workflowId, string approvalId, string decision, string? comment, string decidedBy, string? owner,
+        CancellationToken cancellationToken = default)
+    {
+        if (await GetAsync(workflowId, owner, cancellationToken) is null)
+        {
+            return new DecideOutcome(DecideResult.WorkflowNotFound, null, null);
+        }
+
+        var now = time.GetUtcNow();
+        var resumes = false;
+        var decided = await store.UpdateAsync(workflowId, w =>
+        {
+            resumes = w.Status == WorkflowStatuses.AwaitingApproval;
+            if (w.FindApproval(approvalId) is not { IsPending: true } pending || WorkflowStatuses.IsTerminal(w.Status))
+            {
+                return null;
+            }
+
+            var resolved = pending with { Decision = decision, Comment = comment, DecidedBy = decidedBy, DecidedAt = now };
+            return w with
+            {
+                Approvals = w.Approvals.Replace(pending, resolved),
+                Status = resumes ? WorkflowStatuses.Running : w.Status,
+                ApprovalResumes = w.ApprovalResumes + (resumes ? 1 : 0),
+            };
+        }, cancellationToken);
+
+        if (decided is null)
+        {
+            var current = await store.GetAsync(workflowId, cancellationToken);
+            return current?.FindApproval(approvalId) switch
+            {
+                null => new DecideOutcome(DecideResult.ApprovalNotFound, current, null),
+                { IsPending: true } open => new DecideOutcome(DecideResult.WorkflowFinished, current, open),
+                var won => new DecideOutcome(DecideResult.AlreadyDecided, current, won),
+            };
+        }
+
+        var approval = decided.FindApproval(approvalId)!;
+        metrics.ApprovalDecided(decision, decidedBy == Deadline, now - approval.RequestedAt);
+        LogDecided(logger, workflowId, approvalId, decision, decidedBy);
+        if (resumes)
+        {
+            // Accepted work: it had its slot before it parked, so a full queue does not refuse it now.
+            queue.ReserveAccepted(decided.Owner);
+            try
+            {
+                await dispatcher.DispatchAsync(workflowId, decided.Owner, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                // Recorded as running: recovery queues it at the next start.
+                LogResumeNotQueued(logger, ex, workflowId);
+            }
+        }
+
+        return new DecideOutcome(DecideResult.Decided, decided, approval);
+    }
+
+    [LoggerMessage(EventId = 8201, Level = LogLevel.Information, Message = "Approval {ApprovalId} of workflow {WorkflowId}: {Decision} by {DecidedBy}")]
+    private static partial void LogDecided(ILogger logger, string workflowId, string approvalId, string decision, string decidedBy);
+
+    [LoggerMessage(EventId = 8202, Level = LogLevel.Error, Message = "Workflow {WorkflowId} was decided but could not be queued; it resumes at the next start")]
+    private static partial void LogResumeNotQueued(ILogger logger, Exception exception, string workflowId);
+}
+
+internal enum DecideResult
+{
+    Decided,
+    WorkflowNotFound,
+    ApprovalNotFound,
+    AlreadyDecided,
+    WorkflowFinished,
+}
+
+/// <summary>The outcome of a decision: the workflow as it is now, and the approval (the winning decision when it lost).</summary>
+internal sealed record DecideOutcome(DecideResult Result, WorkflowRecord? Workflow, ApprovalRecord? Approval);
