@@ -80,6 +80,7 @@ internal sealed partial class LocalFanout(
                 await CatchUpAsync(evt.WorkflowId, channel, evt.Sequence - 1, cancellationToken);
             }
 
+            channel.PublishedHere = false;
             await DeliverAsync(channel, new PublishedEvent(evt));
         }
         finally
@@ -278,7 +279,10 @@ internal sealed partial class LocalFanout(
         /// <summary>When the stream was last delivered to or looked at (a <see cref="TimeProvider"/> timestamp).</summary>
         public long LastActivity { get; set; }
 
-        /// <summary>This node publishes the workflow's events, so none can be missing here.</summary>
+        /// <summary>
+        /// This node published the stream's latest event, so none can be missing here. A workflow created on one node and
+        /// run on another turns false with the first event from the other.
+        /// </summary>
         public bool PublishedHere { get; set; }
 
         public bool Completed { get; set; }

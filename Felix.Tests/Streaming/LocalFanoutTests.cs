@@ -135,6 +135,27 @@ public sealed class LocalFanoutTests : IDisposable
         Assert.Empty(_group.Sequences);
     }
 
+    [Fact]
+    public async Task AStreamPublishedHereThenRunElsewhereIsStillCaughtUpWhenQuiet()
+    {
+        // Created here (its first event published by this node), then run by another node whose terminal publish is lost.
+        await _fanout.PublishAsync(WorkflowId, async () =>
+        {
+            var created = new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Pending };
+            await _log.AppendAsync(created);
+            return created;
+        }, CancellationToken.None);
+        using var subscription = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        await _fanout.DeliverRemoteAsync(await AppendElsewhereAsync());
+        await AppendElsewhereAsync(terminal: true);
+
+        await Task.Delay(TimeSpan.FromMilliseconds(20));
+        await _fanout.CatchUpQuietStreamsAsync(TimeSpan.FromMilliseconds(10), CancellationToken.None);
+
+        Assert.Equal([1L, 2L, 3L], _group.Sequences);
+        Assert.Equal([1L, 2L, 3L], await ReadToEndAsync(subscription));
+    }
+
     private sealed class RecordingSink : IEventSink
     {
         private readonly ConcurrentQueue<long> _sequences = new();
