@@ -58,7 +58,12 @@ public sealed class GroupSendCoalescerTests
     // What this proves: a stateful-reconnect client that loses its socket in a burst still gets every event once, in
     // order. It does not tell the per-event writes such clients get from batched ones: it also passed with batches
     // written to them (tried), so that rule rests on how SignalR's resend buffer counts writes, not on this test.
-    [Fact]
+    // Skipped while a known defect is open: in about one fresh-clone CI run in three (loaded machine) the client stops
+    // receiving mid-burst with its connection still open (a stall, not a close), so events were lost across the
+    // reconnect. Suspected: writes queued behind the member's write lock while it is disconnected are cancelled by the
+    // shared send deadline and dropped, and SignalR's abort of a stateful connection only makes it reconnect again. See
+    // the notes on issues #18 and #26; the guarantee is not claimed in docs/hubs.md until this passes reliably.
+    [Fact(Skip = "Known defect: a stateful-reconnect client can lose events across a reconnect under load (issues #18, #26)")]
     public async Task AStatefulReconnectClientThatLosesItsSocketMidBurstGetsEveryEventOnce()
     {
         await using var app = new FelixApplication(kestrel: true);
@@ -102,7 +107,7 @@ public sealed class GroupSendCoalescerTests
         await app.PublishAsync(workflowId, Events).DefaultTimeout();
         await Poll.UntilAsync(
             () => Task.FromResult(received.Count >= Events || closed),
-            "the burst, across the reconnect");
+            () => $"the burst, across the reconnect: {received.Count} events, the last {received.LastOrDefault()}, {sockets.Count} sockets");
 
         // Said apart, so that a failure tells a closed connection (the one reconnect attempt failed) from a stall.
         Assert.False(closed, $"the connection closed after {received.Count} events and {sockets.Count} sockets: {closedWith}");
