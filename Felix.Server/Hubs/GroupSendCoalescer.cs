@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Felix.Contracts.Events;
 using Felix.Server.Observability;
 using Microsoft.AspNetCore.Connections.Abstractions;
@@ -17,9 +18,10 @@ namespace Felix.Server.Hubs;
 /// <remarks>
 /// Each event goes to the members the group had when it was published, as a group send would (a subscriber that joins
 /// later has it from the history). Writes are started in order and not awaited, each with the shared deadline: a member
-/// whose write is still blocked then has its connection aborted by SignalR. Connections with stateful reconnect get
-/// one write per event: their resend buffer counts a write as one message, and the client acknowledges each message
-/// (a write of a pre-serialised message counts as one message there in ASP.NET Core 10). A workflow with more than
+/// whose write is still blocked then has its connection aborted by SignalR, and a member whose write fails in any other
+/// way is aborted here, so no client carries on past a hole (it resumes by sequence). Connections with stateful
+/// reconnect get one write per event through a <see cref="StatefulReconnectWriter"/>: their resend buffer counts a write
+/// as one message, and the client acknowledges each message. A workflow with more than
 /// <see cref="MaxPending"/> events waiting makes its publisher wait, as the inline group send did.
 /// </remarks>
 internal sealed partial class GroupSendCoalescer(
@@ -42,6 +44,7 @@ internal sealed partial class GroupSendCoalescer(
     internal const int MaxPending = 16 * 1024;
 
     private readonly ConcurrentDictionary<string, GroupQueue> _queues = new(StringComparer.Ordinal);
+    private readonly ConditionalWeakTable<HubConnectionContext, StatefulReconnectWriter> _statefulWriters = new();
     private readonly FelixMetrics _metrics = metrics;
     private readonly ILogger _logger = logger;
 
@@ -197,16 +200,19 @@ internal sealed partial class GroupSendCoalescer(
             if (member.Features.Get<IStatefulReconnectFeature>() is null)
 #pragma warning restore CA2252
             {
-                Observe(member.WriteAsync(messages.Batch, token), batch.Count, failures);
+                Observe(member.WriteAsync(messages.Batch, token), member, batch.Count, failures);
                 continue;
             }
 
-            foreach (var single in messages.Singles)
-            {
-                Observe(member.WriteAsync(single, token), 1, failures);
-            }
+            _statefulWriters.GetValue(member, NewStatefulWriter).Enqueue(messages.Singles);
         }
     }
+
+    private StatefulReconnectWriter NewStatefulWriter(HubConnectionContext member) => new(member, deadline, (missed, ex) =>
+    {
+        _metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed", missed);
+        LogStatefulMemberEnded(_logger, ex, member.ConnectionId, missed);
+    });
 
     private ProtocolMessages? MessagesFor(IHubProtocol protocol, List<PendingSend> batch, ref List<ProtocolMessages>? made)
     {
@@ -234,15 +240,15 @@ internal sealed partial class GroupSendCoalescer(
         return messages.Failed ? null : messages;
     }
 
-    private static void Observe(ValueTask write, int events, BatchFailures failures)
+    private static void Observe(ValueTask write, HubConnectionContext member, int events, BatchFailures failures)
     {
         if (!write.IsCompletedSuccessfully)
         {
-            _ = ObserveAsync(write.AsTask(), events, failures);
+            _ = ObserveAsync(write.AsTask(), member, events, failures);
         }
     }
 
-    private static async Task ObserveAsync(Task write, int events, BatchFailures failures)
+    private static async Task ObserveAsync(Task write, HubConnectionContext member, int events, BatchFailures failures)
     {
         try
         {
@@ -250,7 +256,9 @@ internal sealed partial class GroupSendCoalescer(
         }
         catch (Exception ex)
         {
-            // SignalR has already aborted the connection that could not take the events.
+            // A write cancelled while it waited for the connection's write lock is dropped by SignalR without touching
+            // the connection; ending it here makes the client resume by sequence rather than go on past the hole.
+            member.Abort();
             failures.Failed(events, ex);
         }
     }
@@ -326,6 +334,9 @@ internal sealed partial class GroupSendCoalescer(
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Events of workflow {WorkflowId} from {Sequence} could not be serialised for {Protocol}; its clients on that protocol were disconnected to resume")]
     private static partial void LogSerializationFailed(ILogger logger, Exception exception, string protocol, string workflowId, long sequence);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Hub connection {ConnectionId} (stateful reconnect) was ended after a write failed or passed its deadline; {Missed} events were not sent, the client resumes by sequence")]
+    private static partial void LogStatefulMemberEnded(ILogger logger, Exception exception, string connectionId, int missed);
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Error, Message = "Writing to the hub group {Group} failed")]
     private static partial void LogDrainFailed(ILogger logger, Exception exception, string group);
