@@ -37,3 +37,17 @@ public sealed class RedisEventLogTests(RedisServer redis) : EventLogSpec, IClass
         Assert.Equal((await one.GetStateAsync("wf_shared").DefaultTimeout())!.Value.Epoch, all[0].Epoch);
     }
 }
+
+public sealed class RedisLocalFanoutTests(RedisServer redis) : Streaming.LocalFanoutSpec, IClassFixture<RedisServer>
+{
+    private readonly RedisTestConnections _connections = new(redis);
+
+    private protected override Task<IEventLog> CreateEventLogAsync() =>
+        Task.FromResult<IEventLog>(new RedisEventLog(_connections.Open(), new ScaleoutSignals(), Options.Create(new StreamingOptions())));
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _connections.DisposeAsync();
+    }
+}

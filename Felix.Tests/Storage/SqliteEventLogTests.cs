@@ -138,3 +138,16 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         Assert.False(System.IO.File.Exists(_files.File));
     }
 }
+
+public sealed class SqliteLocalFanoutTests : Streaming.LocalFanoutSpec
+{
+    private readonly SqliteTestDatabase _files = new();
+
+    private protected override Task<IEventLog> CreateEventLogAsync() => Task.FromResult<IEventLog>(_files.OpenEventLog(_files.Open()));
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _files.DisposeAsync();
+    }
+}

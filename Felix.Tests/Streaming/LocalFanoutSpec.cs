@@ -13,25 +13,34 @@ namespace Felix.Tests.Streaming;
 
 /// <summary>
 /// The fan-out of one node with events another node published: every listener (a hub group and a subscription) gets
-/// each event once and in order, when a publish is lost on the way, repeated, or overtaken by a join.
+/// each event once and in order, when a publish is lost on the way, repeated, or overtaken by a join. Every event log
+/// backend inherits these facts, since the fan-out reads its gaps and joins from whichever log the deployment has.
 /// </summary>
-public sealed class LocalFanoutTests : IDisposable
+public abstract class LocalFanoutSpec : IAsyncLifetime
 {
     private const string WorkflowId = "wf_0000beef";
 
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly InMemoryEventLog _log = new(Options.Create(new StreamingOptions()));
     private readonly RecordingSink _group = new();
-    private readonly LocalFanout _fanout;
+    private IEventLog _log = null!;
+    private LocalFanout _fanout = null!;
 
-    public LocalFanoutTests()
+    /// <summary>A fresh, empty log of the backend under test.</summary>
+    private protected abstract Task<IEventLog> CreateEventLogAsync();
+
+    public virtual async Task InitializeAsync()
     {
+        _log = await CreateEventLogAsync();
         _fanout = new LocalFanout(
             _log, [_group], Options.Create(new StreamingOptions()), TimeProvider.System,
             new FelixMetrics(_services.GetRequiredService<IMeterFactory>()), NullLogger<LocalFanout>.Instance);
     }
 
-    public void Dispose() => _services.Dispose();
+    public virtual Task DisposeAsync()
+    {
+        _services.Dispose();
+        return Task.CompletedTask;
+    }
 
     /// <summary>Appends as another node would: to the shared log only.</summary>
     private async Task<WorkflowEvent> AppendElsewhereAsync(bool terminal = false)
@@ -168,4 +177,10 @@ public sealed class LocalFanoutTests : IDisposable
             return ValueTask.CompletedTask;
         }
     }
+}
+
+public sealed class InMemoryLocalFanoutTests : LocalFanoutSpec
+{
+    private protected override Task<IEventLog> CreateEventLogAsync() =>
+        Task.FromResult<IEventLog>(new InMemoryEventLog(Options.Create(new StreamingOptions())));
 }
