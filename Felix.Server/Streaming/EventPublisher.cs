@@ -10,10 +10,6 @@ namespace Felix.Server.Streaming;
 /// </summary>
 internal sealed class EventPublisher(IEventLog log, LocalFanout fanout, TimeProvider time, FelixMetrics metrics)
 {
-    /// <summary>Events published since start (all workflows).</summary>
-    public long PublishedCount => Interlocked.Read(ref _publishedCount);
-    private long _publishedCount;
-
     public IEventLog Log => log;
 
     /// <summary>
@@ -28,7 +24,6 @@ internal sealed class EventPublisher(IEventLog log, LocalFanout fanout, TimeProv
             evt.Timestamp = Timestamps.Now(time);
             // The append and the fan-out are not cancellable: half a publish would leave a gap in what clients saw.
             await log.AppendAsync(evt, fence, CancellationToken.None);
-            Interlocked.Increment(ref _publishedCount);
             metrics.Published();
             return evt;
         }, cancellationToken);

@@ -90,6 +90,6 @@ internal static class BenchApi
     }
 
     /// <summary>Process counters the load generator reads around a run (allocations per delivered event, memory per connection).</summary>
-    private static Ok<BenchStats> Stats(bool collect, bool? aggressive, EventPublisher publisher) =>
-        TypedResults.Ok(BenchStats.Capture(collect, publisher.PublishedCount, aggressive ?? false));
+    private static Ok<BenchStats> Stats(bool collect, bool? aggressive, PublishedEventCounter published) =>
+        TypedResults.Ok(BenchStats.Capture(collect, published.Published, aggressive ?? false));
 }
