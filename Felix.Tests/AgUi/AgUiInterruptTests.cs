@@ -102,6 +102,32 @@ public sealed class AgUiInterruptTests
         Assert.Equal(WorkflowStatuses.Completed, (await approver.GetWorkflowAsync(workflowId)).Status);
     }
 
+    [Fact]
+    public async Task ARevisionAnsweredInAResumeAsksAgainWithANewInterruptThatApprovingCompletes()
+    {
+        await using var app = CreateApp();
+        using var approver = app.CreateApiClient(ApproverKeyA);
+        var first = await (await approver.PostRunAsync("thread-revise", "run-1", Task, BeforeSynthesis)).ReadAllEventsAsync();
+        var workflowId = first.WorkflowOf();
+
+        var revised = await (await approver.PostRunAsync("thread-revise", "run-2", Task, resume:
+            [new { interruptId = Interrupt(first)["id"]!.GetValue<string>(), status = "resolved", payload = new { decision = "revise", comment = "Name one concrete use." } }]))
+            .ReadAllEventsAsync();
+        var approved = await (await approver.PostRunAsync("thread-revise", "run-3", Task, resume:
+            [new { interruptId = Interrupt(revised)["id"]!.GetValue<string>(), status = "resolved", payload = new { decision = "approve" } }]))
+            .ReadAllEventsAsync();
+
+        Assert.Equal($"{workflowId}.apr_synthesis_2", Interrupt(revised)["id"]!.GetValue<string>());
+        AgUiProtocolRules.AssertValidRun(revised.Select(f => f.Event).ToList());
+        AgUiProtocolRules.AssertValidRun(approved.Select(f => f.Event).ToList());
+        Assert.Equal("success", approved[^1].Event["outcome"]!["type"]!.GetValue<string>());
+        var approvals = (await approver.ListApprovalsAsync(workflowId)).Approvals;
+        Assert.Equal(
+            [("revise", "Name one concrete use."), ("approve", null)],
+            approvals.Select(a => (a.Decision, a.Comment)));
+        Assert.Equal(WorkflowStatuses.Completed, (await approver.GetWorkflowAsync(workflowId)).Status);
+    }
+
     private static JsonObject Interrupt(List<(string? Id, JsonObject Event)> run)
     {
         var end = run[^1].Event;
