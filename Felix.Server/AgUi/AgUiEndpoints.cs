@@ -3,6 +3,7 @@ using System.Text.Json;
 using Felix.Contracts.Dtos;
 using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
+using Felix.Server.Approvals;
 using Felix.Server.Platform;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
@@ -16,8 +17,10 @@ namespace Felix.Server.AgUi;
 /// <summary>
 /// <c>POST /api/v1/agui</c>: Felix as an AG-UI 1.0 agent. A run on a new thread (or with a new user message) starts a
 /// workflow; a run that repeats the last user message watches that workflow again, from where the client was (its
-/// <c>Last-Event-ID</c>, or the messages it holds). Same keys, tenants, limits and problem answers as the rest of the API; errors before the stream are problems,
-/// errors of the workflow are <c>RUN_ERROR</c> events. See docs/agui.md.
+/// <c>Last-Event-ID</c>, or the messages it holds). A run that waits for an approval ends with an interrupt; the run that
+/// answers it (<c>resume</c>) decides the approval before its stream starts. Same keys, tenants, limits and problem answers
+/// as the rest of the API; errors before the stream are problems, errors of the workflow are <c>RUN_ERROR</c> events.
+/// See docs/agui.md.
 /// </summary>
 internal static class AgUiEndpoints
 {
@@ -43,8 +46,13 @@ internal static class AgUiEndpoints
             .WithDescription("Answers text/event-stream: one AG-UI 1.0 event per data: line, each with its position as the id: "
                 + "line. A new thread or user message starts a workflow (the task is the last user message; forwardedProps carries "
                 + "the other fields of a workflow request); repeating the last user message watches its workflow again, after the "
-                + "Last-Event-ID header when given.")
+                + "Last-Event-ID header when given. A run that waits for an approval finishes with outcome interrupt; resume entries "
+                + "in the next run decide it (needs the felix.approve scope).")
             .ProducesMalformed("The request body is not valid JSON for this endpoint.")
+            .ProducesProblem(StatusCodes.Status403Forbidden, ApprovalsApi.Forbidden, ApprovalsApi.ForbiddenDetail)
+            .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.")
+            .ProducesProblem(StatusCodes.Status409Conflict, ApprovalsApi.AlreadyDecided,
+                "Interrupt 'wf_3f2a9c0d1e2b4a6f.apr_synthesis_1' was already answered. Approval 'apr_synthesis_1' was already decided: approve by alice.")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {MaxBodyBytes} bytes.")
             .ProducesValidationProblem("forwardedProps.max_steps", $"max_steps must be between 1 and {WorkflowRequestValidator.MaxStepsLimit}.")
             .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
@@ -52,7 +60,7 @@ internal static class AgUiEndpoints
 
     private static async Task<Results<AgUiEventStreamResult, ProblemHttpResult>> RunAsync(
         HttpRequest request, ClaimsPrincipal user, WorkflowService workflows, IValidator<WorkflowRequest> validator,
-        AgUiEventStream stream, IOptions<WorkflowOptions> options, IOptions<StreamingOptions> streaming, TimeProvider time,
+        IValidator<ApprovalDecision> decisions, ApprovalService approvals, AgUiEventStream stream, IOptions<WorkflowOptions> options, IOptions<StreamingOptions> streaming, TimeProvider time,
         CancellationToken cancellationToken)
     {
         RunAgentInput? input;
@@ -71,9 +79,19 @@ internal static class AgUiEndpoints
                 detail: "The request body is not valid JSON for this endpoint.");
         }
 
-        if (AgUiRunRequest.Read(input, validator, out var errors) is not { } run)
+        if (AgUiResume.Any(input.Resume) && !FelixClaims.CanApprove(user))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: ApprovalsApi.Forbidden, detail: ApprovalsApi.ForbiddenDetail);
+        }
+
+        if (AgUiRunRequest.Read(input, validator, decisions, out var errors) is not { } run)
         {
             return ApiProblems.Validation(errors);
+        }
+
+        if (run.Resume.Count > 0 && await AgUiResume.AnswerAsync(run.Resume, run.ThreadId, user, approvals, cancellationToken) is { } refused)
+        {
+            return refused;
         }
 
         var tenant = FelixClaims.TenantOf(user);

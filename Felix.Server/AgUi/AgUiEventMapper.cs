@@ -24,6 +24,12 @@ internal sealed class AgUiEventMapper(string threadId, string runId, string work
     /// <summary>True once the run's last event (<c>RUN_FINISHED</c> or <c>RUN_ERROR</c>) was produced.</summary>
     public bool Finished { get; private set; }
 
+    /// <summary>
+    /// The approval request the history has not resolved yet. Whether the run ends on it is not the history's to say (a
+    /// decision is recorded before the run that follows announces it): the stream asks the workflow's record.
+    /// </summary>
+    public ApprovalRequestedEvent? PendingApproval { get; private set; }
+
     /// <summary>The shared state before the workflow's first event.</summary>
     public JsonObject InitialState() => new()
     {
@@ -100,8 +106,21 @@ internal sealed class AgUiEventMapper(string threadId, string runId, string work
             case WorkflowStatusEvent status:
                 output.Add(AgUiEvents.Delta(at, ("/status", status.Status)));
                 break;
+            case ApprovalRequestedEvent request:
+                PendingApproval = request;
+                output.Add(AgUiEvents.Delta(at, ("/approval", Approval(request.ApprovalId, "pending",
+                    ("kind", request.Kind), ("agentId", request.AgentId), ("confidence", request.Confidence), ("expiresAt", request.ExpiresAt),
+                    ("interruptId", AgUiApprovals.InterruptId(workflowId, request.ApprovalId))))));
+                break;
+            case ApprovalResolvedEvent resolved:
+                if (PendingApproval?.ApprovalId == resolved.ApprovalId)
+                {
+                    PendingApproval = null;
+                }
 
-            // An approval request (issue #21) will end the run here through Interrupt, once the event exists.
+                output.Add(AgUiEvents.Delta(at, ("/approval", Approval(resolved.ApprovalId, "resolved",
+                    ("decision", resolved.Decision), ("comment", resolved.Comment), ("decidedBy", resolved.DecidedBy)))));
+                break;
         }
 
         return output;
@@ -202,6 +221,18 @@ internal sealed class AgUiEventMapper(string threadId, string runId, string work
         {
             close(agent);
         }
+    }
+
+    /// <summary>The state's <c>/approval</c>: the latest request, written whole so it applies whatever the client holds.</summary>
+    private static JsonObject Approval(string approvalId, string status, params (string Name, JsonNode? Value)[] fields)
+    {
+        var approval = new JsonObject { ["approvalId"] = approvalId, ["status"] = status };
+        foreach (var (name, value) in fields.Where(f => f.Value is not null))
+        {
+            approval[name] = value;
+        }
+
+        return approval;
     }
 
     private static string AgentPath(string agentId, string? member)

@@ -1,4 +1,7 @@
 using System.Runtime.CompilerServices;
+using Felix.Contracts;
+using Felix.Contracts.Events;
+using Felix.Server.Approvals;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 
@@ -7,11 +10,12 @@ namespace Felix.Server.AgUi;
 /// <summary>
 /// A run's AG-UI events with their positions, read from the workflow's stream like every other transport reads it
 /// (history from the first event, then live, each once); <see cref="AgUiEventStreamResult"/> writes them. The run ends
-/// after <c>RUN_FINISHED</c> or <c>RUN_ERROR</c>. A client that goes away leaves the workflow running, unless its run
+/// after <c>RUN_FINISHED</c> or <c>RUN_ERROR</c>, or with an interrupt where the workflow parks on an approval that is
+/// still undecided (as of its record, read then). A client that goes away leaves the workflow running, unless its run
 /// asked for <c>cancel_on_disconnect</c>.
 /// </summary>
 internal sealed partial class AgUiEventStream(
-    EventPublisher publisher, WorkflowService workflows, IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
+    EventPublisher publisher, WorkflowService workflows, ApprovalService approvals, IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
 {
     public async IAsyncEnumerable<AgUiFrame> ReadAsync(
         string workflowId, string owner, AgUiRunRequest request, AgUiPosition? resumeAfter,
@@ -54,6 +58,18 @@ internal sealed partial class AgUiEventStream(
                         yield return frame;
                     }
                 }
+
+                // The gate writes awaiting_approval before it parks. A decision taken since (the one this run carried in
+                // its resume entries, or any other) lets the run go on to the workflow's next events instead.
+                if (evt is WorkflowStatusEvent { Status: WorkflowStatuses.AwaitingApproval } && run.PendingApproval is { } asked
+                    && await IsUndecidedAsync(workflowId, asked.ApprovalId, stop.Token))
+                {
+                    LogInterrupted(logger, workflowId, asked.ApprovalId);
+                    foreach (var frame in run.Interrupt(AgUiApprovals.Interrupt(workflowId, asked)))
+                    {
+                        yield return frame;
+                    }
+                }
             }
         }
         finally
@@ -64,6 +80,19 @@ internal sealed partial class AgUiEventStream(
                 LogCancelOnDisconnect(logger, workflowId);
                 await workflows.CancelAsync(workflowId, owner, CancellationToken.None);
             }
+        }
+    }
+
+    private async Task<bool> IsUndecidedAsync(string workflowId, string approvalId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await approvals.GetAsync(workflowId, owner: null, cancellationToken) is { } workflow
+                && !WorkflowStatuses.IsTerminal(workflow.Status) && workflow.FindApproval(approvalId) is { IsPending: true };
+        }
+        catch (OperationCanceledException)
+        {
+            return false; // the run is over anyway: the next read ends it
         }
     }
 
@@ -90,6 +119,9 @@ internal sealed partial class AgUiEventStream(
 
     [LoggerMessage(EventId = 8002, Level = LogLevel.Information, Message = "AG-UI client of workflow {WorkflowId} went away: cancelling it, as its run asked")]
     private static partial void LogCancelOnDisconnect(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 8004, Level = LogLevel.Debug, Message = "AG-UI run of workflow {WorkflowId} ends with an interrupt: approval {ApprovalId} waits")]
+    private static partial void LogInterrupted(ILogger logger, string workflowId, string approvalId);
 
     [LoggerMessage(EventId = 8003, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} dropped: slow consumer")]
     private static partial void LogSlowConsumer(ILogger logger, string workflowId);

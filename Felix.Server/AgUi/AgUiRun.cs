@@ -43,6 +43,9 @@ internal sealed class AgUiRun
 
     public bool Finished => _mapper.Finished;
 
+    /// <summary>The approval request the events so far leave unresolved (<see cref="AgUiEventMapper.PendingApproval"/>).</summary>
+    public ApprovalRequestedEvent? PendingApproval => _mapper.PendingApproval;
+
     /// <summary>The run's first events when there is nothing to skip; empty when it resumes (it starts later).</summary>
     public IEnumerable<AgUiFrame> Begin() => _resumeAfter is null && _held is null ? Start(replayedFromStart: false) : [];
 

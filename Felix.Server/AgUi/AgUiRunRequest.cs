@@ -7,11 +7,12 @@ namespace Felix.Server.AgUi;
 
 /// <summary>
 /// What a run asks of Felix, read from a <see cref="RunAgentInput"/>: the thread, the last user message (the task; its id
-/// names the workflow that answers it) and the workflow request, validated as <c>POST /api/v1/workflows</c> validates it.
+/// names the workflow that answers it), the workflow request, validated as <c>POST /api/v1/workflows</c> validates it,
+/// and the answers to the interrupts an earlier run ended with.
 /// </summary>
 internal sealed record AgUiRunRequest(
     string ThreadId, string RunId, string MessageId, string? PreviousMessageId, WorkflowRequest Workflow, bool CancelOnDisconnect,
-    IReadOnlyDictionary<string, string> HeldMessages)
+    IReadOnlyDictionary<string, string> HeldMessages, IReadOnlyList<AgUiResume> Resume)
 {
     public const int MaxIdLength = 200;
     public const string CancelOnDisconnectProperty = "cancel_on_disconnect";
@@ -20,7 +21,8 @@ internal sealed record AgUiRunRequest(
         FelixSerialization.ConfigureSnakeCase(new JsonSerializerOptions(JsonSerializerDefaults.Web), omitNulls: false);
 
     /// <summary>The request, or the problems with the input keyed by the field they concern.</summary>
-    public static AgUiRunRequest? Read(RunAgentInput input, IValidator<WorkflowRequest> validator, out Dictionary<string, string[]> errors)
+    public static AgUiRunRequest? Read(
+        RunAgentInput input, IValidator<WorkflowRequest> validator, IValidator<ApprovalDecision> decisions, out Dictionary<string, string[]> errors)
     {
         errors = [];
         RequireId(input.ThreadId, "threadId", errors);
@@ -31,6 +33,7 @@ internal sealed record AgUiRunRequest(
             errors["messages"] = ["messages must end the conversation with a user message (with an id): it is the task."];
         }
 
+        var resume = AgUiResume.Read(input.Resume, decisions, errors);
         var workflow = ReadForwardedProps(input.ForwardedProps, errors, out var cancelOnDisconnect);
         if (errors.Count > 0 || workflow is null)
         {
@@ -47,7 +50,7 @@ internal sealed record AgUiRunRequest(
         return errors.Count > 0
             ? null
             : new AgUiRunRequest(input.ThreadId!, input.RunId!, users[^1].Id!, users.Count > 1 ? users[^2].Id : null, workflow, cancelOnDisconnect,
-                Held(input.Messages!));
+                Held(input.Messages!), resume);
     }
 
     /// <summary>The assistant and reasoning texts the client holds, by message id: what a run that resumes need not send.</summary>

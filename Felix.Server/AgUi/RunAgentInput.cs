@@ -5,8 +5,8 @@ namespace Felix.Server.AgUi;
 
 /// <summary>
 /// The body of <c>POST /api/v1/agui</c>: AG-UI's <c>RunAgentInput</c>, camelCase as the protocol writes it. Felix reads
-/// the thread, the run, the last user message (the task) and <c>forwardedProps</c> (the other fields of a workflow
-/// request); the rest of the conversation, the tools and the context are accepted and not used.
+/// the thread, the run, the last user message (the task), <c>forwardedProps</c> (the other fields of a workflow request)
+/// and <c>resume</c> (approval decisions); the rest of the conversation, the tools and the context are accepted and not used.
 /// </summary>
 internal sealed class RunAgentInput
 {
@@ -38,7 +38,7 @@ internal sealed class RunAgentInput
     [JsonPropertyName("forwardedProps")]
     public JsonElement? ForwardedProps { get; set; }
 
-    /// <summary>Answers to the interrupts a previous run ended with (approvals: not answered yet).</summary>
+    /// <summary>Answers to the interrupts a previous run ended with: approval decisions (<see cref="AgUiResume"/>).</summary>
     [JsonPropertyName("resume")]
     public JsonElement? Resume { get; set; }
 }

@@ -13,7 +13,7 @@ namespace Felix.Tests.AgUi;
 /// <c>@ag-ui/core</c>'s schemas and order rules), against the server on Kestrel. Needs <c>tests/agui/node_modules</c>
 /// (scripts/install-test-deps.sh).
 /// </summary>
-public sealed class AgUiClientTests
+public sealed partial class AgUiClientTests
 {
     private const string Key = "agui-test-key";
     private static readonly TimeSpan ScriptTimeout = TimeSpan.FromSeconds(90);

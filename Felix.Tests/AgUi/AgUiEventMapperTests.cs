@@ -84,7 +84,7 @@ public sealed class AgUiEventMapperTests
         Assert.Equal(progress.Percent, state["progress"]!["percent"]!.GetValue<double>());
         Assert.Equal(progress.EtaSeconds, state["progress"]!["etaSeconds"]!.GetValue<double>());
         Assert.Equal("completed", state["synthesis"]!["status"]!.GetValue<string>());
-        var documented = JsonNode.Parse(Assert.Single(Docs.DocCodeBlock.InFile("docs/agui.md"), b => b.Language == "json").Code)!;
+        var documented = JsonNode.Parse(Assert.Single(Docs.DocCodeBlock.InFile("docs/agui.md"), b => b.Language == "json" && b.Code.Contains("\"agents\"", StringComparison.Ordinal)).Code)!;
         Assert.Equal(Members(documented), Members(state));
     }
 
@@ -208,16 +208,61 @@ public sealed class AgUiEventMapperTests
         Assert.True(run.Finished);
     }
 
+    [Fact]
+    public void AnApprovalRequestLeftPendingEndsTheRunWithTheDocumentedInterruptAndSuspendsItsSubagent()
+    {
+        var request = new ApprovalRequestedEvent
+        {
+            ApprovalId = "apr_critic_001_1", Kind = "agent_output", AgentId = "critic_001", Content = "The plan", Confidence = 0.4,
+            Options = ["approve", "reject", "revise"], ExpiresAt = "2026-12-05T11:00:00.000000Z",
+        };
+        var history = new List<WorkflowEvent> { Status("running"), Spawned("critic_001"), request, Status("awaiting_approval") };
+        Stamp(history);
+        var run = new AgUiRun(Thread, Run, "wf_1", null);
+        List<AgUiFrame> frames = [.. run.Begin(), .. history.SelectMany(run.Next)];
+
+        frames.AddRange(run.Interrupt(AgUiApprovals.Interrupt("wf_1", run.PendingApproval!)));
+
+        var events = frames.Select(f => f.Event).ToList();
+        AgUiProtocolRules.AssertValidRun(events);
+        Assert.Equal("pending", events.Last(e => AgUiProtocolRules.Type(e) == "STATE_DELTA" && e["delta"]![0]!["path"]!.GetValue<string>() == "/approval")
+            ["delta"]![0]!["value"]!["status"]!.GetValue<string>());
+        Assert.Equal("wf_1.apr_critic_001_1", events[^2]["outcome"]!["interruptIds"]![0]!.GetValue<string>());
+        var interrupt = Assert.Single(events[^1]["outcome"]!["interrupts"]!.AsArray())!;
+        Assert.Equal(("wf_1.apr_critic_001_1", "wf_1.critic_001", "The plan", request.ExpiresAt),
+            (interrupt["id"]!.GetValue<string>(), interrupt["subagentRunId"]!.GetValue<string>(),
+                interrupt["metadata"]!["felix"]!["content"]!.GetValue<string>(), interrupt["expiresAt"]!.GetValue<string>()));
+        var documented = JsonNode.Parse(Assert.Single(Docs.DocCodeBlock.InFile("docs/agui.md"), b => b.Language == "json" && b.Code.Contains("\"interrupts\"", StringComparison.Ordinal)).Code)!;
+        var members = Members(interrupt);
+        members.ExceptWith(["/subagentRunId", "/metadata/felix/agentId"]); // the documented one is the synthesis's
+        Assert.Equal(Members(documented["outcome"]!["interrupts"]![0]!), members);
+    }
+
+    [Fact]
+    public void AResolvedApprovalIsNoLongerPending()
+    {
+        var run = new AgUiRun(Thread, Run, "wf_1", null);
+        var history = new List<WorkflowEvent>
+        {
+            Status("running"), new ApprovalRequestedEvent { ApprovalId = "apr_synthesis_1", Kind = "synthesis" }, Status("awaiting_approval"),
+            new ApprovalResolvedEvent { ApprovalId = "apr_synthesis_1", Decision = "approve", DecidedBy = "alice" }, Status("running"),
+        };
+        Stamp(history);
+
+        var events = run.Begin().Concat(history.Take(3).SelectMany(run.Next)).ToList();
+        Assert.Equal("apr_synthesis_1", run.PendingApproval?.ApprovalId);
+        events.AddRange(history.Skip(3).SelectMany(run.Next));
+
+        Assert.Null(run.PendingApproval);
+        Assert.False(run.Finished);
+        var approval = events.Select(f => f.Event).Last(e => e["delta"]?[0]?["path"]?.GetValue<string>() == "/approval")["delta"]![0]!["value"]!;
+        Assert.Equal(("resolved", "approve", "alice"),
+            (approval["status"]!.GetValue<string>(), approval["decision"]!.GetValue<string>(), approval["decidedBy"]!.GetValue<string>()));
+    }
+
     private static List<AgUiFrame> Map(IReadOnlyList<WorkflowEvent> history, AgUiPosition? resumeAfter, IReadOnlyDictionary<string, string>? held = null)
     {
-        for (var i = 0; i < history.Count && history[i].Epoch.Length == 0; i++)
-        {
-            history[i].Sequence = i + 1;
-            history[i].Epoch = "e1";
-            history[i].WorkflowId = "wf_1";
-            history[i].Timestamp = "2026-12-05T10:00:00.000Z";
-        }
-
+        Stamp(history);
         var run = new AgUiRun(Thread, Run, history[0].WorkflowId, resumeAfter, held);
         var frames = run.Begin().ToList();
         foreach (var evt in history)
@@ -257,6 +302,18 @@ public sealed class AgUiEventMapperTests
         }
 
         return state;
+    }
+
+    /// <summary>Gives made-up events the positions and timestamp a stream would.</summary>
+    private static void Stamp(IReadOnlyList<WorkflowEvent> history)
+    {
+        for (var i = 0; i < history.Count && history[i].Epoch.Length == 0; i++)
+        {
+            history[i].Sequence = i + 1;
+            history[i].Epoch = "e1";
+            history[i].WorkflowId = "wf_1";
+            history[i].Timestamp = "2026-12-05T10:00:00.000Z";
+        }
     }
 
     private static WorkflowStatusEvent Status(string status) => new() { Status = status };

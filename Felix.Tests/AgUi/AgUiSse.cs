@@ -10,12 +10,14 @@ internal static class AgUiSse
 {
     public static async Task<HttpResponseMessage> PostRunAsync(
         this HttpClient client, string threadId, string runId, string task, object? forwardedProps = null, string? lastEventId = null,
-        string messageId = "message-1", IEnumerable<object>? earlierMessages = null)
+        string messageId = "message-1", IEnumerable<object>? earlierMessages = null, object[]? resume = null)
     {
         var messages = (earlierMessages ?? []).Append(new { id = messageId, role = "user", content = task }).ToArray();
         using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/agui")
         {
-            Content = JsonContent.Create(new { threadId, runId, messages, forwardedProps = forwardedProps ?? new { } }),
+            Content = resume is null
+                ? JsonContent.Create(new { threadId, runId, messages, forwardedProps = forwardedProps ?? new { } })
+                : JsonContent.Create(new { threadId, runId, messages, forwardedProps = forwardedProps ?? new { }, resume }),
         };
         request.Headers.Accept.ParseAdd("text/event-stream");
         if (lastEventId is not null)

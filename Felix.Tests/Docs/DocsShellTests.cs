@@ -14,7 +14,7 @@ public sealed class DocsShellTests
     {
         ["README.md"] = _ => ["\"status\": \"completed\"", "Workflow completed"],
         ["docs/clients.md"] = _ => ["Workflow completed"],
-        ["docs/agui.md"] = _ => [" RUN_FINISHED\n", "Synthesis of 2 agent outputs", "RUN_STARTED\nSTATE_SNAPSHOT\n"],
+        ["docs/agui.md"] = _ => [" RUN_FINISHED\n", "Synthesis of 2 agent outputs", "RUN_STARTED\nSTATE_SNAPSHOT\n", "interrupt\nsynthesis\nsuccess\n"],
         ["docs/approvals.md"] = blocks => [blocks.Single(b => b.Language == "text").Code.Trim() + "\n409\napproved and completed\n"],
         ["docs/security.md"] = blocks => ["401\n200\n", blocks.Single(b => b.Language == "text").Code.Trim() + "\n0\n"],
     };

@@ -97,6 +97,7 @@ public sealed partial class OpenApiDocumentTests
         await observed.SendAsync(anonymous, HttpMethod.Delete, One, $"api/v1/workflows/{id}");
 
         await ObserveApprovalsAsync(observed);
+        await ObserveAgUiInterruptsAsync(observed);
 
         await observed.SendAsync(client, HttpMethod.Delete, One, "api/v1/workflows/wf_missing");
         foreach (var (method, path) in new[]
@@ -174,4 +175,36 @@ public sealed partial class OpenApiDocumentTests
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "approve" }));
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "reject" }));
     }
+
+    /// <summary>An AG-UI run that waits for an approval, and resume entries refused before its stream: scope, tenant, stale.</summary>
+    private static async Task ObserveAgUiInterruptsAsync(Observed observed)
+    {
+        const string AgUi = "/api/v1/agui";
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["FELIX_API_KEY"] = Key,
+            ["Felix:Security:ApiKeys:0:Key"] = "reader-key-0001",
+        });
+        using var client = app.CreateApiClient();
+        using var reader = app.CreateApiClient("reader-key-0001");
+        var run = await observed.SendAsync(client, HttpMethod.Post, AgUi, "api/v1/agui",
+            AgUiRun("thread-approval", new { max_steps = 1, approval = new { before_synthesis = true } }));
+        var end = (await run.Content.ReadAsStringAsync().DefaultTimeout()).Split('\n')
+            .Where(line => line.StartsWith("data: ", StringComparison.Ordinal)).Select(line => JsonNode.Parse(line[6..])!).Last();
+        var interruptId = end["outcome"]!["interrupts"]![0]!["id"]!.GetValue<string>();
+        var workflowId = interruptId[..interruptId.IndexOf('.', StringComparison.Ordinal)];
+        await client.PostAsJsonAsync($"api/v1/workflows/{workflowId}/approvals/apr_synthesis_1", new { decision = "approve" }).DefaultTimeout();
+
+        await observed.SendAsync(reader, HttpMethod.Post, AgUi, "api/v1/agui", AgUiResume("thread-approval", interruptId, "approve"));
+        await observed.SendAsync(client, HttpMethod.Post, AgUi, "api/v1/agui", AgUiResume("thread-approval", interruptId, "reject"));
+        await observed.SendAsync(client, HttpMethod.Post, AgUi, "api/v1/agui", AgUiResume("thread-approval", "wf_missing.apr_synthesis_1", "approve"));
+    }
+
+    private static JsonContent AgUiResume(string threadId, string interruptId, string decision) => Json(new
+    {
+        threadId,
+        runId = "run-2",
+        messages = new[] { new { id = "message-1", role = "user", content = "Explain quantum computing" } },
+        resume = new[] { new { interruptId, status = "resolved", payload = new { decision } } },
+    });
 }

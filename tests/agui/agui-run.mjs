@@ -1,8 +1,8 @@
 // One AG-UI run against Felix Server with the reference client, @ag-ui/client's HttpAgent (its event validation on).
-// Usage: node agui-run.mjs <server base url> '<json: {key, threadId, messageId, task, runId, forwardedProps, dropAfterTexts}>'
+// Usage: node agui-run.mjs <server base url> '<json: {key, threadId, messageId, task, runId, forwardedProps, dropAfterTexts, resume}>'
 // Prints one JSON object: every event the client accepted, its messages and state after the run, the run's result, and
 // the error the client raised (its validation refusing an event, or an HTTP status), if any.
-import { HttpAgent } from "@ag-ui/client";
+import { HttpAgent, buildResumeArray } from "@ag-ui/client";
 
 const [, , baseUrl, optionsJson] = process.argv;
 const options = JSON.parse(optionsJson);
@@ -21,18 +21,23 @@ const agent = new HttpAgent({
 
 // With dropAfterTexts, the client goes away after that many TEXT_MESSAGE_CONTENT events (abortRun, as a page would on
 // a lost connection) and then runs again on the same thread with the messages it holds: the run resumes.
+// With resume ({status, payload}), the first run ends with interrupts (approvals) and the second answers every interrupt
+// the client holds with that status and payload, built by the client's own buildResumeArray.
 const runs = [];
 const output = { runs, warnings };
 const deadline = setTimeout(() => agent.abortRun(), 60_000);
 deadline.unref();
-for (const runId of options.dropAfterTexts ? ["run-1", "run-2"] : [options.runId ?? "run-1"]) {
+for (const runId of options.dropAfterTexts || options.resume ? ["run-1", "run-2"] : [options.runId ?? "run-1"]) {
   const events = [];
   const run = { events };
   runs.push(run);
   let texts = 0;
+  const resume = runId === "run-2" && options.resume
+    ? buildResumeArray(agent.pendingInterrupts, Object.fromEntries(agent.pendingInterrupts.map((i) => [i.id, options.resume])))
+    : undefined;
   try {
     const { result } = await agent.runAgent(
-      { runId, forwardedProps: options.forwardedProps ?? {} },
+      { runId, forwardedProps: options.forwardedProps ?? {}, ...(resume ? { resume } : {}) },
       {
         onEvent: ({ event }) => {
           events.push(event);
@@ -44,6 +49,8 @@ for (const runId of options.dropAfterTexts ? ["run-1", "run-2"] : [options.runId
   } catch (error) {
     run.error = { message: String(error?.message ?? error), status: error?.status ?? null, payload: error?.payload ?? null };
   }
+  run.resume = resume ?? null;
+  run.pendingInterrupts = structuredClone(agent.pendingInterrupts);
 }
 
 // One run: its events, result and error at the top level.

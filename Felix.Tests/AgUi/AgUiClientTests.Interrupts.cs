@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using Felix.Contracts;
+using Felix.Contracts.Events;
+using Felix.Tests.Infrastructure;
+
+namespace Felix.Tests.AgUi;
+
+/// <summary>Approvals as AG-UI interrupts, answered by the reference client's own resume entries.</summary>
+public sealed partial class AgUiClientTests
+{
+    private static readonly object BeforeSynthesis = new { max_steps = 2, approval = new { before_synthesis = true } };
+
+    [Fact]
+    public async Task HttpAgentGetsAnApprovalAsAnInterruptAndApprovingItInTheNextRunStreamsTheSynthesis()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key }, kestrel: true);
+
+        var output = await RunAsync(app, new
+        {
+            key = Key, threadId = "thread-approve", task = "Explain quantum computing", forwardedProps = BeforeSynthesis,
+            resume = new { status = "resolved", payload = new { decision = "approve", comment = "Ship it." } },
+        });
+
+        Assert.Empty(output["warnings"]!.AsArray());
+        var (interrupted, resumed) = Runs(output);
+        Assert.Null(interrupted["error"]);
+        var first = Events(interrupted);
+        AgUiProtocolRules.AssertValidRun(first);
+        var workflowId = first[0]["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+        using var client = app.CreateApiClient();
+        var history = await client.ReadEventsAsync(workflowId);
+        var request = history.OfType<ApprovalRequestedEvent>().Single();
+        var interrupt = Assert.Single(first[^1]["outcome"]!["interrupts"]!.AsArray())!;
+        Assert.Equal(("RUN_FINISHED", "interrupt"), (AgUiProtocolRules.Type(first[^1]), first[^1]["outcome"]!["type"]!.GetValue<string>()));
+        Assert.Equal($"{workflowId}.{request.ApprovalId}", interrupt["id"]!.GetValue<string>());
+        Assert.Equal("approval", interrupt["reason"]!.GetValue<string>());
+        Assert.Equal(request.ExpiresAt, interrupt["expiresAt"]!.GetValue<string>());
+        var felix = interrupt["metadata"]!["felix"]!;
+        Assert.Equal(
+            (request.ApprovalId, ApprovalDecisions.SynthesisKind, request.Content, request.Confidence, request.ExpiresAt),
+            (felix["approvalId"]!.GetValue<string>(), felix["kind"]!.GetValue<string>(), felix["content"]!.GetValue<string>(),
+                felix["confidence"]!.GetValue<double>(), felix["expiresAt"]!.GetValue<string>()));
+        Assert.Equal(ApprovalDecisions.All, felix["options"]!.AsArray().Select(o => o!.GetValue<string>()));
+        Assert.Equal(interrupt["id"]!.GetValue<string>(), Assert.Single(interrupted["pendingInterrupts"]!.AsArray())!["id"]!.GetValue<string>());
+        Assert.Equal(interrupt["id"]!.GetValue<string>(), Assert.Single(resumed["resume"]!.AsArray())!["interruptId"]!.GetValue<string>());
+
+        Assert.Null(resumed["error"]);
+        var second = Events(resumed);
+        AgUiProtocolRules.AssertValidRun(second);
+        Assert.Equal(("RUN_FINISHED", "success"), (AgUiProtocolRules.Type(second[^1]), second[^1]["outcome"]!["type"]!.GetValue<string>()));
+        Assert.Empty(resumed["pendingInterrupts"]!.AsArray());
+        history = await client.ReadEventsAsync(workflowId);
+        var resolved = history.OfType<ApprovalResolvedEvent>().Single();
+        Assert.Equal(("approve", "Ship it."), (resolved.Decision, resolved.Comment));
+        var complete = Assert.IsType<WorkflowCompleteEvent>(history[^1]);
+        Assert.Equal(request.Content, complete.Synthesis.Content);
+        Assert.Equal(complete.Synthesis.Content, resumed["result"]!["content"]!.GetValue<string>());
+        // The agents' texts reached the client in the first run: the second sends only the synthesis.
+        Assert.Equal([$"{workflowId}.synthesis"], AgUiProtocolRules.Texts(second).Keys);
+        var messages = output["messages"]!.AsArray().Select(m => m!.AsObject()).ToList();
+        Assert.Equal(complete.Synthesis.Content, messages[^1]["content"]!.GetValue<string>());
+        foreach (var agent in history.OfType<AgentOutputEvent>())
+        {
+            var text = Assert.Single(messages, m => m["role"]!.GetValue<string>() == "assistant"
+                && m["subagentRunId"]?.GetValue<string>() == $"{workflowId}.{agent.AgentId}");
+            Assert.Equal(agent.Content, text["content"]!.GetValue<string>());
+        }
+
+        Assert.Equal(WorkflowStatuses.Completed, (await client.GetWorkflowAsync(workflowId)).Status);
+    }
+
+    [Fact]
+    public async Task HttpAgentThatRejectsTheInterruptInTheNextRunGetsTheRunCancelled()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key }, kestrel: true);
+
+        var output = await RunAsync(app, new
+        {
+            key = Key, threadId = "thread-reject", task = "Explain quantum computing", forwardedProps = BeforeSynthesis,
+            resume = new { status = "resolved", payload = new { decision = "reject", comment = "Not for publication." } },
+        });
+
+        Assert.Empty(output["warnings"]!.AsArray());
+        var (interrupted, resumed) = Runs(output);
+        Assert.Equal("interrupt", Events(interrupted)[^1]["outcome"]!["type"]!.GetValue<string>());
+        Assert.Null(resumed["error"]);
+        var second = Events(resumed);
+        AgUiProtocolRules.AssertValidRun(second);
+        Assert.Equal(("RUN_FINISHED", "cancelled"), (AgUiProtocolRules.Type(second[^1]), second[^1]["outcome"]!["type"]!.GetValue<string>()));
+        Assert.Empty(AgUiProtocolRules.Texts(second));
+        Assert.Equal(WorkflowStatuses.Cancelled, output["state"]!["status"]!.GetValue<string>());
+        Assert.Equal(("resolved", "reject"), (output["state"]!["approval"]!["status"]!.GetValue<string>(), output["state"]!["approval"]!["decision"]!.GetValue<string>()));
+        var workflowId = second[0]["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+        using var client = app.CreateApiClient();
+        Assert.Equal(WorkflowStatuses.Cancelled, (await client.GetWorkflowAsync(workflowId)).Status);
+    }
+
+    private static (JsonObject First, JsonObject Second) Runs(JsonObject output)
+    {
+        var runs = output["runs"]!.AsArray().Select(r => r!.AsObject()).ToList();
+        Assert.Equal(2, runs.Count);
+        return (runs[0], runs[1]);
+    }
+
+    private static List<JsonObject> Events(JsonObject run) => run["events"]!.AsArray().Select(e => e!.AsObject()).ToList();
+}
