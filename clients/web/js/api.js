@@ -16,8 +16,9 @@ export class ApiError extends Error {
 }
 
 export class FelixApi {
-  constructor(apiKey = '') {
-    this.apiKey = apiKey;
+  /** @param {import('./token.js').TokenSource} tokens asked for the credential on every call */
+  constructor(tokens) {
+    this.tokens = tokens;
   }
 
   url(path) {
@@ -27,7 +28,8 @@ export class FelixApi {
   async request(method, path, body) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
+    const token = await this.tokens.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
     const response = await fetch(this.url(path), {
       method,
       headers,

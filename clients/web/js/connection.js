@@ -19,10 +19,10 @@ export const retryPolicy = {
 
 export class FelixConnection {
   /**
-   * @param {{protocol: 'json'|'messagepack', apiKey: string, onEvent: Function, onState: Function,
-   *          onReconnected: Function}} options
+   * @param {{protocol: 'json'|'messagepack', tokens: import('./token.js').TokenSource, onEvent: Function,
+   *          onState: Function, onReconnected: Function}} options
    */
-  constructor({ protocol, apiKey, onEvent, onState, onReconnected }) {
+  constructor({ protocol, tokens, onEvent, onState, onReconnected }) {
     this.protocol = protocol;
     this.onState = onState;
     this.onReconnected = onReconnected;
@@ -31,7 +31,9 @@ export class FelixConnection {
 
     const builder = new signalR.HubConnectionBuilder()
       .withUrl(new URL('hubs/workflows', document.baseURI).toString(), {
-        accessTokenFactory: apiKey ? () => apiKey : undefined,
+        // Asked at every negotiate and WebSocket connect: a connection the server closed when its JWT expired comes
+        // back with a fresh token, not the dead one.
+        accessTokenFactory: () => tokens.getToken(),
         // MessagePack is binary and cannot run over Server-Sent Events.
         transport: protocol === 'messagepack'
           ? signalR.HttpTransportType.WebSockets | signalR.HttpTransportType.LongPolling
