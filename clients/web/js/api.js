@@ -35,6 +35,8 @@ export class FelixApi {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    // A token the server no longer takes (revoked, or its clock ahead of ours) is not offered again.
+    if (response.status === 401) this.tokens.reset();
     const text = await response.text();
     const json = text ? JSON.parse(text) : null;
     if (!response.ok) throw new ApiError(response.status, json);

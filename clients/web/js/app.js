@@ -28,7 +28,8 @@ function setConnectionState(state, detail) {
   let label = state;
   if (state === 'connected') label = `connected · ${connection.protocol === 'messagepack' ? 'MessagePack' : 'JSON'}`;
   if (needsKey) {
-    label = 'API key needed';
+    // A refused key is the user's to fix under ⚙; a refused token from a provider or endpoint is its source's.
+    label = tokens.kind === 'provider' || tokens.kind === 'endpoint' ? 'token refused' : 'API key needed';
     document.querySelector('.settings').open = true;
   }
   $('connection-state').textContent = label;

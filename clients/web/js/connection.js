@@ -24,6 +24,7 @@ export class FelixConnection {
    */
   constructor({ protocol, tokens, onEvent, onState, onReconnected }) {
     this.protocol = protocol;
+    this.tokens = tokens;
     this.onState = onState;
     this.onReconnected = onReconnected;
     this.stopped = false;
@@ -77,6 +78,8 @@ export class FelixConnection {
         return true;
       } catch (error) {
         if (this.stopped) break;
+        // Refused at negotiate: the next attempt asks the source for a new token rather than its cached one.
+        if (/\b401\b/.test(error?.message ?? '')) this.tokens.reset();
         const delay = retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: this.startAttempt++ }) || 1000;
         this.setState('disconnected', `${error?.message ?? error}; retrying in ${Math.round(delay / 1000)} s`);
         await new Promise((resolve) => setTimeout(resolve, delay));
