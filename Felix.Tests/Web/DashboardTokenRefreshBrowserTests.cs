@@ -49,6 +49,13 @@ public sealed class DashboardTokenRefreshBrowserTests(ITestOutputHelper output)
         Assert.Empty(summary["pageErrors"]!.AsArray());
         var runs = summary["runs"]!.AsArray().Select(r => r!.AsObject()).ToList();
         Assert.Equal(["endpoint", "provider"], runs.Select(r => r["source"]!.GetValue<string>()));
+        var contract = runs[0]["sourceContract"]!.AsObject();
+        Assert.True(contract["servedLongLived"]!.GetValue<bool>(), contract.ToJsonString());
+        Assert.Equal(contract["first"]!.GetValue<string>(), contract["second"]!.GetValue<string>());
+        Assert.Equal(1, contract["plainServed"]!.GetValue<int>()); // ten minutes left: the second call is answered from the cache
+        Assert.Equal("the-key", contract["key"]!.GetValue<string>());
+        Assert.Equal("from-provider", contract["provided"]!.GetValue<string>());
+        Assert.Equal("endpoint", contract["kind"]!.GetValue<string>());
         using var api = app.CreateApiClient(TenantApplication.KeyA);
         foreach (var run in runs)
         {

@@ -128,6 +128,10 @@ async function run(source, protocol) {
       };
     });
     await page.screenshot({ path: join(screenshotDir, `token-refresh-${source}.png`), fullPage: true });
+    if (source === 'endpoint') {
+      step = 'endpoint: the token source\'s other answers';
+      result.sourceContract = await checkTokenSource(page);
+    }
     return result;
   } catch (error) {
     const page = context?.pages().at(-1);
@@ -137,6 +141,31 @@ async function run(source, protocol) {
     await context?.close().catch(() => {});
     rmSync(userDataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The parts of js/token.js the runs above do not reach: a bare-text endpoint, a long-lived token reused from the cache
+ * rather than fetched again, the key box as the fallback, and a provider taking precedence over both.
+ */
+async function checkTokenSource(page) {
+  const longLived = mintToken(600);
+  let plainServed = 0;
+  await page.route('**/test-auth/plain', (route) => {
+    plainServed += 1;
+    return route.fulfill({ contentType: 'text/plain', body: `${longLived}\n` });
+  });
+  const seen = await page.evaluate(async () => {
+    const { TokenSource } = await import(new URL('js/token.js', document.baseURI).href);
+    const endpoint = new TokenSource({ apiKey: 'ignored-key', tokenEndpoint: 'test-auth/plain' });
+    const first = await endpoint.getToken();
+    const second = await endpoint.getToken();
+    const key = await new TokenSource({ apiKey: 'the-key' }).getToken();
+    window.felixTokenProvider = async () => 'from-provider';
+    const provided = await endpoint.getToken();
+    delete window.felixTokenProvider;
+    return { first, second, key, provided, kind: endpoint.kind };
+  });
+  return { ...seen, servedLongLived: seen.first === longLived, plainServed };
 }
 
 function reconnects(page) {
