@@ -7,6 +7,8 @@ internal static class ApiProblems
 {
     public const string ValidationTitle = "One or more fields are invalid.";
 
+    public const string WorkflowFinishedTitle = "Workflow already finished";
+
     public static ProblemHttpResult Validation(IDictionary<string, string[]> errors) =>
         TypedResults.Problem(new HttpValidationProblemDetails(errors)
         {

@@ -24,6 +24,7 @@ internal static class ApprovalsApi
             .ProducesProblem(StatusCodes.Status403Forbidden, Forbidden, ForbiddenDetail)
             .ProducesProblem(StatusCodes.Status404NotFound, "Approval not found", "Workflow 'wf_3f2a9c0d1e2b4a6f' has no approval 'apr_research_001_1'.")
             .ProducesProblem(StatusCodes.Status409Conflict, AlreadyDecided, "Approval 'apr_research_001_1' was already decided: approve by api-key:acme.")
+            .ProducesProblem(StatusCodes.Status409Conflict, ApiProblems.WorkflowFinishedTitle, WorkflowFinishedDetail("wf_3f2a9c0d1e2b4a6f", "cancelled"))
             .ProducesValidationProblem("decision", "decision must be one of approve, reject, revise.");
         return group;
     }
@@ -60,7 +61,10 @@ internal static class ApprovalsApi
             DecideResult.AlreadyDecided => TypedResults.Problem(
                 statusCode: StatusCodes.Status409Conflict, title: AlreadyDecided, detail: outcome.Approval!.Describe(),
                 extensions: new Dictionary<string, object?> { ["decision"] = outcome.Approval!.Decision, ["decided_by"] = outcome.Approval.DecidedBy }),
-            _ => ApiProblems.Conflict("Workflow already finished", $"Workflow '{workflowId}' is {outcome.Workflow?.Status}; its approvals can no longer be decided."),
+            _ => ApiProblems.Conflict(ApiProblems.WorkflowFinishedTitle, WorkflowFinishedDetail(workflowId, outcome.Workflow?.Status)),
         };
     }
+
+    private static string WorkflowFinishedDetail(string workflowId, string? status) =>
+        $"Workflow '{workflowId}' is {status}; its approvals can no longer be decided.";
 }

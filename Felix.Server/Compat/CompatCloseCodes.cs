@@ -15,12 +15,18 @@ internal static class CompatCloseCodes
     public const WebSocketCloseStatus GoingAway = WebSocketCloseStatus.EndpointUnavailable;
 
     /// <summary>
-    /// 4001: the JWT the connection was opened with expired. Nothing was lost: reconnect with a fresh token and
-    /// <c>last_event_id</c> to resume.
+    /// 4001: the JWT the connection was opened with expired. On a workflow's stream nothing was lost: reconnect with a
+    /// fresh token and <c>last_event_id</c> to resume.
     /// </summary>
     public const WebSocketCloseStatus CredentialsExpired = (WebSocketCloseStatus)4001;
 
     public const string CredentialsExpiredReason = "Token expired: reconnect with a fresh token and last_event_id";
+
+    /// <summary>
+    /// The system stream keeps no history and takes no <c>last_event_id</c>: what happened while the client was away
+    /// is read from REST (<c>/api/v1/agents</c>, <c>/api/v1/workflows</c>), so the reason must not promise a resume.
+    /// </summary>
+    public const string SystemCredentialsExpiredReason = "Token expired: reconnect with a fresh token; events in between are not replayed";
 
     public const string WorkflowNotFound = "Workflow not found";
     public const string WorkflowFinished = "Workflow finished";

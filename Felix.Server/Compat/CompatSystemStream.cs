@@ -54,7 +54,7 @@ internal sealed class CompatSystemStream(
                 var slow = send.IsFaulted && send.Exception?.InnerException is SlowConsumerException;
                 var (status, reason) = slow ? (CompatCloseCodes.SlowConsumer, CompatCloseCodes.SlowConsumerReason)
                     : expired.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
-                        ? (CompatCloseCodes.CredentialsExpired, CompatCloseCodes.CredentialsExpiredReason)
+                        ? (CompatCloseCodes.CredentialsExpired, CompatCloseCodes.SystemCredentialsExpiredReason)
                         : (CompatCloseCodes.GoingAway, CompatCloseCodes.ServerShutdown);
                 await socket.CloseAndWaitAsync(status, reason, receive);
             }

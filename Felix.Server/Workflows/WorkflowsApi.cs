@@ -39,7 +39,7 @@ internal static class WorkflowsApi
             .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.");
         group.MapDelete("/{workflowId}", CancelAsync).WithSummary("Cancel a pending or running workflow")
             .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.")
-            .ProducesProblem(StatusCodes.Status409Conflict, "Workflow already finished", "Workflow 'wf_3f2a9c0d1e2b4a6f' is completed; only pending or running workflows can be cancelled.");
+            .ProducesProblem(StatusCodes.Status409Conflict, ApiProblems.WorkflowFinishedTitle, "Workflow 'wf_3f2a9c0d1e2b4a6f' is completed; only pending or running workflows can be cancelled.");
         group.MapGet("/{workflowId}/events", GetEventsAsync).WithSummary("Read a workflow's event history, paged")
             .ProducesMalformed("Failed to bind parameter \"long after\" from \"abc\".")
             .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.")
@@ -118,7 +118,7 @@ internal static class WorkflowsApi
             CancelResult.Cancelled => TypedResults.NoContent(),
             CancelResult.NotFound => ApiProblems.WorkflowNotFound(workflowId),
             _ => ApiProblems.Conflict(
-                "Workflow already finished",
+                ApiProblems.WorkflowFinishedTitle,
                 $"Workflow '{workflowId}' is {outcome.Workflow?.Status}; only pending or running workflows can be cancelled."),
         };
     }

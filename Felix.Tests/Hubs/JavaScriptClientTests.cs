@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Felix.Contracts;
 using Felix.Tests.Infrastructure;
+using Felix.Tests.Security;
 
 namespace Felix.Tests.Hubs;
 
@@ -53,6 +54,51 @@ public sealed class JavaScriptClientTests
         }
     }
 
+    /// <summary>
+    /// docs/hubs.md's Subscribe example, as written, on tokens that live about three seconds (tests/js/token-refresh.mjs
+    /// serves them and approves once the program has resumed twice): the server closes its connection at each expiry,
+    /// the program comes back through its token factory, and what it printed is the stored history exactly.
+    /// </summary>
+    [Fact]
+    public async Task DocumentedJavaScriptExampleResumesOnFreshTokensWithoutGapOrDuplicate()
+    {
+        var block = Assert.Single(Docs.DocCodeBlock.InFile("docs/hubs.md"), b => b.Language == "js" && b.Code.Contains("accessTokenFactory: getToken", StringComparison.Ordinal));
+        await using var app = TenantApplication.Create(
+            new Dictionary<string, string?>
+            {
+                ["Felix:Security:Jwt:ClockSkew"] = "00:00:00",
+                ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.015", // paced, so an expiry can land while events stream
+            },
+            kestrel: true);
+        var directory = Path.Combine(ChildProcess.RepositoryRoot, "tests", "js");
+        // Beside tests/js/node_modules, where node resolves the example's imports; .doc-snippets/ is ignored by git.
+        var program = Path.Combine(directory, ".doc-snippets", $"token-refresh.{Guid.NewGuid():N}.mjs");
+        Directory.CreateDirectory(Path.GetDirectoryName(program)!);
+        await File.WriteAllTextAsync(program, block.Code.Replace("http://localhost:8000/", app.BaseAddress.ToString(), StringComparison.Ordinal));
+        JsonObject summary;
+        try
+        {
+            summary = await RunNodeAsync("token-refresh.mjs", app.BaseAddress.ToString(), program, TenantApplication.JwtSigningKey, "felix-tests", "felix", "tenant-a");
+        }
+        finally
+        {
+            File.Delete(program);
+        }
+
+        Assert.Equal(0, summary["exitCode"]!.GetValue<int>());
+        var id = summary["workflowId"]!.GetValue<string>();
+        using var owner = app.CreateApiClient(TenantApplication.KeyA);
+        Assert.Equal(WorkflowStatuses.Completed, (await owner.WaitForTerminalAsync(id)).Status);
+        var stored = await owner.ReadEventsAsync(id);
+        var resumedAfter = summary["resumedAfter"]!.AsArray().Select(n => n!.GetValue<long>()).ToList();
+        // Each token is asked for at a connect; two resumes mean two connections the server closed at expiry.
+        Assert.True(resumedAfter.Count >= 2, $"resumed after {string.Join(", ", resumedAfter)}");
+        Assert.True(summary["tokensIssued"]!.GetValue<int>() > resumedAfter.Count, summary.ToJsonString());
+        Assert.Equal(
+            stored.Select(e => $"{e.Sequence} {e.Type}"),
+            summary["events"]!.AsArray().Select(e => $"{e!["sequence"]} {e["type"]}"));
+    }
+
     private static Dictionary<string, string[]> KeysByType(JsonObject run) =>
         run["keys"]!.AsObject().ToDictionary(p => p.Key, p => Strings(p.Value));
 
@@ -65,7 +111,7 @@ public sealed class JavaScriptClientTests
             Directory.Exists(Path.Combine(directory, "node_modules")),
             "tests/js/node_modules is missing: run scripts/install-test-deps.sh");
 
-        var result = await ChildProcess.RunAsync(ChildProcess.StartInfo("node", [script, .. arguments], directory), ScriptTimeout);
+        var result = await ChildProcess.RunAsync(ChildProcess.StartInfo("node", [script, .. arguments], directory).WithApiKey(null), ScriptTimeout);
 
         Assert.True(result.ExitCode == 0, $"node {script}: {result}");
         return JsonNode.Parse(result.Stdout)!.AsObject();

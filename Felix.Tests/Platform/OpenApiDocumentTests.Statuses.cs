@@ -7,10 +7,10 @@ namespace Felix.Tests.Platform;
 
 public sealed partial class OpenApiDocumentTests
 {
-    /// <summary>What the server answered, per operation (<c>post /api/v1/workflows</c>) and status: the problem's type and title.</summary>
+    /// <summary>What the server answered, per operation (<c>post /api/v1/workflows</c>) and status: each problem's type and title.</summary>
     private sealed class Observed
     {
-        public Dictionary<string, Dictionary<int, (string? Type, string? Title)>> ByOperation { get; } = [];
+        public Dictionary<string, Dictionary<int, HashSet<(string? Type, string? Title)>>> ByOperation { get; } = [];
 
         public async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string template, string url, HttpContent? body = null)
         {
@@ -21,7 +21,8 @@ public sealed partial class OpenApiDocumentTests
                 : null;
             var operation = $"{method.Method.ToLowerInvariant()} {template}";
             var statuses = ByOperation.TryGetValue(operation, out var known) ? known : ByOperation[operation] = [];
-            statuses.TryAdd((int)response.StatusCode, (problem?["type"]?.GetValue<string>(), problem?["title"]?.GetValue<string>()));
+            var problems = statuses.TryGetValue((int)response.StatusCode, out var seen) ? seen : statuses[(int)response.StatusCode] = [];
+            problems.Add((problem?["type"]?.GetValue<string>(), problem?["title"]?.GetValue<string>()));
             return response;
         }
     }
@@ -127,10 +128,16 @@ public sealed partial class OpenApiDocumentTests
                 $"{operation} declares {string.Join(", ", responses.Select(r => r.Key))} but answered {string.Join(", ", answered.Keys.Order())}");
             foreach (var (status, response) in responses.Where(r => r.Key[0] is '4' or '5'))
             {
-                var example = response!["content"]?["application/problem+json"]?["example"];
-                Assert.True(example is not null, $"{operation} {status} has no problem example");
-                var (type, title) = answered[int.Parse(status, System.Globalization.CultureInfo.InvariantCulture)];
-                Assert.Equal((type, title), (example["type"]?.GetValue<string>(), example["title"]?.GetValue<string>()));
+                // One example, or named examples when the status stands for several problems: every one answered is shown.
+                var media = response!["content"]?["application/problem+json"];
+                List<JsonNode> examples = media?["example"] is { } single
+                    ? [single]
+                    : media?["examples"]?.AsObject().Select(e => e.Value!["value"]!).ToList() ?? [];
+                Assert.True(examples.Count > 0, $"{operation} {status} has no problem example");
+                var shown = examples.Select(e => (e["type"]?.GetValue<string>(), e["title"]?.GetValue<string>())).ToHashSet();
+                var answeredProblems = answered[int.Parse(status, System.Globalization.CultureInfo.InvariantCulture)];
+                Assert.True(shown.SetEquals(answeredProblems),
+                    $"{operation} {status} shows {string.Join(", ", shown)} but answered {string.Join(", ", answeredProblems)}");
             }
         }
     }
@@ -174,6 +181,13 @@ public sealed partial class OpenApiDocumentTests
         await observed.SendAsync(client, HttpMethod.Post, Decide, $"api/v1/workflows/{id}/approvals/apr_missing", Json(new { decision = "approve" }));
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "approve" }));
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "reject" }));
+
+        // 409 again, for the other reason: the request is still open but its workflow was cancelled while it waited.
+        var cancelledId = await Felix.Tests.Approvals.ApprovalTestSupport.CreateWithApprovalAsync(client, new { before_synthesis = true }, maxSteps: 1);
+        var orphan = await Felix.Tests.Approvals.ApprovalTestSupport.WaitForPendingApprovalAsync(client, cancelledId);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await client.DeleteAsync($"api/v1/workflows/{cancelledId}").DefaultTimeout()).StatusCode);
+        await client.WaitForTerminalAsync(cancelledId);
+        await observed.SendAsync(client, HttpMethod.Post, Decide, $"api/v1/workflows/{cancelledId}/approvals/{orphan.ApprovalId}", Json(new { decision = "approve" }));
     }
 
     /// <summary>An AG-UI run that waits for an approval, and resume entries refused before its stream: scope, tenant, stale.</summary>

@@ -23,18 +23,31 @@ internal sealed class ProblemExamplesTransformer : IOpenApiOperationTransformer
             }
         }
 
-        foreach (var example in context.Description.ActionDescriptor.EndpointMetadata.OfType<ProblemExample>())
+        // One status can stand for several problems (409: the approval was decided, or its workflow finished); a client
+        // must handle each, so each is shown as a named example rather than one hiding the others.
+        foreach (var examples in context.Description.ActionDescriptor.EndpointMetadata.OfType<ProblemExample>().DistinctBy(e => (e.Status, e.Title)).GroupBy(e => e.Status))
         {
-            var key = example.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var key = examples.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (operation.Responses?.TryGetValue(key, out var declared) is not true || declared is not OpenApiResponse response)
             {
                 continue;
             }
 
-            response.Description = example.Title;
-            if (response.Content?.TryGetValue(ProblemResponses.ContentType, out var media) is true)
+            response.Description = string.Join(" or ", examples.Select(e => e.Title));
+            if (response.Content?.TryGetValue(ProblemResponses.ContentType, out var media) is not true || media is null)
             {
-                media.Example = Body(example);
+                continue;
+            }
+
+            if (examples.Count() == 1)
+            {
+                media.Example = Body(examples.First());
+            }
+            else
+            {
+                media.Examples = examples.ToDictionary(
+                    e => e.Title,
+                    e => (IOpenApiExample)new OpenApiExample { Summary = e.Title, Value = Body(e) });
             }
         }
 

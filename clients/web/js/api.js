@@ -16,8 +16,9 @@ export class ApiError extends Error {
 }
 
 export class FelixApi {
-  constructor(apiKey = '') {
-    this.apiKey = apiKey;
+  /** @param {import('./token.js').TokenSource} tokens asked for the credential on every call */
+  constructor(tokens) {
+    this.tokens = tokens;
   }
 
   url(path) {
@@ -27,12 +28,15 @@ export class FelixApi {
   async request(method, path, body) {
     const headers = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
+    const token = await this.tokens.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
     const response = await fetch(this.url(path), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    // A token the server no longer takes (revoked, or its clock ahead of ours) is not offered again.
+    if (response.status === 401) this.tokens.reset();
     const text = await response.text();
     const json = text ? JSON.parse(text) : null;
     if (!response.ok) throw new ApiError(response.status, json);

@@ -1,11 +1,12 @@
 // Wires the dashboard together: REST for starting and listing workflows, the hub for live events, the URL hash for
-// the open workflow (#wf_...), localStorage for the protocol choice and the API key.
+// the open workflow (#wf_...), localStorage for the protocol choice and the credential's source (token.js).
 import { FelixApi } from './api.js';
 import { FelixConnection } from './connection.js';
 import { WorkflowState } from './workflow-state.js';
 import { WorkflowView } from './view.js';
 import { examples } from './examples.js';
 import { formatDuration } from './trace.js';
+import { TokenSource } from './token.js';
 
 const $ = (id) => document.getElementById(id);
 const storage = {
@@ -14,7 +15,8 @@ const storage = {
 };
 
 const view = new WorkflowView();
-const api = new FelixApi(storage.get('apiKey', ''));
+const tokens = new TokenSource({ apiKey: storage.get('apiKey', ''), tokenEndpoint: storage.get('tokenEndpoint', '') });
+const api = new FelixApi(tokens);
 let connection = null;
 /** The open workflow: its state, and live events held back while a Subscribe call is in flight. */
 let current = null;
@@ -26,7 +28,8 @@ function setConnectionState(state, detail) {
   let label = state;
   if (state === 'connected') label = `connected · ${connection.protocol === 'messagepack' ? 'MessagePack' : 'JSON'}`;
   if (needsKey) {
-    label = 'API key needed';
+    // A refused key is the user's to fix under ⚙; a refused token from a provider or endpoint is its source's.
+    label = tokens.kind === 'provider' || tokens.kind === 'endpoint' ? 'token refused' : 'API key needed';
     document.querySelector('.settings').open = true;
   }
   $('connection-state').textContent = label;
@@ -38,7 +41,7 @@ function connect(protocol) {
   document.body.dataset.protocol = protocol;
   connection = new FelixConnection({
     protocol,
-    apiKey: api.apiKey,
+    tokens,
     onState: setConnectionState,
     onEvent: onLiveEvent,
     // The new connection is not in the workflow's group: subscribe again from the last sequence seen.
@@ -266,10 +269,14 @@ function setUpControls(protocol) {
     radio.checked = radio.value === protocol;
     radio.addEventListener('change', () => switchProtocol(radio.value));
   }
-  $('api-key').value = api.apiKey;
+  $('api-key').value = tokens.apiKey;
+  $('token-endpoint').value = tokens.tokenEndpoint;
   $('save-key').addEventListener('click', async () => {
-    api.apiKey = $('api-key').value.trim();
-    storage.set('apiKey', api.apiKey);
+    tokens.apiKey = $('api-key').value.trim();
+    tokens.tokenEndpoint = $('token-endpoint').value.trim();
+    tokens.reset();
+    storage.set('apiKey', tokens.apiKey);
+    storage.set('tokenEndpoint', tokens.tokenEndpoint);
     await switchProtocol(connection.protocol);
     await loadRecent();
   });

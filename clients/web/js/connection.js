@@ -19,11 +19,12 @@ export const retryPolicy = {
 
 export class FelixConnection {
   /**
-   * @param {{protocol: 'json'|'messagepack', apiKey: string, onEvent: Function, onState: Function,
-   *          onReconnected: Function}} options
+   * @param {{protocol: 'json'|'messagepack', tokens: import('./token.js').TokenSource, onEvent: Function,
+   *          onState: Function, onReconnected: Function}} options
    */
-  constructor({ protocol, apiKey, onEvent, onState, onReconnected }) {
+  constructor({ protocol, tokens, onEvent, onState, onReconnected }) {
     this.protocol = protocol;
+    this.tokens = tokens;
     this.onState = onState;
     this.onReconnected = onReconnected;
     this.stopped = false;
@@ -31,7 +32,9 @@ export class FelixConnection {
 
     const builder = new signalR.HubConnectionBuilder()
       .withUrl(new URL('hubs/workflows', document.baseURI).toString(), {
-        accessTokenFactory: apiKey ? () => apiKey : undefined,
+        // Asked at every negotiate and WebSocket connect: a connection the server closed when its JWT expired comes
+        // back with a fresh token, not the dead one.
+        accessTokenFactory: () => tokens.getToken(),
         // MessagePack is binary and cannot run over Server-Sent Events.
         transport: protocol === 'messagepack'
           ? signalR.HttpTransportType.WebSockets | signalR.HttpTransportType.LongPolling
@@ -75,6 +78,8 @@ export class FelixConnection {
         return true;
       } catch (error) {
         if (this.stopped) break;
+        // Refused at negotiate: the next attempt asks the source for a new token rather than its cached one.
+        if (/\b401\b/.test(error?.message ?? '')) this.tokens.reset();
         const delay = retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: this.startAttempt++ }) || 1000;
         this.setState('disconnected', `${error?.message ?? error}; retrying in ${Math.round(delay / 1000)} s`);
         await new Promise((resolve) => setTimeout(resolve, delay));
