@@ -46,6 +46,12 @@ internal sealed partial class HelixWorkflow(
         var checkpoint = await RunCheckpoint.ReadAsync(publisher.Log, workflow.Id, cancellationToken);
         var outputs = checkpoint.Outputs;
         var usage = checkpoint.Usage;
+        foreach (var abandoned in checkpoint.Abandoned)
+        {
+            var (promptTokens, completionTokens) = UsageEstimate.Of(abandoned, registry.Find(abandoned.AgentType), workflow.Task);
+            UsageEstimate.AddAbandoned(usage, promptTokens, completionTokens);
+        }
+
         var perRole = checkpoint.SpawnedPerRole;
         var inFlight = checkpoint.InFlightAgentId;
         var policy = workflow.Approval;
@@ -152,7 +158,9 @@ internal sealed partial class HelixWorkflow(
             }
 
             var round = checkpoint.ApprovalRounds[RunCheckpoint.SynthesisStep] = checkpoint.ApprovalRounds.GetValueOrDefault(RunCheckpoint.SynthesisStep) + 1;
-            var gateRequest = new GateRequest($"apr_synthesis_{round}", ApprovalDecisions.SynthesisKind, null, candidate.Content, candidate.Confidence);
+            var gateRequest = new GateRequest(
+                $"apr_synthesis_{round}", ApprovalDecisions.SynthesisKind, null, candidate.Content, candidate.Confidence,
+                Usage: Add(new WorkflowUsage(), synthesis));
             if (await gate.PassAsync(workflow, gateRequest, cancellationToken) is not { } verdict)
             {
                 return null;
@@ -313,13 +321,14 @@ internal sealed partial class HelixWorkflow(
         }, fence);
     }
 
-    private static void Add(WorkflowUsage usage, ModelResult result)
+    private static WorkflowUsage Add(WorkflowUsage usage, ModelResult result)
     {
         usage.LlmCalls++;
         usage.PromptTokens += result.PromptTokens;
         usage.CompletionTokens += result.CompletionTokens;
         usage.TotalTokens = usage.PromptTokens + usage.CompletionTokens;
         usage.LlmLatencyMs = Math.Round(usage.LlmLatencyMs + result.LatencyMs, 1);
+        return usage;
     }
 
     internal static double ParseConfidence(string text) => HelixPrompts.ParseConfidence(text);
