@@ -334,7 +334,7 @@ internal sealed partial class HelixWorkflow(
 
     /// <summary>
     /// The workflow's usage as its history records it: what the model reported for every committed step and synthesis,
-    /// and an estimate for each attempt that was abandoned mid-step (<see cref="UsageEstimate"/>).
+    /// and an estimate for each attempt whose usage it lacks (<see cref="UsageEstimate"/>).
     /// </summary>
     public async Task<WorkflowUsage> ReadUsageAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
     {
@@ -351,10 +351,10 @@ internal sealed partial class HelixWorkflow(
         usage.CompletionTokens += reported.CompletionTokens;
         usage.TotalTokens = usage.PromptTokens + usage.CompletionTokens;
         usage.LlmLatencyMs = Math.Round(usage.LlmLatencyMs + reported.LlmLatencyMs, 1);
-        foreach (var abandoned in checkpoint.Abandoned)
+        foreach (var step in checkpoint.Unreported)
         {
-            var (promptTokens, completionTokens) = UsageEstimate.Of(abandoned, registry.Find(abandoned.AgentType), task);
-            UsageEstimate.AddAbandoned(usage, promptTokens, completionTokens);
+            var (promptTokens, completionTokens) = UsageEstimate.Of(step, registry.Find(step.AgentType), task);
+            UsageEstimate.AddEstimated(usage, promptTokens, completionTokens, abandoned: !step.Committed);
         }
     }
 
@@ -375,7 +375,7 @@ internal sealed partial class HelixWorkflow(
             return;
         }
 
-        UsageEstimate.AddAbandoned(
+        UsageEstimate.AddEstimated(
             spent, OfflineWriter.Count(prompt), OfflineWriter.Tokens(thought.ToString()).Count() + OfflineWriter.Tokens(content.ToString()).Count());
     }
 

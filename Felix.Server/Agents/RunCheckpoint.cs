@@ -57,15 +57,20 @@ internal sealed class RunCheckpoint
 
     /// <summary>
     /// Usage the model reported: the committed steps and every synthesis written. An abandoned attempt's usage was never
-    /// reported; it is in <see cref="Abandoned"/>, to be estimated.
+    /// reported; it is in <see cref="Unreported"/>, to be estimated.
     /// </summary>
     public WorkflowUsage Usage { get; } = new();
 
     /// <summary>
-    /// Agent attempts that streamed text and stopped before committing their output (the process died, or the node lost
-    /// the run), in the order they started: the history keeps what they streamed, which is all that is known of their cost.
+    /// Agent attempts whose usage the history lacks, in the order they ended: those that streamed text and stopped before
+    /// committing their output (the process died, or the node lost the run), and a step whose process stopped between its
+    /// <c>agent_output</c> and its <c>agent_completed</c>. The history keeps what they wrote, which is all that is known of
+    /// their cost.
     /// </summary>
-    public List<AbandonedStep> Abandoned { get; } = [];
+    public List<UnreportedStep> Unreported { get; } = [];
+
+    /// <summary>The step whose <c>agent_output</c> was the last event: its <c>agent_completed</c> comes next, or never.</summary>
+    private (string AgentId, StreamingAttempt Attempt)? _awaitingUsage;
 
     private readonly Dictionary<string, string> _agentTypes = new(StringComparer.Ordinal);
 
@@ -81,6 +86,7 @@ internal sealed class RunCheckpoint
         }
 
         // The history ends here: an attempt still streaming is the one this run abandons by running its step again.
+        checkpoint.SettleAwaitingUsage(next: null);
         foreach (var agentId in checkpoint._streaming.Keys.ToList())
         {
             checkpoint.Abandon(agentId);
@@ -91,6 +97,7 @@ internal sealed class RunCheckpoint
 
     private void Apply(WorkflowEvent evt)
     {
+        SettleAwaitingUsage(evt);
         switch (evt)
         {
             case AgentSpawnedEvent spawned:
@@ -102,7 +109,9 @@ internal sealed class RunCheckpoint
             case AgentOutputEvent output:
                 // A revised agent's output replaces its earlier one.
                 Outputs.RemoveAll(o => o.AgentId == output.AgentId);
-                _streaming.Remove(output.AgentId);
+                var committed = _streaming.Remove(output.AgentId, out var streamed) ? streamed : Start(output.AgentId, LastAttempt.GetValueOrDefault(output.AgentId, 1));
+                committed.Text.Clear().Append(output.Content);
+                _awaitingUsage = (output.AgentId, committed);
                 UngatedOutput = new AgentResult(output.AgentId, output.AgentType, output.Content, output.Confidence);
                 Outputs.Add(UngatedOutput);
                 if (InFlightAgentId == output.AgentId)
@@ -168,23 +177,37 @@ internal sealed class RunCheckpoint
             Abandon(agentId);
         }
 
-        var started = new StreamingAttempt(
-            attempt,
-            [.. Outputs.Where(o => o.AgentId != agentId)],
-            [.. Remarks.GetValueOrDefault(agentId) ?? []]);
-        _streaming[agentId] = started;
-        return started;
+        return _streaming[agentId] = Start(agentId, attempt);
     }
+
+    private StreamingAttempt Start(string agentId, int attempt) =>
+        new(attempt, [.. Outputs.Where(o => o.AgentId != agentId)], [.. Remarks.GetValueOrDefault(agentId) ?? []]);
 
     private void Abandon(string agentId)
     {
         if (_streaming.Remove(agentId, out var attempt))
         {
-            Abandoned.Add(new AbandonedStep(
-                agentId, _agentTypes.GetValueOrDefault(agentId, ""), attempt.Attempt, attempt.Earlier, attempt.Remarks,
-                attempt.Text.ToString(), attempt.Reasoning.ToString()));
+            Unreported.Add(Step(agentId, attempt, committed: false));
         }
     }
+
+    /// <summary>
+    /// A step's <c>agent_completed</c> is the event right after its <c>agent_output</c> (the run writes nothing between):
+    /// anything else, or the end of the history, means the process stopped before the usage was recorded.
+    /// </summary>
+    private void SettleAwaitingUsage(WorkflowEvent? next)
+    {
+        if (_awaitingUsage is { } awaiting && !(next is AgentCompletedEvent completed && completed.AgentId == awaiting.AgentId))
+        {
+            Unreported.Add(Step(awaiting.AgentId, awaiting.Attempt, committed: true));
+        }
+
+        _awaitingUsage = null;
+    }
+
+    private UnreportedStep Step(string agentId, StreamingAttempt attempt, bool committed) => new(
+        agentId, _agentTypes.GetValueOrDefault(agentId, ""), attempt.Attempt, attempt.Earlier, attempt.Remarks,
+        attempt.Text.ToString(), attempt.Reasoning.ToString(), committed);
 
     private sealed record StreamingAttempt(int Attempt, IReadOnlyList<AgentResult> Earlier, IReadOnlyList<string> Remarks)
     {
@@ -227,8 +250,10 @@ internal sealed class RunCheckpoint
 internal sealed record AgentResult(string AgentId, string AgentType, string Content, double Confidence);
 
 /// <summary>
-/// An agent attempt that stopped mid-step: what it was asked (enough to rebuild its prompt) and what it streamed.
+/// An agent attempt whose usage the history lacks: what it was asked (enough to rebuild its prompt) and what it wrote.
+/// <paramref name="Committed"/>: its output was committed (the process stopped just before its usage was recorded); otherwise
+/// the attempt was abandoned mid-step and its step ran again.
 /// </summary>
-internal sealed record AbandonedStep(
+internal sealed record UnreportedStep(
     string AgentId, string AgentType, int Attempt, IReadOnlyList<AgentResult> Earlier, IReadOnlyList<string> Remarks,
-    string Text, string Reasoning);
+    string Text, string Reasoning, bool Committed);

@@ -11,21 +11,24 @@ namespace Felix.Server.Agents;
 /// </summary>
 internal static class UsageEstimate
 {
-    public static (long PromptTokens, long CompletionTokens) Of(AbandonedStep step, AgentPlugin? plugin, string task)
+    public static (long PromptTokens, long CompletionTokens) Of(UnreportedStep step, AgentPlugin? plugin, string task)
     {
         long prompt = plugin is null ? 0 : OfflineWriter.Count(HelixPrompts.AgentPrompt(plugin, task, step.Earlier, step.Remarks));
         long completion = OfflineWriter.Tokens(step.Reasoning).Count() + OfflineWriter.Tokens(step.Text).Count();
         return (prompt, completion);
     }
 
-    /// <summary>Counts one abandoned call in <paramref name="usage"/>, its tokens flagged as estimated.</summary>
-    public static void AddAbandoned(WorkflowUsage usage, long promptTokens, long completionTokens)
+    /// <summary>Counts one call in <paramref name="usage"/>, its tokens flagged as estimated, and as abandoned unless it committed.</summary>
+    public static void AddEstimated(WorkflowUsage usage, long promptTokens, long completionTokens, bool abandoned = true)
     {
         usage.LlmCalls++;
         usage.PromptTokens += promptTokens;
         usage.CompletionTokens += completionTokens;
         usage.TotalTokens = usage.PromptTokens + usage.CompletionTokens;
         usage.EstimatedTokens = (usage.EstimatedTokens ?? 0) + promptTokens + completionTokens;
-        usage.AbandonedCalls = (usage.AbandonedCalls ?? 0) + 1;
+        if (abandoned)
+        {
+            usage.AbandonedCalls = (usage.AbandonedCalls ?? 0) + 1;
+        }
     }
 }

@@ -34,7 +34,7 @@ public sealed class UsageEstimateTests
 
         var checkpoint = await RunCheckpoint.ReadAsync(_log, WorkflowId, CancellationToken.None);
 
-        var abandoned = Assert.Single(checkpoint.Abandoned);
+        var abandoned = Assert.Single(checkpoint.Unreported);
         Assert.Equal(("analysis_001", 1), (abandoned.AgentId, abandoned.Attempt));
         Assert.Equal([research], abandoned.Earlier);
         var (promptTokens, completionTokens) = UsageEstimate.Of(abandoned, AgentRegistry.Analysis, Task);
@@ -60,15 +60,15 @@ public sealed class UsageEstimateTests
 
         var checkpoint = await RunCheckpoint.ReadAsync(_log, WorkflowId, CancellationToken.None);
 
-        Assert.Equal([(1, "Killed in the middle "), (2, "killed again ")], checkpoint.Abandoned.Select(a => (a.Attempt, a.Text)));
+        Assert.Equal([(1, "Killed in the middle "), (2, "killed again ")], checkpoint.Unreported.Select(a => (a.Attempt, a.Text)));
         Assert.Equal((2, 170L, 39L), (checkpoint.Usage.LlmCalls, checkpoint.Usage.PromptTokens, checkpoint.Usage.CompletionTokens));
         Assert.Null(checkpoint.Usage.EstimatedTokens);
 
         var usage = checkpoint.Usage;
-        foreach (var step in checkpoint.Abandoned)
+        foreach (var step in checkpoint.Unreported)
         {
             var (prompt, completion) = UsageEstimate.Of(step, AgentRegistry.Research, Task);
-            UsageEstimate.AddAbandoned(usage, prompt, completion);
+            UsageEstimate.AddEstimated(usage, prompt, completion);
         }
 
         var promptEach = OfflineWriter.Count(HelixPrompts.AgentPrompt(AgentRegistry.Research, Task, [], []));
@@ -76,6 +76,30 @@ public sealed class UsageEstimateTests
         Assert.Equal(2, usage.AbandonedCalls);
         Assert.Equal(2 * promptEach + 4 + 2, usage.EstimatedTokens);
         Assert.Equal(170 + 2 * promptEach + 39 + 6, usage.TotalTokens);
+    }
+
+    [Fact]
+    public async Task AStepCommittedWithoutItsUsageIsEstimatedFromItsOutputAndNotCountedAbandoned()
+    {
+        var research = new AgentResult("research_001", "research", "Tea first, then coffee.\n\nConfidence: 0.70", 0.7);
+        // The process died between the output and its agent_completed; the resumed run's status comes next.
+        await AppendAsync(
+            Spawned(research.AgentId, research.AgentType),
+            Delta(research.AgentId, "Tea first, ", attempt: null),
+            Delta(research.AgentId, "then coffee.\n\nConfidence: 0.70", attempt: null),
+            Output(research),
+            new WorkflowStatusEvent { Status = "running" });
+
+        var checkpoint = await RunCheckpoint.ReadAsync(_log, WorkflowId, CancellationToken.None);
+
+        Assert.Equal([research], checkpoint.Outputs);
+        Assert.Null(checkpoint.InFlightAgentId);
+        var step = Assert.Single(checkpoint.Unreported);
+        Assert.True(step.Committed);
+        var (prompt, completion) = UsageEstimate.Of(step, AgentRegistry.Research, Task);
+        Assert.Equal(OfflineWriter.Tokens(research.Content).Count(), completion);
+        UsageEstimate.AddEstimated(checkpoint.Usage, prompt, completion, abandoned: !step.Committed);
+        Assert.Equal((1, prompt + completion, (int?)null), (checkpoint.Usage.LlmCalls, checkpoint.Usage.EstimatedTokens, checkpoint.Usage.AbandonedCalls));
     }
 
     private async Task AppendAsync(params WorkflowEvent[] events)
