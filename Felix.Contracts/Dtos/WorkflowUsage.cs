@@ -29,4 +29,18 @@ public sealed class WorkflowUsage
     /// <summary>Wall time of the run, in seconds.</summary>
     [Key("durationSeconds")]
     public double DurationSeconds { get; set; }
+
+    /// <summary>
+    /// How many of <see cref="TotalTokens"/> are estimated rather than reported by the model: those of attempts that
+    /// stopped mid-step (a crash, a lost node) before the model reported usage, counted from the text the history shows
+    /// they streamed and the prompt they were sent. Absent when the model reported every token.
+    /// </summary>
+    [Key("estimatedTokens")]
+    public long? EstimatedTokens { get; set; }
+
+    /// <summary>
+    /// Model calls, counted in <see cref="LlmCalls"/>, whose attempt was abandoned mid-step and run again. Absent when none was.
+    /// </summary>
+    [Key("abandonedCalls")]
+    public int? AbandonedCalls { get; set; }
 }

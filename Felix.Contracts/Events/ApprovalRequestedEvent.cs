@@ -1,3 +1,4 @@
+using Felix.Contracts.Dtos;
 using MessagePack;
 
 namespace Felix.Contracts.Events;
@@ -36,4 +37,11 @@ public sealed class ApprovalRequestedEvent() : WorkflowEvent(EventTypes.Approval
     /// <summary>When the default outcome is taken if nobody decided: ISO-8601 UTC.</summary>
     [Key("expiresAt")]
     public string ExpiresAt { get; set; } = "";
+
+    /// <summary>
+    /// For a synthesis, the model usage of the call that wrote <see cref="Content"/>, so that the run that continues after
+    /// the decision counts it in the workflow's usage. Absent for an agent's output (its <c>agent_completed</c> has it).
+    /// </summary>
+    [Key("usage")]
+    public WorkflowUsage? Usage { get; set; }
 }

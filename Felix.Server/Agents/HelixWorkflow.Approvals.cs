@@ -41,5 +41,6 @@ internal sealed partial class HelixWorkflow
         Content = approved.Content,
         Confidence = approved.Confidence,
         AgentsSynthesized = agents,
+        TokenCount = approved.Usage?.CompletionTokens,
     };
 }

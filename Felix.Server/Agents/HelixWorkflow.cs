@@ -37,7 +37,11 @@ internal sealed partial class HelixWorkflow(
     /// never run again; the agent that was in flight, or that a person asked to revise, runs again under its id, its
     /// deltas marked with a new attempt so clients drop the abandoned text. Null when the run parked at an approval.
     /// </summary>
-    public async Task<WorkflowOutcome?> RunAsync(WorkflowRecord workflow, CancellationToken cancellationToken)
+    /// <param name="spent">
+    /// Filled with the workflow's usage as the run goes (the history's, then each call's), so that a run that fails or
+    /// is cancelled still reports what it spent, its failed call included.
+    /// </param>
+    public async Task<WorkflowOutcome?> RunAsync(WorkflowRecord workflow, WorkflowUsage spent, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var steps = workflow.MaxSteps;
@@ -45,7 +49,9 @@ internal sealed partial class HelixWorkflow(
         long fence = workflow.Attempts;
         var checkpoint = await RunCheckpoint.ReadAsync(publisher.Log, workflow.Id, cancellationToken);
         var outputs = checkpoint.Outputs;
-        var usage = checkpoint.Usage;
+        var usage = spent;
+        AddHistory(usage, checkpoint, workflow.Task);
+
         var perRole = checkpoint.SpawnedPerRole;
         var inFlight = checkpoint.InFlightAgentId;
         var policy = workflow.Approval;
@@ -92,7 +98,7 @@ internal sealed partial class HelixWorkflow(
             }
 
             var remarks = checkpoint.Remarks.GetValueOrDefault(agentId) ?? [];
-            var result = await RunAgentAsync(workflow, plugin, agentId, spawnTime, attempt, outputs, remarks, cancellationToken);
+            var result = await RunAgentAsync(workflow, plugin, agentId, spawnTime, attempt, outputs, remarks, usage, cancellationToken);
             var output = new AgentResult(agentId, plugin.AgentType, result.Text, ParseConfidence(result.Text));
             outputs.Add(output);
             Add(usage, result);
@@ -134,7 +140,7 @@ internal sealed partial class HelixWorkflow(
             ModelResult synthesis;
             using (WorkflowTracing.StartAgent(workflow.Id, "synthesis", "synthesis"))
             {
-                synthesis = await CallModelAsync(HelixPrompts.SynthesisPrompt(workflow.Task, outputs, synthesisRemarks), 0.3f, 600, null, null, cancellationToken);
+                synthesis = await CallModelAsync(HelixPrompts.SynthesisPrompt(workflow.Task, outputs, synthesisRemarks), 0.3f, 600, null, null, usage, cancellationToken);
             }
 
             Add(usage, synthesis);
@@ -152,7 +158,9 @@ internal sealed partial class HelixWorkflow(
             }
 
             var round = checkpoint.ApprovalRounds[RunCheckpoint.SynthesisStep] = checkpoint.ApprovalRounds.GetValueOrDefault(RunCheckpoint.SynthesisStep) + 1;
-            var gateRequest = new GateRequest($"apr_synthesis_{round}", ApprovalDecisions.SynthesisKind, null, candidate.Content, candidate.Confidence);
+            var gateRequest = new GateRequest(
+                $"apr_synthesis_{round}", ApprovalDecisions.SynthesisKind, null, candidate.Content, candidate.Confidence,
+                Usage: Add(new WorkflowUsage(), synthesis));
             if (await gate.PassAsync(workflow, gateRequest, cancellationToken) is not { } verdict)
             {
                 return null;
@@ -178,7 +186,7 @@ internal sealed partial class HelixWorkflow(
     /// </summary>
     private async Task<ModelResult> RunAgentAsync(
         WorkflowRecord workflow, AgentPlugin plugin, string agentId, double spawnTime, int? attempt,
-        IReadOnlyList<AgentResult> earlier, IReadOnlyList<string> remarks, CancellationToken cancellationToken)
+        IReadOnlyList<AgentResult> earlier, IReadOnlyList<string> remarks, WorkflowUsage spent, CancellationToken cancellationToken)
     {
         using var span = WorkflowTracing.StartAgent(workflow.Id, agentId, plugin.AgentType);
         var spawned = time.GetTimestamp();
@@ -216,7 +224,7 @@ internal sealed partial class HelixWorkflow(
                 WorkflowId = workflow.Id, AgentId = agentId, Delta = delta, Index = index, Attempt = attempt,
             }), time, window);
 
-            var result = await CallModelAsync(HelixPrompts.AgentPrompt(plugin, workflow.Task, earlier, remarks), (float)temperature, budget, text, reasoning, cancellationToken);
+            var result = await CallModelAsync(HelixPrompts.AgentPrompt(plugin, workflow.Task, earlier, remarks), (float)temperature, budget, text, reasoning, spent, cancellationToken);
             var confidence = ParseConfidence(result.Text);
             await store.UpdateAsync(workflow.Id, w => w.Attempts != workflow.Attempts ? null : w with
             {
@@ -245,11 +253,13 @@ internal sealed partial class HelixWorkflow(
     }
 
     private async Task<ModelResult> CallModelAsync(
-        List<ChatMessage> prompt, float temperature, int maxTokens, DeltaCoalescer? text, DeltaCoalescer? reasoning, CancellationToken cancellationToken)
+        List<ChatMessage> prompt, float temperature, int maxTokens, DeltaCoalescer? text, DeltaCoalescer? reasoning,
+        WorkflowUsage spent, CancellationToken cancellationToken)
     {
         var options = new ChatOptions { Temperature = temperature, MaxOutputTokens = maxTokens };
         var started = time.GetTimestamp();
         var content = new StringBuilder();
+        var thought = new StringBuilder();
         long promptTokens = 0, completionTokens = 0;
         var failed = true;
         try
@@ -260,8 +270,13 @@ internal sealed partial class HelixWorkflow(
                 {
                     switch (item)
                     {
-                        case TextReasoningContent r when reasoning is not null && !string.IsNullOrEmpty(r.Text):
-                            await reasoning.AddAsync(r.Text);
+                        case TextReasoningContent r when !string.IsNullOrEmpty(r.Text):
+                            thought.Append(r.Text);
+                            if (reasoning is not null)
+                            {
+                                await reasoning.AddAsync(r.Text);
+                            }
+
                             break;
                         case TextContent t when !string.IsNullOrEmpty(t.Text):
                             content.Append(t.Text);
@@ -284,6 +299,10 @@ internal sealed partial class HelixWorkflow(
         finally
         {
             metrics.LlmCall(promptTokens, completionTokens, time.GetElapsedTime(started), failed);
+            if (failed)
+            {
+                SpentOnFailure(spent, prompt, promptTokens, completionTokens, thought, content, time.GetElapsedTime(started));
+            }
         }
 
         if (reasoning is not null)
@@ -313,13 +332,61 @@ internal sealed partial class HelixWorkflow(
         }, fence);
     }
 
-    private static void Add(WorkflowUsage usage, ModelResult result)
+    /// <summary>
+    /// The workflow's usage as its history records it: what the model reported for every committed step and synthesis,
+    /// and an estimate for each attempt whose usage it lacks (<see cref="UsageEstimate"/>).
+    /// </summary>
+    public async Task<WorkflowUsage> ReadUsageAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
+    {
+        var usage = new WorkflowUsage();
+        AddHistory(usage, await RunCheckpoint.ReadAsync(publisher.Log, workflow.Id, cancellationToken), workflow.Task);
+        return usage;
+    }
+
+    private void AddHistory(WorkflowUsage usage, RunCheckpoint checkpoint, string task)
+    {
+        var reported = checkpoint.Usage;
+        usage.LlmCalls += reported.LlmCalls;
+        usage.PromptTokens += reported.PromptTokens;
+        usage.CompletionTokens += reported.CompletionTokens;
+        usage.TotalTokens = usage.PromptTokens + usage.CompletionTokens;
+        usage.LlmLatencyMs = Math.Round(usage.LlmLatencyMs + reported.LlmLatencyMs, 1);
+        foreach (var step in checkpoint.Unreported)
+        {
+            var (promptTokens, completionTokens) = UsageEstimate.Of(step, registry.Find(step.AgentType), task);
+            UsageEstimate.AddEstimated(usage, promptTokens, completionTokens, abandoned: !step.Committed);
+        }
+    }
+
+    /// <summary>
+    /// Counts a call that failed (the model threw, the run was cancelled or fenced, storage failed under it): exactly when
+    /// the model reported its usage before it stopped, otherwise estimated from the prompt and what it streamed. This
+    /// usage is kept only when the run ends here (failed, cancelled); a run resumed later estimates the step from its
+    /// history instead, so nothing is counted twice.
+    /// </summary>
+    private static void SpentOnFailure(
+        WorkflowUsage spent, List<ChatMessage> prompt, long promptTokens, long completionTokens, StringBuilder thought, StringBuilder content,
+        TimeSpan latency)
+    {
+        if (promptTokens + completionTokens > 0)
+        {
+            Add(spent, new ModelResult("", promptTokens, completionTokens, Math.Round(latency.TotalMilliseconds, 1)));
+            spent.AbandonedCalls = (spent.AbandonedCalls ?? 0) + 1;
+            return;
+        }
+
+        UsageEstimate.AddEstimated(
+            spent, OfflineWriter.Count(prompt), OfflineWriter.Tokens(thought.ToString()).Count() + OfflineWriter.Tokens(content.ToString()).Count());
+    }
+
+    private static WorkflowUsage Add(WorkflowUsage usage, ModelResult result)
     {
         usage.LlmCalls++;
         usage.PromptTokens += result.PromptTokens;
         usage.CompletionTokens += result.CompletionTokens;
         usage.TotalTokens = usage.PromptTokens + usage.CompletionTokens;
         usage.LlmLatencyMs = Math.Round(usage.LlmLatencyMs + result.LatencyMs, 1);
+        return usage;
     }
 
     internal static double ParseConfidence(string text) => HelixPrompts.ParseConfidence(text);

@@ -45,7 +45,7 @@ internal sealed class OfflineChatClient(IOptions<LlmOptions> options, TimeProvid
             yield return new ChatResponseUpdate(ChatRole.Assistant, token) { ResponseId = responseId, ModelId = ModelId };
         }
 
-        var inputTokens = list.Sum(m => OfflineWriter.Tokens(m.Text).Count());
+        var inputTokens = OfflineWriter.Count(list);
         yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails
         {
             InputTokenCount = inputTokens,

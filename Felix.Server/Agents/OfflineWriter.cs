@@ -71,6 +71,9 @@ internal static partial class OfflineWriter
     public static IEnumerable<string> Tokens(string? text) =>
         string.IsNullOrEmpty(text) ? [] : TokenPattern().Matches(text).Select(m => m.Value);
 
+    /// <summary>The offline model's count of the tokens of a prompt: the word tokens of every message.</summary>
+    public static int Count(IEnumerable<ChatMessage> messages) => messages.Sum(m => Tokens(m.Text).Count());
+
     /// <summary>FNV-1a: stable across processes, unlike <see cref="string.GetHashCode()"/>.</summary>
     public static uint Hash(string value)
     {

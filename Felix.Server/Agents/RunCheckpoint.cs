@@ -1,3 +1,4 @@
+using System.Text;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
@@ -54,8 +55,27 @@ internal sealed class RunCheckpoint
 
     private readonly Dictionary<string, ApprovalRequestedEvent> _requested = new(StringComparer.Ordinal);
 
-    /// <summary>Usage of the committed steps (an abandoned attempt's calls are not in the history).</summary>
+    /// <summary>
+    /// Usage the model reported: the committed steps and every synthesis written. An abandoned attempt's usage was never
+    /// reported; it is in <see cref="Unreported"/>, to be estimated.
+    /// </summary>
     public WorkflowUsage Usage { get; } = new();
+
+    /// <summary>
+    /// Agent attempts whose usage the history lacks, in the order they ended: those that streamed text and stopped before
+    /// committing their output (the process died, or the node lost the run), and a step whose process stopped between its
+    /// <c>agent_output</c> and its <c>agent_completed</c>. The history keeps what they wrote, which is all that is known of
+    /// their cost.
+    /// </summary>
+    public List<UnreportedStep> Unreported { get; } = [];
+
+    /// <summary>The step whose <c>agent_output</c> was the last event: its <c>agent_completed</c> comes next, or never.</summary>
+    private (string AgentId, StreamingAttempt Attempt)? _awaitingUsage;
+
+    private readonly Dictionary<string, string> _agentTypes = new(StringComparer.Ordinal);
+
+    /// <summary>Per agent, the attempt that is streaming and has not committed yet.</summary>
+    private readonly Dictionary<string, StreamingAttempt> _streaming = new(StringComparer.Ordinal);
 
     public static async Task<RunCheckpoint> ReadAsync(IEventLog log, string workflowId, CancellationToken cancellationToken)
     {
@@ -65,14 +85,23 @@ internal sealed class RunCheckpoint
             checkpoint.Apply(evt);
         }
 
+        // The history ends here: an attempt still streaming is the one this run abandons by running its step again.
+        checkpoint.SettleAwaitingUsage(next: null);
+        foreach (var agentId in checkpoint._streaming.Keys.ToList())
+        {
+            checkpoint.Abandon(agentId);
+        }
+
         return checkpoint;
     }
 
     private void Apply(WorkflowEvent evt)
     {
+        SettleAwaitingUsage(evt);
         switch (evt)
         {
             case AgentSpawnedEvent spawned:
+                _agentTypes[spawned.AgentId] = spawned.AgentType;
                 SpawnedPerRole[spawned.AgentType] = SpawnedPerRole.GetValueOrDefault(spawned.AgentType) + 1;
                 InFlightAgentId = spawned.AgentId;
                 UngatedOutput = null;
@@ -80,6 +109,9 @@ internal sealed class RunCheckpoint
             case AgentOutputEvent output:
                 // A revised agent's output replaces its earlier one.
                 Outputs.RemoveAll(o => o.AgentId == output.AgentId);
+                var committed = _streaming.Remove(output.AgentId, out var streamed) ? streamed : Start(output.AgentId, LastAttempt.GetValueOrDefault(output.AgentId, 1));
+                committed.Text.Clear().Append(output.Content);
+                _awaitingUsage = (output.AgentId, committed);
                 UngatedOutput = new AgentResult(output.AgentId, output.AgentType, output.Content, output.Confidence);
                 Outputs.Add(UngatedOutput);
                 if (InFlightAgentId == output.AgentId)
@@ -90,9 +122,18 @@ internal sealed class RunCheckpoint
                 break;
             case AgentOutputDeltaEvent delta:
                 LastAttempt[delta.AgentId] = Math.Max(LastAttempt.GetValueOrDefault(delta.AgentId, 1), delta.Attempt ?? 1);
+                Streamed(delta.AgentId, delta.Attempt ?? 1).Text.Append(delta.Delta);
+                break;
+            case AgentReasoningDeltaEvent reasoning:
+                Streamed(reasoning.AgentId, reasoning.Attempt ?? 1).Reasoning.Append(reasoning.Delta);
                 break;
             case ApprovalRequestedEvent requested:
                 _requested[requested.ApprovalId] = requested;
+                if (requested.Usage is { } synthesisUsage)
+                {
+                    Add(synthesisUsage.LlmCalls, synthesisUsage.PromptTokens, synthesisUsage.CompletionTokens, synthesisUsage.LlmLatencyMs);
+                }
+
                 var step = requested.AgentId ?? SynthesisStep;
                 ApprovalRounds[step] = ApprovalRounds.GetValueOrDefault(step) + 1;
                 OpenApproval = requested;
@@ -102,17 +143,77 @@ internal sealed class RunCheckpoint
                 Resolve(request, resolved);
                 break;
             case AgentCompletedEvent completed:
-                Usage.LlmCalls++;
-                Usage.PromptTokens += completed.PromptTokens;
-                Usage.CompletionTokens += completed.CompletionTokens;
-                Usage.TotalTokens = Usage.PromptTokens + Usage.CompletionTokens;
-                Usage.LlmLatencyMs = Math.Round(Usage.LlmLatencyMs + completed.LlmLatencyMs, 1);
+                Add(1, completed.PromptTokens, completed.CompletionTokens, completed.LlmLatencyMs);
                 break;
             case SynthesisStartedEvent:
                 SynthesisStarted = true;
                 UngatedOutput = null;
                 break;
         }
+    }
+
+    private void Add(int calls, long promptTokens, long completionTokens, double latencyMs)
+    {
+        Usage.LlmCalls += calls;
+        Usage.PromptTokens += promptTokens;
+        Usage.CompletionTokens += completionTokens;
+        Usage.TotalTokens = Usage.PromptTokens + Usage.CompletionTokens;
+        Usage.LlmLatencyMs = Math.Round(Usage.LlmLatencyMs + latencyMs, 1);
+    }
+
+    /// <summary>
+    /// The attempt a delta belongs to. A delta of a newer attempt means the one before it was abandoned (its step ran
+    /// again); the prompt an attempt was sent is fixed when it starts: the outputs committed before it, and its remarks.
+    /// </summary>
+    private StreamingAttempt Streamed(string agentId, int attempt)
+    {
+        if (_streaming.TryGetValue(agentId, out var current))
+        {
+            if (current.Attempt == attempt)
+            {
+                return current;
+            }
+
+            Abandon(agentId);
+        }
+
+        return _streaming[agentId] = Start(agentId, attempt);
+    }
+
+    private StreamingAttempt Start(string agentId, int attempt) =>
+        new(attempt, [.. Outputs.Where(o => o.AgentId != agentId)], [.. Remarks.GetValueOrDefault(agentId) ?? []]);
+
+    private void Abandon(string agentId)
+    {
+        if (_streaming.Remove(agentId, out var attempt))
+        {
+            Unreported.Add(Step(agentId, attempt, committed: false));
+        }
+    }
+
+    /// <summary>
+    /// A step's <c>agent_completed</c> is the event right after its <c>agent_output</c> (the run writes nothing between):
+    /// anything else, or the end of the history, means the process stopped before the usage was recorded.
+    /// </summary>
+    private void SettleAwaitingUsage(WorkflowEvent? next)
+    {
+        if (_awaitingUsage is { } awaiting && !(next is AgentCompletedEvent completed && completed.AgentId == awaiting.AgentId))
+        {
+            Unreported.Add(Step(awaiting.AgentId, awaiting.Attempt, committed: true));
+        }
+
+        _awaitingUsage = null;
+    }
+
+    private UnreportedStep Step(string agentId, StreamingAttempt attempt, bool committed) => new(
+        agentId, _agentTypes.GetValueOrDefault(agentId, ""), attempt.Attempt, attempt.Earlier, attempt.Remarks,
+        attempt.Text.ToString(), attempt.Reasoning.ToString(), committed);
+
+    private sealed record StreamingAttempt(int Attempt, IReadOnlyList<AgentResult> Earlier, IReadOnlyList<string> Remarks)
+    {
+        public StringBuilder Text { get; } = new();
+
+        public StringBuilder Reasoning { get; } = new();
     }
 
     private void Resolve(ApprovalRequestedEvent request, ApprovalResolvedEvent resolved)
@@ -147,3 +248,12 @@ internal sealed class RunCheckpoint
 
 /// <summary>One agent's committed output.</summary>
 internal sealed record AgentResult(string AgentId, string AgentType, string Content, double Confidence);
+
+/// <summary>
+/// An agent attempt whose usage the history lacks: what it was asked (enough to rebuild its prompt) and what it wrote.
+/// <paramref name="Committed"/>: its output was committed (the process stopped just before its usage was recorded); otherwise
+/// the attempt was abandoned mid-step and its step ran again.
+/// </summary>
+internal sealed record UnreportedStep(
+    string AgentId, string AgentType, int Attempt, IReadOnlyList<AgentResult> Earlier, IReadOnlyList<string> Remarks,
+    string Text, string Reasoning, bool Committed);

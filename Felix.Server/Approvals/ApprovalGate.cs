@@ -1,4 +1,5 @@
 using Felix.Contracts;
+using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
@@ -48,7 +49,7 @@ internal sealed partial class ApprovalGate(
         {
             if (!request.Announced)
             {
-                await AnnounceAsync(workflow, approval, fence, cancellationToken);
+                await AnnounceAsync(workflow, approval, request.Usage, fence, cancellationToken);
             }
 
             await events.StatusChangedAsync(workflow.Id, WorkflowStatuses.AwaitingApproval, fence);
@@ -89,13 +90,13 @@ internal sealed partial class ApprovalGate(
         return approval;
     }
 
-    private async Task AnnounceAsync(WorkflowRecord workflow, ApprovalRecord approval, long fence, CancellationToken cancellationToken)
+    private async Task AnnounceAsync(WorkflowRecord workflow, ApprovalRecord approval, WorkflowUsage? usage, long fence, CancellationToken cancellationToken)
     {
         await publisher.PublishAsync(new ApprovalRequestedEvent
         {
             WorkflowId = workflow.Id, ApprovalId = approval.Id, Kind = approval.Kind, AgentId = approval.AgentId,
             Content = approval.Content, Confidence = approval.Confidence, Options = Options,
-            ExpiresAt = Timestamps.Format(approval.ExpiresAt),
+            ExpiresAt = Timestamps.Format(approval.ExpiresAt), Usage = usage,
         }, fence, cancellationToken);
         await system.PublishAsync(new SystemEvent
         {
@@ -113,5 +114,7 @@ internal sealed partial class ApprovalGate(
 /// What a run asks to have approved. <see cref="Announced"/> and <see cref="Resolved"/>: the history already has the
 /// request's <c>approval_requested</c>, and its <c>approval_resolved</c> (a run resumed after them): neither is sent twice.
 /// </summary>
+/// <param name="Usage">The usage of the model call that wrote a synthesis: its request is where the history keeps it.</param>
 internal sealed record GateRequest(
-    string Id, string Kind, string? AgentId, string Content, double Confidence, bool Announced = false, bool Resolved = false);
+    string Id, string Kind, string? AgentId, string Content, double Confidence, bool Announced = false, bool Resolved = false,
+    WorkflowUsage? Usage = null);

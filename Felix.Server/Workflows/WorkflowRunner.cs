@@ -1,4 +1,5 @@
 using Felix.Contracts;
+using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Agents;
 using Felix.Server.Approvals;
@@ -102,7 +103,7 @@ internal sealed partial class WorkflowRunner(
         if (interrupted > options.Value.MaxAttempts)
         {
             LogGaveUp(logger, workflowId, interrupted - 1);
-            await FailAsync(workflowId, WorkflowErrors.GaveUp(interrupted - 1), fence);
+            await FailAsync(workflowId, WorkflowErrors.GaveUp(interrupted - 1), fence, await helix.ReadUsageAsync(workflow));
             return;
         }
 
@@ -113,12 +114,15 @@ internal sealed partial class WorkflowRunner(
 
         using var span = WorkflowTracing.StartWorkflow(workflowId);
         LogStarted(logger, workflowId);
+        // What this run has spent, the history's usage included: kept with the workflow when the run ends it unfinished.
+        var spent = new WorkflowUsage();
+        WorkflowUsage? Spent(WorkflowRecord w) => spent.LlmCalls > 0 ? spent : w.Usage;
         try
         {
             // The running status goes first: it raises the stream's fence to this attempt before the history is read
             // as the checkpoint, so an older attempt can no longer write anything the checkpoint would miss.
             await events.StatusChangedAsync(workflowId, WorkflowStatuses.Running, fence);
-            if (await helix.RunAsync(workflow, run.Token) is not { } outcome)
+            if (await helix.RunAsync(workflow, spent, run.Token) is not { } outcome)
             {
                 // Parked at an approval: the decision queues the workflow again.
                 LogParked(logger, workflowId);
@@ -143,13 +147,13 @@ internal sealed partial class WorkflowRunner(
         }
         catch (ApprovalRejectedException ex)
         {
-            await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled, Error = ex.Reason }, terminal: null, fence, reason: ex.Reason);
+            await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled, Error = ex.Reason, Usage = Spent(w) }, terminal: null, fence, reason: ex.Reason);
             LogRejected(logger, workflowId, ex.ApprovalId);
         }
         catch (OperationCanceledException) when (run.CancelRequested)
         {
             // A cancelled workflow's terminal event is its cancelled status.
-            await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null, fence);
+            await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled, Usage = Spent(w) }, terminal: null, fence);
             LogCancelled(logger, workflowId);
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
@@ -164,7 +168,7 @@ internal sealed partial class WorkflowRunner(
             WorkflowTracing.Failed(span, cause);
             LogFailed(logger, workflowId, cause);
             LogFailureDetail(logger, ex, workflowId);
-            await FailAsync(workflowId, WorkflowErrors.Describe(ex), fence);
+            await FailAsync(workflowId, WorkflowErrors.Describe(ex), fence, spent.LlmCalls > 0 ? spent : null);
         }
     }
 
@@ -189,12 +193,14 @@ internal sealed partial class WorkflowRunner(
 
     /// <summary>
     /// Fails a workflow that is not finished with <paramref name="error"/>; false when it had already finished (or
-    /// <paramref name="fence"/>, a run's token, is no longer the workflow's current attempt).
+    /// <paramref name="fence"/>, a run's token, is no longer the workflow's current attempt). <paramref name="usage"/>:
+    /// what the workflow spent, when the caller knows.
     /// </summary>
-    public Task<bool> FailAsync(string workflowId, string error, long fence = 0, CancellationToken cancellationToken = default) =>
+    public Task<bool> FailAsync(
+        string workflowId, string error, long fence = 0, WorkflowUsage? usage = null, CancellationToken cancellationToken = default) =>
         FinishAsync(
             workflowId,
-            w => w with { Status = WorkflowStatuses.Failed, Error = error },
+            w => w with { Status = WorkflowStatuses.Failed, Error = error, Usage = usage ?? w.Usage },
             new WorkflowErrorEvent { WorkflowId = workflowId, Error = error },
             fence,
             cancellationToken);

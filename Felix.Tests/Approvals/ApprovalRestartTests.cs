@@ -50,4 +50,41 @@ public sealed class ApprovalRestartTests : DataDirectoryTest
             Assert.Equal("deadline", Assert.Single((await http.ListApprovalsAsync(expiring)).Approvals).DecidedBy);
         }
     }
+
+    [Fact]
+    public async Task ASynthesisApprovedAfterTheRestartCountsItsUsageAndTheAgents()
+    {
+        var settings = StorageTestSettings.SqliteFile(Files.Directory).ToDictionary(p => p.Key, p => p.Value!);
+        string id, approvalId;
+        await using (var server = await ServerProcess.StartAsync(Files.Directory, settings))
+        {
+            using var http = new HttpClient { BaseAddress = server.BaseAddress };
+            id = await http.CreateWithApprovalAsync(new { before_synthesis = true }, maxSteps: 2);
+            approvalId = (await http.WaitForPendingApprovalAsync(id)).ApprovalId;
+            await server.KillAsync();
+        }
+
+        await using (var server = await ServerProcess.StartAsync(Files.Directory, settings))
+        {
+            using var http = new HttpClient { BaseAddress = server.BaseAddress };
+            Assert.Equal(HttpStatusCode.OK, (await http.DecideAsync(id, approvalId, "approve")).StatusCode);
+            var workflow = await http.WaitForTerminalAsync(id, TimeSpan.FromSeconds(30));
+            Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
+
+            var events = await http.ReadEventsAsync(id);
+            var agents = events.OfType<AgentCompletedEvent>().ToList();
+            var complete = Assert.IsType<WorkflowCompleteEvent>(events[^1]);
+            var usage = complete.Usage!;
+            Assert.Equal(2, agents.Count);
+            Assert.True(complete.Synthesis.TokenCount > 0, "the approved synthesis lost its token count");
+            // Both agents and the synthesis, each counted as the model reported it: nothing is estimated.
+            Assert.Equal(3, usage.LlmCalls);
+            Assert.Equal(agents.Sum(a => a.CompletionTokens) + complete.Synthesis.TokenCount, usage.CompletionTokens);
+            Assert.True(usage.PromptTokens > agents.Sum(a => a.PromptTokens), "the synthesis' prompt tokens are missing");
+            Assert.Equal(usage.PromptTokens + usage.CompletionTokens, usage.TotalTokens);
+            Assert.Null(usage.EstimatedTokens);
+            var metrics = workflow.PerformanceMetrics!;
+            Assert.Equal((usage.LlmCalls, usage.PromptTokens, usage.CompletionTokens), (metrics.LlmCalls, metrics.PromptTokens, metrics.CompletionTokens));
+        }
+    }
 }

@@ -1,0 +1,100 @@
+using System.Net.WebSockets;
+using Felix.Contracts;
+using Felix.Contracts.Events;
+using Felix.Tests.Infrastructure;
+
+namespace Felix.Tests.Storage;
+
+/// <summary>
+/// Token usage counts what was spent: a server killed (SIGKILL) in the middle of an agent's step never hears the model's
+/// usage for it, so the run that resumes on the same data counts that abandoned step as an estimate, flagged, on top of
+/// the exact usage of the steps that committed.
+/// </summary>
+public sealed class AbandonedUsageTests : DataDirectoryTest
+{
+    [Fact]
+    public async Task KilledMidStepTheFinalUsageAddsAnEstimateOfTheAbandonedStep()
+    {
+        // A slow, deterministic offline model: a step takes a couple of seconds, so the kill lands inside one.
+        var settings = StorageTestSettings.SqliteFile(Files.Directory, ("Felix:Llm:OfflineTokenDelay", "00:00:00.020"))
+            .ToDictionary(p => p.Key, p => p.Value!);
+        string id;
+        string abandonedAgent;
+        var abandonedText = "";
+        await using (var server = await ServerProcess.StartAsync(Files.Directory, settings))
+        {
+            using var http = new HttpClient { BaseAddress = server.BaseAddress };
+            id = (await http.CreateWorkflowAsync("Compare tea and coffee for a long night of work", maxSteps: 2)).WorkflowId;
+            (abandonedAgent, abandonedText) = await WatchUntilMidStepAsync(server.BaseAddress, id);
+            await server.KillAsync();
+        }
+
+        await using (var server = await ServerProcess.StartAsync(Files.Directory, settings))
+        {
+            using var http = new HttpClient { BaseAddress = server.BaseAddress };
+            var workflow = await http.WaitForTerminalAsync(id, TimeSpan.FromSeconds(90));
+            Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
+            Assert.Equal(2, workflow.Attempts);
+            var events = await http.ReadEventsAsync(id);
+            var complete = Assert.IsType<WorkflowCompleteEvent>(events[^1]);
+            var usage = complete.Usage!;
+            var exact = events.OfType<AgentCompletedEvent>().ToList();
+            Assert.Contains(exact, e => e.AgentId == abandonedAgent);
+
+            // One call abandoned: the committed agents, the synthesis, and the step that was in flight.
+            Assert.Equal(1, usage.AbandonedCalls);
+            Assert.Equal(exact.Count + 2, usage.LlmCalls);
+            Assert.NotNull(usage.EstimatedTokens);
+            // The estimate holds at least the text the client saw streamed before the kill, and the prompt it was sent.
+            Assert.True(usage.EstimatedTokens > abandonedText.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length,
+                $"estimated {usage.EstimatedTokens} tokens for an abandoned step that streamed \"{abandonedText}\"");
+            Assert.True(usage.TotalTokens >= exact.Sum(e => e.PromptTokens + e.CompletionTokens) + complete.Synthesis.TokenCount + usage.EstimatedTokens);
+            Assert.Equal(usage.PromptTokens + usage.CompletionTokens, usage.TotalTokens);
+
+            // GET shows the same usage as the terminal event.
+            var metrics = workflow.PerformanceMetrics!;
+            Assert.Equal(
+                (usage.LlmCalls, usage.TotalTokens, usage.EstimatedTokens, usage.AbandonedCalls),
+                (metrics.LlmCalls, metrics.TotalTokens, metrics.EstimatedTokens, metrics.AbandonedCalls));
+        }
+    }
+
+    /// <summary>
+    /// Reads the workflow's stream until an agent after the first has streamed some text without committing it; returns
+    /// that agent and the text it streamed (every frame seen was written before it was sent, so the history has it).
+    /// </summary>
+    private static async Task<(string AgentId, string Text)> WatchUntilMidStepAsync(Uri server, string workflowId)
+    {
+        using var socket = new ClientWebSocket();
+        var uri = new Uri(server.ToString().Replace("http", "ws", StringComparison.Ordinal) + $"api/v1/ws/workflows/{workflowId}?types=all");
+        await socket.ConnectAsync(uri, CancellationToken.None).DefaultTimeout();
+        var committed = 0;
+        string? streaming = null;
+        var text = "";
+        var deltas = 0;
+        while (await socket.ReceiveJsonAsync() is { } frame)
+        {
+            switch (frame.Type())
+            {
+                case "agent_output":
+                    committed++;
+                    streaming = null;
+                    break;
+                case "agent_output_delta" when committed > 0:
+                    streaming = frame["agent_id"]!.GetValue<string>();
+                    text += frame["delta"]!.GetValue<string>();
+                    if (++deltas >= 3)
+                    {
+                        return (streaming, text);
+                    }
+
+                    break;
+                case "workflow_complete":
+                    Assert.Fail("the workflow ended before the server could be killed mid-step");
+                    break;
+            }
+        }
+
+        throw new InvalidOperationException($"The stream closed before a second step streamed (last agent {streaming}).");
+    }
+}
