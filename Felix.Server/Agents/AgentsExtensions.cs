@@ -16,7 +16,7 @@ internal static class AgentsExtensions
 {
     public const string LlmHttpClientName = "felix-llm";
 
-    /// <summary>The helix, the agent roles, the workflow pipeline and the model: offline unless <c>Felix:Llm</c> names another.</summary>
+    /// <summary>The helix, the agent roles and the model: offline unless <c>Felix:Llm</c> names another.</summary>
     public static IServiceCollection AddAgents(this IServiceCollection services)
     {
         services.AddOptions<HelixOptions>().BindConfiguration(HelixOptions.SectionName).ValidateSettings(HelixOptions.SectionName).ValidateOnStart();
@@ -24,7 +24,6 @@ internal static class AgentsExtensions
         services.AddSingleton<HelixGeometry>();
         services.AddSingleton<AgentRegistry>();
         services.AddSingleton<ActiveAgents>();
-        services.AddSingleton<HelixWorkflow>();
 
         services.AddSingleton<OfflineChatClient>();
         // Each attempt and retry of a model call is a Polly event logged as a warning with the exception's stack; they

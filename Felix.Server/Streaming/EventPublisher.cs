@@ -10,8 +10,6 @@ namespace Felix.Server.Streaming;
 /// </summary>
 internal sealed class EventPublisher(IEventLog log, LocalFanout fanout, TimeProvider time, FelixMetrics metrics)
 {
-    public IEventLog Log => log;
-
     /// <summary>
     /// Publishes <paramref name="evt"/> for its workflow and returns it stamped. Returns once the event is in the log and
     /// queued on every transport. <paramref name="fence"/> is the writing run's fencing token (0 outside a run); an append

@@ -1,5 +1,6 @@
 using System.Text;
 using Felix.Server.Agents;
+using Felix.Server.Workflows;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -68,7 +69,7 @@ public sealed class OfflineChatClientTests
         }
 
         Assert.Matches(@"Confidence: 0\.\d\d$", text.ToString());
-        Assert.InRange(Felix.Server.Agents.HelixWorkflow.ParseConfidence(text.ToString()), 0.05, 0.97);
+        Assert.InRange(Felix.Server.Workflows.HelixWorkflow.ParseConfidence(text.ToString()), 0.05, 0.97);
         Assert.StartsWith("Role: analysis.", reasoning.ToString(), StringComparison.Ordinal);
         Assert.NotNull(usage);
         Assert.True(textUpdates > 10, "text streams token by token");

@@ -1,6 +1,7 @@
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Agents;
+using Felix.Server.Workflows;
 using Felix.Server.Streaming;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;

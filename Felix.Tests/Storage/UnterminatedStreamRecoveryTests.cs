@@ -63,13 +63,13 @@ public sealed class UnterminatedStreamRecoveryTests
             using var client = first.CreateApiClient();
             workflowId = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
             await client.WaitForTerminalAsync(workflowId);
-            last = (await first.Services.GetRequiredService<EventPublisher>().Log.GetStateAsync(workflowId))!.Value.LastSequence;
+            last = (await first.Services.GetRequiredService<IEventLog>().GetStateAsync(workflowId))!.Value.LastSequence;
         }
 
         await using var second = new FelixApplication(settings);
         using var api = second.CreateApiClient();
 
-        var state = await second.Services.GetRequiredService<EventPublisher>().Log.GetStateAsync(workflowId);
+        var state = await second.Services.GetRequiredService<IEventLog>().GetStateAsync(workflowId);
         Assert.Equal(last, state!.Value.LastSequence);
         Assert.Equal(WorkflowStatuses.Completed, (await api.GetWorkflowAsync(workflowId)).Status);
     }

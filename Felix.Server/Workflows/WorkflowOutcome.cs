@@ -1,6 +1,8 @@
 using Felix.Contracts.Dtos;
 
-namespace Felix.Server.Agents;
+using Felix.Server.Agents;
+
+namespace Felix.Server.Workflows;
 
 internal sealed record WorkflowOutcome(Synthesis Synthesis, WorkflowUsage Usage);
 

@@ -4,7 +4,9 @@ using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Streaming;
 
-namespace Felix.Server.Agents;
+using Felix.Server.Agents;
+
+namespace Felix.Server.Workflows;
 
 /// <summary>
 /// What a workflow's own history says its runs have done: the checkpoint a resumed run continues from. An agent's
@@ -245,9 +247,6 @@ internal sealed class RunCheckpoint
         }
     }
 }
-
-/// <summary>One agent's committed output.</summary>
-internal sealed record AgentResult(string AgentId, string AgentType, string Content, double Confidence);
 
 /// <summary>
 /// An agent attempt whose usage the history lacks: what it was asked (enough to rebuild its prompt) and what it wrote.

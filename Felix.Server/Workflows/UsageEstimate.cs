@@ -1,6 +1,8 @@
 using Felix.Contracts.Dtos;
 
-namespace Felix.Server.Agents;
+using Felix.Server.Agents;
+
+namespace Felix.Server.Workflows;
 
 /// <summary>
 /// What an abandoned attempt is taken to have spent, since its model never reported usage (a killed process reports

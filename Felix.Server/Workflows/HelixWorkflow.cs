@@ -6,11 +6,12 @@ using Felix.Contracts.Events;
 using Felix.Server.Approvals;
 using Felix.Server.Observability;
 using Felix.Server.Streaming;
-using Felix.Server.Workflows;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
-namespace Felix.Server.Agents;
+using Felix.Server.Agents;
+
+namespace Felix.Server.Workflows;
 
 /// <summary>
 /// The Felix workflow: agents spawn down the helix (research first, critics last), each writes its part through the
@@ -23,6 +24,7 @@ internal sealed partial class HelixWorkflow(
     HelixGeometry geometry,
     ActiveAgents activeAgents,
     IWorkflowStore store,
+    IEventLog log,
     EventPublisher publisher,
     SystemEventBus system,
     TimeProvider time,
@@ -47,7 +49,7 @@ internal sealed partial class HelixWorkflow(
         var steps = workflow.MaxSteps;
         // This attempt's fencing token: every event it writes presents it, so a newer attempt elsewhere makes it stop.
         long fence = workflow.Attempts;
-        var checkpoint = await RunCheckpoint.ReadAsync(publisher.Log, workflow.Id, cancellationToken);
+        var checkpoint = await RunCheckpoint.ReadAsync(log, workflow.Id, cancellationToken);
         var outputs = checkpoint.Outputs;
         var usage = spent;
         AddHistory(usage, checkpoint, workflow.Task);
@@ -339,7 +341,7 @@ internal sealed partial class HelixWorkflow(
     public async Task<WorkflowUsage> ReadUsageAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
     {
         var usage = new WorkflowUsage();
-        AddHistory(usage, await RunCheckpoint.ReadAsync(publisher.Log, workflow.Id, cancellationToken), workflow.Task);
+        AddHistory(usage, await RunCheckpoint.ReadAsync(log, workflow.Id, cancellationToken), workflow.Task);
         return usage;
     }
 

@@ -3,7 +3,9 @@ using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Approvals;
 
-namespace Felix.Server.Agents;
+using Felix.Server.Agents;
+
+namespace Felix.Server.Workflows;
 
 /// <summary>The helix's approval gates: the request for an agent's output, and acting on a decision.</summary>
 internal sealed partial class HelixWorkflow

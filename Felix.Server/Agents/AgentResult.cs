@@ -1,0 +1,4 @@
+namespace Felix.Server.Agents;
+
+/// <summary>One agent's committed output.</summary>
+internal sealed record AgentResult(string AgentId, string AgentType, string Content, double Confidence);
