@@ -82,6 +82,35 @@ public sealed class StartupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADatabaseFileThatIsNotADatabaseStopsTheServerWithOneLineNamingIt()
+    {
+        await File.WriteAllBytesAsync(_files.File, System.Security.Cryptography.RandomNumberGenerator.GetBytes(16 * 1024));
+
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings());
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Lines, l => l.Length > 0);
+        Assert.Contains($"Database {_files.File} is not usable (Felix:Storage:Database in Felix:Storage:DataDirectory): ", line, StringComparison.Ordinal);
+        Assert.Contains("file is not a database", line, StringComparison.Ordinal);
+        Assert.Contains("crit: ", line, StringComparison.Ordinal);
+        Assert.Equal("", result.Stderr);
+    }
+
+    [Fact]
+    public async Task ADirectoryWhereTheDatabaseFileShouldBeStopsTheServerWithOneLineNamingIt()
+    {
+        Directory.CreateDirectory(_files.File);
+
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings());
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Lines, l => l.Length > 0);
+        Assert.Contains($"Database {_files.File} is not usable (Felix:Storage:Database in Felix:Storage:DataDirectory): ", line, StringComparison.Ordinal);
+        Assert.Contains("unable to open database file", line, StringComparison.Ordinal);
+        Assert.Equal("", result.Stderr);
+    }
+
+    [Fact]
     public async Task TheStartLogNamesAddressesStoreNodeModelAndAuthentication()
     {
         var settings = Settings(("Logging:LogLevel:Felix.Server.Startup", "Information"));
