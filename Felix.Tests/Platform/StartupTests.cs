@@ -41,6 +41,28 @@ public sealed class StartupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnInvalidModelEndpointOrTokenSettingStopsTheServerWithOneLineNamingEachPath()
+    {
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(
+            ("Felix:Llm:Provider", "OpenAI"),
+            ("Felix:Llm:Endpoint", "notaurl"),
+            ("Felix:Security:Jwt:SigningKey", "thirty-one-bytes-is-one-too-few"),
+            ("Felix:Security:Jwt:Authority", "login.example.com")));
+
+        Assert.Equal(1, result.ExitCode);
+        var lines = result.Lines.Where(l => l.Length > 0).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Contains(lines, l => l.Contains("Felix:Llm:Endpoint must be an absolute http or https address", StringComparison.Ordinal) && l.Contains("not 'notaurl'", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Felix:Security:Jwt:SigningKey must be at least 32 bytes", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Felix:Security:Jwt:Authority must be an absolute http or https address", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.Contains("crit: ", l, StringComparison.Ordinal));
+        // The key is a secret: the line says what is wrong with it, never what it is.
+        Assert.DoesNotContain(lines, l => l.Contains("thirty-one-bytes", StringComparison.Ordinal));
+        Assert.Equal("", result.Stderr);
+        Assert.False(File.Exists(_files.File));
+    }
+
+    [Fact]
     public async Task ASettingThatDoesNotParseIsNamedWithTheValuesItAccepts()
     {
         var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(("Felix:Storage:Synchronous", "Sometimes")));
