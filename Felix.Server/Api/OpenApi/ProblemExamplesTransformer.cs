@@ -23,18 +23,30 @@ internal sealed class ProblemExamplesTransformer : IOpenApiOperationTransformer
             }
         }
 
-        foreach (var example in context.Description.ActionDescriptor.EndpointMetadata.OfType<ProblemExample>())
+        foreach (var examples in context.Description.ActionDescriptor.EndpointMetadata.OfType<ProblemExample>().GroupBy(e => e.Status))
         {
-            var key = example.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var key = examples.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (operation.Responses?.TryGetValue(key, out var declared) is not true || declared is not OpenApiResponse response)
             {
                 continue;
             }
 
-            response.Description = example.Title;
-            if (response.Content?.TryGetValue(ProblemResponses.ContentType, out var media) is true)
+            var problems = examples.DistinctBy(e => e.Title).ToList();
+            response.Description = string.Join("; ", problems.Select(e => e.Title));
+            if (response.Content?.TryGetValue(ProblemResponses.ContentType, out var media) is not true || media is not OpenApiMediaType problemMedia)
             {
-                media.Example = Body(example);
+                continue;
+            }
+
+            if (problems is [var only])
+            {
+                problemMedia.Example = Body(only);
+            }
+            else
+            {
+                // One status, several meanings: a named example per title, so a client sees each problem it must handle.
+                problemMedia.Examples = problems.ToDictionary(
+                    e => e.Title, IOpenApiExample (e) => new OpenApiExample { Summary = e.Title, Value = Body(e) });
             }
         }
 
