@@ -81,6 +81,7 @@ internal static class FelixExtensions
         app.UseRequestSizeLimit();
         app.UseCors(CorsSetup.PolicyName);
         app.UseWebSockets();
+        app.UseHubShutdown();
         app.UseWebSocketOriginCheck();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -48,5 +48,12 @@ public sealed class LlmOptions : IValidatableObject
         {
             yield return new ValidationResult("Felix:Llm:Endpoint is required for the OpenAI provider (e.g. http://127.0.0.1:1234/v1).", [nameof(Endpoint)]);
         }
+
+        // The binder accepts any string as a relative Uri; the OpenAI client only fails on it when the first call is made.
+        if (Endpoint is { } endpoint && !(endpoint.IsAbsoluteUri && (endpoint.Scheme == Uri.UriSchemeHttp || endpoint.Scheme == Uri.UriSchemeHttps)))
+        {
+            yield return new ValidationResult(
+                $"Felix:Llm:Endpoint must be an absolute http or https address (e.g. http://127.0.0.1:1234/v1), not '{endpoint.OriginalString}'.", [nameof(Endpoint)]);
+        }
     }
 }

@@ -35,10 +35,12 @@ internal static class HubsExtensions
                 options.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
                 options.StatefulReconnectBufferSize = StatefulReconnectBufferSize;
                 options.AddFilter<HubErrorFilter>();
+                options.AddFilter<HubShutdown>();
             })
             .AddJsonProtocol(options => options.PayloadSerializerOptions.AddFelixConverters())
             .AddMessagePackProtocol(options => options.SerializerOptions = options.SerializerOptions.WithFelixResolver());
         services.AddSingleton<HubErrorFilter>();
+        services.AddSingleton<HubShutdown>();
         services.AddSingleton<HubConnectionCounter>();
         // One deadline for both sinks' sends: one token source per window for the whole process.
         services.AddSingleton(provider => new SharedDeadline(
@@ -60,6 +62,16 @@ internal static class HubsExtensions
             .RequireStreamingAdmission();
         app.MapHub<SystemHub>(HubPaths.System, options => (options.AllowStatefulReconnects, options.CloseOnAuthenticationExpiration) = (true, true))
             .RequireStreamingAdmission();
+        // After MapHub, which created SignalR's connection manager and its ApplicationStopping callback: ours runs first.
+        var shutdown = app.ServiceProvider.GetRequiredService<HubShutdown>();
+        app.ServiceProvider.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(shutdown.CloseAll);
         return app;
+    }
+
+    /// <summary>Lets <see cref="HubShutdown"/> know when the hub requests have ended.</summary>
+    public static IApplicationBuilder UseHubShutdown(this IApplicationBuilder app)
+    {
+        var shutdown = app.ApplicationServices.GetRequiredService<HubShutdown>();
+        return app.UseWhen(HubShutdown.IsHubRequest, hubs => hubs.Use(shutdown.TrackAsync));
     }
 }

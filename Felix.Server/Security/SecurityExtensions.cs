@@ -18,6 +18,11 @@ internal static partial class SecurityExtensions
     {
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName)
             .Validate(o => o.Jwt.ClockSkew >= TimeSpan.Zero, $"{SecurityOptions.SectionName}:Jwt:ClockSkew must not be negative.")
+            // HS256 wants a key as long as its hash; the token library only refuses a shorter one on the first token.
+            .Validate(o => o.Jwt.SigningKey is not { Length: > 0 } key || Encoding.UTF8.GetByteCount(key) >= JwtSettings.MinSigningKeyBytes,
+                $"{SecurityOptions.SectionName}:Jwt:SigningKey must be at least {JwtSettings.MinSigningKeyBytes} bytes of UTF-8.")
+            .Validate(o => o.Jwt.Authority is not { Length: > 0 } authority || IsHttpAddress(authority),
+                $"{SecurityOptions.SectionName}:Jwt:Authority must be an absolute http or https address (the OpenID Connect issuer).")
             .ValidateOnStart();
         services.AddSingleton<ApiKeyRing>();
         services.AddSingleton<IStartupCheck, OpenServerCheck>();
@@ -80,6 +85,9 @@ internal static partial class SecurityExtensions
         services.AddAuthorization(options => options.AddPolicy(FelixClaims.AdminPolicy, policy => policy.RequireClaim(FelixClaims.Scope, FelixClaims.AdminScope)));
         return services;
     }
+
+    private static bool IsHttpAddress(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 
     /// <summary>
     /// Token claims to Felix's: the configured tenant claim, and each space-separated scope as its own claim. A token's

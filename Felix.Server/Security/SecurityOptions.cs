@@ -33,8 +33,11 @@ public sealed class JwtSettings
     /// <summary>An OpenID Connect authority whose keys sign the tokens.</summary>
     public string? Authority { get; set; }
 
-    /// <summary>A shared HMAC key (at least 32 bytes of UTF-8) for HS256 tokens, when there is no authority.</summary>
+    /// <summary>A shared HMAC key (at least <see cref="MinSigningKeyBytes"/> bytes of UTF-8) for HS256 tokens, when there is no authority.</summary>
     public string? SigningKey { get; set; }
+
+    /// <summary>HS256's hash is 256 bits: a shorter key weakens it, and the token library refuses one.</summary>
+    public const int MinSigningKeyBytes = 32;
 
     public string? Issuer { get; set; }
 

@@ -114,6 +114,20 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>What <c>PRAGMA quick_check</c> answers for a sound database.</summary>
+    public const string QuickCheckPassed = "ok";
+
+    /// <summary>
+    /// Opens the database (creating or migrating its schema) and returns the first finding of <c>PRAGMA quick_check</c>,
+    /// <see cref="QuickCheckPassed"/> when there is none. A file that cannot be opened throws its <see cref="SqliteException"/>.
+    /// </summary>
+    public async Task<string> QuickCheckAsync(CancellationToken cancellationToken = default)
+    {
+        await using var lease = await OpenAsync(cancellationToken);
+        await using var check = lease.Command("PRAGMA quick_check(1);");
+        return Convert.ToString(await check.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) ?? "";
+    }
+
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await _initGate.WaitAsync(cancellationToken);

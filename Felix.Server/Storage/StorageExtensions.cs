@@ -20,6 +20,8 @@ internal static class StorageExtensions
         // One process per data directory: taken before recovery or anything else touches the file.
         services.AddSingleton<IStartupCheck, DataDirectoryLock>();
         services.AddSingleton<SqliteDatabase>();
+        // After the lock, before recovery: the first open of the file names it when it is not a usable database.
+        services.AddSingleton<IStartupCheck, SqliteDatabaseCheck>();
         services.AddSingleton<SqliteEventLog>();
         services.AddSingleton<SqliteWorkflowStore>();
         services.AddSingleton<SqliteRetention>();

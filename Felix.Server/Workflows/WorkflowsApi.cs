@@ -29,7 +29,9 @@ internal static class WorkflowsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {RequestSizeLimit.MaxBodyBytes} bytes.")
             .ProducesValidationProblem("task", "task is required and must not be blank.")
             .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", "The workflow queue is full. Retry after 5 seconds.");
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", "The workflow queue is full. Retry after 5 seconds.")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server shutting down", "The server is stopping and takes no new workflows. Retry shortly, against this or another node.")
+            .ProducesStorageUnavailable();
         group.MapGet("/", ListAsync).WithSummary("List workflows, newest first")
             .WithResponseExample(StatusCodes.Status200OK, WorkflowsApiExamples.List)
             .ProducesMalformed("Failed to bind parameter \"int page\" from \"abc\".")
@@ -39,7 +41,8 @@ internal static class WorkflowsApi
             .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.");
         group.MapDelete("/{workflowId}", CancelAsync).WithSummary("Cancel a pending or running workflow")
             .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.")
-            .ProducesProblem(StatusCodes.Status409Conflict, ApiProblems.WorkflowFinishedTitle, "Workflow 'wf_3f2a9c0d1e2b4a6f' is completed; only pending or running workflows can be cancelled.");
+            .ProducesProblem(StatusCodes.Status409Conflict, ApiProblems.WorkflowFinishedTitle, "Workflow 'wf_3f2a9c0d1e2b4a6f' is completed; only pending or running workflows can be cancelled.")
+            .ProducesStorageUnavailable();
         group.MapGet("/{workflowId}/events", GetEventsAsync).WithSummary("Read a workflow's event history, paged")
             .ProducesMalformed("Failed to bind parameter \"long after\" from \"abc\".")
             .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.")

@@ -3,13 +3,16 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
 using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using static Felix.Tests.Compat.CompatTestSupport;
 
 namespace Felix.Tests.Compat;
 
 /// <summary>
 /// A client that reads slowly but steadily gets the end of its stream: every event, then the documented close. Only a
-/// client that stops reading altogether is cut off (<see cref="CompatSlowConsumerTests"/>).
+/// client that stops reading altogether is cut off (<see cref="CompatSlowConsumerTests"/>). The system stream, which has
+/// no end of its own, ends at shutdown: every event still, then 1001.
 /// </summary>
 public sealed class CompatSlowReaderTests
 {
@@ -49,6 +52,39 @@ public sealed class CompatSlowReaderTests
         Assert.Equal(documented, events.Select(e => e.EventId()));
         Assert.Equal("workflow_complete", events[^1].Type());
         Assert.Equal("1000", closed);
+    }
+
+    [Fact]
+    public async Task SystemStreamReaderAtFiftyMillisecondsPerFrameGetsEveryEventAndAGoingAwayCloseAtShutdown()
+    {
+        await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00"));
+        using var client = app.CreateApiClient();
+        using var socket = await ConnectWithSmallBuffersAsync(app, $"api/v1/ws/system/events?api_key={Key}");
+        var reading = ReadSlowlyAsync(socket, TimeSpan.FromMilliseconds(50));
+
+        // A dozen quick runs publish their system events far faster than the reader takes them.
+        var ids = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            ids.Add((await client.CreateWorkflowAsync($"System stream {i}", 3)).WorkflowId);
+        }
+
+        foreach (var id in ids)
+        {
+            await client.WaitForTerminalAsync(id);
+        }
+
+        app.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        var (frames, closed) = await reading.DefaultTimeout(TimeSpan.FromMinutes(2));
+
+        Assert.Equal("1001", closed);
+        Assert.True(frames.Count > 60, $"too few system events to fall behind: {frames.Count}");
+        foreach (var id in ids)
+        {
+            var ofWorkflow = frames.Where(f => f["workflow_id"]?.GetValue<string>() == id).ToList();
+            Assert.Contains(ofWorkflow, f => f.Type() == "workflow_created");
+            Assert.Contains(ofWorkflow, f => f.Type() == "workflow_status" && f["status"]?.GetValue<string>() == "completed");
+        }
     }
 
     /// <summary>

@@ -1,16 +1,24 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Felix.Server.Workflows;
 using Felix.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Felix.Tests.Platform;
 
 public sealed partial class OpenApiDocumentTests
 {
-    /// <summary>What the server answered, per operation (<c>post /api/v1/workflows</c>) and status: each problem's type and title.</summary>
+    /// <summary>
+    /// What the server answered, per operation (<c>post /api/v1/workflows</c>) and status: every problem type and title
+    /// seen, since one status can mean several things (503: busy, shutting down, storage unavailable).
+    /// </summary>
     private sealed class Observed
     {
         public Dictionary<string, Dictionary<int, HashSet<(string? Type, string? Title)>>> ByOperation { get; } = [];
+
+        public bool Answered(string operation, int status) => ByOperation.TryGetValue(operation, out var statuses) && statuses.ContainsKey(status);
 
         public async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string template, string url, HttpContent? body = null)
         {
@@ -48,7 +56,7 @@ public sealed partial class OpenApiDocumentTests
 
         var first = await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "Explain quantum computing", max_steps = 5 }));
         var id = (await first.Content.ReadFromJsonAsync<JsonObject>().DefaultTimeout())!["workflow_id"]!.GetValue<string>();
-        for (var i = 0; i < 4 && !observed.ByOperation[$"post {Workflows}"].ContainsKey(503); i++)
+        for (var i = 0; i < 4 && !observed.Answered($"post {Workflows}", 503); i++)
         {
             await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = $"Fill the queue {i}" }));
         }
@@ -101,6 +109,16 @@ public sealed partial class OpenApiDocumentTests
         await ObserveAgUiInterruptsAsync(observed);
 
         await observed.SendAsync(client, HttpMethod.Delete, One, "api/v1/workflows/wf_missing");
+
+        // The engine stops first in a shutdown, while the HTTP server still answers: new work is refused.
+        await using (var stopping = new FelixApplication(new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key }))
+        {
+            using var stoppingClient = stopping.CreateApiClient();
+            await stopping.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None).DefaultTimeout();
+            await observed.SendAsync(stoppingClient, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "Too late" }));
+            await observed.SendAsync(stoppingClient, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun("thread-stopping"));
+        }
+
         foreach (var (method, path) in new[]
         {
             (HttpMethod.Get, "/api/v1/system/status"), (HttpMethod.Post, "/api/v1/system/start"), (HttpMethod.Post, "/api/v1/system/stop"),
@@ -128,18 +146,21 @@ public sealed partial class OpenApiDocumentTests
                 $"{operation} declares {string.Join(", ", responses.Select(r => r.Key))} but answered {string.Join(", ", answered.Keys.Order())}");
             foreach (var (status, response) in responses.Where(r => r.Key[0] is '4' or '5'))
             {
-                // One example, or named examples when the status stands for several problems: every one answered is shown.
-                var media = response!["content"]?["application/problem+json"];
-                List<JsonNode> examples = media?["example"] is { } single
-                    ? [single]
-                    : media?["examples"]?.AsObject().Select(e => e.Value!["value"]!).ToList() ?? [];
+                var examples = ProblemExamples(response!);
                 Assert.True(examples.Count > 0, $"{operation} {status} has no problem example");
-                var shown = examples.Select(e => (e["type"]?.GetValue<string>(), e["title"]?.GetValue<string>())).ToHashSet();
-                var answeredProblems = answered[int.Parse(status, System.Globalization.CultureInfo.InvariantCulture)];
-                Assert.True(shown.SetEquals(answeredProblems),
-                    $"{operation} {status} shows {string.Join(", ", shown)} but answered {string.Join(", ", answeredProblems)}");
+                var problems = answered[int.Parse(status, System.Globalization.CultureInfo.InvariantCulture)];
+                Assert.True(problems.SetEquals(examples),
+                    $"{operation} {status} declares {string.Join("; ", examples.Order())} but answered {string.Join("; ", problems.Order())}");
             }
         }
+    }
+
+    /// <summary>The (type, title) of a response's problem example, or of each of its named examples.</summary>
+    private static HashSet<(string? Type, string? Title)> ProblemExamples(JsonNode response)
+    {
+        var media = response["content"]?["application/problem+json"];
+        var bodies = media?["example"] is { } one ? [one] : media?["examples"]?.AsObject().Select(e => e.Value!["value"]!).ToList() ?? [];
+        return bodies.Select(b => (b["type"]?.GetValue<string>(), b["title"]?.GetValue<string>())).ToHashSet();
     }
 
     private static JsonContent Json(object body) => JsonContent.Create(body);
@@ -161,7 +182,7 @@ public sealed partial class OpenApiDocumentTests
         {
             ["FELIX_API_KEY"] = Key,
             ["Felix:Security:ApiKeys:0:Key"] = "reader-key-0001",
-        });
+        }).WithServices(FaultyWorkflowStore.Replace);
         using var client = app.CreateApiClient();
         using var reader = app.CreateApiClient("reader-key-0001");
         using var anonymous = app.CreateClient();
@@ -188,6 +209,42 @@ public sealed partial class OpenApiDocumentTests
         Assert.Equal(System.Net.HttpStatusCode.NoContent, (await client.DeleteAsync($"api/v1/workflows/{cancelledId}").DefaultTimeout()).StatusCode);
         await client.WaitForTerminalAsync(cancelledId);
         await observed.SendAsync(client, HttpMethod.Post, Decide, $"api/v1/workflows/{cancelledId}/approvals/{orphan.ApprovalId}", Json(new { decision = "approve" }));
+
+        // Storage that cannot be read or written (a disk I/O error) makes every route that needs it answer 503.
+        app.Services.GetRequiredService<FaultyWorkflowStore>().Failing = true;
+        await observed.SendAsync(client, HttpMethod.Get, List, $"api/v1/workflows/{id}/approvals");
+        await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "approve" }));
+        await observed.SendAsync(client, HttpMethod.Post, "/api/v1/workflows", "api/v1/workflows", Json(new { task = "No disk" }));
+        await observed.SendAsync(client, HttpMethod.Delete, "/api/v1/workflows/{workflowId}", $"api/v1/workflows/{id}");
+    }
+
+    /// <summary>The application's workflow store, until <see cref="Failing"/>: then every call fails as a broken disk does.</summary>
+    private sealed class FaultyWorkflowStore(IWorkflowStore inner) : IWorkflowStore
+    {
+        private const int SqliteIoError = 10;
+
+        public volatile bool Failing;
+
+        public static void Replace(IServiceCollection services)
+        {
+            var store = services.Last(d => d.ServiceType == typeof(IWorkflowStore));
+            services.AddSingleton(sp => new FaultyWorkflowStore((IWorkflowStore)store.ImplementationFactory!(sp)));
+            services.AddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<FaultyWorkflowStore>());
+        }
+
+        public Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default) =>
+            Failing ? Fail<bool>() : inner.CreateAsync(workflow, cancellationToken);
+
+        public Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
+            Failing ? Fail<WorkflowRecord?>() : inner.GetAsync(id, cancellationToken);
+
+        public Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default) =>
+            Failing ? Fail<WorkflowRecord?>() : inner.UpdateAsync(id, update, cancellationToken);
+
+        public Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default) =>
+            Failing ? Fail<(IReadOnlyList<WorkflowRecord>, int)>() : inner.ListAsync(status, owner, page, pageSize, cancellationToken);
+
+        private static Task<T> Fail<T>() => Task.FromException<T>(new SqliteException("SQLite Error 10: 'disk I/O error'.", SqliteIoError));
     }
 
     /// <summary>An AG-UI run that waits for an approval, and resume entries refused before its stream: scope, tenant, stale.</summary>

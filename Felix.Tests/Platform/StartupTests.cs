@@ -41,6 +41,28 @@ public sealed class StartupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnInvalidModelEndpointOrTokenSettingStopsTheServerWithOneLineNamingEachPath()
+    {
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(
+            ("Felix:Llm:Provider", "OpenAI"),
+            ("Felix:Llm:Endpoint", "notaurl"),
+            ("Felix:Security:Jwt:SigningKey", "thirty-one-bytes-is-one-too-few"),
+            ("Felix:Security:Jwt:Authority", "login.example.com")));
+
+        Assert.Equal(1, result.ExitCode);
+        var lines = result.Lines.Where(l => l.Length > 0).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Contains(lines, l => l.Contains("Felix:Llm:Endpoint must be an absolute http or https address", StringComparison.Ordinal) && l.Contains("not 'notaurl'", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Felix:Security:Jwt:SigningKey must be at least 32 bytes", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Felix:Security:Jwt:Authority must be an absolute http or https address", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.Contains("crit: ", l, StringComparison.Ordinal));
+        // The key is a secret: the line says what is wrong with it, never what it is.
+        Assert.DoesNotContain(lines, l => l.Contains("thirty-one-bytes", StringComparison.Ordinal));
+        Assert.Equal("", result.Stderr);
+        Assert.False(File.Exists(_files.File));
+    }
+
+    [Fact]
     public async Task ASettingThatDoesNotParseIsNamedWithTheValuesItAccepts()
     {
         var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(("Felix:Storage:Synchronous", "Sometimes")));
@@ -79,6 +101,35 @@ public sealed class StartupTests : IAsyncLifetime
         Assert.Equal(1, result.ExitCode);
         var line = Assert.Single(result.Lines, l => l.Length > 0);
         Assert.Contains($"Data directory {blocked} is not usable (Felix:Storage:DataDirectory): ", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADatabaseFileThatIsNotADatabaseStopsTheServerWithOneLineNamingIt()
+    {
+        await File.WriteAllBytesAsync(_files.File, System.Security.Cryptography.RandomNumberGenerator.GetBytes(16 * 1024));
+
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings());
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Lines, l => l.Length > 0);
+        Assert.Contains($"Database {_files.File} is not usable (Felix:Storage:Database in Felix:Storage:DataDirectory): ", line, StringComparison.Ordinal);
+        Assert.Contains("file is not a database", line, StringComparison.Ordinal);
+        Assert.Contains("crit: ", line, StringComparison.Ordinal);
+        Assert.Equal("", result.Stderr);
+    }
+
+    [Fact]
+    public async Task ADirectoryWhereTheDatabaseFileShouldBeStopsTheServerWithOneLineNamingIt()
+    {
+        Directory.CreateDirectory(_files.File);
+
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings());
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Lines, l => l.Length > 0);
+        Assert.Contains($"Database {_files.File} is not usable (Felix:Storage:Database in Felix:Storage:DataDirectory): ", line, StringComparison.Ordinal);
+        Assert.Contains("unable to open database file", line, StringComparison.Ordinal);
+        Assert.Equal("", result.Stderr);
     }
 
     [Fact]

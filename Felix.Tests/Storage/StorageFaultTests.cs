@@ -5,6 +5,7 @@ using Felix.Contracts;
 using Felix.Server.Api;
 using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Felix.Tests.Storage;
 
@@ -92,6 +93,38 @@ public sealed class StorageFaultTests : IAsyncLifetime
         Assert.Equal(WorkflowStatuses.Completed, done.Status);
         Assert.True(done.Attempts >= 2, $"the run never paused ({done.Attempts} attempt)");
         DurableHistory.AssertOneRun(await client.ReadEventsAsync(workflow.WorkflowId));
+    }
+
+    [Fact]
+    public async Task ARunThatCannotWriteForLongerThanTheOutageLimitFailsWithTheDocumentedReason()
+    {
+        var logs = new LogCapture();
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Felix:Storage:Provider"] = "Sqlite",
+            ["Felix:Storage:DataDirectory"] = _directory,
+            ["Felix:Storage:Database"] = "felix.db",
+            ["Felix:Storage:Synchronous"] = "Normal",
+            ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.020",
+            ["Felix:Workflows:StorageOutageLimit"] = "00:00:02",
+        }).WithServices(s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        using var client = app.CreateApiClient();
+        var workflow = await client.CreateWorkflowAsync("Through a long outage", maxSteps: 3);
+        await Poll.UntilAsync(async () => (await client.ReadEventsAsync(workflow.WorkflowId)).Any(e => e is Felix.Contracts.Events.AgentOutputDeltaEvent),
+            "the run to stream text");
+
+        var filler = Path.Combine(_directory, "filler");
+        Fill(filler);
+        // The runner gives up once the outage passed the limit; it writes the failure when it can.
+        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 2112)), "the runner to give up on the outage", TimeSpan.FromSeconds(30));
+        File.Delete(filler);
+
+        var done = await client.WaitForTerminalAsync(workflow.WorkflowId, TimeSpan.FromSeconds(60));
+        // The reason as docs/durability.md states it.
+        const string Reason = "Storage unavailable: the workflow could not be written for too long.";
+        Assert.Equal((WorkflowStatuses.Failed, Reason), (done.Status, done.Error));
+        var last = (await client.ReadEventsAsync(workflow.WorkflowId))[^1];
+        Assert.Equal(Reason, Assert.IsType<Felix.Contracts.Events.WorkflowErrorEvent>(last).Error);
     }
 
     /// <summary>Writes until the filesystem refuses another byte.</summary>

@@ -25,7 +25,10 @@ internal static class ProblemResponses
         [StatusCodes.Status503ServiceUnavailable] = "https://tools.ietf.org/html/rfc9110#section-15.6.4",
     };
 
-    /// <summary>The endpoint (or every endpoint of a group) may answer <paramref name="status"/> with this problem.</summary>
+    /// <summary>
+    /// The endpoint (or every endpoint of a group) may answer <paramref name="status"/> with this problem; declare each
+    /// problem a status can carry (503: busy, shutting down, storage unavailable), and each becomes a named example.
+    /// </summary>
     public static TBuilder ProducesProblem<TBuilder>(this TBuilder builder, int status, string title, string detail, string? field = null)
         where TBuilder : IEndpointConventionBuilder
     {
@@ -44,6 +47,12 @@ internal static class ProblemResponses
     public static TBuilder ProducesUnauthorized<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
         builder.ProducesProblem(StatusCodes.Status401Unauthorized, "Unauthorized", "An API key is required: send 'Authorization: Bearer <key>'.");
+
+    /// <summary>503 when the store cannot be read or written (disk full, I/O errors, Redis unreachable): every route that needs it.</summary>
+    public static TBuilder ProducesStorageUnavailable<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.ProducesProblem(StatusCodes.Status503ServiceUnavailable, StorageUnavailableProblem.Title,
+            $"The database cannot be written. Retry after {StorageUnavailableProblem.RetryAfterSeconds} seconds.");
 
     /// <summary>400 when a query value or the body cannot be read as its type (<c>page=abc</c>, broken JSON).</summary>
     public static TBuilder ProducesMalformed<TBuilder>(this TBuilder builder, string detail)
