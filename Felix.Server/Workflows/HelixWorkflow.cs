@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Text;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
@@ -22,11 +21,9 @@ internal sealed partial class HelixWorkflow(
     IChatClient model,
     AgentRegistry registry,
     HelixGeometry geometry,
-    ActiveAgents activeAgents,
-    IWorkflowStore store,
+    AgentSteps steps,
     IEventLog log,
     EventPublisher publisher,
-    SystemEventBus system,
     TimeProvider time,
     IOptions<WorkflowOptions> workflowOptions,
     IOptions<LlmOptions> llmOptions,
@@ -195,27 +192,10 @@ internal sealed partial class HelixWorkflow(
         long fence = workflow.Attempts;
         var temperature = Math.Round(geometry.TemperatureAt(spawnTime), 3);
         var budget = geometry.TokenBudgetAt(spawnTime, plugin.DefaultTokens);
-        // A run that stopped between this write and the agent_spawned event already recorded the agent.
-        await store.UpdateAsync(workflow.Id, w => w.Attempts != workflow.Attempts || w.Agents.Any(a => a.AgentId == agentId)
-            ? null
-            : w with { Agents = w.Agents.Add(new AgentRecord(agentId, plugin.AgentType, spawnTime)) }, CancellationToken.None);
-        activeAgents.Add(new ActiveAgent(workflow.Id, agentId, plugin.AgentType, spawnTime, time.GetUtcNow(), workflow.Task, workflow.Owner));
         try
         {
-            if (attempt is null)
-            {
-                await publisher.PublishAsync(new AgentSpawnedEvent
-                {
-                    WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType,
-                    SpawnTime = spawnTime, Temperature = temperature, TokenBudget = budget,
-                }, fence, cancellationToken);
-                await system.PublishAsync(new SystemEvent
-                {
-                    Type = SystemEvent.AgentRegistered, WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType,
-                    Message = $"Agent {agentId} spawned in workflow {workflow.Id}",
-                });
-            }
-
+            // Inside the try: an announcement the log refuses still ends the step's time among the active agents.
+            await steps.BeginAsync(workflow, plugin, agentId, spawnTime, temperature, budget, announce: attempt is null, cancellationToken);
             var window = llmOptions.Value.DeltaCoalesceWindow;
             var text = new DeltaCoalescer((delta, index) => Publish(new AgentOutputDeltaEvent
             {
@@ -228,27 +208,12 @@ internal sealed partial class HelixWorkflow(
 
             var result = await CallModelAsync(HelixPrompts.AgentPrompt(plugin, workflow.Task, earlier, remarks), (float)temperature, budget, text, reasoning, spent, cancellationToken);
             var confidence = ParseConfidence(result.Text);
-            await store.UpdateAsync(workflow.Id, w => w.Attempts != workflow.Attempts ? null : w with
-            {
-                Agents = w.Agents.Select(a => a.AgentId == agentId
-                    ? a with { Confidence = confidence, PromptTokens = result.PromptTokens, CompletionTokens = result.CompletionTokens }
-                    : a).ToImmutableList(),
-            }, CancellationToken.None);
-            await publisher.PublishAsync(new AgentOutputEvent
-            {
-                WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType, Content = result.Text, Confidence = confidence,
-            }, fence, cancellationToken);
-            await publisher.PublishAsync(new AgentCompletedEvent
-            {
-                WorkflowId = workflow.Id, AgentId = agentId, AgentType = plugin.AgentType,
-                PromptTokens = result.PromptTokens, CompletionTokens = result.CompletionTokens,
-                LlmLatencyMs = result.LatencyMs, DurationMs = Math.Round(time.GetElapsedTime(spawned).TotalMilliseconds, 1),
-            }, fence, cancellationToken);
+            await steps.CommitAsync(workflow, plugin, agentId, result, confidence, time.GetElapsedTime(spawned), cancellationToken);
             return result;
         }
         finally
         {
-            activeAgents.Remove(workflow.Id, agentId);
+            steps.End(workflow.Id, agentId);
         }
 
         ValueTask Publish(WorkflowEvent evt) => new(publisher.PublishAsync(evt, fence, cancellationToken).AsTask());

@@ -26,6 +26,7 @@ internal static class WorkflowsExtensions
         });
         services.AddSingleton<WorkflowQueue>();
         services.AddSingleton<WorkflowEvents>();
+        services.AddSingleton<AgentSteps>();
         services.AddSingleton<HelixWorkflow>();
         services.AddSingleton<WorkflowRunner>();
         services.AddSingleton<WorkflowService>();
