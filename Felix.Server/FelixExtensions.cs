@@ -85,7 +85,6 @@ internal static class FelixExtensions
         app.UseWebSocketOriginCheck();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.UseRateLimiter();
         app.UseStreamingAdmission();
 
         app.MapWorkflowsApi();

@@ -39,7 +39,6 @@ internal static class AgUiEndpoints
 
     public static RouteHandlerBuilder MapAgUi(this IEndpointRouteBuilder app) =>
         app.MapPost(Path, RunAsync).WithTags("AG-UI").RequireAuthorization().ProducesUnauthorized()
-            .RequireRateLimiting(RateLimits.CreateWorkflowPolicy)
             .RequireStreamingAdmission()
             .Accepts<RunAgentInput>("application/json")
             .WithSummary("Run a workflow as an AG-UI agent, or watch it again")
@@ -118,6 +117,12 @@ internal static class AgUiEndpoints
         {
             context.Response.Headers.RetryAfter = retryAfter;
             return ApiProblems.ShuttingDown(options.RetryAfterSeconds);
+        }
+
+        // Only a run that creates a workflow spends a creation; one that watches its workflow again does not.
+        if (context.RequestServices.GetRequiredService<WorkflowCreationLimit>().TryTake(context) is { } limited)
+        {
+            return limited;
         }
 
         if (run.Workflow.ParentWorkflowId is null && run.PreviousMessageId is { } previous

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Felix.Server.Observability;
 using Felix.Server.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -10,23 +11,16 @@ using Microsoft.Extensions.Options;
 namespace Felix.Server.Platform;
 
 /// <summary>
-/// Rate limits partitioned by principal: workflow creation per minute through ASP.NET Core's rate-limiting middleware,
-/// and the streaming endpoints' connection attempts and caps through <see cref="StreamingAdmission"/>. Refusals answer
-/// 429 with <c>Retry-After</c> and a problem.
+/// Rate limits partitioned by principal: workflow creation per minute through <see cref="WorkflowCreationLimit"/>, and
+/// the streaming endpoints' connection attempts and caps through <see cref="StreamingAdmission"/>. Refusals answer 429
+/// with <c>Retry-After</c> and a problem.
 /// </summary>
 internal static class RateLimits
 {
-    public const string CreateWorkflowPolicy = "create-workflow";
-
     public static IServiceCollection AddFelixRateLimits(this IServiceCollection services)
     {
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName).ValidateSettings(LimitsOptions.SectionName).ValidateOnStart();
-        services.AddRateLimiter(options =>
-        {
-            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.OnRejected = (rejected, _) => new ValueTask(WriteRejectionAsync(rejected.HttpContext, rejected.Lease));
-            options.AddPolicy(CreateWorkflowPolicy, context => PerPrincipalPerMinute(context, Limits(context).WorkflowsPerMinute));
-        });
+        services.AddSingleton<WorkflowCreationLimit>();
         services.AddSingleton<StreamingAdmission>();
         return services;
     }
@@ -67,6 +61,19 @@ internal static class RateLimits
         }
     }
 
+    /// <summary>The 429 for a refused workflow creation, as a result; sets <c>Retry-After</c>.</summary>
+    internal static ProblemHttpResult Refusal(HttpContext context, RateLimitLease lease)
+    {
+        var retryAfter = Math.Max(1, lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? (int)Math.Ceiling(wait.TotalSeconds) : 60);
+        context.RequestServices.GetRequiredService<FelixMetrics>().Rejected("rate");
+        context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, type: TooManyRequestsType, title: TooManyRequestsTitle,
+            detail: $"Rate limit reached. Retry after {retryAfter} seconds.");
+    }
+
+    private const string TooManyRequestsType = "https://tools.ietf.org/html/rfc6585#section-4";
+    private const string TooManyRequestsTitle = "Too many requests";
+
     private static async Task WriteRejectionAsync(HttpContext context, RateLimitLease lease)
     {
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
@@ -90,8 +97,8 @@ internal static class RateLimits
             {
                 Status = StatusCodes.Status429TooManyRequests,
                 // ASP.NET Core has no default type for 429 (it has one for every other status the API answers).
-                Type = "https://tools.ietf.org/html/rfc6585#section-4",
-                Title = "Too many requests",
+                Type = TooManyRequestsType,
+                Title = TooManyRequestsTitle,
                 Detail = isConnectionCap
                     ? "Too many open connections for this key or this server. Close some and retry."
                     : $"Rate limit reached. Retry after {Math.Max(1, retryAfter)} seconds.",

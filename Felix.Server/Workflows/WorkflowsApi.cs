@@ -21,7 +21,7 @@ internal static class WorkflowsApi
     public static RouteGroupBuilder MapWorkflowsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/workflows").WithTags("Workflows").RequireAuthorization().ProducesUnauthorized();
-        group.MapPost("/", CreateAsync).AddEndpointFilter<ValidationFilter<WorkflowRequest>>().RequireRateLimiting(RateLimits.CreateWorkflowPolicy)
+        group.MapPost("/", CreateAsync).AddEndpointFilter<ValidationFilter<WorkflowRequest>>().RequireWorkflowCreationLimit()
             .WithSummary("Start a workflow").WithDescription("Queues the task; watch it on the hubs or the raw WebSocket stream.")
             .WithRequestExample(WorkflowsApiExamples.Request)
             .WithResponseExample(StatusCodes.Status202Accepted, WorkflowsApiExamples.Pending)

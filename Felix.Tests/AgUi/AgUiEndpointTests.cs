@@ -120,4 +120,25 @@ public sealed class AgUiEndpointTests
         Assert.Equal(3, keepalives);
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"api/v1/workflows/{workflowId}").DefaultTimeout()).StatusCode);
     }
+
+    // A client back after a drop runs the same message again to watch its workflow: that creates nothing, so it must not
+    // spend (or be refused by) the creation limit, which REST and AG-UI share. Before, every run spent one: the reattach
+    // below got 429.
+    [Fact]
+    public async Task WatchingAWorkflowAgainSpendsNoCreationAndCreatingSharesTheLimitWithRest()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Limits:WorkflowsPerMinute"] = "1" }, kestrel: true);
+        using var client = app.CreateApiClient();
+
+        var created = await (await client.PostRunAsync("thread-limit", "run-1", Task, new { max_steps = 1 })).ReadAllEventsAsync();
+        var watched = await (await client.PostRunAsync("thread-limit", "run-2", Task, new { max_steps = 1 })).ReadAllEventsAsync();
+        using var newThread = await client.PostRunAsync("thread-other", "run-1", Task, new { max_steps = 1 });
+        using var rest = await client.PostAsJsonAsync("api/v1/workflows", new { task = Task }).DefaultTimeout();
+
+        Assert.Equal(created.WorkflowOf(), watched.WorkflowOf());
+        Assert.Equal(HttpStatusCode.TooManyRequests, newThread.StatusCode);
+        Assert.True(newThread.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Equal("Too many requests", JsonNode.Parse(await newThread.Content.ReadAsStringAsync())!["title"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.TooManyRequests, rest.StatusCode);
+    }
 }
