@@ -26,6 +26,10 @@ public sealed class WorkflowResponse
     [Key("parentWorkflowId")]
     public string? ParentWorkflowId { get; set; }
 
+    /// <summary>The AG-UI thread that started it, when an AG-UI run did (see docs/agui.md).</summary>
+    [Key("threadId")]
+    public string? ThreadId { get; set; }
+
     /// <summary>When it was created: ISO-8601 UTC.</summary>
     [Key("createdAt")]
     public string CreatedAt { get; set; } = "";

@@ -12,6 +12,7 @@ internal static class WorkflowMapping
         Task = workflow.Task,
         MaxSteps = workflow.MaxSteps,
         ParentWorkflowId = workflow.ParentWorkflowId,
+        ThreadId = workflow.ThreadId,
         CreatedAt = Timestamps.Format(workflow.CreatedAt),
         CompletedAt = workflow.CompletedAt is { } completed ? Timestamps.Format(completed) : null,
         AgentsSpawned = workflow.Agents.Select(a => new AgentInfo

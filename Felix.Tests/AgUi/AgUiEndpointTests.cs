@@ -136,6 +136,7 @@ public sealed class AgUiEndpointTests
         using var rest = await client.PostAsJsonAsync("api/v1/workflows", new { task = Task }).DefaultTimeout();
 
         Assert.Equal(created.WorkflowOf(), watched.WorkflowOf());
+        Assert.Equal("thread-limit", (await client.GetWorkflowAsync(created.WorkflowOf())).ThreadId);
         Assert.Equal(HttpStatusCode.TooManyRequests, newThread.StatusCode);
         Assert.True(newThread.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         Assert.Equal("Too many requests", JsonNode.Parse(await newThread.Content.ReadAsStringAsync())!["title"]!.GetValue<string>());
