@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
@@ -260,35 +259,7 @@ public sealed class GroupSendCoalescerTests
         public ValueTask DisposeAsync() => _connection.DisposeAsync();
     }
 
-    /// <summary>The largest batch this application's coalescer writes while it is listened to.</summary>
-    private static BatchSizeListener BatchSizes(FelixApplication app) => new(app.Services.GetRequiredService<FelixMetrics>().Meter);
-
-    private sealed class BatchSizeListener : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private long _max;
-
-        public BatchSizeListener(Meter meter)
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter == meter && instrument.Name == "felix.hub.events_per_write")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
-            {
-                long seen;
-                while (value > (seen = Interlocked.Read(ref _max)) && Interlocked.CompareExchange(ref _max, value, seen) != seen)
-                {
-                }
-            });
-            _listener.Start();
-        }
-
-        public long Max => Interlocked.Read(ref _max);
-
-        public void Dispose() => _listener.Dispose();
-    }
+    /// <summary>The batches this application's coalescer writes while it is listened to (<c>Max</c>: the largest).</summary>
+    private static InstrumentRecorder BatchSizes(FelixApplication app) =>
+        new(app.Services.GetRequiredService<FelixMetrics>().Meter, "felix.hub.events_per_write");
 }

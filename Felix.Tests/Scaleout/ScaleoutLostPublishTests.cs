@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
@@ -43,7 +42,7 @@ public sealed class ScaleoutLostPublishTests(RedisServer redis) : IClassFixture<
     [Fact]
     public async Task WatchersOnAnotherNodeGetExactlyTheStoredHistoryWhileRedisDropsTheirNodesSubscription()
     {
-        using var gapFilled = new CounterListener(_b.Services.GetRequiredService<FelixMetrics>().Meter, "felix.events.gap_filled");
+        using var gapFilled = new InstrumentRecorder(_b.Services.GetRequiredService<FelixMetrics>().Meter, "felix.events.gap_filled");
         using var raw = await _b.ConnectRawAsync($"api/v1/ws/workflows/{_workflowId}?types=all");
         Assert.Equal("connected", (await raw.ReceiveJsonAsync())!.Type());
         await using var group = _b.CreateHubConnection("json");
@@ -97,28 +96,5 @@ public sealed class ScaleoutLostPublishTests(RedisServer redis) : IClassFixture<
         using var cli = Process.Start("redis-cli", ["-p", redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "CLIENT", "KILL", "TYPE", "pubsub"])!;
         await cli.WaitForExitAsync().DefaultTimeout();
         Assert.Equal(0, cli.ExitCode);
-    }
-
-    private sealed class CounterListener : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private long _total;
-
-        public CounterListener(Meter meter, string name)
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter == meter && instrument.Name == name)
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
-            _listener.Start();
-        }
-
-        public long Total => Interlocked.Read(ref _total);
-
-        public void Dispose() => _listener.Dispose();
     }
 }
