@@ -40,7 +40,7 @@ for repeat in $(seq "$repeats"); do
       fi
       echo "== repeat $repeat, $nodes node(s), $build; load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log"
       timeout 600 dotnet "$generator" --scenarios scaleout --scaleout-nodes "$nodes" --transports raw,messagepack \
-        --label "$build" --felix-dll "$dll" --server-environment "$environment" --max-rate-repeats 3 --warm-up-max-rounds 6 \
+        --label "$build" --felix-dll "$dll" --server-environment "$environment" --max-rate-repeats 3 --warm-up-max-rounds 4 \
         --port 19400 "$@" >>"$log" 2>&1
       grep -P '^scaleout\t' "$log" | tail -n +$(($(wc -l <"$tsv") + 1)) >>"$tsv"
       grep -P '^scaleout\t' "$log" | tail -n 4 | cut -f2- | column -t -s $'\t'

@@ -66,7 +66,7 @@ internal sealed class BenchSettings
     public int ScaleoutSubscribers { get; set; } = 300;
 
     /// <summary>Scale-out: events per workflow in each max-rate run (and warm-up round).</summary>
-    public int ScaleoutEvents { get; set; } = 500;
+    public int ScaleoutEvents { get; set; } = 200;
 
     /// <summary>Scale-out: events/s per workflow in the paced run, which measures latency below saturation.</summary>
     public double ScaleoutRate { get; set; } = 50;
