@@ -56,6 +56,27 @@ internal sealed class BenchSettings
     /// <summary>Rounds in a row that must compile fewer than <see cref="WarmUpSettledMethods"/> methods.</summary>
     public int WarmUpSettledRounds { get; set; } = 2;
     public int WarmUpMaxRounds { get; set; } = 20;
+    /// <summary>Scale-out scenario: Felix nodes on one redis-server (one count per run; the script alternates builds and counts).</summary>
+    public int ScaleoutNodes { get; set; } = 2;
+
+    /// <summary>Scale-out: workflows, all created and published on the first node.</summary>
+    public int ScaleoutWorkflows { get; set; } = 10;
+
+    /// <summary>Scale-out: subscribers in all, spread evenly over the nodes, the workflows and <see cref="Transports"/>.</summary>
+    public int ScaleoutSubscribers { get; set; } = 300;
+
+    /// <summary>Scale-out: events per workflow in each max-rate run (and warm-up round).</summary>
+    public int ScaleoutEvents { get; set; } = 200;
+
+    /// <summary>Scale-out: events/s per workflow in the paced run, which measures latency below saturation.</summary>
+    public double ScaleoutRate { get; set; } = 50;
+
+    public double ScaleoutSeconds { get; set; } = 5;
+
+    public int RedisPort { get; set; } = 6421;
+
+    /// <summary>Names the build in the scale-out results (e.g. <c>before</c>, <c>after</c>).</summary>
+    public string Label { get; set; } = "felix";
     public int ConnectConcurrency { get; set; } = 64;
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromMinutes(3);
     public TimeSpan RunTimeout { get; set; } = TimeSpan.FromSeconds(90);

@@ -34,6 +34,14 @@ internal static class LoadGenerator
             felixEnvironment[key] = value;
         }
 
+        if (settings.Scenarios is ["scaleout"])
+        {
+            // Felix nodes only: a bare server has no scale-out to compare with.
+            results.AddRange(await new ScaleoutScenario(settings, felixEnvironment).RunAsync());
+            await WriteAsync(settings, results);
+            return;
+        }
+
         var kestrelHubEnvironment = new Dictionary<string, string>(baselineEnvironment) { ["Bench__Hubs"] = "kestrel" };
         var rawOnlyEnvironment = new Dictionary<string, string>(baselineEnvironment) { ["Bench__Hubs"] = "none" };
 
@@ -92,6 +100,11 @@ internal static class LoadGenerator
             }
         }
 
+        await WriteAsync(settings, results);
+    }
+
+    private static async Task WriteAsync(BenchSettings settings, List<RunResult> results)
+    {
         var table = Report.Markdown(results);
         Console.WriteLine();
         Console.WriteLine(table);

@@ -80,9 +80,12 @@ internal sealed class ServerProcess : IAsyncDisposable
         (await Http.GetFromJsonAsync<BenchStats>($"/api/v1/bench/stats?collect={collect}&aggressive={aggressive}"))!;
 
     /// <summary>User + system CPU time of the process so far.</summary>
-    public TimeSpan CpuTime()
+    public TimeSpan CpuTime() => CpuTimeOf(Pid);
+
+    /// <summary>User + system CPU time of process <paramref name="pid"/> so far.</summary>
+    public static TimeSpan CpuTimeOf(int pid)
     {
-        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         // After "pid (comm) ", field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12.
         var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
