@@ -151,38 +151,7 @@ internal sealed class ScaleoutScenario(BenchSettings settings, IReadOnlyDictiona
         var clock = Stopwatch.StartNew();
         var publish = _nodes[0].PublishAsync(ids, events, rate, settings.EventBytes);
 
-        long delivered = 0;
-        var lastCount = 0L;
-        var lastProgress = TimeSpan.Zero;
-        var finished = TimeSpan.Zero;
-        while (clock.Elapsed < settings.RunTimeout)
-        {
-            await Task.Delay(10);
-            delivered = clients.Sum(c => c.Received) - start;
-            if (delivered != lastCount)
-            {
-                lastCount = delivered;
-                lastProgress = clock.Elapsed;
-            }
-
-            if (delivered >= expected)
-            {
-                finished = clock.Elapsed;
-                break;
-            }
-
-            // Nothing arrived for a while after the server finished publishing: what is missing was dropped.
-            if (publish.IsCompleted && clock.Elapsed - lastProgress > TimeSpan.FromSeconds(5))
-            {
-                finished = lastProgress;
-                break;
-            }
-        }
-
-        if (finished == TimeSpan.Zero)
-        {
-            finished = clock.Elapsed;
-        }
+        var (delivered, finished) = await DeliveryWait.UntilDeliveredAsync(clients, start, expected, publish, clock, settings.RunTimeout);
 
         var cpu = (NodesCpuTime() - cpu0).TotalSeconds;
         var redisCpu = (_redis.CpuTime() - redisCpu0).TotalSeconds;

@@ -250,38 +250,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
         var clock = Stopwatch.StartNew();
         var publish = server.PublishAsync(ids, events, rate, bytes);
 
-        long delivered = 0;
-        var lastProgress = clock.Elapsed;
-        var lastCount = 0L;
-        var finished = TimeSpan.Zero;
-        while (clock.Elapsed < settings.RunTimeout)
-        {
-            await Task.Delay(10);
-            delivered = clients.Sum(c => c.Received) - start;
-            if (delivered != lastCount)
-            {
-                lastCount = delivered;
-                lastProgress = clock.Elapsed;
-            }
-
-            if (delivered >= expected)
-            {
-                finished = clock.Elapsed;
-                break;
-            }
-
-            // Nothing arrived for a while after the server finished publishing: what is missing was dropped.
-            if (publish.IsCompleted && clock.Elapsed - lastProgress > TimeSpan.FromSeconds(5))
-            {
-                finished = lastProgress;
-                break;
-            }
-        }
-
-        if (finished == TimeSpan.Zero)
-        {
-            finished = clock.Elapsed;
-        }
+        var (delivered, finished) = await DeliveryWait.UntilDeliveredAsync(clients, start, expected, publish, clock, settings.RunTimeout);
 
         var cpu1 = server.CpuTime();
         await publish;
