@@ -9,10 +9,9 @@ namespace Felix.Server.Hubs;
 /// client resumes by sequence instead of carrying on past a hole.
 /// </summary>
 /// <remarks>
-/// Started unawaited, every queued write waited for SignalR's write lock with a deadline counted from the moment it was
-/// queued. A burst queues thousands; while the client was away (or merely slow) the ones at the back ran out of time
-/// waiting for the lock, and SignalR drops a write cancelled there without aborting the connection: the client
-/// reconnected and went on with events missing (reproduced with a 200 ms deadline; seen under load in CI with 15 s).
+/// Invariant: at most one write of this connection is in SignalR's hands at a time. SignalR drops a write cancelled
+/// while it waits for the connection's write lock without aborting the connection, so writes queued there with a
+/// deadline could vanish from a connection that carries on; queued here, none waits on that lock.
 /// </remarks>
 internal sealed class StatefulReconnectWriter
 {

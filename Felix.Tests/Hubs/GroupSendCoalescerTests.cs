@@ -82,9 +82,8 @@ public sealed class GroupSendCoalescerTests
 
     // Writes that wait past the send deadline (here 200 ms, while the client takes 300 ms to come back) must not leave a
     // hole in a connection that carries on: SignalR drops a write cancelled while it waits for the write lock and lets
-    // the stateful client reconnect. Before the fix this client went on with events missing, its connection open (3 of
-    // 3 runs: 1,422 to 1,949 of 2,000 events, the last one 2,000). Now the connection ends, what the client has is
-    // the history up to a point, and a resume by sequence gives the rest.
+    // the stateful client reconnect. The connection must end instead; what the client has is the history up to a point,
+    // and a resume by sequence gives the rest (docs/testing.md records how this failed before the fix).
     [Fact]
     public async Task AStatefulReconnectClientWhoseWritesPassTheirDeadlineIsEndedNotLeftWithAHole()
     {
