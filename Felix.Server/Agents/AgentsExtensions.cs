@@ -24,6 +24,7 @@ internal static class AgentsExtensions
         services.AddSingleton<HelixGeometry>();
         services.AddSingleton<AgentRegistry>();
         services.AddSingleton<ActiveAgents>();
+        services.AddSingleton<AgentModel>();
 
         services.AddSingleton<OfflineChatClient>();
         // Each attempt and retry of a model call is a Polly event logged as a warning with the exception's stack; they

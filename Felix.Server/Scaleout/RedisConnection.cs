@@ -11,6 +11,7 @@ namespace Felix.Server.Scaleout;
 internal sealed partial class RedisConnection : IDisposable
 {
     private readonly Lazy<IConnectionMultiplexer> _multiplexer;
+    private long _failures;
 
     public RedisConnection(IOptions<ScaleoutOptions> options, ILogger<RedisConnection> logger)
     {
@@ -22,7 +23,11 @@ internal sealed partial class RedisConnection : IDisposable
         _multiplexer = new Lazy<IConnectionMultiplexer>(() =>
         {
             var multiplexer = ConnectionMultiplexer.Connect(CreateConfiguration(settings.Configuration!));
-            multiplexer.ConnectionFailed += (_, e) => LogConnectionFailed(logger, e.Exception, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString());
+            multiplexer.ConnectionFailed += (_, e) =>
+            {
+                Interlocked.Increment(ref _failures);
+                LogConnectionFailed(logger, e.Exception, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString());
+            };
             multiplexer.ConnectionRestored += (_, e) => LogConnectionRestored(logger, e.EndPoint?.ToString() ?? "?");
             return multiplexer;
         });
@@ -34,6 +39,12 @@ internal sealed partial class RedisConnection : IDisposable
     public string NodeId { get; }
 
     public IConnectionMultiplexer Multiplexer => _multiplexer.Value;
+
+    /// <summary>
+    /// How many times a connection to Redis failed. A Redis met again after a failure may have restarted without its
+    /// data, so what a node remembers of Redis's state from before must be read again.
+    /// </summary>
+    public long Failures => Interlocked.Read(ref _failures);
 
     public IDatabase Database => Multiplexer.GetDatabase();
 

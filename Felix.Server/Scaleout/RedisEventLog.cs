@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
 using Felix.Server.Streaming;
@@ -9,25 +11,44 @@ using StackExchange.Redis;
 namespace Felix.Server.Scaleout;
 
 /// <summary>
-/// The scale-out broker's log: one Redis Stream per workflow, appended to and published to every node in one Lua script
-/// (one round trip per event), so every node reads the same positions and hears of every event. The stream assigns the
-/// next sequence itself (entry ids <c>0-{sequence}</c>, so appends from two nodes in a takeover never share one); the
+/// The scale-out broker's log: one Redis Stream per workflow, appended to and published to every node. The stream assigns
+/// positions: entry ids are <c>{fence}-{sequence}</c>, the fencing token of the writing run (never lower than the entry
+/// before's) and then the sequence, so Redis itself refuses an entry that does not come after the stream's last one. The
 /// epoch is set with the first event. The stored body leaves out the position, which is filled in on read. A Redis that
 /// lost its data starts new epochs.
 /// </summary>
+/// <remarks>
+/// Two ways in, one set of rules. A writer's next event, when the stream's last entry is still the one this log wrote
+/// for the same writer (same fence), is a plain <c>XADD</c> of the id right after it, followed by a <c>PUBLISH</c> that
+/// is not awaited: Redis accepts that id only when nothing came in between (another node's write, a newer attempt, a
+/// cancel), and refuses it otherwise, so the rules of <see cref="IEventLog"/> hold without reading anything. Every other
+/// append (a stream's first event, another writer's, a higher fence, a terminal event, a refused fast append, the first
+/// after a lost connection) goes through one Lua script that checks those rules, appends and publishes in one step.
+/// Either way the publishing node makes one round trip per event.
+/// </remarks>
 internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signals, IOptions<StreamingOptions> options) : IEventLog
 {
     // The write rules of IEventLog (nothing after the terminal event, no write from a stale run) are checked in the same
     // script as the append, so no other node's write can come between the check and the append. The position hash is
-    // written only when it changes (first event, higher fence, terminal event): a typical event costs the script a read,
-    // the append and the publish.
+    // written only when it changes (first event, higher fence, terminal event). The new entry's id keeps the fence part of
+    // the last one unless this write raises it, so a run's fast append after another writer's entry is refused by Redis.
     private const string AppendScript = """
         local state = redis.call('HMGET', KEYS[1], 'ended', 'fence', 'epoch')
         if state[1] then return redis.error_reply('FELIX_ENDED') end
         local fence = tonumber(ARGV[4])
         local current = tonumber(state[2] or '0')
         if fence > 0 and fence < current then return redis.error_reply('FELIX_STALE') end
-        local seq = string.sub(redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], '0-*', 'e', ARGV[2]), 3)
+        local part, seq = 0, 0
+        local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+        if #last > 0 then
+            local id = last[1][1]
+            local dash = string.find(id, '-', 1, true)
+            part = tonumber(string.sub(id, 1, dash - 1))
+            seq = tonumber(string.sub(id, dash + 1))
+        end
+        if fence > part then part = fence end
+        seq = seq + 1
+        redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], string.format('%d-%d', part, seq), 'e', ARGV[2])
         local epoch = state[3]
         local changed = {}
         if not epoch then
@@ -45,7 +66,7 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
         end
         if #changed > 0 then redis.call('HSET', KEYS[1], unpack(changed)) end
         redis.call('PUBLISH', ARGV[6], ARGV[7] .. seq .. '\n' .. epoch .. '\n' .. ARGV[2])
-        return { epoch, seq }
+        return { epoch, tostring(seq), tostring(part) }
         """;
 
     private const string StateScript = """
@@ -57,10 +78,26 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
         return { epoch, first[1][1], last[1][1] }
         """;
 
+    // Entries after a sequence: the first one is found by stepping through the fence parts of the ids (a stream has one
+    // per run attempt that wrote to it, and a sequence never repeats), then one range read from there.
     private const string ReadScript = """
         local epoch = redis.call('HGET', KEYS[1], 'epoch')
         if not epoch then return false end
-        local entries = redis.call('XRANGE', KEYS[2], '(0-' .. ARGV[1], '+', 'COUNT', ARGV[2])
+        local after = ARGV[1]
+        local part = '0'
+        local start = nil
+        while not start do
+            local next = redis.call('XRANGE', KEYS[2], '(' .. part .. '-' .. after, '+', 'COUNT', 1)
+            if #next == 0 then return { epoch } end
+            local id = next[1][1]
+            local dash = string.find(id, '-', 1, true)
+            if tonumber(string.sub(id, dash + 1)) > tonumber(after) then
+                start = id
+            else
+                part = string.sub(id, 1, dash - 1)
+            end
+        end
+        local entries = redis.call('XRANGE', KEYS[2], start, '+', 'COUNT', ARGV[2])
         local out = { epoch }
         for i, entry in ipairs(entries) do
             out[#out + 1] = entry[1]
@@ -71,9 +108,79 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
 
     private readonly int _maxEvents = options.Value.MaxEventsPerWorkflow;
 
+    // Per workflow, the last entry this log appended and the fence its writer presented: where that writer's next event
+    // may go without the script. Appends of one workflow are serialised by the publisher.
+    private readonly ConcurrentDictionary<string, LastAppend> _lastAppends = new(StringComparer.Ordinal);
+
     public async ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default)
     {
         var body = MessagePackSerializer.Serialize(evt, FelixSerialization.MessagePackOptions, CancellationToken.None);
+        try
+        {
+            var next = !evt.IsTerminal && _lastAppends.TryGetValue(evt.WorkflowId, out var last) && last.Fence == fence
+                ? await TryAppendNextAsync(evt.WorkflowId, last, body)
+                : null;
+            var appended = next ?? await AppendThroughScriptAsync(evt, fence, body);
+            Stamp(evt, appended);
+            if (!evt.IsTerminal)
+            {
+                _lastAppends[evt.WorkflowId] = appended;
+            }
+            else
+            {
+                _lastAppends.TryRemove(evt.WorkflowId, out _);
+            }
+        }
+        catch
+        {
+            // Whether an append that failed on the way reached Redis is unknown: the next one reads the stream again.
+            _lastAppends.TryRemove(evt.WorkflowId, out _);
+            throw;
+        }
+
+        if (evt.IsTerminal)
+        {
+            await ReleaseOwnershipAsync(evt.WorkflowId);
+        }
+    }
+
+    /// <summary>
+    /// Appends right after <paramref name="last"/>, or returns null when Redis refuses because the stream moved on, or when
+    /// a connection to Redis failed since (a Redis that restarted without its data must not get a stream that starts
+    /// in the middle: the script starts it again with a new epoch).
+    /// </summary>
+    private async Task<LastAppend?> TryAppendNextAsync(string workflowId, LastAppend last, byte[] body)
+    {
+        if (last.ConnectionFailures != redis.Failures)
+        {
+            return null;
+        }
+
+        var next = last with { Sequence = last.Sequence + 1 };
+        try
+        {
+            await redis.Database.StreamAddAsync(
+                redis.Keys.Events(workflowId), "e", body, $"{next.Part}-{next.Sequence}", _maxEvents, useApproximateMaxLength: false);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("equal or smaller", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        // Not awaited: the next append of this workflow goes out after it on the same connection, so other nodes still
+        // hear of its events in order; a publish lost on the way is a gap their fan-out fills from the stream.
+        var header = NodeFeedMessage.Header(redis.NodeId, workflowId) + next.Sequence.ToString(CultureInfo.InvariantCulture) + "\n" + next.Epoch + "\n";
+        var message = new byte[Encoding.UTF8.GetByteCount(header) + body.Length];
+        var written = Encoding.UTF8.GetBytes(header, message);
+        body.CopyTo(message.AsSpan(written));
+        await redis.Database.PublishAsync(redis.Keys.EventsChannel, message, CommandFlags.FireAndForget);
+        return next;
+    }
+
+    private async Task<LastAppend> AppendThroughScriptAsync(WorkflowEvent evt, long fence, byte[] body)
+    {
+        // Read before the script: a failure during it makes the next append go through the script again.
+        var failures = redis.Failures;
         RedisResult[] result;
         try
         {
@@ -92,13 +199,19 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
             throw new AppendRefusedException(evt.WorkflowId, AppendRefusal.StaleRun);
         }
 
-        evt.Epoch = (string)result[0]!;
-        evt.Sequence = long.Parse((string)result[1]!, CultureInfo.InvariantCulture);
+        return new LastAppend(
+            fence,
+            long.Parse((string)result[2]!, CultureInfo.InvariantCulture),
+            long.Parse((string)result[1]!, CultureInfo.InvariantCulture),
+            (string)result[0]!,
+            failures);
+    }
+
+    private static void Stamp(WorkflowEvent evt, LastAppend appended)
+    {
+        evt.Epoch = appended.Epoch;
+        evt.Sequence = appended.Sequence;
         evt.EventId = EventIds.Format(evt.Epoch, evt.Sequence);
-        if (evt.IsTerminal)
-        {
-            await ReleaseOwnershipAsync(evt.WorkflowId);
-        }
     }
 
     /// <summary>
@@ -164,6 +277,13 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
         var truncated = events.Count > 0 && events[0].Sequence > Math.Max(0, afterSequence) + 1;
         return new HistoryPage(events, truncated);
     }
+
+    /// <summary>
+    /// An entry this log appended: the fence its writer presented, the fence part of its id (the writer's fence, or for a
+    /// write outside a run the part of the entry before), its sequence, the stream's epoch, and the connection failures
+    /// counted when it was written.
+    /// </summary>
+    private readonly record struct LastAppend(long Fence, long Part, long Sequence, string Epoch, long ConnectionFailures);
 
     private static long SequenceOf(string entryId) =>
         long.Parse(entryId.AsSpan(entryId.IndexOf('-', StringComparison.Ordinal) + 1), CultureInfo.InvariantCulture);

@@ -18,7 +18,7 @@ namespace Felix.Server.Workflows;
 /// <see cref="WorkflowRecord.MaxSteps"/> agents, or earlier once enough agents agree with enough confidence.
 /// </summary>
 internal sealed partial class HelixWorkflow(
-    IChatClient model,
+    AgentModel model,
     AgentRegistry registry,
     HelixGeometry geometry,
     AgentSteps steps,
@@ -27,7 +27,6 @@ internal sealed partial class HelixWorkflow(
     TimeProvider time,
     IOptions<WorkflowOptions> workflowOptions,
     IOptions<LlmOptions> llmOptions,
-    FelixMetrics metrics,
     ApprovalGate gate)
 {
     /// <summary>
@@ -139,7 +138,7 @@ internal sealed partial class HelixWorkflow(
             ModelResult synthesis;
             using (WorkflowTracing.StartAgent(workflow.Id, "synthesis", "synthesis"))
             {
-                synthesis = await CallModelAsync(HelixPrompts.SynthesisPrompt(workflow.Task, outputs, synthesisRemarks), 0.3f, 600, null, null, usage, cancellationToken);
+                synthesis = await CallModelAsync(new ModelCall(HelixPrompts.SynthesisPrompt(workflow.Task, outputs, synthesisRemarks)), 0.3f, 600, usage, cancellationToken);
             }
 
             Add(usage, synthesis);
@@ -206,7 +205,8 @@ internal sealed partial class HelixWorkflow(
                 WorkflowId = workflow.Id, AgentId = agentId, Delta = delta, Index = index, Attempt = attempt,
             }), time, window);
 
-            var result = await CallModelAsync(HelixPrompts.AgentPrompt(plugin, workflow.Task, earlier, remarks), (float)temperature, budget, text, reasoning, spent, cancellationToken);
+            var call = new ModelCall(HelixPrompts.AgentPrompt(plugin, workflow.Task, earlier, remarks), text, reasoning);
+            var result = await CallModelAsync(call, (float)temperature, budget, spent, cancellationToken);
             var confidence = ParseConfidence(result.Text);
             await steps.CommitAsync(workflow, plugin, agentId, result, confidence, time.GetElapsedTime(spawned), cancellationToken);
             return result;
@@ -219,70 +219,17 @@ internal sealed partial class HelixWorkflow(
         ValueTask Publish(WorkflowEvent evt) => new(publisher.PublishAsync(evt, fence, cancellationToken).AsTask());
     }
 
-    private async Task<ModelResult> CallModelAsync(
-        List<ChatMessage> prompt, float temperature, int maxTokens, DeltaCoalescer? text, DeltaCoalescer? reasoning,
-        WorkflowUsage spent, CancellationToken cancellationToken)
+    private async Task<ModelResult> CallModelAsync(ModelCall call, float temperature, int maxTokens, WorkflowUsage spent, CancellationToken cancellationToken)
     {
-        var options = new ChatOptions { Temperature = temperature, MaxOutputTokens = maxTokens };
-        var started = time.GetTimestamp();
-        var content = new StringBuilder();
-        var thought = new StringBuilder();
-        long promptTokens = 0, completionTokens = 0;
-        var failed = true;
         try
         {
-            await foreach (var update in model.GetStreamingResponseAsync(prompt, options, cancellationToken))
-            {
-                foreach (var item in update.Contents)
-                {
-                    switch (item)
-                    {
-                        case TextReasoningContent r when !string.IsNullOrEmpty(r.Text):
-                            thought.Append(r.Text);
-                            if (reasoning is not null)
-                            {
-                                await reasoning.AddAsync(r.Text);
-                            }
-
-                            break;
-                        case TextContent t when !string.IsNullOrEmpty(t.Text):
-                            content.Append(t.Text);
-                            if (text is not null)
-                            {
-                                await text.AddAsync(t.Text);
-                            }
-
-                            break;
-                        case UsageContent u:
-                            promptTokens += u.Details.InputTokenCount ?? 0;
-                            completionTokens += u.Details.OutputTokenCount ?? 0;
-                            break;
-                    }
-                }
-            }
-
-            failed = false;
+            return await model.CallAsync(call, temperature, maxTokens, cancellationToken);
         }
-        finally
+        catch
         {
-            metrics.LlmCall(promptTokens, completionTokens, time.GetElapsedTime(started), failed);
-            if (failed)
-            {
-                SpentOnFailure(spent, prompt, promptTokens, completionTokens, thought, content, time.GetElapsedTime(started));
-            }
+            SpentOnFailure(spent, call);
+            throw;
         }
-
-        if (reasoning is not null)
-        {
-            await reasoning.FlushAsync();
-        }
-
-        if (text is not null)
-        {
-            await text.FlushAsync();
-        }
-
-        return new ModelResult(content.ToString(), promptTokens, completionTokens, Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 1));
     }
 
     private async Task ProgressAsync(string workflowId, long fence, int done, int total, long started, string milestone)
@@ -331,19 +278,19 @@ internal sealed partial class HelixWorkflow(
     /// usage is kept only when the run ends here (failed, cancelled); a run resumed later estimates the step from its
     /// history instead, so nothing is counted twice.
     /// </summary>
-    private static void SpentOnFailure(
-        WorkflowUsage spent, List<ChatMessage> prompt, long promptTokens, long completionTokens, StringBuilder thought, StringBuilder content,
-        TimeSpan latency)
+    private static void SpentOnFailure(WorkflowUsage spent, ModelCall call)
     {
-        if (promptTokens + completionTokens > 0)
+        if (call.PromptTokens + call.CompletionTokens > 0)
         {
-            Add(spent, new ModelResult("", promptTokens, completionTokens, Math.Round(latency.TotalMilliseconds, 1)));
+            Add(spent, new ModelResult("", call.PromptTokens, call.CompletionTokens, Math.Round(call.Latency.TotalMilliseconds, 1)));
             spent.AbandonedCalls = (spent.AbandonedCalls ?? 0) + 1;
             return;
         }
 
         UsageEstimate.AddEstimated(
-            spent, OfflineWriter.Count(prompt), OfflineWriter.Tokens(thought.ToString()).Count() + OfflineWriter.Tokens(content.ToString()).Count());
+            spent,
+            OfflineWriter.Count(call.Prompt),
+            OfflineWriter.Tokens(call.Thought.ToString()).Count() + OfflineWriter.Tokens(call.Content.ToString()).Count());
     }
 
     private static WorkflowUsage Add(WorkflowUsage usage, ModelResult result)

@@ -53,7 +53,11 @@ public sealed class ScaleoutFencingTests(RedisServer redis) : IClassFixture<Redi
         await a.PauseAsync();
         foreach (var id in ids)
         {
-            await Poll.UntilAsync(async () => (await apiB.GetWorkflowAsync(id)).Attempts >= 2, $"node b to resume {id}", TimeSpan.FromSeconds(60));
+            Felix.Contracts.Dtos.WorkflowResponse? seen = null;
+            await Poll.UntilAsync(
+                async () => (seen = await apiB.GetWorkflowAsync(id)).Attempts >= 2,
+                () => $"node b to resume {id} (last seen {seen?.Status}, attempt {seen?.Attempts}); its last lines:\n" + string.Join("\n", b.Output.TakeLast(40)),
+                TimeSpan.FromSeconds(60));
         }
 
         await a.ContinueAsync();
@@ -64,7 +68,11 @@ public sealed class ScaleoutFencingTests(RedisServer redis) : IClassFixture<Redi
             DurableHistory.AssertOneRun(await apiB.ReadEventsAsync(id));
         }
 
-        await Poll.UntilAsync(() => Task.FromResult(a.Output.Any(line => line.Contains("refused a write of attempt 1", StringComparison.Ordinal))),
+        // A's run is refused at its next write: an event (the log refuses attempt 1), or, when A froze in a call that
+        // streams nothing (the synthesis), its final status (the store's compare-and-set on the attempt).
+        await Poll.UntilAsync(
+            () => Task.FromResult(a.Output.Any(line =>
+                line.Contains("refused a write of attempt 1", StringComparison.Ordinal) || line.Contains("had already finished elsewhere", StringComparison.Ordinal))),
             () => "node a to log its refused writes; its last lines:\n" + string.Join("\n", a.Output.TakeLast(60)), TimeSpan.FromSeconds(30));
         // Each agent step's model call is made once, and once more at most for the step in flight when A froze.
         List<JsonObject> bodies;

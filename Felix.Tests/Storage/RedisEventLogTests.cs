@@ -1,3 +1,4 @@
+using Felix.Contracts.Events;
 using Felix.Server.Scaleout;
 using Felix.Server.Streaming;
 using Felix.Tests.Infrastructure;
@@ -35,6 +36,96 @@ public sealed class RedisEventLogTests(RedisServer redis) : EventLogSpec, IClass
         Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), all.Select(e => e.Sequence));
         Assert.Single(all.Select(e => e.Epoch).Distinct());
         Assert.Equal((await one.GetStateAsync("wf_shared").DefaultTimeout())!.Value.Epoch, all[0].Epoch);
+    }
+
+    // A run's events after its first go out as a plain XADD of the id right after its last one. These pin that Redis
+    // refuses that id whenever another writer came in between, and that the script then decides.
+    [Fact]
+    public async Task ARunsNextEventAfterAnotherNodesWriteTakesTheNextSequence()
+    {
+        var prefix = RedisTestConnections.NewPrefix();
+        var run = Open(_connections.Open(prefix));
+        var api = Open(_connections.Open(prefix));
+        for (var i = 1; i <= 3; i++)
+        {
+            await run.AppendAsync(Output("wf_a", i), fence: 1).AsTask().DefaultTimeout();
+        }
+
+        await api.AppendAsync(Output("wf_a", 4)).AsTask().DefaultTimeout();
+        var next = Output("wf_a", 5);
+        await run.AppendAsync(next, fence: 1).AsTask().DefaultTimeout();
+
+        Assert.Equal(5, next.Sequence);
+        var all = (await api.ReadAsync("wf_a", 0, 10).DefaultTimeout()).Events;
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], all.Select(e => e.Sequence));
+        Assert.Equal(["agent_1", "agent_2", "agent_3", "agent_4", "agent_5"], all.Cast<AgentOutputEvent>().Select(e => e.AgentId));
+    }
+
+    [Fact]
+    public async Task ARunsNextEventIsRefusedOnceAnotherNodeTookTheWorkflowOverOrEndedIt()
+    {
+        var prefix = RedisTestConnections.NewPrefix();
+        var run = Open(_connections.Open(prefix));
+        var other = Open(_connections.Open(prefix));
+        foreach (var workflowId in new[] { "wf_taken", "wf_ended" })
+        {
+            await run.AppendAsync(Output(workflowId, 1), fence: 1).AsTask().DefaultTimeout();
+            await run.AppendAsync(Output(workflowId, 2), fence: 1).AsTask().DefaultTimeout();
+        }
+
+        await other.AppendAsync(Output("wf_taken", 3), fence: 2).AsTask().DefaultTimeout();
+        await other.AppendAsync(new WorkflowErrorEvent { WorkflowId = "wf_ended", Error = "cancelled" }).AsTask().DefaultTimeout();
+
+        var stale = await Assert.ThrowsAsync<AppendRefusedException>(() => run.AppendAsync(Output("wf_taken", 4), fence: 1).AsTask().DefaultTimeout());
+        var ended = await Assert.ThrowsAsync<AppendRefusedException>(() => run.AppendAsync(Output("wf_ended", 4), fence: 1).AsTask().DefaultTimeout());
+        Assert.Equal((AppendRefusal.StaleRun, AppendRefusal.StreamEnded), (stale.Reason, ended.Reason));
+        foreach (var workflowId in new[] { "wf_taken", "wf_ended" })
+        {
+            Assert.Equal([1L, 2L, 3L], (await other.ReadAsync(workflowId, 0, 10).DefaultTimeout()).Events.Select(e => e.Sequence));
+        }
+    }
+
+    [Fact]
+    public async Task ReadsAfterAnyPositionOfAStreamWrittenBySeveralAttempts()
+    {
+        var log = Open(_connections.Open());
+        long[] fences = [1, 1, 2, 2, 2, 0, 3, 3];
+        for (var i = 0; i < fences.Length; i++)
+        {
+            await log.AppendAsync(Output("wf_a", i + 1), fences[i]).AsTask().DefaultTimeout();
+        }
+
+        for (var after = 0; after <= fences.Length; after++)
+        {
+            var rest = await log.ReadAsync("wf_a", after, 100).DefaultTimeout();
+            Assert.Equal(Enumerable.Range(after + 1, fences.Length - after).Select(i => (long)i), rest.Events.Select(e => e.Sequence));
+            Assert.False(rest.Truncated);
+            var page = await log.ReadAsync("wf_a", after, 2).DefaultTimeout();
+            Assert.Equal(Enumerable.Range(after + 1, Math.Min(2, fences.Length - after)).Select(i => (long)i), page.Events.Select(e => e.Sequence));
+        }
+    }
+
+    // A real restart: Redis here keeps nothing on disk, so the stream and its position are gone. The run's next event
+    // must not go out as the plain XADD of the id after its last one, which would start a stream in the middle.
+    [Fact]
+    public async Task ARunWhoseRedisRestartedWithoutItsDataStartsANewEpochRatherThanContinuingMidStream()
+    {
+        var connection = _connections.Open();
+        var log = Open(connection);
+        var first = Output("wf_a", 1);
+        await log.AppendAsync(first, fence: 1).AsTask().DefaultTimeout();
+        await log.AppendAsync(Output("wf_a", 2), fence: 1).AsTask().DefaultTimeout();
+
+        await redis.StopAsync();
+        await Poll.UntilAsync(() => Task.FromResult(!connection.Multiplexer.IsConnected), "the connection to notice the restart");
+        await redis.StartAsync();
+        await Poll.UntilAsync(() => Task.FromResult(connection.Multiplexer.IsConnected), "the connection to come back");
+        var next = Output("wf_a", 3);
+        await log.AppendAsync(next, fence: 1).AsTask().DefaultTimeout();
+
+        Assert.Equal(1, next.Sequence);
+        Assert.NotEqual(first.Epoch, next.Epoch);
+        Assert.Equal(new StreamState(next.Epoch, 1, 1), await log.GetStateAsync("wf_a").DefaultTimeout());
     }
 }
 

@@ -1,0 +1,102 @@
+using System.Text;
+using Felix.Server.Observability;
+using Microsoft.Extensions.AI;
+
+namespace Felix.Server.Agents;
+
+/// <summary>
+/// The model as agents and the synthesis use it: one streamed call, its text and reasoning passed on as they arrive,
+/// the usage the model reports, and the call's LLM metrics.
+/// </summary>
+internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetrics metrics)
+{
+    /// <summary>
+    /// Streams <paramref name="call"/>'s prompt through the model. When the call fails (the model throws, the run is
+    /// cancelled, a delta cannot be published), the exception propagates and <paramref name="call"/> holds what streamed
+    /// and what the model reported until then.
+    /// </summary>
+    public async Task<ModelResult> CallAsync(ModelCall call, float temperature, int maxTokens, CancellationToken cancellationToken)
+    {
+        var options = new ChatOptions { Temperature = temperature, MaxOutputTokens = maxTokens };
+        var started = time.GetTimestamp();
+        var failed = true;
+        try
+        {
+            await foreach (var update in model.GetStreamingResponseAsync(call.Prompt, options, cancellationToken))
+            {
+                foreach (var item in update.Contents)
+                {
+                    switch (item)
+                    {
+                        case TextReasoningContent r when !string.IsNullOrEmpty(r.Text):
+                            call.Thought.Append(r.Text);
+                            if (call.Reasoning is not null)
+                            {
+                                await call.Reasoning.AddAsync(r.Text);
+                            }
+
+                            break;
+                        case TextContent t when !string.IsNullOrEmpty(t.Text):
+                            call.Content.Append(t.Text);
+                            if (call.Text is not null)
+                            {
+                                await call.Text.AddAsync(t.Text);
+                            }
+
+                            break;
+                        case UsageContent u:
+                            call.PromptTokens += u.Details.InputTokenCount ?? 0;
+                            call.CompletionTokens += u.Details.OutputTokenCount ?? 0;
+                            break;
+                    }
+                }
+            }
+
+            failed = false;
+        }
+        finally
+        {
+            call.Latency = time.GetElapsedTime(started);
+            metrics.LlmCall(call.PromptTokens, call.CompletionTokens, call.Latency, failed);
+        }
+
+        if (call.Reasoning is not null)
+        {
+            await call.Reasoning.FlushAsync();
+        }
+
+        if (call.Text is not null)
+        {
+            await call.Text.FlushAsync();
+        }
+
+        return new ModelResult(
+            call.Content.ToString(), call.PromptTokens, call.CompletionTokens, Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 1));
+    }
+}
+
+/// <summary>
+/// One model call as it streams: the prompt, where its deltas go (none for a call whose text is not streamed), and what
+/// came back so far, which is what a failed call is counted by.
+/// </summary>
+internal sealed class ModelCall(List<ChatMessage> prompt, DeltaCoalescer? text = null, DeltaCoalescer? reasoning = null)
+{
+    public List<ChatMessage> Prompt { get; } = prompt;
+
+    public DeltaCoalescer? Text { get; } = text;
+
+    public DeltaCoalescer? Reasoning { get; } = reasoning;
+
+    public StringBuilder Content { get; } = new();
+
+    public StringBuilder Thought { get; } = new();
+
+    public long PromptTokens { get; set; }
+
+    public long CompletionTokens { get; set; }
+
+    public TimeSpan Latency { get; set; }
+}
+
+/// <summary>What one model call produced.</summary>
+internal sealed record ModelResult(string Text, long PromptTokens, long CompletionTokens, double LatencyMs);
