@@ -75,6 +75,47 @@ internal sealed class BenchSettings
 
     public int RedisPort { get; set; } = 6421;
 
+    /// <summary>Reconnect storm: the real server (not the bench host), with its default settings, restarted under a crowd.</summary>
+    public string ServerDll { get; set; } = "Felix.Server/bin/Release/net10.0/Felix.Server.dll";
+
+    /// <summary>Storm: raw WebSocket clients, all with one key, spread evenly over the workflows and the source addresses.</summary>
+    public int StormClients { get; set; } = 5000;
+
+    public int StormWorkflows { get; set; } = 50;
+
+    /// <summary>
+    /// Storm: loopback source addresses of the crowd (127.0.0.2 onwards). A real crowd comes from many addresses; 50 puts
+    /// 100 clients on each, a sixth of the per-address attempt limit, as a crowd behind a few NATs would be.
+    /// </summary>
+    public int StormAddresses { get; set; } = 50;
+
+    /// <summary>Storm: agents per workflow; with <see cref="StormTokenDelay"/> the running ones are still running minutes later.</summary>
+    public int StormMaxSteps { get; set; } = 30;
+
+    /// <summary>Storm: the offline model's pace (<c>Felix:Llm:OfflineTokenDelay</c>), slower than the default 12 ms.</summary>
+    public string StormTokenDelay { get; set; } = "00:00:00.100";
+
+    /// <summary>Storm: how long the crowd watches before the restart.</summary>
+    public double StormHoldSeconds { get; set; } = 5;
+
+    /// <summary>Storm: the clients' backoff, exponential with full jitter from this base (the Python example's 0.2 s) ...</summary>
+    public double StormBackoffBaseSeconds { get; set; } = 0.2;
+
+    /// <summary>... up to this cap (the Python example's 5 s).</summary>
+    public double StormBackoffCapSeconds { get; set; } = 5;
+
+    /// <summary>Storm: <c>term</c> (SIGTERM, the graceful drain) or <c>kill</c> (SIGKILL, a crash: no drain, no 1001).</summary>
+    public string StormStop { get; set; } = "term";
+
+    /// <summary>Storm: the target, from the new process's readiness until every client is back and resumed.</summary>
+    public double StormTargetSeconds { get; set; } = 30;
+
+    /// <summary>Storm: how long to wait for the last clients (those told a long <c>Retry-After</c>) before giving up on them.</summary>
+    public double StormTimeoutSeconds { get; set; } = 180;
+
+    /// <summary>Storm: how long one abusive client reconnects in a tight loop once the crowd is back.</summary>
+    public double StormAbuseSeconds { get; set; } = 10;
+
     /// <summary>Names the build in the scale-out results (e.g. <c>before</c>, <c>after</c>).</summary>
     public string Label { get; set; } = "felix";
     public int ConnectConcurrency { get; set; } = 64;

@@ -42,6 +42,18 @@ internal static class LoadGenerator
             return;
         }
 
+        if (settings.Scenarios is ["storm"])
+        {
+            // The real server with its defaults, restarted under a crowd: none of the bench host's settings above apply.
+            var report = await new StormScenario(settings).RunAsync();
+            if (settings.Output is { } output)
+            {
+                await File.WriteAllTextAsync(output, report);
+            }
+
+            return;
+        }
+
         var kestrelHubEnvironment = new Dictionary<string, string>(baselineEnvironment) { ["Bench__Hubs"] = "kestrel" };
         var rawOnlyEnvironment = new Dictionary<string, string>(baselineEnvironment) { ["Bench__Hubs"] = "none" };
 

@@ -27,9 +27,15 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static async Task<ServerProcess> StartAsync(string name, string dll, int port, IDictionary<string, string> environment)
+    /// <summary>
+    /// Starts <paramref name="dll"/> and returns once it answers: the bench endpoints' stats, or
+    /// <paramref name="readyPath"/> with 200 for a server without them (the real server's <c>/health/ready</c>, probed
+    /// every 20 ms so the moment it is ready is known to that).
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(
+        string name, string dll, int port, IDictionary<string, string> environment, IEnumerable<string>? arguments = null, string? readyPath = null)
     {
-        var info = new ProcessStartInfo("dotnet", [Path.GetFullPath(dll), "--urls", $"http://127.0.0.1:{port}"])
+        var info = new ProcessStartInfo("dotnet", [Path.GetFullPath(dll), "--urls", $"http://127.0.0.1:{port}", .. (arguments ?? [])])
         {
             WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(dll))!,
             RedirectStandardOutput = true,
@@ -53,13 +59,28 @@ internal sealed class ServerProcess : IAsyncDisposable
         {
             try
             {
-                await server.StatsAsync(collect: false);
-                return server;
+                if (readyPath is null)
+                {
+                    await server.StatsAsync(collect: false);
+                    return server;
+                }
+
+                using var ready = await server.Http.GetAsync(readyPath);
+                if (ready.IsSuccessStatusCode)
+                {
+                    return server;
+                }
             }
             catch (HttpRequestException)
             {
-                await Task.Delay(200);
             }
+
+            if (process.HasExited)
+            {
+                break;
+            }
+
+            await Task.Delay(readyPath is null ? 200 : 20);
         }
 
         await server.DisposeAsync();
@@ -105,6 +126,29 @@ internal sealed class ServerProcess : IAsyncDisposable
 
         return 0;
     }
+
+    /// <summary>
+    /// SIGTERM (what systemd, Docker and Kubernetes send; the server drains, see docs/durability.md), then waits for the
+    /// process to end. <see cref="Process.Kill()"/> would be SIGKILL.
+    /// </summary>
+    public async Task TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+    }
+
+    /// <summary>SIGKILL, as a crash: no drain, the clients' sockets are reset.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public int ExitCode => _process.ExitCode;
 
     public async ValueTask DisposeAsync()
     {
