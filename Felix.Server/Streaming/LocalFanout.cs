@@ -259,6 +259,12 @@ internal sealed partial class LocalFanout(
         }
     }
 
+    /// <summary>
+    /// The workflows this node keeps a channel for. A finished stream that nobody listens to must not count: a channel
+    /// per workflow ever run would grow the server's memory without bound.
+    /// </summary>
+    internal int StreamCount => _channels.Count;
+
     [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Transport {Sink} failed to take event {Sequence} of workflow {WorkflowId}")]
     private static partial void LogSinkFailed(ILogger logger, Exception exception, string sink, string workflowId, long sequence);
 

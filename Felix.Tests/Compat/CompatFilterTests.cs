@@ -39,6 +39,23 @@ public sealed class CompatFilterTests
         Assert.Equal(all.Where(e => e.Type() != "agent_output").Select(e => e.EventId()), filtered.Where(e => e.Type() != "agent_output").Select(e => e.EventId()));
     }
 
+    [Fact]
+    public async Task TheEdgesOfEachParameterAreAcceptedAndAnEmptyOneIsLikeNone()
+    {
+        await using var app = CreateServer();
+        var workflowId = await RunToEndAsync(app);
+        var all = (await ReadStreamAsync(app, WorkflowPath(workflowId))).Events().Select(e => e.EventId()).ToList();
+
+        // 0 and 1 are the bounds of a confidence, so both are valid; an empty value is the parameter left out.
+        foreach (var query in new[] { "min_confidence=0", "min_confidence=", "last_event_id=" })
+        {
+            Assert.Equal(all, (await ReadStreamAsync(app, WorkflowPath(workflowId, query))).Events().Select(e => e.EventId()));
+        }
+
+        var confident = (await ReadStreamAsync(app, WorkflowPath(workflowId, "min_confidence=1"))).Events();
+        Assert.Equal("workflow_complete", confident[^1].Type());
+    }
+
     [Theory]
     [InlineData("min_confidence=1.5")]
     [InlineData("min_confidence=high")]

@@ -54,6 +54,27 @@ public sealed class CompatSendWatchdogTests
     }
 
     [Fact]
+    public async Task ASendStartedLateInABeatStillGetsItsWholeTimeout()
+    {
+        var time = new FakeTimeProvider();
+        var peer = new StalledPeerStream();
+        using var rig = new Rig(time, peer);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
+
+        // Beats every 250 ms: this send starts just before the second one, so it is noted at the first.
+        time.Advance(TimeSpan.FromMilliseconds(240));
+        var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
+        await peer.WriteStarted.DefaultTimeout();
+
+        time.Advance(TimeSpan.FromMilliseconds(1000));
+        Assert.False(rig.ConnectionAborted, "the send was aborted before its whole timeout had passed");
+
+        time.Advance(TimeSpan.FromMilliseconds(20));
+        Assert.True(rig.ConnectionAborted);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send).DefaultTimeout();
+    }
+
+    [Fact]
     public async Task SendsThatCompleteAreNeverAbortedHoweverLongTheSocketLives()
     {
         var time = new FakeTimeProvider();

@@ -58,6 +58,19 @@ public sealed class SharedDeadlineTests
     }
 
     [Fact]
+    public void AShortDeadlineSharesATokenOnlyForAnEighthOfIt()
+    {
+        var time = new FakeTimeProvider();
+        var deadline = new SharedDeadline(TimeSpan.FromSeconds(1), time); // window: 125 ms
+
+        var first = deadline.Token;
+        time.Advance(TimeSpan.FromMilliseconds(130));
+        var second = deadline.Token;
+
+        Assert.NotEqual(first, second);
+    }
+
+    [Fact]
     public void AnInfiniteDeadlineNeverCancels()
     {
         var time = new FakeTimeProvider();

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Text.Json.Nodes;
 using Felix.Contracts;
 using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Felix.Tests.Storage;
 
@@ -65,6 +66,48 @@ public sealed class CrashRecoveryTests : DataDirectoryTest
         var rest = (await raw.ReadToCloseAsync()).Where(f => f["sequence"] is not null).ToList();
         Assert.Equal(WebSocketCloseStatus.NormalClosure, raw.CloseStatus);
         Assert.Equal(stored.Select(e => e.EventId), seen.Concat(rest).Select(f => f["event_id"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task WorkflowsLeftUnfinishedRunAtTheNextStartInTheOrderTheyWereCreated()
+    {
+        // One at a time, so the order they finish in is the order recovery queued them.
+        var settings = StorageTestSettings.SqliteFile(Files.Directory, ("Felix:Workflows:MaxConcurrent", "1"));
+        var created = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        // The state a stop leaves: accepted work in the store, none of it queued. Same creation time: the id decides.
+        (string Id, DateTimeOffset CreatedAt, string Status)[] left =
+        [
+            ("wf_00000003", created.AddMinutes(1), WorkflowStatuses.Pending),
+            ("wf_00000002", created.AddMinutes(1), WorkflowStatuses.Running),
+            ("wf_00000001", created, WorkflowStatuses.Pending),
+        ];
+        await using (var first = new FelixApplication(settings))
+        {
+            var store = first.Services.GetRequiredService<Felix.Server.Workflows.IWorkflowStore>();
+            foreach (var (id, createdAt, status) in left)
+            {
+                await store.CreateAsync(new Felix.Server.Workflows.WorkflowRecord
+                {
+                    Id = id, Task = "Accepted before the stop", MaxSteps = 1, Owner = "default", Status = status, CreatedAt = createdAt,
+                });
+            }
+        }
+
+        await using var second = new FelixApplication(settings);
+        using var client = second.CreateApiClient();
+        foreach (var (id, _, _) in left)
+        {
+            Assert.Equal(WorkflowStatuses.Completed, (await client.WaitForTerminalAsync(id)).Status);
+        }
+
+        // One at a time: each finished before the next started.
+        var finished = new List<(DateTimeOffset CompletedAt, string Id)>();
+        foreach (var (id, _, _) in left)
+        {
+            finished.Add(((await second.Services.GetRequiredService<Felix.Server.Workflows.IWorkflowStore>().GetAsync(id))!.CompletedAt!.Value, id));
+        }
+
+        Assert.Equal(["wf_00000001", "wf_00000002", "wf_00000003"], finished.OrderBy(f => f.CompletedAt).Select(f => f.Id));
     }
 
     /// <summary>Reads the workflow's stream (resuming after what was already seen) until <paramref name="until"/> events.</summary>

@@ -1,3 +1,4 @@
+using Felix.Server.Storage;
 using Felix.Server.Streaming;
 using Felix.Tests.Infrastructure;
 using Felix.Contracts.Events;
@@ -47,6 +48,8 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         var append = log.AppendAsync(Output("wf_a", 1)).AsTask();
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         Assert.False(append.IsCompleted, "the append completed while its write could not have been committed");
+        // Its sequence is handed out, but the stream's state counts only what is stored.
+        Assert.Null(await log.GetStateAsync("wf_a").DefaultTimeout());
         await ExecuteAsync(other, "COMMIT;");
         await append.DefaultTimeout();
 
@@ -124,6 +127,31 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         await log.AppendAsync(next, fence: 1).AsTask().DefaultTimeout();
 
         Assert.Equal(("e0ld", 8L), (next.Epoch, next.Sequence));
+    }
+
+    [Theory]
+    [InlineData(true, 2L)]
+    [InlineData(false, 1L)]
+    public async Task EveryConnectionToTheFileHasTheConfiguredSettingsAndTheFileTheCurrentSchema(bool full, long synchronous)
+    {
+        // Durability (synchronous), readers beside the writer (WAL) and waiting out another writer (busy_timeout) are
+        // settings a test cannot see in behaviour short of a power cut or a race; the connections must carry them.
+        var options = _files.Options();
+        options.Synchronous = full ? SqliteSynchronous.Full : SqliteSynchronous.Normal;
+        await using var database = new SqliteDatabase(options, _files.Directory, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await database.QuickCheckAsync().DefaultTimeout(); // creates the file and its schema
+
+        // Two at once: the first may be the pooled connection that created the schema, the second is a new one.
+        await using var pooled = await database.OpenAsync().AsTask().DefaultTimeout();
+        await using var opened = await database.OpenAsync().AsTask().DefaultTimeout();
+
+        foreach (var connection in new[] { pooled.Connection, opened.Connection })
+        {
+            Assert.Equal("wal", await ExecuteAsync(connection, "PRAGMA journal_mode;"));
+            Assert.Equal(synchronous, await ExecuteAsync(connection, "PRAGMA synchronous;"));
+            Assert.Equal(30000L, await ExecuteAsync(connection, "PRAGMA busy_timeout;"));
+            Assert.Equal(2L, await ExecuteAsync(connection, "PRAGMA user_version;"));
+        }
     }
 
     [Fact]

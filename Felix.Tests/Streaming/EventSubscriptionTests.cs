@@ -53,6 +53,24 @@ public sealed class EventSubscriptionTests
     }
 
     [Fact]
+    public async Task DisposingEndsAWaitingReaderAndLaterEventsDoNotCountAsFallingBehind()
+    {
+        var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));
+        var released = 0;
+        var subscription = new EventSubscription(WorkflowId, log, capacity: 1, 100, _ => released++);
+        var events = subscription.ReadAllAsync().GetAsyncEnumerator();
+        var next = events.MoveNextAsync().AsTask();
+
+        subscription.Dispose();
+
+        Assert.False(await next.DefaultTimeout());
+        Assert.Equal(1, released);
+        // The publisher may still hold the subscription for a moment: its events go nowhere, and no drop is reported.
+        Assert.True(subscription.Deliver(new PublishedEvent(new WorkflowStatusEvent { WorkflowId = WorkflowId, Sequence = 1 })));
+        Assert.True(subscription.Deliver(new PublishedEvent(new WorkflowStatusEvent { WorkflowId = WorkflowId, Sequence = 2 })));
+    }
+
+    [Fact]
     public async Task ASubscriberPastItsCapacityIsCutOff()
     {
         var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));

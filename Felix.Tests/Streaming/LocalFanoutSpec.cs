@@ -165,6 +165,65 @@ public abstract class LocalFanoutSpec : IAsyncLifetime
         Assert.Equal([1L, 2L, 3L], await ReadToEndAsync(subscription));
     }
 
+    [Fact]
+    public async Task AStreamPublishedHereToItsEndKeepsNoChannel()
+    {
+        foreach (var terminal in new[] { false, true })
+        {
+            await _fanout.PublishAsync(WorkflowId, async () =>
+            {
+                WorkflowEvent evt = terminal
+                    ? new WorkflowCompleteEvent { WorkflowId = WorkflowId }
+                    : new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running };
+                await _log.AppendAsync(evt);
+                return evt;
+            }, CancellationToken.None);
+        }
+
+        Assert.Equal([1L, 2L], _group.Sequences);
+        Assert.Equal(0, _fanout.StreamCount);
+    }
+
+    [Fact]
+    public async Task AStreamThatEndsElsewhereKeepsNoChannelOnceItsGroupHadTheEnd()
+    {
+        await _fanout.JoinAsync(WorkflowId, () => Task.CompletedTask);
+
+        await _fanout.DeliverRemoteAsync(await AppendElsewhereAsync());
+        Assert.Equal(1, _fanout.StreamCount);
+        await _fanout.DeliverRemoteAsync(await AppendElsewhereAsync(terminal: true));
+
+        Assert.Equal([1L, 2L], _group.Sequences);
+        Assert.Equal(0, _fanout.StreamCount);
+    }
+
+    [Fact]
+    public async Task ALateSubscriberThatReadsTheEndFromHistoryLetsGoOfTheChannelWhenDone()
+    {
+        await AppendElsewhereAsync();
+        await AppendElsewhereAsync(terminal: true);
+
+        var subscription = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        Assert.Equal([1L, 2L], await ReadToEndAsync(subscription));
+        Assert.Equal(1, _fanout.StreamCount); // still listened to
+        subscription.Dispose();
+
+        Assert.Equal(0, _fanout.StreamCount);
+    }
+
+    [Fact]
+    public async Task ASubscriberResumingRightAfterTheEndGetsNothingAndLetsGoOfTheChannel()
+    {
+        await AppendElsewhereAsync();
+        var last = await AppendElsewhereAsync(terminal: true);
+
+        var subscription = await _fanout.SubscribeAsync(WorkflowId, last.Epoch, last.Sequence);
+        Assert.Empty(await ReadToEndAsync(subscription));
+        subscription.Dispose();
+
+        Assert.Equal(0, _fanout.StreamCount);
+    }
+
     private sealed class RecordingSink : IEventSink
     {
         private readonly ConcurrentQueue<long> _sequences = new();
