@@ -13,6 +13,15 @@ internal readonly record struct NodeFeedMessage(string Sender, string WorkflowId
     /// <summary>What the script puts before the sequence.</summary>
     public static string Header(string nodeId, string workflowId) => $"{nodeId}\n{workflowId}\n";
 
+    /// <summary>The message for an event appended without the script (the script builds the same one itself).</summary>
+    public static byte[] Encode(string nodeId, string workflowId, long sequence, string epoch, ReadOnlySpan<byte> body)
+    {
+        var header = Header(nodeId, workflowId) + sequence.ToString(CultureInfo.InvariantCulture) + "\n" + epoch + "\n";
+        var message = new byte[Encoding.UTF8.GetByteCount(header) + body.Length];
+        body.CopyTo(message.AsSpan(Encoding.UTF8.GetBytes(header, message)));
+        return message;
+    }
+
     public static NodeFeedMessage Decode(byte[] message)
     {
         var span = message.AsSpan();

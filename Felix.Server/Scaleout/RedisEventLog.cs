@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
 using Felix.Server.Streaming;
@@ -112,6 +111,8 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
     // may go without the script. Appends of one workflow are serialised by the publisher.
     private readonly ConcurrentDictionary<string, LastAppend> _lastAppends = new(StringComparer.Ordinal);
 
+    private const int MaxRemembered = 10_000;
+
     public async ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default)
     {
         var body = MessagePackSerializer.Serialize(evt, FelixSerialization.MessagePackOptions, CancellationToken.None);
@@ -124,7 +125,7 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
             Stamp(evt, appended);
             if (!evt.IsTerminal)
             {
-                _lastAppends[evt.WorkflowId] = appended;
+                Remember(evt.WorkflowId, appended);
             }
             else
             {
@@ -142,6 +143,20 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
         {
             await ReleaseOwnershipAsync(evt.WorkflowId);
         }
+    }
+
+    /// <summary>
+    /// Keeps where a writer's next event may go. A stream that ends on another node (a cancel, a takeover) or is only
+    /// created here leaves its entry behind, so the entries are bounded: forgetting them costs a script call, not a rule.
+    /// </summary>
+    private void Remember(string workflowId, LastAppend appended)
+    {
+        if (!_lastAppends.ContainsKey(workflowId) && _lastAppends.Count >= MaxRemembered)
+        {
+            _lastAppends.Clear();
+        }
+
+        _lastAppends[workflowId] = appended;
     }
 
     /// <summary>
@@ -169,11 +184,8 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
 
         // Not awaited: the next append of this workflow goes out after it on the same connection, so other nodes still
         // hear of its events in order; a publish lost on the way is a gap their fan-out fills from the stream.
-        var header = NodeFeedMessage.Header(redis.NodeId, workflowId) + next.Sequence.ToString(CultureInfo.InvariantCulture) + "\n" + next.Epoch + "\n";
-        var message = new byte[Encoding.UTF8.GetByteCount(header) + body.Length];
-        var written = Encoding.UTF8.GetBytes(header, message);
-        body.CopyTo(message.AsSpan(written));
-        await redis.Database.PublishAsync(redis.Keys.EventsChannel, message, CommandFlags.FireAndForget);
+        await redis.Database.PublishAsync(
+            redis.Keys.EventsChannel, NodeFeedMessage.Encode(redis.NodeId, workflowId, next.Sequence, next.Epoch, body), CommandFlags.FireAndForget);
         return next;
     }
 

@@ -1,11 +1,9 @@
-using System.Text;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Approvals;
 using Felix.Server.Observability;
 using Felix.Server.Streaming;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
 using Felix.Server.Agents;
