@@ -61,8 +61,14 @@ internal sealed class OfflineChatClient(IOptions<LlmOptions> options, TimeProvid
         {
             // At a model's pace (a beat of a few milliseconds) the wait is not cancellable: a cancellable one costs a
             // registration per token, which is what the shared beat saves. A slow beat would hold up a cancel.
-            var beat = _pacer.NextBeatAsync();
-            await (_pacer.Period > SlowBeat ? beat.WaitAsync(cancellationToken) : beat);
+            if (_pacer.Period > SlowBeat)
+            {
+                await _pacer.NextBeatAsync(cancellationToken);
+            }
+            else
+            {
+                await _pacer.NextBeat();
+            }
         }
 
         cancellationToken.ThrowIfCancellationRequested();

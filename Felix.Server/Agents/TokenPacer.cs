@@ -1,17 +1,23 @@
+using System.Runtime.CompilerServices;
+
 namespace Felix.Server.Agents;
 
 /// <summary>
 /// One beat for every offline model stream of the process: each writer waits for the next beat, so a token costs a
-/// wait on a task shared by all writers instead of a timer of its own. The timer runs only while someone waits, and a
-/// writer that keeps writing gets one token per beat, the configured pace.
+/// place in the beat's list instead of a timer of its own. The timer runs only while someone waits, and a writer that
+/// keeps writing gets one token per beat, the configured pace.
 /// </summary>
+/// <remarks>
+/// The writers due at a beat continue on the beat's own thread, one after another, up to their next wait. A task shared
+/// by all writers would hand every writer but the first to the thread pool, which wakes idle workers at every beat, and
+/// a woken worker spins before it sleeps again: at a model's pace that spinning cost more CPU than the tokens did.
+/// </remarks>
 internal sealed class TokenPacer : IDisposable
 {
     private readonly TimeSpan _period;
     private readonly ITimer _timer;
     private readonly Lock _lock = new();
-    private TaskCompletionSource _beat = NewBeat();
-    private int _waiting;
+    private List<Action> _due = [];
     private bool _running;
 
     public TokenPacer(TimeSpan period, TimeProvider time)
@@ -22,28 +28,39 @@ internal sealed class TokenPacer : IDisposable
 
     public TimeSpan Period => _period;
 
-    /// <summary>Completes at the next beat.</summary>
-    public Task NextBeatAsync()
+    /// <summary>Awaits the next beat; the awaiting writer continues on the beat's thread.</summary>
+    public NextBeatAwaitable NextBeat() => new(this);
+
+    /// <summary>
+    /// The next beat as a task that a cancel ends early, for a slow beat, where waiting out the beat would hold up the
+    /// cancel. It costs a task and a registration per wait, which is why a fast beat does without.
+    /// </summary>
+    public Task NextBeatAsync(CancellationToken cancellationToken)
+    {
+        var beat = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(() => beat.TrySetResult());
+        return beat.Task.WaitAsync(cancellationToken);
+    }
+
+    private void Enqueue(Action continuation)
     {
         lock (_lock)
         {
-            _waiting++;
+            _due.Add(continuation);
             if (!_running)
             {
                 _running = true;
                 _timer.Change(_period, _period);
             }
-
-            return _beat.Task;
         }
     }
 
     private void Beat()
     {
-        TaskCompletionSource beat;
+        List<Action> due;
         lock (_lock)
         {
-            if (_waiting == 0)
+            if (_due.Count == 0)
             {
                 // Nobody waited a whole period: stop until someone does.
                 _running = false;
@@ -51,16 +68,41 @@ internal sealed class TokenPacer : IDisposable
                 return;
             }
 
-            _waiting = 0;
-            beat = _beat;
-            _beat = NewBeat();
+            // A new list, not a reused one: a beat that overruns its period can overlap the next one.
+            due = _due;
+            _due = new List<Action>(due.Count);
         }
 
-        beat.SetResult();
+        foreach (var continuation in due)
+        {
+            continuation();
+        }
     }
 
-    // Continuations run on the thread pool, not on the timer's thread one after another.
-    private static TaskCompletionSource NewBeat() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     public void Dispose() => _timer.Dispose();
+
+    internal readonly struct NextBeatAwaitable(TokenPacer pacer)
+    {
+        public Awaiter GetAwaiter() => new(pacer);
+
+        internal readonly struct Awaiter(TokenPacer pacer) : ICriticalNotifyCompletion
+        {
+            public bool IsCompleted => false;
+
+            public void GetResult()
+            {
+            }
+
+            // The async method's own box restores its execution context when it resumes.
+            public void UnsafeOnCompleted(Action continuation) => pacer.Enqueue(continuation);
+
+            public void OnCompleted(Action continuation)
+            {
+                var context = ExecutionContext.Capture();
+                pacer.Enqueue(context is null
+                    ? continuation
+                    : () => ExecutionContext.Run(context, static state => ((Action)state!)(), continuation));
+            }
+        }
+    }
 }

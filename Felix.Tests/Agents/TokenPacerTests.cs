@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Felix.Server.Agents;
 using Felix.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
@@ -15,13 +16,12 @@ public sealed class TokenPacerTests
         var time = new FakeTimeProvider();
         using var pacer = new TokenPacer(Period, time);
 
-        var waits = Enumerable.Range(0, 100).Select(_ => pacer.NextBeatAsync()).ToList();
+        var waits = await StartWritersAsync(pacer, 100);
         time.Advance(Period - TimeSpan.FromTicks(1));
         Assert.All(waits, w => Assert.False(w.IsCompleted));
 
         time.Advance(TimeSpan.FromTicks(1));
         await Task.WhenAll(waits).DefaultTimeout();
-        Assert.True(waits.Distinct().Count() == 1, "the writers waited on beats of their own");
     }
 
     [Fact]
@@ -32,7 +32,7 @@ public sealed class TokenPacerTests
 
         for (var i = 0; i < 3; i++)
         {
-            var beat = pacer.NextBeatAsync();
+            var beat = (await StartWritersAsync(pacer, 1))[0];
             Assert.False(beat.IsCompleted);
             time.Advance(Period);
             await beat.DefaultTimeout();
@@ -44,16 +44,60 @@ public sealed class TokenPacerTests
     {
         var time = new FakeTimeProvider();
         using var pacer = new TokenPacer(Period, time);
-        var first = pacer.NextBeatAsync();
+        var first = (await StartWritersAsync(pacer, 1))[0];
         time.Advance(Period);
         await first.DefaultTimeout();
 
         // A beat with nobody waiting stops the timer: a later writer waits a whole period from when it asks.
         time.Advance(Period * 3.5);
-        var later = pacer.NextBeatAsync();
+        var later = (await StartWritersAsync(pacer, 1))[0];
         time.Advance(Period - TimeSpan.FromTicks(1));
         Assert.False(later.IsCompleted);
         time.Advance(TimeSpan.FromTicks(1));
         await later.DefaultTimeout();
     }
+
+    [Fact]
+    public async Task WritersDueAtABeatContinueOnTheBeatsThreadBeforeTheBeatReturns()
+    {
+        var time = new FakeTimeProvider();
+        using var pacer = new TokenPacer(Period, time);
+        var continuedOn = new ConcurrentQueue<int>();
+
+        var writers = await StartWritersAsync(pacer, 3, () => continuedOn.Enqueue(Environment.CurrentManagedThreadId));
+        var (beatThread, continuedBeforeReturn) = await Task.Run(() =>
+        {
+            time.Advance(Period);
+            return (Environment.CurrentManagedThreadId, continuedOn.Count);
+        });
+
+        await Task.WhenAll(writers).DefaultTimeout();
+        Assert.Equal(3, continuedBeforeReturn);
+        Assert.All(continuedOn, thread => Assert.Equal(beatThread, thread));
+    }
+
+    [Fact]
+    public async Task ASlowBeatsWaitEndsAtTheBeatOrEarlierAtACancel()
+    {
+        var time = new FakeTimeProvider();
+        using var pacer = new TokenPacer(TimeSpan.FromSeconds(1), time);
+        using var cancel = new CancellationTokenSource();
+
+        var released = pacer.NextBeatAsync(CancellationToken.None);
+        var cancelled = pacer.NextBeatAsync(cancel.Token);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled).DefaultTimeout();
+        Assert.False(released.IsCompleted);
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        await released.DefaultTimeout();
+    }
+
+    // Writers are started off the test's synchronisation context, as the engine's are, and are waiting when this returns.
+    private static Task<List<Task>> StartWritersAsync(TokenPacer pacer, int count, Action? afterBeat = null) =>
+        Task.Run(() => Enumerable.Range(0, count).Select(async _ =>
+        {
+            await pacer.NextBeat();
+            afterBeat?.Invoke();
+        }).ToList());
 }
