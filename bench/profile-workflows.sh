@@ -29,12 +29,13 @@ until curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null; do sleep 0.2; d
 
 ended=0
 round() {
-  local i
+  local i posts=()
   for i in $(seq 1 "$workflows"); do
     curl -sf -X POST "http://127.0.0.1:$port/api/v1/workflows" -H 'Content-Type: application/json' \
       -d "{\"task\":\"Profile of workflow $i\",\"max_steps\":3}" >/dev/null &
+    posts+=($!)
   done
-  wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
+  wait "${posts[@]}" || true
   ended=$((ended + workflows))
   until curl -sf "http://127.0.0.1:$port/api/v1/workflows?status=completed&page_size=1" | grep -q "\"total\":$ended"; do
     sleep 0.25

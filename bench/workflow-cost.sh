@@ -31,22 +31,23 @@ published() { curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^felix_events
 ticks=$(getconf CLK_TCK)
 ended=0
 round() {
-  local label="$1" i
+  local i posts=()
   for i in $(seq 1 "$workflows"); do
     curl -sf -X POST "http://127.0.0.1:$port/api/v1/workflows" -H 'Content-Type: application/json' \
       -d "{\"task\":\"Cost of workflow $i\",\"max_steps\":3}" >/dev/null &
+    posts+=($!)
   done
-  wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
+  wait "${posts[@]}" || true
   ended=$((ended + workflows))
   until curl -sf "http://127.0.0.1:$port/api/v1/workflows?status=completed&page_size=1" | grep -q "\"total\":$ended"; do
     sleep 0.25
   done
 }
 
-for r in $(seq 1 "$warmup_rounds"); do round warm-up; done
+for r in $(seq 1 "$warmup_rounds"); do round; done
 for r in $(seq 1 "$rounds"); do
   events_before=$(published); before=$(cpu); start=$(date +%s.%N)
-  round measured
+  round
   end=$(date +%s.%N); after=$(cpu); events_after=$(published)
   echo "round=$r workflows=$workflows delay=$delay store=$store cpu_s=$(echo "scale=2; ($after - $before) / $ticks" | bc) wall_s=$(echo "scale=2; ($end - $start) / 1" | bc) events=$((events_after - events_before))"
 done

@@ -18,6 +18,9 @@ internal static partial class FelixStartupExtensions
     /// <c>appsettings.json</c> and finds its relative <c>Felix:Storage:DataDirectory</c> the same from anywhere. A content
     /// root given explicitly (<c>--contentRoot</c>, <c>ASPNETCORE_CONTENTROOT</c>, <c>DOTNET_CONTENTROOT</c>, or the test
     /// host's) still wins: setting one here as well would make the host refuse the change.
+    /// The settings files are read once, unless <c>hostBuilder:reloadConfigOnChange</c> is given: watching them watches
+    /// the whole content root, data directory included, so every write of the event log woke the watcher's thread
+    /// (7 % of the server's CPU with workflows at a model's pace on the SQLite store). Felix reads its settings at start.
     /// </summary>
     public static WebApplicationOptions BuilderOptions(string[] args)
     {
@@ -25,9 +28,13 @@ internal static partial class FelixStartupExtensions
             .AddEnvironmentVariables("DOTNET_")
             .AddEnvironmentVariables("ASPNETCORE_")
             .AddCommandLine(args)
-            .Build()[HostDefaults.ContentRootKey];
-        return new WebApplicationOptions { Args = args, ContentRootPath = string.IsNullOrEmpty(given) ? AppContext.BaseDirectory : null };
+            .Build();
+        var contentRoot = given[HostDefaults.ContentRootKey];
+        string[] hostArgs = given[ReloadConfigOnChangeKey] is null ? [.. args, $"--{ReloadConfigOnChangeKey}=false"] : args;
+        return new WebApplicationOptions { Args = hostArgs, ContentRootPath = string.IsNullOrEmpty(contentRoot) ? AppContext.BaseDirectory : null };
     }
+
+    private const string ReloadConfigOnChangeKey = "hostBuilder:reloadConfigOnChange";
 
     /// <summary>Console lines as the server writes them: one line per entry, UTC timestamp first.</summary>
     public static void ConfigureConsole(SimpleConsoleFormatterOptions console)
