@@ -41,13 +41,22 @@ internal sealed class StreamingAdmission : IDisposable
         _chain = PartitionedRateLimiter.CreateChained(_limiters);
     }
 
-    private static TokenBucketRateLimiterOptions PerMinute(int perMinute, int burst) => new()
+    /// <summary>
+    /// The same rate in periods of about a second: a partitioned bucket refills continuously whatever its period, but it
+    /// reports a whole period as <c>RetryAfter</c>, so a one-minute period told a refused client to wait a minute for a
+    /// token that came back within a second.
+    /// </summary>
+    internal static TokenBucketRateLimiterOptions PerMinute(int perMinute, int burst)
     {
-        TokenLimit = burst,
-        TokensPerPeriod = perMinute,
-        ReplenishmentPeriod = TimeSpan.FromMinutes(1),
-        QueueLimit = 0,
-    };
+        var tokensPerPeriod = Math.Max(1, perMinute / 60);
+        return new()
+        {
+            TokenLimit = burst,
+            TokensPerPeriod = tokensPerPeriod,
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1) * tokensPerPeriod / perMinute,
+            QueueLimit = 0,
+        };
+    }
 
     /// <summary>A lease to hold while the request runs; refused (not acquired) when a limit is reached.</summary>
     public RateLimitLease Admit(HttpContext context) => _chain.AttemptAcquire(context);

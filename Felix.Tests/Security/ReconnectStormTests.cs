@@ -90,4 +90,40 @@ public sealed class ReconnectStormTests
         Assert.Equal(30, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
         clients.ForEach(c => c.Dispose());
     }
+
+    [Fact]
+    public async Task AClientRefusedForItsAttemptsIsToldToComeBackWhenItsAddressHasAnAttemptAgain()
+    {
+        // 60 a minute from one address: a token a second once the burst is spent.
+        await using var app = TenantApplication.Create(new Dictionary<string, string?>
+        {
+            ["Felix:Limits:ConnectionAttemptsPerMinute"] = "60",
+        }, kestrel: true);
+        using var client = ClientFrom(app, Loopback(0));
+        Assert.All(await NegotiateAsync(client, 60), status => Assert.Equal(HttpStatusCode.OK, status));
+
+        using var refused = await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        var retryAfter = refused.Headers.RetryAfter?.Delta ?? TimeSpan.MaxValue;
+        // One token's wait, and as much again of jitter: not the minute the limit is expressed in.
+        Assert.InRange(retryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2));
+
+        await Task.Delay(retryAfter);
+        using var back = await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, back.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(600, 10, 1000)]
+    [InlineData(6_000, 100, 1000)]
+    [InlineData(20, 1, 3000)]
+    [InlineData(90, 1, 667)]
+    public void AnAttemptLimitIsTheSameRatePerMinuteInPeriodsOfAboutASecond(int perMinute, int tokensPerPeriod, int periodMilliseconds)
+    {
+        var options = Felix.Server.Platform.StreamingAdmission.PerMinute(perMinute, burst: 5);
+        Assert.Equal(tokensPerPeriod, options.TokensPerPeriod);
+        Assert.Equal(periodMilliseconds, options.ReplenishmentPeriod.TotalMilliseconds, tolerance: 1);
+        Assert.Equal(perMinute, options.TokensPerPeriod * (TimeSpan.FromMinutes(1) / options.ReplenishmentPeriod), tolerance: 0.1);
+        Assert.Equal(5, options.TokenLimit);
+    }
 }
