@@ -8,9 +8,9 @@ namespace Felix.Server.Agents;
 /// keeps writing gets one token per beat, the configured pace.
 /// </summary>
 /// <remarks>
-/// The writers due at a beat continue on the beat's own thread, one after another, up to their next wait. A task shared
-/// by all writers would hand every writer but the first to the thread pool, which wakes idle workers at every beat, and
-/// a woken worker spins before it sleeps again: at a model's pace that spinning cost more CPU than the tokens did.
+/// The writers due at a beat continue on the beat's own thread, one after another, up to their next wait, so a beat
+/// wakes one thread however many streams it paces. (A task shared by all writers hands every writer but the first to
+/// the thread pool, and each worker it wakes spins before it sleeps again.)
 /// </remarks>
 internal sealed class TokenPacer : IDisposable
 {

@@ -19,8 +19,8 @@ internal static partial class FelixStartupExtensions
     /// root given explicitly (<c>--contentRoot</c>, <c>ASPNETCORE_CONTENTROOT</c>, <c>DOTNET_CONTENTROOT</c>, or the test
     /// host's) still wins: setting one here as well would make the host refuse the change.
     /// The settings files are read once, unless <c>hostBuilder:reloadConfigOnChange</c> is given: watching them watches
-    /// the whole content root, data directory included, so every write of the event log woke the watcher's thread
-    /// (7 % of the server's CPU with workflows at a model's pace on the SQLite store). Felix reads its settings at start.
+    /// the whole content root, data directory included, so every write of the event log would wake the watcher's thread.
+    /// Felix reads its settings at start.
     /// </summary>
     public static WebApplicationOptions BuilderOptions(string[] args)
     {
