@@ -61,7 +61,7 @@ internal sealed class HoldScenario(BenchSettings settings, IReadOnlyDictionary<s
             for (var idle = 0.0; idle < settings.HoldIdleSeconds; idle += 15)
             {
                 await Task.Delay(TimeSpan.FromSeconds(Math.Min(15, settings.HoldIdleSeconds - idle)));
-                Console.WriteLine($"  idle {Math.Min(idle + 15, settings.HoldIdleSeconds):F0} s: {clients.Count(c => c.Closed)} closed by the clients' account; {await ConnectionsAsync(server)}");
+                Console.WriteLine($"  idle {Math.Min(idle + 15, settings.HoldIdleSeconds):F0} s: {clients.Count(c => c.Closed)} closed by the clients' account; server counts {await ConnectionsAsync(server)}");
             }
 
             var counted = await ConnectionsAsync(server);
@@ -148,12 +148,12 @@ internal sealed class HoldScenario(BenchSettings settings, IReadOnlyDictionary<s
     private static async Task<string> ConnectionsAsync(ServerProcess server)
     {
         using var status = JsonDocument.Parse(await server.Http.GetStringAsync("/api/v1/system/status"));
-        var text = new StringBuilder("server counts");
+        var text = new StringBuilder();
         foreach (var property in status.RootElement.EnumerateObject().Where(p => p.Name.Equals("connections", StringComparison.OrdinalIgnoreCase)))
         {
             foreach (var transport in property.Value.EnumerateObject())
             {
-                text.Append(CultureInfo.InvariantCulture, $" {transport.Name} {transport.Value.GetInt32():N0}");
+                text.Append(CultureInfo.InvariantCulture, $"{(text.Length > 0 ? ", " : "")}{transport.Name} {transport.Value.GetInt32():N0}");
             }
         }
 

@@ -23,7 +23,7 @@ internal static class Report
         }
 
         var bare = results.Where(r => r.Target is "baseline" or "kestrel").ToDictionary(r => (r.Target, r.Transport, r.Scenario));
-        if (bare.Count > 0)
+        if (bare.Count > 0 && results.Any(r => r.Target == "felix" && r.PublishRate == 0 && r.Expected > 0))
         {
             text.AppendLine();
             text.AppendLine("| transport | scenario | Felix deliveries/s | bare Kestrel, same bytes: deliveries/s | **Felix / bare Kestrel** | server CPU per delivery, bare Kestrel / Felix | bare Kestrel raw frames: deliveries/s | Felix / bare Kestrel raw frames | bare SignalR: deliveries/s | Felix / bare SignalR | server CPU per delivery, bare SignalR / Felix |");
