@@ -42,7 +42,14 @@ internal abstract class BenchClient : IAsyncDisposable
     /// <summary>True once the transport reported the connection lost (a drop unless the run ended).</summary>
     public bool Closed { get; protected set; }
 
-    public abstract Task ConnectAsync(Uri server, string workflowId, CancellationToken cancellationToken);
+    public Task ConnectAsync(Uri server, string workflowId, CancellationToken cancellationToken) =>
+        ConnectAsync(server, workflowId, invoker: null, cancellationToken);
+
+    /// <summary>
+    /// Connects through <paramref name="invoker"/> when given (a <see cref="StormSource"/>'s, whose sockets leave from one
+    /// loopback source address: one address has only ~28,000 ephemeral ports), else through the default handler.
+    /// </summary>
+    public abstract Task ConnectAsync(Uri server, string workflowId, HttpMessageInvoker? invoker, CancellationToken cancellationToken);
 
     protected void OnEvent(long publishedTicks)
     {
@@ -70,11 +77,11 @@ internal sealed class RawClient(RunSink sink) : BenchClient(sink)
     private readonly ClientWebSocket _socket = new();
     private Task? _receive;
 
-    public override async Task ConnectAsync(Uri server, string workflowId, CancellationToken cancellationToken)
+    public override async Task ConnectAsync(Uri server, string workflowId, HttpMessageInvoker? invoker, CancellationToken cancellationToken)
     {
         var uri = new Uri(server, $"/api/v1/ws/workflows/{workflowId}?types=all");
         _socket.Options.KeepAliveInterval = Timeout.InfiniteTimeSpan;
-        await _socket.ConnectAsync(new UriBuilder(uri) { Scheme = "ws" }.Uri, cancellationToken);
+        await _socket.ConnectAsync(new UriBuilder(uri) { Scheme = "ws" }.Uri, invoker, cancellationToken);
         var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _receive = ReceiveAsync(connected);
         await connected.Task.WaitAsync(cancellationToken);
@@ -139,8 +146,13 @@ internal sealed class SignalRClient(RunSink sink, string protocol) : BenchClient
 {
     private HubConnection? _connection;
 
-    public override async Task ConnectAsync(Uri server, string workflowId, CancellationToken cancellationToken)
+    public override async Task ConnectAsync(Uri server, string workflowId, HttpMessageInvoker? invoker, CancellationToken cancellationToken)
     {
+        if (invoker is not null)
+        {
+            throw new NotSupportedException("The full client connects from the default source address only.");
+        }
+
         var builder = new HubConnectionBuilder()
             .WithUrl(new Uri(server, HubPaths.Workflows), HttpTransportType.WebSockets, o => o.SkipNegotiation = true)
             .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Error));

@@ -116,6 +116,27 @@ internal sealed class BenchSettings
     /// <summary>Storm: how long one abusive client reconnects in a tight loop once the crowd is back.</summary>
     public double StormAbuseSeconds { get; set; } = 10;
 
+    /// <summary>Hold: raw WebSocket connections held by one Felix process together with <see cref="HoldSignalR"/> hub ones.</summary>
+    public int HoldRaw { get; set; } = 20_000;
+
+    public int HoldSignalR { get; set; } = 20_000;
+
+    /// <summary>Hold: the hub protocol of the SignalR connections (<c>messagepack</c> or <c>json</c>).</summary>
+    public string HoldProtocol { get; set; } = "messagepack";
+
+    public int HoldWorkflows { get; set; } = 100;
+
+    /// <summary>
+    /// Hold: loopback source addresses (127.0.0.2 onwards). 80 puts 500 connection attempts on each, under the default
+    /// per-address burst of 600, and 500 ports of each address's ~28,000.
+    /// </summary>
+    public int HoldAddresses { get; set; } = 80;
+
+    /// <summary>Hold: idle time before the check, past the raw ping interval and SignalR's client timeout (both 30 s).</summary>
+    public double HoldIdleSeconds { get; set; } = 45;
+
+    public TimeSpan HoldConnectTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Names the build in the scale-out results (e.g. <c>before</c>, <c>after</c>).</summary>
     public string Label { get; set; } = "felix";
     public int ConnectConcurrency { get; set; } = 64;

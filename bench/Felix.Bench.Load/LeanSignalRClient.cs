@@ -19,11 +19,11 @@ internal sealed class LeanSignalRClient(RunSink sink, string protocol) : BenchCl
     private Task? _receive;
     private Task? _ping;
 
-    public override async Task ConnectAsync(Uri server, string workflowId, CancellationToken cancellationToken)
+    public override async Task ConnectAsync(Uri server, string workflowId, HttpMessageInvoker? invoker, CancellationToken cancellationToken)
     {
         var uri = new UriBuilder(new Uri(server, HubPaths.Workflows)) { Scheme = "ws" }.Uri;
         _socket.Options.KeepAliveInterval = Timeout.InfiniteTimeSpan;
-        await _socket.ConnectAsync(uri, cancellationToken);
+        await _socket.ConnectAsync(uri, invoker, cancellationToken);
         await _socket.SendAsync(HubFrames.Handshake(protocol), WebSocketMessageType.Text, true, cancellationToken);
         var subscribe = _binary
             ? HubFrames.MessagePackInvocation("0", nameof(IWorkflowHub.Subscribe), workflowId, null)

@@ -54,6 +54,21 @@ internal static class LoadGenerator
             return;
         }
 
+        if (settings.Scenarios is ["hold"])
+        {
+            // Felix only, with its default limits but one (HoldScenario): none of the raised limits above apply.
+            var holdEnvironment = felixEnvironment
+                .Where(pair => !pair.Key.StartsWith("Felix__Limits__", StringComparison.Ordinal) && pair.Key != "Felix__Streaming__SendQueueCapacity")
+                .ToDictionary();
+            var report = await new HoldScenario(settings, holdEnvironment).RunAsync();
+            if (settings.Output is { } output)
+            {
+                await File.WriteAllTextAsync(output, report);
+            }
+
+            return;
+        }
+
         var kestrelHubEnvironment = new Dictionary<string, string>(baselineEnvironment) { ["Bench__Hubs"] = "kestrel" };
         var rawOnlyEnvironment = new Dictionary<string, string>(baselineEnvironment) { ["Bench__Hubs"] = "none" };
 

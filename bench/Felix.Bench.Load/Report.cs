@@ -23,7 +23,7 @@ internal static class Report
         }
 
         var bare = results.Where(r => r.Target is "baseline" or "kestrel").ToDictionary(r => (r.Target, r.Transport, r.Scenario));
-        if (bare.Count > 0)
+        if (bare.Count > 0 && results.Any(r => r.Target == "felix" && r.PublishRate == 0 && r.Expected > 0))
         {
             text.AppendLine();
             text.AppendLine("| transport | scenario | Felix deliveries/s | bare Kestrel, same bytes: deliveries/s | **Felix / bare Kestrel** | server CPU per delivery, bare Kestrel / Felix | bare Kestrel raw frames: deliveries/s | Felix / bare Kestrel raw frames | bare SignalR: deliveries/s | Felix / bare SignalR | server CPU per delivery, bare SignalR / Felix |");
@@ -40,8 +40,49 @@ internal static class Report
             }
         }
 
+        AppendDensity(text, results, bare);
         return text.ToString();
     }
+
+    /// <summary>
+    /// Idle memory per connection, Felix against the bare server of the same transport measured in the same invocation,
+    /// three ways: from one connection per workflow (the density scenario's figure), marginal (half to all) and the whole
+    /// process (fresh and ready to all). The targets: raw within 1.15x of bare Kestrel, SignalR within 1.1x of bare SignalR.
+    /// </summary>
+    private static void AppendDensity(StringBuilder text, IReadOnlyList<RunResult> results, Dictionary<(string, string, string), RunResult> bare)
+    {
+        var felix = results.Where(r => r.Target == "felix" && r.Scenario == "density (idle)").ToList();
+        if (felix.Count == 0)
+        {
+            return;
+        }
+
+        text.AppendLine();
+        text.AppendLine("| transport | measure (KiB RSS per idle connection) | Felix | bare Kestrel | **Felix / bare Kestrel** | bare SignalR | **Felix / bare SignalR** | target |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var r in felix)
+        {
+            var transport = BareTransport(r.Transport);
+            var kestrel = bare.GetValueOrDefault((transport == "raw" ? "baseline" : "kestrel", transport, r.Scenario));
+            var signalR = transport == "raw" ? null : bare.GetValueOrDefault(("baseline", transport, r.Scenario));
+            var target = transport == "raw" ? "≤ 1.15 of bare Kestrel" : "≤ 1.1 of bare SignalR";
+            foreach (var (measure, value) in new (string, Func<RunResult, double>)[]
+            {
+                ("after one connection per workflow → all", x => x.BytesPerConnection),
+                ("marginal, half → all", x => x.MarginalBytesPerConnection),
+                ("whole process, fresh and ready → all", x => x.WholeProcessBytesPerConnection),
+            })
+            {
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {r.Transport} | {measure} | {Kib(r, value)} | {Kib(kestrel, value)} | **{KibRatio(r, kestrel, value)}** | {Kib(signalR, value)} | **{KibRatio(r, signalR, value)}** | {target} |"));
+            }
+        }
+    }
+
+    private static string Kib(RunResult? run, Func<RunResult, double> value) => run is null ? "–" : F(value(run) / 1024);
+
+    private static string KibRatio(RunResult felix, RunResult? bare, Func<RunResult, double> value) =>
+        bare is null ? "–" : F(value(felix) / value(bare), "F2");
 
     private static RunResult? Find(Dictionary<(string, string, string), RunResult> runs, string target, string transport, string scenario) =>
         runs.TryGetValue((target, transport, scenario), out var run) && run.DeliveriesPerSecond > 0 ? run : null;
@@ -57,7 +98,7 @@ internal static class Report
     private static string Spread(RunResult r) => r.Repeats <= 1 ? "–"
         : !double.IsNaN(r.LeastBytesPerConnection)
             ? string.Create(CultureInfo.InvariantCulture,
-                $"{r.Repeats}: {r.LeastBytesPerConnection / 1024:F1} – {r.MostBytesPerConnection / 1024:F1} KiB RSS/conn (marginal {r.LeastMarginalBytesPerConnection / 1024:F1} – {r.MostMarginalBytesPerConnection / 1024:F1})")
+                $"{r.Repeats}: {r.LeastBytesPerConnection / 1024:F1} – {r.MostBytesPerConnection / 1024:F1} KiB RSS/conn (marginal {r.LeastMarginalBytesPerConnection / 1024:F1} – {r.MostMarginalBytesPerConnection / 1024:F1}, whole process {r.LeastWholeProcessBytesPerConnection / 1024:F1} – {r.MostWholeProcessBytesPerConnection / 1024:F1})")
             : string.Create(CultureInfo.InvariantCulture, $"{r.Repeats}: {r.SlowestPerSecond:N0} – {r.FastestPerSecond:N0}");
 
     // Runs with the full HubConnection client are compared with the bare servers measured with the lean one.

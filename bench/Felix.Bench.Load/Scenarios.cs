@@ -45,6 +45,16 @@ internal sealed record RunResult(
     public double MostMarginalBytesPerConnection { get; init; } = double.NaN;
 
     /// <summary>
+    /// Density: the whole process's RSS growth per connection, from the fresh process just ready (no connection, no
+    /// workflow, nothing collected) to all the connections (after a full collection): one-off costs included.
+    /// </summary>
+    public double WholeProcessBytesPerConnection { get; init; } = double.NaN;
+
+    public double LeastWholeProcessBytesPerConnection { get; init; } = double.NaN;
+
+    public double MostWholeProcessBytesPerConnection { get; init; } = double.NaN;
+
+    /// <summary>
     /// Repeated density runs: the median run by RSS per connection, with the spread; the marginal figure is the median
     /// of the runs' marginal figures (each measure's own median, not the one of the run picked by the other).
     /// </summary>
@@ -52,8 +62,12 @@ internal sealed record RunResult(
     {
         var sorted = runs.OrderBy(r => r.BytesPerConnection).ToList();
         var marginal = runs.Select(r => r.MarginalBytesPerConnection).Order().ToList();
+        var whole = runs.Select(r => r.WholeProcessBytesPerConnection).Order().ToList();
         return sorted[sorted.Count / 2] with
         {
+            WholeProcessBytesPerConnection = whole[whole.Count / 2],
+            LeastWholeProcessBytesPerConnection = whole[0],
+            MostWholeProcessBytesPerConnection = whole[^1],
             Repeats = sorted.Count,
             LeastBytesPerConnection = sorted[0].BytesPerConnection,
             MostBytesPerConnection = sorted[^1].BytesPerConnection,
@@ -138,10 +152,12 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
     /// <summary>
     /// Idle subscribed connections: server memory per connection after a full GC, as the growth from none to all of them
     /// divided by their number, and as the growth from half of them to all (the marginal cost, which leaves out what a
-    /// burst of connections costs once, such as thread-pool threads, and so does not shrink as the count grows).
+    /// burst of connections costs once, such as thread-pool threads, and so does not shrink as the count grows); and the
+    /// whole process's growth from just ready (the process is fresh, see <see cref="LoadGenerator"/>) to all of them.
     /// </summary>
     public async Task<List<RunResult>> DensityAsync()
     {
+        var rssReady = server.Rss();
         var ids = await server.CreateWorkflowsAsync(settings.DensityWorkflows);
         // Connect and drop a few clients first, so what is allocated once on first use (metric streams, pools, caches,
         // jitted code's data) is in the "before" figure rather than spread over the connections measured.
@@ -166,8 +182,10 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
             var trimmedAfter = server.Rss();
             var n = clients.Count;
             var marginal = (double)(rssAfter - rssHalf) / (n - halfCount);
+            var whole = (double)(rssAfter - rssReady) / n;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {Target}/{_label} density: {n:N0} idle for {settings.DensityIdleSeconds:F0} s, {(double)(rssAfter - rssBefore) / n / 1024:F1} KiB RSS/conn, " +
+                $"whole process {rssReady / 1048576.0:F1} MiB ready -> {rssAfter / 1048576.0:F1} MiB = {whole / 1024:F1} KiB/conn, " +
                 $"{marginal / 1024:F1} KiB marginal RSS/conn ({halfCount:N0} -> {n:N0}), " +
                 $"{(double)(after.HeapBytes - before.HeapBytes) / n / 1024:F1} KiB heap/conn ({(double)(after.HeapBytes - half.HeapBytes) / (n - halfCount) / 1024:F1} marginal), " +
                 $"{(double)(after.GcCommittedBytes - before.GcCommittedBytes) / n / 1024:F1} KiB GC-committed/conn " +
@@ -178,6 +196,7 @@ internal sealed class Scenarios(ServerProcess server, string transport, BenchSet
                     double.NaN, rssAfter, double.NaN, (double)(rssAfter - rssBefore) / n, (double)(after.HeapBytes - before.HeapBytes) / n)
                 {
                     MarginalBytesPerConnection = marginal,
+                    WholeProcessBytesPerConnection = whole,
                 },
             ];
         }
