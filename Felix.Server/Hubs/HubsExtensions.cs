@@ -36,11 +36,13 @@ internal static class HubsExtensions
                 options.StatefulReconnectBufferSize = StatefulReconnectBufferSize;
                 options.AddFilter<HubErrorFilter>();
                 options.AddFilter<HubShutdown>();
+                options.AddFilter<StatefulReconnectPipeRelease>();
             })
             .AddJsonProtocol(options => options.PayloadSerializerOptions.AddFelixConverters())
             .AddMessagePackProtocol(options => options.SerializerOptions = options.SerializerOptions.WithFelixResolver());
         services.AddSingleton<HubErrorFilter>();
         services.AddSingleton<HubShutdown>();
+        services.AddSingleton<StatefulReconnectPipeRelease>();
         services.AddSingleton<HubConnectionCounter>();
         // One deadline for both sinks' sends: one token source per window for the whole process.
         services.AddSingleton(provider => new SharedDeadline(

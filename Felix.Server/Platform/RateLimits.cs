@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Felix.Server.Observability;
 using Felix.Server.Security;
+using Felix.Server.Workflows;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
@@ -59,6 +60,28 @@ internal static class RateLimits
                 await WriteRejectionAsync(context, lease);
             }
         }
+    }
+
+    /// <summary>
+    /// A streaming connection attempt on a node that is shutting down: 503 and <c>Retry-After</c>, the workflow
+    /// options' base plus up to as much again at random (a crowd told together does not come back together).
+    /// </summary>
+    internal static Task RejectShuttingDownAsync(HttpContext context)
+    {
+        var seconds = context.RequestServices.GetRequiredService<IOptions<WorkflowOptions>>().Value.RetryAfterSeconds;
+        seconds += Random.Shared.Next(0, seconds + 1);
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Server shutting down",
+                Detail = $"The server is stopping and takes no new connections. Retry after {seconds} seconds, against this or another node.",
+            },
+        }).AsTask();
     }
 
     /// <summary>The 429 for a refused workflow creation, as a result; sets <c>Retry-After</c>.</summary>

@@ -93,12 +93,21 @@ internal static class StreamingAdmissionExtensions
     public static IApplicationBuilder UseStreamingAdmission(this IApplicationBuilder app)
     {
         var admission = app.ApplicationServices.GetRequiredService<StreamingAdmission>();
+        var stopping = app.ApplicationServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         // Not async: an awaiting middleware keeps its state for the life of the connection.
         return app.Use((context, next) =>
         {
             if (context.GetEndpoint()?.Metadata.GetMetadata<StreamingEndpointMetadata>() is null)
             {
                 return next(context);
+            }
+
+            // A draining node would close a new stream at once (1001). Taking the attempt from the limits first let a
+            // crowd reconnecting to it spend the principal's whole burst there and be told to wait a minute or two by the
+            // time the node was back (docs/performance.md, reconnect storm): it is refused before the limits instead.
+            if (stopping.IsCancellationRequested)
+            {
+                return RateLimits.RejectShuttingDownAsync(context);
             }
 
             var lease = admission.Admit(context);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Net.WebSockets;
@@ -60,7 +61,14 @@ public sealed class CompatSlowReaderTests
         await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00"));
         using var client = app.CreateApiClient();
         using var socket = await ConnectWithSmallBuffersAsync(app, $"api/v1/ws/system/events?api_key={Key}");
-        var reading = ReadSlowlyAsync(socket, TimeSpan.FromMilliseconds(50));
+        var completedRead = new ConcurrentQueue<string>();
+        var reading = ReadSlowlyAsync(socket, TimeSpan.FromMilliseconds(50), frame =>
+        {
+            if (frame.Type() == "workflow_status" && frame["status"]?.GetValue<string>() == "completed")
+            {
+                completedRead.Enqueue(frame["workflow_id"]!.GetValue<string>());
+            }
+        });
 
         // A dozen quick runs publish their system events far faster than the reader takes them.
         var ids = new List<string>();
@@ -74,6 +82,10 @@ public sealed class CompatSlowReaderTests
             await client.WaitForTerminalAsync(id);
         }
 
+        // Still behind at the stop (the last runs' events, about a second of reading), but not by more than a stopping node
+        // waits for the close reply (5 s; a reader further behind is cut off by design). Stopping as soon as the runs had
+        // ended left the reader 70 of 85 frames, 3.5-3.8 s, from the close on a quiet machine: little room for jitter.
+        await Poll.UntilAsync(() => Task.FromResult(completedRead.Count >= ids.Count - 4), "the reader to be four runs from the end");
         app.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
         var (frames, closed) = await reading.DefaultTimeout(TimeSpan.FromMinutes(2));
 
@@ -117,7 +129,7 @@ public sealed class CompatSlowReaderTests
     }
 
     /// <summary>Reads one frame per <paramref name="pace"/> until the server closes; answers the close as a client does.</summary>
-    private static async Task<(List<JsonObject> Frames, string Closed)> ReadSlowlyAsync(WebSocket socket, TimeSpan pace)
+    private static async Task<(List<JsonObject> Frames, string Closed)> ReadSlowlyAsync(WebSocket socket, TimeSpan pace, Action<JsonObject>? read = null)
     {
         var frames = new List<JsonObject>();
         var clock = Stopwatch.StartNew();
@@ -126,6 +138,7 @@ public sealed class CompatSlowReaderTests
             while (await socket.ReceiveJsonAsync(TimeSpan.FromSeconds(30)) is { } frame)
             {
                 frames.Add(frame);
+                read?.Invoke(frame);
                 await Task.Delay(pace);
             }
         }

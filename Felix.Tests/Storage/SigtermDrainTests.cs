@@ -60,6 +60,14 @@ public sealed class SigtermDrainTests : DataDirectoryTest
             Assert.Equal(HttpStatusCode.ServiceUnavailable, create.StatusCode);
             Assert.Equal("Server shutting down", (await create.Content.ReadFromJsonAsync<JsonObject>().DefaultTimeout())!["title"]!.GetValue<string>());
             Assert.Equal(TimeSpan.FromSeconds(5), create.Headers.RetryAfter?.Delta);
+            // A new stream is refused before the connection limits: a crowd reconnecting to the draining node spends none
+            // of its attempts there (docs/performance.md, reconnect storm).
+            using var late = new ClientWebSocket();
+            late.Options.CollectHttpResponseDetails = true;
+            await Assert.ThrowsAsync<WebSocketException>(() => late.ConnectAsync(
+                new Uri(server.BaseAddress.ToString().Replace("http", "ws", StringComparison.Ordinal) + $"api/v1/ws/workflows/{workflowId}"), CancellationToken.None).DefaultTimeout());
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, late.HttpStatusCode);
+            Assert.InRange(int.Parse(late.HttpResponseHeaders!["Retry-After"].Single(), System.Globalization.CultureInfo.InvariantCulture), 5, 10);
 
             while (await socket.ReceiveJsonAsync(TimeSpan.FromSeconds(30)) is { } frame)
             {
