@@ -57,10 +57,11 @@ public sealed class CompatFilterTests
     }
 
     [Theory]
-    [InlineData("min_confidence=1.5")]
-    [InlineData("min_confidence=high")]
-    [InlineData("last_event_id=nonsense")]
-    public async Task MalformedQueryIsRefusedWith1008(string query)
+    [InlineData("min_confidence=1.5", "min_confidence must be a number between 0 and 1")]
+    [InlineData("min_confidence=high", "min_confidence must be a number between 0 and 1")]
+    [InlineData("last_event_id=nonsense", "Invalid last_event_id")]
+    [InlineData("types=agent_output,no_such_type", "Unknown event type in types")]
+    public async Task MalformedQueryIsRefusedWith1008AndAReasonNamingTheParameter(string query, string reason)
     {
         await using var app = CreateServer();
         var workflowId = await RunToEndAsync(app);
@@ -69,5 +70,6 @@ public sealed class CompatFilterTests
 
         Assert.Null(await socket.ReceiveTextAsync());
         Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
+        Assert.Equal(reason, socket.CloseStatusDescription);
     }
 }

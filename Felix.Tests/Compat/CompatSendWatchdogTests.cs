@@ -137,6 +137,29 @@ public sealed class CompatSendWatchdogTests
         }
     }
 
+    [Fact]
+    public async Task AnInfiniteSendTimeoutLeavesABlockedSendAlone()
+    {
+        var time = new FakeTimeProvider();
+        var infinite = new CompatOptions { SendTimeout = Timeout.InfiniteTimeSpan };
+        using var watchdog = new CompatSendWatchdog(Microsoft.Extensions.Options.Options.Create(infinite), time);
+        var peer = new StalledPeerStream();
+        var aborted = false;
+        var socket = new CompatSocket(WebSocket.CreateFromStream(peer, isServer: true, null, Timeout.InfiniteTimeSpan), infinite,
+            new StreamingOptions(), time, watchdog, () => aborted = true);
+        using var watched = watchdog.Watch(socket);
+
+        var send = socket.SendAsync(Frame, CancellationToken.None);
+        await peer.WriteStarted.DefaultTimeout();
+        time.Advance(TimeSpan.FromHours(1));
+
+        Assert.Equal(1, watchdog.CurrentBeat);
+        Assert.False(send.IsCompleted);
+        Assert.False(aborted);
+        socket.Abort();
+        await Assert.ThrowsAnyAsync<Exception>(() => send).DefaultTimeout();
+    }
+
     /// <summary>A connection whose peer stopped reading: writes never complete until the connection is torn down.</summary>
     private sealed class StalledPeerStream : Stream
     {

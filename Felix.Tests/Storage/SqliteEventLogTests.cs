@@ -80,6 +80,38 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         Assert.Equal([1L, 2L, 3L], all.Select(e => e.Sequence));
     }
 
+    [Fact]
+    public async Task DisposingWaitsForTheAppendsAlreadyQueuedAndTheirRowsAreInTheFile()
+    {
+        const int streams = 20;
+        var log = _files.OpenEventLog(_files.Open());
+        // One event each first, so the next append of each stream is queued before AppendAsync returns.
+        for (var i = 1; i <= streams; i++)
+        {
+            await AppendManyAsync(log, $"wf_{i:D2}", 1);
+        }
+
+        await using var other = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
+        await other.OpenAsync();
+        // Another writer holds the database: the second events wait in the log's queue when shutdown begins.
+        await ExecuteAsync(other, "BEGIN IMMEDIATE;");
+        var appends = Enumerable.Range(1, streams).Select(i => log.AppendAsync(Output($"wf_{i:D2}", 2)).AsTask()).ToList();
+        var disposing = log.DisposeAsync().AsTask();
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.False(disposing.IsCompleted, "the log was disposed while appends were still queued");
+        await ExecuteAsync(other, "COMMIT;");
+        await disposing.DefaultTimeout();
+
+        // Every append queued at shutdown succeeds, and its row is in the file for the next process.
+        await Task.WhenAll(appends).DefaultTimeout();
+        var reopened = _files.OpenEventLog(_files.Open());
+        for (var i = 1; i <= streams; i++)
+        {
+            var events = (await reopened.ReadAsync($"wf_{i:D2}", 0, 10).DefaultTimeout()).Events;
+            Assert.Equal([1L, 2L], events.Select(e => e.Sequence));
+        }
+    }
+
     private async Task ExecuteOutsideAsync(string sql)
     {
         await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
