@@ -2,7 +2,8 @@ namespace Felix.Bench.Load;
 
 /// <summary>
 /// Load generator: starts the bare baseline and Felix (benchmark mode) as separate processes on loopback ports, runs each
-/// scenario per transport against them, and prints a Markdown table. Every run is bounded in connections, events and time.
+/// scenario per transport against them, and prints a Markdown table (<c>paced</c>, <c>storm</c> and <c>scaleout</c>
+/// run the real server or several nodes instead, each alone). Every run is bounded in connections, events and time.
 /// </summary>
 internal static class LoadGenerator
 {
@@ -25,9 +26,7 @@ internal static class LoadGenerator
             ["Felix__Compat__EnableCompression"] = "false",
         };
 
-        var shared = settings.ServerEnvironment.Split(';', StringSplitOptions.RemoveEmptyEntries)
-            .Select(pair => pair.Split('=', 2))
-            .ToDictionary(pair => pair[0], pair => pair[1]);
+        var shared = settings.SharedServerEnvironment();
         var baselineEnvironment = new Dictionary<string, string>(shared);
         foreach (var (key, value) in shared)
         {
@@ -46,6 +45,18 @@ internal static class LoadGenerator
         {
             // The real server with its defaults, restarted under a crowd: none of the bench host's settings above apply.
             var report = await new StormScenario(settings).RunAsync();
+            if (settings.Output is { } output)
+            {
+                await File.WriteAllTextAsync(output, report);
+            }
+
+            return;
+        }
+
+        if (settings.Scenarios is ["paced"])
+        {
+            // Real workflows on the real server, against the bare servers replaying what it sent.
+            var report = await new PacedScenario(settings).RunAsync();
             if (settings.Output is { } output)
             {
                 await File.WriteAllTextAsync(output, report);
