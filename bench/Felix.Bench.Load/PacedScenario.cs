@@ -77,6 +77,9 @@ internal sealed class PacedScenario(BenchSettings settings)
             // As many runs at once as the run has workflows: the blockers can hold every slot.
             ["Felix__Workflows__MaxConcurrent"] = Invariant(workflows),
             ["Felix__Workflows__QueueCapacity"] = Invariant(10 * workflows + 100),
+            // No early synthesis: every workflow runs its max_steps agents, so a blocker outlasts the clients' connecting
+            // (one ended after a few agents otherwise) and every repeat has the same shape.
+            ["Felix__Workflows__MinAgentsBeforeSynthesis"] = Invariant(BlockerSteps),
             ["Felix__Limits__WorkflowsPerMinute"] = "1000000",
             ["Felix__Limits__ConnectionAttemptsPerMinute"] = "10000000",
             ["Felix__Limits__PrincipalConnectionAttemptsPerMinute"] = "10000000",
@@ -156,12 +159,16 @@ internal sealed class PacedScenario(BenchSettings settings)
         }
     }
 
-    /// <summary>The server's CPU over 2 s with nothing to do: timers, keep-alives, background services.</summary>
+    /// <summary>
+    /// The server's CPU in the second of two seconds with nothing to do (timers, keep-alives, background services); the
+    /// first second lets what the warm-up left (tier-1 compilation, connections closing) finish.
+    /// </summary>
     private static async Task<double> IdleCpuPercentAsync(ServerProcess server)
     {
+        await Task.Delay(TimeSpan.FromSeconds(1));
         var cpu = server.CpuTime();
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        return (server.CpuTime() - cpu).TotalSeconds / 2 * 100;
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        return (server.CpuTime() - cpu).TotalSeconds * 100;
     }
 
     private static async Task<string[]> CreateAsync(ServerProcess server, int count, int maxSteps, string task)
