@@ -7,20 +7,6 @@ using Felix.Contracts;
 
 namespace Felix.Bench.Load;
 
-/// <summary>One measured run of a paced pair, on the real server or on the bare one replaying its trace.</summary>
-internal sealed record PacedResult(
-    string Server, string Transport, int Workflows, int Clients, long Expected, long Delivered, double Seconds, double CpuSeconds,
-    double P50Ms, double P99Ms, double MaxMs, double EventsPerSecond, bool TimedOut, string LoadAverage)
-{
-    /// <summary>The server's CPU while idle (after its warm-up, clients connected, nothing published), % of one core.</summary>
-    public double IdleCpuPercent { get; init; } = double.NaN;
-
-    /// <summary>Felix: CPU from the window's start until the blockers' cancels returned (measured workflows start meanwhile).</summary>
-    public double BlockerCpuSeconds { get; init; } = double.NaN;
-
-    public double CpuMicrosPerDelivery => Delivered > 0 ? CpuSeconds * 1e6 / Delivered : double.NaN;
-}
-
 /// <summary>
 /// Issue #20, speed at the paces users run: the real server (<see cref="BenchSettings.ServerDll"/>, its default SQLite
 /// store, the offline model at <see cref="BenchSettings.PacedTokenDelay"/>) running real workflows created over REST,
@@ -56,14 +42,17 @@ internal sealed class PacedScenario(BenchSettings settings)
             for (var i = 1; i <= Math.Max(1, settings.PacedRepeats); i++)
             {
                 // Felix first, its trace then replayed by the bare server: each pair minutes apart at most.
-                results.Add(Print(await RunFelixAsync(transport, trace), i));
-                results.Add(Print(await RunBareAsync(transport, trace), i));
+                results.Add(await RunFelixAsync(transport, trace));
+                Line(PacedReport.Line(results[^1], i));
+                results.Add(await RunBareAsync(transport, trace));
+                Line(PacedReport.Line(results[^1], i));
             }
 
             File.Delete(trace);
         }
 
-        Summarise(results);
+        Line("");
+        Line(PacedReport.Markdown(results));
         return _report.ToString();
     }
 
@@ -93,10 +82,16 @@ internal sealed class PacedScenario(BenchSettings settings)
             await using var server = await ServerProcess.StartAsync(
                 "felix", settings.ServerDll, _port++, environment, ["--contentRoot", contentRoot.FullName], "/health/ready");
 
-            // Warm-up: the run's shape with short workflows, whose clients join as they run.
-            var warmUp = await ConnectAsync(server, transport, await CreateAsync(server, workflows, settings.PacedWarmUpSteps, "Paced warm-up"), records: false);
-            await WaitAsync(warmUp);
-            await DisposeAsync(warmUp);
+            // Warm-up: rounds of the run's shape with short workflows, whose clients join as they run, each followed by
+            // the tier-1 compilation it set off (a second or two of half a core after a round).
+            for (var round = 1; round <= settings.PacedWarmUpRounds; round++)
+            {
+                var warmUp = await ConnectAsync(server, transport, await CreateAsync(server, workflows, settings.PacedWarmUpSteps, $"Paced warm-up {round}"), records: false);
+                await WaitAsync(warmUp);
+                await DisposeAsync(warmUp);
+                await SettleAsync(server);
+            }
+
             var idle = await IdleCpuPercentAsync(server);
 
             var blockers = await CreateAsync(server, workflows, BlockerSteps, "Paced blocker");
@@ -107,15 +102,20 @@ internal sealed class PacedScenario(BenchSettings settings)
 
             var window = BeginWindow(clients);
             var cpu = server.CpuTime();
+            var (_, system) = server.CpuTimes();
             await Task.WhenAll(blockers.Select(async id => (await server.Http.DeleteAsync($"/api/v1/workflows/{id}")).EnsureSuccessStatusCode()));
             var blockerCpu = (server.CpuTime() - cpu).TotalSeconds;
             var timedOut = !await WaitAsync(clients);
             var cpuSeconds = (server.CpuTime() - cpu).TotalSeconds;
+            var systemSeconds = (server.CpuTimes().System - system).TotalSeconds;
 
             var recorders = clients.Where((_, i) => i % settings.PacedClients == 0);
             var trace = new PacedTrace(transport, [.. recorders.Select(c => (IReadOnlyList<TracedFrame>)[.. c.Trace])]);
             await trace.WriteAsync(tracePath);
-            return Result("felix", transport, clients, trace, window, cpuSeconds, timedOut) with { IdleCpuPercent = idle, BlockerCpuSeconds = blockerCpu };
+            return Result("felix", transport, clients, trace, window, cpuSeconds, timedOut) with
+            {
+                IdleCpuPercent = idle, BlockerCpuSeconds = blockerCpu, SystemCpuSeconds = systemSeconds,
+            };
         }
         finally
         {
@@ -139,19 +139,24 @@ internal sealed class PacedScenario(BenchSettings settings)
             clients = await ConnectAsync(server, transport, ids, records: false);
             (await server.Http.PostAsJsonAsync("/api/v1/bench/trace", new BenchTraceRequest(Path.GetFullPath(tracePath), ids))).EnsureSuccessStatusCode();
 
-            // Warm-up: the first seconds of the trace, to the same clients.
-            BeginWindow(clients);
-            (await server.Http.PostAsync(string.Create(CultureInfo.InvariantCulture, $"/api/v1/bench/replay?seconds={settings.PacedWarmUpSeconds}"), null)).EnsureSuccessStatusCode();
-            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            // Warm-up: rounds of the trace's first seconds, to the same clients.
+            for (var round = 1; round <= settings.PacedWarmUpRounds; round++)
+            {
+                BeginWindow(clients);
+                (await server.Http.PostAsync(string.Create(CultureInfo.InvariantCulture, $"/api/v1/bench/replay?seconds={settings.PacedWarmUpSeconds}"), null)).EnsureSuccessStatusCode();
+                await SettleAsync(server);
+            }
             var idle = await IdleCpuPercentAsync(server);
 
             var window = BeginWindow(clients);
             var cpu = server.CpuTime();
+            var (_, system) = server.CpuTimes();
             var replay = server.Http.PostAsync("/api/v1/bench/replay", null);
             var timedOut = !await WaitAsync(clients);
             var cpuSeconds = (server.CpuTime() - cpu).TotalSeconds;
+            var systemSeconds = (server.CpuTimes().System - system).TotalSeconds;
             (await replay).EnsureSuccessStatusCode();
-            return Result("bare", transport, clients, trace, window, cpuSeconds, timedOut) with { IdleCpuPercent = idle };
+            return Result("bare", transport, clients, trace, window, cpuSeconds, timedOut) with { IdleCpuPercent = idle, SystemCpuSeconds = systemSeconds };
         }
         finally
         {
@@ -160,12 +165,23 @@ internal sealed class PacedScenario(BenchSettings settings)
     }
 
     /// <summary>
-    /// The server's CPU in the second of two seconds with nothing to do (timers, keep-alives, background services); the
-    /// first second lets what the warm-up left (tier-1 compilation, connections closing) finish.
+    /// Until the server is quiet after a warm-up (two half seconds in a row under 5% of a core: the tier-1 compilation
+    /// and the connections' teardown done), at most 20 s.
     /// </summary>
+    private static async Task SettleAsync(ServerProcess server)
+    {
+        var quiet = 0;
+        for (var i = 0; i < 40 && quiet < 2; i++)
+        {
+            var cpu = server.CpuTime();
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            quiet = (server.CpuTime() - cpu).TotalSeconds < 0.025 ? quiet + 1 : 0;
+        }
+    }
+
+    /// <summary>The server's CPU over a second with nothing to do: timers, keep-alives, background services.</summary>
     private static async Task<double> IdleCpuPercentAsync(ServerProcess server)
     {
-        await Task.Delay(TimeSpan.FromSeconds(1));
         var cpu = server.CpuTime();
         await Task.Delay(TimeSpan.FromSeconds(1));
         return (server.CpuTime() - cpu).TotalSeconds * 100;
@@ -283,47 +299,6 @@ internal sealed class PacedScenario(BenchSettings settings)
             server, transport, trace.Workflows.Count, settings.PacedClients, (long)trace.FrameCount * settings.PacedClients, clients.Sum(c => c.Received),
             clients.Max(c => c.LastReceipt).TotalSeconds, cpuSeconds, percentiles[0], percentiles[1], percentiles[2],
             rates.Count > 0 ? rates.Average() : double.NaN, timedOut, LoadAverage());
-    }
-
-    private PacedResult Print(PacedResult r, int repeat)
-    {
-        Line(string.Create(CultureInfo.InvariantCulture,
-            $"{r.Server}/{r.Transport} {r.Workflows}x{r.Clients} #{repeat}: {r.Delivered:N0}/{r.Expected:N0} delivered in {r.Seconds:F2} s " +
-            $"({r.EventsPerSecond:F0} events/s per workflow), server CPU {r.CpuSeconds:F2} s = {r.CpuMicrosPerDelivery:F2} µs/delivery, " +
-            $"p50 {r.P50Ms:F1} ms p99 {r.P99Ms:F1} ms max {r.MaxMs:F1} ms{(r.TimedOut ? ", TIMED OUT" : "")}; idle CPU {r.IdleCpuPercent:F1}% of a core" +
-            $"{(double.IsNaN(r.BlockerCpuSeconds) ? "" : $", {r.BlockerCpuSeconds:F2} s of the CPU until the blockers' cancels returned")}; load average {r.LoadAverage}"));
-        return r;
-    }
-
-    /// <summary>Per transport: each server's median and range, and the ratios of each pair's runs, median and range.</summary>
-    private void Summarise(List<PacedResult> results)
-    {
-        Line("");
-        Line("| transport | workflows × clients | events/s per workflow | Felix CPU µs/delivery | bare CPU µs/delivery | **bare / Felix CPU per delivery** | Felix p99 ms | bare p99 ms | Felix p99 / bare p99 | Felix p50 ms | bare p50 ms | dropped Felix / bare |");
-        Line("|---|---|---|---|---|---|---|---|---|---|---|---|");
-        foreach (var group in results.GroupBy(r => r.Transport))
-        {
-            var felix = group.Where(r => r.Server == "felix").ToList();
-            var bare = group.Where(r => r.Server == "bare").ToList();
-            var pairs = felix.Zip(bare).ToList();
-            var first = felix[0];
-            Line(string.Create(CultureInfo.InvariantCulture,
-                $"| {group.Key} | {first.Workflows} × {first.Clients} | {Spread(felix.Select(r => r.EventsPerSecond), "F0")} | " +
-                $"{Spread(felix.Select(r => r.CpuMicrosPerDelivery))} | {Spread(bare.Select(r => r.CpuMicrosPerDelivery))} | " +
-                $"**{Spread(pairs.Select(p => p.Second.CpuMicrosPerDelivery / p.First.CpuMicrosPerDelivery))}** | " +
-                $"{Spread(felix.Select(r => r.P99Ms), "F1")} | {Spread(bare.Select(r => r.P99Ms), "F1")} | {Spread(pairs.Select(p => p.First.P99Ms / p.Second.P99Ms))} | " +
-                $"{Spread(felix.Select(r => r.P50Ms), "F1")} | {Spread(bare.Select(r => r.P50Ms), "F1")} | " +
-                $"{felix.Sum(r => r.Expected - r.Delivered)} / {bare.Sum(r => r.Expected - r.Delivered)} |"));
-        }
-    }
-
-    /// <summary>The median, with the least and most when there are several: <c>1.23 (1.10–1.40)</c>.</summary>
-    private static string Spread(IEnumerable<double> values, string format = "F2")
-    {
-        var sorted = values.Order().ToList();
-        var median = sorted[sorted.Count / 2].ToString(format, CultureInfo.InvariantCulture);
-        return sorted.Count == 1 ? median
-            : $"{median} ({sorted[0].ToString(format, CultureInfo.InvariantCulture)}–{sorted[^1].ToString(format, CultureInfo.InvariantCulture)})";
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
