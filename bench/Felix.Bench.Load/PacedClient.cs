@@ -36,8 +36,12 @@ internal sealed class PacedClient(string transport, bool records) : IAsyncDispos
     private Task? _receive;
     private Task? _ping;
     private long _received;
+    private long _bytes;
 
     public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Bytes of the frames counted (hub messages with their length prefix): the same on both servers when the frames are.</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
 
     /// <summary>Completes when the workflow's terminal event arrives (or the connection ends).</summary>
     public Task Done => _done.Task;
@@ -94,6 +98,7 @@ internal sealed class PacedClient(string transport, bool records) : IAsyncDispos
     public void Begin(PacedWindow window)
     {
         Interlocked.Exchange(ref _received, 0);
+        Interlocked.Exchange(ref _bytes, 0);
         Trace.Clear();
         _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _window = window;
@@ -106,6 +111,7 @@ internal sealed class PacedClient(string transport, bool records) : IAsyncDispos
             var now = window.Clock.Elapsed;
             LastReceipt = now;
             Interlocked.Increment(ref _received);
+            Interlocked.Add(ref _bytes, frame.Length);
             if (ticks > 0)
             {
                 window.Latencies.Record((DateTime.UtcNow.Ticks - ticks) / 10);

@@ -298,7 +298,10 @@ internal sealed class PacedScenario(BenchSettings settings)
         return new PacedResult(
             server, transport, trace.Workflows.Count, settings.PacedClients, (long)trace.FrameCount * settings.PacedClients, clients.Sum(c => c.Received),
             clients.Max(c => c.LastReceipt).TotalSeconds, cpuSeconds, percentiles[0], percentiles[1], percentiles[2],
-            rates.Count > 0 ? rates.Average() : double.NaN, timedOut, LoadAverage());
+            rates.Count > 0 ? rates.Average() : double.NaN, timedOut, LoadAverage())
+        {
+            Bytes = clients.Sum(c => c.Bytes),
+        };
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
