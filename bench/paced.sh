@@ -17,8 +17,9 @@ dotnet build bench/Felix.Bench.Load -c Release -nologo -v q
 
 # One workflow at about 100 events/s (7 ms a token) with 200 clients; many workflows at about 20 events/s (50 ms a
 # token, the token-streaming scenario's pace) with a few clients each.
-fanout=(--paced-workflows 1 --paced-clients 200 --paced-token-delay 00:00:00.007 --paced-max-steps 10 --paced-warm-up-steps 2)
-many=(--paced-token-delay 00:00:00.050 --paced-max-steps 5 --paced-warm-up-steps 1)
+# Warm-up: three rounds of three agents, or two of two (at 20 events/s a round is as long as a fan-out run).
+fanout=(--paced-workflows 1 --paced-clients 200 --paced-token-delay 00:00:00.007 --paced-max-steps 10 --paced-warm-up-steps 3 --paced-warm-up-rounds 3)
+many=(--paced-token-delay 00:00:00.050 --paced-max-steps 5 --paced-warm-up-steps 2 --paced-warm-up-rounds 2)
 
 run() {
   local name="$1"; shift
@@ -37,7 +38,7 @@ for shape in "${shapes[@]}"; do
     many-100x10-raw) run "$shape" --transports raw --paced-workflows 100 --paced-clients 10 "${many[@]}" ;;
     many-100x10-messagepack) run "$shape" --transports messagepack --paced-workflows 100 --paced-clients 10 "${many[@]}" ;;
     one-client-raw) run "$shape" --transports raw "${fanout[@]}" --paced-clients 1 ;;
-    many-50x4-raw-fast) run "$shape" --transports raw --paced-workflows 50 --paced-clients 4 --paced-token-delay 00:00:00.007 --paced-max-steps 5 --paced-warm-up-steps 1 ;;
+    many-50x4-raw-fast) run "$shape" --transports raw --paced-workflows 50 --paced-clients 4 "${many[@]}" --paced-token-delay 00:00:00.007 ;;
     *) echo "unknown shape $shape" >&2; exit 2 ;;
   esac
 done

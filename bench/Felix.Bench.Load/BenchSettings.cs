@@ -131,10 +131,10 @@ internal sealed class BenchSettings
     public int PacedMaxSteps { get; set; } = 10;
 
     /// <summary>Paced: agents per warm-up workflow on the real server (rounds of the run's shape before it).</summary>
-    public int PacedWarmUpSteps { get; set; } = 2;
+    public int PacedWarmUpSteps { get; set; } = 3;
 
     /// <summary>Paced: warm-up rounds on the real server (each until the compilation it set off is over).</summary>
-    public int PacedWarmUpRounds { get; set; } = 2;
+    public int PacedWarmUpRounds { get; set; } = 3;
 
     /// <summary>Paced: the bare server's warm-up replays this much of the trace to its clients first.</summary>
     public double PacedWarmUpSeconds { get; set; } = 3;

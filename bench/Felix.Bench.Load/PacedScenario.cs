@@ -82,39 +82,25 @@ internal sealed class PacedScenario(BenchSettings settings)
             await using var server = await ServerProcess.StartAsync(
                 "felix", settings.ServerDll, _port++, environment, ["--contentRoot", contentRoot.FullName], "/health/ready");
 
-            // Warm-up: rounds of the run's shape with short workflows, whose clients join as they run, each followed by
-            // the tier-1 compilation it set off (a second or two of half a core after a round).
+            // Warm-up: rounds of the whole procedure with short workflows (a first request to an endpoint or a first
+            // cancel compiles code too), each followed by the tier-1 compilation it set off (a second or two of half a
+            // core after a round).
             for (var round = 1; round <= settings.PacedWarmUpRounds; round++)
             {
-                var warmUp = await ConnectAsync(server, transport, await CreateAsync(server, workflows, settings.PacedWarmUpSteps, $"Paced warm-up {round}"), records: false);
-                await WaitAsync(warmUp);
-                await DisposeAsync(warmUp);
+                await DisposeAsync((await RunRoundAsync(server, transport, settings.PacedWarmUpSteps, $"Paced warm-up {round}")).Clients);
                 await SettleAsync(server);
             }
 
             var idle = await IdleCpuPercentAsync(server);
-
-            var blockers = await CreateAsync(server, workflows, BlockerSteps, "Paced blocker");
-            await ExpectStatusAsync(server, blockers, WorkflowStatuses.Running, wait: true);
-            var ids = await CreateAsync(server, workflows, settings.PacedMaxSteps, "Paced workflow");
-            clients = await ConnectAsync(server, transport, ids, records: true);
-            await ExpectStatusAsync(server, ids, WorkflowStatuses.Pending, wait: false);
-
-            var window = BeginWindow(clients);
-            var cpu = server.CpuTime();
-            var (_, system) = server.CpuTimes();
-            await Task.WhenAll(blockers.Select(async id => (await server.Http.DeleteAsync($"/api/v1/workflows/{id}")).EnsureSuccessStatusCode()));
-            var blockerCpu = (server.CpuTime() - cpu).TotalSeconds;
-            var timedOut = !await WaitAsync(clients);
-            var cpuSeconds = (server.CpuTime() - cpu).TotalSeconds;
-            var systemSeconds = (server.CpuTimes().System - system).TotalSeconds;
+            var measured = await RunRoundAsync(server, transport, settings.PacedMaxSteps, "Paced workflow");
+            clients = measured.Clients;
 
             var recorders = clients.Where((_, i) => i % settings.PacedClients == 0);
             var trace = new PacedTrace(transport, [.. recorders.Select(c => (IReadOnlyList<TracedFrame>)[.. c.Trace])]);
             await trace.WriteAsync(tracePath);
-            return Result("felix", transport, clients, trace, window, cpuSeconds, timedOut) with
+            return Result("felix", transport, clients, trace, measured.Window, measured.CpuSeconds, measured.TimedOut) with
             {
-                IdleCpuPercent = idle, BlockerCpuSeconds = blockerCpu, SystemCpuSeconds = systemSeconds,
+                IdleCpuPercent = idle, BlockerCpuSeconds = measured.BlockerCpuSeconds, SystemCpuSeconds = measured.SystemCpuSeconds,
             };
         }
         finally
@@ -122,6 +108,29 @@ internal sealed class PacedScenario(BenchSettings settings)
             await DisposeAsync(clients);
             contentRoot.Delete(recursive: true);
         }
+    }
+
+    private sealed record Round(List<PacedClient> Clients, PacedWindow Window, double CpuSeconds, double SystemCpuSeconds, double BlockerCpuSeconds, bool TimedOut);
+
+    /// <summary>
+    /// Blockers take every slot; the workflows are created (pending) and their clients connect; the blockers are
+    /// cancelled and the window starts; until every client saw its workflow's end.
+    /// </summary>
+    private async Task<Round> RunRoundAsync(ServerProcess server, string transport, int maxSteps, string task)
+    {
+        var blockers = await CreateAsync(server, settings.PacedWorkflows, BlockerSteps, task + " blocker");
+        await ExpectStatusAsync(server, blockers, WorkflowStatuses.Running, wait: true);
+        var ids = await CreateAsync(server, settings.PacedWorkflows, maxSteps, task);
+        var clients = await ConnectAsync(server, transport, ids, records: true);
+        await ExpectStatusAsync(server, ids, WorkflowStatuses.Pending, wait: false);
+
+        var window = BeginWindow(clients);
+        var (user, system) = server.CpuTimes();
+        await Task.WhenAll(blockers.Select(async id => (await server.Http.DeleteAsync($"/api/v1/workflows/{id}")).EnsureSuccessStatusCode()));
+        var blockerCpu = (server.CpuTime() - user - system).TotalSeconds;
+        var timedOut = !await WaitAsync(clients);
+        var (user1, system1) = server.CpuTimes();
+        return new Round(clients, window, (user1 + system1 - user - system).TotalSeconds, (system1 - system).TotalSeconds, blockerCpu, timedOut);
     }
 
     private async Task<PacedResult> RunBareAsync(string transport, string tracePath)
