@@ -43,6 +43,11 @@ internal static class PacedReport
             var felix = group.Where(r => r.Server == "felix").ToList();
             var bare = group.Where(r => r.Server == "bare").ToList();
             var pairs = felix.Zip(bare).ToList();
+            if (pairs.Count == 0)
+            {
+                continue;
+            }
+
             var first = felix[0];
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {group.Key} | {first.Workflows} × {first.Clients} | {Spread(felix.Select(r => r.EventsPerSecond), "F0")} | " +

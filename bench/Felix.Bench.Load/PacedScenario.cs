@@ -42,10 +42,19 @@ internal sealed class PacedScenario(BenchSettings settings)
             for (var i = 1; i <= Math.Max(1, settings.PacedRepeats); i++)
             {
                 // Felix first, its trace then replayed by the bare server: each pair minutes apart at most.
-                results.Add(await RunFelixAsync(transport, trace));
-                Line(PacedReport.Line(results[^1], i));
-                results.Add(await RunBareAsync(transport, trace));
-                Line(PacedReport.Line(results[^1], i));
+                try
+                {
+                    var felix = await RunFelixAsync(transport, trace);
+                    Line(PacedReport.Line(felix, i));
+                    var bare = await RunBareAsync(transport, trace);
+                    Line(PacedReport.Line(bare, i));
+                    results.AddRange([felix, bare]);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TimeoutException or OperationCanceledException)
+                {
+                    // One failed pair (a server that did not start, a blocker that ended early) leaves the others' figures.
+                    Line($"{transport} pair #{i} failed: {ex.Message}");
+                }
             }
 
             File.Delete(trace);
@@ -155,6 +164,7 @@ internal sealed class PacedScenario(BenchSettings settings)
                 (await server.Http.PostAsync(string.Create(CultureInfo.InvariantCulture, $"/api/v1/bench/replay?seconds={settings.PacedWarmUpSeconds}"), null)).EnsureSuccessStatusCode();
                 await SettleAsync(server);
             }
+
             var idle = await IdleCpuPercentAsync(server);
 
             var window = BeginWindow(clients);
