@@ -68,6 +68,21 @@ public sealed class HubFramesTests
     public void IgnoresOtherTargets(string protocol) =>
         Assert.Equal(HubMessageKind.Other, Parse(protocol, new InvocationMessage(nameof(IWorkflowClient.AgentOutput), [Delta()]), out _));
 
+    [Fact]
+    public void ThePacedReadingTakesEveryEventAndKnowsTheTerminalOnes()
+    {
+        var complete = new WorkflowCompleteEvent { WorkflowId = "wf-1", Sequence = 9, Epoch = "e", EventId = "e-9", Timestamp = Timestamp };
+        var output = MessagePack.GetMessageBytes(new InvocationMessage(nameof(IWorkflowClient.AgentOutput), [Delta()])).ToArray();
+        var end = MessagePack.GetMessageBytes(new InvocationMessage(nameof(IWorkflowClient.WorkflowComplete), [complete])).ToArray();
+
+        Assert.True(HubFrames.TryReadLengthPrefixed(output, out var prefix, out var length));
+        Assert.Equal(HubMessageKind.Event, HubFrames.ParseMessagePackEvent(output.AsMemory(prefix, length), out var terminal, out var ticks));
+        Assert.Equal((false, Ticks), (terminal, ticks));
+        Assert.True(HubFrames.TryReadLengthPrefixed(end, out prefix, out length));
+        Assert.Equal(HubMessageKind.Event, HubFrames.ParseMessagePackEvent(end.AsMemory(prefix, length), out terminal, out ticks));
+        Assert.Equal((true, Ticks), (terminal, ticks));
+    }
+
     [Theory]
     [MemberData(nameof(Protocols))]
     public void ReadsCompletionsPingsAndCloses(string protocol)

@@ -20,6 +20,7 @@ using Microsoft.AspNetCore.Mvc;
 // - SignalR: a hub on the same path with the same protocols and options as Felix's, whose Subscribe only joins the
 //   workflow's group, and a group send per event, started and not awaited as Felix does, with no deadline.
 // What Felix adds on top of each (log, publisher, auth, limits, deadlines, observability) is what the ratios measure.
+// Besides the synthetic publisher, each replays what the real server sent in a paced run (TraceReplay.cs).
 var builder = WebApplication.CreateSlimBuilder(args);
 var snakeCase = FelixSerialization.CreateSnakeCaseOptions();
 var topics = new ConcurrentDictionary<string, Topic>(StringComparer.Ordinal);
@@ -46,6 +47,7 @@ else if (hubs == "signalr")
 }
 
 var hub = app.Services.GetRequiredService<IHubContext<BareWorkflowHub>>();
+app.MapTraceReplay(topics, hub);
 
 long published = 0;
 

@@ -137,6 +137,35 @@ internal sealed class BenchSettings
 
     public TimeSpan HoldConnectTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Paced runs (<c>--scenarios paced</c>): real workflows, each watched by <see cref="PacedClients"/> clients.</summary>
+    public int PacedWorkflows { get; set; } = 1;
+
+    public int PacedClients { get; set; } = 200;
+
+    /// <summary>
+    /// Paced: the offline model's pace (<c>Felix:Llm:OfflineTokenDelay</c>). 7 ms makes about 100 events/s per workflow
+    /// on the 2-core VM (a token an event, plus each agent's own events).
+    /// </summary>
+    public string PacedTokenDelay { get; set; } = "00:00:00.007";
+
+    /// <summary>Paced: agents per measured workflow (<c>max_steps</c>); 10 is about 700 events.</summary>
+    public int PacedMaxSteps { get; set; } = 10;
+
+    /// <summary>Paced: agents per warm-up workflow on the real server (rounds of the run's shape before it).</summary>
+    public int PacedWarmUpSteps { get; set; } = 3;
+
+    /// <summary>Paced: warm-up rounds on the real server (each until the compilation it set off is over).</summary>
+    public int PacedWarmUpRounds { get; set; } = 3;
+
+    /// <summary>Paced: the bare server's warm-up replays this much of the trace to its clients first.</summary>
+    public double PacedWarmUpSeconds { get; set; } = 3;
+
+    /// <summary>Paced: pairs (the real server, then the bare one on its trace) per transport; medians and ranges reported.</summary>
+    public int PacedRepeats { get; set; } = 3;
+
+    /// <summary>Paced: how long the clients may wait for their workflows' terminal events.</summary>
+    public double PacedTimeoutSeconds { get; set; } = 180;
+
     /// <summary>Names the build in the scale-out results (e.g. <c>before</c>, <c>after</c>).</summary>
     public string Label { get; set; } = "felix";
     public int ConnectConcurrency { get; set; } = 64;
@@ -146,6 +175,12 @@ internal sealed class BenchSettings
 
     /// <summary>Extra environment for both servers, <c>KEY=VALUE;KEY=VALUE</c> (runtime knobs such as the shared array pool size).</summary>
     public string ServerEnvironment { get; set; } = "";
+
+    /// <summary><see cref="ServerEnvironment"/> as pairs.</summary>
+    public Dictionary<string, string> SharedServerEnvironment() =>
+        ServerEnvironment.Split(';', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => pair.Split('=', 2))
+            .ToDictionary(pair => pair[0], pair => pair[1]);
 
     /// <summary>Reads <c>--name value</c> pairs named like the properties in kebab case (<c>--fan-out-events 500</c>).</summary>
     public static BenchSettings Parse(string[] args)

@@ -39,6 +39,8 @@ internal static class HubFrames
     public const byte RecordSeparator = 0x1E;
 
     private static readonly byte[] DeltaTarget = Encoding.UTF8.GetBytes(nameof(IWorkflowClient.AgentOutputDelta));
+    private static readonly byte[] CompleteTarget = Encoding.UTF8.GetBytes(nameof(IWorkflowClient.WorkflowComplete));
+    private static readonly byte[] ErrorTarget = Encoding.UTF8.GetBytes(nameof(IWorkflowClient.WorkflowError));
 
     /// <summary><c>{"type":6}</c> and its separator.</summary>
     public static readonly byte[] JsonPing = "{\"type\":6}\u001e"u8.ToArray();
@@ -203,9 +205,20 @@ internal static class HubFrames
     }
 
     /// <summary>Reads a MessagePack hub message (without its prefix); for an event, <paramref name="ticks"/> is its publish time.</summary>
-    public static HubMessageKind ParseMessagePack(ReadOnlyMemory<byte> message, out long ticks)
+    public static HubMessageKind ParseMessagePack(ReadOnlyMemory<byte> message, out long ticks) =>
+        ParseMessagePack(message, anyEvent: false, out _, out ticks);
+
+    /// <summary>
+    /// Reads a MessagePack hub message (without its prefix) where every invocation is a workflow event (the paced runs
+    /// count them all); <paramref name="terminal"/> is set for the events that end a workflow.
+    /// </summary>
+    public static HubMessageKind ParseMessagePackEvent(ReadOnlyMemory<byte> message, out bool terminal, out long ticks) =>
+        ParseMessagePack(message, anyEvent: true, out terminal, out ticks);
+
+    private static HubMessageKind ParseMessagePack(ReadOnlyMemory<byte> message, bool anyEvent, out bool terminal, out long ticks)
     {
         ticks = -1;
+        terminal = false;
         var reader = new MessagePackReader(message);
         var count = reader.ReadArrayHeader();
         if (count < 1)
@@ -219,7 +232,9 @@ internal static class HubFrames
             // [1, headers, invocationId, target, arguments, streamIds?]
             reader.Skip();
             reader.Skip();
-            if (!String(ref reader).SequenceEqual(DeltaTarget) || reader.ReadArrayHeader() < 1)
+            var target = String(ref reader);
+            terminal = target.SequenceEqual(CompleteTarget) || target.SequenceEqual(ErrorTarget);
+            if (!(anyEvent || target.SequenceEqual(DeltaTarget)) || reader.ReadArrayHeader() < 1)
             {
                 return HubMessageKind.Other;
             }

@@ -2,7 +2,8 @@ namespace Felix.Bench.Load;
 
 /// <summary>
 /// Load generator: starts the bare baseline and Felix (benchmark mode) as separate processes on loopback ports, runs each
-/// scenario per transport against them, and prints a Markdown table. Every run is bounded in connections, events and time.
+/// scenario per transport against them, and prints a Markdown table (<c>paced</c>, <c>storm</c> and <c>scaleout</c>
+/// run the real server or several nodes instead, each alone). Every run is bounded in connections, events and time.
 /// </summary>
 internal static class LoadGenerator
 {
@@ -25,9 +26,7 @@ internal static class LoadGenerator
             ["Felix__Compat__EnableCompression"] = "false",
         };
 
-        var shared = settings.ServerEnvironment.Split(';', StringSplitOptions.RemoveEmptyEntries)
-            .Select(pair => pair.Split('=', 2))
-            .ToDictionary(pair => pair[0], pair => pair[1]);
+        var shared = settings.SharedServerEnvironment();
         var baselineEnvironment = new Dictionary<string, string>(shared);
         foreach (var (key, value) in shared)
         {
@@ -54,13 +53,15 @@ internal static class LoadGenerator
             return;
         }
 
-        if (settings.Scenarios is ["hold"])
+        if (settings.Scenarios is ["hold"] or ["paced"])
         {
-            // Felix only, with its default limits but one (HoldScenario): none of the raised limits above apply.
-            var holdEnvironment = felixEnvironment
-                .Where(pair => !pair.Key.StartsWith("Felix__Limits__", StringComparison.Ordinal) && pair.Key != "Felix__Streaming__SendQueueCapacity")
-                .ToDictionary();
-            var report = await new HoldScenario(settings, holdEnvironment).RunAsync();
+            // Hold: Felix only, with its default limits but one (HoldScenario): none of the raised limits above apply.
+            // Paced: real workflows on the real server, against the bare servers replaying what it sent.
+            var report = settings.Scenarios is ["hold"]
+                ? await new HoldScenario(settings, felixEnvironment
+                    .Where(pair => !pair.Key.StartsWith("Felix__Limits__", StringComparison.Ordinal) && pair.Key != "Felix__Streaming__SendQueueCapacity")
+                    .ToDictionary()).RunAsync()
+                : await new PacedScenario(settings).RunAsync();
             if (settings.Output is { } output)
             {
                 await File.WriteAllTextAsync(output, report);

@@ -106,11 +106,19 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>User + system CPU time of process <paramref name="pid"/> so far.</summary>
     public static TimeSpan CpuTimeOf(int pid)
     {
+        var (user, system) = CpuTimesOf(pid);
+        return user + system;
+    }
+
+    /// <summary>User and system CPU time of the process so far, apart (system: the kernel's work for its calls, such as sends and fsync).</summary>
+    public (TimeSpan User, TimeSpan System) CpuTimes() => CpuTimesOf(Pid);
+
+    private static (TimeSpan User, TimeSpan System) CpuTimesOf(int pid)
+    {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         // After "pid (comm) ", field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12.
-        var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
-        return TimeSpan.FromSeconds((double)ticks / TicksPerSecond);
+        return (TimeSpan.FromSeconds((double)long.Parse(fields[11]) / TicksPerSecond), TimeSpan.FromSeconds((double)long.Parse(fields[12]) / TicksPerSecond));
     }
 
     /// <summary>Resident set size from /proc (bytes).</summary>
