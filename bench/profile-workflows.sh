@@ -15,32 +15,11 @@ if [[ -z "$server_dir" ]]; then
   server_dir=Felix.Server/bin/Release/net10.0
 fi
 mkdir -p "$out"; work="$(mktemp -d)"
-
+source bench/workflow-rounds.sh
 # Perf resolves JIT-compiled code through /tmp/perf-<pid>.map only for code in anonymous memory (W^X off), and
 # ReadyToRun code only when it is compiled again (ReadyToRun off).
-DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0 DOTNET_TieredCompilation="$tiered" \
-Felix__Storage__Provider="$store" Felix__Storage__DataDirectory="$work/data" Felix__Llm__OfflineTokenDelay="$delay" \
-Felix__Workflows__MaxConcurrent=64 Felix__Workflows__QueueCapacity=1000 Felix__Limits__WorkflowsPerMinute=100000 \
-ASPNETCORE_URLS="http://127.0.0.1:$port" ASPNETCORE_ENVIRONMENT=Development \
-  dotnet "$server_dir/Felix.Server.dll" --contentRoot "$work" >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-until curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null; do sleep 0.2; done
-
-ended=0
-round() {
-  local i posts=()
-  for i in $(seq 1 "$workflows"); do
-    curl -sf -X POST "http://127.0.0.1:$port/api/v1/workflows" -H 'Content-Type: application/json' \
-      -d "{\"task\":\"Profile of workflow $i\",\"max_steps\":3}" >/dev/null &
-    posts+=($!)
-  done
-  wait "${posts[@]}" || true
-  ended=$((ended + workflows))
-  until curl -sf "http://127.0.0.1:$port/api/v1/workflows?status=completed&page_size=1" | grep -q "\"total\":$ended"; do
-    sleep 0.25
-  done
-}
+export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0 DOTNET_TieredCompilation="$tiered"
+start_server
 
 round; round
 perf record -F 999 -g -p "$pid" -o "$out/perf.data" 2>"$out/perf.log" &

@@ -18,31 +18,12 @@ if [[ -z "$server_dir" ]]; then
 fi
 
 work="$(mktemp -d)"
-Felix__Storage__Provider="$store" Felix__Storage__DataDirectory="$work/data" Felix__Llm__OfflineTokenDelay="$delay" \
-Felix__Workflows__MaxConcurrent=64 Felix__Workflows__QueueCapacity=1000 Felix__Limits__WorkflowsPerMinute=100000 \
-ASPNETCORE_URLS="http://127.0.0.1:$port" ASPNETCORE_ENVIRONMENT=Development \
-  dotnet "$server_dir/Felix.Server.dll" --contentRoot "$work" >"$work/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-until curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null; do sleep 0.2; done
+source bench/workflow-rounds.sh
+start_server
 
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 published() { curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^felix_events_published(_total)?\{?' | awk '{s+=$NF} END {print s+0}'; }
 ticks=$(getconf CLK_TCK)
-ended=0
-round() {
-  local i posts=()
-  for i in $(seq 1 "$workflows"); do
-    curl -sf -X POST "http://127.0.0.1:$port/api/v1/workflows" -H 'Content-Type: application/json' \
-      -d "{\"task\":\"Cost of workflow $i\",\"max_steps\":3}" >/dev/null &
-    posts+=($!)
-  done
-  wait "${posts[@]}" || true
-  ended=$((ended + workflows))
-  until curl -sf "http://127.0.0.1:$port/api/v1/workflows?status=completed&page_size=1" | grep -q "\"total\":$ended"; do
-    sleep 0.25
-  done
-}
 
 for r in $(seq 1 "$warmup_rounds"); do round; done
 for r in $(seq 1 "$rounds"); do
