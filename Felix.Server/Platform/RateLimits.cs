@@ -68,8 +68,7 @@ internal static class RateLimits
     /// </summary>
     internal static Task RejectShuttingDownAsync(HttpContext context)
     {
-        var seconds = context.RequestServices.GetRequiredService<IOptions<WorkflowOptions>>().Value.RetryAfterSeconds;
-        seconds += Random.Shared.Next(0, seconds + 1);
+        var seconds = Jittered(context.RequestServices.GetRequiredService<IOptions<WorkflowOptions>>().Value.RetryAfterSeconds);
         context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         return context.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
@@ -94,6 +93,12 @@ internal static class RateLimits
             detail: $"Rate limit reached. Retry after {retryAfter} seconds.");
     }
 
+    /// <summary>
+    /// The base plus up to as much again at random: clients refused together (a crowd back after a restart) are told
+    /// different times, so they do not all retry in the same second.
+    /// </summary>
+    private static int Jittered(int seconds) => seconds + Random.Shared.Next(0, Math.Max(1, seconds) + 1);
+
     private const string TooManyRequestsType = "https://tools.ietf.org/html/rfc6585#section-4";
     private const string TooManyRequestsTitle = "Too many requests";
 
@@ -105,9 +110,7 @@ internal static class RateLimits
         var isConnectionCap = !lease.TryGetMetadata(MetadataName.RetryAfter, out _) && StreamingRequests.HoldsConnection(context);
         if (StreamingRequests.IsConnectionAttempt(context))
         {
-            // Clients refused together (a crowd back after a restart) are told different times, so they do not all retry
-            // in the same second.
-            retryAfter += Random.Shared.Next(0, Math.Max(1, retryAfter) + 1);
+            retryAfter = Jittered(retryAfter);
         }
 
         context.RequestServices.GetRequiredService<FelixMetrics>().Rejected(isConnectionCap ? "connections" : "rate");
