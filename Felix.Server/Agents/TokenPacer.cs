@@ -4,26 +4,44 @@ namespace Felix.Server.Agents;
 
 /// <summary>
 /// One beat for every offline model stream of the process: each writer waits for the next beat, so a token costs a
-/// place in the beat's list instead of a timer of its own. The timer runs only while someone waits, and a writer that
+/// place in the beat's list instead of a timer of its own. The beat runs only while someone waits, and a writer that
 /// keeps writing gets one token per beat, the configured pace.
 /// </summary>
 /// <remarks>
 /// The writers due at a beat continue on the beat's own thread, one after another, up to their next wait, so a beat
-/// wakes one thread however many streams it paces. (A task shared by all writers hands every writer but the first to
-/// the thread pool, and each worker it wakes spins before it sleeps again.)
+/// wakes one thread however many streams it paces. On the system clock that thread is the pacer's own, asleep between
+/// beats: a timer's beat wakes the timer thread, then a thread-pool worker that spins before it sleeps again, and the
+/// timer thread once more to arm the next beat, which cost more than the tokens themselves at a model's pace. Any other
+/// <see cref="TimeProvider"/> (a test's fake clock) drives the beat through its own timer.
 /// </remarks>
 internal sealed class TokenPacer : IDisposable
 {
+    /// <summary>How many beats in a row may find nobody waiting before the beat stops.</summary>
+    /// <remarks>A writer whose token waits for its commit misses a beat or two; stopping and starting again costs more.</remarks>
+    internal const int IdleBeatsBeforeStop = 8;
+
     private readonly TimeSpan _period;
-    private readonly ITimer _timer;
-    private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
+    private readonly ITimer? _timer;
+    // Monitor.Wait needs a monitor, which System.Threading.Lock is not.
+    private readonly object _lock = new();
     private List<Action> _due = [];
     private bool _running;
+    private bool _disposed;
+    private int _emptyBeats;
 
     public TokenPacer(TimeSpan period, TimeProvider time)
     {
         _period = period;
-        _timer = time.CreateTimer(static state => ((TokenPacer)state!).Beat(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _time = time;
+        if (time == TimeProvider.System)
+        {
+            new Thread(RunBeats) { IsBackground = true, Name = "Felix offline model beat" }.Start();
+        }
+        else
+        {
+            _timer = time.CreateTimer(static state => ((TokenPacer)state!).Beat(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
     }
 
     public TimeSpan Period => _period;
@@ -50,27 +68,94 @@ internal sealed class TokenPacer : IDisposable
             if (!_running)
             {
                 _running = true;
-                _timer.Change(_period, _period);
+                _emptyBeats = 0;
+                if (_timer is null)
+                {
+                    Monitor.Pulse(_lock);
+                }
+                else
+                {
+                    _timer.Change(_period, _period);
+                }
             }
         }
     }
 
-    private void Beat()
+    /// <summary>Takes the writers due at this beat, or stops the beat when nobody has waited for a while.</summary>
+    private List<Action>? TakeDue()
     {
-        List<Action> due;
-        lock (_lock)
+        if (_due.Count == 0)
         {
-            if (_due.Count == 0)
+            if (++_emptyBeats >= IdleBeatsBeforeStop)
             {
-                // Nobody waited a whole period: stop until someone does.
                 _running = false;
-                _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                return;
+                _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             }
 
-            // A new list, not a reused one: a beat that overruns its period can overlap the next one.
-            due = _due;
-            _due = new List<Action>(due.Count);
+            return null;
+        }
+
+        _emptyBeats = 0;
+        // A new list, not a reused one: a beat that overruns its period can overlap the next one.
+        var due = _due;
+        _due = new List<Action>(due.Count);
+        return due;
+    }
+
+    private void Beat()
+    {
+        List<Action>? due;
+        lock (_lock)
+        {
+            due = TakeDue();
+        }
+
+        Run(due);
+    }
+
+    private void RunBeats()
+    {
+        var next = 0L;
+        while (true)
+        {
+            List<Action>? due;
+            lock (_lock)
+            {
+                while (!_running && !_disposed)
+                {
+                    Monitor.Wait(_lock);
+                    next = _time.GetTimestamp() + ToTimestamp(_period);
+                }
+
+                if (_disposed)
+                {
+                    return;
+                }
+
+                var wait = _time.GetElapsedTime(_time.GetTimestamp(), next);
+                if (wait > TimeSpan.Zero)
+                {
+                    // Whole milliseconds, rounded up: a wait rounded down to 0 would spin through the last one.
+                    Monitor.Wait(_lock, (int)Math.Ceiling(wait.TotalMilliseconds));
+                    continue;
+                }
+
+                // The next beat keeps the pace from this one's due time, unless this one came a whole period late.
+                next = Math.Max(next + ToTimestamp(_period), _time.GetTimestamp());
+                due = TakeDue();
+            }
+
+            Run(due);
+        }
+    }
+
+    private long ToTimestamp(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    private static void Run(List<Action>? due)
+    {
+        if (due is null)
+        {
+            return;
         }
 
         foreach (var continuation in due)
@@ -79,7 +164,16 @@ internal sealed class TokenPacer : IDisposable
         }
     }
 
-    public void Dispose() => _timer.Dispose();
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            Monitor.Pulse(_lock);
+        }
+
+        _timer?.Dispose();
+    }
 
     internal readonly struct NextBeatAwaitable(TokenPacer pacer)
     {

@@ -201,7 +201,7 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
     private static partial void LogReady(ILogger logger, string location);
 
     /// <summary>A connection in use.</summary>
-    public sealed class Lease(SqliteConnection connection, SemaphoreSlim? gate) : IAsyncDisposable
+    public sealed class Lease(SqliteConnection connection, SemaphoreSlim? gate) : IAsyncDisposable, IDisposable
     {
         public SqliteConnection Connection { get; } = connection;
 
@@ -221,6 +221,18 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             else
             {
                 await Connection.DisposeAsync();
+            }
+        }
+
+        public void Dispose()
+        {
+            if (gate is not null)
+            {
+                gate.Release();
+            }
+            else
+            {
+                Connection.Dispose();
             }
         }
     }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
 using Felix.Server.Streaming;
@@ -21,8 +20,9 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     private readonly int _maxEvents;
     private readonly int _maxBatch;
     private readonly ConcurrentDictionary<string, Cursor> _cursors = new(StringComparer.Ordinal);
-    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
+    private readonly WriterThread<PendingAppend> _writer;
+    private SqliteDatabase.Lease? _writerLease;
+    private WriteStatements? _statements;
 
     public SqliteEventLog(
         SqliteDatabase database, IOptions<StreamingOptions> streaming, IOptions<StorageOptions> storage, ILogger<SqliteEventLog> logger)
@@ -31,7 +31,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         _logger = logger;
         _maxEvents = streaming.Value.MaxEventsPerWorkflow;
         _maxBatch = storage.Value.MaxBatchSize;
-        _writer = Task.Run(WriteLoopAsync);
+        _writer = new WriterThread<PendingAppend>("Felix SQLite event writer", _maxBatch, WriteBatch);
     }
 
     public async ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default)
@@ -51,7 +51,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                 MessagePackSerializer.Serialize<WorkflowEvent>(evt, FelixSerialization.MessagePackOptions, CancellationToken.None));
         }
 
-        if (!_queue.Writer.TryWrite(pending))
+        if (!_writer.TryAdd(pending))
         {
             throw new ObjectDisposedException(nameof(SqliteEventLog), "The event log is shutting down.");
         }
@@ -129,112 +129,128 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         return _cursors.GetOrAdd(workflowId, loaded);
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>
+    /// Writes one batch on the writer's thread and completes its appends. A batch of one (a workflow at a model's pace)
+    /// continues its publisher right here, delivery included, instead of waking a thread-pool worker for it; the
+    /// appends of a larger batch continue on the thread pool, side by side.
+    /// </summary>
+    private void WriteBatch(List<PendingAppend> batch)
     {
-        var batch = new List<PendingAppend>(_maxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
+        Dictionary<Cursor, long> trims;
+        try
         {
-            batch.Clear();
-            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var pending))
+            trims = Write(batch);
+        }
+        catch (Exception ex)
+        {
+            LogBatchFailed(_logger, ex, batch.Count);
+            foreach (var pending in batch)
             {
-                batch.Add(pending);
+                Complete(pending, ex, inline: batch.Count == 1);
             }
 
-            try
-            {
-                var trims = await WriteBatchAsync(batch);
-                foreach (var pending in batch)
-                {
-                    lock (pending.Cursor)
-                    {
-                        pending.Cursor.Stored = Math.Max(pending.Cursor.Stored, pending.Sequence);
-                        if (trims.TryGetValue(pending.Cursor, out var first))
-                        {
-                            pending.Cursor.First = first;
-                        }
-                    }
+            return;
+        }
 
-                    pending.Completion.TrySetResult();
-                }
-            }
-            catch (Exception ex)
+        foreach (var pending in batch)
+        {
+            lock (pending.Cursor)
             {
-                LogBatchFailed(_logger, ex, batch.Count);
-                foreach (var pending in batch)
+                pending.Cursor.Stored = Math.Max(pending.Cursor.Stored, pending.Sequence);
+                if (trims.TryGetValue(pending.Cursor, out var first))
                 {
-                    pending.Completion.TrySetException(ex);
+                    pending.Cursor.First = first;
                 }
             }
+
+            Complete(pending, null, inline: batch.Count == 1);
         }
     }
 
-    private async Task<Dictionary<Cursor, long>> WriteBatchAsync(List<PendingAppend> batch)
+    private static void Complete(PendingAppend pending, Exception? failure, bool inline)
+    {
+        if (inline)
+        {
+            pending.Complete(failure);
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Pending.Complete(state.Failure), (Pending: pending, Failure: failure), preferLocal: false);
+        }
+    }
+
+    private Dictionary<Cursor, long> Write(List<PendingAppend> batch)
     {
         var trims = new Dictionary<Cursor, long>();
-        await using var lease = await _database.OpenAsync();
-        await using var transaction = (SqliteTransaction)await lease.Connection.BeginTransactionAsync();
-        await using (var insert = lease.Command("INSERT INTO events (workflow_id, sequence, body) VALUES ($id, $sequence, $body)"))
+        var lease = _writerLease ?? _database.OpenAsync().AsTask().GetAwaiter().GetResult(); // the writer's own thread
+        try
         {
-            var id = insert.Parameters.Add("$id", SqliteType.Text);
-            var sequence = insert.Parameters.Add("$sequence", SqliteType.Integer);
-            var body = insert.Parameters.Add("$body", SqliteType.Blob);
+            var statements = _statements ??= new WriteStatements(lease.Connection);
+            using var transaction = lease.Connection.BeginTransaction();
+            statements.Enlist(transaction);
             foreach (var pending in batch)
             {
-                id.Value = pending.WorkflowId;
-                sequence.Value = pending.Sequence;
-                body.Value = pending.Body;
-                await insert.ExecuteNonQueryAsync();
+                statements.Insert(pending.WorkflowId, pending.Sequence, pending.Body);
             }
-        }
 
-        await using var upsert = lease.Command("""
-            INSERT INTO streams (workflow_id, epoch, first_sequence, last_sequence, fence, ended) VALUES ($id, $epoch, $first, $last, $fence, $ended)
-            ON CONFLICT (workflow_id) DO UPDATE SET first_sequence = excluded.first_sequence, last_sequence = excluded.last_sequence,
-                fence = max(fence, excluded.fence), ended = max(ended, excluded.ended)
-            """);
-        await using var trim = lease.Command("DELETE FROM events WHERE workflow_id = $id AND sequence < $first");
-        foreach (var stream in batch.GroupBy(p => p.WorkflowId, StringComparer.Ordinal))
+            foreach (var stream in batch.GroupBy(p => p.WorkflowId, StringComparer.Ordinal))
+            {
+                var cursor = stream.First().Cursor;
+                var last = stream.Max(p => p.Sequence);
+                var ended = stream.Any(p => p.Terminal);
+                long first, fence;
+                lock (cursor)
+                {
+                    first = cursor.First;
+                    fence = cursor.Fences.Fence;
+                }
+
+                // Retention by count drops the oldest events; the epoch stays, and a resume from before them is told so.
+                if (last - first + 1 > _maxEvents)
+                {
+                    first = last - _maxEvents + 1;
+                    statements.Trim(stream.Key, first);
+                    trims[cursor] = first;
+                }
+
+                statements.Upsert(stream.Key, cursor.Epoch, first, last, fence, ended);
+            }
+
+            transaction.Commit();
+            // A file database's writer keeps its connection and prepared statements; the in-memory one is shared.
+            _writerLease = _database.IsInMemory ? null : lease;
+        }
+        catch
         {
-            var cursor = stream.First().Cursor;
-            var last = stream.Max(p => p.Sequence);
-            var ended = stream.Any(p => p.Terminal);
-            long first, fence;
-            lock (cursor)
+            // The connection may be what failed: the next batch starts on a new one.
+            _statements?.Dispose();
+            _statements = null;
+            if (!_database.IsInMemory)
             {
-                first = cursor.First;
-                fence = cursor.Fences.Fence;
+                _writerLease = null;
+                lease.Dispose();
             }
 
-            // Retention by count drops the oldest events; the epoch stays, and a resume from before them is told so.
-            if (last - first + 1 > _maxEvents)
+            throw;
+        }
+        finally
+        {
+            if (_database.IsInMemory)
             {
-                first = last - _maxEvents + 1;
-                trim.Parameters.Clear();
-                trim.Parameters.AddWithValue("$id", stream.Key);
-                trim.Parameters.AddWithValue("$first", first);
-                await trim.ExecuteNonQueryAsync();
-                trims[cursor] = first;
+                lease.Dispose();
             }
-
-            upsert.Parameters.Clear();
-            upsert.Parameters.AddWithValue("$id", stream.Key);
-            upsert.Parameters.AddWithValue("$epoch", cursor.Epoch);
-            upsert.Parameters.AddWithValue("$first", first);
-            upsert.Parameters.AddWithValue("$last", last);
-            upsert.Parameters.AddWithValue("$fence", fence);
-            upsert.Parameters.AddWithValue("$ended", ended ? 1 : 0);
-            await upsert.ExecuteNonQueryAsync();
         }
 
-        await transaction.CommitAsync();
         return trims;
     }
 
     public async ValueTask DisposeAsync()
     {
         // Appends already queued are written before the log goes away; a crash is what loses unacknowledged ones.
-        _queue.Writer.TryComplete();
-        await _writer;
+        _writer.Complete();
+        await _writer.Stopped;
+        _statements?.Dispose();
+        _writerLease?.Dispose();
     }
 
     [LoggerMessage(EventId = 6101, Level = LogLevel.Error, Message = "Writing a batch of {Count} events failed; their appends fail")]
@@ -253,6 +269,85 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
 
     private sealed record PendingAppend(string WorkflowId, Cursor Cursor, long Sequence, bool Terminal, byte[] Body)
     {
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run where the append is completed: WriteBatch chooses the thread.
+        public TaskCompletionSource Completion { get; } = new();
+
+        public void Complete(Exception? failure)
+        {
+            if (failure is null)
+            {
+                Completion.TrySetResult();
+            }
+            else
+            {
+                Completion.TrySetException(failure);
+            }
+        }
+    }
+
+    /// <summary>The writer's statements, prepared once on its connection and bound anew for each row.</summary>
+    private sealed class WriteStatements : IDisposable
+    {
+        private readonly SqliteCommand _insert;
+        private readonly SqliteCommand _upsert;
+        private readonly SqliteCommand _trim;
+
+        public WriteStatements(SqliteConnection connection)
+        {
+            _insert = Create(connection, "INSERT INTO events (workflow_id, sequence, body) VALUES ($id, $sequence, $body)",
+                ("$id", SqliteType.Text), ("$sequence", SqliteType.Integer), ("$body", SqliteType.Blob));
+            _upsert = Create(connection, """
+                INSERT INTO streams (workflow_id, epoch, first_sequence, last_sequence, fence, ended) VALUES ($id, $epoch, $first, $last, $fence, $ended)
+                ON CONFLICT (workflow_id) DO UPDATE SET first_sequence = excluded.first_sequence, last_sequence = excluded.last_sequence,
+                    fence = max(fence, excluded.fence), ended = max(ended, excluded.ended)
+                """,
+                ("$id", SqliteType.Text), ("$epoch", SqliteType.Text), ("$first", SqliteType.Integer), ("$last", SqliteType.Integer),
+                ("$fence", SqliteType.Integer), ("$ended", SqliteType.Integer));
+            _trim = Create(connection, "DELETE FROM events WHERE workflow_id = $id AND sequence < $first",
+                ("$id", SqliteType.Text), ("$first", SqliteType.Integer));
+        }
+
+        public void Enlist(SqliteTransaction transaction)
+        {
+            _insert.Transaction = transaction;
+            _upsert.Transaction = transaction;
+            _trim.Transaction = transaction;
+        }
+
+        public void Insert(string workflowId, long sequence, byte[] body) => Run(_insert, workflowId, sequence, body);
+
+        public void Upsert(string workflowId, string epoch, long first, long last, long fence, bool ended) =>
+            Run(_upsert, workflowId, epoch, first, last, fence, ended ? 1 : 0);
+
+        public void Trim(string workflowId, long first) => Run(_trim, workflowId, first);
+
+        public void Dispose()
+        {
+            _insert.Dispose();
+            _upsert.Dispose();
+            _trim.Dispose();
+        }
+
+        private static void Run(SqliteCommand command, params object[] values)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                command.Parameters[i].Value = values[i];
+            }
+
+            command.ExecuteNonQuery();
+        }
+
+        private static SqliteCommand Create(SqliteConnection connection, string sql, params (string Name, SqliteType Type)[] parameters)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var (name, type) in parameters)
+            {
+                command.Parameters.Add(name, type);
+            }
+
+            return command;
+        }
     }
 }

@@ -48,13 +48,56 @@ public sealed class TokenPacerTests
         time.Advance(Period);
         await first.DefaultTimeout();
 
-        // A beat with nobody waiting stops the timer: a later writer waits a whole period from when it asks.
-        time.Advance(Period * 3.5);
+        // Beats with nobody waiting stop the timer: a later writer waits a whole period from when it asks.
+        time.Advance(Period * (TokenPacer.IdleBeatsBeforeStop + 0.5));
         var later = (await StartWritersAsync(pacer, 1))[0];
         time.Advance(Period - TimeSpan.FromTicks(1));
         Assert.False(later.IsCompleted);
         time.Advance(TimeSpan.FromTicks(1));
         await later.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task AWriterBackWithinAFewBeatsKeepsThePaceOfTheRunningBeat()
+    {
+        var time = new FakeTimeProvider();
+        using var pacer = new TokenPacer(Period, time);
+        var first = (await StartWritersAsync(pacer, 1))[0];
+        time.Advance(Period);
+        await first.DefaultTimeout();
+
+        // Away for a beat and a half (a commit's wait): the beat still runs, so the next one is half a period away.
+        time.Advance(Period * 1.5);
+        var back = (await StartWritersAsync(pacer, 1))[0];
+        time.Advance(Period * 0.5 - TimeSpan.FromTicks(1));
+        Assert.False(back.IsCompleted);
+        time.Advance(TimeSpan.FromTicks(1));
+        await back.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task OnTheSystemClockTheBeatHasAThreadOfItsOwnAndKeepsThePace()
+    {
+        using var pacer = new TokenPacer(Period, TimeProvider.System);
+        var continuedOn = new ConcurrentQueue<(int Thread, bool Pooled)>();
+        var started = TimeProvider.System.GetTimestamp();
+
+        // Three writers, each for ten beats: every beat releases all three, one after another on the pacer's thread.
+        var writers = await Task.Run(() => Enumerable.Range(0, 3).Select(async _ =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await pacer.NextBeat();
+                continuedOn.Enqueue((Environment.CurrentManagedThreadId, Thread.CurrentThread.IsThreadPoolThread));
+            }
+        }).ToList());
+        await Task.WhenAll(writers).DefaultTimeout();
+
+        Assert.Equal(30, continuedOn.Count);
+        Assert.Single(continuedOn.Select(c => c.Thread).Distinct());
+        Assert.DoesNotContain(continuedOn, c => c.Pooled);
+        // Ten tokens each take at least ten periods: no writer is released before its beat.
+        Assert.True(TimeProvider.System.GetElapsedTime(started) >= Period * 10 - TimeSpan.FromMilliseconds(1));
     }
 
     [Fact]

@@ -62,6 +62,42 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALoneAppendContinuesOnTheWritersThreadAndABatchsAppendsOnTheThreadPool()
+    {
+        var log = _files.OpenEventLog(_files.Open());
+        await AppendManyAsync(log, "wf_setup", 1);
+
+        await using var other = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
+        await other.OpenAsync();
+
+        // Another writer holds the database, so each append below is surely waiting when its commit happens.
+        // Alone, the publisher goes on where the commit happened: no thread-pool worker is woken for it.
+        await ExecuteAsync(other, "BEGIN IMMEDIATE;");
+        var lone = ContinuedOn(log, "wf_a");
+        await Task.Delay(200);
+        await ExecuteAsync(other, "COMMIT;");
+        Assert.Equal(("Felix SQLite event writer", false), await lone.DefaultTimeout());
+
+        // A first append waits for the database and two more queue up behind it: those two are one batch, and their
+        // publishers go on side by side on the thread pool, not one after the other on the writer's thread.
+        await ExecuteAsync(other, "BEGIN IMMEDIATE;");
+        var first = ContinuedOn(log, "wf_b");
+        await Task.Delay(200);
+        var batched = new[] { ContinuedOn(log, "wf_c"), ContinuedOn(log, "wf_d") };
+        await Task.Delay(200);
+        await ExecuteAsync(other, "COMMIT;");
+
+        Assert.False((await first.DefaultTimeout()).Pooled);
+        Assert.All(await Task.WhenAll(batched).DefaultTimeout(), c => Assert.True(c.Pooled));
+    }
+
+    private static Task<(string? Thread, bool Pooled)> ContinuedOn(IEventLog log, string workflowId) => Task.Run(async () =>
+    {
+        await log.AppendAsync(Output(workflowId, 1)).ConfigureAwait(false);
+        return (Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread);
+    });
+
+    [Fact]
     public async Task AFailedWriteFailsItsAppendAndTheStreamContinuesWithoutAGap()
     {
         var log = _files.OpenEventLog(_files.Open());
