@@ -131,51 +131,47 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
 
     /// <summary>
     /// Writes one batch on the writer's thread and completes its appends. A batch of one (a workflow at a model's pace)
-    /// continues its publisher right here, delivery included, instead of waking a thread-pool worker for it; the
-    /// appends of a larger batch continue on the thread pool, side by side.
+    /// continues its publisher right here, delivery included, instead of waking a thread-pool worker for it. The
+    /// appends of a larger batch continue together on one thread-pool worker, so the writer is free for the next batch
+    /// and a batch costs one wake-up, not one per append.
     /// </summary>
     private void WriteBatch(List<PendingAppend> batch)
     {
-        Dictionary<Cursor, long> trims;
+        Exception? failure = null;
         try
         {
-            trims = Write(batch);
+            var trims = Write(batch);
+            foreach (var pending in batch)
+            {
+                lock (pending.Cursor)
+                {
+                    pending.Cursor.Stored = Math.Max(pending.Cursor.Stored, pending.Sequence);
+                    if (trims.TryGetValue(pending.Cursor, out var first))
+                    {
+                        pending.Cursor.First = first;
+                    }
+                }
+            }
         }
         catch (Exception ex)
         {
             LogBatchFailed(_logger, ex, batch.Count);
-            foreach (var pending in batch)
-            {
-                Complete(pending, ex, inline: batch.Count == 1);
-            }
-
-            return;
+            failure = ex;
         }
 
-        foreach (var pending in batch)
+        if (batch.Count == 1)
         {
-            lock (pending.Cursor)
-            {
-                pending.Cursor.Stored = Math.Max(pending.Cursor.Stored, pending.Sequence);
-                if (trims.TryGetValue(pending.Cursor, out var first))
-                {
-                    pending.Cursor.First = first;
-                }
-            }
-
-            Complete(pending, null, inline: batch.Count == 1);
-        }
-    }
-
-    private static void Complete(PendingAppend pending, Exception? failure, bool inline)
-    {
-        if (inline)
-        {
-            pending.Complete(failure);
+            batch[0].Complete(failure);
         }
         else
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Pending.Complete(state.Failure), (Pending: pending, Failure: failure), preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static state =>
+            {
+                foreach (var pending in state.Batch)
+                {
+                    pending.Complete(state.Failure);
+                }
+            }, (Batch: batch.ToArray(), Failure: failure), preferLocal: false);
         }
     }
 

@@ -79,7 +79,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         Assert.Equal(("Felix SQLite event writer", false), await lone.DefaultTimeout());
 
         // A first append waits for the database and two more queue up behind it: those two are one batch, and their
-        // publishers go on side by side on the thread pool, not one after the other on the writer's thread.
+        // publishers go on on the thread pool, leaving the writer's thread to the next batch.
         await ExecuteAsync(other, "BEGIN IMMEDIATE;");
         var first = ContinuedOn(log, "wf_b");
         await Task.Delay(200);
