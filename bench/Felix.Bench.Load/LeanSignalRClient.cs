@@ -53,65 +53,10 @@ internal sealed class LeanSignalRClient(RunSink sink, string protocol) : BenchCl
 
     private async Task ReceiveAsync(byte[] subscribe, TaskCompletionSource subscribed)
     {
-        // Messages are read from a byte stream, not per WebSocket message: the server may put many hub messages in one
-        // WebSocket message (and could split one across two).
-        var buffer = new byte[8 * 1024];
-        var start = 0;
-        var end = 0;
-        var handshaken = false;
         try
         {
-            while (true)
-            {
-                if (end == buffer.Length)
-                {
-                    if (start > 0)
-                    {
-                        buffer.AsSpan(start, end - start).CopyTo(buffer);
-                        end -= start;
-                        start = 0;
-                    }
-                    else
-                    {
-                        Array.Resize(ref buffer, buffer.Length * 2);
-                    }
-                }
-
-                var result = await _socket.ReceiveAsync(buffer.AsMemory(end), CancellationToken.None);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    break;
-                }
-
-                end += result.Count;
-                if (!handshaken)
-                {
-                    var separator = buffer.AsSpan(start, end - start).IndexOf(HubFrames.RecordSeparator);
-                    if (separator < 0)
-                    {
-                        continue;
-                    }
-
-                    if (buffer.AsSpan(start, separator).IndexOf("\"error\""u8) >= 0)
-                    {
-                        throw new InvalidOperationException("Handshake refused: " + System.Text.Encoding.UTF8.GetString(buffer, start, separator));
-                    }
-
-                    handshaken = true;
-                    start += separator + 1;
-                    await _socket.SendAsync(subscribe, _binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, CancellationToken.None);
-                }
-
-                if (!Dispatch(buffer, ref start, end, subscribed))
-                {
-                    break;
-                }
-
-                if (start == end)
-                {
-                    start = end = 0;
-                }
-            }
+            await HubStream.ReadAsync(_socket, subscribe, _binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text,
+                (byte[] buffer, ref int start, int end) => Dispatch(buffer, ref start, end, subscribed), 8 * 1024);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {

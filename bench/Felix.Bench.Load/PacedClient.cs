@@ -167,69 +167,9 @@ internal sealed class PacedClient(string transport, bool records) : IAsyncDispos
 
     private async Task ReceiveHubAsync(byte[] subscribe, TaskCompletionSource subscribed)
     {
-        // Hub messages are read from a byte stream: one WebSocket message may hold many of them.
-        var buffer = new byte[64 * 1024];
-        var start = 0;
-        var end = 0;
-        var handshaken = false;
         try
         {
-            while (true)
-            {
-                if (end == buffer.Length)
-                {
-                    buffer.AsSpan(start, end - start).CopyTo(buffer);
-                    (start, end) = (0, end - start);
-                    if (end == buffer.Length)
-                    {
-                        Array.Resize(ref buffer, buffer.Length * 2);
-                    }
-                }
-
-                var result = await _socket.ReceiveAsync(buffer.AsMemory(end), CancellationToken.None);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    break;
-                }
-
-                end += result.Count;
-                if (!handshaken)
-                {
-                    var separator = buffer.AsSpan(start, end - start).IndexOf(HubFrames.RecordSeparator);
-                    if (separator < 0)
-                    {
-                        continue;
-                    }
-
-                    handshaken = true;
-                    start += separator + 1;
-                    await _socket.SendAsync(subscribe, WebSocketMessageType.Binary, true, CancellationToken.None);
-                }
-
-                while (HubFrames.TryReadLengthPrefixed(buffer.AsSpan(start, end - start), out var prefix, out var length))
-                {
-                    var kind = HubFrames.ParseMessagePackEvent(buffer.AsMemory(start + prefix, length), out var terminal, out var ticks);
-                    if (kind == HubMessageKind.Event)
-                    {
-                        OnFrame(buffer.AsSpan(start, prefix + length), terminal, ticks);
-                    }
-                    else if (kind is HubMessageKind.Completion)
-                    {
-                        subscribed.TrySetResult();
-                    }
-                    else if (kind is HubMessageKind.CompletionError or HubMessageKind.Close)
-                    {
-                        throw new InvalidOperationException($"The hub answered {kind}.");
-                    }
-
-                    start += prefix + length;
-                }
-
-                if (start == end)
-                {
-                    start = end = 0;
-                }
-            }
+            await HubStream.ReadAsync(_socket, subscribe, WebSocketMessageType.Binary, DispatchHub, 64 * 1024);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
@@ -238,6 +178,30 @@ internal sealed class PacedClient(string transport, bool records) : IAsyncDispos
 
         subscribed.TrySetException(new InvalidOperationException("Closed before Subscribe completed."));
         _done.TrySetResult();
+
+        bool DispatchHub(byte[] buffer, ref int start, int end)
+        {
+            while (HubFrames.TryReadLengthPrefixed(buffer.AsSpan(start, end - start), out var prefix, out var length))
+            {
+                var kind = HubFrames.ParseMessagePackEvent(buffer.AsMemory(start + prefix, length), out var terminal, out var ticks);
+                if (kind == HubMessageKind.Event)
+                {
+                    OnFrame(buffer.AsSpan(start, prefix + length), terminal, ticks);
+                }
+                else if (kind is HubMessageKind.Completion)
+                {
+                    subscribed.TrySetResult();
+                }
+                else if (kind is HubMessageKind.CompletionError or HubMessageKind.Close)
+                {
+                    throw new InvalidOperationException($"The hub answered {kind}.");
+                }
+
+                start += prefix + length;
+            }
+
+            return true;
+        }
     }
 
     public async ValueTask DisposeAsync()
