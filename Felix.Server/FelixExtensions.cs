@@ -83,7 +83,7 @@ internal static class FelixExtensions
         app.UseWebSockets();
         app.UseHubShutdown();
         app.UseWebSocketOriginCheck();
-        app.UseAuthentication();
+        app.UseFelixAuthentication();
         app.UseAuthorization();
         app.UseStreamingAdmission();
 
