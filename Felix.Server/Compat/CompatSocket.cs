@@ -10,12 +10,13 @@ namespace Felix.Server.Compat;
 /// client's text commands, the original's JSON keepalive ping, and a close that lets the client read to the end.
 /// </summary>
 /// <remarks>
-/// The send timeout is enforced by <paramref name="watchdog"/>, which aborts the connection (<paramref name="abort"/>:
-/// the HTTP connection under the socket, so a write blocked on a full TCP window ends too) when a send runs too long.
+/// The send timeout is enforced by <paramref name="watchdog"/>, which aborts the connection (<paramref name="request"/>'s,
+/// the HTTP connection under the socket, so a write blocked on a full TCP window ends too, and <paramref name="abort"/>)
+/// when a send runs too long. The request is held rather than a delegate to its <c>Abort</c>, one object less per connection.
 /// Without a watchdog (a socket that is only refused and closed) sends have no timeout beyond the bounded close.
 /// </remarks>
 internal sealed class CompatSocket(
-    WebSocket socket, CompatOptions options, TimeProvider time, CompatSendWatchdog? watchdog = null, Action? abort = null)
+    WebSocket socket, CompatOptions options, TimeProvider time, CompatSendWatchdog? watchdog = null, Action? abort = null, HttpContext? request = null)
 {
     private static readonly byte[] Pong = "pong"u8.ToArray();
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
@@ -264,5 +265,6 @@ internal sealed class CompatSocket(
     {
         socket.Abort();
         abort?.Invoke();
+        request?.Abort();
     }
 }

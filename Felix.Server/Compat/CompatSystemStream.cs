@@ -25,7 +25,7 @@ internal sealed class CompatSystemStream(
 
         var (webSocket, expiresAt) = accepted;
         using var disposeSocket = webSocket;
-        var socket = new CompatSocket(webSocket, options.Value, time, watchdog, context.Abort);
+        var socket = new CompatSocket(webSocket, options.Value, time, watchdog, request: context);
         using var watched = watchdog.Watch(socket);
         if (!FelixClaims.IsAdmin(context.User))
         {

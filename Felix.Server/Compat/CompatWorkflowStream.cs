@@ -29,7 +29,7 @@ internal sealed partial class CompatWorkflowStream(
 
         var (webSocket, expiresAt) = accepted;
         using var disposeSocket = webSocket;
-        var socket = new CompatSocket(webSocket, options.Value, time, watchdog, context.Abort);
+        var socket = new CompatSocket(webSocket, options.Value, time, watchdog, request: context);
         using var watched = watchdog.Watch(socket);
         if (!CompatQuery.TryParse(context.Request.Query, out var query, out var error))
         {

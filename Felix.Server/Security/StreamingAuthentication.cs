@@ -6,37 +6,54 @@ using Microsoft.AspNetCore.Http.Features.Authentication;
 namespace Felix.Server.Security;
 
 /// <summary>
-/// ASP.NET Core's authentication middleware, except for WebSocket upgrades to the streaming endpoints, which are
-/// authenticated the same way (the same schemes, result, user and features) with the authentication services of a scope
-/// of their own, disposed before the request goes on, and without a state machine waiting on the rest of the pipeline.
+/// ASP.NET Core's authentication and authorization middlewares, except that for WebSocket upgrades to the streaming
+/// endpoints both run with the services of a scope of their own, disposed before the request goes on, and neither waits on
+/// the rest of the pipeline: the upgrade is authenticated the same way (the same schemes, result, user and features) and
+/// then authorized by the framework's own middleware, whose next step only notes that it was let through.
 /// </summary>
 /// <remarks>
 /// An upgrade's request lasts as long as its connection. Through the framework's middleware every idle hub and raw
 /// connection kept, for its whole life, the middleware's waiting state machine and, in the request's scope, the
-/// authentication service, its handler provider and the handlers with their cached results (about 0.9 KiB a
-/// connection, most of what Felix held per connection beyond the bare servers). Whatever needs a handler later (a
-/// challenge or a forbid from the authorization middleware) gets a new one from the request's own scope, as a second
-/// scheme would.
+/// authentication service, its handler provider and the handlers with their cached results, and the authorization
+/// middleware's waiting state machine with the evaluator, authorization service and handlers it had resolved (about
+/// 1.3 KiB a hub connection, most of what Felix held per connection beyond the bare servers). A challenge or a forbid
+/// is written inside the scope, as before.
 /// </remarks>
 internal static class StreamingAuthentication
 {
-    // UseAuthentication sets it; WebApplication adds its own authentication middleware in front when it is not set.
+    // UseAuthentication and UseAuthorization set them; WebApplication adds its own middlewares in front when they are not set.
     private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
+    private const string AuthorizationMiddlewareSetKey = "__AuthorizationMiddlewareSet";
 
-    public static IApplicationBuilder UseFelixAuthentication(this IApplicationBuilder app)
+    private static readonly object Authorized = new();
+
+    /// <summary>In place of <c>UseAuthentication()</c> and <c>UseAuthorization()</c>, one after the other.</summary>
+    public static IApplicationBuilder UseAuthenticationAndAuthorization(this IApplicationBuilder app)
     {
         app.Properties[AuthenticationMiddlewareSetKey] = true;
+        app.Properties[AuthorizationMiddlewareSetKey] = true;
         var schemes = app.ApplicationServices.GetRequiredService<IAuthenticationSchemeProvider>();
+        var authorizeUpgrade = app.New().UseAuthorization();
+        authorizeUpgrade.Run(static context =>
+        {
+            context.Items[Authorized] = Authorized;
+            return Task.CompletedTask;
+        });
+        var upgradeAuthorization = authorizeUpgrade.Build();
         return app.Use(next =>
         {
-            var framework = new AuthenticationMiddleware(next, schemes);
-            return context => StreamingRequests.IsStreamUpgrade(context) ? UpgradeAsync(context, next, schemes) : framework.Invoke(context);
+            var framework = app.New().UseAuthentication().UseAuthorization();
+            framework.Run(next);
+            var frameworkPipeline = framework.Build();
+            return context => StreamingRequests.IsStreamUpgrade(context)
+                ? UpgradeAsync(context, next, schemes, upgradeAuthorization)
+                : frameworkPipeline(context);
         });
     }
 
-    private static Task UpgradeAsync(HttpContext context, RequestDelegate next, IAuthenticationSchemeProvider schemes)
+    private static Task UpgradeAsync(HttpContext context, RequestDelegate next, IAuthenticationSchemeProvider schemes, RequestDelegate authorize)
     {
-        var authenticated = AuthenticateAsync(context, schemes);
+        var authenticated = AuthenticateAsync(context, schemes, authorize);
         if (authenticated.IsCompletedSuccessfully)
         {
             return authenticated.Result ? next(context) : Task.CompletedTask;
@@ -53,8 +70,11 @@ internal static class StreamingAuthentication
         }
     }
 
-    /// <summary>What <see cref="AuthenticationMiddleware"/> does before calling the next middleware; false when a request handler answered the request.</summary>
-    private static async Task<bool> AuthenticateAsync(HttpContext context, IAuthenticationSchemeProvider schemes)
+    /// <summary>
+    /// What <see cref="AuthenticationMiddleware"/> does before calling the next middleware, then the authorization
+    /// middleware; false when the request was answered (by a request handler, a challenge or a forbid).
+    /// </summary>
+    private static async Task<bool> AuthenticateAsync(HttpContext context, IAuthenticationSchemeProvider schemes, RequestDelegate authorize)
     {
         context.Features.Set<IAuthenticationFeature>(new AuthenticationFeature
         {
@@ -93,7 +113,8 @@ internal static class StreamingAuthentication
                 }
             }
 
-            return true;
+            await authorize(context);
+            return context.Items.Remove(Authorized);
         }
         finally
         {

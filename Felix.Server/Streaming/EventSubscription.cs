@@ -17,19 +17,27 @@ internal sealed class EventSubscription : IDisposable
 {
     private readonly Channel<PublishedEvent> _live;
     private readonly int _capacity;
-    private readonly Action<EventSubscription> _onDispose;
+    private readonly Action<EventSubscription, object?> _onDispose;
+    private readonly object? _onDisposeState;
     private readonly IEventLog _log;
     private readonly int _pageSize;
     private int _queued;
     private volatile bool _stopped;
 
     public EventSubscription(string workflowId, IEventLog log, int capacity, int pageSize, Action<EventSubscription> onDispose)
+        : this(workflowId, log, capacity, pageSize, static (subscription, state) => ((Action<EventSubscription>)state!)(subscription), onDispose)
+    {
+    }
+
+    /// <summary>With a static <paramref name="onDispose"/> and its state: an open subscription then holds no closure.</summary>
+    public EventSubscription(string workflowId, IEventLog log, int capacity, int pageSize, Action<EventSubscription, object?> onDispose, object? state)
     {
         WorkflowId = workflowId;
         _log = log;
         _capacity = capacity;
         _pageSize = pageSize;
         _onDispose = onDispose;
+        _onDisposeState = state;
         _live = Channel.CreateUnbounded<PublishedEvent>(new UnboundedChannelOptions { SingleReader = true });
     }
 
@@ -156,6 +164,6 @@ internal sealed class EventSubscription : IDisposable
     {
         _stopped = true;
         _live.Writer.TryComplete();
-        _onDispose(this);
+        _onDispose(this, _onDisposeState);
     }
 }
