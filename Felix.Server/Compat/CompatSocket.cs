@@ -198,6 +198,9 @@ internal sealed class CompatSocket(
     {
         try
         {
+            // Off the beat's timer thread: connections opened together fall quiet together, and the beat must not send
+            // all of their pings itself.
+            await Task.Yield();
             await SendAsync(CompatFrames.Ping(Timestamps.Now(time)), Stopping);
         }
         catch (Exception)
