@@ -107,8 +107,35 @@ internal sealed partial class CompatWorkflowStream(
     {
         try
         {
-            await foreach (var published in subscription.ReadAllAsync(cancellationToken))
+            await foreach (var published in subscription.ReadHistoryAsync(cancellationToken))
             {
+                if (filter.Matches(published.Event))
+                {
+                    await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
+                }
+
+                if (published.Event.IsTerminal)
+                {
+                    return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
+                }
+            }
+
+            // The live events as ReadAllAsync reads them, without its iterator: an idle stream waits in this method alone.
+            using var stop = subscription.SawTerminal ? default : subscription.StopOn(cancellationToken);
+            while (!subscription.SawTerminal)
+            {
+                if (!subscription.TryReadNextLive(out var published))
+                {
+                    var more = await subscription.WaitForLiveAsync();
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (more)
+                    {
+                        continue;
+                    }
+
+                    break;
+                }
+
                 if (filter.Matches(published.Event))
                 {
                     await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
