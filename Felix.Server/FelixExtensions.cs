@@ -83,8 +83,7 @@ internal static class FelixExtensions
         app.UseWebSockets();
         app.UseHubShutdown();
         app.UseWebSocketOriginCheck();
-        app.UseAuthentication();
-        app.UseAuthorization();
+        app.UseAuthenticationAndAuthorization();
         app.UseStreamingAdmission();
 
         app.MapWorkflowsApi();

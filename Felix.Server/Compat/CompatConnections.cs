@@ -19,28 +19,34 @@ internal sealed class CompatConnections
 
     public IReadOnlyDictionary<string, int> PerWorkflow => _perWorkflow.Where(p => p.Value > 0).ToDictionary(p => p.Key, p => p.Value);
 
-    public IDisposable TrackWorkflow(string workflowId)
+    /// <summary>Counts a workflow stream until the handle is disposed (once: it is a struct, for <c>using</c>, so that an open connection holds no closure for it).</summary>
+    public WorkflowTracked TrackWorkflow(string workflowId)
     {
         _perWorkflow.AddOrUpdate(workflowId, 1, static (_, n) => n + 1);
-        return new Release(() =>
-        {
-            if (_perWorkflow.AddOrUpdate(workflowId, 0, static (_, n) => n - 1) <= 0)
-            {
-                _perWorkflow.TryRemove(new KeyValuePair<string, int>(workflowId, 0));
-            }
-        });
+        return new WorkflowTracked(this, workflowId);
     }
 
-    public IDisposable TrackSystem()
+    public SystemTracked TrackSystem()
     {
         Interlocked.Increment(ref _system);
-        return new Release(() => Interlocked.Decrement(ref _system));
+        return new SystemTracked(this);
     }
 
-    private sealed class Release(Action action) : IDisposable
+    private void Untrack(string workflowId)
     {
-        private Action? _action = action;
+        if (_perWorkflow.AddOrUpdate(workflowId, 0, static (_, n) => n - 1) <= 0)
+        {
+            _perWorkflow.TryRemove(new KeyValuePair<string, int>(workflowId, 0));
+        }
+    }
 
-        public void Dispose() => Interlocked.Exchange(ref _action, null)?.Invoke();
+    internal readonly struct WorkflowTracked(CompatConnections connections, string workflowId) : IDisposable
+    {
+        public void Dispose() => connections.Untrack(workflowId);
+    }
+
+    internal readonly struct SystemTracked(CompatConnections connections) : IDisposable
+    {
+        public void Dispose() => Interlocked.Decrement(ref connections._system);
     }
 }

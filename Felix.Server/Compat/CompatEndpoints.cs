@@ -19,11 +19,6 @@ internal static partial class CompatEndpoints
     public const string WorkflowStreamPattern = "/api/v1/ws/workflows/{workflowId}";
     public const string SystemStreamPattern = "/api/v1/ws/system/events";
 
-    private const string CredentialExpiryKey = "felix.credential-expiry";
-
-    /// <summary>When the connection's credential expires (a JWT's <c>exp</c>); null for keys, which do not.</summary>
-    public static DateTimeOffset? CredentialExpiry(HttpContext context) => context.Items[CredentialExpiryKey] as DateTimeOffset?;
-
     /// <summary>The time left until <paramref name="expiresAt"/>, as a timer can take it (at most about 49 days).</summary>
     public static TimeSpan UntilExpiry(DateTimeOffset expiresAt, TimeProvider time)
     {
@@ -50,18 +45,27 @@ internal static partial class CompatEndpoints
 
     public static IEndpointRouteBuilder MapCompatWebSockets(this IEndpointRouteBuilder app)
     {
-        app.Map(WorkflowStreamPattern, (HttpContext context, string workflowId, CompatWorkflowStream stream) =>
-            RunAsync(context, socket => stream.RunAsync(context, socket, workflowId)))
+        // Each stream accepts its own socket: a wrapper awaiting the stream would be one more state machine (and a closure)
+        // held for the life of every connection.
+        app.Map(WorkflowStreamPattern, (HttpContext context, string workflowId, CompatWorkflowStream stream) => stream.RunAsync(context, workflowId))
             .RequireStreamingAdmission()
             .ExcludeFromDescription();
-        app.Map(SystemStreamPattern, (HttpContext context, CompatSystemStream stream) =>
-            RunAsync(context, socket => stream.RunAsync(context, socket)))
+        app.Map(SystemStreamPattern, (HttpContext context, CompatSystemStream stream) => stream.RunAsync(context))
             .RequireStreamingAdmission()
             .ExcludeFromDescription();
         return app;
     }
 
-    private static async Task RunAsync(HttpContext context, Func<WebSocket, Task> run)
+    /// <summary>
+    /// Accepts the upgrade of a raw stream and authenticates it. Returns null when the request was answered here (not an
+    /// upgrade, or refused with 1008 and the original's reason); otherwise the socket and when its credential expires
+    /// (a JWT's <c>exp</c>; null for keys, which do not).
+    /// </summary>
+    /// <remarks>
+    /// The authentication middleware's result is used when it succeeded; authenticating again would keep a second
+    /// result and ticket for the life of the connection. Nothing of this method stays alive once it returns.
+    /// </remarks>
+    public static async Task<(WebSocket Socket, DateTimeOffset? ExpiresAt)?> AcceptAsync(HttpContext context)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -69,13 +73,15 @@ internal static partial class CompatEndpoints
                 statusCode: StatusCodes.Status400BadRequest,
                 title: "WebSocket upgrade expected",
                 detail: "This endpoint speaks the raw WebSocket protocol; connect with a WebSocket client.").ExecuteAsync(context);
-            return;
+            return null;
         }
 
         var options = context.RequestServices.GetRequiredService<IOptions<CompatOptions>>().Value;
         var streaming = context.RequestServices.GetRequiredService<IOptions<StreamingOptions>>().Value;
-        var auth = await context.AuthenticateAsync();
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        var auth = context.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult is { Succeeded: true } authenticated
+            ? authenticated
+            : await context.AuthenticateAsync();
+        var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
             DangerousEnableCompression = options.EnableCompression,
             KeepAliveInterval = streaming.PingInterval,
@@ -83,16 +89,19 @@ internal static partial class CompatEndpoints
         });
         if (!auth.Succeeded)
         {
-            // The original refuses with 1008 and this reason; accepting first lets the client read both.
-            // The reason says what kind of failure it was, never the validator's details (token times, key ids).
-            var detail = auth.Failure is null ? CompatCloseCodes.MissingCredentials : CompatCloseCodes.InvalidCredentials;
-            await new CompatSocket(socket, options, streaming, TimeProvider.System)
-                .CloseAsync(CompatCloseCodes.PolicyViolation, CompatCloseCodes.AuthenticationFailed(detail));
-            return;
+            using (socket)
+            {
+                // The original refuses with 1008 and this reason; accepting first lets the client read both.
+                // The reason says what kind of failure it was, never the validator's details (token times, key ids).
+                var detail = auth.Failure is null ? CompatCloseCodes.MissingCredentials : CompatCloseCodes.InvalidCredentials;
+                await new CompatSocket(socket, options, TimeProvider.System)
+                    .CloseAsync(CompatCloseCodes.PolicyViolation, CompatCloseCodes.AuthenticationFailed(detail));
+            }
+
+            return null;
         }
 
         context.User = auth.Principal!;
-        context.Items[CredentialExpiryKey] = auth.Properties?.ExpiresUtc;
-        await run(socket);
+        return (socket, auth.Properties?.ExpiresUtc);
     }
 }

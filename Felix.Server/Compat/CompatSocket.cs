@@ -10,12 +10,13 @@ namespace Felix.Server.Compat;
 /// client's text commands, the original's JSON keepalive ping, and a close that lets the client read to the end.
 /// </summary>
 /// <remarks>
-/// The send timeout is enforced by <paramref name="watchdog"/>, which aborts the connection (<paramref name="abort"/>:
-/// the HTTP connection under the socket, so a write blocked on a full TCP window ends too) when a send runs too long.
+/// The send timeout is enforced by <paramref name="watchdog"/>, which aborts the connection (<paramref name="request"/>'s,
+/// the HTTP connection under the socket, so a write blocked on a full TCP window ends too, and <paramref name="abort"/>)
+/// when a send runs too long. The request is held rather than a delegate to its <c>Abort</c>, one object less per connection.
 /// Without a watchdog (a socket that is only refused and closed) sends have no timeout beyond the bounded close.
 /// </remarks>
 internal sealed class CompatSocket(
-    WebSocket socket, CompatOptions options, StreamingOptions streaming, TimeProvider time, CompatSendWatchdog? watchdog = null, Action? abort = null)
+    WebSocket socket, CompatOptions options, TimeProvider time, CompatSendWatchdog? watchdog = null, Action? abort = null, HttpContext? request = null)
 {
     private static readonly byte[] Pong = "pong"u8.ToArray();
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
@@ -24,13 +25,34 @@ internal sealed class CompatSocket(
     private static readonly TimeSpan ShutdownCloseWait = TimeSpan.FromSeconds(5);
 
     private readonly SemaphoreSlim _sendLock = new(1, 1);
+    // No timer and no registration of its own: only the stream's readers register on it, and nothing needs disposing.
+    private readonly CancellationTokenSource _stop = new();
     private long _lastClientMessage = time.GetTimestamp();
+    private volatile bool _pinging;
 
     // The watchdog beat the send in flight started on, 0 when none is.
     private long _sendStarted;
     private int _timedOut;
 
     public WebSocketState State => socket.State;
+
+    /// <summary>
+    /// Cancelled when the stream should stop sending: the application stops (the watchdog's sweep), the credential expires
+    /// or the stream ends. Each stream has this one token source rather than sources linked to the request, the
+    /// application and the expiry, and receiving takes no token at all (see <see cref="AbortReceive"/>).
+    /// </summary>
+    public CancellationToken Stopping => _stop.Token;
+
+    public void Stop()
+    {
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
 
     public Task SendPongAsync(CancellationToken cancellationToken) => SendAsync(Pong, cancellationToken);
 
@@ -81,7 +103,16 @@ internal sealed class CompatSocket(
     /// Reads client messages until the client closes, passing each text command to <paramref name="onCommand"/>.
     /// Returns the close status to answer with, or null when the client closed (or vanished) itself.
     /// </summary>
-    public async Task<(WebSocketCloseStatus Status, string Reason)?> ReceiveAsync(Func<string, Task> onCommand, CancellationToken cancellationToken)
+    public Task<(WebSocketCloseStatus Status, string Reason)?> ReceiveAsync(Func<string, Task> onCommand, CancellationToken cancellationToken) =>
+        ReceiveAsync(static (_, command, onCommand) => onCommand(command), onCommand, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ReceiveAsync(Func{string, Task}, CancellationToken)"/>, with the command's context passed as
+    /// <paramref name="state"/> to a static callback, so that an open connection holds no closure for it.
+    /// A stream receives with no token and ends an unfinished receive with <see cref="AbortReceive"/>.
+    /// </summary>
+    public async Task<(WebSocketCloseStatus Status, string Reason)?> ReceiveAsync<TState>(
+        Func<CompatSocket, string, TState, Task> onCommand, TState state, CancellationToken cancellationToken = default)
     {
         try
         {
@@ -122,7 +153,7 @@ internal sealed class CompatSocket(
                                 return (WebSocketCloseStatus.InvalidPayloadData, "Text frames must be UTF-8");
                             }
 
-                            await onCommand(text);
+                            await onCommand(this, text, state);
                             break;
                     }
                 }
@@ -138,25 +169,44 @@ internal sealed class CompatSocket(
         }
     }
 
-    /// <summary>The original's keepalive: a JSON ping after each <see cref="StreamingOptions.PingInterval"/> without a client message.</summary>
-    public async Task PingAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the original's keepalive: a JSON ping after each <see cref="StreamingOptions.PingInterval"/> without a client
+    /// message, sent by the watchdog's ping beat (so up to a tenth of the interval, at most 1 s, late) until
+    /// <see cref="Stopping"/>. The first ping comes a whole interval after this call at the earliest.
+    /// </summary>
+    public void StartPinging()
     {
-        var interval = streaming.PingInterval;
-        var wait = interval;
-        while (!cancellationToken.IsCancellationRequested)
+        Interlocked.Exchange(ref _lastClientMessage, time.GetTimestamp());
+        _pinging = true;
+    }
+
+    /// <summary>Pings the client when it has been quiet for <paramref name="interval"/> at <paramref name="now"/>; from the ping beat.</summary>
+    internal void PingIfQuiet(long now, TimeSpan interval)
+    {
+        if (!_pinging || _stop.IsCancellationRequested || socket.State != WebSocketState.Open
+            || time.GetElapsedTime(Interlocked.Read(ref _lastClientMessage), now) < interval)
         {
-            await Task.Delay(wait, time, cancellationToken);
-            var idle = time.GetElapsedTime(Interlocked.Read(ref _lastClientMessage));
-            if (idle >= interval)
-            {
-                await SendAsync(CompatFrames.Ping(Timestamps.Now(time)), cancellationToken);
-                Interlocked.Exchange(ref _lastClientMessage, time.GetTimestamp());
-                wait = interval;
-            }
-            else
-            {
-                wait = interval - idle;
-            }
+            return;
+        }
+
+        // Noted before the send, so a beat that comes while this ping is still being sent does not send another.
+        Interlocked.Exchange(ref _lastClientMessage, now);
+        _ = PingAsync();
+    }
+
+    private async Task PingAsync()
+    {
+        try
+        {
+            // Off the beat's timer thread: connections opened together fall quiet together, and the beat must not send
+            // all of their pings itself.
+            await Task.Yield();
+            await SendAsync(CompatFrames.Ping(Timestamps.Now(time)), Stopping);
+        }
+        catch (Exception)
+        {
+            // A ping that cannot go out means the stream is stopping or the socket is gone (a send that timed out was
+            // aborted by the watchdog): the stream's own loops see that and end it; nobody waits on this send.
         }
     }
 
@@ -211,9 +261,13 @@ internal sealed class CompatSocket(
         }
     }
 
+    /// <summary>Ends a receive still waiting for the client (as a cancelled receive does: the socket is aborted).</summary>
+    public void AbortReceive() => socket.Abort();
+
     public void Abort()
     {
         socket.Abort();
         abort?.Invoke();
+        request?.Abort();
     }
 }

@@ -14,12 +14,18 @@ internal sealed class CompatSystemStream(
     CompatSendWatchdog watchdog,
     IHostApplicationLifetime lifetime,
     IOptions<CompatOptions> options,
-    IOptions<StreamingOptions> streaming,
     TimeProvider time)
 {
-    public async Task RunAsync(HttpContext context, WebSocket webSocket)
+    public async Task RunAsync(HttpContext context)
     {
-        var socket = new CompatSocket(webSocket, options.Value, streaming.Value, time, watchdog, context.Abort);
+        if (await CompatEndpoints.AcceptAsync(context) is not { } accepted)
+        {
+            return;
+        }
+
+        var (webSocket, expiresAt) = accepted;
+        using var disposeSocket = webSocket;
+        var socket = new CompatSocket(webSocket, options.Value, time, watchdog, request: context);
         using var watched = watchdog.Watch(socket);
         if (!FelixClaims.IsAdmin(context.User))
         {
@@ -28,32 +34,24 @@ internal sealed class CompatSystemStream(
         }
 
         using var tracked = connections.TrackSystem();
-        // Sending stops when the server stops; receiving goes on until the client's close reply (a cancelled receive
-        // aborts the socket before the 1001 close could leave).
-        using var expired = CompatEndpoints.CredentialExpiry(context) is { } expiresAt
-            ? new CancellationTokenSource(CompatEndpoints.UntilExpiry(expiresAt, time), time)
-            : new CancellationTokenSource();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping, expired.Token);
-        using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        var events = bus.Listen(stop.Token);
+        // Sending stops when the server stops (the watchdog stops every socket); receiving goes on until the client's
+        // close reply (an aborted receive aborts the socket before the 1001 close could leave).
+        using var expired = expiresAt is { } at ? new CancellationTokenSource(CompatEndpoints.UntilExpiry(at, time), time) : null;
+        using var expiry = expired?.Token.UnsafeRegister(static s => ((CompatSocket)s!).Stop(), socket) ?? default;
+        var stopping = socket.Stopping;
+        var events = bus.Listen(stopping);
         try
         {
-            await socket.SendAsync(CompatFrames.SystemConnected(connections.NextId(), Timestamps.Now(time)), stop.Token);
-            var receive = socket.ReceiveAsync(command => command switch
-            {
-                "ping" => socket.SendPongAsync(stop.Token),
-                "stats" => socket.SendAsync(
-                    CompatFrames.ConnectionStats(connections.Total, connections.PerWorkflow, connections.SystemCount, Timestamps.Now(time)), stop.Token),
-                _ => Task.CompletedTask,
-            }, done.Token);
-            var send = SendAsync(socket, events, stop.Token);
-            var ping = socket.PingAsync(stop.Token);
+            await socket.SendAsync(CompatFrames.SystemConnected(connections.NextId(), Timestamps.Now(time)), stopping);
+            var receive = socket.ReceiveAsync(static (socket, command, stream) => stream.OnCommandAsync(socket, command), this);
+            var send = SendAsync(socket, events, stopping);
+            socket.StartPinging();
             var first = await Task.WhenAny(receive, send);
             if (first == send)
             {
                 var slow = send.IsFaulted && send.Exception?.InnerException is SlowConsumerException;
                 var (status, reason) = slow ? (CompatCloseCodes.SlowConsumer, CompatCloseCodes.SlowConsumerReason)
-                    : expired.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
+                    : expired?.IsCancellationRequested == true && !lifetime.ApplicationStopping.IsCancellationRequested
                         ? (CompatCloseCodes.CredentialsExpired, CompatCloseCodes.SystemCredentialsExpiredReason)
                         : (CompatCloseCodes.GoingAway, CompatCloseCodes.ServerShutdown);
                 await socket.CloseAndWaitAsync(status, reason, receive);
@@ -67,15 +65,31 @@ internal sealed class CompatSystemStream(
                 await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "");
             }
 
-            await stop.CancelAsync();
-            await done.CancelAsync();
-            await CompatWorkflowStream.Quietly(receive, send, ping);
+            socket.Stop();
+            if (!receive.IsCompleted)
+            {
+                socket.AbortReceive();
+            }
+
+            await CompatWorkflowStream.Quietly(receive, send);
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
         {
             socket.Abort();
         }
+        finally
+        {
+            socket.Stop();
+        }
     }
+
+    private Task OnCommandAsync(CompatSocket socket, string command) => command switch
+    {
+        "ping" => socket.SendPongAsync(socket.Stopping),
+        "stats" => socket.SendAsync(
+            CompatFrames.ConnectionStats(connections.Total, connections.PerWorkflow, connections.SystemCount, Timestamps.Now(time)), socket.Stopping),
+        _ => Task.CompletedTask,
+    };
 
     private static async Task SendAsync(CompatSocket socket, System.Threading.Channels.ChannelReader<SystemEvent> events, CancellationToken cancellationToken)
     {

@@ -17,13 +17,19 @@ internal sealed partial class CompatWorkflowStream(
     CompatSendWatchdog watchdog,
     IHostApplicationLifetime lifetime,
     IOptions<CompatOptions> options,
-    IOptions<StreamingOptions> streaming,
     TimeProvider time,
     ILogger<CompatWorkflowStream> logger)
 {
-    public async Task RunAsync(HttpContext context, WebSocket webSocket, string workflowId)
+    public async Task RunAsync(HttpContext context, string workflowId)
     {
-        var socket = new CompatSocket(webSocket, options.Value, streaming.Value, time, watchdog, context.Abort);
+        if (await CompatEndpoints.AcceptAsync(context) is not { } accepted)
+        {
+            return;
+        }
+
+        var (webSocket, expiresAt) = accepted;
+        using var disposeSocket = webSocket;
+        var socket = new CompatSocket(webSocket, options.Value, time, watchdog, request: context);
         using var watched = watchdog.Watch(socket);
         if (!CompatQuery.TryParse(context.Request.Query, out var query, out var error))
         {
@@ -39,24 +45,24 @@ internal sealed partial class CompatWorkflowStream(
         }
 
         using var tracked = connections.TrackWorkflow(workflowId);
-        // Sending stops when the server stops; receiving goes on until this stream is done with the client's close
-        // reply: a cancelled receive aborts the socket, and the 1001 close would never leave.
+        // Sending stops when the server stops (the watchdog stops every socket) or the stream ends; receiving goes on
+        // until this stream is done with the client's close reply: an aborted receive aborts the socket, and the 1001
+        // close would never leave. A client that goes away ends the receive, and with it the stream.
         // A JWT's expiry ends the stream the way a shutdown does, with its own close code, so the client resumes.
-        using var expired = CompatEndpoints.CredentialExpiry(context) is { } expiresAt
-            ? new CancellationTokenSource(CompatEndpoints.UntilExpiry(expiresAt, time), time)
-            : new CancellationTokenSource();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping, expired.Token);
-        using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        using var subscription = await publisher.SubscribeAsync(workflowId, query.Epoch, query.AfterSequence, stop.Token);
+        using var expired = expiresAt is { } at ? new CancellationTokenSource(CompatEndpoints.UntilExpiry(at, time), time) : null;
+        using var expiry = expired?.Token.UnsafeRegister(static s => ((CompatSocket)s!).Stop(), socket) ?? default;
+        var stopping = socket.Stopping;
+        using var subscription = await publisher.SubscribeAsync(workflowId, query.Epoch, query.AfterSequence, stopping);
         LogOpened(logger, workflowId, subscription.AfterSequence, subscription.ReplayedFromStart);
         try
         {
-            await socket.SendAsync(CompatFrames.Connected(workflowId, Timestamps.Now(time)), stop.Token);
-            await socket.SendAsync(Snapshot(workflow, subscription, withTask: true), stop.Token);
+            await socket.SendAsync(CompatFrames.Connected(workflowId, Timestamps.Now(time)), stopping);
+            await socket.SendAsync(Snapshot(workflow, subscription, withTask: true), stopping);
 
-            var receive = socket.ReceiveAsync(command => OnCommandAsync(command, socket, workflowId, subscription, stop.Token), done.Token);
-            var send = SendEventsAsync(socket, subscription, query.Filter, expired.Token, stop.Token);
-            var ping = socket.PingAsync(stop.Token);
+            var receive = socket.ReceiveAsync(
+                static (socket, command, state) => state.Stream.OnCommandAsync(command, socket, state.Subscription), (Stream: this, Subscription: subscription));
+            var send = SendEventsAsync(socket, subscription, query.Filter, expired?.Token ?? default, stopping);
+            socket.StartPinging();
             var first = await Task.WhenAny(receive, send);
 
             if (first == send)
@@ -73,9 +79,13 @@ internal sealed partial class CompatWorkflowStream(
                 await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "");
             }
 
-            await stop.CancelAsync();
-            await done.CancelAsync();
-            await Quietly(receive, send, ping);
+            socket.Stop();
+            if (!receive.IsCompleted)
+            {
+                socket.AbortReceive();
+            }
+
+            await Quietly(receive, send);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
@@ -87,6 +97,7 @@ internal sealed partial class CompatWorkflowStream(
         }
         finally
         {
+            socket.Stop();
             LogClosed(logger, workflowId);
         }
     }
@@ -96,8 +107,35 @@ internal sealed partial class CompatWorkflowStream(
     {
         try
         {
-            await foreach (var published in subscription.ReadAllAsync(cancellationToken))
+            await foreach (var published in subscription.ReadHistoryAsync(cancellationToken))
             {
+                if (filter.Matches(published.Event))
+                {
+                    await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
+                }
+
+                if (published.Event.IsTerminal)
+                {
+                    return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
+                }
+            }
+
+            // The live events as ReadAllAsync reads them, without its iterator: an idle stream waits in this method alone.
+            using var stop = subscription.SawTerminal ? default : subscription.StopOn(cancellationToken);
+            while (!subscription.SawTerminal)
+            {
+                if (!subscription.TryReadNextLive(out var published))
+                {
+                    var more = await subscription.WaitForLiveAsync();
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (more)
+                    {
+                        continue;
+                    }
+
+                    break;
+                }
+
                 if (filter.Matches(published.Event))
                 {
                     await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
@@ -138,14 +176,15 @@ internal sealed partial class CompatWorkflowStream(
         return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
     }
 
-    private async Task OnCommandAsync(string command, CompatSocket socket, string workflowId, EventSubscription subscription, CancellationToken cancellationToken)
+    private async Task OnCommandAsync(string command, CompatSocket socket, EventSubscription subscription)
     {
+        var cancellationToken = socket.Stopping;
         switch (command)
         {
             case "ping":
                 await socket.SendPongAsync(cancellationToken);
                 break;
-            case "status" when await workflows.GetAsync(workflowId, null, cancellationToken) is { } current:
+            case "status" when await workflows.GetAsync(subscription.WorkflowId, null, cancellationToken) is { } current:
                 await socket.SendAsync(Snapshot(current, subscription, withTask: false), cancellationToken);
                 break;
             // Anything else, JSON included, is ignored as the original does; "pong" only resets the keepalive.

@@ -29,19 +29,26 @@ internal sealed partial class HubShutdown(ILogger<HubShutdown> logger) : IHubFil
         context.Request.Path.StartsWithSegments(HubPaths.Workflows) || context.Request.Path.StartsWithSegments(HubPaths.System);
 
     /// <summary>Counts the hub requests in flight (a WebSocket connection is one request for its whole life).</summary>
-    public async Task TrackAsync(HttpContext context, RequestDelegate next)
+    /// <remarks>
+    /// Counted down when the response has completed rather than after awaiting <paramref name="next"/>: an awaiting
+    /// middleware keeps its state machine for the whole life of every hub connection.
+    /// </remarks>
+    public Task TrackAsync(HttpContext context, RequestDelegate next)
     {
         Interlocked.Increment(ref _requests);
-        try
+        context.Response.OnCompleted(static state =>
         {
-            await next(context);
-        }
-        finally
+            ((HubShutdown)state).RequestEnded();
+            return Task.CompletedTask;
+        }, this);
+        return next(context);
+    }
+
+    private void RequestEnded()
+    {
+        if (Interlocked.Decrement(ref _requests) == 0 && _closing)
         {
-            if (Interlocked.Decrement(ref _requests) == 0 && _closing)
-            {
-                _idle.TrySetResult();
-            }
+            _idle.TrySetResult();
         }
     }
 

@@ -1,4 +1,5 @@
 using Felix.Contracts.Events;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
@@ -17,19 +18,29 @@ internal sealed class EventSubscription : IDisposable
 {
     private readonly Channel<PublishedEvent> _live;
     private readonly int _capacity;
-    private readonly Action<EventSubscription> _onDispose;
+    private readonly Action<EventSubscription, object?> _onDispose;
+    private readonly object? _onDisposeState;
     private readonly IEventLog _log;
     private readonly int _pageSize;
     private int _queued;
+    // The last sequence handed to the reader.
+    private long _after;
     private volatile bool _stopped;
 
     public EventSubscription(string workflowId, IEventLog log, int capacity, int pageSize, Action<EventSubscription> onDispose)
+        : this(workflowId, log, capacity, pageSize, static (subscription, state) => ((Action<EventSubscription>)state!)(subscription), onDispose)
+    {
+    }
+
+    /// <summary>With a static <paramref name="onDispose"/> and its state: an open subscription then holds no closure.</summary>
+    public EventSubscription(string workflowId, IEventLog log, int capacity, int pageSize, Action<EventSubscription, object?> onDispose, object? state)
     {
         WorkflowId = workflowId;
         _log = log;
         _capacity = capacity;
         _pageSize = pageSize;
         _onDispose = onDispose;
+        _onDisposeState = state;
         _live = Channel.CreateUnbounded<PublishedEvent>(new UnboundedChannelOptions { SingleReader = true });
     }
 
@@ -75,37 +86,24 @@ internal sealed class EventSubscription : IDisposable
     /// <summary>History then live events; ends after the terminal event or when the subscriber falls behind.</summary>
     public async IAsyncEnumerable<PublishedEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var after = AfterSequence;
-        await foreach (var evt in _log.ReadRangeAsync(WorkflowId, AfterSequence, HistoryEnd, _pageSize, cancellationToken))
+        await foreach (var published in ReadHistoryAsync(cancellationToken))
         {
-            after = evt.Sequence;
-            SawTerminal = evt.IsTerminal;
-            yield return new PublishedEvent(evt);
-            if (evt.IsTerminal)
-            {
-                yield break;
-            }
+            yield return published;
         }
 
-        // A subscriber that resumes right after the terminal event already has the whole stream: no live event will come.
-        if (after > 0 && after == AfterSequence && await IsTerminalAsync(after, cancellationToken))
+        if (SawTerminal)
         {
-            SawTerminal = true;
             yield break;
         }
 
-        // The stop token ends the queue rather than each wait: a wait with a token that can be cancelled allocates a
-        // waiter every time, and a subscriber kept up with a paced stream waits once per event (at the half-rate fan-out
-        // these waits were most of the server's allocations).
-        using var stop = cancellationToken.UnsafeRegister(static state => ((EventSubscription)state!).Stop(), this);
+        using var stop = StopOn(cancellationToken);
         while (true)
         {
-            var published = TryReadLive();
-            if (published is null)
+            if (!TryReadNextLive(out var published))
             {
                 // Waiting here, in the iterator, allocates nothing; a ValueTask method would allocate its state machine
                 // per wait. A completed queue falls through with no event and ends the stream.
-                var more = await _live.Reader.WaitToReadAsync(CancellationToken.None);
+                var more = await WaitForLiveAsync();
                 cancellationToken.ThrowIfCancellationRequested();
                 if (more)
                 {
@@ -115,21 +113,75 @@ internal sealed class EventSubscription : IDisposable
                 yield break;
             }
 
-            // Events at or before the history end were already replayed above. The fan-out hands a subscription each
-            // event after its position once and in order (it fills gaps itself), so nothing else can be out of place.
-            if (published.Event.Sequence <= after)
-            {
-                continue;
-            }
-
-            after = published.Event.Sequence;
-            SawTerminal = published.Event.IsTerminal;
             yield return published;
             if (published.Event.IsTerminal)
             {
                 yield break;
             }
         }
+    }
+
+    /// <summary>
+    /// The first part of <see cref="ReadAllAsync"/>: the history, ending after the terminal event if it is in it
+    /// (<see cref="SawTerminal"/> then says there is nothing live to read). A reader that goes on with the live events
+    /// itself (<see cref="StopOn"/>, <see cref="TryReadNextLive"/>, <see cref="WaitForLiveAsync"/>) holds no iterator
+    /// while it waits for them.
+    /// </summary>
+    public async IAsyncEnumerable<PublishedEvent> ReadHistoryAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        _after = AfterSequence;
+        await foreach (var evt in _log.ReadRangeAsync(WorkflowId, AfterSequence, HistoryEnd, _pageSize, cancellationToken))
+        {
+            _after = evt.Sequence;
+            SawTerminal = evt.IsTerminal;
+            yield return new PublishedEvent(evt);
+            if (evt.IsTerminal)
+            {
+                yield break;
+            }
+        }
+
+        // A subscriber that resumes right after the terminal event already has the whole stream: no live event will come.
+        if (_after > 0 && _after == AfterSequence && await IsTerminalAsync(_after, cancellationToken))
+        {
+            SawTerminal = true;
+        }
+    }
+
+    /// <summary>
+    /// Ends the live queue when <paramref name="cancellationToken"/> is cancelled, until the registration is disposed.
+    /// </summary>
+    /// <remarks>
+    /// The stop token ends the queue rather than each wait: a wait with a token that can be cancelled allocates a waiter
+    /// every time, and a subscriber kept up with a paced stream waits once per event (at the half-rate fan-out these waits
+    /// were most of the server's allocations).
+    /// </remarks>
+    public CancellationTokenRegistration StopOn(CancellationToken cancellationToken) =>
+        cancellationToken.UnsafeRegister(static state => ((EventSubscription)state!).Stop(), this);
+
+    /// <summary>True when a live event may be waiting; false when the queue has ended. Throws <see cref="SlowConsumerException"/> when the reader fell behind.</summary>
+    public ValueTask<bool> WaitForLiveAsync() => _live.Reader.WaitToReadAsync(CancellationToken.None);
+
+    /// <summary>The next live event after those already read, if one is waiting.</summary>
+    public bool TryReadNextLive([NotNullWhen(true)] out PublishedEvent? published)
+    {
+        while (TryReadLive() is { } next)
+        {
+            // Events at or before the history end were already replayed. The fan-out hands a subscription each event
+            // after its position once and in order (it fills gaps itself), so nothing else can be out of place.
+            if (next.Event.Sequence <= _after)
+            {
+                continue;
+            }
+
+            _after = next.Event.Sequence;
+            SawTerminal = next.Event.IsTerminal;
+            published = next;
+            return true;
+        }
+
+        published = null;
+        return false;
     }
 
     private PublishedEvent? TryReadLive()
@@ -156,6 +208,6 @@ internal sealed class EventSubscription : IDisposable
     {
         _stopped = true;
         _live.Writer.TryComplete();
-        _onDispose(this);
+        _onDispose(this, _onDisposeState);
     }
 }

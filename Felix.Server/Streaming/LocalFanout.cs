@@ -38,7 +38,7 @@ internal sealed partial class LocalFanout(
     public async ValueTask<WorkflowEvent> PublishAsync(
         string workflowId, Func<ValueTask<WorkflowEvent>> publish, CancellationToken cancellationToken)
     {
-        var channel = _channels.GetOrAdd(workflowId, static _ => new StreamChannel());
+        var channel = ChannelFor(workflowId);
         await channel.Gate.WaitAsync(cancellationToken);
         WorkflowEvent evt;
         try
@@ -98,13 +98,14 @@ internal sealed partial class LocalFanout(
     /// </summary>
     public async Task<EventSubscription> SubscribeAsync(string workflowId, string? epoch, long? afterSequence, CancellationToken cancellationToken = default)
     {
-        var channel = _channels.GetOrAdd(workflowId, static _ => new StreamChannel());
-        var subscription = new EventSubscription(workflowId, log, _options.SendQueueCapacity, _options.ReplayPageSize, s =>
+        var channel = ChannelFor(workflowId);
+        var subscription = new EventSubscription(workflowId, log, _options.SendQueueCapacity, _options.ReplayPageSize, static (s, state) =>
         {
+            var channel = (StreamChannel)state!;
             channel.Remove(s);
             channel.Completed |= s.SawTerminal;
-            ForgetIfDone(workflowId, channel);
-        });
+            channel.Fanout.ForgetIfDone(s.WorkflowId, channel);
+        }, channel);
         var state = await JoinAsync(workflowId, channel, () =>
         {
             channel.Add(subscription);
@@ -123,7 +124,7 @@ internal sealed partial class LocalFanout(
     /// returns the stream state of that moment: events up to it are in the log, events after it reach the group.
     /// </summary>
     public Task<StreamState?> JoinAsync(string workflowId, Func<Task> join, CancellationToken cancellationToken = default) =>
-        JoinAsync(workflowId, _channels.GetOrAdd(workflowId, static _ => new StreamChannel()), join, cancellationToken);
+        JoinAsync(workflowId, ChannelFor(workflowId), join, cancellationToken);
 
     private async Task<StreamState?> JoinAsync(string workflowId, StreamChannel channel, Func<Task> join, CancellationToken cancellationToken)
     {
@@ -250,6 +251,8 @@ internal sealed partial class LocalFanout(
         metrics.FanoutDuration(time.GetElapsedTime(started));
     }
 
+    private StreamChannel ChannelFor(string workflowId) => _channels.GetOrAdd(workflowId, static (_, fanout) => new StreamChannel(fanout), this);
+
     // A finished stream gets no more events, so its channel can go; a late subscriber makes a fresh one and reads history.
     private void ForgetIfDone(string workflowId, StreamChannel channel)
     {
@@ -272,8 +275,11 @@ internal sealed partial class LocalFanout(
     private static partial void LogCatchUpFailed(ILogger logger, Exception exception, string workflowId, long sequence);
 
     /// <summary>One workflow's listeners on this node and where they stand.</summary>
-    private sealed class StreamChannel
+    private sealed class StreamChannel(LocalFanout fanout)
     {
+        /// <summary>The fanout this channel belongs to, for a subscription's release without a closure per subscription.</summary>
+        public LocalFanout Fanout { get; } = fanout;
+
         private ImmutableArray<EventSubscription> _subscriptions = [];
 
         /// <summary>Held while an event is delivered or a listener joins: they never interleave.</summary>

@@ -4,14 +4,16 @@ using System.Text;
 using Felix.Server.Compat;
 using Felix.Server.Streaming;
 using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Felix.Tests.Compat;
 
 /// <summary>
 /// The original protocol's keepalive: a JSON ping after each <see cref="StreamingOptions.PingInterval"/> without a
-/// message from the client. The raw socket runs on a fake clock over an in-memory connection, with a real client
-/// WebSocket at the other end.
+/// message from the client, sent by the watchdog's shared ping beat; and the shutdown's stop of every watched socket.
+/// The raw socket runs on a fake clock over an in-memory connection, with a real client WebSocket at the other end.
 /// </summary>
 public sealed class CompatKeepaliveTests
 {
@@ -24,15 +26,17 @@ public sealed class CompatKeepaliveTests
         var (serverSide, clientSide) = InMemoryConnection.Create();
         using var server = WebSocket.CreateFromStream(serverSide, isServer: true, null, Timeout.InfiniteTimeSpan);
         using var client = WebSocket.CreateFromStream(clientSide, isServer: false, null, Timeout.InfiniteTimeSpan);
-        var socket = new CompatSocket(server, new CompatOptions(), new StreamingOptions { PingInterval = Interval }, time);
+        using var watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), time, Options.Create(new StreamingOptions { PingInterval = Interval }));
+        var socket = new CompatSocket(server, new CompatOptions(), time, watchdog);
+        using var watched = watchdog.Watch(socket);
         var heard = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();
         var receiving = socket.ReceiveAsync(text => { heard.TrySetResult(text); return Task.CompletedTask; }, stop.Token);
-        var pinging = socket.PingAsync(stop.Token);
+        socket.StartPinging();
         var buffer = new byte[4096];
         var firstFrame = client.ReceiveAsync(buffer, CancellationToken.None);
 
-        // The client speaks 6 s in, so at 10 s it has been quiet for 4 s: no ping until 16 s.
+        // The client speaks 6 s in, so at 10 s it has been quiet for 4 s: no ping until 16 s (the ping beat is 1 s).
         time.Advance(TimeSpan.FromSeconds(6));
         await client.SendAsync("hello"u8.ToArray(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).DefaultTimeout();
         Assert.Equal("hello", await heard.Task.DefaultTimeout());
@@ -44,13 +48,80 @@ public sealed class CompatKeepaliveTests
         var frame = await firstFrame.DefaultTimeout();
         Assert.Contains("\"type\":\"ping\"", Encoding.UTF8.GetString(buffer, 0, frame.Count), StringComparison.Ordinal);
 
+        // A stopped stream is pinged no more.
+        socket.Stop();
+        var secondFrame = client.ReceiveAsync(buffer, CancellationToken.None);
+        await AdvanceAsync(time, TimeSpan.FromSeconds(30));
+        Assert.False(secondFrame.IsCompleted, "a stopped stream was pinged");
+
         await stop.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pinging).DefaultTimeout();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receiving).DefaultTimeout();
     }
 
-    // The keepalive loop re-arms its delay on a thread-pool turn after a timer fires: give it that turn before the
-    // clock moves on, or the next delay would start late.
+    [Fact]
+    public async Task ASocketIsNotPingedBeforeItsStreamStartsPinging()
+    {
+        var time = new FakeTimeProvider();
+        var (serverSide, clientSide) = InMemoryConnection.Create();
+        using var server = WebSocket.CreateFromStream(serverSide, isServer: true, null, Timeout.InfiniteTimeSpan);
+        using var client = WebSocket.CreateFromStream(clientSide, isServer: false, null, Timeout.InfiniteTimeSpan);
+        using var watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), time, Options.Create(new StreamingOptions { PingInterval = Interval }));
+        var socket = new CompatSocket(server, new CompatOptions(), time, watchdog);
+        using var watched = watchdog.Watch(socket);
+        var buffer = new byte[4096];
+        var firstFrame = client.ReceiveAsync(buffer, CancellationToken.None);
+
+        await AdvanceAsync(time, TimeSpan.FromSeconds(25));
+        Assert.False(firstFrame.IsCompleted, "the socket was pinged before its stream had sent its first frames");
+
+        // The first ping comes a whole interval after the start, whatever the socket's age.
+        socket.StartPinging();
+        await AdvanceAsync(time, TimeSpan.FromSeconds(9.5));
+        Assert.False(firstFrame.IsCompleted);
+        await AdvanceAsync(time, TimeSpan.FromSeconds(1));
+        var frame = await firstFrame.DefaultTimeout();
+        Assert.Contains("\"type\":\"ping\"", Encoding.UTF8.GetString(buffer, 0, frame.Count), StringComparison.Ordinal);
+        socket.Stop();
+    }
+
+    [Fact]
+    public void TheApplicationStoppingStopsEveryWatchedSocketAndThoseWatchedAfter()
+    {
+        var time = new FakeTimeProvider();
+        using var lifetime = new StoppingLifetime();
+        using var watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), time, null, lifetime);
+        using var first = WebSocket.CreateFromStream(new MemoryStream(), isServer: true, null, Timeout.InfiniteTimeSpan);
+        using var second = WebSocket.CreateFromStream(new MemoryStream(), isServer: true, null, Timeout.InfiniteTimeSpan);
+        var before = new CompatSocket(first, new CompatOptions(), time, watchdog);
+        using var watchedBefore = watchdog.Watch(before);
+        Assert.False(before.Stopping.IsCancellationRequested);
+
+        lifetime.Stop();
+        Assert.True(before.Stopping.IsCancellationRequested);
+
+        var after = new CompatSocket(second, new CompatOptions(), time, watchdog);
+        using var watchedAfter = watchdog.Watch(after);
+        Assert.True(after.Stopping.IsCancellationRequested);
+    }
+
+    private sealed class StoppingLifetime : IHostApplicationLifetime, IDisposable
+    {
+        private readonly CancellationTokenSource _stopping = new();
+
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => _stopping.Token;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication() => _stopping.Cancel();
+
+        public void Stop() => _stopping.Cancel();
+
+        public void Dispose() => _stopping.Dispose();
+    }
+
+    // A ping is sent, and a received message noted, on a thread-pool turn: give it that turn before the clock moves on.
     private static async Task AdvanceAsync(FakeTimeProvider time, TimeSpan by)
     {
         time.Advance(by);

@@ -20,7 +20,7 @@ public sealed class CompatSendWatchdogTests
         {
             Watchdog = new CompatSendWatchdog(Microsoft.Extensions.Options.Options.Create(Options), time);
             Socket = new CompatSocket(WebSocket.CreateFromStream(stream, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
-                new StreamingOptions(), time, Watchdog, () => ConnectionAborted = true);
+                time, Watchdog, () => ConnectionAborted = true);
         }
 
         public CompatSendWatchdog Watchdog { get; }
@@ -119,10 +119,10 @@ public sealed class CompatSendWatchdogTests
         var refusing = new StalledPeerStream();
         var stalled = new StalledPeerStream();
         var first = new CompatSocket(WebSocket.CreateFromStream(refusing, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
-            new StreamingOptions(), time, watchdog, () => throw new ObjectDisposedException("HttpContext"));
+            time, watchdog, () => throw new ObjectDisposedException("HttpContext"));
         var secondAborted = false;
         var second = new CompatSocket(WebSocket.CreateFromStream(stalled, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
-            new StreamingOptions(), time, watchdog, () => secondAborted = true);
+            time, watchdog, () => secondAborted = true);
         using var watchedFirst = watchdog.Watch(first);
         using var watchedSecond = watchdog.Watch(second);
 
@@ -146,7 +146,7 @@ public sealed class CompatSendWatchdogTests
         var peer = new StalledPeerStream();
         var aborted = false;
         var socket = new CompatSocket(WebSocket.CreateFromStream(peer, isServer: true, null, Timeout.InfiniteTimeSpan), infinite,
-            new StreamingOptions(), time, watchdog, () => aborted = true);
+            time, watchdog, () => aborted = true);
         using var watched = watchdog.Watch(socket);
 
         var send = socket.SendAsync(Frame, CancellationToken.None);
