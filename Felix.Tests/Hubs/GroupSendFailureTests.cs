@@ -61,6 +61,8 @@ public sealed class GroupSendFailureTests : IDisposable
         Assert.Equal(0, healthy.Aborts);
         Assert.Equal([1], failing.Sequences);
         Assert.Equal(1, _dropped.Total);
+        Assert.Equal(1, _dropped.TotalWith("reason", "slow_consumer"));
+        Assert.Equal(1, _dropped.TotalWith("transport", "signalr"));
     }
 
     [Fact]
@@ -79,6 +81,8 @@ public sealed class GroupSendFailureTests : IDisposable
 
         // Each is told by the coalescer, which counts the event each missed; none got a write.
         Assert.Equal(2, _dropped.Total);
+        Assert.Equal(2, _dropped.TotalWith("reason", "transport_failed"));
+        Assert.Equal(2, _dropped.TotalWith("transport", "signalr"));
         Assert.Empty(brokenFirst.Writes);
         Assert.Empty(brokenSecond.Writes);
 

@@ -1,7 +1,9 @@
 using System.IO.Pipelines;
 using System.Text;
 using Felix.Contracts.Serialization;
+using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Abstractions;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,8 +24,11 @@ internal sealed class ScriptedHubMember : HubConnectionContext
     private int _inFlight;
     private int _aborts;
 
-    public ScriptedHubMember(IHubProtocol protocol, bool holdWrites)
-        : base(NewConnection(), new HubConnectionContextOptions(), NullLoggerFactory.Instance)
+    /// <param name="protocol">The protocol the member's messages are serialised with.</param>
+    /// <param name="holdWrites">Whether each write waits for the test (see <see cref="HoldWrites"/>).</param>
+    /// <param name="statefulReconnect">Whether the connection has stateful reconnect, as a client that asked for it.</param>
+    public ScriptedHubMember(IHubProtocol protocol, bool holdWrites, bool statefulReconnect = false)
+        : base(NewConnection(statefulReconnect), new HubConnectionContextOptions(), NullLoggerFactory.Instance)
     {
         Protocol = protocol;
         HoldWrites = holdWrites;
@@ -37,6 +42,13 @@ internal sealed class ScriptedHubMember : HubConnectionContext
 
     /// <summary>When set, each write stays pending until <see cref="Complete"/> or <see cref="Fail"/>.</summary>
     public bool HoldWrites { get; set; }
+
+    /// <summary>
+    /// When set, a write does not return to its caller until the test releases a permit: it holds the thread that
+    /// writes, as a transport slow to take a write would, so that what the publisher sends meanwhile queues up. The
+    /// write is recorded before it waits.
+    /// </summary>
+    public SemaphoreSlim? WritePermits { get; set; }
 
     public int MaxInFlight { get; private set; }
 
@@ -77,6 +89,11 @@ internal sealed class ScriptedHubMember : HubConnectionContext
             MaxInFlight = Math.Max(MaxInFlight, ++_inFlight);
         }
 
+        if (WritePermits is { } permits && !permits.Wait(TestTimeouts.Default, CancellationToken.None))
+        {
+            throw new TimeoutException("the test released no permit for this write");
+        }
+
         if (!HoldWrites)
         {
             Done();
@@ -108,14 +125,36 @@ internal sealed class ScriptedHubMember : HubConnectionContext
 
     // SignalR's Abort cancels the transport's pending flush, so the connection needs a transport, though nothing is
     // written to it.
-    private static DefaultConnectionContext NewConnection()
+    private static DefaultConnectionContext NewConnection(bool statefulReconnect)
     {
         var (input, output) = (new Pipe(), new Pipe());
-        return new DefaultConnectionContext(
+        var connection = new DefaultConnectionContext(
             Guid.NewGuid().ToString("N"), new Duplex(input.Reader, output.Writer), new Duplex(output.Reader, input.Writer));
+        if (statefulReconnect)
+        {
+#pragma warning disable CA2252 // IStatefulReconnectFeature is a preview API; the server reads only its presence
+            connection.Features.Set<IStatefulReconnectFeature>(new StatefulReconnect());
+#pragma warning restore CA2252
+        }
+
+        return connection;
     }
 
     private sealed record Duplex(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+
+#pragma warning disable CA2252 // IStatefulReconnectFeature is a preview API
+    /// <summary>The feature SignalR sets on a connection whose client asked for stateful reconnect; never reconnects here.</summary>
+    private sealed class StatefulReconnect : IStatefulReconnectFeature
+    {
+        public void OnReconnected(Func<PipeWriter, Task> notifyOnReconnect)
+        {
+        }
+
+        public void DisableReconnect()
+        {
+        }
+    }
+#pragma warning restore CA2252
 
     private static long[] SequencesOf(ReadOnlyMemory<byte> bytes)
     {

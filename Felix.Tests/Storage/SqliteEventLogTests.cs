@@ -223,6 +223,42 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
     }
 
     [Fact]
+    public async Task EveryConnectionGoesBackToThePoolSoTheProcessHoldsOneHandleOnTheFileThroughManyLeases()
+    {
+        // A connection that is not disposed never goes back to the pool: the next lease opens another, and the process
+        // keeps a handle on the file for each until a finaliser runs. Linux lists a process's handles in /proc/self/fd.
+        Assert.True(OperatingSystem.IsLinux(), "this test reads /proc/self/fd");
+        await using var database = new SqliteDatabase(_files.Options(), _files.Directory, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.Equal(0, HandlesOn(_files.File));
+
+        await database.QuickCheckAsync().DefaultTimeout(); // creates the file and its schema on a connection of its own
+        for (var i = 0; i < 20; i++)
+        {
+            await using var lease = await database.OpenAsync().AsTask().DefaultTimeout();
+            Assert.Equal(0L, await ExecuteAsync(lease.Connection, "SELECT count(*) FROM events;"));
+        }
+
+        // One at a time, so the pool holds one connection, and nothing else holds the file.
+        Assert.Equal(1, HandlesOn(_files.File));
+    }
+
+    private static int HandlesOn(string file)
+    {
+        var path = Path.GetFullPath(file);
+        return System.IO.Directory.GetFiles("/proc/self/fd").Count(fd =>
+        {
+            try
+            {
+                return System.IO.File.ResolveLinkTarget(fd, returnFinalTarget: false)?.FullName == path;
+            }
+            catch (IOException)
+            {
+                return false; // closed since it was listed
+            }
+        });
+    }
+
+    [Fact]
     public async Task InMemoryDatabaseWorksAndIsPrivateToItsInstance()
     {
         var one = _files.OpenEventLog(_files.Open(inMemory: true));

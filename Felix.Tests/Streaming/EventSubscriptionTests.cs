@@ -71,6 +71,25 @@ public sealed class EventSubscriptionTests
     }
 
     [Fact]
+    public async Task ASubscriberThatKeepsReadingIsNeverCutOffHoweverManyEventsPass()
+    {
+        // The capacity bounds what waits in the queue, not what went through it: each event read makes room again.
+        var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));
+        using var subscription = new EventSubscription(WorkflowId, log, capacity: 2, 100, _ => { });
+        using var stop = new CancellationTokenSource(TestTimeouts.Default);
+        var events = subscription.ReadAllAsync(stop.Token).GetAsyncEnumerator();
+
+        for (var sequence = 1; sequence <= 10; sequence++)
+        {
+            Assert.True(subscription.Deliver(new PublishedEvent(new WorkflowStatusEvent { WorkflowId = WorkflowId, Sequence = sequence })), $"event {sequence} was refused");
+            Assert.True(await events.MoveNextAsync());
+            Assert.Equal(sequence, events.Current.Event.Sequence);
+        }
+
+        await events.DisposeAsync();
+    }
+
+    [Fact]
     public async Task ASubscriberPastItsCapacityIsCutOff()
     {
         var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));

@@ -212,6 +212,23 @@ public abstract class LocalFanoutSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TwoLateSubscribersThatBothReadTheEndLetGoOfTheChannelOnceBothAreDone()
+    {
+        await AppendElsewhereAsync();
+        await AppendElsewhereAsync(terminal: true);
+
+        var first = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        var second = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        Assert.Equal([1L, 2L], await ReadToEndAsync(first));
+        Assert.Equal([1L, 2L], await ReadToEndAsync(second));
+        first.Dispose();
+        Assert.Equal(1, _fanout.StreamCount); // the second still listens
+        second.Dispose();
+
+        Assert.Equal(0, _fanout.StreamCount);
+    }
+
+    [Fact]
     public async Task ASubscriberResumingRightAfterTheEndGetsNothingAndLetsGoOfTheChannel()
     {
         await AppendElsewhereAsync();
