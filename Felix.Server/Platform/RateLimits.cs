@@ -97,6 +97,9 @@ internal static class RateLimits
     /// The base plus up to as much again at random: clients refused together (a crowd back after a restart) are told
     /// different times, so they do not all retry in the same second.
     /// </summary>
+    /// <summary>How often <see cref="PartitionedRateLimiter"/>'s buckets are refilled (its internal timer).</summary>
+    private static readonly TimeSpan ReplenishmentTick = TimeSpan.FromMilliseconds(100);
+
     private static int Jittered(int seconds) => seconds + Random.Shared.Next(0, Math.Max(1, seconds) + 1);
 
     private const string TooManyRequestsType = "https://tools.ietf.org/html/rfc6585#section-4";
@@ -104,8 +107,10 @@ internal static class RateLimits
 
     private static async Task WriteRejectionAsync(HttpContext context, RateLimitLease lease)
     {
+        // A partitioned limiter refills its buckets on a timer of its own: a token is due up to a tick after its period,
+        // and a client that comes back exactly on time must find it there.
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
-            ? (int)Math.Ceiling(wait.TotalSeconds)
+            ? (int)Math.Ceiling((wait + ReplenishmentTick).TotalSeconds)
             : Limits(context).ConnectionRetryAfterSeconds;
         var isConnectionCap = !lease.TryGetMetadata(MetadataName.RetryAfter, out _) && StreamingRequests.HoldsConnection(context);
         if (StreamingRequests.IsConnectionAttempt(context))
