@@ -22,6 +22,15 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>One tenant's workflow ids, scored by creation time: a tenant's listing reads only its own.</summary>
     public RedisKey OwnerIndex(string owner) => $"{Prefix}:workflows:owner:{owner}";
 
+    /// <summary>Every workflow id in one status, scored by creation time: a status listing reads only these.</summary>
+    public RedisKey StatusIndex(string status) => $"{Prefix}:workflows-by-status:{status}";
+
+    /// <summary>One tenant's workflow ids in one status, scored by creation time.</summary>
+    public RedisKey OwnerStatusIndex(string owner, string status) => $"{Prefix}:workflows-by-status:{status}:owner:{owner}";
+
+    /// <summary>Present once the status indexes hold every workflow stored before they existed.</summary>
+    public RedisKey StatusIndexesBuilt => $"{Prefix}:workflows-by-status:built";
+
     /// <summary>One tenant's pending workflows no node has taken yet (a list: pushed left, popped right).</summary>
     public RedisKey TenantQueue(string tenant) => TenantQueuePrefix + tenant;
 

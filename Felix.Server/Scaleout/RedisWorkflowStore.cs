@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Felix.Contracts.Serialization;
 using Felix.Contracts;
@@ -9,31 +10,38 @@ namespace Felix.Server.Scaleout;
 
 /// <summary>
 /// Workflows in Redis: one JSON record per workflow, updated with compare-and-set so concurrent updates from any node
-/// are atomic, and indexes by creation time, overall and per tenant. A page without a status filter is read straight
-/// from an index; a status filter reads the tenant's records (or everyone's, for the admin) and filters them.
+/// are atomic, and indexes by creation time: overall, per tenant, and per status (overall and per tenant), each moved in
+/// the same script as the record. A listing reads one page of one index; a status listing never reads the records of
+/// other statuses, so the approval deadlines and recovery that list by status cost the same with a month of history.
 /// </summary>
 /// <remarks>
 /// Retention: when a workflow finishes, its record, events and stream position get a time to live of
 /// <see cref="StorageOptions.MaxFinishedAge"/>, so Redis does not grow without bound; index entries whose record has
-/// expired are removed when a listing meets them.
+/// expired are removed when a listing meets them. The record is the truth: a status index entry whose record has
+/// another status (left by the one-time build of the status indexes racing an update) is dropped when met.
 /// </remarks>
 internal sealed class RedisWorkflowStore(RedisConnection redis, TimeSpan? finishedTimeToLive = null) : IWorkflowStore
 {
-
     private const int ReadChunk = 500;
     private static readonly JsonSerializerOptions Json = new JsonSerializerOptions(JsonSerializerDefaults.Web).AddFelixConverters();
+    private readonly string _timeToLiveSeconds = finishedTimeToLive is { } ttl
+        ? ((long)Math.Ceiling(ttl.TotalSeconds)).ToString(CultureInfo.InvariantCulture)
+        : "0";
+
+    private volatile bool _statusIndexesBuilt;
 
     public async Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
     {
-        var db = redis.Database;
-        if (!await db.StringSetAsync(redis.Keys.Workflow(workflow.Id), Serialize(workflow), when: When.NotExists))
+        var keys = redis.Keys;
+        var created = (int)await redis.Database.ScriptEvaluateAsync(
+            RedisWorkflowScripts.Create,
+            [keys.Workflow(workflow.Id), keys.WorkflowIndex, keys.OwnerIndex(workflow.Owner),
+                keys.StatusIndex(workflow.Status), keys.OwnerStatusIndex(workflow.Owner, workflow.Status)],
+            [Serialize(workflow), workflow.Id, Score(workflow)]);
+        if (created == 0)
         {
             throw new InvalidOperationException($"Workflow {workflow.Id} already exists.");
         }
-
-        var score = workflow.CreatedAt.ToUnixTimeMilliseconds();
-        await db.SortedSetAddAsync(redis.Keys.WorkflowIndex, workflow.Id, score);
-        await db.SortedSetAddAsync(redis.Keys.OwnerIndex(workflow.Owner), workflow.Id, score);
     }
 
     public async Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
@@ -44,83 +52,140 @@ internal sealed class RedisWorkflowStore(RedisConnection redis, TimeSpan? finish
 
     public async Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default)
     {
-        var db = redis.Database;
-        var key = redis.Keys.Workflow(id);
+        var keys = redis.Keys;
+        var stored = await redis.Database.StringGetAsync(keys.Workflow(id));
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var json = await db.StringGetAsync(key);
-            if (json.IsNull)
+            if (stored.IsNull)
             {
                 return null;
             }
 
-            var next = update(Deserialize(json!));
+            var current = Deserialize(stored!);
+            var next = update(current);
             if (next is null)
             {
                 return null;
             }
 
-            var transaction = db.CreateTransaction();
-            transaction.AddCondition(Condition.StringEqual(key, json));
-            _ = transaction.StringSetAsync(key, Serialize(next));
-            if (finishedTimeToLive is { } ttl && WorkflowStatuses.IsTerminal(next.Status))
-            {
-                _ = transaction.KeyExpireAsync(key, ttl);
-                _ = transaction.KeyExpireAsync(redis.Keys.Events(id), ttl);
-                _ = transaction.KeyExpireAsync(redis.Keys.Position(id), ttl);
-            }
-
-            if (await transaction.ExecuteAsync())
+            var result = await redis.Database.ScriptEvaluateAsync(
+                RedisWorkflowScripts.Update,
+                [keys.Workflow(id), keys.Events(id), keys.Position(id),
+                    keys.StatusIndex(current.Status), keys.OwnerStatusIndex(current.Owner, current.Status),
+                    keys.StatusIndex(next.Status), keys.OwnerStatusIndex(next.Owner, next.Status)],
+                [stored, Serialize(next), id, Score(next), WorkflowStatuses.IsTerminal(next.Status) ? _timeToLiveSeconds : "0"]);
+            if (result.Resp2Type == ResultType.Integer)
             {
                 return next;
             }
+
+            // Changed since it was read (the script hands back what it is now) or gone.
+            stored = (RedisValue)result;
         }
     }
 
     public async Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default)
     {
+        if (status is not null)
+        {
+            await BuildStatusIndexesOnceAsync();
+        }
+
         var db = redis.Database;
-        var index = owner is null ? redis.Keys.WorkflowIndex : redis.Keys.OwnerIndex(owner);
-        if (status is null)
+        var index = (status, owner) switch
         {
-            // Newest first straight from the index: one page of records, whatever the number of workflows.
-            var total = (int)await db.SortedSetLengthAsync(index);
-            var pageIds = await db.SortedSetRangeByRankAsync(index, (long)(page - 1) * pageSize, (long)page * pageSize - 1, Order.Descending);
-            var pageItems = (await ReadAsync(index, pageIds)).ToList();
-            return (pageItems, total - (pageIds.Length - pageItems.Count));
+            (null, null) => redis.Keys.WorkflowIndex,
+            (null, { } tenant) => redis.Keys.OwnerIndex(tenant),
+            ({ } s, null) => redis.Keys.StatusIndex(s),
+            ({ } s, { } tenant) => redis.Keys.OwnerStatusIndex(tenant, s),
+        };
+
+        // Newest first straight from the index: one page of records, whatever the number of workflows.
+        var pageIds = await db.SortedSetRangeByRankAsync(index, (long)(page - 1) * pageSize, (long)page * pageSize - 1, Order.Descending);
+        var total = page == 1 && pageIds.Length < pageSize ? pageIds.Length : (int)await db.SortedSetLengthAsync(index);
+        var records = await ReadAsync(pageIds);
+
+        var items = new List<WorkflowRecord>(pageIds.Length);
+        var expired = new List<RedisValue>();
+        var moved = new List<RedisValue>();
+        for (var i = 0; i < pageIds.Length; i++)
+        {
+            if (records[i] is not { } record)
+            {
+                expired.Add(pageIds[i]);
+            }
+            else if (status is not null && record.Status != status)
+            {
+                moved.Add(pageIds[i]);
+            }
+            else
+            {
+                items.Add(record);
+            }
         }
 
-        var ids = await db.SortedSetRangeByRankAsync(index, 0, -1, Order.Descending);
-        var matching = new List<WorkflowRecord>();
-        foreach (var chunk in ids.Chunk(ReadChunk))
+        if (expired.Count > 0)
         {
-            matching.AddRange((await ReadAsync(index, chunk)).Where(w => w.Status == status));
+            await db.SortedSetRemoveAsync(index, [.. expired]);
+            await db.SortedSetRemoveAsync(redis.Keys.WorkflowIndex, [.. expired]);
         }
 
-        IReadOnlyList<WorkflowRecord> items = matching.Skip((page - 1) * pageSize).Take(pageSize).ToList();
-        return (items, matching.Count);
+        if (moved.Count > 0)
+        {
+            await db.SortedSetRemoveAsync(index, [.. moved]);
+        }
+
+        return (items, total - expired.Count - moved.Count);
     }
 
-    /// <summary>The records of <paramref name="ids"/>, in order; ids whose record has expired are dropped from the index.</summary>
-    private async Task<IEnumerable<WorkflowRecord>> ReadAsync(RedisKey index, RedisValue[] ids)
+    /// <summary>The records of <paramref name="ids"/>, in order; null where a record has expired.</summary>
+    private async Task<WorkflowRecord?[]> ReadAsync(RedisValue[] ids)
     {
         if (ids.Length == 0)
         {
             return [];
         }
 
-        var db = redis.Database;
-        var records = await db.StringGetAsync(ids.Select(id => redis.Keys.Workflow(id!)).ToArray());
-        var expired = ids.Where((_, i) => records[i].IsNull).ToArray();
-        if (expired.Length > 0)
+        var records = await redis.Database.StringGetAsync(ids.Select(id => redis.Keys.Workflow(id!)).ToArray());
+        return records.Select(json => json.IsNull ? null : Deserialize(json!)).ToArray();
+    }
+
+    /// <summary>
+    /// Workflows stored before the status indexes existed are added to them once per deployment (a marker key says it is
+    /// done), so recovery and the approval deadlines still find them. Adding is idempotent, so two nodes may both do it.
+    /// </summary>
+    private async Task BuildStatusIndexesOnceAsync()
+    {
+        if (_statusIndexesBuilt)
         {
-            await db.SortedSetRemoveAsync(index, expired);
-            await db.SortedSetRemoveAsync(redis.Keys.WorkflowIndex, expired);
+            return;
         }
 
-        return records.Where(json => !json.IsNull).Select(json => Deserialize(json!));
+        var db = redis.Database;
+        if (!await db.KeyExistsAsync(redis.Keys.StatusIndexesBuilt))
+        {
+            var ids = await db.SortedSetRangeByRankAsync(redis.Keys.WorkflowIndex);
+            foreach (var chunk in ids.Chunk(ReadChunk))
+            {
+                var adds = new List<Task>();
+                foreach (var record in (await ReadAsync(chunk)).OfType<WorkflowRecord>())
+                {
+                    var score = record.CreatedAt.ToUnixTimeMilliseconds();
+                    adds.Add(db.SortedSetAddAsync(redis.Keys.StatusIndex(record.Status), record.Id, score));
+                    adds.Add(db.SortedSetAddAsync(redis.Keys.OwnerStatusIndex(record.Owner, record.Status), record.Id, score));
+                }
+
+                await Task.WhenAll(adds);
+            }
+
+            await db.StringSetAsync(redis.Keys.StatusIndexesBuilt, 1);
+        }
+
+        _statusIndexesBuilt = true;
     }
+
+    private static long Score(WorkflowRecord workflow) => workflow.CreatedAt.ToUnixTimeMilliseconds();
 
     private static string Serialize(WorkflowRecord workflow) => JsonSerializer.Serialize(workflow, Json);
 

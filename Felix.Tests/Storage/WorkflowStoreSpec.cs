@@ -116,4 +116,49 @@ public abstract class WorkflowStoreSpec
         Assert.Equal(["wf_1"], secondPage.Items.Select(w => w.Id));
         Assert.Equal(4, secondPage.Total);
     }
+
+    [Fact]
+    public async Task AStatusListingFollowsEveryUpdateOverallAndPerTenant()
+    {
+        var store = await CreateStoreAsync();
+        await store.CreateAsync(Workflow("wf_1", 1, WorkflowStatuses.Pending, "a")).DefaultTimeout();
+        await store.CreateAsync(Workflow("wf_2", 2, WorkflowStatuses.Pending, "b")).DefaultTimeout();
+        await store.CreateAsync(Workflow("wf_3", 3, WorkflowStatuses.Pending, "a")).DefaultTimeout();
+
+        await store.UpdateAsync("wf_1", w => w with { Status = WorkflowStatuses.Running }).DefaultTimeout();
+        await store.UpdateAsync("wf_2", w => w with { Status = WorkflowStatuses.Running }).DefaultTimeout();
+        await store.UpdateAsync("wf_2", w => w with { Status = WorkflowStatuses.AwaitingApproval }).DefaultTimeout();
+        await store.UpdateAsync("wf_1", w => w with { Agents = w.Agents.Add(new AgentRecord("a1", "research", 1)) }).DefaultTimeout();
+
+        Assert.Equal(["wf_3"], (await store.ListAsync(WorkflowStatuses.Pending, null, 1, 10)).Items.Select(w => w.Id));
+        Assert.Equal(["wf_1"], (await store.ListAsync(WorkflowStatuses.Running, null, 1, 10)).Items.Select(w => w.Id));
+        Assert.Equal(["wf_1"], (await store.ListAsync(WorkflowStatuses.Running, "a", 1, 10)).Items.Select(w => w.Id));
+        Assert.Empty((await store.ListAsync(WorkflowStatuses.Running, "b", 1, 10)).Items);
+        var waiting = await store.ListAsync(WorkflowStatuses.AwaitingApproval, null, 1, 10);
+        Assert.Equal(["wf_2"], waiting.Items.Select(w => w.Id));
+        Assert.Equal(1, waiting.Total);
+        Assert.Equal(["wf_2"], (await store.ListAsync(WorkflowStatuses.AwaitingApproval, "b", 1, 10)).Items.Select(w => w.Id));
+        Assert.Empty((await store.ListAsync(WorkflowStatuses.AwaitingApproval, "a", 1, 10)).Items);
+    }
+
+    [Fact]
+    public async Task AStatusListingIsNewestFirstAndPagedWithTheStatusTotal()
+    {
+        var store = await CreateStoreAsync();
+        for (var i = 1; i <= 7; i++)
+        {
+            await store.CreateAsync(Workflow($"wf_{i}", i, i % 2 == 0 ? WorkflowStatuses.Running : WorkflowStatuses.Completed, "a")).DefaultTimeout();
+        }
+
+        var first = await store.ListAsync(WorkflowStatuses.Completed, null, 1, 2).DefaultTimeout();
+        var second = await store.ListAsync(WorkflowStatuses.Completed, "a", 2, 2).DefaultTimeout();
+        var past = await store.ListAsync(WorkflowStatuses.Completed, null, 3, 2).DefaultTimeout();
+
+        Assert.Equal(["wf_7", "wf_5"], first.Items.Select(w => w.Id));
+        Assert.Equal(4, first.Total);
+        Assert.Equal(["wf_3", "wf_1"], second.Items.Select(w => w.Id));
+        Assert.Equal(4, second.Total);
+        Assert.Empty(past.Items);
+        Assert.Equal(4, past.Total);
+    }
 }
