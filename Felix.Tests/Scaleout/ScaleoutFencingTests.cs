@@ -46,11 +46,19 @@ public sealed class ScaleoutFencingTests(RedisServer redis) : IClassFixture<Redi
             await apiA.WaitForStatusAsync(id, WorkflowStatuses.Running);
         }
 
+        // The runs crawl while B starts (many seconds on a loaded machine), so A is still mid-run when it freezes.
+        model.WordDelay = TimeSpan.FromSeconds(1);
         await using var b = await ServerProcess.StartAsync(_directory, Node("b"));
         using var apiB = new HttpClient { BaseAddress = b.BaseAddress };
 
         // A freezes mid-run; B finds A's lease expired and resumes A's workflows as second attempts.
         await a.PauseAsync();
+        model.WordDelay = TimeSpan.FromMilliseconds(60);
+        foreach (var id in ids)
+        {
+            Assert.Equal(WorkflowStatuses.Running, (await apiB.GetWorkflowAsync(id)).Status);
+        }
+
         foreach (var id in ids)
         {
             Felix.Contracts.Dtos.WorkflowResponse? seen = null;
