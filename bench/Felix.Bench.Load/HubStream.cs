@@ -14,6 +14,23 @@ internal static class HubStream
     /// read from a byte stream, not per WebSocket message: the server may put many hub messages in one WebSocket message
     /// (and could split one across two), so a partial message stays in the buffer for the next read.
     /// </summary>
+    /// <summary>Ends a client: aborts its socket, waits for its receive and ping loops (either may not have started), disposes it.</summary>
+    public static async Task CloseAsync(WebSocket socket, Task? receive, Task? ping)
+    {
+        socket.Abort();
+        if (receive is not null)
+        {
+            await receive;
+        }
+
+        if (ping is not null)
+        {
+            await ping;
+        }
+
+        socket.Dispose();
+    }
+
     public static async Task ReadAsync(WebSocket socket, byte[] subscribe, WebSocketMessageType subscribeType, HubDispatch dispatch, int bufferSize)
     {
         var buffer = new byte[bufferSize];

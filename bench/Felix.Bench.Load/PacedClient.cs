@@ -207,17 +207,6 @@ internal sealed class PacedClient(string transport, bool records) : IAsyncDispos
     public async ValueTask DisposeAsync()
     {
         _pingTimer?.Dispose();
-        _socket.Abort();
-        if (_receive is not null)
-        {
-            await _receive;
-        }
-
-        if (_ping is not null)
-        {
-            await _ping;
-        }
-
-        _socket.Dispose();
+        await HubStream.CloseAsync(_socket, _receive, _ping);
     }
 }
