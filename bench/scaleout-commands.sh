@@ -14,25 +14,11 @@ fi
 dotnet build clients/dotnet/Felix.Cli -c Release -nologo -v q >/dev/null
 cli=clients/dotnet/Felix.Cli/bin/Release/net10.0/Felix.Cli.dll
 
-work="$(mktemp -d)"
 port_redis=6411; port_a=8411; port_b=8412
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-redis-server --port "$port_redis" --save '' --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
-pids+=($!)
-until redis-cli -p "$port_redis" ping >/dev/null 2>&1; do sleep 0.1; done
-
-start_node() { # name port
-  Felix__Redis__Configuration="127.0.0.1:$port_redis" Felix__Redis__NodeName="$1" Felix__Redis__KeyPrefix=bench \
-  Felix__Llm__OfflineTokenDelay=00:00:00.005 ASPNETCORE_URLS="http://127.0.0.1:$2" ASPNETCORE_ENVIRONMENT=Development \
-    dotnet "$server_dir/Felix.Server.dll" --contentRoot "$work" >"$work/$1.log" 2>&1 &
-  pids+=($!)
-  until curl -sf "http://127.0.0.1:$2/health/ready" >/dev/null; do sleep 0.2; done
-}
-start_node a "$port_a"
-start_node b "$port_b"
+source bench/scaleout-nodes.sh
+start_redis
+start_node a "$port_a" Felix__Llm__OfflineTokenDelay=00:00:00.005
+start_node b "$port_b" Felix__Llm__OfflineTokenDelay=00:00:00.005
 
 # One workflow first, not counted: a node loads each script into Redis on its first use (SCRIPT LOAD, then EVAL), a cost
 # per process, not per workflow.

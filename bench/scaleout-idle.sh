@@ -12,22 +12,10 @@ if [[ -z "$server_dir" ]]; then
   server_dir=Felix.Server/bin/Release/net10.0
 fi
 
-work="$(mktemp -d)"
 port_redis=6413; port=8413
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-redis-server --port "$port_redis" --save '' --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
-pids+=($!)
-until redis-cli -p "$port_redis" ping >/dev/null 2>&1; do sleep 0.1; done
-
-Felix__Redis__Configuration="127.0.0.1:$port_redis" Felix__Redis__NodeName=a Felix__Redis__KeyPrefix=bench \
-Felix__Llm__OfflineTokenDelay=00:00:00 Felix__Workflows__MaxConcurrent=16 Felix__Limits__WorkflowsPerMinute=100000 \
-ASPNETCORE_URLS="http://127.0.0.1:$port" ASPNETCORE_ENVIRONMENT=Development \
-  dotnet "$server_dir/Felix.Server.dll" --contentRoot "$work" >"$work/node.log" 2>&1 &
-pids+=($!)
-until curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null; do sleep 0.2; done
+source bench/scaleout-nodes.sh
+start_redis
+start_node a "$port" Felix__Llm__OfflineTokenDelay=00:00:00 Felix__Workflows__MaxConcurrent=16 Felix__Limits__WorkflowsPerMinute=100000
 
 for ((i = 0; i < count; i++)); do
   curl -sf -o /dev/null -X POST "http://127.0.0.1:$port/api/v1/workflows" -H 'Content-Type: application/json' \
