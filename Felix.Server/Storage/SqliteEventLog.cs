@@ -146,7 +146,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                 lock (pending.Cursor)
                 {
                     pending.Cursor.Stored = Math.Max(pending.Cursor.Stored, pending.Sequence);
-                    if (trims.TryGetValue(pending.Cursor, out var first))
+                    if (trims is not null && trims.TryGetValue(pending.Cursor, out var first))
                     {
                         pending.Cursor.First = first;
                     }
@@ -175,25 +175,22 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         }
     }
 
-    private Dictionary<Cursor, long> Write(List<PendingAppend> batch)
+    private Dictionary<Cursor, long>? Write(List<PendingAppend> batch)
     {
-        var trims = new Dictionary<Cursor, long>();
+        Dictionary<Cursor, long>? trims = null;
         var lease = _writerLease ?? _database.OpenAsync().AsTask().GetAwaiter().GetResult(); // the writer's own thread
         try
         {
             var statements = _statements ??= new WriteStatements(lease.Connection);
-            using var transaction = lease.Connection.BeginTransaction();
-            statements.Enlist(transaction);
+            statements.Begin();
             foreach (var pending in batch)
             {
                 statements.Insert(pending.WorkflowId, pending.Sequence, pending.Body);
             }
 
-            foreach (var stream in batch.GroupBy(p => p.WorkflowId, StringComparer.Ordinal))
+            foreach (var stream in Streams(batch))
             {
-                var cursor = stream.First().Cursor;
-                var last = stream.Max(p => p.Sequence);
-                var ended = stream.Any(p => p.Terminal);
+                var (workflowId, cursor, last, ended) = stream;
                 long first, fence;
                 lock (cursor)
                 {
@@ -205,20 +202,21 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                 if (last - first + 1 > _maxEvents)
                 {
                     first = last - _maxEvents + 1;
-                    statements.Trim(stream.Key, first);
-                    trims[cursor] = first;
+                    statements.Trim(workflowId, first);
+                    (trims ??= [])[cursor] = first;
                 }
 
-                statements.Upsert(stream.Key, cursor.Epoch, first, last, fence, ended);
+                statements.Upsert(workflowId, cursor.Epoch, first, last, fence, ended);
             }
 
-            transaction.Commit();
+            statements.Commit();
             // A file database's writer keeps its connection and prepared statements; the in-memory one is shared.
             _writerLease = _database.IsInMemory ? null : lease;
         }
         catch
         {
             // The connection may be what failed: the next batch starts on a new one.
+            _statements?.RollBack();
             _statements?.Dispose();
             _statements = null;
             if (!_database.IsInMemory)
@@ -238,6 +236,35 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         }
 
         return trims;
+    }
+
+    /// <summary>
+    /// Each workflow of a batch once, in the order of its first append, with its cursor (the first append's), last
+    /// sequence and whether it ended. A batch holds a handful of workflows, so a list beats a grouping's allocations.
+    /// </summary>
+    private static List<(string WorkflowId, Cursor Cursor, long Last, bool Ended)> Streams(List<PendingAppend> batch)
+    {
+        var streams = new List<(string WorkflowId, Cursor Cursor, long Last, bool Ended)>(1);
+        foreach (var pending in batch)
+        {
+            var i = 0;
+            while (i < streams.Count && !string.Equals(streams[i].WorkflowId, pending.WorkflowId, StringComparison.Ordinal))
+            {
+                i++;
+            }
+
+            if (i == streams.Count)
+            {
+                streams.Add((pending.WorkflowId, pending.Cursor, pending.Sequence, pending.Terminal));
+            }
+            else
+            {
+                var stream = streams[i];
+                streams[i] = stream with { Last = Math.Max(stream.Last, pending.Sequence), Ended = stream.Ended || pending.Terminal };
+            }
+        }
+
+        return streams;
     }
 
     public async ValueTask DisposeAsync()
@@ -287,9 +314,17 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         private readonly SqliteCommand _insert;
         private readonly SqliteCommand _upsert;
         private readonly SqliteCommand _trim;
+        private readonly SqliteCommand _begin;
+        private readonly SqliteCommand _commit;
+        private readonly SqliteCommand _rollback;
+        private readonly SqliteConnection _connection;
 
         public WriteStatements(SqliteConnection connection)
         {
+            _connection = connection;
+            _begin = Create(connection, "BEGIN IMMEDIATE");
+            _commit = Create(connection, "COMMIT");
+            _rollback = Create(connection, "ROLLBACK");
             _insert = Create(connection, "INSERT INTO events (workflow_id, sequence, body) VALUES ($id, $sequence, $body)",
                 ("$id", SqliteType.Text), ("$sequence", SqliteType.Integer), ("$body", SqliteType.Blob));
             _upsert = Create(connection, """
@@ -303,11 +338,28 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                 ("$id", SqliteType.Text), ("$first", SqliteType.Integer));
         }
 
-        public void Enlist(SqliteTransaction transaction)
+        /// <summary>
+        /// Opens the batch's transaction with a statement prepared once, as SQLite's own <c>BEGIN IMMEDIATE</c>: the
+        /// provider's <c>BeginTransaction</c> prepares its <c>BEGIN</c> and <c>COMMIT</c> anew on every commit.
+        /// </summary>
+        public void Begin() => _begin.ExecuteNonQuery();
+
+        public void Commit() => _commit.ExecuteNonQuery();
+
+        /// <summary>Ends a failed batch's transaction, if it is still open, before its connection goes back to the pool.</summary>
+        public void RollBack()
         {
-            _insert.Transaction = transaction;
-            _upsert.Transaction = transaction;
-            _trim.Transaction = transaction;
+            try
+            {
+                if (_connection.Handle is { } handle && SQLitePCL.raw.sqlite3_get_autocommit(handle) == 0)
+                {
+                    _rollback.ExecuteNonQuery();
+                }
+            }
+            catch (SqliteException)
+            {
+                // The connection is broken; disposing it is all that is left.
+            }
         }
 
         public void Insert(string workflowId, long sequence, byte[] body) => Run(_insert, workflowId, sequence, body);
@@ -322,6 +374,9 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             _insert.Dispose();
             _upsert.Dispose();
             _trim.Dispose();
+            _begin.Dispose();
+            _commit.Dispose();
+            _rollback.Dispose();
         }
 
         private static void Run(SqliteCommand command, params object[] values)

@@ -117,6 +117,32 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFailedWriteToAnInMemoryDatabaseLeavesNoTransactionOpenOnItsOneConnection()
+    {
+        // The in-memory database has one connection, shared and never reset by a pool: a batch that failed inside its
+        // transaction must end it, or every later batch fails to begin its own.
+        var database = _files.Open(inMemory: true);
+        var log = _files.OpenEventLog(database);
+        await AppendManyAsync(log, "wf_a", 2);
+        await ExecuteOnAsync(database, "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.workflow_id = 'wf_a' BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+
+        await Assert.ThrowsAsync<SqliteException>(() => log.AppendAsync(Output("wf_a", 3)).AsTask().DefaultTimeout());
+
+        await ExecuteOnAsync(database, "DROP TRIGGER refuse;");
+        var next = Output("wf_a", 3);
+        await log.AppendAsync(next).AsTask().DefaultTimeout();
+        await log.AppendAsync(Output("wf_b", 1)).AsTask().DefaultTimeout();
+        Assert.Equal([1L, 2L, 3L], (await log.ReadAsync("wf_a", 0, 100).DefaultTimeout()).Events.Select(e => e.Sequence));
+    }
+
+    private static async Task ExecuteOnAsync(SqliteDatabase database, string sql)
+    {
+        await using var lease = await database.OpenAsync();
+        await using var command = lease.Command(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
     public async Task DisposingWaitsForTheAppendsAlreadyQueuedAndTheirRowsAreInTheFile()
     {
         const int streams = 20;
