@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Felix.Server.Agents;
@@ -12,6 +13,7 @@ internal sealed class DeltaCoalescer(Func<string, int, ValueTask> flush, TimePro
     private long _lastFlush;
     private int _index;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask AddAsync(string text)
     {
         _pending.Append(text);
@@ -21,6 +23,7 @@ internal sealed class DeltaCoalescer(Func<string, int, ValueTask> flush, TimePro
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask FlushAsync()
     {
         if (_pending.Length == 0)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
@@ -34,6 +35,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         _writer = new WriterThread<PendingAppend>("Felix SQLite event writer", _maxBatch, WriteBatch);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default)
     {
         var cursor = await GetCursorAsync(evt.WorkflowId, cancellationToken)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Felix.Contracts.Events;
 using Felix.Server.Observability;
 
@@ -17,14 +18,17 @@ internal sealed class EventPublisher(IEventLog log, LocalFanout fanout, TimeProv
     /// waiting for the workflow's turn.
     /// </summary>
     public ValueTask<WorkflowEvent> PublishAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default) =>
-        fanout.PublishAsync(evt.WorkflowId, async () =>
-        {
-            evt.Timestamp = Timestamps.Now(time);
-            // The append and the fan-out are not cancellable: half a publish would leave a gap in what clients saw.
-            await log.AppendAsync(evt, fence, CancellationToken.None);
-            metrics.Published();
-            return evt;
-        }, cancellationToken);
+        fanout.PublishAsync(evt.WorkflowId, static s => s.Publisher.AppendAsync(s.Event, s.Fence), (Publisher: this, Event: evt, Fence: fence), cancellationToken);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<WorkflowEvent> AppendAsync(WorkflowEvent evt, long fence)
+    {
+        evt.Timestamp = Timestamps.Now(time);
+        // The append and the fan-out are not cancellable: half a publish would leave a gap in what clients saw.
+        await log.AppendAsync(evt, fence, CancellationToken.None);
+        metrics.Published();
+        return evt;
+    }
 
     /// <inheritdoc cref="LocalFanout.SubscribeAsync"/>
     public Task<EventSubscription> SubscribeAsync(string workflowId, string? epoch, long? afterSequence, CancellationToken cancellationToken = default) =>
