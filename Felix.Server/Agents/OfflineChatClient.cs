@@ -31,18 +31,28 @@ internal sealed class OfflineChatClient(IOptions<LlmOptions> options, TimeProvid
         var responseId = "offline-" + OfflineWriter.Hash(text).ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
         var outputTokens = 0;
 
-        foreach (var token in OfflineWriter.Tokens(reasoning))
+        var reasoningTokens = OfflineWriter.Tokens(reasoning);
+        var tokens = reasoningTokens.Concat(OfflineWriter.Tokens(text));
+        foreach (var token in tokens)
         {
-            await PaceAsync(cancellationToken);
-            outputTokens++;
-            yield return new ChatResponseUpdate(ChatRole.Assistant, [new TextReasoningContent(token)]) { ResponseId = responseId, ModelId = ModelId };
-        }
+            // The shared beat's own awaitable at a model's pace: no state machine and no registration per token, which
+            // is what the shared beat saves (a slow beat is cancellable, or it would hold up a cancel).
+            if (_pacer is not null)
+            {
+                if (_pacer.Period > SlowBeat)
+                {
+                    await _pacer.NextBeatAsync(cancellationToken);
+                }
+                else
+                {
+                    await _pacer.NextBeat();
+                }
+            }
 
-        foreach (var token in OfflineWriter.Tokens(text))
-        {
-            await PaceAsync(cancellationToken);
-            outputTokens++;
-            yield return new ChatResponseUpdate(ChatRole.Assistant, token) { ResponseId = responseId, ModelId = ModelId };
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return outputTokens++ < reasoningTokens.Count
+                ? new ChatResponseUpdate(ChatRole.Assistant, [new TextReasoningContent(token)]) { ResponseId = responseId, ModelId = ModelId }
+                : new ChatResponseUpdate(ChatRole.Assistant, token) { ResponseId = responseId, ModelId = ModelId };
         }
 
         var inputTokens = OfflineWriter.Count(list);
@@ -53,25 +63,6 @@ internal sealed class OfflineChatClient(IOptions<LlmOptions> options, TimeProvid
             TotalTokenCount = inputTokens + outputTokens,
         })])
         { ResponseId = responseId, ModelId = ModelId, FinishReason = ChatFinishReason.Stop };
-    }
-
-    private async Task PaceAsync(CancellationToken cancellationToken)
-    {
-        if (_pacer is not null)
-        {
-            // At a model's pace (a beat of a few milliseconds) the wait is not cancellable: a cancellable one costs a
-            // registration per token, which is what the shared beat saves. A slow beat would hold up a cancel.
-            if (_pacer.Period > SlowBeat)
-            {
-                await _pacer.NextBeatAsync(cancellationToken);
-            }
-            else
-            {
-                await _pacer.NextBeat();
-            }
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>

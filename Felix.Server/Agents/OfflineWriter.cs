@@ -68,11 +68,25 @@ internal static partial class OfflineWriter
     }
 
     /// <summary>Splits text into word tokens that keep their trailing white space, so tokens concatenate to the text.</summary>
-    public static IEnumerable<string> Tokens(string? text) =>
-        string.IsNullOrEmpty(text) ? [] : TokenPattern().Matches(text).Select(m => m.Value);
+    public static List<string> Tokens(string? text)
+    {
+        var tokens = new List<string>();
+        if (!string.IsNullOrEmpty(text))
+        {
+            foreach (var match in TokenPattern().EnumerateMatches(text))
+            {
+                tokens.Add(text.Substring(match.Index, match.Length));
+            }
+        }
+
+        return tokens;
+    }
+
+    /// <summary>How many tokens <see cref="Tokens"/> would give, without making them (nor a match object per token).</summary>
+    public static int TokenCount(string? text) => string.IsNullOrEmpty(text) ? 0 : TokenPattern().Count(text);
 
     /// <summary>The offline model's count of the tokens of a prompt: the word tokens of every message.</summary>
-    public static int Count(IEnumerable<ChatMessage> messages) => messages.Sum(m => Tokens(m.Text).Count());
+    public static int Count(IEnumerable<ChatMessage> messages) => messages.Sum(m => TokenCount(m.Text));
 
     /// <summary>FNV-1a: stable across processes, unlike <see cref="string.GetHashCode()"/>.</summary>
     public static uint Hash(string value)

@@ -21,6 +21,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     private readonly int _maxEvents;
     private readonly int _maxBatch;
     private readonly ConcurrentDictionary<string, Cursor> _cursors = new(StringComparer.Ordinal);
+    private readonly List<(string WorkflowId, Cursor Cursor, long Last, bool Ended)> _batchStreams = [];
     private readonly WriterThread<PendingAppend> _writer;
     private SqliteDatabase.Lease? _writerLease;
     private WriteStatements? _statements;
@@ -244,9 +245,11 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     /// Each workflow of a batch once, in the order of its first append, with its cursor (the first append's), last
     /// sequence and whether it ended. A batch holds a handful of workflows, so a list beats a grouping's allocations.
     /// </summary>
-    private static List<(string WorkflowId, Cursor Cursor, long Last, bool Ended)> Streams(List<PendingAppend> batch)
+    private List<(string WorkflowId, Cursor Cursor, long Last, bool Ended)> Streams(List<PendingAppend> batch)
     {
-        var streams = new List<(string WorkflowId, Cursor Cursor, long Last, bool Ended)>(1);
+        // The writer's thread is the only caller: one list serves every batch.
+        var streams = _batchStreams;
+        streams.Clear();
         foreach (var pending in batch)
         {
             var i = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
@@ -214,7 +215,8 @@ internal sealed partial class HelixWorkflow(
             steps.End(workflow.Id, agentId);
         }
 
-        ValueTask Publish(WorkflowEvent evt) => new(publisher.PublishAsync(evt, fence, cancellationToken).AsTask());
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+        async ValueTask Publish(WorkflowEvent evt) => await publisher.PublishAsync(evt, fence, cancellationToken);
     }
 
     private async Task<ModelResult> CallModelAsync(ModelCall call, float temperature, int maxTokens, WorkflowUsage spent, CancellationToken cancellationToken)
@@ -288,7 +290,7 @@ internal sealed partial class HelixWorkflow(
         UsageEstimate.AddEstimated(
             spent,
             OfflineWriter.Count(call.Prompt),
-            OfflineWriter.Tokens(call.Thought.ToString()).Count() + OfflineWriter.Tokens(call.Content.ToString()).Count());
+            OfflineWriter.TokenCount(call.Thought.ToString()) + OfflineWriter.TokenCount(call.Content.ToString()));
     }
 
     private static WorkflowUsage Add(WorkflowUsage usage, ModelResult result)

@@ -16,7 +16,7 @@ internal static class UsageEstimate
     public static (long PromptTokens, long CompletionTokens) Of(UnreportedStep step, AgentPlugin? plugin, string task)
     {
         long prompt = plugin is null ? 0 : OfflineWriter.Count(HelixPrompts.AgentPrompt(plugin, task, step.Earlier, step.Remarks));
-        long completion = OfflineWriter.Tokens(step.Reasoning).Count() + OfflineWriter.Tokens(step.Text).Count();
+        long completion = OfflineWriter.TokenCount(step.Reasoning) + OfflineWriter.TokenCount(step.Text);
         return (prompt, completion);
     }
 
