@@ -323,6 +323,8 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         private readonly SqliteCommand _commit;
         private readonly SqliteCommand _rollback;
         private readonly SqliteConnection _connection;
+        private static readonly object Zero = 0L;
+        private static readonly object One = 1L;
 
         public WriteStatements(SqliteConnection connection)
         {
@@ -367,12 +369,34 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             }
         }
 
-        public void Insert(string workflowId, long sequence, byte[] body) => Run(_insert, workflowId, sequence, body);
+        public void Insert(string workflowId, long sequence, byte[] body)
+        {
+            var parameters = _insert.Parameters;
+            parameters[0].Value = workflowId;
+            parameters[1].Value = sequence;
+            parameters[2].Value = body;
+            _insert.ExecuteNonQuery();
+        }
 
-        public void Upsert(string workflowId, string epoch, long first, long last, long fence, bool ended) =>
-            Run(_upsert, workflowId, epoch, first, last, fence, ended ? 1 : 0);
+        public void Upsert(string workflowId, string epoch, long first, long last, long fence, bool ended)
+        {
+            var parameters = _upsert.Parameters;
+            parameters[0].Value = workflowId;
+            parameters[1].Value = epoch;
+            parameters[2].Value = first;
+            parameters[3].Value = last;
+            parameters[4].Value = fence;
+            parameters[5].Value = ended ? One : Zero;
+            _upsert.ExecuteNonQuery();
+        }
 
-        public void Trim(string workflowId, long first) => Run(_trim, workflowId, first);
+        public void Trim(string workflowId, long first)
+        {
+            var parameters = _trim.Parameters;
+            parameters[0].Value = workflowId;
+            parameters[1].Value = first;
+            _trim.ExecuteNonQuery();
+        }
 
         public void Dispose()
         {
@@ -382,16 +406,6 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             _begin.Dispose();
             _commit.Dispose();
             _rollback.Dispose();
-        }
-
-        private static void Run(SqliteCommand command, params object[] values)
-        {
-            for (var i = 0; i < values.Length; i++)
-            {
-                command.Parameters[i].Value = values[i];
-            }
-
-            command.ExecuteNonQuery();
         }
 
         private static SqliteCommand Create(SqliteConnection connection, string sql, params (string Name, SqliteType Type)[] parameters)
