@@ -22,13 +22,8 @@ public sealed class CompatKeepaliveTests
     [Fact]
     public async Task AClientThatTalksIsNotPingedUntilItHasBeenQuietForAWholeInterval()
     {
-        var time = new FakeTimeProvider();
-        var (serverSide, clientSide) = InMemoryConnection.Create();
-        using var server = WebSocket.CreateFromStream(serverSide, isServer: true, null, Timeout.InfiniteTimeSpan);
-        using var client = WebSocket.CreateFromStream(clientSide, isServer: false, null, Timeout.InfiniteTimeSpan);
-        using var watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), time, Options.Create(new StreamingOptions { PingInterval = Interval }));
-        var socket = new CompatSocket(server, new CompatOptions(), time, watchdog);
-        using var watched = watchdog.Watch(socket);
+        using var rig = new WatchedSocket(Interval);
+        var (time, client, socket) = (rig.Time, rig.Client, rig.Socket);
         var heard = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();
         var receiving = socket.ReceiveAsync(text => { heard.TrySetResult(text); return Task.CompletedTask; }, stop.Token);
@@ -61,13 +56,8 @@ public sealed class CompatKeepaliveTests
     [Fact]
     public async Task ASocketIsNotPingedBeforeItsStreamStartsPinging()
     {
-        var time = new FakeTimeProvider();
-        var (serverSide, clientSide) = InMemoryConnection.Create();
-        using var server = WebSocket.CreateFromStream(serverSide, isServer: true, null, Timeout.InfiniteTimeSpan);
-        using var client = WebSocket.CreateFromStream(clientSide, isServer: false, null, Timeout.InfiniteTimeSpan);
-        using var watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), time, Options.Create(new StreamingOptions { PingInterval = Interval }));
-        var socket = new CompatSocket(server, new CompatOptions(), time, watchdog);
-        using var watched = watchdog.Watch(socket);
+        using var rig = new WatchedSocket(Interval);
+        var (time, client, socket) = (rig.Time, rig.Client, rig.Socket);
         var buffer = new byte[4096];
         var firstFrame = client.ReceiveAsync(buffer, CancellationToken.None);
 
@@ -119,6 +109,42 @@ public sealed class CompatKeepaliveTests
         public void Stop() => _stopping.Cancel();
 
         public void Dispose() => _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// A raw socket as the server makes one, on a fake clock: the server end of an in-memory connection wrapped in a
+    /// <see cref="CompatSocket"/> and watched by a <see cref="CompatSendWatchdog"/> with the given ping interval, and a
+    /// real client WebSocket at the other end.
+    /// </summary>
+    private sealed class WatchedSocket : IDisposable
+    {
+        private readonly WebSocket _server;
+        private readonly CompatSendWatchdog _watchdog;
+        private readonly CompatSendWatchdog.Watched _watched;
+
+        public WatchedSocket(TimeSpan pingInterval)
+        {
+            var (serverSide, clientSide) = InMemoryConnection.Create();
+            _server = WebSocket.CreateFromStream(serverSide, isServer: true, null, Timeout.InfiniteTimeSpan);
+            Client = WebSocket.CreateFromStream(clientSide, isServer: false, null, Timeout.InfiniteTimeSpan);
+            _watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), Time, Options.Create(new StreamingOptions { PingInterval = pingInterval }));
+            Socket = new CompatSocket(_server, new CompatOptions(), Time, _watchdog);
+            _watched = _watchdog.Watch(Socket);
+        }
+
+        public FakeTimeProvider Time { get; } = new();
+
+        public WebSocket Client { get; }
+
+        public CompatSocket Socket { get; }
+
+        public void Dispose()
+        {
+            _watched.Dispose();
+            _watchdog.Dispose();
+            Client.Dispose();
+            _server.Dispose();
+        }
     }
 
     // A ping is sent, and a received message noted, on a thread-pool turn: give it that turn before the clock moves on.
