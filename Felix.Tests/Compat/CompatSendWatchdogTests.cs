@@ -160,8 +160,29 @@ public sealed class CompatSendWatchdogTests
         await Assert.ThrowsAnyAsync<Exception>(() => send).DefaultTimeout();
     }
 
-    /// <summary>A connection whose peer stopped reading: writes never complete until the connection is torn down.</summary>
-    private sealed class StalledPeerStream : Stream
+    [Fact]
+    public async Task ASendWhoseWriteTheAbortedConnectionSwallowedStillFailsAsCancelled()
+    {
+        // Some connections complete a pending write quietly when they are torn down: the frame did not go out, and the
+        // stream must not carry on as if the client had it.
+        var time = new FakeTimeProvider();
+        var peer = new StalledPeerStream(swallowWritesWhenTorn: true);
+        using var rig = new Rig(time, peer);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
+
+        var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
+        await peer.WriteStarted.DefaultTimeout();
+        time.Advance(TimeSpan.FromMilliseconds(1300));
+
+        Assert.True(rig.ConnectionAborted);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send).DefaultTimeout();
+    }
+
+    /// <summary>
+    /// A connection whose peer stopped reading: writes never complete until the connection is torn down, and then fail
+    /// (or, with <paramref name="swallowWritesWhenTorn"/>, complete as if they had been written).
+    /// </summary>
+    private sealed class StalledPeerStream(bool swallowWritesWhenTorn = false) : Stream
     {
         private readonly TaskCompletionSource _torn = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _writeStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -188,7 +209,14 @@ public sealed class CompatSendWatchdogTests
 
         protected override void Dispose(bool disposing)
         {
-            _torn.TrySetException(new IOException("The connection was aborted."));
+            if (swallowWritesWhenTorn)
+            {
+                _torn.TrySetResult();
+            }
+            else
+            {
+                _torn.TrySetException(new IOException("The connection was aborted."));
+            }
             base.Dispose(disposing);
         }
 
