@@ -74,6 +74,29 @@ public sealed class CompatKeepaliveTests
         socket.Stop();
     }
 
+    [Theory]
+    // A short interval is beaten in tenths (250 ms): the ping due at 2.6 s goes out by 2.85 s, not at the next second.
+    [InlineData(2.5, 0.1, 2.85)]
+    // A long one is beaten every second at most, not every tenth of it (6 s): due at 63 s, out by 63.5 s, not at 66 s.
+    [InlineData(60, 3, 63.5)]
+    public async Task APingGoesOutAtMostATenthOfTheIntervalOrOneSecondAfterItIsDue(double intervalSeconds, double startSeconds, double pingedBySeconds)
+    {
+        using var rig = new WatchedSocket(TimeSpan.FromSeconds(intervalSeconds));
+        var buffer = new byte[4096];
+        var firstFrame = rig.Client.ReceiveAsync(buffer, CancellationToken.None);
+        // Started between two beats, so that the ping falls due between two beats as well.
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(startSeconds));
+        rig.Socket.StartPinging();
+
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(intervalSeconds - 0.2));
+        Assert.False(firstFrame.IsCompleted, "the client was pinged before it had been quiet for a whole interval");
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(pingedBySeconds - startSeconds - intervalSeconds + 0.2));
+        // The clock stays here: a ping that waits for a later beat never comes, and the wait times out.
+        var frame = await firstFrame.DefaultTimeout();
+        Assert.Contains("\"type\":\"ping\"", Encoding.UTF8.GetString(buffer, 0, frame.Count), StringComparison.Ordinal);
+        rig.Socket.Stop();
+    }
+
     [Fact]
     public void TheApplicationStoppingStopsEveryWatchedSocketAndThoseWatchedAfter()
     {

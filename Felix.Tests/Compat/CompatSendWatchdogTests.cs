@@ -161,6 +161,57 @@ public sealed class CompatSendWatchdogTests
     }
 
     [Fact]
+    public async Task ACloseFrameTheClientDoesNotTakeIsCutOffAfterTheTimeoutLikeAnySend()
+    {
+        var time = new FakeTimeProvider();
+        var peer = new StalledPeerStream();
+        using var rig = new Rig(time, peer);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
+
+        var close = rig.Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done");
+        await peer.WriteStarted.DefaultTimeout();
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        Assert.False(rig.ConnectionAborted);
+
+        time.Advance(TimeSpan.FromMilliseconds(400));
+        Assert.True(rig.ConnectionAborted, "a close frame the client did not take was waited on past the send timeout");
+        await close.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task ACloseFrameThatWentOutIsNotTimedAfterwards()
+    {
+        var time = new FakeTimeProvider();
+        using var sink = new MemoryStream();
+        using var rig = new Rig(time, sink);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
+
+        await rig.Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done").DefaultTimeout();
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.False(rig.ConnectionAborted, "the connection was aborted after its close frame had gone out");
+        Assert.Equal(WebSocketState.CloseSent, rig.Socket.State);
+    }
+
+    [Fact]
+    public async Task ADisposedWatchdogTimesNoMoreSends()
+    {
+        var time = new FakeTimeProvider();
+        var peer = new StalledPeerStream();
+        using var rig = new Rig(time, peer);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
+
+        var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
+        await peer.WriteStarted.DefaultTimeout();
+        rig.Watchdog.Dispose();
+        time.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.False(rig.ConnectionAborted, "a disposed watchdog's beat still ran");
+        rig.Socket.Abort();
+        await Assert.ThrowsAnyAsync<Exception>(() => send).DefaultTimeout();
+    }
+
+    [Fact]
     public async Task ASendWhoseWriteTheAbortedConnectionSwallowedStillFailsAsCancelled()
     {
         // Some connections complete a pending write quietly when they are torn down: the frame did not go out, and the
