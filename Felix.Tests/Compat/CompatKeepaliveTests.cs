@@ -98,6 +98,27 @@ public sealed class CompatKeepaliveTests
     }
 
     [Fact]
+    public async Task AQuietClientIsPingedOnceAnIntervalNotOnEveryBeat()
+    {
+        using var rig = new WatchedSocket(Interval);
+        rig.Socket.StartPinging();
+        var buffer = new byte[4096];
+
+        var firstFrame = rig.Client.ReceiveAsync(buffer, CancellationToken.None);
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(10.5));
+        await firstFrame.DefaultTimeout();
+
+        // Still quiet: the next ping is an interval after this one, not at the next beats (one a second).
+        var secondFrame = rig.Client.ReceiveAsync(buffer, CancellationToken.None);
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(5));
+        Assert.False(secondFrame.IsCompleted, "the quiet client was pinged again before a whole interval had passed");
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(5));
+        var frame = await secondFrame.DefaultTimeout();
+        Assert.Contains("\"type\":\"ping\"", Encoding.UTF8.GetString(buffer, 0, frame.Count), StringComparison.Ordinal);
+        rig.Socket.Stop();
+    }
+
+    [Fact]
     public void TheApplicationStoppingStopsEveryWatchedSocketAndThoseWatchedAfter()
     {
         var time = new FakeTimeProvider();
