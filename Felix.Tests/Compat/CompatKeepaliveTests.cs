@@ -22,13 +22,8 @@ public sealed class CompatKeepaliveTests
     [Fact]
     public async Task AClientThatTalksIsNotPingedUntilItHasBeenQuietForAWholeInterval()
     {
-        var time = new FakeTimeProvider();
-        var (serverSide, clientSide) = InMemoryConnection.Create();
-        using var server = WebSocket.CreateFromStream(serverSide, isServer: true, null, Timeout.InfiniteTimeSpan);
-        using var client = WebSocket.CreateFromStream(clientSide, isServer: false, null, Timeout.InfiniteTimeSpan);
-        using var watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), time, Options.Create(new StreamingOptions { PingInterval = Interval }));
-        var socket = new CompatSocket(server, new CompatOptions(), time, watchdog);
-        using var watched = watchdog.Watch(socket);
+        using var rig = new WatchedSocket(Interval);
+        var (time, client, socket) = (rig.Time, rig.Client, rig.Socket);
         var heard = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();
         var receiving = socket.ReceiveAsync(text => { heard.TrySetResult(text); return Task.CompletedTask; }, stop.Token);
@@ -61,13 +56,8 @@ public sealed class CompatKeepaliveTests
     [Fact]
     public async Task ASocketIsNotPingedBeforeItsStreamStartsPinging()
     {
-        var time = new FakeTimeProvider();
-        var (serverSide, clientSide) = InMemoryConnection.Create();
-        using var server = WebSocket.CreateFromStream(serverSide, isServer: true, null, Timeout.InfiniteTimeSpan);
-        using var client = WebSocket.CreateFromStream(clientSide, isServer: false, null, Timeout.InfiniteTimeSpan);
-        using var watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), time, Options.Create(new StreamingOptions { PingInterval = Interval }));
-        var socket = new CompatSocket(server, new CompatOptions(), time, watchdog);
-        using var watched = watchdog.Watch(socket);
+        using var rig = new WatchedSocket(Interval);
+        var (time, client, socket) = (rig.Time, rig.Client, rig.Socket);
         var buffer = new byte[4096];
         var firstFrame = client.ReceiveAsync(buffer, CancellationToken.None);
 
@@ -82,6 +72,50 @@ public sealed class CompatKeepaliveTests
         var frame = await firstFrame.DefaultTimeout();
         Assert.Contains("\"type\":\"ping\"", Encoding.UTF8.GetString(buffer, 0, frame.Count), StringComparison.Ordinal);
         socket.Stop();
+    }
+
+    [Theory]
+    // A short interval is beaten in tenths (250 ms): the ping due at 2.6 s goes out by 2.85 s, not at the next second.
+    [InlineData(2.5, 0.1, 2.85)]
+    // A long one is beaten every second at most, not every tenth of it (6 s): due at 63 s, out by 63.5 s, not at 66 s.
+    [InlineData(60, 3, 63.5)]
+    public async Task APingGoesOutAtMostATenthOfTheIntervalOrOneSecondAfterItIsDue(double intervalSeconds, double startSeconds, double pingedBySeconds)
+    {
+        using var rig = new WatchedSocket(TimeSpan.FromSeconds(intervalSeconds));
+        var buffer = new byte[4096];
+        var firstFrame = rig.Client.ReceiveAsync(buffer, CancellationToken.None);
+        // Started between two beats, so that the ping falls due between two beats as well.
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(startSeconds));
+        rig.Socket.StartPinging();
+
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(intervalSeconds - 0.2));
+        Assert.False(firstFrame.IsCompleted, "the client was pinged before it had been quiet for a whole interval");
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(pingedBySeconds - startSeconds - intervalSeconds + 0.2));
+        // The clock stays here: a ping that waits for a later beat never comes, and the wait times out.
+        var frame = await firstFrame.DefaultTimeout();
+        Assert.Contains("\"type\":\"ping\"", Encoding.UTF8.GetString(buffer, 0, frame.Count), StringComparison.Ordinal);
+        rig.Socket.Stop();
+    }
+
+    [Fact]
+    public async Task AQuietClientIsPingedOnceAnIntervalNotOnEveryBeat()
+    {
+        using var rig = new WatchedSocket(Interval);
+        rig.Socket.StartPinging();
+        var buffer = new byte[4096];
+
+        var firstFrame = rig.Client.ReceiveAsync(buffer, CancellationToken.None);
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(10.5));
+        await firstFrame.DefaultTimeout();
+
+        // Still quiet: the next ping is an interval after this one, not at the next beats (one a second).
+        var secondFrame = rig.Client.ReceiveAsync(buffer, CancellationToken.None);
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(5));
+        Assert.False(secondFrame.IsCompleted, "the quiet client was pinged again before a whole interval had passed");
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(5));
+        var frame = await secondFrame.DefaultTimeout();
+        Assert.Contains("\"type\":\"ping\"", Encoding.UTF8.GetString(buffer, 0, frame.Count), StringComparison.Ordinal);
+        rig.Socket.Stop();
     }
 
     [Fact]
@@ -119,6 +153,42 @@ public sealed class CompatKeepaliveTests
         public void Stop() => _stopping.Cancel();
 
         public void Dispose() => _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// A raw socket as the server makes one, on a fake clock: the server end of an in-memory connection wrapped in a
+    /// <see cref="CompatSocket"/> and watched by a <see cref="CompatSendWatchdog"/> with the given ping interval, and a
+    /// real client WebSocket at the other end.
+    /// </summary>
+    private sealed class WatchedSocket : IDisposable
+    {
+        private readonly WebSocket _server;
+        private readonly CompatSendWatchdog _watchdog;
+        private readonly CompatSendWatchdog.Watched _watched;
+
+        public WatchedSocket(TimeSpan pingInterval)
+        {
+            var (serverSide, clientSide) = InMemoryConnection.Create();
+            _server = WebSocket.CreateFromStream(serverSide, isServer: true, null, Timeout.InfiniteTimeSpan);
+            Client = WebSocket.CreateFromStream(clientSide, isServer: false, null, Timeout.InfiniteTimeSpan);
+            _watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), Time, Options.Create(new StreamingOptions { PingInterval = pingInterval }));
+            Socket = new CompatSocket(_server, new CompatOptions(), Time, _watchdog);
+            _watched = _watchdog.Watch(Socket);
+        }
+
+        public FakeTimeProvider Time { get; } = new();
+
+        public WebSocket Client { get; }
+
+        public CompatSocket Socket { get; }
+
+        public void Dispose()
+        {
+            _watched.Dispose();
+            _watchdog.Dispose();
+            Client.Dispose();
+            _server.Dispose();
+        }
     }
 
     // A ping is sent, and a received message noted, on a thread-pool turn: give it that turn before the clock moves on.

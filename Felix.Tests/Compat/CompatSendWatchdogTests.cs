@@ -160,8 +160,80 @@ public sealed class CompatSendWatchdogTests
         await Assert.ThrowsAnyAsync<Exception>(() => send).DefaultTimeout();
     }
 
-    /// <summary>A connection whose peer stopped reading: writes never complete until the connection is torn down.</summary>
-    private sealed class StalledPeerStream : Stream
+    [Fact]
+    public async Task ACloseFrameTheClientDoesNotTakeIsCutOffAfterTheTimeoutLikeAnySend()
+    {
+        var time = new FakeTimeProvider();
+        var peer = new StalledPeerStream();
+        using var rig = new Rig(time, peer);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
+
+        var close = rig.Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done");
+        await peer.WriteStarted.DefaultTimeout();
+        time.Advance(TimeSpan.FromMilliseconds(900));
+        Assert.False(rig.ConnectionAborted);
+
+        time.Advance(TimeSpan.FromMilliseconds(400));
+        Assert.True(rig.ConnectionAborted, "a close frame the client did not take was waited on past the send timeout");
+        await close.DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task ACloseFrameThatWentOutIsNotTimedAfterwards()
+    {
+        var time = new FakeTimeProvider();
+        using var sink = new MemoryStream();
+        using var rig = new Rig(time, sink);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
+
+        await rig.Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done").DefaultTimeout();
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.False(rig.ConnectionAborted, "the connection was aborted after its close frame had gone out");
+        Assert.Equal(WebSocketState.CloseSent, rig.Socket.State);
+    }
+
+    [Fact]
+    public async Task ADisposedWatchdogTimesNoMoreSends()
+    {
+        var time = new FakeTimeProvider();
+        var peer = new StalledPeerStream();
+        using var rig = new Rig(time, peer);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
+
+        var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
+        await peer.WriteStarted.DefaultTimeout();
+        rig.Watchdog.Dispose();
+        time.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.False(rig.ConnectionAborted, "a disposed watchdog's beat still ran");
+        rig.Socket.Abort();
+        await Assert.ThrowsAnyAsync<Exception>(() => send).DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task ASendWhoseWriteTheAbortedConnectionSwallowedStillFailsAsCancelled()
+    {
+        // Some connections complete a pending write quietly when they are torn down: the frame did not go out, and the
+        // stream must not carry on as if the client had it.
+        var time = new FakeTimeProvider();
+        var peer = new StalledPeerStream(swallowWritesWhenTorn: true);
+        using var rig = new Rig(time, peer);
+        using var watched = rig.Watchdog.Watch(rig.Socket);
+
+        var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
+        await peer.WriteStarted.DefaultTimeout();
+        time.Advance(TimeSpan.FromMilliseconds(1300));
+
+        Assert.True(rig.ConnectionAborted);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send).DefaultTimeout();
+    }
+
+    /// <summary>
+    /// A connection whose peer stopped reading: writes never complete until the connection is torn down, and then fail
+    /// (or, with <paramref name="swallowWritesWhenTorn"/>, complete as if they had been written).
+    /// </summary>
+    private sealed class StalledPeerStream(bool swallowWritesWhenTorn = false) : Stream
     {
         private readonly TaskCompletionSource _torn = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _writeStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -188,7 +260,14 @@ public sealed class CompatSendWatchdogTests
 
         protected override void Dispose(bool disposing)
         {
-            _torn.TrySetException(new IOException("The connection was aborted."));
+            if (swallowWritesWhenTorn)
+            {
+                _torn.TrySetResult();
+            }
+            else
+            {
+                _torn.TrySetException(new IOException("The connection was aborted."));
+            }
             base.Dispose(disposing);
         }
 

@@ -1,15 +1,8 @@
 using System.Buffers;
-using Felix.Contracts;
-using Felix.Contracts.Events;
-using Felix.Server.Hubs;
-using Felix.Server.Observability;
 using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Felix.Tests.Hubs;
 
@@ -21,22 +14,9 @@ namespace Felix.Tests.Hubs;
 /// </summary>
 public sealed class GroupSendFailureTests : IDisposable
 {
-    private const string Group = "workflow:wf";
     private static readonly TimeSpan ShortLimit = TimeSpan.FromSeconds(5);
 
-    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly GroupMembership<WorkflowHub> _membership = new(NullLogger<DefaultHubLifetimeManager<WorkflowHub>>.Instance);
-    private readonly FelixMetrics _metrics;
-    private readonly InstrumentRecorder _dropped;
-    private readonly GroupSendCoalescer _coalescer;
-
-    public GroupSendFailureTests()
-    {
-        _metrics = new FelixMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        _dropped = new InstrumentRecorder(_metrics.Meter, "felix.events.dropped");
-        _coalescer = new GroupSendCoalescer(
-            _membership, new SharedDeadline(TimeSpan.FromSeconds(8), new FakeTimeProvider()), _metrics, NullLogger<GroupSendCoalescer>.Instance);
-    }
+    private readonly GroupSendRig _rig = new();
 
     [Fact]
     public async Task AMemberWhoseWriteFailsAfterItWentPendingIsAbortedAndTheOthersKeepGettingEvents()
@@ -52,7 +32,7 @@ public sealed class GroupSendFailureTests : IDisposable
         // the connection open.
         failing.Writes[0].Fail(new OperationCanceledException("the send deadline passed"));
         await Poll.UntilAsync(() => Task.FromResult(failing.Aborts == 1), "the failed member to be aborted", ShortLimit);
-        await _membership.OnDisconnectedAsync(failing);
+        await _rig.Membership.OnDisconnectedAsync(failing);
 
         await SendAsync(2);
         await SendAsync(3);
@@ -60,9 +40,9 @@ public sealed class GroupSendFailureTests : IDisposable
         Assert.Equal([1, 2, 3], healthy.Sequences);
         Assert.Equal(0, healthy.Aborts);
         Assert.Equal([1], failing.Sequences);
-        Assert.Equal(1, _dropped.Total);
-        Assert.Equal(1, _dropped.TotalWith("reason", "slow_consumer"));
-        Assert.Equal(1, _dropped.TotalWith("transport", "signalr"));
+        Assert.Equal(1, _rig.Dropped.Total);
+        Assert.Equal(1, _rig.Dropped.TotalWith("reason", "slow_consumer"));
+        Assert.Equal(1, _rig.Dropped.TotalWith("transport", "signalr"));
     }
 
     [Fact]
@@ -80,35 +60,25 @@ public sealed class GroupSendFailureTests : IDisposable
         await Poll.UntilAsync(() => Task.FromResult(brokenFirst.Aborts == 1 && brokenSecond.Aborts == 1), "both members of the failing protocol to be aborted", ShortLimit);
 
         // Each is told by the coalescer, which counts the event each missed; none got a write.
-        Assert.Equal(2, _dropped.Total);
-        Assert.Equal(2, _dropped.TotalWith("reason", "transport_failed"));
-        Assert.Equal(2, _dropped.TotalWith("transport", "signalr"));
+        Assert.Equal(2, _rig.Dropped.Total);
+        Assert.Equal(2, _rig.Dropped.TotalWith("reason", "transport_failed"));
+        Assert.Equal(2, _rig.Dropped.TotalWith("transport", "signalr"));
         Assert.Empty(brokenFirst.Writes);
         Assert.Empty(brokenSecond.Writes);
 
-        await _membership.OnDisconnectedAsync(brokenFirst);
-        await _membership.OnDisconnectedAsync(brokenSecond);
+        await _rig.Membership.OnDisconnectedAsync(brokenFirst);
+        await _rig.Membership.OnDisconnectedAsync(brokenSecond);
         await SendAsync(2);
         await Poll.UntilAsync(() => Task.FromResult(json.Sequences.Count == 2), "the next event to the JSON member", ShortLimit);
         Assert.Equal([1, 2], json.Sequences);
         Assert.Equal(0, json.Aborts);
     }
 
-    public void Dispose()
-    {
-        _dropped.Dispose();
-        _services.Dispose();
-    }
+    public void Dispose() => _rig.Dispose();
 
-    private async Task<ScriptedHubMember> JoinAsync(ScriptedHubMember member)
-    {
-        await _membership.OnConnectedAsync(member);
-        await _membership.AddToGroupAsync(member.ConnectionId, Group);
-        return member;
-    }
+    private Task<ScriptedHubMember> JoinAsync(ScriptedHubMember member) => _rig.JoinAsync(member);
 
-    private async Task SendAsync(long sequence) => await _coalescer.SendAsync(
-        Group, nameof(IWorkflowClient.AgentOutputDelta), new AgentOutputDeltaEvent { WorkflowId = "wf", Sequence = sequence, AgentId = "a", Delta = "x" });
+    private async Task SendAsync(long sequence) => await _rig.Send(sequence);
 
     /// <summary>A protocol that cannot write any message: stands for one that fails on some event's content.</summary>
     private sealed class UnserialisableProtocol : IHubProtocol

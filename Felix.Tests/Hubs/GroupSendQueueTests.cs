@@ -1,12 +1,7 @@
 using Felix.Contracts;
 using Felix.Contracts.Events;
 using Felix.Server.Hubs;
-using Felix.Server.Observability;
 using Felix.Tests.Infrastructure;
-using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Felix.Tests.Hubs;
 
@@ -21,23 +16,10 @@ namespace Felix.Tests.Hubs;
 /// </summary>
 public sealed class GroupSendQueueTests : IDisposable
 {
-    private const string Group = "workflow:wf";
     private static readonly TimeSpan ShortLimit = TimeSpan.FromSeconds(10);
 
-    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly GroupMembership<WorkflowHub> _membership = new(NullLogger<DefaultHubLifetimeManager<WorkflowHub>>.Instance);
-    private readonly FakeTimeProvider _time = new();
-    private readonly InstrumentRecorder _dropped;
-    private readonly GroupSendCoalescer _coalescer;
+    private readonly GroupSendRig _rig = new();
     private readonly SemaphoreSlim _permits = new(0);
-
-    public GroupSendQueueTests()
-    {
-        var metrics = new FelixMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-        _dropped = new InstrumentRecorder(metrics.Meter, "felix.events.dropped");
-        _coalescer = new GroupSendCoalescer(
-            _membership, new SharedDeadline(TimeSpan.FromSeconds(8), _time), metrics, NullLogger<GroupSendCoalescer>.Instance);
-    }
 
     [Fact]
     public async Task APublisherFarAheadOfTheWritesWaitsPastTheLimitUntilHalfTheQueueIsTaken()
@@ -103,7 +85,7 @@ public sealed class GroupSendQueueTests : IDisposable
                 "output" => new AgentOutputEvent { WorkflowId = "wf", Sequence = sequence, AgentId = "a", Content = text },
                 _ => new WorkflowStatusEvent { WorkflowId = "wf", Sequence = sequence, Status = WorkflowStatuses.Running },
             };
-            Assert.True(_coalescer.SendAsync(Group, nameof(IWorkflowClient.AgentOutputDelta), evt).IsCompletedSuccessfully);
+            Assert.True(_rig.Coalescer.SendAsync(GroupSendRig.Group, nameof(IWorkflowClient.AgentOutputDelta), evt).IsCompletedSuccessfully);
         }
 
         _permits.Release(1000);
@@ -156,15 +138,15 @@ public sealed class GroupSendQueueTests : IDisposable
 
         failing.Writes[0].Fail(new InvalidOperationException("the transport failed"));
         await Poll.UntilAsync(() => Task.FromResult(failing.Aborts == 1), "the failed member to be ended", ShortLimit);
-        Assert.Equal(1, _dropped.TotalWith("reason", "transport_failed"));
+        Assert.Equal(1, _rig.Dropped.TotalWith("reason", "transport_failed"));
         Assert.Equal(0, late.Aborts);
 
         // The shared deadline of 8 s with its 1 s window: the held write is cancelled 9 s after it started.
-        _time.Advance(TimeSpan.FromSeconds(10));
+        _rig.Time.Advance(TimeSpan.FromSeconds(10));
         await Poll.UntilAsync(() => Task.FromResult(late.Aborts == 1), "the late member to be ended", ShortLimit);
-        Assert.Equal(1, _dropped.TotalWith("reason", "slow_consumer"));
-        Assert.Equal(1, _dropped.TotalWith("reason", "transport_failed"));
-        Assert.Equal(2, _dropped.TotalWith("transport", "signalr"));
+        Assert.Equal(1, _rig.Dropped.TotalWith("reason", "slow_consumer"));
+        Assert.Equal(1, _rig.Dropped.TotalWith("reason", "transport_failed"));
+        Assert.Equal(2, _rig.Dropped.TotalWith("transport", "signalr"));
     }
 
     public void Dispose()
@@ -172,16 +154,10 @@ public sealed class GroupSendQueueTests : IDisposable
         // A failed test may leave the drain waiting for a permit: let it go.
         _permits.Release(100_000);
         _permits.Dispose();
-        _dropped.Dispose();
-        _services.Dispose();
+        _rig.Dispose();
     }
 
-    private async Task<ScriptedHubMember> JoinAsync(ScriptedHubMember member)
-    {
-        await _membership.OnConnectedAsync(member);
-        await _membership.AddToGroupAsync(member.ConnectionId, Group);
-        return member;
-    }
+    private Task<ScriptedHubMember> JoinAsync(ScriptedHubMember member) => _rig.JoinAsync(member);
 
     /// <summary>Sends event 1 and waits until its write holds the drain, so that later events queue up behind it.</summary>
     private async Task HoldTheDrainAsync(ScriptedHubMember member)
@@ -190,6 +166,5 @@ public sealed class GroupSendQueueTests : IDisposable
         await Poll.UntilAsync(() => Task.FromResult(member.Writes.Count == 1), "the first write to start", ShortLimit);
     }
 
-    private ValueTask Send(long sequence) => _coalescer.SendAsync(
-        Group, nameof(IWorkflowClient.AgentOutputDelta), new AgentOutputDeltaEvent { WorkflowId = "wf", Sequence = sequence, AgentId = "a", Delta = "x" });
+    private ValueTask Send(long sequence) => _rig.Send(sequence);
 }

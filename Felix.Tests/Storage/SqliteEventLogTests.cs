@@ -268,6 +268,41 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         Assert.Equal(1, HandlesOn(_files.File));
     }
 
+    [Fact]
+    public async Task OnceTheLogAndItsDatabaseAreDisposedNoConnectionHoldsTheFileEvenAfterAFailedWrite()
+    {
+        // The writer keeps its connection across batches and starts on a new one after a failure: the one that failed
+        // and the one it kept at the end must both go back to the pool, or they hold the file until a finaliser runs.
+        Assert.True(OperatingSystem.IsLinux(), "this test reads /proc/self/fd");
+        var database = _files.Open();
+        var log = _files.OpenEventLog(database);
+        await AppendManyAsync(log, "wf_a", 2);
+        await ExecuteOutsideAsync("CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.workflow_id = 'wf_a' BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+        await Assert.ThrowsAsync<SqliteException>(() => log.AppendAsync(Output("wf_a", 3)).AsTask().DefaultTimeout());
+        await ExecuteOutsideAsync("DROP TRIGGER refuse;");
+        await log.AppendAsync(Output("wf_a", 3)).AsTask().DefaultTimeout();
+        Assert.True(HandlesOn(_files.File) > 0);
+
+        await log.DisposeAsync();
+        await database.DisposeAsync();
+        SqliteConnection.ClearAllPools(); // closes the connections the pool holds, not the ones never given back
+
+        Assert.Equal(0, HandlesOn(_files.File));
+    }
+
+    [Fact]
+    public async Task AnAppendAfterTheLogWasDisposedIsRefusedAndStoresNothing()
+    {
+        var log = _files.OpenEventLog(_files.Open());
+        await AppendManyAsync(log, "wf_a", 1);
+        await log.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => log.AppendAsync(Output("wf_a", 2)).AsTask().DefaultTimeout());
+
+        var reopened = _files.OpenEventLog(_files.Open());
+        Assert.Equal([1L], (await reopened.ReadAsync("wf_a", 0, 10).DefaultTimeout()).Events.Select(e => e.Sequence));
+    }
+
     private static int HandlesOn(string file)
     {
         var path = Path.GetFullPath(file);

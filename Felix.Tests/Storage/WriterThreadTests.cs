@@ -88,6 +88,13 @@ public sealed class WriterThreadTests
         Assert.Equal([(1, "test writer"), (2, "test writer")], written.ToArray());
     }
 
+    [Fact]
+    public void ABatchSizeBelowOneIsRefused()
+    {
+        // A writer that may take no item would spin on its queue without ever writing it.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WriterThread<int>("test writer", maxBatch: 0, _ => { }));
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));

@@ -241,6 +241,38 @@ public abstract class LocalFanoutSpec : IAsyncLifetime
         Assert.Equal(0, _fanout.StreamCount);
     }
 
+    [Fact]
+    public async Task AGroupThatJoinedAFinishedStreamLetsGoOfTheChannelWhenTheStreamIsForgotten()
+    {
+        // A hub's Subscribe to a workflow whose terminal event is already in the log: the join makes a channel, and
+        // the hub, having read the end from the history, tells the fan-out that nothing more will be published.
+        await AppendElsewhereAsync();
+        await AppendElsewhereAsync(terminal: true);
+        _fanout.ForgetFinished(WorkflowId); // no channel yet: nothing to forget, and none is made
+        Assert.Equal(0, _fanout.StreamCount);
+
+        await _fanout.JoinAsync(WorkflowId, () => Task.CompletedTask);
+        Assert.Equal(1, _fanout.StreamCount);
+        _fanout.ForgetFinished(WorkflowId);
+
+        Assert.Equal(0, _fanout.StreamCount);
+        Assert.Empty(_group.Sequences);
+    }
+
+    [Fact]
+    public async Task AFinishedStreamForgottenWhileASubscriberStillReadsKeepsItsChannelUntilThatSubscriberIsDone()
+    {
+        await AppendElsewhereAsync();
+        var subscription = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        await AppendElsewhereAsync(terminal: true);
+
+        _fanout.ForgetFinished(WorkflowId);
+        Assert.Equal(1, _fanout.StreamCount); // still listened to
+        subscription.Dispose();
+
+        Assert.Equal(0, _fanout.StreamCount);
+    }
+
     private sealed class RecordingSink : IEventSink
     {
         private readonly ConcurrentQueue<long> _sequences = new();
