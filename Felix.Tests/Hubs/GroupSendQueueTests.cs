@@ -137,13 +137,16 @@ public sealed class GroupSendQueueTests : IDisposable
         await Poll.UntilAsync(() => Task.FromResult(failing.Writes.Count == 1 && late.Writes.Count == 1), "the event's write to both", ShortLimit);
 
         failing.Writes[0].Fail(new InvalidOperationException("the transport failed"));
-        await Poll.UntilAsync(() => Task.FromResult(failing.Aborts == 1), "the failed member to be ended", ShortLimit);
+        // The member is ended first, then its drop is counted: wait for both.
+        await Poll.UntilAsync(
+            () => Task.FromResult(failing.Aborts == 1 && _rig.Dropped.TotalWith("reason", "transport_failed") >= 1), "the failed member to be ended and counted", ShortLimit);
         Assert.Equal(1, _rig.Dropped.TotalWith("reason", "transport_failed"));
         Assert.Equal(0, late.Aborts);
 
         // The shared deadline of 8 s with its 1 s window: the held write is cancelled 9 s after it started.
         _rig.Time.Advance(TimeSpan.FromSeconds(10));
-        await Poll.UntilAsync(() => Task.FromResult(late.Aborts == 1), "the late member to be ended", ShortLimit);
+        await Poll.UntilAsync(
+            () => Task.FromResult(late.Aborts == 1 && _rig.Dropped.TotalWith("reason", "slow_consumer") >= 1), "the late member to be ended and counted", ShortLimit);
         Assert.Equal(1, _rig.Dropped.TotalWith("reason", "slow_consumer"));
         Assert.Equal(1, _rig.Dropped.TotalWith("reason", "transport_failed"));
         Assert.Equal(2, _rig.Dropped.TotalWith("transport", "signalr"));
