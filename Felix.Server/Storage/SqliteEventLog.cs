@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
 using Felix.Server.Streaming;

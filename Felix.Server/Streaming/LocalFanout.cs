@@ -1,6 +1,6 @@
-using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 using Felix.Contracts.Events;
 using Felix.Server.Observability;
 using Microsoft.Extensions.Options;
@@ -36,11 +36,6 @@ internal sealed partial class LocalFanout(
     /// Runs <paramref name="publish"/> (the append) and hands its event to this node's listeners, as one step no other
     /// delivery or join of the workflow comes between. The cancellation token only stops waiting for the workflow's turn.
     /// </summary>
-    public ValueTask<WorkflowEvent> PublishAsync(
-        string workflowId, Func<ValueTask<WorkflowEvent>> publish, CancellationToken cancellationToken) =>
-        PublishAsync(workflowId, static publish => publish(), publish, cancellationToken);
-
-    /// <inheritdoc cref="PublishAsync(string, Func{ValueTask{WorkflowEvent}}, CancellationToken)"/>
     /// <remarks>
     /// With a static <paramref name="publish"/> and its state, and a pooled state machine: an event's way through here
     /// allocates neither a closure nor the method's state when the append completes later (it always does on SQLite).

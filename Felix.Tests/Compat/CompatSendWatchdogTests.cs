@@ -13,15 +13,23 @@ public sealed class CompatSendWatchdogTests
     private static readonly CompatOptions Options = new() { SendTimeout = TimeSpan.FromSeconds(1) };
     private static readonly byte[] Frame = "{\"type\":\"x\"}"u8.ToArray();
 
-    /// <summary>A watchdog with a one-second timeout and a raw socket over <c>stream</c> that records its connection's abort.</summary>
+    /// <summary>
+    /// A watchdog with a one-second timeout on a fake clock, and a raw socket over <c>stream</c> that records its
+    /// connection's abort, watched by it unless <c>watched</c> is false.
+    /// </summary>
     private sealed class Rig : IDisposable
     {
-        public Rig(TimeProvider time, Stream stream)
+        private readonly IDisposable? _watched;
+
+        public Rig(Stream stream, bool watched = true)
         {
-            Watchdog = new CompatSendWatchdog(Microsoft.Extensions.Options.Options.Create(Options), time);
+            Watchdog = new CompatSendWatchdog(Microsoft.Extensions.Options.Options.Create(Options), Time);
             Socket = new CompatSocket(WebSocket.CreateFromStream(stream, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
-                time, Watchdog, () => ConnectionAborted = true);
+                Time, Watchdog, () => ConnectionAborted = true);
+            _watched = watched ? Watchdog.Watch(Socket) : null;
         }
+
+        public FakeTimeProvider Time { get; } = new();
 
         public CompatSendWatchdog Watchdog { get; }
 
@@ -29,16 +37,19 @@ public sealed class CompatSendWatchdogTests
 
         public bool ConnectionAborted { get; private set; }
 
-        public void Dispose() => Watchdog.Dispose();
+        public void Dispose()
+        {
+            _watched?.Dispose();
+            Watchdog.Dispose();
+        }
     }
 
     [Fact]
     public async Task ASendBlockedPastTheTimeoutIsAbortedAndFailsAsCancelled()
     {
-        var time = new FakeTimeProvider();
         var peer = new StalledPeerStream();
-        using var rig = new Rig(time, peer);
-        using var watched = rig.Watchdog.Watch(rig.Socket);
+        using var rig = new Rig(peer);
+        var time = rig.Time;
 
         var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
         await peer.WriteStarted.DefaultTimeout();
@@ -56,10 +67,9 @@ public sealed class CompatSendWatchdogTests
     [Fact]
     public async Task ASendStartedLateInABeatStillGetsItsWholeTimeout()
     {
-        var time = new FakeTimeProvider();
         var peer = new StalledPeerStream();
-        using var rig = new Rig(time, peer);
-        using var watched = rig.Watchdog.Watch(rig.Socket);
+        using var rig = new Rig(peer);
+        var time = rig.Time;
 
         // Beats every 250 ms: this send starts just before the second one, so it is noted at the first.
         time.Advance(TimeSpan.FromMilliseconds(240));
@@ -77,10 +87,9 @@ public sealed class CompatSendWatchdogTests
     [Fact]
     public async Task SendsThatCompleteAreNeverAbortedHoweverLongTheSocketLives()
     {
-        var time = new FakeTimeProvider();
         using var sink = new MemoryStream();
-        using var rig = new Rig(time, sink);
-        using var watched = rig.Watchdog.Watch(rig.Socket);
+        using var rig = new Rig(sink);
+        var time = rig.Time;
 
         for (var i = 0; i < 10; i++)
         {
@@ -96,9 +105,9 @@ public sealed class CompatSendWatchdogTests
     [Fact]
     public async Task AnUnwatchedSocketIsLeftAlone()
     {
-        var time = new FakeTimeProvider();
         var peer = new StalledPeerStream();
-        using var rig = new Rig(time, peer);
+        using var rig = new Rig(peer, watched: false);
+        var time = rig.Time;
         rig.Watchdog.Watch(rig.Socket).Dispose();
 
         var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
@@ -163,10 +172,9 @@ public sealed class CompatSendWatchdogTests
     [Fact]
     public async Task ACloseFrameTheClientDoesNotTakeIsCutOffAfterTheTimeoutLikeAnySend()
     {
-        var time = new FakeTimeProvider();
         var peer = new StalledPeerStream();
-        using var rig = new Rig(time, peer);
-        using var watched = rig.Watchdog.Watch(rig.Socket);
+        using var rig = new Rig(peer);
+        var time = rig.Time;
 
         var close = rig.Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done");
         await peer.WriteStarted.DefaultTimeout();
@@ -181,10 +189,9 @@ public sealed class CompatSendWatchdogTests
     [Fact]
     public async Task ACloseFrameThatWentOutIsNotTimedAfterwards()
     {
-        var time = new FakeTimeProvider();
         using var sink = new MemoryStream();
-        using var rig = new Rig(time, sink);
-        using var watched = rig.Watchdog.Watch(rig.Socket);
+        using var rig = new Rig(sink);
+        var time = rig.Time;
 
         await rig.Socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done").DefaultTimeout();
         time.Advance(TimeSpan.FromSeconds(5));
@@ -196,10 +203,9 @@ public sealed class CompatSendWatchdogTests
     [Fact]
     public async Task ADisposedWatchdogTimesNoMoreSends()
     {
-        var time = new FakeTimeProvider();
         var peer = new StalledPeerStream();
-        using var rig = new Rig(time, peer);
-        using var watched = rig.Watchdog.Watch(rig.Socket);
+        using var rig = new Rig(peer);
+        var time = rig.Time;
 
         var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
         await peer.WriteStarted.DefaultTimeout();
@@ -216,10 +222,9 @@ public sealed class CompatSendWatchdogTests
     {
         // Some connections complete a pending write quietly when they are torn down: the frame did not go out, and the
         // stream must not carry on as if the client had it.
-        var time = new FakeTimeProvider();
         var peer = new StalledPeerStream(swallowWritesWhenTorn: true);
-        using var rig = new Rig(time, peer);
-        using var watched = rig.Watchdog.Watch(rig.Socket);
+        using var rig = new Rig(peer);
+        var time = rig.Time;
 
         var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
         await peer.WriteStarted.DefaultTimeout();

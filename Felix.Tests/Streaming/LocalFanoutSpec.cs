@@ -144,16 +144,19 @@ public abstract class LocalFanoutSpec : IAsyncLifetime
         Assert.Empty(_group.Sequences);
     }
 
+    /// <summary>What <see cref="EventPublisher"/> does on this node: the append, then this node's delivery, as one step.</summary>
+    private ValueTask<WorkflowEvent> PublishHereAsync(WorkflowEvent evt) =>
+        _fanout.PublishAsync(evt.WorkflowId, static async s =>
+        {
+            await s.Log.AppendAsync(s.Event);
+            return s.Event;
+        }, (Log: _log, Event: evt), CancellationToken.None);
+
     [Fact]
     public async Task AStreamPublishedHereThenRunElsewhereIsStillCaughtUpWhenQuiet()
     {
         // Created here (its first event published by this node), then run by another node whose terminal publish is lost.
-        await _fanout.PublishAsync(WorkflowId, async () =>
-        {
-            var created = new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Pending };
-            await _log.AppendAsync(created);
-            return created;
-        }, CancellationToken.None);
+        await PublishHereAsync(new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Pending });
         using var subscription = await _fanout.SubscribeAsync(WorkflowId, null, null);
         await _fanout.DeliverRemoteAsync(await AppendElsewhereAsync());
         await AppendElsewhereAsync(terminal: true);
@@ -170,14 +173,9 @@ public abstract class LocalFanoutSpec : IAsyncLifetime
     {
         foreach (var terminal in new[] { false, true })
         {
-            await _fanout.PublishAsync(WorkflowId, async () =>
-            {
-                WorkflowEvent evt = terminal
-                    ? new WorkflowCompleteEvent { WorkflowId = WorkflowId }
-                    : new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running };
-                await _log.AppendAsync(evt);
-                return evt;
-            }, CancellationToken.None);
+            await PublishHereAsync(terminal
+                ? new WorkflowCompleteEvent { WorkflowId = WorkflowId }
+                : new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running });
         }
 
         Assert.Equal([1L, 2L], _group.Sequences);
