@@ -5,7 +5,8 @@
 # after a single warm-up workflow spent more than half of its CPU in the JIT).
 # Prints one line per measured round: CPU seconds, wall time, events published in the round, and per event the
 # process's voluntary context switches (a thread going to sleep: each is a wake-up later; summed over its threads) and
-# thread-pool work items. Those two count hand-offs, and unlike CPU time they hardly move with the machine's load.
+# thread-pool work items (those two count hand-offs, and unlike CPU time they hardly move with the machine's load), and
+# the bytes allocated.
 # Usage: bench/workflow-cost.sh [workflows] [token-delay] [store] [server-dir]
 #   workflows 50, token delay 00:00:00.005, store InMemory (or Sqlite), server-dir a Release build (built if omitted).
 #   WARMUP_ROUNDS (default 3) and ROUNDS (default 3) in the environment; the server inherits the environment, so
@@ -26,15 +27,18 @@ start_server
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 published() { curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^felix_events_published(_total)?\{?' | awk '{s+=$NF} END {print s+0}'; }
 pool_items() { curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^dotnet_thread_pool_work_item_count_total' | awk '{print $NF}'; }
+# Bytes allocated by every thread; each read of /metrics allocates too (about 135 KB), which this counts once per round.
+allocated() { curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^dotnet_gc_heap_total_allocated_bytes_total' | awk '{print $NF}'; }
 sleeps() { cat /proc/$pid/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s}'; }
 ticks=$(getconf CLK_TCK)
 
 for r in $(seq 1 "$warmup_rounds"); do round; done
 for r in $(seq 1 "$rounds"); do
-  items_before=$(pool_items); events_before=$(published); sleeps_before=$(sleeps); before=$(cpu); start=$(date +%s.%N)
+  bytes_before=$(allocated); items_before=$(pool_items); events_before=$(published); sleeps_before=$(sleeps); before=$(cpu); start=$(date +%s.%N)
   round
-  end=$(date +%s.%N); after=$(cpu); sleeps_after=$(sleeps); events_after=$(published); items_after=$(pool_items)
+  end=$(date +%s.%N); after=$(cpu); sleeps_after=$(sleeps); events_after=$(published); items_after=$(pool_items); bytes_after=$(allocated)
   events=$((events_after - events_before))
   echo "round=$r workflows=$workflows delay=$delay store=$store cpu_s=$(echo "scale=2; ($after - $before) / $ticks" | bc) wall_s=$(echo "scale=2; ($end - $start) / 1" | bc) events=$events" \
-    "sleeps_per_event=$(echo "scale=1; ($sleeps_after - $sleeps_before) / $events" | bc) pool_items_per_event=$(echo "scale=2; ($items_after - $items_before) / $events" | bc)"
+    "sleeps_per_event=$(echo "scale=1; ($sleeps_after - $sleeps_before) / $events" | bc) pool_items_per_event=$(echo "scale=2; ($items_after - $items_before) / $events" | bc)" \
+    "bytes_per_event=$(echo "($bytes_after - $bytes_before) / $events" | bc)"
 done
