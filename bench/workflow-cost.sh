@@ -25,10 +25,13 @@ source bench/workflow-rounds.sh
 start_server
 
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-published() { curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^felix_events_published(_total)?\{?' | awk '{s+=$NF} END {print s+0}'; }
-pool_items() { curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^dotnet_thread_pool_work_item_count_total' | awk '{print $NF}'; }
+# A metric an older build does not export reads as empty, and its per-event figure prints as n/a.
+metric() { curl -sf "http://127.0.0.1:$port/metrics" | awk -v name="$1" '$1 ~ "^" name "(_total)?($|\\{)" {s += $NF; n++} END {if (n) printf "%.0f\n", s}'; }
+published() { metric felix_events_published; }
+pool_items() { metric dotnet_thread_pool_work_item_count; }
 # Bytes allocated by every thread; each read of /metrics allocates too (about 135 KB), which this counts once per round.
-allocated() { curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^dotnet_gc_heap_total_allocated_bytes_total' | awk '{print $NF}'; }
+allocated() { metric dotnet_gc_heap_total_allocated_bytes; }
+per_event() { if [[ -n "$1" && -n "$2" ]]; then echo "scale=$3; ($2 - $1) / $events" | bc; else echo n/a; fi; }
 sleeps() { cat /proc/$pid/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s}'; }
 ticks=$(getconf CLK_TCK)
 
@@ -39,6 +42,6 @@ for r in $(seq 1 "$rounds"); do
   end=$(date +%s.%N); after=$(cpu); sleeps_after=$(sleeps); events_after=$(published); items_after=$(pool_items); bytes_after=$(allocated)
   events=$((events_after - events_before))
   echo "round=$r workflows=$workflows delay=$delay store=$store cpu_s=$(echo "scale=2; ($after - $before) / $ticks" | bc) wall_s=$(echo "scale=2; ($end - $start) / 1" | bc) events=$events" \
-    "sleeps_per_event=$(echo "scale=1; ($sleeps_after - $sleeps_before) / $events" | bc) pool_items_per_event=$(echo "scale=2; ($items_after - $items_before) / $events" | bc)" \
-    "bytes_per_event=$(echo "($bytes_after - $bytes_before) / $events" | bc)"
+    "sleeps_per_event=$(per_event "$sleeps_before" "$sleeps_after" 1) pool_items_per_event=$(per_event "$items_before" "$items_after" 2)" \
+    "bytes_per_event=$(per_event "$bytes_before" "$bytes_after" 0)"
 done

@@ -21,13 +21,15 @@ internal static class RateLimits
     public static IServiceCollection AddFelixRateLimits(this IServiceCollection services)
     {
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.SectionName).ValidateSettings(LimitsOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<SharedRateLimiter>();
         services.AddSingleton<WorkflowCreationLimit>();
         services.AddSingleton<StreamingAdmission>();
         return services;
     }
 
-    internal static RateLimitPartition<string> PerPrincipalPerMinute(HttpContext context, int perMinute) =>
-        RateLimitPartition.GetTokenBucketLimiter(PrincipalKey(context), _ => new TokenBucketRateLimiterOptions
+    /// <summary>A bucket per principal, keyed <paramref name="prefix"/> and the principal (see <see cref="SharedRateLimiter"/>).</summary>
+    internal static RateLimitPartition<string> PerPrincipalPerMinute(string prefix, HttpContext context, int perMinute) =>
+        RateLimitPartition.GetTokenBucketLimiter(prefix + PrincipalKey(context), _ => new TokenBucketRateLimiterOptions
         {
             TokenLimit = perMinute,
             TokensPerPeriod = perMinute,
@@ -93,13 +95,13 @@ internal static class RateLimits
             detail: $"Rate limit reached. Retry after {retryAfter} seconds.");
     }
 
+    /// <summary>How often <see cref="PartitionedRateLimiter"/>'s buckets are refilled (its internal timer).</summary>
+    private static readonly TimeSpan ReplenishmentTick = TimeSpan.FromMilliseconds(100);
+
     /// <summary>
     /// The base plus up to as much again at random: clients refused together (a crowd back after a restart) are told
     /// different times, so they do not all retry in the same second.
     /// </summary>
-    /// <summary>How often <see cref="PartitionedRateLimiter"/>'s buckets are refilled (its internal timer).</summary>
-    private static readonly TimeSpan ReplenishmentTick = TimeSpan.FromMilliseconds(100);
-
     private static int Jittered(int seconds) => seconds + Random.Shared.Next(0, Math.Max(1, seconds) + 1);
 
     private const string TooManyRequestsType = "https://tools.ietf.org/html/rfc6585#section-4";

@@ -16,24 +16,24 @@ internal sealed class StreamingAdmission : IDisposable
     private readonly PartitionedRateLimiter<HttpContext>[] _limiters;
     private readonly PartitionedRateLimiter<HttpContext> _chain;
 
-    public StreamingAdmission(IOptions<LimitsOptions> options)
+    public StreamingAdmission(IOptions<LimitsOptions> options, SharedRateLimiter shared)
     {
         // Caps first, then attempts, as the rate-limiting middleware took its global limiter before an endpoint's policy:
-        // a connection refused by a cap does not use up an attempt.
+        // a connection refused by a cap does not use up an attempt. The keys of each limit start with its own prefix.
         _limiters =
         [
-            PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.HoldsConnection(context)
-                ? RateLimitPartition.GetConcurrencyLimiter("total", _ => new ConcurrencyLimiterOptions { PermitLimit = options.Value.MaxConnections, QueueLimit = 0 })
+            shared.Limit(context => StreamingRequests.HoldsConnection(context)
+                ? RateLimitPartition.GetConcurrencyLimiter("open", _ => new ConcurrencyLimiterOptions { PermitLimit = options.Value.MaxConnections, QueueLimit = 0 })
                 : RateLimitPartition.GetNoLimiter("none")),
-            PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.HoldsConnection(context)
-                ? RateLimitPartition.GetConcurrencyLimiter("p:" + RateLimits.PrincipalKey(context), _ => new ConcurrencyLimiterOptions { PermitLimit = options.Value.MaxConnectionsPerPrincipal, QueueLimit = 0 })
+            shared.Limit(context => StreamingRequests.HoldsConnection(context)
+                ? RateLimitPartition.GetConcurrencyLimiter("open:" + RateLimits.PrincipalKey(context), _ => new ConcurrencyLimiterOptions { PermitLimit = options.Value.MaxConnectionsPerPrincipal, QueueLimit = 0 })
                 : RateLimitPartition.GetNoLimiter("none")),
-            PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.IsConnectionAttempt(context)
-                ? RateLimitPartition.GetTokenBucketLimiter("a:" + RateLimits.PrincipalKey(context) + "@" + context.Connection.RemoteIpAddress, _ => PerMinute(
+            shared.Limit(context => StreamingRequests.IsConnectionAttempt(context)
+                ? RateLimitPartition.GetTokenBucketLimiter("attempts-from:" + RateLimits.PrincipalKey(context) + "@" + context.Connection.RemoteIpAddress, _ => PerMinute(
                     options.Value.ConnectionAttemptsPerMinute, options.Value.ConnectionAttemptsPerMinute))
                 : RateLimitPartition.GetNoLimiter("none")),
-            PartitionedRateLimiter.Create<HttpContext, string>(context => StreamingRequests.IsConnectionAttempt(context)
-                ? RateLimitPartition.GetTokenBucketLimiter("a:" + RateLimits.PrincipalKey(context), _ => PerMinute(
+            shared.Limit(context => StreamingRequests.IsConnectionAttempt(context)
+                ? RateLimitPartition.GetTokenBucketLimiter("attempts:" + RateLimits.PrincipalKey(context), _ => PerMinute(
                     options.Value.PrincipalConnectionAttemptsPerMinute,
                     Math.Max(options.Value.MaxConnectionsPerPrincipal, options.Value.PrincipalConnectionAttemptsPerMinute)))
                 : RateLimitPartition.GetNoLimiter("none")),
@@ -63,7 +63,7 @@ internal sealed class StreamingAdmission : IDisposable
 
     public void Dispose()
     {
-        // The chain does not own the limiters it chains, and each runs a replenishment timer.
+        // The chain does not own the limits it chains; they leave the shared limiter open.
         _chain.Dispose();
         foreach (var limiter in _limiters)
         {

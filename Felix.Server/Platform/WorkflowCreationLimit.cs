@@ -9,10 +9,10 @@ namespace Felix.Server.Platform;
 /// creating one (REST and AG-UI), taken where a workflow is about to be created rather than per request. An AG-UI run
 /// that watches its workflow again (a client back after a drop) creates nothing and costs nothing.
 /// </summary>
-internal sealed class WorkflowCreationLimit(IOptions<LimitsOptions> limits) : IDisposable
+internal sealed class WorkflowCreationLimit(IOptions<LimitsOptions> limits, SharedRateLimiter shared) : IDisposable
 {
-    private readonly PartitionedRateLimiter<HttpContext> _limiter = PartitionedRateLimiter.Create<HttpContext, string>(
-        context => RateLimits.PerPrincipalPerMinute(context, limits.Value.WorkflowsPerMinute));
+    private readonly PartitionedRateLimiter<HttpContext> _limiter = shared.Limit(
+        context => RateLimits.PerPrincipalPerMinute("creations:", context, limits.Value.WorkflowsPerMinute));
 
     /// <summary>Null when the caller may create a workflow now (the token is spent); otherwise the 429 to answer.</summary>
     public ProblemHttpResult? TryTake(HttpContext context)

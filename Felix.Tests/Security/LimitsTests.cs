@@ -50,6 +50,33 @@ public sealed class LimitsTests
         Assert.Equal(("Too many requests", 429), (problem["title"]!.GetValue<string>(), problem["status"]!.GetValue<int>()));
     }
 
+    /// <summary>The limits are partitions of one shared limiter: a principal's budgets must stay apart.</summary>
+    [Fact]
+    public async Task WorkflowCreationsAndConnectionAttemptsAreCountedApart()
+    {
+        await using var app = TenantApplication.Create(new Dictionary<string, string?>
+        {
+            ["Felix:Limits:WorkflowsPerMinute"] = "2",
+            ["Felix:Limits:ConnectionAttemptsPerMinute"] = "2",
+            ["Felix:Limits:PrincipalConnectionAttemptsPerMinute"] = "2",
+            ["Felix:Limits:MaxConnectionsPerPrincipal"] = "2",
+        });
+        using var client = app.CreateApiClient(TenantApplication.KeyA);
+
+        await client.CreateWorkflowAsync("one", maxSteps: 1);
+        await client.CreateWorkflowAsync("two", maxSteps: 1);
+        var attempts = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            attempts.Add((await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout()).StatusCode);
+        }
+
+        var third = await client.PostAsJsonAsync("api/v1/workflows", new { task = "three" }).DefaultTimeout();
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], attempts);
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+    }
+
     [Fact]
     public async Task AnEventStreamRefusedByALimitGets429NotAServerError()
     {
