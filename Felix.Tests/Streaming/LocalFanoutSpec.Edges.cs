@@ -3,6 +3,7 @@ using Felix.Contracts.Events;
 using Felix.Server.Streaming;
 using Felix.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Felix.Tests.Streaming;
 
@@ -98,6 +99,62 @@ public abstract partial class LocalFanoutSpec
         await fanout.CatchUpQuietStreamsAsync(TimeSpan.Zero, CancellationToken.None);
         Assert.Equal([2L], _group.Sequences);
         Assert.Equal([1L, 2L], await ReadToEndAsync(subscription));
+    }
+
+    [Fact]
+    public async Task AStreamIsCaughtUpFromTheLogOnlyOnceItWasQuietForTheWholeInterval()
+    {
+        var time = new FakeTimeProvider();
+        var quiet = TimeSpan.FromSeconds(1);
+        var fanout = CreateFanout(_log, [_group], time: time);
+        await AppendElsewhereAsync();
+        await fanout.JoinAsync(WorkflowId, () => Task.CompletedTask);
+
+        // Each event below is appended elsewhere and its publish lost: only a catch-up brings it.
+        await AppendElsewhereAsync();
+        await fanout.CatchUpQuietStreamsAsync(quiet, CancellationToken.None);
+        Assert.Empty(_group.Sequences); // joined just now
+
+        time.Advance(quiet);
+        await fanout.CatchUpQuietStreamsAsync(quiet, CancellationToken.None);
+        Assert.Equal([2L], _group.Sequences); // quiet for exactly the interval
+
+        time.Advance(quiet);
+        await fanout.CatchUpQuietStreamsAsync(quiet, CancellationToken.None); // looked, found nothing new
+        await AppendElsewhereAsync();
+        await fanout.CatchUpQuietStreamsAsync(quiet, CancellationToken.None);
+        Assert.Equal([2L], _group.Sequences); // looked at just now
+
+        time.Advance(quiet);
+        await fanout.CatchUpQuietStreamsAsync(quiet, CancellationToken.None);
+        Assert.Equal([2L, 3L], _group.Sequences);
+
+        time.Advance(quiet);
+        await fanout.DeliverRemoteAsync(await AppendElsewhereAsync());
+        await AppendElsewhereAsync();
+        await fanout.CatchUpQuietStreamsAsync(quiet, CancellationToken.None);
+        Assert.Equal([2L, 3L, 4L], _group.Sequences); // delivered to just now
+
+        time.Advance(quiet);
+        await fanout.CatchUpQuietStreamsAsync(quiet, CancellationToken.None);
+        Assert.Equal([2L, 3L, 4L, 5L], _group.Sequences);
+    }
+
+    [Fact]
+    public async Task AStreamPublishedHereIsNotReadBackFromTheLogWhenQuiet()
+    {
+        // This node published its latest event, so none can be missing here: a quiet catch-up leaves it alone.
+        var logs = new LogCapture();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        var unreadable = new FailingReadsEventLog(_log) { FailReads = true };
+        var fanout = CreateFanout(unreadable, [_group], logger: loggers.CreateLogger<LocalFanout>());
+        await PublishHereAsync(new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running }, fanout);
+        await fanout.JoinAsync(WorkflowId, () => Task.CompletedTask);
+
+        await fanout.CatchUpQuietStreamsAsync(TimeSpan.Zero, CancellationToken.None);
+
+        Assert.Equal([1L], _group.Sequences);
+        Assert.DoesNotContain(logs.Entries, e => e.Category == typeof(LocalFanout).FullName);
     }
 
     [Fact]

@@ -38,8 +38,9 @@ public abstract partial class LocalFanoutSpec : IAsyncLifetime
     }
 
     /// <summary>A fan-out of this test's metrics over <paramref name="log"/>; the spec's own is over the backend's log.</summary>
-    private LocalFanout CreateFanout(IEventLog log, IEventSink[] sinks, StreamingOptions? options = null, ILogger<LocalFanout>? logger = null) =>
-        new(log, sinks, Options.Create(options ?? new StreamingOptions()), TimeProvider.System, _metrics, logger ?? NullLogger<LocalFanout>.Instance);
+    private LocalFanout CreateFanout(
+        IEventLog log, IEventSink[] sinks, StreamingOptions? options = null, ILogger<LocalFanout>? logger = null, TimeProvider? time = null) =>
+        new(log, sinks, Options.Create(options ?? new StreamingOptions()), time ?? TimeProvider.System, _metrics, logger ?? NullLogger<LocalFanout>.Instance);
 
     public virtual Task DisposeAsync()
     {
@@ -150,8 +151,8 @@ public abstract partial class LocalFanoutSpec : IAsyncLifetime
     }
 
     /// <summary>What <see cref="EventPublisher"/> does on this node: the append, then this node's delivery, as one step.</summary>
-    private ValueTask<WorkflowEvent> PublishHereAsync(WorkflowEvent evt) =>
-        _fanout.PublishAsync(evt.WorkflowId, static async s =>
+    private ValueTask<WorkflowEvent> PublishHereAsync(WorkflowEvent evt, LocalFanout? fanout = null) =>
+        (fanout ?? _fanout).PublishAsync(evt.WorkflowId, static async s =>
         {
             await s.Log.AppendAsync(s.Event);
             return s.Event;
