@@ -304,6 +304,41 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
     }
 
     [Fact]
+    public async Task AppendsOfSeveralWorkflowsWrittenInOneBatchEachKeepTheirPositionAndEndAcrossAReopen()
+    {
+        var log = _files.OpenEventLog(_files.Open());
+        await AppendManyAsync(log, "wf_a", 1);
+        Task[] appends;
+        // Another connection holds the write lock: the appends below wait in the writer's queue and are written together.
+        await using (var blocker = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString()))
+        {
+            await blocker.OpenAsync();
+            await ExecuteAsync(blocker, "BEGIN IMMEDIATE;");
+            appends =
+            [
+                log.AppendAsync(Output("wf_a", 2)).AsTask(),
+                log.AppendAsync(Output("wf_b", 1)).AsTask(),
+                log.AppendAsync(new WorkflowCompleteEvent { WorkflowId = "wf_a" }).AsTask(),
+                log.AppendAsync(Output("wf_c", 1)).AsTask(),
+            ];
+            await ExecuteAsync(blocker, "ROLLBACK;");
+        }
+
+        await Task.WhenAll(appends).DefaultTimeout();
+        await log.DisposeAsync();
+
+        var reopened = _files.OpenEventLog(_files.Open());
+        Assert.Equal(3, (await reopened.GetStateAsync("wf_a").DefaultTimeout())!.Value.LastSequence);
+        Assert.Equal(1, (await reopened.GetStateAsync("wf_b").DefaultTimeout())!.Value.LastSequence);
+        Assert.Equal(1, (await reopened.GetStateAsync("wf_c").DefaultTimeout())!.Value.LastSequence);
+        var refused = await Assert.ThrowsAsync<AppendRefusedException>(() => reopened.AppendAsync(Output("wf_a", 4)).AsTask().DefaultTimeout());
+        Assert.Equal(AppendRefusal.StreamEnded, refused.Reason);
+        var next = Output("wf_c", 2);
+        await reopened.AppendAsync(next).AsTask().DefaultTimeout();
+        Assert.Equal(2, next.Sequence);
+    }
+
+    [Fact]
     public async Task InMemoryDatabaseWorksAndIsPrivateToItsInstance()
     {
         var one = _files.OpenEventLog(_files.Open(inMemory: true));
