@@ -36,6 +36,19 @@ public sealed class EventPublisherTests : IDisposable
         var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));
         var (publisher, metrics) = Create(log);
         using var published = new InstrumentRecorder(metrics.Meter, "felix.events.published");
+        var fanoutDurations = new List<double>();
+        using var durations = new MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter == metrics.Meter && instrument.Name == "felix.events.fanout.duration")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        durations.SetMeasurementEventCallback<double>((_, value, _, _) => fanoutDurations.Add(value));
+        durations.Start();
 
         var first = await publisher.PublishAsync(new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running });
         _time.Advance(TimeSpan.FromSeconds(2));
@@ -46,6 +59,7 @@ public sealed class EventPublisherTests : IDisposable
         Assert.Equal([1L, 2L], _delivered);
         Assert.Equal(2, (await log.ReadAsync(WorkflowId, 0, 10)).Events.Count);
         Assert.Equal(2, published.Total);
+        Assert.Equal([0.0, 0.0], fanoutDurations); // one each, on a clock that did not move while it was handed on
     }
 
     [Fact]

@@ -60,6 +60,12 @@ public abstract partial class LocalFanoutSpec
 
         Assert.Equal([3L], _group.Sequences);
         Assert.Equal(0, gapFilled.Total);
+
+        // A listener that joins while the log is still behind does not take the channel back to the log's position:
+        // event 2, late through the feed, would reach the group after event 3.
+        await _fanout.JoinAsync(WorkflowId, () => Task.CompletedTask);
+        await _fanout.DeliverRemoteAsync(new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running, Sequence = 2, Epoch = first.Epoch });
+        Assert.Equal([3L], _group.Sequences);
     }
 
     [Fact]
