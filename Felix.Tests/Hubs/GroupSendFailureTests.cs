@@ -3,6 +3,7 @@ using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.Logging;
 
 namespace Felix.Tests.Hubs;
 
@@ -43,6 +44,11 @@ public sealed class GroupSendFailureTests : IDisposable
         Assert.Equal(1, _rig.Dropped.Total);
         Assert.Equal(1, _rig.Dropped.TotalWith("reason", "slow_consumer"));
         Assert.Equal(1, _rig.Dropped.TotalWith("transport", "signalr"));
+        // Logged once for the batch, after the drop is counted.
+        await Poll.UntilAsync(() => Task.FromResult(_rig.Logged(4003).Length > 0), "the failed send to be logged", ShortLimit);
+        var logged = Assert.Single(_rig.Logged(4003));
+        Assert.Equal(LogLevel.Warning, logged.Level);
+        Assert.IsType<OperationCanceledException>(logged.Exception);
     }
 
     [Fact]
@@ -72,6 +78,11 @@ public sealed class GroupSendFailureTests : IDisposable
         await Poll.UntilAsync(() => Task.FromResult(json.Sequences.Count == 2), "the next event to the JSON member", ShortLimit);
         Assert.Equal([1, 2], json.Sequences);
         Assert.Equal(0, json.Aborts);
+        // The serialisation failure is logged once, with its exception; the members it disconnected failed no write.
+        var logged = Assert.Single(_rig.Logged(4004));
+        Assert.Equal(LogLevel.Error, logged.Level);
+        Assert.NotNull(logged.Exception);
+        Assert.Empty(_rig.Logged(4003));
     }
 
     public void Dispose() => _rig.Dispose();

@@ -2,6 +2,7 @@ using Felix.Contracts;
 using Felix.Contracts.Events;
 using Felix.Server.Hubs;
 using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 
 namespace Felix.Tests.Hubs;
 
@@ -150,6 +151,12 @@ public sealed class GroupSendQueueTests : IDisposable
         Assert.Equal(1, _rig.Dropped.TotalWith("reason", "slow_consumer"));
         Assert.Equal(1, _rig.Dropped.TotalWith("reason", "transport_failed"));
         Assert.Equal(2, _rig.Dropped.TotalWith("transport", "signalr"));
+        // Each ended member is logged with what ended it, after its drop is counted.
+        await Poll.UntilAsync(() => Task.FromResult(_rig.Logged(4006).Length == 2), "both ended members to be logged", ShortLimit);
+        var ended = _rig.Logged(4006);
+        Assert.Contains(ended, e => e.Exception is InvalidOperationException);
+        Assert.Contains(ended, e => e.Exception is OperationCanceledException);
+        Assert.All(ended, e => Assert.Equal(LogLevel.Warning, e.Level));
     }
 
     public void Dispose()

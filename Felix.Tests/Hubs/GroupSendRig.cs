@@ -5,6 +5,7 @@ using Felix.Server.Observability;
 using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -21,14 +22,23 @@ internal sealed class GroupSendRig : IDisposable
     public const string Group = "workflow:wf";
 
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly ILoggerFactory _loggers;
 
     public GroupSendRig()
     {
         var metrics = new FelixMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         Dropped = new InstrumentRecorder(metrics.Meter, "felix.events.dropped");
+        _loggers = LoggerFactory.Create(b => b.AddProvider(Logs));
         Coalescer = new GroupSendCoalescer(
-            Membership, new SharedDeadline(TimeSpan.FromSeconds(8), Time), metrics, NullLogger<GroupSendCoalescer>.Instance);
+            Membership, new SharedDeadline(TimeSpan.FromSeconds(8), Time), metrics, _loggers.CreateLogger<GroupSendCoalescer>());
     }
+
+    /// <summary>What the coalescer logged.</summary>
+    public LogCapture Logs { get; } = new();
+
+    /// <summary>The coalescer's log entries with <paramref name="eventId"/>.</summary>
+    public LogCapture.Entry[] Logged(int eventId) =>
+        [.. Logs.Entries.Where(e => e.Category == typeof(GroupSendCoalescer).FullName && e.EventId == eventId)];
 
     public GroupMembership<WorkflowHub> Membership { get; } = new(NullLogger<DefaultHubLifetimeManager<WorkflowHub>>.Instance);
 
@@ -55,6 +65,7 @@ internal sealed class GroupSendRig : IDisposable
     public void Dispose()
     {
         Dropped.Dispose();
+        _loggers.Dispose();
         _services.Dispose();
     }
 }

@@ -255,7 +255,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         // keeps a handle on the file for each until a finaliser runs. Linux lists a process's handles in /proc/self/fd.
         Assert.True(OperatingSystem.IsLinux(), "this test reads /proc/self/fd");
         await using var database = new SqliteDatabase(_files.Options(), _files.Directory, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        Assert.Equal(0, HandlesOn(_files.File));
+        Assert.Equal(0, SqliteTestDatabase.HandlesOn(_files.File));
 
         await database.QuickCheckAsync().DefaultTimeout(); // creates the file and its schema on a connection of its own
         for (var i = 0; i < 20; i++)
@@ -265,7 +265,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         }
 
         // One at a time, so the pool holds one connection, and nothing else holds the file.
-        Assert.Equal(1, HandlesOn(_files.File));
+        Assert.Equal(1, SqliteTestDatabase.HandlesOn(_files.File));
     }
 
     [Fact]
@@ -281,13 +281,13 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         await Assert.ThrowsAsync<SqliteException>(() => log.AppendAsync(Output("wf_a", 3)).AsTask().DefaultTimeout());
         await ExecuteOutsideAsync("DROP TRIGGER refuse;");
         await log.AppendAsync(Output("wf_a", 3)).AsTask().DefaultTimeout();
-        Assert.True(HandlesOn(_files.File) > 0);
+        Assert.True(SqliteTestDatabase.HandlesOn(_files.File) > 0);
 
         await log.DisposeAsync();
         await database.DisposeAsync();
         SqliteConnection.ClearAllPools(); // closes the connections the pool holds, not the ones never given back
 
-        Assert.Equal(0, HandlesOn(_files.File));
+        Assert.Equal(0, SqliteTestDatabase.HandlesOn(_files.File));
     }
 
     [Fact]
@@ -303,20 +303,39 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         Assert.Equal([1L], (await reopened.ReadAsync("wf_a", 0, 10).DefaultTimeout()).Events.Select(e => e.Sequence));
     }
 
-    private static int HandlesOn(string file)
+    [Fact]
+    public async Task AppendsOfSeveralWorkflowsWrittenInOneBatchEachKeepTheirPositionAndEndAcrossAReopen()
     {
-        var path = Path.GetFullPath(file);
-        return System.IO.Directory.GetFiles("/proc/self/fd").Count(fd =>
+        var log = _files.OpenEventLog(_files.Open());
+        await AppendManyAsync(log, "wf_a", 1);
+        Task[] appends;
+        // Another connection holds the write lock: the appends below wait in the writer's queue and are written together.
+        await using (var blocker = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString()))
         {
-            try
-            {
-                return System.IO.File.ResolveLinkTarget(fd, returnFinalTarget: false)?.FullName == path;
-            }
-            catch (IOException)
-            {
-                return false; // closed since it was listed
-            }
-        });
+            await blocker.OpenAsync();
+            await ExecuteAsync(blocker, "BEGIN IMMEDIATE;");
+            appends =
+            [
+                log.AppendAsync(Output("wf_a", 2)).AsTask(),
+                log.AppendAsync(Output("wf_b", 1)).AsTask(),
+                log.AppendAsync(new WorkflowCompleteEvent { WorkflowId = "wf_a" }).AsTask(),
+                log.AppendAsync(Output("wf_c", 1)).AsTask(),
+            ];
+            await ExecuteAsync(blocker, "ROLLBACK;");
+        }
+
+        await Task.WhenAll(appends).DefaultTimeout();
+        await log.DisposeAsync();
+
+        var reopened = _files.OpenEventLog(_files.Open());
+        Assert.Equal(3, (await reopened.GetStateAsync("wf_a").DefaultTimeout())!.Value.LastSequence);
+        Assert.Equal(1, (await reopened.GetStateAsync("wf_b").DefaultTimeout())!.Value.LastSequence);
+        Assert.Equal(1, (await reopened.GetStateAsync("wf_c").DefaultTimeout())!.Value.LastSequence);
+        var refused = await Assert.ThrowsAsync<AppendRefusedException>(() => reopened.AppendAsync(Output("wf_a", 4)).AsTask().DefaultTimeout());
+        Assert.Equal(AppendRefusal.StreamEnded, refused.Reason);
+        var next = Output("wf_c", 2);
+        await reopened.AppendAsync(next).AsTask().DefaultTimeout();
+        Assert.Equal(2, next.Sequence);
     }
 
     [Fact]

@@ -41,6 +41,23 @@ internal sealed class SqliteTestDatabase : IAsyncDisposable
         return log;
     }
 
+    /// <summary>The handles this process holds on <paramref name="file"/>; Linux lists them in /proc/self/fd.</summary>
+    public static int HandlesOn(string file)
+    {
+        var path = Path.GetFullPath(file);
+        return System.IO.Directory.GetFiles("/proc/self/fd").Count(fd =>
+        {
+            try
+            {
+                return System.IO.File.ResolveLinkTarget(fd, returnFinalTarget: false)?.FullName == path;
+            }
+            catch (IOException)
+            {
+                return false; // closed since it was listed
+            }
+        });
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var opened in _opened)

@@ -1,7 +1,7 @@
 using Felix.Contracts;
 using Felix.Server.Storage;
 using Felix.Server.Workflows;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Felix.Tests.Infrastructure;
@@ -27,7 +27,9 @@ public sealed class SqliteWorkflowStoreTests : WorkflowStoreSpec, IAsyncLifetime
         var log = _files.OpenEventLog(database);
         var options = _files.Options();
         options.MaxFinishedAge = TimeSpan.FromDays(7);
-        var retention = new SqliteRetention(database, log, Options.Create(options), time, NullLogger<SqliteRetention>.Instance);
+        var logs = new LogCapture();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        var retention = new SqliteRetention(database, log, Options.Create(options), time, loggers.CreateLogger<SqliteRetention>());
         var old = time.GetUtcNow().AddDays(-8);
         await store.CreateAsync(Record("wf_old", WorkflowStatuses.Completed, old, old)).DefaultTimeout();
         await store.CreateAsync(Record("wf_recent", WorkflowStatuses.Failed, old, time.GetUtcNow().AddDays(-1))).DefaultTimeout();
@@ -45,6 +47,12 @@ public sealed class SqliteWorkflowStoreTests : WorkflowStoreSpec, IAsyncLifetime
         Assert.Empty((await log.ReadAsync("wf_old", 0, 10).DefaultTimeout()).Events);
         Assert.NotNull(await store.GetAsync("wf_recent").DefaultTimeout());
         Assert.Equal(1, (await log.GetStateAsync("wf_running").DefaultTimeout())!.Value.LastSequence);
+
+        // What it deleted is logged; a pass that deletes nothing logs nothing.
+        Assert.Equal(0, await retention.PruneAsync().DefaultTimeout());
+        var pruned = Assert.Single(logs.Entries, e => e.Category == typeof(SqliteRetention).FullName);
+        Assert.Equal((6201, LogLevel.Information), (pruned.EventId, pruned.Level));
+        Assert.StartsWith("Retention deleted 1 workflows", pruned.Message, StringComparison.Ordinal);
     }
 
     private static WorkflowRecord Record(string id, string status, DateTimeOffset created, DateTimeOffset? completed) => new()

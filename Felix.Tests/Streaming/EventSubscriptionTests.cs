@@ -102,4 +102,21 @@ public sealed class EventSubscriptionTests
         Assert.True(await events.MoveNextAsync().AsTask().DefaultTimeout());
         await Assert.ThrowsAsync<SlowConsumerException>(() => events.MoveNextAsync().AsTask().DefaultTimeout());
     }
+
+    [Fact]
+    public void LookingForLiveEventsWhileNoneWaitDoesNotLoosenTheBound()
+    {
+        // A reader that looks at an empty queue (as every reader does before each wait) makes no room: the bound counts
+        // only what waits.
+        var log = new InMemoryEventLog(Options.Create(new StreamingOptions()));
+        using var subscription = new EventSubscription(WorkflowId, log, capacity: 2, 100, _ => { });
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.False(subscription.TryReadNextLive(out _));
+        }
+
+        Assert.True(subscription.Deliver(new PublishedEvent(new WorkflowStatusEvent { WorkflowId = WorkflowId, Sequence = 1 })));
+        Assert.True(subscription.Deliver(new PublishedEvent(new WorkflowStatusEvent { WorkflowId = WorkflowId, Sequence = 2 })));
+        Assert.False(subscription.Deliver(new PublishedEvent(new WorkflowStatusEvent { WorkflowId = WorkflowId, Sequence = 3 })));
+    }
 }

@@ -6,6 +6,7 @@ using Felix.Server.Observability;
 using Felix.Server.Streaming;
 using Felix.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -16,12 +17,13 @@ namespace Felix.Tests.Streaming;
 /// each event once and in order, when a publish is lost on the way, repeated, or overtaken by a join. Every event log
 /// backend inherits these facts, since the fan-out reads its gaps and joins from whichever log the deployment has.
 /// </summary>
-public abstract class LocalFanoutSpec : IAsyncLifetime
+public abstract partial class LocalFanoutSpec : IAsyncLifetime
 {
     private const string WorkflowId = "wf_0000beef";
 
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly RecordingSink _group = new();
+    private FelixMetrics _metrics = null!;
     private IEventLog _log = null!;
     private LocalFanout _fanout = null!;
 
@@ -31,10 +33,14 @@ public abstract class LocalFanoutSpec : IAsyncLifetime
     public virtual async Task InitializeAsync()
     {
         _log = await CreateEventLogAsync();
-        _fanout = new LocalFanout(
-            _log, [_group], Options.Create(new StreamingOptions()), TimeProvider.System,
-            new FelixMetrics(_services.GetRequiredService<IMeterFactory>()), NullLogger<LocalFanout>.Instance);
+        _metrics = new FelixMetrics(_services.GetRequiredService<IMeterFactory>());
+        _fanout = CreateFanout(_log, [_group]);
     }
+
+    /// <summary>A fan-out of this test's metrics over <paramref name="log"/>; the spec's own is over the backend's log.</summary>
+    private LocalFanout CreateFanout(
+        IEventLog log, IEventSink[] sinks, StreamingOptions? options = null, ILogger<LocalFanout>? logger = null, TimeProvider? time = null) =>
+        new(log, sinks, Options.Create(options ?? new StreamingOptions()), time ?? TimeProvider.System, _metrics, logger ?? NullLogger<LocalFanout>.Instance);
 
     public virtual Task DisposeAsync()
     {
@@ -145,8 +151,8 @@ public abstract class LocalFanoutSpec : IAsyncLifetime
     }
 
     /// <summary>What <see cref="EventPublisher"/> does on this node: the append, then this node's delivery, as one step.</summary>
-    private ValueTask<WorkflowEvent> PublishHereAsync(WorkflowEvent evt) =>
-        _fanout.PublishAsync(evt.WorkflowId, static async s =>
+    private ValueTask<WorkflowEvent> PublishHereAsync(WorkflowEvent evt, LocalFanout? fanout = null) =>
+        (fanout ?? _fanout).PublishAsync(evt.WorkflowId, static async s =>
         {
             await s.Log.AppendAsync(s.Event);
             return s.Event;
