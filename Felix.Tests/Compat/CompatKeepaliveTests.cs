@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Net.WebSockets;
 using System.Text;
 using Felix.Server.Compat;
@@ -138,6 +137,39 @@ public sealed class CompatKeepaliveTests
         Assert.True(after.Stopping.IsCancellationRequested);
     }
 
+    [Fact]
+    public async Task ADisposedWatchdogPingsNoMore()
+    {
+        using var rig = new WatchedSocket(Interval);
+        rig.Socket.StartPinging();
+        var buffer = new byte[4096];
+        var firstFrame = rig.Client.ReceiveAsync(buffer, CancellationToken.None);
+
+        rig.Watchdog.Dispose();
+        await AdvanceAsync(rig.Time, TimeSpan.FromSeconds(30));
+
+        Assert.False(firstFrame.IsCompleted, "a disposed watchdog's ping beat still ran");
+        rig.Socket.Stop();
+    }
+
+    [Fact]
+    public void ADisposedWatchdogNoLongerListensForTheApplicationStopping()
+    {
+        // The stopping token lives as long as the application: a watchdog left registered on it would be kept, with
+        // every socket it still knows.
+        var time = new FakeTimeProvider();
+        using var lifetime = new StoppingLifetime();
+        var watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), time, null, lifetime);
+        using var webSocket = WebSocket.CreateFromStream(new MemoryStream(), isServer: true, null, Timeout.InfiniteTimeSpan);
+        var socket = new CompatSocket(webSocket, new CompatOptions(), time, watchdog);
+        using var watched = watchdog.Watch(socket);
+
+        watchdog.Dispose();
+        lifetime.Stop();
+
+        Assert.False(socket.Stopping.IsCancellationRequested, "a disposed watchdog still stopped its sockets when the application stopped");
+    }
+
     private sealed class StoppingLifetime : IHostApplicationLifetime, IDisposable
     {
         private readonly CancellationTokenSource _stopping = new();
@@ -163,7 +195,6 @@ public sealed class CompatKeepaliveTests
     private sealed class WatchedSocket : IDisposable
     {
         private readonly WebSocket _server;
-        private readonly CompatSendWatchdog _watchdog;
         private readonly CompatSendWatchdog.Watched _watched;
 
         public WatchedSocket(TimeSpan pingInterval)
@@ -171,21 +202,23 @@ public sealed class CompatKeepaliveTests
             var (serverSide, clientSide) = InMemoryConnection.Create();
             _server = WebSocket.CreateFromStream(serverSide, isServer: true, null, Timeout.InfiniteTimeSpan);
             Client = WebSocket.CreateFromStream(clientSide, isServer: false, null, Timeout.InfiniteTimeSpan);
-            _watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), Time, Options.Create(new StreamingOptions { PingInterval = pingInterval }));
-            Socket = new CompatSocket(_server, new CompatOptions(), Time, _watchdog);
-            _watched = _watchdog.Watch(Socket);
+            Watchdog = new CompatSendWatchdog(Options.Create(new CompatOptions()), Time, Options.Create(new StreamingOptions { PingInterval = pingInterval }));
+            Socket = new CompatSocket(_server, new CompatOptions(), Time, Watchdog);
+            _watched = Watchdog.Watch(Socket);
         }
 
         public FakeTimeProvider Time { get; } = new();
 
         public WebSocket Client { get; }
 
+        public CompatSendWatchdog Watchdog { get; }
+
         public CompatSocket Socket { get; }
 
         public void Dispose()
         {
             _watched.Dispose();
-            _watchdog.Dispose();
+            Watchdog.Dispose();
             Client.Dispose();
             _server.Dispose();
         }
@@ -196,53 +229,5 @@ public sealed class CompatKeepaliveTests
     {
         time.Advance(by);
         await Task.Delay(TimeSpan.FromMilliseconds(100));
-    }
-
-    /// <summary>Two ends of an in-memory connection: what one end writes the other reads.</summary>
-    private sealed class InMemoryConnection(PipeReader input, PipeWriter output) : Stream
-    {
-        public static (Stream ServerSide, Stream ClientSide) Create()
-        {
-            var (toServer, toClient) = (new Pipe(), new Pipe());
-            return (new InMemoryConnection(toServer.Reader, toClient.Writer), new InMemoryConnection(toClient.Reader, toServer.Writer));
-        }
-
-        private readonly Stream _input = input.AsStream();
-        private readonly Stream _output = output.AsStream();
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            _input.ReadAsync(buffer, cancellationToken);
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-            _output.WriteAsync(buffer, cancellationToken);
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => _output.FlushAsync(cancellationToken);
-
-        public override void Flush() => _output.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => _input.Read(buffer, offset, count);
-
-        public override void Write(byte[] buffer, int offset, int count) => _output.Write(buffer, offset, count);
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _input.Dispose();
-                _output.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
     }
 }

@@ -2,6 +2,8 @@ using System.Net.WebSockets;
 using Felix.Server.Compat;
 using Felix.Server.Streaming;
 using Felix.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -21,11 +23,11 @@ public sealed class CompatSendWatchdogTests
     {
         private readonly IDisposable? _watched;
 
-        public Rig(Stream stream, bool watched = true)
+        public Rig(Stream stream, bool watched = true, HttpContext? request = null)
         {
             Watchdog = new CompatSendWatchdog(Microsoft.Extensions.Options.Options.Create(Options), Time);
             Socket = new CompatSocket(WebSocket.CreateFromStream(stream, isServer: true, null, Timeout.InfiniteTimeSpan), Options,
-                Time, Watchdog, () => ConnectionAborted = true);
+                Time, Watchdog, () => ConnectionAborted = true, request);
             _watched = watched ? Watchdog.Watch(Socket) : null;
         }
 
@@ -62,6 +64,24 @@ public sealed class CompatSendWatchdogTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send).DefaultTimeout();
         Assert.True(rig.ConnectionAborted);
         Assert.Equal(WebSocketState.Aborted, rig.Socket.State);
+    }
+
+    [Fact]
+    public async Task ASendPastTheTimeoutAlsoAbortsTheHttpConnectionUnderTheSocket()
+    {
+        // Aborting the WebSocket alone leaves a write blocked on a full TCP window in the connection below it.
+        var connection = new RecordingLifetime();
+        var request = new DefaultHttpContext();
+        request.Features.Set<IHttpRequestLifetimeFeature>(connection);
+        var peer = new StalledPeerStream();
+        using var rig = new Rig(peer, request: request);
+
+        var send = rig.Socket.SendAsync(Frame, CancellationToken.None);
+        await peer.WriteStarted.DefaultTimeout();
+        rig.Time.Advance(TimeSpan.FromMilliseconds(1300));
+
+        Assert.True(connection.Aborted, "the HTTP connection under a timed-out socket was left open");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send).DefaultTimeout();
     }
 
     [Fact]
@@ -232,6 +252,15 @@ public sealed class CompatSendWatchdogTests
 
         Assert.True(rig.ConnectionAborted);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send).DefaultTimeout();
+    }
+
+    private sealed class RecordingLifetime : IHttpRequestLifetimeFeature
+    {
+        public CancellationToken RequestAborted { get; set; }
+
+        public bool Aborted { get; private set; }
+
+        public void Abort() => Aborted = true;
     }
 
     /// <summary>
