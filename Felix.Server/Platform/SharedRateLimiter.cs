@@ -6,7 +6,8 @@ namespace Felix.Server.Platform;
 /// The one partitioned limiter behind every limit Felix keeps per principal, client address or in total (connection
 /// caps, connection attempts, workflow creations): each limit is a view of it that picks its own partitions, so their
 /// partition keys must not meet (each limit prefixes its keys). A <see cref="PartitionedRateLimiter"/> refills its
-/// buckets and drops idle partitions on a 100 ms timer of its own: five of them woke an idle server fifty times a second.
+/// buckets and drops idle partitions on a 100 ms timer of its own, so one limiter keeps an idle server to one such timer
+/// (docs/performance.md, "An idle server").
 /// </summary>
 internal sealed class SharedRateLimiter : IDisposable
 {
