@@ -63,6 +63,22 @@ public sealed class SqliteDatabaseTests : IAsyncLifetime
         Assert.False(File.Exists(_files.File));
     }
 
+    [Fact]
+    public async Task AnOpenThatFailsBeforeTheDatabaseIsReadyLetsTheNextOneTryAgain()
+    {
+        // A directory where the file should be: the first open, which creates the schema, cannot open the file.
+        Directory.CreateDirectory(_files.File);
+        var database = _files.Open();
+        for (var i = 0; i < 2; i++)
+        {
+            // Each open tries again and fails the same way, rather than waiting for ever on the failed one's start-up.
+            await Assert.ThrowsAsync<SqliteException>(() => database.OpenAsync().AsTask().DefaultTimeout(TimeSpan.FromSeconds(5)));
+        }
+
+        Directory.Delete(_files.File);
+        Assert.Equal(SqliteDatabase.QuickCheckPassed, await database.QuickCheckAsync().DefaultTimeout());
+    }
+
     private static async Task<string> ConnectionStringAsync(SqliteDatabase database)
     {
         await using var lease = await database.OpenAsync().AsTask().DefaultTimeout();

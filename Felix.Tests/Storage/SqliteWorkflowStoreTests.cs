@@ -48,6 +48,11 @@ public sealed class SqliteWorkflowStoreTests : WorkflowStoreSpec, IAsyncLifetime
         Assert.NotNull(await store.GetAsync("wf_recent").DefaultTimeout());
         Assert.Equal(1, (await log.GetStateAsync("wf_running").DefaultTimeout())!.Value.LastSequence);
 
+        // The log writes on: a later batch does not bring the deleted stream back.
+        await log.AppendAsync(new Felix.Contracts.Events.WorkflowStatusEvent { WorkflowId = "wf_running", Status = "running" }).AsTask().DefaultTimeout();
+        Assert.Equal(2, (await log.GetStateAsync("wf_running").DefaultTimeout())!.Value.LastSequence);
+        Assert.Null(await log.GetStateAsync("wf_old").DefaultTimeout());
+
         // What it deleted is logged; a pass that deletes nothing logs nothing.
         Assert.Equal(0, await retention.PruneAsync().DefaultTimeout());
         var pruned = Assert.Single(logs.Entries, e => e.Category == typeof(SqliteRetention).FullName);
