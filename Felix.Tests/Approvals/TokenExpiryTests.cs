@@ -5,11 +5,13 @@ using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
+using Felix.Server.Compat;
 using Felix.Tests.Infrastructure;
 using Felix.Tests.Security;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -42,7 +44,12 @@ public sealed class TokenExpiryTests
     [Fact]
     public async Task RawStreamClosesWith4001WhenItsTokenExpiresAndResumesOnAFreshOneWithoutLoss()
     {
-        await using var app = CreateApp();
+        // The stream's Information line says why it closed (the console shows warnings only in tests).
+        var logs = new LogCapture();
+        await using var app = CreateApp().WithServices(s => s
+            .AddSingleton<ILoggerProvider>(logs)
+            .Configure<LoggerFilterOptions>(o => o.Rules.Add(
+                new LoggerFilterRule(typeof(LogCapture).FullName, typeof(CompatWorkflowStream).FullName, LogLevel.Information, null))));
         using var owner = app.CreateApiClient(TenantApplication.KeyA);
         var id = await owner.CreateWithApprovalAsync(new { before_synthesis = true }, maxSteps: 1);
 
@@ -65,6 +72,7 @@ public sealed class TokenExpiryTests
         var stored = await owner.ReadEventsAsync(id);
         Assert.Equal(stored.Select(e => e.EventId), seen.Concat(rest).Select(f => f["event_id"]!.GetValue<string>()));
         Assert.Equal(EventTypes.WorkflowComplete, rest[^1].Type());
+        Assert.Single(logs.Entries, e => e.EventId == 3004 && e.Level == LogLevel.Information && e.Message.Contains(id, StringComparison.Ordinal));
     }
 
     [Fact]

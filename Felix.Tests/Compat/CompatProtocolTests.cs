@@ -125,7 +125,8 @@ public sealed class CompatProtocolTests
     [Fact]
     public async Task StatusCommandAnswersTheCurrentStatusAndOtherTextIsIgnored()
     {
-        await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00.05"));
+        // The server's stop at the end does not wait for the slow run.
+        await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00.05"), ("Felix:Workflows:ShutdownGracePeriod", "00:00:00"));
         using var client = app.CreateApiClient();
         var workflow = await client.CreateWorkflowAsync("Explain quantum computing", 3);
         using var socket = await app.ConnectRawAsync(WorkflowPath(workflow.WorkflowId));

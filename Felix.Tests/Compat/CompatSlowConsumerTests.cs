@@ -1,9 +1,12 @@
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
 using Felix.Contracts.Events;
+using Felix.Server.Compat;
 using Felix.Server.Streaming;
+using Felix.Tests.Approvals;
 using Felix.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using static Felix.Tests.Compat.CompatTestSupport;
 
 namespace Felix.Tests.Compat;
@@ -19,15 +22,17 @@ public sealed class CompatSlowConsumerTests
     [Fact]
     public async Task StalledClientIsDroppedWhileAHealthyOneReceivesEverything()
     {
-        // The model is slowed to a crawl so the engine's own run stays open; the flood is published directly.
+        // The model is slowed to a crawl so the engine's own run stays open (the server's stop does not wait for it); the
+        // flood is published directly.
         await using var app = CreateServer(
             ("Felix:Llm:OfflineTokenDelay", "00:00:01"),
+            ("Felix:Workflows:ShutdownGracePeriod", "00:00:00"),
             ("Felix:Compat:SendTimeout", "00:00:00.5"),
             ("Felix:Streaming:SendQueueCapacity", "16"));
         using var client = app.CreateApiClient();
         var workflow = await client.CreateWorkflowAsync("Explain quantum computing", 3);
         var publisher = app.Services.GetRequiredService<EventPublisher>();
-        var connections = app.Services.GetRequiredService<Felix.Server.Compat.CompatConnections>();
+        var connections = app.Services.GetRequiredService<CompatConnections>();
         int Open() => connections.PerWorkflow.GetValueOrDefault(workflow.WorkflowId);
 
         using var stalled = await app.ConnectRawAsync(WorkflowPath(workflow.WorkflowId));
@@ -64,6 +69,64 @@ public sealed class CompatSlowConsumerTests
         Assert.True(ended is "aborted" or "1013", ended);
         Assert.Equal(1, Open());
         await healthy.CloseAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None).DefaultTimeout();
+    }
+
+    [Fact]
+    public async Task AClientThatFallsFurtherBehindThanItsQueueGetsEverythingUpToTheCutThen1013AndResumesWithoutLoss()
+    {
+        // The send timeout is far away: here only the bound of the client's queue cuts it off, not the watchdog.
+        var logs = new LogCapture();
+        await using var app = CreateServer(
+            ("Felix:Compat:SendTimeout", "00:10:00"),
+            ("Felix:Streaming:SendQueueCapacity", "16"),
+            ("Felix:Workflows:ShutdownGracePeriod", "00:00:00"));
+        app.WithServices(s => s.AddSingleton<ILoggerProvider>(logs));
+        using var client = app.CreateApiClient();
+        var workflowId = await client.CreateWithApprovalAsync(new { before_synthesis = true }, maxSteps: 1);
+        await client.WaitForPendingApprovalAsync(workflowId);
+        var last = (await client.ReadEventsAsync(workflowId))[^1].EventId;
+        var publisher = app.Services.GetRequiredService<EventPublisher>();
+
+        // A small receive buffer: the server's sends soon wait on TCP flow control while the client reads nothing.
+        using var behind = await ConnectWithSmallBuffersAsync(app, WorkflowPath(workflowId, $"last_event_id={last}"));
+        Assert.Equal("connected", (await behind.ReceiveJsonAsync())!.Type());
+        Assert.Equal("workflow_status", (await behind.ReceiveJsonAsync())!.Type());
+        // 64 KB per event, 16 MB in all: far more than the socket buffers and the queue of 16 hold.
+        var content = string.Concat(Enumerable.Range(0, 64 * 1024 / 32).Select(i => Guid.NewGuid().ToString("N")));
+        var published = new List<WorkflowEvent>();
+        for (var i = 0; i < 256; i++)
+        {
+            published.Add(await publisher.PublishAsync(new AgentOutputEvent
+            {
+                WorkflowId = workflowId, AgentId = FloodAgent, AgentType = "research", Content = content, Confidence = 0.9,
+            }).DefaultTimeout());
+        }
+
+        var read = (await behind.ReadToCloseAsync(TimeSpan.FromSeconds(30))).Events();
+        Assert.Equal(CompatCloseCodes.SlowConsumer, behind.CloseStatus);
+        Assert.Equal(CompatCloseCodes.SlowConsumerReason, behind.CloseStatusDescription);
+        await behind.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None).DefaultTimeout();
+        // What it got is the start of the flood, whole and in order, with no gap: the cut is where it fell behind.
+        Assert.InRange(read.Count, 1, published.Count - 1);
+        Assert.Equal(published.Take(read.Count).Select(e => e.EventId), read.Select(f => f.EventId()));
+        Assert.All(read, f => Assert.Equal(content, f.Str("content")));
+        Assert.Contains(logs.Entries, e => e.EventId == 3003 && e.Level == LogLevel.Warning && e.Message.Contains(workflowId, StringComparison.Ordinal));
+
+        // As the close reason says: the client reconnects with the last event it read and gets the rest.
+        using var resumed = await app.ConnectRawAsync(WorkflowPath(workflowId, $"last_event_id={read[^1].EventId()}"));
+        var rest = new List<string>();
+        while (rest.Count < published.Count - read.Count)
+        {
+            var frame = await resumed.ReceiveJsonAsync(TimeSpan.FromSeconds(30))
+                ?? throw new InvalidOperationException($"closed early: {resumed.CloseStatus} {resumed.CloseStatusDescription}");
+            if (frame["event_id"] is not null)
+            {
+                rest.Add(frame.EventId());
+            }
+        }
+
+        Assert.Equal(published.Skip(read.Count).Select(e => e.EventId), rest);
+        await resumed.CloseAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None).DefaultTimeout();
     }
 
     /// <summary>Reads up to the next flood event, checks it whole and returns its sequence.</summary>

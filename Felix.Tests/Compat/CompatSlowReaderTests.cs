@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
 using Felix.Tests.Infrastructure;
@@ -103,35 +102,6 @@ public sealed class CompatSlowReaderTests
             Assert.Contains(ofWorkflow, f => f.Type() == "workflow_created");
             Assert.Contains(ofWorkflow, f => f.Type() == "workflow_status" && f["status"]?.GetValue<string>() == "completed");
         }
-    }
-
-    /// <summary>
-    /// A client socket with a small receive buffer, as a client with a small read queue has (Python's websockets reads 32
-    /// messages ahead): the server's sends then wait on TCP flow control instead of vanishing into the kernel's buffers.
-    /// </summary>
-    private static async Task<WebSocket> ConnectWithSmallBuffersAsync(FelixApplication app, string pathAndQuery)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 4096 };
-                try
-                {
-                    await tcp.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                    return new NetworkStream(tcp, ownsSocket: true);
-                }
-                catch
-                {
-                    tcp.Dispose();
-                    throw;
-                }
-            },
-        };
-        var socket = new ClientWebSocket();
-        var uri = new Uri(new Uri(app.BaseAddress.ToString().Replace("http", "ws", StringComparison.Ordinal)), pathAndQuery);
-        await socket.ConnectAsync(uri, new HttpMessageInvoker(handler), CancellationToken.None).DefaultTimeout();
-        return socket;
     }
 
     /// <summary>Reads one frame per <paramref name="pace"/> until the server closes; answers the close as a client does.</summary>

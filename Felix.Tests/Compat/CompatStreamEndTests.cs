@@ -91,6 +91,46 @@ public sealed class CompatStreamEndTests
         await WaitUntilClosedAsync(app, workflowId, "the refused stream to end");
     }
 
+    [Fact]
+    public async Task AStoppingServerWaitsFiveSecondsForTheCloseReplyNotTheWholeCloseTimeout()
+    {
+        // A node that stops must not hang on a client that never answers its 1001: the client reconnects elsewhere and
+        // resumes, so the server waits for the reply 5 s, not the (here ten-minute) close timeout of a stream's end.
+        await using var app = CreateServer(("Felix:Compat:CloseTimeout", "00:10:00"));
+        var workflowId = await ParkWorkflowAsync(app);
+        using var socket = await OpenIdleStreamAsync(app, workflowId);
+
+        app.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        var rest = await socket.ReadToCloseAsync();
+
+        Assert.Empty(rest.Events());
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, socket.CloseStatus);
+        Assert.Equal(WebSocketState.CloseReceived, socket.State);
+        // 5 s and up to a ping beat; well before the host's own shutdown timeout (30 s) would abort the connection.
+        await WaitUntilClosedAsync(app, workflowId, "the stopping server to give up on the close reply", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task AClientResumingAfterTheTerminalEventGetsTheStatusThenANormalClose()
+    {
+        // The client already has the whole run: the stream says where the run is and ends as a finished run's stream does.
+        await using var app = CreateServer();
+        var workflowId = await RunToEndAsync(app, maxSteps: 1);
+        using var client = app.CreateApiClient();
+        var terminal = (await client.ReadEventsAsync(workflowId))[^1];
+        Assert.True(terminal.IsTerminal);
+
+        using var socket = await app.ConnectRawAsync(WorkflowPath(workflowId, $"types=all&last_event_id={terminal.EventId}"));
+        var frames = await socket.ReadToCloseAsync();
+
+        Assert.Equal(["connected", "workflow_status"], frames.Types());
+        Assert.Equal("completed", frames[1].Str("status"));
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
+        Assert.Equal(CompatCloseCodes.WorkflowFinished, socket.CloseStatusDescription);
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None).DefaultTimeout();
+        await WaitUntilClosedAsync(app, workflowId, "the stream to end on the client's close reply");
+    }
+
     /// <summary>Starts a workflow that stops before its synthesis to wait for an approval nobody gives.</summary>
     private static async Task<string> ParkWorkflowAsync(FelixApplication app)
     {
@@ -113,9 +153,9 @@ public sealed class CompatStreamEndTests
         return socket;
     }
 
-    private static Task WaitUntilClosedAsync(FelixApplication app, string workflowId, string what)
+    private static Task WaitUntilClosedAsync(FelixApplication app, string workflowId, string what, TimeSpan? limit = null)
     {
         var connections = app.Services.GetRequiredService<CompatConnections>();
-        return Poll.UntilAsync(() => Task.FromResult(!connections.PerWorkflow.ContainsKey(workflowId)), what);
+        return Poll.UntilAsync(() => Task.FromResult(!connections.PerWorkflow.ContainsKey(workflowId)), what, limit);
     }
 }

@@ -77,8 +77,9 @@ public sealed class CompatStreamTests
     [Fact]
     public async Task ServerPingsAnIdleClientAndAnswersItsPingWithPong()
     {
-        // A slow run keeps the stream open while the keepalive fires.
-        await using var app = CreateServer(("Felix:Streaming:PingInterval", "00:00:00.2"), ("Felix:Llm:OfflineTokenDelay", "00:00:00.05"));
+        // A slow run keeps the stream open while the keepalive fires; the server's stop does not wait for it.
+        await using var app = CreateServer(
+            ("Felix:Streaming:PingInterval", "00:00:00.2"), ("Felix:Llm:OfflineTokenDelay", "00:00:00.05"), ("Felix:Workflows:ShutdownGracePeriod", "00:00:00"));
         using var client = app.CreateApiClient();
         var workflow = await client.CreateWorkflowAsync("Explain quantum computing", 3);
         using var socket = await app.ConnectRawAsync(WorkflowPath(workflow.WorkflowId));

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
 using Felix.Tests.Infrastructure;
@@ -44,6 +45,35 @@ internal static class CompatTestSupport
         var frames = await socket.ReadToCloseAsync();
         Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
         return frames;
+    }
+
+    /// <summary>
+    /// A client socket with a small receive buffer, as a client with a small read queue has (Python's websockets reads 32
+    /// messages ahead): the server's sends then wait on TCP flow control instead of vanishing into the kernel's buffers.
+    /// </summary>
+    public static async Task<WebSocket> ConnectWithSmallBuffersAsync(FelixApplication app, string pathAndQuery)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 4096 };
+                try
+                {
+                    await tcp.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(tcp, ownsSocket: true);
+                }
+                catch
+                {
+                    tcp.Dispose();
+                    throw;
+                }
+            },
+        };
+        var socket = new ClientWebSocket();
+        var uri = new Uri(new Uri(app.BaseAddress.ToString().Replace("http", "ws", StringComparison.Ordinal)), pathAndQuery);
+        await socket.ConnectAsync(uri, new HttpMessageInvoker(handler), CancellationToken.None).DefaultTimeout();
+        return socket;
     }
 
     /// <summary>The stream events among the frames (they carry a sequence; connected, the snapshot and pings do not).</summary>
