@@ -21,14 +21,8 @@ public sealed class PublishedServerTests : IDisposable
     [Fact]
     public async Task PublishedServerStartedFromAnotherDirectoryReadsItsAppSettings()
     {
-        var publish = Path.Combine(_root, "app");
+        var publish = await PublishAsync();
         var elsewhere = Directory.CreateDirectory(Path.Combine(_root, "elsewhere")).FullName;
-        // The tests' own build of the server, published without building it again: this checks the published layout.
-        var project = Path.Combine(ChildProcess.RepositoryRoot, "Felix.Server", "Felix.Server.csproj");
-        var published = await ChildProcess.RunAsync(
-            ChildProcess.StartInfo("dotnet", ["publish", project, "-c", ChildProcess.BuildConfiguration, "--no-build", "-o", publish, "-nologo", "-v", "q"]),
-            TimeSpan.FromMinutes(3));
-        Assert.True(published.ExitCode == 0, published.ToString());
 
         // A setting that only appsettings.json gives, next to the defaults it ships with.
         var appSettings = Path.Combine(publish, "appsettings.json");
@@ -44,5 +38,29 @@ public sealed class PublishedServerTests : IDisposable
         var status = await http.GetFromJsonAsync<JsonObject>("api/v1/system/status").DefaultTimeout();
 
         Assert.Equal(7, status!["max_concurrent_workflows"]!.GetValue<int>());
+    }
+
+    /// <summary>The runtime settings docs/deployment.md describes ship in the published runtimeconfig.json.</summary>
+    [Fact]
+    public async Task PublishedServerShipsTheWorkstationCollectorAndWorkersThatDoNotSpin()
+    {
+        var publish = await PublishAsync();
+
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(publish, "Felix.Server.runtimeconfig.json")))!;
+        var properties = config["runtimeOptions"]!["configProperties"]!;
+        Assert.False(properties["System.GC.Server"]!.GetValue<bool>());
+        Assert.Equal(0, properties["System.Threading.ThreadPool.UnfairSemaphoreSpinLimit"]!.GetValue<int>());
+    }
+
+    /// <summary>The tests' own build of the server, published without building it again: this checks the published layout.</summary>
+    private async Task<string> PublishAsync()
+    {
+        var publish = Path.Combine(_root, "app");
+        var project = Path.Combine(ChildProcess.RepositoryRoot, "Felix.Server", "Felix.Server.csproj");
+        var published = await ChildProcess.RunAsync(
+            ChildProcess.StartInfo("dotnet", ["publish", project, "-c", ChildProcess.BuildConfiguration, "--no-build", "-o", publish, "-nologo", "-v", "q"]),
+            TimeSpan.FromMinutes(3));
+        Assert.True(published.ExitCode == 0, published.ToString());
+        return publish;
     }
 }
