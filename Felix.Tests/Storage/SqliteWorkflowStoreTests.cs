@@ -1,4 +1,5 @@
 using Felix.Contracts;
+using Felix.Contracts.Events;
 using Felix.Server.Storage;
 using Felix.Server.Workflows;
 using Microsoft.Extensions.Logging;
@@ -36,7 +37,7 @@ public sealed class SqliteWorkflowStoreTests : WorkflowStoreSpec, IAsyncLifetime
         await store.CreateAsync(Record("wf_running", WorkflowStatuses.Running, old, null)).DefaultTimeout();
         foreach (var id in new[] { "wf_old", "wf_running" })
         {
-            await log.AppendAsync(new Felix.Contracts.Events.WorkflowStatusEvent { WorkflowId = id, Status = "running" }).AsTask().DefaultTimeout();
+            await log.AppendAsync(new WorkflowStatusEvent { WorkflowId = id, Status = "running" }).AsTask().DefaultTimeout();
         }
 
         var deleted = await retention.PruneAsync().DefaultTimeout();
@@ -49,7 +50,7 @@ public sealed class SqliteWorkflowStoreTests : WorkflowStoreSpec, IAsyncLifetime
         Assert.Equal(1, (await log.GetStateAsync("wf_running").DefaultTimeout())!.Value.LastSequence);
 
         // The log writes on: a later batch does not bring the deleted stream back.
-        await log.AppendAsync(new Felix.Contracts.Events.WorkflowStatusEvent { WorkflowId = "wf_running", Status = "running" }).AsTask().DefaultTimeout();
+        await log.AppendAsync(new WorkflowStatusEvent { WorkflowId = "wf_running", Status = "running" }).AsTask().DefaultTimeout();
         Assert.Equal(2, (await log.GetStateAsync("wf_running").DefaultTimeout())!.Value.LastSequence);
         Assert.Null(await log.GetStateAsync("wf_old").DefaultTimeout());
 
