@@ -113,6 +113,7 @@ class FelixWebSocketClient:
                     finally:
                         keepalive.cancel()
                     if terminal is not None:
+                        await self.drain_until_close(ws)
                         return terminal
                     code, reason = ws.close_code, ws.close_reason
             except websockets.exceptions.InvalidStatusCode as error:
@@ -157,6 +158,18 @@ class FelixWebSocketClient:
                     return None
         except websockets.exceptions.ConnectionClosed:
             return None
+
+    async def drain_until_close(self, ws):
+        """After the terminal event the server closes the stream; pongs it sent before closing are still counted."""
+        try:
+            await asyncio.wait_for(self.count_pongs(ws), timeout=5)
+        except (asyncio.TimeoutError, websockets.exceptions.ConnectionClosed):
+            pass
+
+    async def count_pongs(self, ws):
+        async for message in ws:
+            if message == "pong":
+                self.pongs_received += 1
 
     async def keep_alive(self, ws):
         """Sends the text "ping" every ping_interval seconds; the server answers with the text "pong"."""
