@@ -162,17 +162,8 @@ internal sealed partial class CompatWorkflowStream(
             return (CompatCloseCodes.CredentialsExpired, CompatCloseCodes.CredentialsExpiredReason);
         }
 
-        if (expired.IsCancellationRequested)
-        {
-            LogCredentialsExpired(logger, subscription.WorkflowId);
-            return (CompatCloseCodes.CredentialsExpired, CompatCloseCodes.CredentialsExpiredReason);
-        }
-
-        if (lifetime.ApplicationStopping.IsCancellationRequested)
-        {
-            return (CompatCloseCodes.GoingAway, CompatCloseCodes.ServerShutdown);
-        }
-
+        // Both a shutdown and an expiry stop the socket, so they end the loop by throwing, above; only a client that
+        // resumed after the terminal event gets here.
         return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
     }
 
