@@ -27,8 +27,14 @@ internal sealed record AgUiRunRequest(
         errors = [];
         RequireId(input.ThreadId, "threadId", errors);
         RequireId(input.RunId, "runId", errors);
-        var users = (input.Messages ?? []).Where(m => m.Role == "user").ToList();
-        if (users.Count == 0 || string.IsNullOrEmpty(users[^1].Id))
+        // A JSON null in the list is read as a null entry: refused like any other malformed field, never dereferenced.
+        var messages = input.Messages ?? [];
+        var users = messages.Where(m => m?.Role == "user").ToList();
+        if (messages.Any(m => m is null))
+        {
+            errors["messages"] = ["messages must be a list of message objects (id, role, content)."];
+        }
+        else if (users.Count == 0 || string.IsNullOrEmpty(users[^1].Id))
         {
             errors["messages"] = ["messages must end the conversation with a user message (with an id): it is the task."];
         }
