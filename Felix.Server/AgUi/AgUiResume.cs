@@ -21,6 +21,16 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     public const string Resolved = "resolved";
     public const string Cancelled = "cancelled";
 
+    /// <summary>
+    /// A run ends with one interrupt (the approval its workflow waits on) and the next run answers it; the rest is room for
+    /// a client that answers a thread's earlier interrupts again. Each entry costs store reads and a conditional write, and
+    /// an answer repeated by its own decider is accepted, so without a bound one 1 MiB body made thousands of them.
+    /// </summary>
+    public const int MaxEntries = 16;
+
+    /// <summary>The longest workflow or approval id an interrupt id may name: the hub's limit on both.</summary>
+    public const int MaxIdLength = 64;
+
     /// <summary>Whether the body carries any resume entry, so the caller's scope is checked before anything else.</summary>
     public static bool Any(JsonElement? resume) => resume is { ValueKind: JsonValueKind.Array } entries && entries.GetArrayLength() > 0;
 
@@ -39,13 +49,20 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
             return answers;
         }
 
+        if (value.GetArrayLength() > MaxEntries)
+        {
+            errors["resume"] = [$"resume may answer at most {MaxEntries} interrupts."];
+            return answers;
+        }
+
         var index = 0;
         foreach (var entry in value.EnumerateArray())
         {
             var field = $"resume[{index++}]";
             if (entry.ValueKind != JsonValueKind.Object
                 || !entry.TryGetProperty("interruptId", out var id) || id.ValueKind != JsonValueKind.String
-                || !AgUiApprovals.TryParse(id.GetString()!, out var workflowId, out var approvalId))
+                || !AgUiApprovals.TryParse(id.GetString()!, out var workflowId, out var approvalId)
+                || workflowId.Length > MaxIdLength || approvalId.Length > MaxIdLength)
             {
                 errors[$"{field}.interruptId"] = ["interruptId must be the id of an interrupt this thread's run ended with."];
                 continue;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Felix.Contracts;
 using Felix.Tests.Infrastructure;
 
 namespace Felix.Tests.AgUi;
@@ -32,5 +33,37 @@ public sealed class AgUiInputTests
         var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Assert.Equal("messages must be a list of message objects (id, role, content).", problem["errors"]!["messages"]![0]!.GetValue<string>());
         Assert.Equal(0, (await client.GetFromJsonAsync<JsonObject>("api/v1/workflows").DefaultTimeout())!["total"]!.GetValue<int>());
+    }
+
+    // An answer repeated by its own decider is accepted (a client whose resumed run dropped sends it again), and each entry
+    // costs store reads and a conditional write: a body of one decided interrupt a thousand times was a thousand of them.
+    // An interrupt id was as long as the body allowed, looked up in the store and echoed in the 404.
+    [Fact]
+    public async Task ResumeEntriesAreBoundedInNumberAndInTheLengthOfTheirIds()
+    {
+        await using var app = new FelixApplication(kestrel: true);
+        using var client = app.CreateApiClient();
+        var first = await (await client.PostRunAsync("thread-bounds", "run-1", Task, new { max_steps = 1, approval = new { before_synthesis = true } }))
+            .ReadAllEventsAsync();
+        var interruptId = first[^1].Event["outcome"]!["interrupts"]![0]!["id"]!.GetValue<string>();
+        var approve = new { interruptId, status = "resolved", payload = new { decision = "approve" } };
+        var answered = await (await client.PostRunAsync("thread-bounds", "run-2", Task, resume: [approve])).ReadAllEventsAsync();
+        Assert.Equal("success", answered[^1].Event["outcome"]!["type"]!.GetValue<string>());
+
+        using var many = await client.PostRunAsync("thread-bounds", "run-3", Task, resume: [.. Enumerable.Repeat<object>(approve, 1_000)]);
+        using var tooLong = await client.PostRunAsync("thread-bounds", "run-3", Task,
+            resume: [new { interruptId = $"wf_{new string('0', 100_000)}.apr_synthesis_1", status = "resolved", payload = new { decision = "approve" } }]);
+        var fewEnough = await (await client.PostRunAsync("thread-bounds", "run-4", Task, resume: [.. Enumerable.Repeat<object>(approve, 16)]))
+            .ReadAllEventsAsync();
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, many.StatusCode);
+        Assert.Equal("resume may answer at most 16 interrupts.",
+            JsonNode.Parse(await many.Content.ReadAsStringAsync())!["errors"]!["resume"]![0]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, tooLong.StatusCode);
+        var invalid = await tooLong.Content.ReadAsStringAsync();
+        Assert.NotNull(JsonNode.Parse(invalid)!["errors"]!["resume[0].interruptId"]);
+        Assert.True(invalid.Length < 1_000, "the problem does not echo the id");
+        Assert.Equal("success", fewEnough[^1].Event["outcome"]!["type"]!.GetValue<string>());
+        Assert.Equal(WorkflowStatuses.Completed, (await client.GetWorkflowAsync(first.WorkflowOf())).Status);
     }
 }
