@@ -35,7 +35,9 @@ internal sealed record ApprovalPolicy
         {
             BeforeSynthesis = request?.BeforeSynthesis ?? defaults.BeforeSynthesis,
             BelowConfidence = request?.BelowConfidence ?? defaults.BelowConfidence,
-            AgentTypes = [.. request?.AgentTypes ?? defaults.AgentTypes],
+            // Each role once: the validator accepts repeats, and the record carries the list through every update (a 1 MiB
+            // AG-UI body repeats a role over 100,000 times).
+            AgentTypes = [.. (request?.AgentTypes ?? defaults.AgentTypes).Distinct(StringComparer.OrdinalIgnoreCase)],
             EveryAgent = request?.EveryAgent ?? defaults.EveryAgent,
             TimeoutSeconds = request?.TimeoutSeconds ?? defaults.TimeoutSeconds,
             OnTimeout = request?.OnTimeout ?? defaults.OnTimeout,

@@ -4,7 +4,9 @@ using System.Text.Json.Nodes;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
+using Felix.Server.Workflows;
 using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Felix.Tests.Approvals;
 
@@ -82,6 +84,21 @@ public sealed class ApprovalRestTests
         Assert.StartsWith("analysis_", byRole.AgentId);
         Assert.All((await client.ListApprovalsAsync(id)).Approvals, a => Assert.StartsWith("analysis_", a.AgentId));
         Assert.Equal(2, (await client.ListApprovalsAsync(everyone)).Approvals.Count);
+    }
+
+    // The roles were stored as sent, repeats and all (a 1 MiB AG-UI body repeats one over 100,000 times), and the record
+    // carried them through every update and every deadline check.
+    [Fact]
+    public async Task AgentTypesAreKeptOncePerRole()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+
+        var id = await client.CreateWithApprovalAsync(
+            new { agent_types = Enumerable.Repeat("critic", 5_000).Append("Critic").Append("analysis").ToArray() }, maxSteps: 1);
+
+        var stored = await app.Services.GetRequiredService<IWorkflowStore>().GetAsync(id).DefaultTimeout();
+        Assert.Equal(["critic", "analysis"], stored!.Approval!.AgentTypes.ToArray());
     }
 
     [Fact]
