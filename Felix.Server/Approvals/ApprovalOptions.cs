@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Felix.Contracts;
+using Felix.Server.Agents;
 
 namespace Felix.Server.Approvals;
 
@@ -48,6 +49,13 @@ public sealed class ApprovalOptions : IValidatableObject
         if (DeadlineCheckInterval <= TimeSpan.Zero)
         {
             yield return new ValidationResult("must be positive.", [nameof(DeadlineCheckInterval)]);
+        }
+
+        // A role no agent has never waits: a misspelt one would let every output through unreviewed.
+        var roles = new AgentRegistry().All.Select(p => p.AgentType).ToList();
+        foreach (var unknown in AgentTypes.Where(t => !roles.Contains(t, StringComparer.OrdinalIgnoreCase)))
+        {
+            yield return new ValidationResult($"may only name {string.Join(", ", roles)}, not '{unknown}'.", [nameof(AgentTypes)]);
         }
     }
 }

@@ -62,6 +62,19 @@ public sealed class StartupTests : IAsyncLifetime
         Assert.False(File.Exists(_files.File));
     }
 
+    // A role no agent has never waits: the server started, and every output it was meant to hold went through unreviewed.
+    [Fact]
+    public async Task AnApprovalRoleThatNoAgentHasStopsTheServerNamingIt()
+    {
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(
+            ("Felix:Approvals:AgentTypes:0", "critic"), ("Felix:Approvals:AgentTypes:1", "critics")));
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Lines, l => l.Length > 0);
+        Assert.Contains("Felix:Approvals:AgentTypes: may only name research, analysis, critic, not 'critics'.", line, StringComparison.Ordinal);
+        Assert.False(File.Exists(_files.File));
+    }
+
     [Fact]
     public async Task ASettingThatDoesNotParseIsNamedWithTheValuesItAccepts()
     {
