@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using Felix.Contracts.Events;
+using Felix.Server.Api;
 using Felix.Server.Platform;
+using Felix.Server.Workflows;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Felix.Server.Hubs;
@@ -9,12 +11,18 @@ namespace Felix.Server.Hubs;
 /// Logs what goes wrong in hub methods in place of SignalR's dispatcher (whose "Failed to invoke hub method" is an error
 /// with a stack for every bad argument a client sends). A <see cref="HubException"/> is the client's mistake: one
 /// Information line without a stack, the client's text escaped, at most <see cref="MistakesPerMinute"/> a minute per
-/// connection so a client cannot fill the log. Anything else is the server's fault and keeps its Error and stack.
+/// connection so a client cannot fill the log. A store that cannot be reached or written is answered as REST answers it
+/// (503 <c>Storage unavailable</c>): a <see cref="HubException"/> that tells the client to retry, and a Warning, since the
+/// node recovers by itself. Anything else is the server's fault and keeps its Error and stack.
 /// </summary>
 internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubErrorFilter> logger) : IHubFilter
 {
     /// <summary>Enough to see what a misbehaving client does; 1,000 bad calls a minute still log a handful of lines.</summary>
     public const int MistakesPerMinute = 5;
+
+    /// <summary>What a client is told when a call needed the store while it could not be reached or written.</summary>
+    public static readonly string StorageUnavailableMessage =
+        $"{StorageUnavailableProblem.Title}: retry after {StorageUnavailableProblem.RetryAfterSeconds} seconds.";
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
@@ -23,6 +31,10 @@ internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubError
             var result = await next(invocationContext);
             // A stream's failures happen while it is read, after this call returned (SignalR logs them as errors too).
             return result is IAsyncEnumerable<WorkflowEvent> stream ? Watch(stream, invocationContext) : result;
+        }
+        catch (Exception ex) when (StorageFaults.Is(ex))
+        {
+            throw StorageUnavailable(invocationContext, ex);
         }
         catch (Exception ex) when (Logged(invocationContext, ex))
         {
@@ -64,6 +76,10 @@ internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubError
                     yield break;
                 }
             }
+            catch (Exception ex) when (StorageFaults.Is(ex))
+            {
+                throw StorageUnavailable(invocationContext, ex);
+            }
             catch (Exception ex) when (Logged(invocationContext, ex))
             {
                 throw; // never reached: Logged only looks
@@ -71,6 +87,12 @@ internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubError
 
             yield return items.Current;
         }
+    }
+
+    private HubException StorageUnavailable(HubInvocationContext invocationContext, Exception exception)
+    {
+        LogStorageUnavailable(logger, invocationContext.HubMethodName, invocationContext.Context.ConnectionId, exception.GetType().Name, exception.Message);
+        return new HubException(StorageUnavailableMessage);
     }
 
     private void Refused(HubInvocationContext invocationContext, HubException exception)
@@ -128,6 +150,9 @@ internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubError
 
     [LoggerMessage(EventId = 4102, Level = LogLevel.Information, Message = "Connection {ConnectionId} made {Count} refused hub calls this minute; further ones are not logged until the next")]
     private static partial void LogMuted(ILogger logger, string connectionId, int count);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Warning, Message = "Hub call {HubMethod} on connection {ConnectionId} answered storage unavailable ({Fault}: {Cause})")]
+    private static partial void LogStorageUnavailable(ILogger logger, string hubMethod, string connectionId, string fault, string cause);
 
     [LoggerMessage(EventId = 4103, Level = LogLevel.Error, Message = "Hub method {HubMethod} failed on connection {ConnectionId}")]
     private static partial void LogFailed(ILogger logger, Exception exception, string hubMethod, string connectionId);

@@ -26,6 +26,9 @@ public sealed class RedisServer : IAsyncLifetime
 
     public Task InitializeAsync() => StartAsync();
 
+    /// <summary>False after <see cref="StopAsync"/> until the next <see cref="StartAsync"/>.</summary>
+    public bool IsRunning => _process is not null;
+
     public async Task DisposeAsync()
     {
         await StopAsync();

@@ -1,10 +1,14 @@
 using System.Net;
 using System.Net.Http.Json;
 using Felix.Contracts;
+using Felix.Contracts.Dtos;
+using Felix.Server.Hubs;
 using Felix.Server.Scaleout;
 using Felix.Tests.Hubs;
 using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Felix.Tests.Scaleout;
 
@@ -20,6 +24,11 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
     {
         _held.Release();
         await _cluster.DisposeAsync();
+        // A test that failed while Redis was down must not leave the next test of this fixture without it.
+        if (!redis.IsRunning)
+        {
+            await redis.StartAsync();
+        }
     }
 
     [Fact]
@@ -48,5 +57,34 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
             "the node to report ready again");
         var after = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
         Assert.Equal(WorkflowStatuses.Completed, (await client.WaitForTerminalAsync(after, Poll.DefaultLimit)).Status);
+    }
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("messagepack")]
+    public async Task AHubCallThatNeedsRedisWhileItIsDownIsToldToRetryAndWorksOnceItIsBack(string protocol)
+    {
+        var node = _cluster.StartNode("a", _held);
+        using var client = node.CreateApiClient();
+        var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
+        await using var connection = node.CreateHubConnection(protocol);
+        await connection.StartAsync().DefaultTimeout();
+
+        await redis.StopAsync();
+
+        // As REST's 503 Storage unavailable, not SignalR's "An unexpected error occurred", so the client knows to retry.
+        var refused = await Assert.ThrowsAsync<HubException>(
+            () => connection.InvokeAsync<WorkflowSubscription>("Subscribe", running, null).DefaultTimeout(TimeSpan.FromSeconds(60)));
+        Assert.Contains(HubErrorFilter.StorageUnavailableMessage, refused.Message, StringComparison.Ordinal);
+        Assert.Equal(HubConnectionState.Connected, connection.State);
+
+        await redis.StartAsync();
+        _held.Release();
+        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.OK,
+            "the node to report ready again");
+        var after = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
+        var subscription = await connection.InvokeAsync<WorkflowSubscription>("Subscribe", after, null).DefaultTimeout();
+        Assert.Equal(after, subscription.Workflow.WorkflowId);
     }
 }
