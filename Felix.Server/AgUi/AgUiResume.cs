@@ -135,6 +135,8 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
                     return ApiProblems.WorkflowNotFound(answer.WorkflowId);
                 case DecideResult.ApprovalNotFound:
                     return UnknownInterrupt(i, threadId, answer.InterruptId);
+                case DecideResult.RevisionLimitReached:
+                    return ApiProblems.Conflict(ApprovalsApi.RevisionLimitReached, approvals.RevisionLimitDetail(outcome.Approval!));
                 default:
                     return ApiProblems.Conflict("Workflow already finished",
                         $"Workflow '{answer.WorkflowId}' is {outcome.Workflow?.Status}; interrupt '{answer.InterruptId}' can no longer be answered.");

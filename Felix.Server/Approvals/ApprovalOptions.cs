@@ -34,6 +34,17 @@ public sealed class ApprovalOptions : IValidatableObject
     public string OnTimeout { get; set; } = ApprovalDecisions.Reject;
 
     /// <summary>
+    /// Five rounds of remarks on one step: more than a person needs to steer it, few enough that a client looping on
+    /// <c>revise</c> cannot run a step's model without end (each revision runs the step again and adds its remark to the
+    /// step's prompt).
+    /// </summary>
+    public const int DefaultMaxRevisionsPerStep = 5;
+
+    /// <summary>How many times one step (an agent, or the synthesis) may be sent back; after that it is approved or rejected.</summary>
+    [Range(0, 100)]
+    public int MaxRevisionsPerStep { get; set; } = DefaultMaxRevisionsPerStep;
+
+    /// <summary>
     /// How often each node looks for requests past their deadline. A request is settled at most this long after it
     /// expires; every node looks, and exactly one decision wins.
     /// </summary>

@@ -1,6 +1,7 @@
 using Felix.Contracts;
 using Felix.Server.Observability;
 using Felix.Server.Workflows;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Approvals;
 
@@ -15,6 +16,7 @@ internal sealed partial class ApprovalService(
     IWorkflowDispatcher dispatcher,
     TimeProvider time,
     FelixMetrics metrics,
+    IOptions<ApprovalOptions> options,
     ILogger<ApprovalService> logger)
 {
     /// <summary>The name a decision taken by the deadline is recorded under.</summary>
@@ -38,11 +40,20 @@ internal sealed partial class ApprovalService(
 
         var now = time.GetUtcNow();
         var resumes = false;
+        var revisionLimit = options.Value.MaxRevisionsPerStep;
+        ApprovalRecord? overLimit = null;
         var decided = await store.UpdateAsync(workflowId, w =>
         {
             resumes = w.Status == WorkflowStatuses.AwaitingApproval;
+            overLimit = null;
             if (w.FindApproval(approvalId) is not { IsPending: true } pending || WorkflowStatuses.IsTerminal(w.Status))
             {
+                return null;
+            }
+
+            if (decision == ApprovalDecisions.Revise && Revisions(w, pending) >= revisionLimit)
+            {
+                overLimit = pending;
                 return null;
             }
 
@@ -54,6 +65,11 @@ internal sealed partial class ApprovalService(
                 ApprovalResumes = w.ApprovalResumes + (resumes ? 1 : 0),
             };
         }, cancellationToken);
+
+        if (overLimit is not null)
+        {
+            return new DecideOutcome(DecideResult.RevisionLimitReached, null, overLimit);
+        }
 
         if (decided is null)
         {
@@ -87,6 +103,15 @@ internal sealed partial class ApprovalService(
         return new DecideOutcome(DecideResult.Decided, decided, approval);
     }
 
+    /// <summary>How many times the step <paramref name="pending"/> asks about was sent back already.</summary>
+    private static int Revisions(WorkflowRecord workflow, ApprovalRecord pending) =>
+        workflow.Approvals.Count(a => a.Kind == pending.Kind && a.AgentId == pending.AgentId && a.Decision == ApprovalDecisions.Revise);
+
+    /// <summary>Why a revision was refused, for every transport alike.</summary>
+    public string RevisionLimitDetail(ApprovalRecord pending) =>
+        $"The {(pending.AgentId is { } agent ? $"step of agent '{agent}'" : "synthesis")} was sent back {options.Value.MaxRevisionsPerStep} "
+        + $"times, the most {ApprovalOptions.SectionName}:{nameof(ApprovalOptions.MaxRevisionsPerStep)} allows: approve or reject it.";
+
     [LoggerMessage(EventId = 8201, Level = LogLevel.Information, Message = "Approval {ApprovalId} of workflow {WorkflowId}: {Decision} by {DecidedBy}")]
     private static partial void LogDecided(ILogger logger, string workflowId, string approvalId, string decision, string decidedBy);
 
@@ -101,6 +126,9 @@ internal enum DecideResult
     ApprovalNotFound,
     AlreadyDecided,
     WorkflowFinished,
+
+    /// <summary>A <c>revise</c> of a step sent back as often as the settings allow; the request stays open.</summary>
+    RevisionLimitReached,
 }
 
 /// <summary>The outcome of a decision: the workflow as it is now, and the approval (the winning decision when it lost).</summary>

@@ -26,6 +26,8 @@ internal static class ApprovalsApi
             .ProducesProblem(StatusCodes.Status404NotFound, "Approval not found", "Workflow 'wf_3f2a9c0d1e2b4a6f' has no approval 'apr_research_001_1'.")
             .ProducesProblem(StatusCodes.Status409Conflict, AlreadyDecided, "Approval 'apr_research_001_1' was already decided: approve by api-key:acme.")
             .ProducesProblem(StatusCodes.Status409Conflict, ApiProblems.WorkflowFinishedTitle, WorkflowFinishedDetail("wf_3f2a9c0d1e2b4a6f", "cancelled"))
+            .ProducesProblem(StatusCodes.Status409Conflict, RevisionLimitReached,
+                "The step of agent 'research_001' was sent back 5 times, the most Felix:Approvals:MaxRevisionsPerStep allows: approve or reject it.")
             .ProducesValidationProblem("decision", "decision must be one of approve, reject, revise.");
         return group;
     }
@@ -33,6 +35,7 @@ internal static class ApprovalsApi
     public const string Forbidden = "Forbidden";
     public const string ForbiddenDetail = $"Deciding approvals needs the {FelixClaims.ApproveScope} scope.";
     public const string AlreadyDecided = "Approval already decided";
+    public const string RevisionLimitReached = "Revision limit reached";
 
     private static async ValueTask<object?> RequireApproveScope(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
         FelixClaims.CanApprove(context.HttpContext.User)
@@ -62,6 +65,7 @@ internal static class ApprovalsApi
             DecideResult.AlreadyDecided => TypedResults.Problem(
                 statusCode: StatusCodes.Status409Conflict, title: AlreadyDecided, detail: outcome.Approval!.Describe(),
                 extensions: new Dictionary<string, object?> { ["decision"] = outcome.Approval!.Decision, ["decided_by"] = outcome.Approval.DecidedBy }),
+            DecideResult.RevisionLimitReached => ApiProblems.Conflict(RevisionLimitReached, approvals.RevisionLimitDetail(outcome.Approval!)),
             _ => ApiProblems.Conflict(ApiProblems.WorkflowFinishedTitle, WorkflowFinishedDetail(workflowId, outcome.Workflow?.Status)),
         };
     }

@@ -145,6 +145,7 @@ internal sealed class WorkflowHub(
             DecideResult.WorkflowNotFound => throw new HubException($"Workflow '{workflowId}' not found."),
             DecideResult.ApprovalNotFound => throw new HubException($"Workflow '{workflowId}' has no approval '{approvalId}'."),
             DecideResult.AlreadyDecided => throw new HubException(outcome.Approval!.Describe()),
+            DecideResult.RevisionLimitReached => throw new HubException(approvals.RevisionLimitDetail(outcome.Approval!)),
             _ => throw new HubException($"Workflow '{workflowId}' is {outcome.Workflow?.Status}; its approvals can no longer be decided."),
         };
     }

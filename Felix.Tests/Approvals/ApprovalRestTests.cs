@@ -152,6 +152,31 @@ public sealed class ApprovalRestTests
     }
 
     [Fact]
+    public async Task AStepSentBackAsOftenAsTheSettingsAllowIsRefusedAnotherRevisionAndCanStillBeApproved()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Approvals:MaxRevisionsPerStep"] = "1" });
+        using var client = app.CreateApiClient();
+        var id = await client.CreateWithApprovalAsync(new { agent_types = new[] { "research" } }, maxSteps: 2);
+        var first = await client.WaitForPendingApprovalAsync(id);
+        Assert.Equal(HttpStatusCode.OK, (await client.DecideAsync(id, first.ApprovalId, "revise", "Shorter.")).StatusCode);
+        var second = await client.WaitForPendingApprovalAsync(id);
+
+        var refused = await client.DecideAsync(id, second.ApprovalId, "revise", "Shorter still.");
+
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+        Assert.Equal("Revision limit reached", (string?)problem["title"]);
+        Assert.Contains($"agent '{first.AgentId}' was sent back 1 times", (string?)problem["detail"], StringComparison.Ordinal);
+        // The request stays open: the refusal decided nothing, and the step can still be approved.
+        var open = await client.WaitForPendingApprovalAsync(id);
+        Assert.Equal(second.ApprovalId, open.ApprovalId);
+        Assert.Equal(HttpStatusCode.OK, (await client.DecideAsync(id, second.ApprovalId, "approve")).StatusCode);
+        Assert.Equal(WorkflowStatuses.Completed, (await client.WaitForTerminalAsync(id)).Status);
+        var events = await client.ReadEventsAsync(id);
+        Assert.Equal(["revise", "approve"], events.OfType<ApprovalResolvedEvent>().Select(e => e.Decision));
+    }
+
+    [Fact]
     public async Task ConcurrentDecisionsExactlyOneWinsTheOthersGet409NamingIt()
     {
         await using var app = new FelixApplication();

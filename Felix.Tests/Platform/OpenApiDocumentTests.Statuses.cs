@@ -182,6 +182,8 @@ public sealed partial class OpenApiDocumentTests
         {
             ["FELIX_API_KEY"] = Key,
             ["Felix:Security:ApiKeys:0:Key"] = "reader-key-0001",
+            // No revision allowed, so a revise shows the third 409.
+            ["Felix:Approvals:MaxRevisionsPerStep"] = "0",
         }).WithServices(FaultyWorkflowStore.Replace);
         using var client = app.CreateApiClient();
         using var reader = app.CreateApiClient("reader-key-0001");
@@ -200,6 +202,7 @@ public sealed partial class OpenApiDocumentTests
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, new StringContent("{", Encoding.UTF8, "application/json"));
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "maybe" }));
         await observed.SendAsync(client, HttpMethod.Post, Decide, $"api/v1/workflows/{id}/approvals/apr_missing", Json(new { decision = "approve" }));
+        await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "revise", comment = "Shorter." }));
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "approve" }));
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "reject" }));
 
