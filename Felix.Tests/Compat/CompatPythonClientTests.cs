@@ -47,9 +47,13 @@ public sealed partial class CompatPythonClientTests
         Assert.Equal(workflow.Synthesis.Content.ReplaceLineEndings("\n").TrimEnd(), SynthesisContent(result));
 
         var keepalive = Match(result, Keepalive());
-        // The example counts pongs until the server's close; only a ping still in flight when the server closes goes unanswered.
+        // Pongs flow, and only in answer to pings. How many pings go unanswered is not the server's to decide: the example
+        // pings on a timer, so one that reads behind (a starved process, under a full test run: "3 pings sent, 1 pongs
+        // received") keeps pinging after the server has sent its last event and closed, and those pings cannot be
+        // answered. That the server answers every ping it reads while open is pinned without timing in
+        // CompatStreamTests.ServerPingsAnIdleClientAndAnswersItsPingWithPong.
         var (pings, pongs) = (int.Parse(keepalive.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(keepalive.Groups[2].Value, CultureInfo.InvariantCulture));
-        Assert.True(pongs > 0 && pongs <= pings && pings - pongs <= 1, $"{pings} pings sent, {pongs} pongs received");
+        Assert.True(pongs > 0 && pongs <= pings, $"{pings} pings sent, {pongs} pongs received");
         Assert.True(int.Parse(keepalive.Groups[3].Value, CultureInfo.InvariantCulture) > 0, "the server sent no keepalive ping");
     }
 
