@@ -24,7 +24,7 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     /// <summary>
     /// A run ends with one interrupt (the approval its workflow waits on) and the next run answers it; the rest is room for
     /// a client that answers a thread's earlier interrupts again. Each entry costs store reads and a conditional write, and
-    /// an answer repeated by its own decider is accepted, so without a bound one 1 MiB body made thousands of them.
+    /// an answer repeated by its own decider is accepted, so without a bound one 1 MiB body would make thousands of them.
     /// </summary>
     public const int MaxEntries = 16;
 

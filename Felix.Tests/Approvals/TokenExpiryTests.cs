@@ -105,7 +105,7 @@ public sealed class TokenExpiryTests
         {
             o.Transports = HttpTransportType.WebSockets;
             // The first connection's token runs out in seconds; after that the factory gives fresh ones. Minted when asked
-            // for, so a connection slowed by a loaded machine does not present one that already ran out (a 401 at start).
+            // for, so a connection slowed by a loaded machine never presents one that already ran out.
             o.AccessTokenProvider = () =>
             {
                 Interlocked.Increment(ref tokens);

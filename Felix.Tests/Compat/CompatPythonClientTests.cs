@@ -48,9 +48,8 @@ public sealed partial class CompatPythonClientTests
 
         var keepalive = Match(result, Keepalive());
         // Pongs flow, and only in answer to pings. How many pings go unanswered is not the server's to decide: the example
-        // pings on a timer, so one that reads behind (a starved process, under a full test run: "3 pings sent, 1 pongs
-        // received") keeps pinging after the server has sent its last event and closed, and those pings cannot be
-        // answered. That the server answers every ping it reads while open is pinned without timing in
+        // pings on a timer, so one that reads behind (a starved process) keeps pinging after the server has sent its last
+        // event and closed, and those pings cannot be answered. That the server answers every ping it reads while open is pinned without timing in
         // CompatStreamTests.ServerPingsAnIdleClientAndAnswersItsPingWithPong.
         var (pings, pongs) = (int.Parse(keepalive.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(keepalive.Groups[2].Value, CultureInfo.InvariantCulture));
         Assert.True(pongs > 0 && pongs <= pings, $"{pings} pings sent, {pongs} pongs received");
