@@ -32,6 +32,7 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
     // script as the append, so no other node's write can come between the check and the append. The position hash is
     // written only when it changes (first event, higher fence, terminal event). The new entry's id keeps the fence part of
     // the last one unless this write raises it, so a run's fast append after another writer's entry is refused by Redis.
+    // Retention trims a stream at its terminal event only: a running workflow's history is its checkpoint.
     private const string AppendScript = """
         local state = redis.call('HMGET', KEYS[1], 'ended', 'fence', 'epoch')
         if state[1] then return redis.error_reply('FELIX_ENDED') end
@@ -48,7 +49,8 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
         end
         if fence > part then part = fence end
         seq = seq + 1
-        redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], string.format('%d-%d', part, seq), 'e', ARGV[2])
+        redis.call('XADD', KEYS[2], string.format('%d-%d', part, seq), 'e', ARGV[2])
+        if ARGV[5] == '1' then redis.call('XTRIM', KEYS[2], 'MAXLEN', ARGV[3]) end
         local epoch = state[3]
         local changed = {}
         if not epoch then
@@ -177,7 +179,7 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
         try
         {
             await redis.Database.StreamAddAsync(
-                redis.Keys.Events(workflowId), "e", body, $"{next.Part}-{next.Sequence}", _maxEvents, useApproximateMaxLength: false);
+                redis.Keys.Events(workflowId), "e", body, $"{next.Part}-{next.Sequence}");
         }
         catch (RedisServerException ex) when (ex.Message.Contains("equal or smaller", StringComparison.Ordinal))
         {

@@ -201,8 +201,9 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                     fence = cursor.Fences.Fence;
                 }
 
-                // Retention by count drops the oldest events; the epoch stays, and a resume from before them is told so.
-                if (last - first + 1 > _maxEvents)
+                // Retention by count drops the oldest events once the stream has ended (a running workflow's history is
+                // its checkpoint); the epoch stays, and a resume from before them is told so.
+                if (ended && last - first + 1 > _maxEvents)
                 {
                     first = last - _maxEvents + 1;
                     statements.Trim(workflowId, first);

@@ -11,7 +11,8 @@ namespace Felix.Server.Streaming;
 /// Each event is kept as one MessagePack blob (the encoding the SQLite and Redis logs store) rather than as the event
 /// object the publisher handed in: one object with no references for the GC to trace instead of three or four, and no
 /// reader can change the history through an event it was given. Reads, rare next to appends (a client joining late or
-/// resuming), decode what they return. Dropping the oldest event is amortised O(1) (it was a copy of the whole list).
+/// resuming), decode what they return. A run's history is its checkpoint, so retention cuts a stream once, at its
+/// terminal event.
 /// </remarks>
 internal sealed class InMemoryEventLog(IOptions<StreamingOptions> options) : IEventLog
 {
@@ -27,8 +28,12 @@ internal sealed class InMemoryEventLog(IOptions<StreamingOptions> options) : IEv
             evt.Sequence = history.LastSequence + 1;
             evt.Epoch = history.Epoch;
             evt.EventId = EventIds.Format(history.Epoch, evt.Sequence);
-            history.Add(MessagePackSerializer.Serialize(evt, FelixSerialization.MessagePackOptions, CancellationToken.None), _maxEvents);
+            history.Add(MessagePackSerializer.Serialize(evt, FelixSerialization.MessagePackOptions, CancellationToken.None));
             history.LastSequence = evt.Sequence;
+            if (evt.IsTerminal)
+            {
+                history.KeepNewest(_maxEvents);
+            }
         }
 
         return ValueTask.CompletedTask;
@@ -79,11 +84,10 @@ internal sealed class InMemoryEventLog(IOptions<StreamingOptions> options) : IEv
         return ValueTask.FromResult(new HistoryPage(events, truncated));
     }
 
-    /// <summary>The kept events of one workflow, oldest first; dropping the oldest is amortised O(1).</summary>
+    /// <summary>The kept events of one workflow, oldest first.</summary>
     private sealed class History(string epoch)
     {
         private readonly List<byte[]> _bodies = [];
-        private int _head;
 
         public string Epoch { get; } = epoch;
 
@@ -91,25 +95,20 @@ internal sealed class InMemoryEventLog(IOptions<StreamingOptions> options) : IEv
 
         public long LastSequence { get; set; }
 
-        public int Count => _bodies.Count - _head;
+        public int Count => _bodies.Count;
 
         public long FirstSequence => LastSequence - Count + 1;
 
-        public void Add(byte[] body, int max)
+        public void Add(byte[] body) => _bodies.Add(body);
+
+        public void KeepNewest(int max)
         {
-            _bodies.Add(body);
             if (Count > max)
             {
-                _bodies[_head++] = null!;
-                // Compact once the dropped slots are half the list, so each event is moved at most once on average.
-                if (_head >= 64 && _head * 2 >= _bodies.Count)
-                {
-                    _bodies.RemoveRange(0, _head);
-                    _head = 0;
-                }
+                _bodies.RemoveRange(0, Count - max);
             }
         }
 
-        public byte[][] Slice(int start, int count) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_bodies).Slice(_head + start, count).ToArray();
+        public byte[][] Slice(int start, int count) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_bodies).Slice(start, count).ToArray();
     }
 }

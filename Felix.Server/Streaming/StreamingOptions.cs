@@ -37,7 +37,10 @@ public sealed class StreamingOptions
     /// <summary>Long enough for a client on a poor mobile link; short enough that a stalled one is gone quickly.</summary>
     public const int DefaultSlowConsumerTimeoutSeconds = 15;
 
-    /// <summary>Events kept per workflow; older ones are dropped (a resume from before them replays what is kept).</summary>
+    /// <summary>
+    /// Events kept per workflow once it has ended; older ones are dropped then (a resume from before them replays what is
+    /// kept). A running workflow keeps all of its events: they are its checkpoint.
+    /// </summary>
     [Range(100, 10_000_000)]
     public int MaxEventsPerWorkflow { get; set; } = DefaultMaxEventsPerWorkflow;
 

@@ -29,10 +29,14 @@ internal static class CliProcess
         }, args);
 
     /// <summary>Runs the app and does <paramref name="act"/> once, when it has printed a line matching <paramref name="when"/>.</summary>
+    /// <remarks>
+    /// The app starts with SIGINT at its default action, as from a terminal: a test run started in the background of a
+    /// non-interactive shell ignores SIGINT, and a process inherits that (the runtime then never sees a Ctrl+C).
+    /// </remarks>
     public static async Task<ChildProcess.Result> ReactAsync(string? apiKey, Func<string, bool> when, Func<Process, Task> act, params string[] args)
     {
         Assert.True(File.Exists(CliPath), $"{CliPath} is missing: Felix.Tests builds it through its project reference.");
-        using var process = Process.Start(ChildProcess.StartInfo("dotnet", [CliPath, .. args]).WithApiKey(apiKey))!;
+        using var process = Process.Start(ChildProcess.StartInfo("env", ["--default-signal=INT", "dotnet", CliPath, .. args]).WithApiKey(apiKey))!;
         process.StandardInput.Close();
         var stdout = new StringBuilder();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -117,43 +117,55 @@ public abstract class EventLogSpec
     }
 
     [Fact]
-    public async Task RetentionDropsOldestEventsKeepsTheEpochAndReportsTruncation()
+    public async Task ARunningStreamKeepsEveryEventPastTheRetentionLimit()
     {
         var log = await CreateEventLogAsync(maxEventsPerWorkflow: 100);
         await AppendManyAsync(log, "wf_a", 150);
+
+        var state = await log.GetStateAsync("wf_a").DefaultTimeout();
+        var fromStart = await log.ReadAsync("wf_a", 0, 1000).DefaultTimeout();
+
+        Assert.Equal((150L, 1L), (state!.Value.LastSequence, state.Value.FirstSequence));
+        Assert.False(fromStart.Truncated);
+        Assert.Equal(Enumerable.Range(1, 150).Select(i => (long)i), fromStart.Events.Select(e => e.Sequence));
+    }
+
+    [Fact]
+    public async Task RetentionCutsAnEndedStreamToItsNewestEventsKeepsTheEpochAndReportsTruncation()
+    {
+        var log = await CreateEventLogAsync(maxEventsPerWorkflow: 100);
+        await AppendManyAsync(log, "wf_a", 149);
         var epoch = (await log.GetStateAsync("wf_a").DefaultTimeout())!.Value.Epoch;
+        await log.AppendAsync(new WorkflowErrorEvent { WorkflowId = "wf_a", Error = "done" }).AsTask().DefaultTimeout();
 
         var state = await log.GetStateAsync("wf_a").DefaultTimeout();
         var fromStart = await log.ReadAsync("wf_a", 0, 5).DefaultTimeout();
         var fromKept = await log.ReadAsync("wf_a", 60, 5).DefaultTimeout();
+        var all = await log.ReadAsync("wf_a", 0, 1000).DefaultTimeout();
 
         Assert.Equal(new StreamState(epoch, 150, 51), state);
         Assert.True(fromStart.Truncated);
         Assert.Equal(51, fromStart.Events[0].Sequence);
         Assert.False(fromKept.Truncated);
         Assert.Equal(61, fromKept.Events[0].Sequence);
-
-        // The workflow goes on appending after a prune: sequences continue in the same epoch.
-        var next = Output("wf_a", 151);
-        await log.AppendAsync(next).AsTask().DefaultTimeout();
-        Assert.Equal((151L, epoch), (next.Sequence, next.Epoch));
+        Assert.Equal(Enumerable.Range(51, 100).Select(i => (long)i), all.Events.Select(e => e.Sequence));
+        Assert.IsType<WorkflowErrorEvent>(all.Events[^1]);
+        Assert.All(all.Events, e => Assert.Equal(("wf_a", epoch), (e.WorkflowId, e.Epoch)));
     }
 
     [Fact]
-    public async Task RetentionKeepsExactlyTheNewestEventsThroughManyPrunes()
+    public async Task RetentionLeavesAnEndedStreamWithinTheLimitWhole()
     {
         var log = await CreateEventLogAsync(maxEventsPerWorkflow: 100);
-        await AppendManyAsync(log, "wf_long", 1000);
+        await AppendManyAsync(log, "wf_a", 99);
+        await log.AppendAsync(new WorkflowErrorEvent { WorkflowId = "wf_a", Error = "done" }).AsTask().DefaultTimeout();
 
-        var state = await log.GetStateAsync("wf_long").DefaultTimeout();
-        var kept = await log.ReadAsync("wf_long", 0, 1000).DefaultTimeout();
-        var tail = await log.ReadAsync("wf_long", 990, 1000).DefaultTimeout();
+        var state = await log.GetStateAsync("wf_a").DefaultTimeout();
+        var fromStart = await log.ReadAsync("wf_a", 0, 1000).DefaultTimeout();
 
-        Assert.Equal((1000L, 901L), (state!.Value.LastSequence, state.Value.FirstSequence));
-        Assert.True(kept.Truncated);
-        Assert.Equal(Enumerable.Range(901, 100).Select(i => (long)i), kept.Events.Select(e => e.Sequence));
-        Assert.Equal(Enumerable.Range(991, 10).Select(i => (long)i), tail.Events.Select(e => e.Sequence));
-        Assert.All(kept.Events, e => Assert.Equal("wf_long", e.WorkflowId));
+        Assert.Equal((100L, 1L), (state!.Value.LastSequence, state.Value.FirstSequence));
+        Assert.False(fromStart.Truncated);
+        Assert.Equal(100, fromStart.Events.Count);
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class HistoryReaderTests
         Assert.True(otherEpoch.Start.ReplayedFromStart);
         Assert.True(otherEpoch.HasMore);
 
-        var trimmed = await LogWithAsync(events: 6, keep: 3);
+        var trimmed = await LogWithAsync(events: 5, terminal: true, keep: 3);
         var fromStart = await trimmed.ReadPageAsync(WorkflowId, null, null, limit: 10).DefaultTimeout();
         Assert.Equal([4L, 5L, 6L], fromStart.Events.Select(e => e.Sequence));
         Assert.True(fromStart.Start.ReplayedFromStart);
