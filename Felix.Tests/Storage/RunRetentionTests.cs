@@ -4,6 +4,7 @@ using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Tests.Approvals;
 using Felix.Tests.Infrastructure;
+using Felix.Tests.Scaleout;
 
 namespace Felix.Tests.Storage;
 
@@ -16,18 +17,24 @@ public sealed class RunRetentionTests
 {
     private const int Limit = 100;
 
+    internal static readonly Dictionary<string, string?> Settings = new()
+    {
+        ["Felix:Streaming:MaxEventsPerWorkflow"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        // Every token its own event, so the run writes several times the limit.
+        ["Felix:Llm:DeltaCoalesceWindow"] = "00:00:00",
+    };
+
     [Theory]
     [InlineData("Sqlite")]
     [InlineData("InMemory")]
     public async Task ARunLongerThanTheRetentionLimitResumesWithEveryStepAndIsCutOnlyOnceItEnds(string provider)
     {
-        await using var app = new FelixApplication(new Dictionary<string, string?>
-        {
-            ["Felix:Storage:Provider"] = provider,
-            ["Felix:Streaming:MaxEventsPerWorkflow"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            // Every token its own event, so the run writes several times the limit.
-            ["Felix:Llm:DeltaCoalesceWindow"] = "00:00:00",
-        });
+        await using var app = new FelixApplication(new Dictionary<string, string?>(Settings) { ["Felix:Storage:Provider"] = provider });
+        await RunPastTheLimitAsync(app);
+    }
+
+    internal static async Task RunPastTheLimitAsync(FelixApplication app)
+    {
         using var client = app.CreateApiClient();
         var id = await client.CreateWithApprovalAsync(new { every_agent = true }, maxSteps: 5);
 
@@ -65,4 +72,18 @@ public sealed class RunRetentionTests
         Assert.Equal(EventTypes.WorkflowComplete, events[^1].Type);
         Assert.True(events[0].Sequence > Limit, $"the run wrote {events[^1].Sequence} events; the first kept is {events[0].Sequence}");
     }
+}
+
+/// <summary>The same on a scale-out node: Redis trims the stream in the script that appends its terminal event.</summary>
+public sealed class RunRetentionRedisTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private readonly ScaleoutCluster _cluster = new(redis);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _cluster.DisposeAsync().AsTask();
+
+    [Fact]
+    public async Task ARunLongerThanTheRetentionLimitResumesWithEveryStepAndIsCutOnlyOnceItEnds() =>
+        await RunRetentionTests.RunPastTheLimitAsync(_cluster.StartNode("a", settings: RunRetentionTests.Settings));
 }
