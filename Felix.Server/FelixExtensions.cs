@@ -33,7 +33,7 @@ internal static class FelixExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ServerClock>();
         services.AddStartupChecks();
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = RequestSizeLimit.DescribeTooLarge);
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options => FelixSerialization.ConfigureSnakeCase(options.SerializerOptions, omitNulls: false));

@@ -24,10 +24,9 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
             ProblemDetails = new ProblemDetails
             {
                 Status = bad.StatusCode,
-                Title = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Malformed request",
-                Detail = bad.StatusCode == StatusCodes.Status413PayloadTooLarge
-                    ? "The request body is larger than the server accepts."
-                    : Describe(bad),
+                // A 413's title and detail are RequestSizeLimit.DescribeTooLarge's, as for every 413.
+                Title = "Malformed request",
+                Detail = Describe(bad),
             },
         });
     }

@@ -16,10 +16,7 @@ internal static class RequestSizeLimit
         var max = LimitFor(context.Request.Path);
         if (context.Request.Path.StartsWithSegments("/api") && context.Request.ContentLength > max)
         {
-            return Results.Problem(
-                statusCode: StatusCodes.Status413PayloadTooLarge,
-                title: "Request body too large",
-                detail: $"Request bodies are limited to {max} bytes.").ExecuteAsync(context);
+            return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: TooLargeTitle, detail: TooLargeDetail(max)).ExecuteAsync(context);
         }
 
         if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -29,6 +26,23 @@ internal static class RequestSizeLimit
 
         return next(context);
     });
+
+    public const string TooLargeTitle = "Request body too large";
+
+    public static string TooLargeDetail(long max) => $"Request bodies are limited to {max} bytes.";
+
+    /// <summary>
+    /// Gives every 413 the same title and detail, however the limit was hit: a body without a length runs over while the
+    /// endpoint reads it, and the framework answers that with a bare 413 that the problem details service fills in.
+    /// </summary>
+    public static void DescribeTooLarge(ProblemDetailsContext context)
+    {
+        if (context.ProblemDetails.Status == StatusCodes.Status413PayloadTooLarge)
+        {
+            context.ProblemDetails.Title = TooLargeTitle;
+            context.ProblemDetails.Detail = TooLargeDetail(LimitFor(context.HttpContext.Request.Path));
+        }
+    }
 
     public static long LimitFor(PathString path) =>
         path.StartsWithSegments(AgUi.AgUiEndpoints.Path) ? AgUi.AgUiEndpoints.MaxBodyBytes : MaxBodyBytes;
