@@ -13,6 +13,9 @@ internal static class StorageUnavailableProblem
     /// <summary>Stores usually come back within seconds (a restart, a failover, space freed).</summary>
     public const int RetryAfterSeconds = 5;
 
+    /// <summary>What a streaming client is told where it cannot be given a 503 (a hub call, a raw socket, an AG-UI run).</summary>
+    public static readonly string Message = $"{Title}: retry after {RetryAfterSeconds} seconds.";
+
     public static ValueTask<bool> WriteAsync(IProblemDetailsService problems, HttpContext httpContext, string detail)
     {
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;

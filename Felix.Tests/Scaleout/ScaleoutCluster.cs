@@ -17,10 +17,11 @@ internal sealed class ScaleoutCluster(RedisServer redis) : IAsyncDisposable
 
     /// <summary>
     /// Starts a node; with <paramref name="held"/>, its model calls wait until the test releases them. The lease is
-    /// <paramref name="nodeLease"/>, a second unless said.
+    /// <paramref name="nodeLease"/>, a second unless said. <paramref name="services"/> replaces more of its services.
     /// </summary>
     public FelixApplication StartNode(
-        string name, HeldModel? held = null, TimeSpan? nodeLease = null, IReadOnlyDictionary<string, string?>? settings = null)
+        string name, HeldModel? held = null, TimeSpan? nodeLease = null, IReadOnlyDictionary<string, string?>? settings = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var node = new FelixApplication(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
         {
@@ -34,6 +35,11 @@ internal sealed class ScaleoutCluster(RedisServer redis) : IAsyncDisposable
         if (held is not null)
         {
             node.WithServices(held.Install);
+        }
+
+        if (services is not null)
+        {
+            node.WithServices(services);
         }
 
         _ = node.BaseAddress; // starts the server
