@@ -62,6 +62,7 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : IClassFixture<Redi
         var node = StartNode();
         using var client = node.CreateApiClient();
         var (workflowId, _) = await StartRunAsync(client, "thread-outage");
+        await client.WaitForFirstAgentAsync(workflowId);
 
         // The same message again watches its workflow from the start: RUN_STARTED goes out before the history is read.
         _reads.Arm(workflowId);

@@ -81,7 +81,7 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : IClassFixture<Re
         var node = StartNode();
         using var client = node.CreateApiClient();
         var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
-        await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
+        await client.WaitForFirstAgentAsync(running);
 
         _reads.Arm(running);
         using (var socket = await node.ConnectRawAsync(WorkflowPath(running)))

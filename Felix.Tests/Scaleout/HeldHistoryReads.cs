@@ -18,7 +18,10 @@ internal sealed class HeldHistoryReads
     /// <summary>Completes when the held read has started.</summary>
     public Task Entered => _entered.Task;
 
-    /// <summary>Holds the next history read of <paramref name="workflowId"/>, and only that one.</summary>
+    /// <summary>
+    /// Holds the next history read of <paramref name="workflowId"/>, and only that one. Arm it once the workflow's run
+    /// has read its checkpoint (<see cref="ScaleoutClientExtensions.WaitForFirstAgentAsync"/>), or the run's read is held.
+    /// </summary>
     public void Arm(string workflowId) => Volatile.Write(ref _armedFor, workflowId);
 
     public void Release() => _gate.TrySetResult();

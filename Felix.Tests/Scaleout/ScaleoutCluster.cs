@@ -75,5 +75,13 @@ internal static class ScaleoutClientExtensions
         return (page["epoch"]!.GetValue<string>(), page["events"]!.AsArray().Select(e => e!["sequence"]!.GetValue<long>()).ToList());
     }
 
+    /// <summary>
+    /// Waits until the workflow's first agent was spawned: its run has read its own history (the checkpoint) by then, so
+    /// a <see cref="HeldHistoryReads"/> armed after this holds a client's read, not the runner's.
+    /// </summary>
+    public static Task WaitForFirstAgentAsync(this HttpClient client, string workflowId) =>
+        Poll.UntilAsync(async () => (await client.ReadEventsAsync(workflowId)).OfType<Felix.Contracts.Events.AgentSpawnedEvent>().Any(),
+            $"the first agent of {workflowId}");
+
     public static IEnumerable<long> OneTo(long last) => Enumerable.Range(1, (int)last).Select(i => (long)i);
 }

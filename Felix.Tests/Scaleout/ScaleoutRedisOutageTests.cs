@@ -119,7 +119,7 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         var node = _cluster.StartNode("a", _held, services: reads.Install);
         using var client = node.CreateApiClient();
         var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
-        await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
+        await client.WaitForFirstAgentAsync(running);
         await using var connection = node.CreateHubConnection("json");
         await connection.StartAsync().DefaultTimeout();
 
