@@ -132,8 +132,7 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : IClassFixture<Redi
     {
         await redis.StartAsync();
         _held.Release();
-        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.OK,
-            "the node to report ready again");
+        await client.WaitUntilReadyAsync();
     }
 
     /// <summary>An expected outage is a warning without a stack, not the host's unhandled-exception error.</summary>

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.WebSockets;
 using Felix.Contracts;
 using Felix.Server.Compat;
 using Felix.Tests.Hubs;
@@ -68,8 +66,7 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : IClassFixture<Re
 
         await redis.StartAsync();
         _held.Release();
-        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.OK,
-            "the node to report ready again");
+        await client.WaitUntilReadyAsync();
         var after = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
         var frames = await ReadStreamAsync(node, WorkflowPath(after));
         Assert.Equal("workflow_complete", frames[^1].Type());
@@ -101,8 +98,7 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : IClassFixture<Re
 
         await redis.StartAsync();
         _held.Release();
-        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.OK,
-            "the node to report ready again");
+        await client.WaitUntilReadyAsync();
         var after = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
         var frames = await ReadStreamAsync(node, WorkflowPath(after));
         Assert.Equal("workflow_complete", frames[^1].Type());

@@ -83,5 +83,10 @@ internal static class ScaleoutClientExtensions
         Poll.UntilAsync(async () => (await client.ReadEventsAsync(workflowId)).OfType<Felix.Contracts.Events.AgentSpawnedEvent>().Any(),
             $"the first agent of {workflowId}");
 
+    /// <summary>Waits until the node reports ready again, as it does once it reaches Redis after an outage.</summary>
+    public static Task WaitUntilReadyAsync(this HttpClient client) =>
+        Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == System.Net.HttpStatusCode.OK,
+            "the node to report ready again");
+
     public static IEnumerable<long> OneTo(long last) => Enumerable.Range(1, (int)last).Select(i => (long)i);
 }

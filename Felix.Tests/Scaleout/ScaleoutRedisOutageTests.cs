@@ -54,8 +54,7 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         await redis.StartAsync();
         _held.Release();
 
-        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.OK,
-            "the node to report ready again");
+        await client.WaitUntilReadyAsync();
         var after = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
         Assert.Equal(WorkflowStatuses.Completed, (await client.WaitForTerminalAsync(after, Poll.DefaultLimit)).Status);
     }
@@ -82,8 +81,7 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
 
         await redis.StartAsync();
         _held.Release();
-        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.OK,
-            "the node to report ready again");
+        await client.WaitUntilReadyAsync();
         var after = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
         var subscription = await connection.InvokeAsync<WorkflowSubscription>("Subscribe", after, null).DefaultTimeout();
         Assert.Equal(after, subscription.Workflow.WorkflowId);
@@ -154,7 +152,6 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
     {
         await redis.StartAsync();
         _held.Release();
-        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.OK,
-            "the node to report ready again");
+        await client.WaitUntilReadyAsync();
     }
 }
