@@ -19,7 +19,8 @@ namespace Felix.Server.AgUi;
 /// workflow; a run that repeats the last user message watches that workflow again, from where the client was (its
 /// <c>Last-Event-ID</c>, or the messages it holds). A run that waits for an approval ends with an interrupt; the run that
 /// answers it (<c>resume</c>) decides the approval before its stream starts. Same keys, tenants, limits and problem answers
-/// as the rest of the API; errors before the stream are problems, errors of the workflow are <c>RUN_ERROR</c> events.
+/// as the rest of the API; errors before the stream are problems (a store that is down: 503 <c>Storage unavailable</c>),
+/// errors of the workflow, and a store that fails once the stream started, are <c>RUN_ERROR</c> events.
 /// See docs/agui.md.
 /// </summary>
 internal static class AgUiEndpoints
@@ -56,7 +57,8 @@ internal static class AgUiEndpoints
             .ProducesValidationProblem("forwardedProps.max_steps", $"max_steps must be between 1 and {WorkflowRequestValidator.MaxStepsLimit}.")
             .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", "The workflow queue is full. Retry after 5 seconds.")
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server shutting down", "The server is stopping and takes no new workflows. Retry shortly, against this or another node.");
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server shutting down", "The server is stopping and takes no new workflows. Retry shortly, against this or another node.")
+            .ProducesStorageUnavailable();
 
     private static async Task<Results<AgUiEventStreamResult, ProblemHttpResult>> RunAsync(
         HttpRequest request, ClaimsPrincipal user, WorkflowService workflows, IValidator<WorkflowRequest> validator,

@@ -127,6 +127,24 @@ internal sealed class AgUiEventMapper(string threadId, string runId, string work
     }
 
     /// <summary>
+    /// Ends the run with <c>RUN_ERROR</c> while the workflow goes on (its stream could not be read): every subagent still
+    /// open ends with the same error, as the order rules ask. A later run on the thread picks the workflow up again.
+    /// </summary>
+    public List<JsonObject> Fail(string message, string code, long? at = null)
+    {
+        var output = new List<JsonObject>();
+        if (Finished)
+        {
+            return output;
+        }
+
+        CloseAgents(agent => agent.Fail(message, code, at, output));
+        output.Add(AgUiEvents.Error(message, code, at));
+        Finished = true;
+        return output;
+    }
+
+    /// <summary>
     /// Ends the run waiting for outside input: open subagents are suspended on the interrupt, and the run finishes with
     /// outcome <c>interrupt</c>. A later run on the thread answers it with <c>resume</c> entries.
     /// </summary>

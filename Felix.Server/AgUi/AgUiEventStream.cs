@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Felix.Contracts;
 using Felix.Contracts.Events;
+using Felix.Server.Api;
 using Felix.Server.Approvals;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
@@ -11,17 +12,58 @@ namespace Felix.Server.AgUi;
 /// A run's AG-UI events with their positions, read from the workflow's stream like every other transport reads it
 /// (history from the first event, then live, each once); <see cref="AgUiEventStreamResult"/> writes them. The run ends
 /// after <c>RUN_FINISHED</c> or <c>RUN_ERROR</c>, or with an interrupt where the workflow parks on an approval that is
-/// still undecided (as of its record, read then). A client that goes away leaves the workflow running, unless its run
+/// still undecided (as of its record, read then), or with <c>RUN_ERROR</c> (<see cref="StorageUnavailableCode"/>) when the
+/// store fails while the run reads it. A client that goes away leaves the workflow running, unless its run
 /// asked for <c>cancel_on_disconnect</c>.
 /// </summary>
 internal sealed partial class AgUiEventStream(
     EventPublisher publisher, WorkflowService workflows, ApprovalService approvals, IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
 {
+    /// <summary>The <c>RUN_ERROR</c> code of a run whose stream could not be read: the store is down, the workflow goes on.</summary>
+    public const string StorageUnavailableCode = "storage_unavailable";
+
     public async IAsyncEnumerable<AgUiFrame> ReadAsync(
         string workflowId, string owner, AgUiRunRequest request, AgUiPosition? resumeAfter,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var run = new AgUiRun(request.ThreadId, request.RunId, workflowId, resumeAfter, request.HeldMessages);
+        await using var frames = ReadRunAsync(run, workflowId, owner, request, resumeAfter, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            Exception? unavailable = null;
+            try
+            {
+                if (!await frames.MoveNextAsync())
+                {
+                    yield break;
+                }
+            }
+            catch (Exception ex) when (StorageFaults.Is(ex))
+            {
+                unavailable = ex;
+            }
+
+            if (unavailable is not null)
+            {
+                // The response has started, so the 503 the API answers before a stream cannot be sent: the run ends with
+                // RUN_ERROR telling the client when to run again (with Last-Event-ID, it resumes where it was).
+                LogStorageUnavailable(logger, workflowId, unavailable.GetType().Name, unavailable.Message);
+                foreach (var frame in run.Fail(StorageUnavailableProblem.Message, StorageUnavailableCode))
+                {
+                    yield return frame;
+                }
+
+                yield break;
+            }
+
+            yield return frames.Current;
+        }
+    }
+
+    private async IAsyncEnumerable<AgUiFrame> ReadRunAsync(
+        AgUiRun run, string workflowId, string owner, AgUiRunRequest request, AgUiPosition? resumeAfter,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         foreach (var frame in run.Begin())
         {
             yield return frame;
@@ -122,6 +164,9 @@ internal sealed partial class AgUiEventStream(
 
     [LoggerMessage(EventId = 8004, Level = LogLevel.Debug, Message = "AG-UI run of workflow {WorkflowId} ends with an interrupt: approval {ApprovalId} waits")]
     private static partial void LogInterrupted(ILogger logger, string workflowId, string approvalId);
+
+    [LoggerMessage(EventId = 8005, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} ended with RUN_ERROR: storage unavailable ({Fault}: {Cause})")]
+    private static partial void LogStorageUnavailable(ILogger logger, string workflowId, string fault, string cause);
 
     [LoggerMessage(EventId = 8003, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} dropped: slow consumer")]
     private static partial void LogSlowConsumer(ILogger logger, string workflowId);

@@ -117,6 +117,10 @@ internal sealed class AgUiRun
     public IEnumerable<AgUiFrame> Interrupt(AgUiInterrupt interrupt) =>
         CaughtUp().Concat(_mapper.Interrupt(interrupt).Select(e => new AgUiFrame(e, null))).ToList();
 
+    /// <summary>Ends the run with <c>RUN_ERROR</c> though the workflow goes on; see <see cref="AgUiEventMapper.Fail"/>.</summary>
+    public IEnumerable<AgUiFrame> Fail(string message, string code) =>
+        CaughtUp().Concat(_mapper.Fail(message, code).Select(e => new AgUiFrame(e, null))).ToList();
+
     /// <summary>Whether the client does not have this event, so the run must start before it.</summary>
     private bool IsNew(AgUiFrame frame)
     {

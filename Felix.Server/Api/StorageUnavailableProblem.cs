@@ -13,20 +13,24 @@ internal static class StorageUnavailableProblem
     /// <summary>Stores usually come back within seconds (a restart, a failover, space freed).</summary>
     public const int RetryAfterSeconds = 5;
 
-    public static ValueTask<bool> WriteAsync(IProblemDetailsService problems, HttpContext httpContext, string detail)
+    /// <summary>What a streaming client is told where it cannot be given a 503 (a hub call, a raw socket, an AG-UI run).</summary>
+    public static readonly string Message = $"{Title}: retry after {RetryAfterSeconds} seconds.";
+
+    /// <remarks>
+    /// Written as every other problem of the API is (<see cref="TypedResults.Problem(ProblemDetails)"/>): through the
+    /// problem details service when it takes the request, as JSON otherwise. The service alone writes nothing for a client
+    /// that accepts only <c>text/event-stream</c> (an AG-UI client), which would get a 503 without a word of why.
+    /// </remarks>
+    public static async ValueTask<bool> WriteAsync(HttpContext httpContext, string detail)
     {
-        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return problems.TryWriteAsync(new ProblemDetailsContext
+        await TypedResults.Problem(new ProblemDetails
         {
-            HttpContext = httpContext,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status503ServiceUnavailable,
-                Title = Title,
-                Detail = $"{detail} Retry after {RetryAfterSeconds} seconds.",
-                Extensions = { ["retry_after_seconds"] = RetryAfterSeconds },
-            },
-        });
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Title = Title,
+            Detail = $"{detail} Retry after {RetryAfterSeconds} seconds.",
+            Extensions = { ["retry_after_seconds"] = RetryAfterSeconds },
+        }).ExecuteAsync(httpContext);
+        return true;
     }
 }

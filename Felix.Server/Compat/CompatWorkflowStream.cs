@@ -37,25 +37,25 @@ internal sealed partial class CompatWorkflowStream(
             return;
         }
 
-        var workflow = await workflows.GetAsync(workflowId, FelixClaims.OwnerFilter(context.User), context.RequestAborted);
-        if (workflow is null)
-        {
-            await socket.CloseAsync(CompatCloseCodes.PolicyViolation, CompatCloseCodes.WorkflowNotFound);
-            return;
-        }
-
-        using var tracked = connections.TrackWorkflow(workflowId);
-        // Sending stops when the server stops (the watchdog stops every socket) or the stream ends; receiving goes on
-        // until this stream is done with the client's close reply: an aborted receive aborts the socket, and the 1001
-        // close would never leave. A client that goes away ends the receive, and with it the stream.
-        // A JWT's expiry ends the stream the way a shutdown does, with its own close code, so the client resumes.
-        using var expired = expiresAt is { } at ? new CancellationTokenSource(CompatEndpoints.UntilExpiry(at, time), time) : null;
-        using var expiry = expired?.Token.UnsafeRegister(static s => ((CompatSocket)s!).Stop(), socket) ?? default;
-        var stopping = socket.Stopping;
-        using var subscription = await publisher.SubscribeAsync(workflowId, query.Epoch, query.AfterSequence, stopping);
-        LogOpened(logger, workflowId, subscription.AfterSequence, subscription.ReplayedFromStart);
         try
         {
+            var workflow = await workflows.GetAsync(workflowId, FelixClaims.OwnerFilter(context.User), context.RequestAborted);
+            if (workflow is null)
+            {
+                await socket.CloseAsync(CompatCloseCodes.PolicyViolation, CompatCloseCodes.WorkflowNotFound);
+                return;
+            }
+
+            using var tracked = connections.TrackWorkflow(workflowId);
+            // Sending stops when the server stops (the watchdog stops every socket) or the stream ends; receiving goes on
+            // until this stream is done with the client's close reply: an aborted receive aborts the socket, and the 1001
+            // close would never leave. A client that goes away ends the receive, and with it the stream.
+            // A JWT's expiry ends the stream the way a shutdown does, with its own close code, so the client resumes.
+            using var expired = expiresAt is { } at ? new CancellationTokenSource(CompatEndpoints.UntilExpiry(at, time), time) : null;
+            using var expiry = expired?.Token.UnsafeRegister(static s => ((CompatSocket)s!).Stop(), socket) ?? default;
+            var stopping = socket.Stopping;
+            using var subscription = await publisher.SubscribeAsync(workflowId, query.Epoch, query.AfterSequence, stopping);
+            LogOpened(logger, workflowId, subscription.AfterSequence, subscription.ReplayedFromStart);
             await socket.SendAsync(CompatFrames.Connected(workflowId, Timestamps.Now(time)), stopping);
             await socket.SendAsync(Snapshot(workflow, subscription, withTask: true), stopping);
 
@@ -90,6 +90,13 @@ internal sealed partial class CompatWorkflowStream(
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             await socket.CloseAsync(CompatCloseCodes.GoingAway, CompatCloseCodes.ServerShutdown);
+        }
+        catch (Exception ex) when (StorageFaults.Is(ex))
+        {
+            // The record, the history or a status command needed the store: the node recovers by itself, so the client
+            // is told when to come back (as a hub call is), and the host does not log an unhandled exception with a stack.
+            LogStorageUnavailable(logger, workflowId, ex.GetType().Name, ex.Message);
+            await socket.CloseAsync(CompatCloseCodes.StorageUnavailable, CompatCloseCodes.StorageUnavailableReason);
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
         {
@@ -213,6 +220,9 @@ internal sealed partial class CompatWorkflowStream(
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Raw stream of workflow {WorkflowId} closed: its token expired")]
     private static partial void LogCredentialsExpired(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Raw stream of workflow {WorkflowId} closed with 1013: storage unavailable ({Fault}: {Cause})")]
+    private static partial void LogStorageUnavailable(ILogger logger, string workflowId, string fault, string cause);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Raw stream of workflow {WorkflowId} dropped: slow consumer")]
     private static partial void LogSlowConsumer(ILogger logger, string workflowId);

@@ -21,8 +21,7 @@ internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubError
     public const int MistakesPerMinute = 5;
 
     /// <summary>What a client is told when a call needed the store while it could not be reached or written.</summary>
-    public static readonly string StorageUnavailableMessage =
-        $"{StorageUnavailableProblem.Title}: retry after {StorageUnavailableProblem.RetryAfterSeconds} seconds.";
+    public static readonly string StorageUnavailableMessage = StorageUnavailableProblem.Message;
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {

@@ -8,7 +8,7 @@ namespace Felix.Server.Scaleout;
 /// A request that needed Redis while it was unreachable answers 503 with a problem that says so (and when to retry),
 /// not a 500: the node recovers by itself once Redis is back.
 /// </summary>
-internal sealed partial class RedisUnavailableExceptionHandler(IProblemDetailsService problems, ILogger<RedisUnavailableExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class RedisUnavailableExceptionHandler(ILogger<RedisUnavailableExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -18,7 +18,7 @@ internal sealed partial class RedisUnavailableExceptionHandler(IProblemDetailsSe
         }
 
         LogUnavailable(logger, httpContext.Request.Path);
-        return await StorageUnavailableProblem.WriteAsync(problems, httpContext, "The shared store (Redis) is unreachable.");
+        return await StorageUnavailableProblem.WriteAsync(httpContext, "The shared store (Redis) is unreachable.");
     }
 
     [LoggerMessage(EventId = 7401, Level = LogLevel.Warning, Message = "Request {Path} answered 503: Redis is unreachable")]

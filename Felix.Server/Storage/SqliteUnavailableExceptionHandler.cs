@@ -8,7 +8,7 @@ namespace Felix.Server.Storage;
 /// A request that needed the database while it could not be written (disk full, file read-only or gone, I/O errors)
 /// answers 503 <c>Storage unavailable</c>, as the Redis store does, not a 500: it works again once the disk does.
 /// </summary>
-internal sealed partial class SqliteUnavailableExceptionHandler(IProblemDetailsService problems, ILogger<SqliteUnavailableExceptionHandler> logger)
+internal sealed partial class SqliteUnavailableExceptionHandler(ILogger<SqliteUnavailableExceptionHandler> logger)
     : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -19,7 +19,7 @@ internal sealed partial class SqliteUnavailableExceptionHandler(IProblemDetailsS
         }
 
         LogUnavailable(logger, httpContext.Request.Path, sqlite.SqliteErrorCode, sqlite.Message);
-        return await StorageUnavailableProblem.WriteAsync(problems, httpContext, "The database cannot be written.");
+        return await StorageUnavailableProblem.WriteAsync(httpContext, "The database cannot be written.");
     }
 
     [LoggerMessage(EventId = 6103, Level = LogLevel.Warning, Message = "Request {Path} answered 503: the database cannot be written (SQLite error {Code}: {Cause})")]

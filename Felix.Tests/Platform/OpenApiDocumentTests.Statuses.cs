@@ -219,6 +219,7 @@ public sealed partial class OpenApiDocumentTests
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "approve" }));
         await observed.SendAsync(client, HttpMethod.Post, "/api/v1/workflows", "api/v1/workflows", Json(new { task = "No disk" }));
         await observed.SendAsync(client, HttpMethod.Delete, "/api/v1/workflows/{workflowId}", $"api/v1/workflows/{id}");
+        await observed.SendAsync(client, HttpMethod.Post, "/api/v1/agui", "api/v1/agui", AgUiRun("thread-no-disk"));
     }
 
     /// <summary>The application's workflow store, until <see cref="Failing"/>: then every call fails as a broken disk does.</summary>

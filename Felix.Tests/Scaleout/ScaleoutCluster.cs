@@ -17,10 +17,11 @@ internal sealed class ScaleoutCluster(RedisServer redis) : IAsyncDisposable
 
     /// <summary>
     /// Starts a node; with <paramref name="held"/>, its model calls wait until the test releases them. The lease is
-    /// <paramref name="nodeLease"/>, a second unless said.
+    /// <paramref name="nodeLease"/>, a second unless said. <paramref name="services"/> replaces more of its services.
     /// </summary>
     public FelixApplication StartNode(
-        string name, HeldModel? held = null, TimeSpan? nodeLease = null, IReadOnlyDictionary<string, string?>? settings = null)
+        string name, HeldModel? held = null, TimeSpan? nodeLease = null, IReadOnlyDictionary<string, string?>? settings = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var node = new FelixApplication(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
         {
@@ -34,6 +35,11 @@ internal sealed class ScaleoutCluster(RedisServer redis) : IAsyncDisposable
         if (held is not null)
         {
             node.WithServices(held.Install);
+        }
+
+        if (services is not null)
+        {
+            node.WithServices(services);
         }
 
         _ = node.BaseAddress; // starts the server
@@ -68,6 +74,19 @@ internal static class ScaleoutClientExtensions
         }, $"the terminal event of {workflowId}");
         return (page["epoch"]!.GetValue<string>(), page["events"]!.AsArray().Select(e => e!["sequence"]!.GetValue<long>()).ToList());
     }
+
+    /// <summary>
+    /// Waits until the workflow's first agent was spawned: its run has read its own history (the checkpoint) by then, so
+    /// a <see cref="HeldHistoryReads"/> armed after this holds a client's read, not the runner's.
+    /// </summary>
+    public static Task WaitForFirstAgentAsync(this HttpClient client, string workflowId) =>
+        Poll.UntilAsync(async () => (await client.ReadEventsAsync(workflowId)).OfType<Felix.Contracts.Events.AgentSpawnedEvent>().Any(),
+            $"the first agent of {workflowId}");
+
+    /// <summary>Waits until the node reports ready again, as it does once it reaches Redis after an outage.</summary>
+    public static Task WaitUntilReadyAsync(this HttpClient client) =>
+        Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == System.Net.HttpStatusCode.OK,
+            "the node to report ready again");
 
     public static IEnumerable<long> OneTo(long last) => Enumerable.Range(1, (int)last).Select(i => (long)i);
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
+using Felix.Contracts.Events;
 using Felix.Server.Hubs;
 using Felix.Server.Scaleout;
 using Felix.Tests.Hubs;
@@ -53,8 +54,7 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         await redis.StartAsync();
         _held.Release();
 
-        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.OK,
-            "the node to report ready again");
+        await client.WaitUntilReadyAsync();
         var after = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
         Assert.Equal(WorkflowStatuses.Completed, (await client.WaitForTerminalAsync(after, Poll.DefaultLimit)).Status);
     }
@@ -81,10 +81,77 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
 
         await redis.StartAsync();
         _held.Release();
-        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.OK,
-            "the node to report ready again");
+        await client.WaitUntilReadyAsync();
         var after = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
         var subscription = await connection.InvokeAsync<WorkflowSubscription>("Subscribe", after, null).DefaultTimeout();
         Assert.Equal(after, subscription.Workflow.WorkflowId);
+    }
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("messagepack")]
+    public async Task AnEventStreamOpenedWhileRedisIsDownEndsWithTheRetryMessageAndStreamsOnceItIsBack(string protocol)
+    {
+        var node = _cluster.StartNode("a", _held);
+        using var client = node.CreateApiClient();
+        var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
+        await using var connection = node.CreateHubConnection(protocol);
+        await connection.StartAsync().DefaultTimeout();
+
+        await redis.StopAsync();
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => ReadStreamAsync(connection, running));
+        Assert.Contains(HubErrorFilter.StorageUnavailableMessage, refused.Message, StringComparison.Ordinal);
+        Assert.Equal(HubConnectionState.Connected, connection.State);
+
+        await RestartRedisAsync(client);
+        var after = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
+        Assert.IsType<WorkflowCompleteEvent>((await ReadStreamAsync(connection, after))[^1]);
+    }
+
+    [Fact]
+    public async Task AnEventStreamWhoseHistoryReadMeetsTheOutageAfterItStartedEndsWithTheRetryMessage()
+    {
+        var reads = new HeldHistoryReads();
+        var node = _cluster.StartNode("a", _held, services: reads.Install);
+        using var client = node.CreateApiClient();
+        var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await client.WaitForFirstAgentAsync(running);
+        await using var connection = node.CreateHubConnection("json");
+        await connection.StartAsync().DefaultTimeout();
+
+        reads.Arm(running);
+        var stream = ReadStreamAsync(connection, running);
+        await reads.Entered.DefaultTimeout();
+        await redis.StopAsync();
+        reads.Release();
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => stream);
+        Assert.Contains(HubErrorFilter.StorageUnavailableMessage, refused.Message, StringComparison.Ordinal);
+        Assert.Equal(HubConnectionState.Connected, connection.State);
+
+        await RestartRedisAsync(client);
+        var after = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
+        Assert.IsType<WorkflowCompleteEvent>((await ReadStreamAsync(connection, after))[^1]);
+    }
+
+    private static async Task<List<WorkflowEvent>> ReadStreamAsync(HubConnection connection, string workflowId)
+    {
+        var events = new List<WorkflowEvent>();
+        using var timeout = new CancellationTokenSource(Poll.DefaultLimit);
+        await foreach (var evt in connection.StreamAsync<WorkflowEvent>(nameof(IWorkflowHub.StreamEvents), workflowId, (long?)null, (string[]?)null, timeout.Token))
+        {
+            events.Add(evt);
+        }
+
+        return events;
+    }
+
+    private async Task RestartRedisAsync(HttpClient client)
+    {
+        await redis.StartAsync();
+        _held.Release();
+        await client.WaitUntilReadyAsync();
     }
 }

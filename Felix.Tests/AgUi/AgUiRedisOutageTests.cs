@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Felix.Server.Api;
+using Felix.Tests.Hubs;
+using Felix.Tests.Infrastructure;
+using Felix.Tests.Scaleout;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Felix.Tests.AgUi;
+
+/// <summary>
+/// AG-UI runs while the shared store (a real redis-server) is down: before the stream a 503 problem with
+/// <c>Retry-After</c>, after it started a <c>RUN_ERROR</c> that says to retry; runs work again once Redis is back.
+/// </summary>
+public sealed class AgUiRedisOutageTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private const string Question = "Explain quantum computing";
+
+    private readonly ScaleoutCluster _cluster = new(redis);
+    private readonly HeldModel _held = new();
+    private readonly HeldHistoryReads _reads = new();
+    private readonly LogCapture _logs = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _held.Release();
+        _reads.Release();
+        await _cluster.DisposeAsync();
+        if (!redis.IsRunning)
+        {
+            await redis.StartAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ARunStartedOrResumedWhileRedisIsDownIsAnswered503StorageUnavailableAndRunsOnceItIsBack()
+    {
+        var node = StartNode();
+        using var client = node.CreateApiClient();
+        var (_, lastEventId) = await StartRunAsync(client, "thread-outage");
+
+        await redis.StopAsync();
+
+        await AssertStorageUnavailableAsync(await client.PostRunAsync("thread-new", "run-1", Question));
+        await AssertStorageUnavailableAsync(await client.PostRunAsync("thread-outage", "run-2", Question, lastEventId: lastEventId));
+        AssertNoUnhandledError();
+
+        await RestartRedisAsync(client);
+        var run = await (await client.PostRunAsync("thread-after", "run-1", Question, new { max_steps = 1 })).ReadAllEventsAsync();
+        AgUiProtocolRules.AssertValidRun(run.Select(f => f.Event).ToList());
+        Assert.Equal("RUN_FINISHED", AgUiProtocolRules.Type(run[^1].Event));
+    }
+
+    [Fact]
+    public async Task ARunWhoseHistoryReadMeetsTheOutageAfterItsStreamStartedEndsWithRunErrorAndRunsOnceRedisIsBack()
+    {
+        var node = StartNode();
+        using var client = node.CreateApiClient();
+        var (workflowId, _) = await StartRunAsync(client, "thread-outage");
+        await client.WaitForFirstAgentAsync(workflowId);
+
+        // The same message again watches its workflow from the start: RUN_STARTED goes out before the history is read.
+        _reads.Arm(workflowId);
+        var events = new List<JsonObject>();
+        using (var response = await client.PostRunAsync("thread-outage", "run-2", Question))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await foreach (var (_, evt) in response.ReadEventsAsync())
+            {
+                events.Add(evt);
+                if (events.Count == 2)
+                {
+                    await _reads.Entered.DefaultTimeout();
+                    await redis.StopAsync();
+                    _reads.Release();
+                }
+            }
+        }
+
+        Assert.Equal(["RUN_STARTED", "STATE_SNAPSHOT", "RUN_ERROR"], events.Select(AgUiProtocolRules.Type));
+        AgUiProtocolRules.AssertValidRun(events);
+        Assert.Equal(StorageUnavailableProblem.Message, events[^1]["message"]!.GetValue<string>());
+        Assert.Equal("storage_unavailable", events[^1]["code"]!.GetValue<string>());
+        AssertNoUnhandledError();
+        Assert.Contains(_logs.Entries, e => e.EventId == 8005 && e.Level == LogLevel.Warning && e.Exception is null);
+
+        await RestartRedisAsync(client);
+        var run = await (await client.PostRunAsync("thread-after", "run-1", Question, new { max_steps = 1 })).ReadAllEventsAsync();
+        Assert.Equal("RUN_FINISHED", AgUiProtocolRules.Type(run[^1].Event));
+    }
+
+    private FelixApplication StartNode() => _cluster.StartNode("a", _held, services: services =>
+    {
+        _reads.Install(services);
+        services.AddSingleton<ILoggerProvider>(_logs);
+    });
+
+    /// <summary>Starts a run's workflow and leaves once its first event came (the workflow then waits on the held model).</summary>
+    private static async Task<(string WorkflowId, string LastEventId)> StartRunAsync(HttpClient client, string threadId)
+    {
+        var frames = new List<(string? Id, JsonObject Event)>();
+        using var response = await client.PostRunAsync(threadId, "run-1", Question, new { max_steps = 2 });
+        await foreach (var frame in response.ReadEventsAsync())
+        {
+            frames.Add(frame);
+            if (frame.Id is not null)
+            {
+                break;
+            }
+        }
+
+        return (frames.WorkflowOf(), frames[^1].Id!);
+    }
+
+    private static async Task AssertStorageUnavailableAsync(HttpResponseMessage response)
+    {
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(StorageUnavailableProblem.RetryAfterSeconds), response.Headers.RetryAfter?.Delta);
+            var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>().DefaultTimeout();
+            Assert.Equal(StorageUnavailableProblem.Title, problem!.Title);
+        }
+    }
+
+    private async Task RestartRedisAsync(HttpClient client)
+    {
+        await redis.StartAsync();
+        _held.Release();
+        await client.WaitUntilReadyAsync();
+    }
+
+    /// <summary>An expected outage is a warning without a stack, not the host's unhandled-exception error.</summary>
+    private void AssertNoUnhandledError() =>
+        Assert.DoesNotContain(_logs.Entries, e => e.Level >= LogLevel.Error
+            && (e.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || e.Category.StartsWith("Felix.Server.AgUi", StringComparison.Ordinal)));
+}
