@@ -29,12 +29,7 @@ internal sealed partial class WorkflowRunner(
     /// </summary>
     public async Task RunAsync(string workflowId, ActiveRun run)
     {
-        var workflow = await store.UpdateAsync(workflowId, w => w.Status switch
-        {
-            WorkflowStatuses.Pending => w with { Status = WorkflowStatuses.Running, StartedAt = time.GetUtcNow(), Attempts = w.Attempts + 1 },
-            WorkflowStatuses.Running => w with { Attempts = w.Attempts + 1 },
-            _ => null,
-        });
+        var workflow = await TakeAsync(workflowId, run);
         while (workflow is not null)
         {
             try
@@ -46,6 +41,55 @@ internal sealed partial class WorkflowRunner(
             {
                 LogPausedForStorage(logger, workflow.Id, workflow.Attempts, ex.Message);
                 workflow = await ResumeAfterStorageFaultAsync(workflow, run);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Counts this run's attempt (and marks a pending workflow running). While storage cannot be written the run waits,
+    /// as a paused one does (<see cref="ResumeAfterStorageFaultAsync"/>): this node was handed the workflow, so giving up
+    /// here would leave it with nobody to run it. Null when the workflow is not to run (already finished, or the node
+    /// stops; recovery takes it up at the next start).
+    /// </summary>
+    private async Task<WorkflowRecord?> TakeAsync(string workflowId, ActiveRun run)
+    {
+        var waitingSince = time.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return await store.UpdateAsync(workflowId, w => w.Status switch
+                {
+                    WorkflowStatuses.Pending => w with { Status = WorkflowStatuses.Running, StartedAt = time.GetUtcNow(), Attempts = w.Attempts + 1 },
+                    WorkflowStatuses.Running => w with { Attempts = w.Attempts + 1 },
+                    _ => null,
+                });
+            }
+            catch (Exception ex) when (StorageFaults.Is(ex))
+            {
+                LogWaitingToStart(logger, workflowId, ex.Message);
+            }
+
+            if (time.GetElapsedTime(waitingSince) >= options.Value.StorageOutageLimit)
+            {
+                LogStorageOutageTooLong(logger, workflowId, options.Value.StorageOutageLimit);
+                // Not fenced: no attempt of this run wrote anything.
+                await FailAsync(workflowId, WorkflowErrors.StorageUnavailable, 0);
+                return null;
+            }
+
+            try
+            {
+                await Task.Delay(StorageRetryDelay, time, run.Token);
+            }
+            catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
+            {
+                if (run.CancelRequested)
+                {
+                    await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null, fence: 0);
+                }
+
+                return null;
             }
         }
     }
@@ -291,6 +335,9 @@ internal sealed partial class WorkflowRunner(
 
     [LoggerMessage(EventId = 2111, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} pauses: attempt {Attempt} cannot write ({Cause}); it resumes once storage is back")]
     private static partial void LogPausedForStorage(ILogger logger, string workflowId, long attempt, string cause);
+
+    [LoggerMessage(EventId = 2116, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} waits to start: storage cannot be written ({Cause}); it starts once storage is back")]
+    private static partial void LogWaitingToStart(ILogger logger, string workflowId, string cause);
 
     [LoggerMessage(EventId = 2112, Level = LogLevel.Error, Message = "Workflow {WorkflowId} failed: storage stayed unavailable for {Duration}")]
     private static partial void LogStorageOutageTooLong(ILogger logger, string workflowId, TimeSpan duration);

@@ -6,6 +6,7 @@ using Felix.Server.Api;
 using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Felix.Tests.Storage;
 
@@ -93,6 +94,43 @@ public sealed class StorageFaultTests : IAsyncLifetime
         Assert.Equal(WorkflowStatuses.Completed, done.Status);
         Assert.True(done.Attempts >= 2, $"the run never paused ({done.Attempts} attempt)");
         DurableHistory.AssertOneRun(await client.ReadEventsAsync(workflow.WorkflowId));
+    }
+
+    [Fact]
+    public async Task AWorkflowTakenWhileTheDiskIsFullWaitsAndRunsOnceSpaceReturns()
+    {
+        var updates = new HeldWorkflowUpdates();
+        var logs = new LogCapture();
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Felix:Storage:Provider"] = "Sqlite",
+            ["Felix:Storage:DataDirectory"] = _directory,
+            ["Felix:Storage:Database"] = "felix.db",
+            ["Felix:Storage:Synchronous"] = "Normal",
+        }).WithServices(services =>
+        {
+            updates.Install(services);
+            services.AddSingleton<ILoggerProvider>(logs);
+        });
+        using var client = app.CreateApiClient();
+        updates.ArmNext();
+        var workflow = await client.CreateWorkflowAsync("Taken while the disk is full", maxSteps: 1);
+
+        // The runner's first write (pending to running) is held until the disk is full, so it meets the full disk.
+        await updates.Entered.DefaultTimeout();
+        var filler = Path.Combine(_directory, "filler");
+        Fill(filler);
+        updates.Release();
+        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 2116 && e.Message.Contains(workflow.WorkflowId, StringComparison.Ordinal))),
+            "the run to wait for the disk");
+        Assert.Equal(WorkflowStatuses.Pending, (await client.GetWorkflowAsync(workflow.WorkflowId)).Status);
+        File.Delete(filler);
+
+        var done = await client.WaitForTerminalAsync(workflow.WorkflowId, TimeSpan.FromSeconds(60));
+        Assert.Equal(WorkflowStatuses.Completed, done.Status);
+        Assert.Equal(1, done.Attempts);
+        DurableHistory.AssertOneRun(await client.ReadEventsAsync(workflow.WorkflowId));
+        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error && e.Category.StartsWith("Felix.Server.Workflows", StringComparison.Ordinal));
     }
 
     [Fact]
