@@ -50,6 +50,18 @@ internal sealed class FelixApplication : WebApplicationFactory<Program>
 
     public string? ApiKey => _settings.GetValueOrDefault("FELIX_API_KEY");
 
+    /// <summary>
+    /// The first step of a shutdown, alone: the engine stops taking work and drains, while the HTTP server still answers.
+    /// It waits for the engine's loop to have started: a background service stopped before that ends cancelled outside a
+    /// host's stop, and the host then stops the whole application (<c>BackgroundServiceExceptionBehavior.StopHost</c>).
+    /// </summary>
+    public async Task StopEngineAsync()
+    {
+        var engine = Services.GetRequiredService<Felix.Server.Workflows.WorkflowEngine>();
+        await Poll.UntilAsync(() => Task.FromResult(engine.IsRunning), "the engine to start");
+        await engine.StopAsync(CancellationToken.None).DefaultTimeout();
+    }
+
     /// <summary>Replaces services (only what is slow or nondeterministic).</summary>
     public FelixApplication WithServices(Action<IServiceCollection> configure)
     {

@@ -114,7 +114,7 @@ public sealed partial class OpenApiDocumentTests
         await using (var stopping = new FelixApplication(new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key }))
         {
             using var stoppingClient = stopping.CreateApiClient();
-            await stopping.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None).DefaultTimeout();
+            await stopping.StopEngineAsync();
             await observed.SendAsync(stoppingClient, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "Too late" }));
             await observed.SendAsync(stoppingClient, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun("thread-stopping"));
         }

@@ -19,7 +19,7 @@ public sealed class ShutdownTests
         await using var app = new FelixApplication();
         var client = app.CreateApiClient();
         // The engine stops first thing in a shutdown; the HTTP server still answers requests in flight.
-        await app.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None).DefaultTimeout();
+        await app.StopEngineAsync();
 
         var response = await client.PostAsJsonAsync("api/v1/workflows", new WorkflowRequest { Task = "late", MaxSteps = 1 }, WorkflowApiExtensions.Json).DefaultTimeout();
 
