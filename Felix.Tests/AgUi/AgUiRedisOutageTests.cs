@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Felix.Server.Api;
-using Felix.Tests.Hubs;
 using Felix.Tests.Infrastructure;
 using Felix.Tests.Scaleout;
 using Microsoft.AspNetCore.Mvc;
@@ -15,27 +14,9 @@ namespace Felix.Tests.AgUi;
 /// AG-UI runs while the shared store (a real redis-server) is down: before the stream a 503 problem with
 /// <c>Retry-After</c>, after it started a <c>RUN_ERROR</c> that says to retry; runs work again once Redis is back.
 /// </summary>
-public sealed class AgUiRedisOutageTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(redis), IClassFixture<RedisServer>
 {
     private const string Question = "Explain quantum computing";
-
-    private readonly ScaleoutCluster _cluster = new(redis);
-    private readonly HeldModel _held = new();
-    private readonly HeldHistoryReads _reads = new();
-    private readonly LogCapture _logs = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        _held.Release();
-        _reads.Release();
-        await _cluster.DisposeAsync();
-        if (!redis.IsRunning)
-        {
-            await redis.StartAsync();
-        }
-    }
 
     [Fact]
     public async Task ARunStartedOrResumedWhileRedisIsDownIsAnswered503StorageUnavailableAndRunsOnceItIsBack()
@@ -44,7 +25,7 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : IClassFixture<Redi
         using var client = node.CreateApiClient();
         var (_, lastEventId) = await StartRunAsync(client, "thread-outage");
 
-        await redis.StopAsync();
+        await Redis.StopAsync();
 
         await AssertStorageUnavailableAsync(await client.PostRunAsync("thread-new", "run-1", Question));
         await AssertStorageUnavailableAsync(await client.PostRunAsync("thread-outage", "run-2", Question, lastEventId: lastEventId));
@@ -65,7 +46,7 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : IClassFixture<Redi
         await client.WaitForFirstAgentAsync(workflowId);
 
         // The same message again watches its workflow from the start: RUN_STARTED goes out before the history is read.
-        _reads.Arm(workflowId);
+        Reads.Arm(workflowId);
         var events = new List<JsonObject>();
         using (var response = await client.PostRunAsync("thread-outage", "run-2", Question))
         {
@@ -75,9 +56,9 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : IClassFixture<Redi
                 events.Add(evt);
                 if (events.Count == 2)
                 {
-                    await _reads.Entered.DefaultTimeout();
-                    await redis.StopAsync();
-                    _reads.Release();
+                    await Reads.Entered.DefaultTimeout();
+                    await Redis.StopAsync();
+                    Reads.Release();
                 }
             }
         }
@@ -87,17 +68,17 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : IClassFixture<Redi
         Assert.Equal(StorageUnavailableProblem.Message, events[^1]["message"]!.GetValue<string>());
         Assert.Equal("storage_unavailable", events[^1]["code"]!.GetValue<string>());
         AssertNoUnhandledError();
-        Assert.Contains(_logs.Entries, e => e.EventId == 8005 && e.Level == LogLevel.Warning && e.Exception is null);
+        Assert.Contains(Logs.Entries, e => e.EventId == 8005 && e.Level == LogLevel.Warning && e.Exception is null);
 
         await RestartRedisAsync(client);
         var run = await (await client.PostRunAsync("thread-after", "run-1", Question, new { max_steps = 1 })).ReadAllEventsAsync();
         Assert.Equal("RUN_FINISHED", AgUiProtocolRules.Type(run[^1].Event));
     }
 
-    private FelixApplication StartNode() => _cluster.StartNode("a", _held, services: services =>
+    private FelixApplication StartNode() => Cluster.StartNode("a", Held, services: services =>
     {
-        _reads.Install(services);
-        services.AddSingleton<ILoggerProvider>(_logs);
+        Reads.Install(services);
+        services.AddSingleton<ILoggerProvider>(Logs);
     });
 
     /// <summary>Starts a run's workflow and leaves once its first event came (the workflow then waits on the held model).</summary>
@@ -128,15 +109,8 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : IClassFixture<Redi
         }
     }
 
-    private async Task RestartRedisAsync(HttpClient client)
-    {
-        await redis.StartAsync();
-        _held.Release();
-        await client.WaitUntilReadyAsync();
-    }
-
     /// <summary>An expected outage is a warning without a stack, not the host's unhandled-exception error.</summary>
     private void AssertNoUnhandledError() =>
-        Assert.DoesNotContain(_logs.Entries, e => e.Level >= LogLevel.Error
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error
             && (e.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || e.Category.StartsWith("Felix.Server.AgUi", StringComparison.Ordinal)));
 }

@@ -13,26 +13,8 @@ namespace Felix.Tests.Compat;
 /// Raw streams while the shared store (a real redis-server) is down: a client is closed with 1013 and a reason that tells
 /// it to retry, the node logs a warning (no stack) and goes on serving, and the client streams again once Redis is back.
 /// </summary>
-public sealed class CompatRedisOutageTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+public sealed class CompatRedisOutageTests(RedisServer redis) : RedisOutageTest(redis), IClassFixture<RedisServer>
 {
-    private readonly ScaleoutCluster _cluster = new(redis);
-    private readonly HeldModel _held = new();
-    private readonly HeldHistoryReads _reads = new();
-    private readonly LogCapture _logs = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        _held.Release();
-        _reads.Release();
-        await _cluster.DisposeAsync();
-        if (!redis.IsRunning)
-        {
-            await redis.StartAsync();
-        }
-    }
-
     [Theory]
     [InlineData(null)]
     [InlineData("last_event_id=")]
@@ -45,7 +27,7 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : IClassFixture<Re
         var events = await client.ReadEventsAsync(running);
         var query = resume is null ? null : resume + events[0].EventId;
 
-        await redis.StopAsync();
+        await Redis.StopAsync();
 
         using (var refused = await node.ConnectRawAsync(WorkflowPath(running, query)))
         {
@@ -64,9 +46,7 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : IClassFixture<Re
 
         AssertOutageLoggedAsWarning();
 
-        await redis.StartAsync();
-        _held.Release();
-        await client.WaitUntilReadyAsync();
+        await RestartRedisAsync(client);
         var after = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
         var frames = await ReadStreamAsync(node, WorkflowPath(after));
         Assert.Equal("workflow_complete", frames[^1].Type());
@@ -80,14 +60,14 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : IClassFixture<Re
         var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
         await client.WaitForFirstAgentAsync(running);
 
-        _reads.Arm(running);
+        Reads.Arm(running);
         using (var socket = await node.ConnectRawAsync(WorkflowPath(running)))
         {
             Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
             Assert.Equal("workflow_status", (await socket.ReceiveJsonAsync())!.Type());
-            await _reads.Entered.DefaultTimeout();
-            await redis.StopAsync();
-            _reads.Release();
+            await Reads.Entered.DefaultTimeout();
+            await Redis.StopAsync();
+            Reads.Release();
 
             Assert.Empty(await socket.ReadToCloseAsync());
             Assert.Equal(CompatCloseCodes.StorageUnavailable, socket.CloseStatus);
@@ -96,9 +76,7 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : IClassFixture<Re
 
         AssertOutageLoggedAsWarning();
 
-        await redis.StartAsync();
-        _held.Release();
-        await client.WaitUntilReadyAsync();
+        await RestartRedisAsync(client);
         var after = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
         var frames = await ReadStreamAsync(node, WorkflowPath(after));
         Assert.Equal("workflow_complete", frames[^1].Type());
@@ -115,7 +93,7 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : IClassFixture<Re
         Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
         Assert.Equal("workflow_status", (await socket.ReceiveJsonAsync())!.Type());
 
-        await redis.StopAsync();
+        await Redis.StopAsync();
         await socket.SendTextAsync("status");
 
         // The history sent before the command may still be on its way; the close comes after it.
@@ -125,17 +103,17 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : IClassFixture<Re
         AssertOutageLoggedAsWarning();
     }
 
-    private FelixApplication StartNode() => _cluster.StartNode("a", _held, services: services =>
+    private FelixApplication StartNode() => Cluster.StartNode("a", Held, services: services =>
     {
-        _reads.Install(services);
-        services.AddSingleton<ILoggerProvider>(_logs);
+        Reads.Install(services);
+        services.AddSingleton<ILoggerProvider>(Logs);
     });
 
     /// <summary>An expected outage is a warning without a stack, as the hub's is; not the host's unhandled-exception error.</summary>
     private void AssertOutageLoggedAsWarning()
     {
-        Assert.DoesNotContain(_logs.Entries, e => e.Level >= LogLevel.Error
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error
             && (e.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) || e.Category.StartsWith("Felix.Server.Compat", StringComparison.Ordinal)));
-        Assert.Contains(_logs.Entries, e => e.EventId == 3005 && e.Level == LogLevel.Warning && e.Exception is null);
+        Assert.Contains(Logs.Entries, e => e.EventId == 3005 && e.Level == LogLevel.Warning && e.Exception is null);
     }
 }
