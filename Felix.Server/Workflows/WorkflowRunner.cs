@@ -47,90 +47,81 @@ internal sealed partial class WorkflowRunner(
 
     /// <summary>
     /// Counts this run's attempt (and marks a pending workflow running). While storage cannot be written the run waits,
-    /// as a paused one does (<see cref="ResumeAfterStorageFaultAsync"/>): this node was handed the workflow, so giving up
-    /// here would leave it with nobody to run it. Null when the workflow is not to run (already finished, or the node
-    /// stops; recovery takes it up at the next start).
+    /// as a paused one does: this node was handed the workflow, so giving up here would leave it with nobody to run it.
+    /// Null when the workflow is not to run (already finished, or the node stops; recovery takes it up at the next start).
     /// </summary>
-    private async Task<WorkflowRecord?> TakeAsync(string workflowId, ActiveRun run)
-    {
-        var waitingSince = time.GetTimestamp();
-        while (true)
+    private Task<WorkflowRecord?> TakeAsync(string workflowId, ActiveRun run) => UpdateWhenWritableAsync(
+        workflowId,
+        w => w.Status switch
         {
-            try
-            {
-                return await store.UpdateAsync(workflowId, w => w.Status switch
-                {
-                    WorkflowStatuses.Pending => w with { Status = WorkflowStatuses.Running, StartedAt = time.GetUtcNow(), Attempts = w.Attempts + 1 },
-                    WorkflowStatuses.Running => w with { Attempts = w.Attempts + 1 },
-                    _ => null,
-                });
-            }
-            catch (Exception ex) when (StorageFaults.Is(ex))
-            {
-                LogWaitingToStart(logger, workflowId, ex.Message);
-            }
-
-            if (time.GetElapsedTime(waitingSince) >= options.Value.StorageOutageLimit)
-            {
-                LogStorageOutageTooLong(logger, workflowId, options.Value.StorageOutageLimit);
-                // Not fenced: no attempt of this run wrote anything.
-                await FailAsync(workflowId, WorkflowErrors.StorageUnavailable, 0);
-                return null;
-            }
-
-            try
-            {
-                await Task.Delay(StorageRetryDelay, time, run.Token);
-            }
-            catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
-            {
-                if (run.CancelRequested)
-                {
-                    await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null, fence: 0);
-                }
-
-                return null;
-            }
-        }
-    }
+            WorkflowStatuses.Pending => w with { Status = WorkflowStatuses.Running, StartedAt = time.GetUtcNow(), Attempts = w.Attempts + 1 },
+            WorkflowStatuses.Running => w with { Attempts = w.Attempts + 1 },
+            _ => null,
+        },
+        fence: 0, // no attempt of this run has written anything
+        run,
+        waitFirst: false,
+        onFault: ex => LogWaitingToStart(logger, workflowId, ex.Message));
 
     /// <summary>
     /// Waits for writes to succeed again, then takes a new attempt for the same run (its fence refuses anything the
     /// paused attempt might still write; its deltas' attempt tells clients to drop that attempt's partial text). Null
     /// when the run ends here: the outage lasted too long (failed), or the node stops, or another attempt owns it.
     /// </summary>
-    private async Task<WorkflowRecord?> ResumeAfterStorageFaultAsync(WorkflowRecord paused, ActiveRun run)
+    private Task<WorkflowRecord?> ResumeAfterStorageFaultAsync(WorkflowRecord paused, ActiveRun run) => UpdateWhenWritableAsync(
+        paused.Id,
+        w => w.Status == WorkflowStatuses.Running && w.Attempts == paused.Attempts
+            ? w with { Attempts = w.Attempts + 1, StorageRetries = w.StorageRetries + 1 }
+            : null,
+        paused.Attempts,
+        run,
+        waitFirst: true,
+        onFault: null);
+
+    /// <summary>
+    /// Applies <paramref name="update"/> once storage takes writes, trying every <see cref="StorageRetryDelay"/>. Past
+    /// <see cref="WorkflowOptions.StorageOutageLimit"/> the workflow fails; stopping or cancelled meanwhile, it returns
+    /// null (a cancel's end is written once storage is back: FinishAsync retries).
+    /// </summary>
+    private async Task<WorkflowRecord?> UpdateWhenWritableAsync(
+        string workflowId, Func<WorkflowRecord, WorkflowRecord?> update, long fence, ActiveRun run, bool waitFirst, Action<Exception>? onFault)
     {
-        var pausedSince = time.GetTimestamp();
+        var since = time.GetTimestamp();
+        var wait = waitFirst;
         while (true)
         {
-            if (time.GetElapsedTime(pausedSince) >= options.Value.StorageOutageLimit)
+            if (wait)
             {
-                LogStorageOutageTooLong(logger, paused.Id, options.Value.StorageOutageLimit);
-                await FailAsync(paused.Id, WorkflowErrors.StorageUnavailable, paused.Attempts);
-                return null;
-            }
-
-            try
-            {
-                await Task.Delay(StorageRetryDelay, time, run.Token);
-                return await store.UpdateAsync(paused.Id, w => w.Status == WorkflowStatuses.Running && w.Attempts == paused.Attempts
-                    ? w with { Attempts = w.Attempts + 1, StorageRetries = w.StorageRetries + 1 }
-                    : null);
-            }
-            catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
-            {
-                // Stopping or cancelled while paused: a cancel's end is written once storage is back (FinishAsync retries).
-                if (run.CancelRequested)
+                if (time.GetElapsedTime(since) >= options.Value.StorageOutageLimit)
                 {
-                    await FinishAsync(paused.Id, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null, paused.Attempts);
+                    LogStorageOutageTooLong(logger, workflowId, options.Value.StorageOutageLimit);
+                    await FailAsync(workflowId, WorkflowErrors.StorageUnavailable, fence);
+                    return null;
                 }
 
-                return null;
+                try
+                {
+                    await Task.Delay(StorageRetryDelay, time, run.Token);
+                }
+                catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
+                {
+                    if (run.CancelRequested)
+                    {
+                        await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null, fence);
+                    }
+
+                    return null;
+                }
+            }
+
+            wait = true;
+            try
+            {
+                return await store.UpdateAsync(workflowId, update);
             }
             catch (Exception ex) when (StorageFaults.Is(ex))
             {
-                // Still down: wait again.
+                onFault?.Invoke(ex);
             }
         }
     }
