@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Felix.Server.Workflows;
+using Felix.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -19,30 +20,17 @@ internal sealed class FirstRecordReadFails
     public IReadOnlyList<DateTimeOffset> ReadsOf(string workflowId) =>
         _reads.TryGetValue(workflowId, out var reads) ? reads.ToArray() : [];
 
-    public void Install(IServiceCollection services)
-    {
-        var original = services.Last(d => d.ServiceType == typeof(IWorkflowStore));
-        services.Remove(original);
-        services.AddSingleton<IWorkflowStore>(sp => new Store((IWorkflowStore)original.ImplementationFactory!(sp), this));
-    }
+    public void Install(IServiceCollection services) => DelegatingWorkflowStore.Decorate(services, inner => new Store(inner, this));
 
-    private sealed class Store(IWorkflowStore inner, FirstRecordReadFails fails) : IWorkflowStore
+    private sealed class Store(IWorkflowStore inner, FirstRecordReadFails fails) : DelegatingWorkflowStore(inner)
     {
-        public Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default) => inner.CreateAsync(workflow, cancellationToken);
-
-        public Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
+        public override Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
         {
             var reads = fails._reads.GetOrAdd(id, static _ => new ConcurrentQueue<DateTimeOffset>());
             reads.Enqueue(DateTimeOffset.UtcNow);
             return reads.Count == 1
                 ? Task.FromException<WorkflowRecord?>(new SqliteException("disk I/O error", IoError))
-                : inner.GetAsync(id, cancellationToken);
+                : Inner.GetAsync(id, cancellationToken);
         }
-
-        public Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default) =>
-            inner.UpdateAsync(id, update, cancellationToken);
-
-        public Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default) =>
-            inner.ListAsync(status, owner, page, pageSize, cancellationToken);
     }
 }
