@@ -42,6 +42,7 @@ internal static class CompatCloseCodes
     public const string BinaryNotSupported = "Binary frames are not supported";
     public const string MessageTooBig = "Message too big";
     public const string ServerShutdown = "Server shutting down";
+    public const string UnknownEventType = "Unknown event type in types";
 
     public const string InvalidCredentials = "invalid or expired credentials";
     public const string MissingCredentials = "missing API key";
