@@ -174,6 +174,40 @@ internal sealed partial class LocalFanout(
     }
 
     /// <summary>
+    /// Ends every listener of a workflow lost with storage (its record is gone): each subscription gets what was queued
+    /// before, then <see cref="StreamLostException"/>; nothing more is delivered to them.
+    /// </summary>
+    public async Task EndLostAsync(string workflowId, CancellationToken cancellationToken = default)
+    {
+        if (!_channels.TryGetValue(workflowId, out var channel))
+        {
+            return;
+        }
+
+        await channel.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            EndLost(channel);
+        }
+        finally
+        {
+            channel.Gate.Release();
+        }
+
+        ForgetIfDone(workflowId, channel);
+    }
+
+    /// <summary>Gate held.</summary>
+    private static void EndLost(StreamChannel channel)
+    {
+        channel.Completed = true;
+        foreach (var subscription in channel.Subscriptions)
+        {
+            subscription.Lose();
+        }
+    }
+
+    /// <summary>
     /// Looks in the log for every stream this node listens to on behalf of other nodes and has heard nothing of for
     /// <paramref name="quiet"/>: a lost publish followed by no other event (the terminal one, say) shows no gap otherwise.
     /// </summary>
