@@ -144,6 +144,41 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : RedisOutageTest(
         Assert.Equal(CompatCloseCodes.WorkflowNotFound, again.CloseStatusDescription);
     }
 
+    [Fact]
+    public async Task ARawClientOnAnotherNodeOfARunLostWithARedisThatCameBackEmptyIsClosedWithTheReason()
+    {
+        var runner = StartNode();
+        using var client = runner.CreateApiClient();
+        var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
+        // Started once the run is taken, so the workflow runs on the first node and the client watches from this one.
+        var watcher = Cluster.StartNode("b", services: services => services.AddSingleton<ILoggerProvider>(Logs));
+        using var socket = await watcher.ConnectRawAsync(WorkflowPath(running, "types=all"));
+        Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
+        var snapshot = (await socket.ReceiveJsonAsync())!;
+        for (var seen = 0L; seen < snapshot["last_sequence"]!.GetValue<long>();)
+        {
+            seen = (await socket.ReceiveJsonAsync())!.Sequence();
+        }
+
+        await Redis.StopAsync();
+        Held.Release();
+        await Poll.UntilAsync(() => Task.FromResult(Logs.Entries.Any(e => e.EventId == PausedForStorage)), "the run to pause for storage");
+        await Redis.StartAsync();
+
+        // The watching node looks its quiet streams up in the log every few seconds and finds this one gone.
+        var frames = await socket.ReadToCloseAsync(TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain(frames, f => f.Type() is "workflow_complete" or "workflow_error");
+        Assert.Equal(CompatCloseCodes.WorkflowLost, socket.CloseStatus);
+        Assert.Equal(CompatCloseCodes.WorkflowLostReason, socket.CloseStatusDescription);
+        Assert.Contains(Logs.Entries, e => e.EventId == StreamGoneFromTheLog && e.Level == LogLevel.Warning
+            && e.Message.Contains(running, StringComparison.Ordinal));
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error);
+    }
+
+    /// <summary>The fan-out's Warning: a stream this node listens to is gone from the log.</summary>
+    private const int StreamGoneFromTheLog = 1003;
+
     /// <summary>The runner's Warning: a run paused by a storage fault.</summary>
     private const int PausedForStorage = 2111;
 
