@@ -36,6 +36,14 @@ internal static class CompatCloseCodes
     /// </summary>
     public const string SystemCredentialsExpiredReason = "Token expired: reconnect with a fresh token; events in between are not replayed";
 
+    /// <summary>
+    /// 4004: the workflow's record and history were lost with storage (a Redis without persistence came back empty), so
+    /// it no longer exists and its stream can never go on. Reconnecting gets 1008 <see cref="WorkflowNotFound"/>.
+    /// </summary>
+    public const WebSocketCloseStatus WorkflowLost = (WebSocketCloseStatus)4004;
+
+    public const string WorkflowLostReason = "Workflow lost: its record and history were lost with storage";
+
     public const string WorkflowNotFound = "Workflow not found";
     public const string WorkflowFinished = "Workflow finished";
     public const string SlowConsumerReason = "Slow consumer: reconnect with last_event_id to resume";

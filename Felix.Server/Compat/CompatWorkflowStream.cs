@@ -165,6 +165,11 @@ internal sealed partial class CompatWorkflowStream(
             LogSlowConsumer(logger, subscription.WorkflowId);
             return (CompatCloseCodes.SlowConsumer, CompatCloseCodes.SlowConsumerReason);
         }
+        catch (StreamLostException)
+        {
+            LogLost(logger, subscription.WorkflowId);
+            return (CompatCloseCodes.WorkflowLost, CompatCloseCodes.WorkflowLostReason);
+        }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             return (CompatCloseCodes.GoingAway, CompatCloseCodes.ServerShutdown);
@@ -243,6 +248,9 @@ internal sealed partial class CompatWorkflowStream(
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Raw stream of workflow {WorkflowId} closed with 1013: storage unavailable ({Fault}: {Cause})")]
     private static partial void LogStorageUnavailable(ILogger logger, string workflowId, string fault, string cause);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Raw stream of workflow {WorkflowId} closed with 4004: the workflow was lost with storage")]
+    private static partial void LogLost(ILogger logger, string workflowId);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Raw stream of workflow {WorkflowId} dropped: slow consumer")]
     private static partial void LogSlowConsumer(ILogger logger, string workflowId);
