@@ -14,9 +14,13 @@ internal static class ApprovalWithdrawal
     /// <summary>Who a request is withdrawn by when no person ended its workflow (a failure, a cancel from another node).</summary>
     public const string System = "system";
 
-    /// <summary><paramref name="ended"/> (already in its terminal status) with its pending requests withdrawn.</summary>
-    public static WorkflowRecord Withdraw(WorkflowRecord ended, string by, DateTimeOffset at)
+    /// <summary>
+    /// <paramref name="ended"/> (already in its terminal status, with its <c>CompletedAt</c>) with its pending requests
+    /// withdrawn by <paramref name="by"/> at that time.
+    /// </summary>
+    public static WorkflowRecord Withdraw(WorkflowRecord ended, string by)
     {
+        var at = ended.CompletedAt ?? throw new ArgumentException("The workflow has not ended.", nameof(ended));
         var approvals = ended.Approvals;
         foreach (var pending in ended.Approvals.Where(a => a.IsPending))
         {

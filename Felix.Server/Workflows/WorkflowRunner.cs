@@ -254,7 +254,7 @@ internal sealed partial class WorkflowRunner(
             workflowId,
             w => WorkflowStatuses.IsTerminal(w.Status) || (fence > 0 && w.Attempts != fence)
                 ? null
-                : ApprovalWithdrawal.Withdraw(finish(w) with { CompletedAt = time.GetUtcNow() }, ApprovalWithdrawal.System, time.GetUtcNow()),
+                : ApprovalWithdrawal.Withdraw(finish(w) with { CompletedAt = time.GetUtcNow() }, ApprovalWithdrawal.System),
             ct), cancellationToken);
         if (finished is null)
         {

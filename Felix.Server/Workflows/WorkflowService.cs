@@ -153,11 +153,8 @@ internal sealed partial class WorkflowService(
             : new CancelOutcome(CancelResult.AlreadyFinished, now);
     }
 
-    private WorkflowRecord Cancelled(WorkflowRecord workflow, string cancelledBy)
-    {
-        var now = time.GetUtcNow();
-        return ApprovalWithdrawal.Withdraw(workflow with { Status = WorkflowStatuses.Cancelled, CompletedAt = now }, cancelledBy, now);
-    }
+    private WorkflowRecord Cancelled(WorkflowRecord workflow, string cancelledBy) =>
+        ApprovalWithdrawal.Withdraw(workflow with { Status = WorkflowStatuses.Cancelled, CompletedAt = time.GetUtcNow() }, cancelledBy);
 
     private async Task PublishCancelledAsync(WorkflowRecord cancelled)
     {
