@@ -10,8 +10,14 @@ public static class ApprovalDecisions
     /// <summary>The step runs again with the comment added to its prompt, as a new attempt.</summary>
     public const string Revise = "revise";
 
-    /// <summary>Every decision.</summary>
+    /// <summary>Every decision a person can take.</summary>
     public static readonly IReadOnlyList<string> All = [Approve, Reject, Revise];
+
+    /// <summary>
+    /// Not a person's choice: the request was still pending when its workflow ended (cancelled, or failed), so it no longer
+    /// stands. Its <c>decided_by</c> is whoever cancelled the workflow, or <c>system</c> for any other end.
+    /// </summary>
+    public const string Withdrawn = "withdrawn";
 
     /// <summary>The kind of a request about one agent's output.</summary>
     public const string AgentOutputKind = "agent_output";

@@ -42,7 +42,7 @@ public sealed class ApprovalInfo
     [Key("expiresAt")]
     public string ExpiresAt { get; set; } = "";
 
-    /// <summary>The decision that won; null while pending.</summary>
+    /// <summary>The decision that won (<c>approve</c>, <c>reject</c>, <c>revise</c>, or <c>withdrawn</c> when the workflow ended first); null while pending.</summary>
     [Key("decision")]
     public string? Decision { get; set; }
 
@@ -50,7 +50,7 @@ public sealed class ApprovalInfo
     [Key("comment")]
     public string? Comment { get; set; }
 
-    /// <summary>Who decided, or <c>deadline</c>.</summary>
+    /// <summary>Who decided, or <c>deadline</c>; for <c>withdrawn</c>, who cancelled the workflow, or <c>system</c>.</summary>
     [Key("decidedBy")]
     public string? DecidedBy { get; set; }
 

@@ -10,7 +10,7 @@ public sealed class ApprovalResolvedEvent() : WorkflowEvent(EventTypes.ApprovalR
     [Key("approvalId")]
     public string ApprovalId { get; set; } = "";
 
-    /// <summary><c>approve</c>, <c>reject</c> or <c>revise</c>.</summary>
+    /// <summary><c>approve</c>, <c>reject</c> or <c>revise</c>; <c>withdrawn</c> when the workflow ended before a decision.</summary>
     [Key("decision")]
     public string Decision { get; set; } = "";
 
@@ -18,7 +18,10 @@ public sealed class ApprovalResolvedEvent() : WorkflowEvent(EventTypes.ApprovalR
     [Key("comment")]
     public string? Comment { get; set; }
 
-    /// <summary>Who decided (the credential's name), or <c>deadline</c> when the request timed out.</summary>
+    /// <summary>
+    /// Who decided (the credential's name), or <c>deadline</c> when the request timed out; for <c>withdrawn</c>, who cancelled
+    /// the workflow, or <c>system</c> when it ended otherwise.
+    /// </summary>
     [Key("decidedBy")]
     public string DecidedBy { get; set; } = "";
 }

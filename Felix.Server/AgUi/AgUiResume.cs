@@ -5,6 +5,7 @@ using Felix.Contracts.Dtos;
 using Felix.Server.Api;
 using Felix.Server.Approvals;
 using Felix.Server.Security;
+using Felix.Server.Workflows;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -56,6 +57,7 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
         }
 
         var index = 0;
+        var answered = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var entry in value.EnumerateArray())
         {
             var field = $"resume[{index++}]";
@@ -65,6 +67,13 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
                 || workflowId.Length > MaxIdLength || approvalId.Length > MaxIdLength)
             {
                 errors[$"{field}.interruptId"] = ["interruptId must be the id of an interrupt this thread's run ended with."];
+                continue;
+            }
+
+            // One answer per interrupt: two, alike or not, leave it open which one the request means.
+            if (!answered.TryAdd(id.GetString()!, field))
+            {
+                errors[$"{field}.interruptId"] = [$"Interrupt '{id.GetString()}' is answered twice: {answered[id.GetString()!]} answers it too."];
                 continue;
             }
 
@@ -95,62 +104,113 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     }
 
     /// <summary>
-    /// Takes the decisions; null when every entry is answered, else the problem for the first that cannot be. An entry
-    /// that repeats the decision already taken by the same caller is an answer too: a client whose resumed run dropped
-    /// sends its answers again, since it still holds the interrupts.
+    /// Takes the decisions; null when every entry is answered, else the problem that refuses the request. Every entry is
+    /// checked against the workflows' records before any is taken, so a refused request decides nothing: unknown
+    /// interrupts are a 422 naming each, then an interrupt that can no longer take its answer a 409. An entry that repeats
+    /// the decision already taken by the same caller is an answer too: a client whose resumed run dropped sends its
+    /// answers again, since it still holds the interrupts. Only a decision taken by someone else between the check and
+    /// this request's own conditional update can still refuse an entry after earlier ones were taken: its 409 lists
+    /// those under <c>answered</c>.
     /// </summary>
     public static async Task<ProblemHttpResult?> AnswerAsync(
         IReadOnlyList<AgUiResume> answers, string threadId, ClaimsPrincipal user, ApprovalService approvals, CancellationToken cancellationToken)
     {
         var owner = FelixClaims.OwnerFilter(user);
         var decidedBy = FelixClaims.NameOf(user);
+        var workflows = new Dictionary<string, WorkflowRecord>(StringComparer.Ordinal);
+        var unknown = new Dictionary<string, string[]>();
+        ProblemHttpResult? conflict = null;
+        var toTake = new List<AgUiResume>();
         for (var i = 0; i < answers.Count; i++)
         {
             var answer = answers[i];
-            var workflow = await approvals.GetAsync(answer.WorkflowId, owner, cancellationToken);
-            if (workflow is null)
+            if (!workflows.TryGetValue(answer.WorkflowId, out var workflow))
             {
-                return ApiProblems.WorkflowNotFound(answer.WorkflowId);
-            }
-
-            if (workflow.ThreadId != threadId || workflow.FindApproval(answer.ApprovalId) is null)
-            {
-                return UnknownInterrupt(i, threadId, answer.InterruptId);
-            }
-
-            var outcome = await approvals.DecideAsync(answer.WorkflowId, answer.ApprovalId, answer.Decision, answer.Comment, decidedBy, owner, cancellationToken);
-            switch (outcome.Result)
-            {
-                case DecideResult.Decided:
-                    break;
-                case DecideResult.AlreadyDecided when outcome.Approval is { } won
-                    && won.Decision == answer.Decision && won.Comment == answer.Comment && won.DecidedBy == decidedBy:
-                    break;
-                case DecideResult.AlreadyDecided:
-                    return TypedResults.Problem(
-                        statusCode: StatusCodes.Status409Conflict, title: ApprovalsApi.AlreadyDecided,
-                        detail: $"Interrupt '{answer.InterruptId}' was already answered. {outcome.Approval!.Describe()}",
-                        extensions: new Dictionary<string, object?> { ["decision"] = outcome.Approval!.Decision, ["decided_by"] = outcome.Approval.DecidedBy });
-                case DecideResult.WorkflowNotFound:
+                if (await approvals.GetAsync(answer.WorkflowId, owner, cancellationToken) is not { } found)
+                {
                     return ApiProblems.WorkflowNotFound(answer.WorkflowId);
-                case DecideResult.ApprovalNotFound:
-                    return UnknownInterrupt(i, threadId, answer.InterruptId);
-                case DecideResult.RevisionLimitReached:
-                    return ApiProblems.Conflict(ApprovalsApi.RevisionLimitReached, approvals.RevisionLimitDetail(outcome.Approval!));
-                default:
-                    return ApiProblems.Conflict("Workflow already finished",
-                        $"Workflow '{answer.WorkflowId}' is {outcome.Workflow?.Status}; interrupt '{answer.InterruptId}' can no longer be answered.");
+                }
+
+                workflows[answer.WorkflowId] = workflow = found;
             }
+
+            var check = workflow.ThreadId == threadId ? approvals.Check(workflow, answer.ApprovalId, answer.Decision) : DecideResult.ApprovalNotFound;
+            var approval = workflow.FindApproval(answer.ApprovalId);
+            if (check == DecideResult.ApprovalNotFound)
+            {
+                unknown[$"resume[{i}].interruptId"] = [$"Thread '{threadId}' has no interrupt '{answer.InterruptId}'."];
+            }
+            else if (check == DecideResult.AlreadyDecided && IsRepeat(approval!, answer, decidedBy))
+            {
+                // Taken already, by this caller and as this entry says: nothing to take again.
+            }
+            else if (check != DecideResult.Decided)
+            {
+                conflict ??= Refusal(check, answer, workflow, approval!, approvals, answered: []);
+            }
+            else
+            {
+                toTake.Add(answer);
+            }
+        }
+
+        if (unknown.Count > 0)
+        {
+            return ApiProblems.Validation(unknown);
+        }
+
+        if (conflict is not null)
+        {
+            return conflict;
+        }
+
+        var taken = new List<string>();
+        foreach (var answer in toTake)
+        {
+            var outcome = await approvals.DecideAsync(answer.WorkflowId, answer.ApprovalId, answer.Decision, answer.Comment, decidedBy, owner, cancellationToken);
+            if (outcome.Result != DecideResult.Decided
+                && !(outcome.Result == DecideResult.AlreadyDecided && IsRepeat(outcome.Approval!, answer, decidedBy)))
+            {
+                return outcome.Result == DecideResult.WorkflowNotFound
+                    ? ApiProblems.WorkflowNotFound(answer.WorkflowId)
+                    : Refusal(outcome.Result, answer, outcome.Workflow, outcome.Approval, approvals, taken);
+            }
+
+            taken.Add(answer.InterruptId);
         }
 
         return null;
     }
 
-    private static ProblemHttpResult UnknownInterrupt(int index, string threadId, string interruptId) =>
-        ApiProblems.Validation(new Dictionary<string, string[]>
+    private static bool IsRepeat(ApprovalRecord won, AgUiResume answer, string decidedBy) =>
+        won.Decision == answer.Decision && won.Comment == answer.Comment && won.DecidedBy == decidedBy;
+
+    /// <summary>The 409 for an entry that cannot be taken; <paramref name="answered"/>: the entries this request took before it.</summary>
+    private static ProblemHttpResult Refusal(
+        DecideResult result, AgUiResume answer, WorkflowRecord? workflow, ApprovalRecord? approval, ApprovalService approvals, List<string> answered)
+    {
+        var extensions = new Dictionary<string, object?>();
+        if (answered.Count > 0)
         {
-            [$"resume[{index}].interruptId"] = [$"Thread '{threadId}' has no interrupt '{interruptId}'."],
-        });
+            extensions["answered"] = answered;
+        }
+
+        switch (result)
+        {
+            case DecideResult.AlreadyDecided:
+                extensions["decision"] = approval!.Decision;
+                extensions["decided_by"] = approval.DecidedBy;
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: ApprovalsApi.AlreadyDecided,
+                    detail: $"Interrupt '{answer.InterruptId}' was already answered. {approval.Describe()}", extensions: extensions);
+            case DecideResult.RevisionLimitReached:
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: ApprovalsApi.RevisionLimitReached,
+                    detail: approvals.RevisionLimitDetail(approval!), extensions: extensions);
+            default:
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: ApiProblems.WorkflowFinishedTitle,
+                    detail: $"Workflow '{answer.WorkflowId}' is {workflow?.Status}; interrupt '{answer.InterruptId}' can no longer be answered.",
+                    extensions: extensions);
+        }
+    }
 
     private static string? Text(JsonElement payload, string name) =>
         payload.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -75,16 +75,7 @@ internal sealed partial class ApprovalGate(
 
         if (!request.Resolved)
         {
-            await publisher.PublishAsync(new ApprovalResolvedEvent
-            {
-                WorkflowId = workflow.Id, ApprovalId = approval.Id, Decision = approval.Decision!, Comment = approval.Comment,
-                DecidedBy = approval.DecidedBy ?? "",
-            }, fence, cancellationToken);
-            await system.PublishAsync(new SystemEvent
-            {
-                Type = SystemEvent.ApprovalResolved, WorkflowId = workflow.Id, AgentId = approval.AgentId, ApprovalId = approval.Id,
-                Message = $"Approval {approval.Id} of workflow {workflow.Id}: {approval.Decision} by {approval.DecidedBy}",
-            });
+            await events.ApprovalResolvedAsync(workflow.Id, approval, fence, cancellationToken);
         }
 
         return approval;

@@ -40,23 +40,18 @@ internal sealed partial class ApprovalService(
 
         var now = time.GetUtcNow();
         var resumes = false;
-        var revisionLimit = options.Value.MaxRevisionsPerStep;
         ApprovalRecord? overLimit = null;
         var decided = await store.UpdateAsync(workflowId, w =>
         {
             resumes = w.Status == WorkflowStatuses.AwaitingApproval;
-            overLimit = null;
-            if (w.FindApproval(approvalId) is not { IsPending: true } pending || WorkflowStatuses.IsTerminal(w.Status))
+            var check = Check(w, approvalId, decision);
+            overLimit = check == DecideResult.RevisionLimitReached ? w.FindApproval(approvalId) : null;
+            if (check != DecideResult.Decided)
             {
                 return null;
             }
 
-            if (decision == ApprovalDecisions.Revise && Revisions(w, pending) >= revisionLimit)
-            {
-                overLimit = pending;
-                return null;
-            }
-
+            var pending = w.FindApproval(approvalId)!;
             var resolved = pending with { Decision = decision, Comment = comment, DecidedBy = decidedBy, DecidedAt = now };
             return w with
             {
@@ -102,6 +97,21 @@ internal sealed partial class ApprovalService(
 
         return new DecideOutcome(DecideResult.Decided, decided, approval);
     }
+
+    /// <summary>
+    /// Whether <paramref name="decision"/> on <paramref name="approvalId"/> would be taken on <paramref name="workflow"/> as
+    /// it is: <see cref="DecideResult.Decided"/>, or why not. The rule of <see cref="DecideAsync"/>'s conditional update,
+    /// for a caller that checks several decisions before it takes any (an AG-UI run's resume entries).
+    /// </summary>
+    public DecideResult Check(WorkflowRecord workflow, string approvalId, string decision) => workflow.FindApproval(approvalId) switch
+    {
+        null => DecideResult.ApprovalNotFound,
+        { IsPending: false } => DecideResult.AlreadyDecided,
+        _ when WorkflowStatuses.IsTerminal(workflow.Status) => DecideResult.WorkflowFinished,
+        var pending when decision == ApprovalDecisions.Revise && Revisions(workflow, pending) >= options.Value.MaxRevisionsPerStep
+            => DecideResult.RevisionLimitReached,
+        _ => DecideResult.Decided,
+    };
 
     /// <summary>How many times the step <paramref name="pending"/> asks about was sent back already.</summary>
     private static int Revisions(WorkflowRecord workflow, ApprovalRecord pending) =>

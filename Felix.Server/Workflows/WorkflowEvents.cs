@@ -1,10 +1,11 @@
 using Felix.Contracts.Events;
+using Felix.Server.Approvals;
 using Felix.Server.Observability;
 using Felix.Server.Streaming;
 
 namespace Felix.Server.Workflows;
 
-/// <summary>Status changes go to the workflow's stream and to the system stream together.</summary>
+/// <summary>Status changes and approval resolutions go to the workflow's stream and to the system stream together.</summary>
 internal sealed class WorkflowEvents(EventPublisher publisher, SystemEventBus system, FelixMetrics metrics)
 {
     /// <summary>Publishes a status change; <paramref name="fence"/> is the writing run's fencing token (0 outside a run).</summary>
@@ -18,6 +19,21 @@ internal sealed class WorkflowEvents(EventPublisher publisher, SystemEventBus sy
             WorkflowId = workflowId,
             Status = status,
             Message = reason is null ? $"Workflow {workflowId} is {status}" : $"Workflow {workflowId} is {status}: {reason}",
+        });
+    }
+
+    /// <summary>Publishes the resolution of <paramref name="approval"/>; <paramref name="fence"/> as for a status change.</summary>
+    public async Task ApprovalResolvedAsync(string workflowId, ApprovalRecord approval, long fence = 0, CancellationToken cancellationToken = default)
+    {
+        await publisher.PublishAsync(new ApprovalResolvedEvent
+        {
+            WorkflowId = workflowId, ApprovalId = approval.Id, Decision = approval.Decision!, Comment = approval.Comment,
+            DecidedBy = approval.DecidedBy ?? "",
+        }, fence, cancellationToken);
+        await system.PublishAsync(new SystemEvent
+        {
+            Type = SystemEvent.ApprovalResolved, WorkflowId = workflowId, AgentId = approval.AgentId, ApprovalId = approval.Id,
+            Message = $"Approval {approval.Id} of workflow {workflowId}: {approval.Decision} by {approval.DecidedBy}",
         });
     }
 }

@@ -263,7 +263,8 @@ internal sealed partial class WorkflowRunner(
             cancellationToken);
 
     /// <summary>
-    /// Moves the workflow to its final status and publishes the status change and the terminal event, unless it has
+    /// Moves the workflow to its final status (withdrawing the approval requests still pending, see
+    /// <see cref="ApprovalWithdrawal"/>) and publishes their resolutions, the status change and the terminal event, unless it has
     /// already finished: a workflow finished elsewhere (cancelled, interrupted, or failed by another node that took over
     /// from this one) is never reopened, and this run then publishes nothing more.
     /// </summary>
@@ -273,7 +274,9 @@ internal sealed partial class WorkflowRunner(
     {
         var finished = await Durably(workflowId, ct => store.UpdateAsync(
             workflowId,
-            w => WorkflowStatuses.IsTerminal(w.Status) || (fence > 0 && w.Attempts != fence) ? null : finish(w) with { CompletedAt = time.GetUtcNow() },
+            w => WorkflowStatuses.IsTerminal(w.Status) || (fence > 0 && w.Attempts != fence)
+                ? null
+                : ApprovalWithdrawal.Withdraw(finish(w) with { CompletedAt = time.GetUtcNow() }, ApprovalWithdrawal.System),
             ct), cancellationToken);
         if (finished is null)
         {
@@ -283,6 +286,11 @@ internal sealed partial class WorkflowRunner(
 
         try
         {
+            foreach (var withdrawn in ApprovalWithdrawal.Withdrawn(finished))
+            {
+                await Durably(workflowId, async ct => { await events.ApprovalResolvedAsync(workflowId, withdrawn, fence, ct); return true; }, cancellationToken);
+            }
+
             await Durably(workflowId, async _ => { await events.StatusChangedAsync(workflowId, finished.Status, fence, reason); return true; }, cancellationToken);
             if (terminal is not null)
             {

@@ -97,8 +97,16 @@ internal sealed partial class WorkflowService(
     public Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default) =>
         store.ListAsync(status, owner, page, pageSize, cancellationToken);
 
-    /// <summary>Cancels a pending or running workflow and waits (boundedly) until its work has stopped.</summary>
-    public async Task<CancelOutcome> CancelAsync(string id, string? owner, CancellationToken cancellationToken = default)
+    /// <summary>A cancel the server takes on a client's behalf (AG-UI's <c>cancel_on_disconnect</c>): see the overload.</summary>
+    public Task<CancelOutcome> CancelAsync(string id, string? owner, CancellationToken cancellationToken = default) =>
+        CancelAsync(id, owner, ApprovalWithdrawal.System, cancellationToken);
+
+    /// <summary>
+    /// Cancels a pending, running or waiting workflow and waits (boundedly) until its work has stopped. A request still
+    /// waiting for approval is withdrawn by <paramref name="cancelledBy"/> in the update that cancels, and its
+    /// <c>approval_resolved</c> is published before the <c>cancelled</c> status.
+    /// </summary>
+    public async Task<CancelOutcome> CancelAsync(string id, string? owner, string cancelledBy, CancellationToken cancellationToken = default)
     {
         var workflow = await GetAsync(id, owner, cancellationToken);
         if (workflow is null)
@@ -106,13 +114,14 @@ internal sealed partial class WorkflowService(
             return new CancelOutcome(CancelResult.NotFound, null);
         }
 
-        var cancelledWhilePending = await store.UpdateAsync(id, w => w.Status == WorkflowStatuses.Pending
-            ? w with { Status = WorkflowStatuses.Cancelled, CompletedAt = time.GetUtcNow() }
+        // Nothing runs a pending workflow yet, nor one parked at an approval (its run ended when it parked): cancelled here.
+        var cancelledWhileWaiting = await store.UpdateAsync(id, w => w.Status is WorkflowStatuses.Pending or WorkflowStatuses.AwaitingApproval
+            ? Cancelled(w, cancelledBy)
             : null, cancellationToken);
-        if (cancelledWhilePending is not null)
+        if (cancelledWhileWaiting is not null)
         {
-            await events.StatusChangedAsync(id, WorkflowStatuses.Cancelled);
-            return new CancelOutcome(CancelResult.Cancelled, cancelledWhilePending);
+            await PublishCancelledAsync(cancelledWhileWaiting);
+            return new CancelOutcome(CancelResult.Cancelled, cancelledWhileWaiting);
         }
 
         if ((engine.TryCancel(id) ?? dispatcher.CancelElsewhere(id)) is { } stopped)
@@ -132,9 +141,9 @@ internal sealed partial class WorkflowService(
         // finished workflow is never taken over.
         if (await store.UpdateAsync(id, w => WorkflowStatuses.IsTerminal(w.Status)
             ? null
-            : w with { Status = WorkflowStatuses.Cancelled, CompletedAt = time.GetUtcNow() }, cancellationToken) is { } forced)
+            : Cancelled(w, cancelledBy), cancellationToken) is { } forced)
         {
-            await events.StatusChangedAsync(id, WorkflowStatuses.Cancelled);
+            await PublishCancelledAsync(forced);
             return new CancelOutcome(CancelResult.Cancelled, forced);
         }
 
@@ -142,6 +151,19 @@ internal sealed partial class WorkflowService(
         return now?.Status == WorkflowStatuses.Cancelled
             ? new CancelOutcome(CancelResult.Cancelled, now)
             : new CancelOutcome(CancelResult.AlreadyFinished, now);
+    }
+
+    private WorkflowRecord Cancelled(WorkflowRecord workflow, string cancelledBy) =>
+        ApprovalWithdrawal.Withdraw(workflow with { Status = WorkflowStatuses.Cancelled, CompletedAt = time.GetUtcNow() }, cancelledBy);
+
+    private async Task PublishCancelledAsync(WorkflowRecord cancelled)
+    {
+        foreach (var withdrawn in ApprovalWithdrawal.Withdrawn(cancelled))
+        {
+            await events.ApprovalResolvedAsync(cancelled.Id, withdrawn);
+        }
+
+        await events.StatusChangedAsync(cancelled.Id, WorkflowStatuses.Cancelled);
     }
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "Workflow {WorkflowId} created with up to {MaxSteps} agents")]

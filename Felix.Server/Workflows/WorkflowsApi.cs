@@ -115,7 +115,7 @@ internal static class WorkflowsApi
     private static async Task<Results<NoContent, ProblemHttpResult>> CancelAsync(
         string workflowId, ClaimsPrincipal user, WorkflowService workflows, CancellationToken cancellationToken)
     {
-        var outcome = await workflows.CancelAsync(workflowId, FelixClaims.OwnerFilter(user), cancellationToken);
+        var outcome = await workflows.CancelAsync(workflowId, FelixClaims.OwnerFilter(user), FelixClaims.NameOf(user), cancellationToken);
         return outcome.Result switch
         {
             CancelResult.Cancelled => TypedResults.NoContent(),

@@ -12,7 +12,7 @@ namespace Felix.Tests.AgUi;
 /// Approvals over <c>POST /api/v1/agui</c>: a run ends with the approval as an interrupt, however often the client comes
 /// back, and a run's <c>resume</c> entries decide it with the REST route's rules, refused with a problem before any stream.
 /// </summary>
-public sealed class AgUiInterruptTests
+public sealed partial class AgUiInterruptTests
 {
     private const string Task = "Explain quantum computing";
     private const string ApproverKeyA = "key-tenant-a-approver-0004";

@@ -268,7 +268,10 @@ public sealed class ApprovalRestTests
         Assert.Equal(HttpStatusCode.NoContent, cancel.StatusCode);
         Assert.Equal(WorkflowStatuses.Cancelled, (await client.WaitForTerminalAsync(id)).Status);
         Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
-        Assert.Equal("Workflow already finished", JsonNode.Parse(await late.Content.ReadAsStringAsync())!["title"]!.GetValue<string>());
+        // The cancel withdrew the request: a late decider is told so, and by whom.
+        var problem = JsonNode.Parse(await late.Content.ReadAsStringAsync())!;
+        Assert.Equal(("Approval already decided", "withdrawn", "development"),
+            (problem["title"]!.GetValue<string>(), problem["decision"]!.GetValue<string>(), problem["decided_by"]!.GetValue<string>()));
     }
 
     [Fact]

@@ -114,4 +114,33 @@ public sealed class ApprovalScopeTests
         Assert.Equal(("approve", "api-key:tenant-a"), (decided.Decision, decided.DecidedBy));
         Assert.Equal(WorkflowStatuses.Completed, (await owner.WaitForTerminalAsync(id)).Status);
     }
+
+    /// <summary>
+    /// Cancel is not a decision: any caller of the tenant may cancel its workflow, waiting or not, and a request that
+    /// waits is then withdrawn under the canceller's name (docs/security.md). Another tenant still cannot reach it.
+    /// </summary>
+    [Fact]
+    public async Task ACallerWithoutTheScopeCancelsAWaitingWorkflowAndItsRequestIsWithdrawnUnderItsName()
+    {
+        await using var app = CreateApp();
+        using var submitter = app.CreateApiClient(Token("tenant-a", "felix.read", subject: "bob"));
+        using var otherTenant = app.CreateApiClient(Token("tenant-b", "felix.approve"));
+        using var approver = app.CreateApiClient(ApproverKeyA);
+        var id = await submitter.CreateWithApprovalAsync(new { before_synthesis = true }, maxSteps: 1);
+        var pending = await submitter.WaitForPendingApprovalAsync(id);
+
+        var refused = await submitter.DecideAsync(id, pending.ApprovalId, "reject");
+        var hidden = await otherTenant.DeleteAsync($"api/v1/workflows/{id}").DefaultTimeout();
+        var cancelled = await submitter.DeleteAsync($"api/v1/workflows/{id}").DefaultTimeout();
+        var late = await approver.DecideAsync(id, pending.ApprovalId, "approve");
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, cancelled.StatusCode);
+        Assert.Equal(WorkflowStatuses.Cancelled, (await submitter.WaitForTerminalAsync(id)).Status);
+        var withdrawn = Assert.Single((await submitter.ListApprovalsAsync(id)).Approvals);
+        Assert.Equal((ApprovalInfo.Resolved, ApprovalDecisions.Withdrawn, "bob"), (withdrawn.Status, withdrawn.Decision, withdrawn.DecidedBy));
+        Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
+        Assert.Equal("withdrawn", JsonNode.Parse(await late.Content.ReadAsStringAsync())!["decision"]!.GetValue<string>());
+    }
 }
