@@ -34,7 +34,7 @@ public sealed class ApprovalWithdrawalTests
         await using var systemHub = app.CreateHubConnection(protocol, path: HubPaths.System);
         var systemEvents = new SystemEventRecorder(systemHub, id);
         await systemHub.StartAsync().DefaultTimeout();
-        using var rawSystem = await app.ConnectRawAsync("api/v1/ws/system/events");
+        using var rawSystem = await app.ConnectRawAsync("api/v1/ws/system/events?types=all");
         Assert.Equal("connected", (await rawSystem.ReceiveJsonAsync())!.Type());
         using var documented = await app.ConnectRawAsync($"api/v1/ws/workflows/{id}");
         using var optedIn = await app.ConnectRawAsync($"api/v1/ws/workflows/{id}?types=all");
