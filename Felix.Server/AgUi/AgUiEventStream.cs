@@ -17,7 +17,8 @@ namespace Felix.Server.AgUi;
 /// asked for <c>cancel_on_disconnect</c>.
 /// </summary>
 internal sealed partial class AgUiEventStream(
-    EventPublisher publisher, WorkflowService workflows, ApprovalService approvals, IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
+    EventPublisher publisher, WorkflowService workflows, DeferredCancels deferredCancels, ApprovalService approvals,
+    IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
 {
     /// <summary>The <c>RUN_ERROR</c> code of a run whose stream could not be read: the store is down, the workflow goes on.</summary>
     public const string StorageUnavailableCode = "storage_unavailable";
@@ -120,8 +121,25 @@ internal sealed partial class AgUiEventStream(
                 && !lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 LogCancelOnDisconnect(logger, workflowId);
-                await workflows.CancelAsync(workflowId, owner, CancellationToken.None);
+                await CancelOnDisconnectAsync(workflowId, owner);
             }
+        }
+    }
+
+    /// <summary>
+    /// The cancel the run asked for. Its client is gone, so nobody would retry a cancel that meets a storage outage (REST
+    /// answers that one 503): it is handed to <see cref="DeferredCancels"/>, which writes it once storage is back.
+    /// </summary>
+    private async Task CancelOnDisconnectAsync(string workflowId, string owner)
+    {
+        try
+        {
+            await workflows.CancelAsync(workflowId, owner, CancellationToken.None);
+        }
+        catch (Exception ex) when (StorageFaults.Is(ex))
+        {
+            LogCancelDeferred(logger, workflowId, ex.GetType().Name, ex.Message);
+            deferredCancels.Add(workflowId, owner);
         }
     }
 
@@ -167,6 +185,9 @@ internal sealed partial class AgUiEventStream(
 
     [LoggerMessage(EventId = 8005, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} ended with RUN_ERROR: storage unavailable ({Fault}: {Cause})")]
     private static partial void LogStorageUnavailable(ILogger logger, string workflowId, string fault, string cause);
+
+    [LoggerMessage(EventId = 8006, Level = LogLevel.Warning, Message = "AG-UI client of workflow {WorkflowId} went away while storage is unavailable ({Fault}: {Cause}): its cancel is written once storage is back")]
+    private static partial void LogCancelDeferred(ILogger logger, string workflowId, string fault, string cause);
 
     [LoggerMessage(EventId = 8003, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} dropped: slow consumer")]
     private static partial void LogSlowConsumer(ILogger logger, string workflowId);

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Felix.Contracts;
+using Felix.Contracts.Events;
 using Felix.Server.Api;
 using Felix.Tests.Infrastructure;
 using Felix.Tests.Scaleout;
@@ -73,6 +75,43 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(re
         await RestartRedisAsync(client);
         var run = await (await client.PostRunAsync("thread-after", "run-1", Question, new { max_steps = 1 })).ReadAllEventsAsync();
         Assert.Equal("RUN_FINISHED", AgUiProtocolRules.Type(run[^1].Event));
+    }
+
+    [Fact]
+    public async Task ARunThatAskedToCancelOnDisconnectWhoseClientGoesAwayWhileRedisIsDownHasItsWorkflowCancelledOnceRedisIsBack()
+    {
+        var node = StartNode();
+        using var client = node.CreateApiClient();
+        string workflowId;
+        using (var response = await client.PostRunAsync("thread-cancel", "run-1", Question, new { max_steps = 2, cancel_on_disconnect = true }))
+        {
+            var frames = new List<(string? Id, JsonObject Event)>();
+            await foreach (var frame in response.ReadEventsAsync())
+            {
+                frames.Add(frame);
+                if (frame.Id is not null)
+                {
+                    break; // the workflow now waits on the held model
+                }
+            }
+
+            workflowId = frames.WorkflowOf();
+            // A Redis with persistence: it comes back with the workflow's record and history.
+            await Redis.StopAsync(keepData: true);
+        } // the client goes away while Redis is down
+
+        // The node saw the client go away: it logs what became of the cancel (the tests log from Warning up).
+        await Poll.UntilAsync(
+            () => Task.FromResult(Logs.Entries.Any(e => e.Category.StartsWith("Felix.Server.AgUi", StringComparison.Ordinal) || e.Level >= LogLevel.Error)),
+            "the node to see the client go away");
+        await RestartRedisAsync(client);
+
+        var workflow = await client.WaitForTerminalAsync(workflowId, Poll.DefaultLimit);
+        Assert.Equal(WorkflowStatuses.Cancelled, workflow.Status);
+        Assert.Equal(WorkflowStatuses.Cancelled, (await client.ReadEventsAsync(workflowId)).OfType<WorkflowStatusEvent>().Last().Status);
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error && e.Category.StartsWith("Felix.Server", StringComparison.Ordinal));
+        AssertNoUnhandledError();
+        Assert.Contains(Logs.Entries, e => e.EventId == 8006 && e.Level == LogLevel.Warning && e.Exception is null);
     }
 
     private FelixApplication StartNode() => Cluster.StartNode("a", Held, services: services =>
