@@ -5,6 +5,7 @@ using Felix.Server.Api;
 using Felix.Server.Approvals;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.AgUi;
 
@@ -18,7 +19,7 @@ namespace Felix.Server.AgUi;
 /// </summary>
 internal sealed partial class AgUiEventStream(
     EventPublisher publisher, WorkflowService workflows, DeferredCancels deferredCancels, ApprovalService approvals,
-    IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
+    IOptions<WorkflowOptions> options, IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
 {
     /// <summary>The <c>RUN_ERROR</c> code of a run whose stream could not be read: the store is down, the workflow goes on.</summary>
     public const string StorageUnavailableCode = "storage_unavailable";
@@ -49,7 +50,7 @@ internal sealed partial class AgUiEventStream(
                 // The response has started, so the 503 the API answers before a stream cannot be sent: the run ends with
                 // RUN_ERROR telling the client when to run again (with Last-Event-ID, it resumes where it was).
                 LogStorageUnavailable(logger, workflowId, unavailable.GetType().Name, unavailable.Message);
-                foreach (var frame in run.Fail(StorageUnavailableProblem.Message, StorageUnavailableCode))
+                foreach (var frame in run.Fail(StorageUnavailableProblem.Message(options), StorageUnavailableCode))
                 {
                     yield return frame;
                 }

@@ -67,7 +67,7 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(re
 
         Assert.Equal(["RUN_STARTED", "STATE_SNAPSHOT", "RUN_ERROR"], events.Select(AgUiProtocolRules.Type));
         AgUiProtocolRules.AssertValidRun(events);
-        Assert.Equal(StorageUnavailableProblem.Message, events[^1]["message"]!.GetValue<string>());
+        Assert.Equal("Storage unavailable: retry after 5 seconds.", events[^1]["message"]!.GetValue<string>());
         Assert.Equal("storage_unavailable", events[^1]["code"]!.GetValue<string>());
         AssertNoUnhandledError();
         Assert.Contains(Logs.Entries, e => e.EventId == 8005 && e.Level == LogLevel.Warning && e.Exception is null);
@@ -142,7 +142,7 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(re
         using (response)
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            Assert.Equal(TimeSpan.FromSeconds(StorageUnavailableProblem.RetryAfterSeconds), response.Headers.RetryAfter?.Delta);
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
             var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>().DefaultTimeout();
             Assert.Equal(StorageUnavailableProblem.Title, problem!.Title);
         }
