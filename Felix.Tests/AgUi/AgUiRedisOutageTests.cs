@@ -114,6 +114,36 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(re
         Assert.Contains(Logs.Entries, e => e.EventId == 8006 && e.Level == LogLevel.Warning && e.Exception is null);
     }
 
+    [Fact]
+    public async Task ACancelOnDisconnectLostToTheOutageReachesARunOnAnotherNodeOnceRedisIsBack()
+    {
+        var runner = StartNode();
+        using var runnerClient = runner.CreateApiClient();
+        var (workflowId, _) = await StartRunAsync(runnerClient, "thread-remote"); // node a takes the workflow and waits on the model
+        var watcher = Cluster.StartNode("b", Held, services: services => services.AddSingleton<ILoggerProvider>(Logs));
+        using var client = watcher.CreateApiClient();
+        using (var response = await client.PostRunAsync("thread-remote", "run-2", Question, new { cancel_on_disconnect = true }))
+        {
+            await foreach (var frame in response.ReadEventsAsync())
+            {
+                if (frame.Id is not null)
+                {
+                    break;
+                }
+            }
+
+            await Redis.StopAsync(keepData: true);
+        } // the client of node b goes away while Redis is down
+
+        await Poll.UntilAsync(() => Task.FromResult(Logs.Entries.Any(e => e.EventId == 8006)), "node b to defer the cancel");
+        // The model stays held: only the cancel, sent by node b once Redis is back, can end the run on node a.
+        await Redis.StartAsync();
+        await client.WaitUntilReadyAsync();
+
+        Assert.Equal(WorkflowStatuses.Cancelled, (await client.WaitForTerminalAsync(workflowId, Poll.DefaultLimit)).Status);
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error && e.Category.StartsWith("Felix.Server", StringComparison.Ordinal));
+    }
+
     private FelixApplication StartNode() => Cluster.StartNode("a", Held, services: services =>
     {
         Reads.Install(services);
