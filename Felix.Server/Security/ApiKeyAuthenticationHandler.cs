@@ -105,14 +105,14 @@ internal sealed class ApiKeyRing
     {
         JwtEnabled = options.Value.Jwt.Enabled;
         var entries = options.Value.ApiKeys.Where(k => !string.IsNullOrEmpty(k.Key))
-            .Select(e => (e.Key, Principal(e.Tenant, e.Scopes, e.PrincipalName)))
+            .Select(e => (e.Key, Principal: Principal(e.Tenant, e.Scopes, e.PrincipalName)))
             .ToList();
         if (configuration[SecurityOptions.ApiKeyVariable] is { Length: > 0 } single)
         {
             entries.Add((single, Principal(FelixClaims.DefaultTenant, [FelixClaims.AdminScope], ApiKeyEntry.SingleKeyPrincipalName)));
         }
 
-        _keys = entries.Select(e => (Encoding.UTF8.GetBytes(e.Key), e.Item2)).ToArray();
+        _keys = entries.Select(e => (Encoding.UTF8.GetBytes(e.Key), e.Principal)).ToArray();
     }
 
     public bool JwtEnabled { get; }

@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace Felix.Server.Security;
 
 /// <summary>Who may use the server (<c>Felix:Security</c>, plus the original's <c>FELIX_API_KEY</c>).</summary>
-public sealed partial class SecurityOptions : IValidatableObject
+public sealed class SecurityOptions : IValidatableObject
 {
     public const string SectionName = "Felix:Security";
 
