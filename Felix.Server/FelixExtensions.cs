@@ -33,7 +33,11 @@ internal static class FelixExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ServerClock>();
         services.AddStartupChecks();
-        services.AddProblemDetails(options => options.CustomizeProblemDetails = RequestSizeLimit.DescribeTooLarge);
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            RequestSizeLimit.DescribeTooLarge(context);
+            BadRequestExceptionHandler.DescribeUnsupportedMediaType(context);
+        });
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options => FelixSerialization.ConfigureSnakeCase(options.SerializerOptions, omitNulls: false));

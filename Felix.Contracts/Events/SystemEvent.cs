@@ -4,7 +4,7 @@ namespace Felix.Contracts.Events;
 
 /// <summary>
 /// A system-wide event: <c>workflow_created</c>, <c>workflow_status</c>, <c>agent_registered</c>,
-/// <c>approval_requested</c>, <c>approval_resolved</c>, <c>system_status_change</c>.
+/// <c>agent_deregistered</c>, <c>approval_requested</c>, <c>approval_resolved</c>, <c>system_status_change</c>.
 /// </summary>
 [MessagePackObject]
 public sealed class SystemEvent
@@ -15,12 +15,31 @@ public sealed class SystemEvent
     public const string WorkflowStatusChanged = "workflow_status";
     /// <summary><c>agent_registered</c>: an agent spawned in some workflow.</summary>
     public const string AgentRegistered = "agent_registered";
+    /// <summary><c>agent_deregistered</c>: an agent's step ended, committed or not; it is no longer active.</summary>
+    public const string AgentDeregistered = "agent_deregistered";
     /// <summary><c>approval_requested</c>: a workflow waits for a person's decision.</summary>
     public const string ApprovalRequested = "approval_requested";
     /// <summary><c>approval_resolved</c>: an approval request was decided.</summary>
     public const string ApprovalResolved = "approval_resolved";
-    /// <summary><c>system_status_change</c>: the engine started or stopped.</summary>
+    /// <summary><c>system_status_change</c>: a node's engine started (<c>running</c>) or began to shut down (<c>stopping</c>).</summary>
     public const string SystemStatusChange = "system_status_change";
+
+    /// <summary>The types the original server documented for its system stream: what a raw system stream sends by default.</summary>
+    public static readonly IReadOnlySet<string> Documented = new HashSet<string>(StringComparer.Ordinal)
+    {
+        AgentRegistered, AgentDeregistered, ApprovalRequested, SystemStatusChange,
+    };
+
+    /// <summary>Every system event type.</summary>
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
+    {
+        WorkflowCreated, WorkflowStatusChanged, AgentRegistered, AgentDeregistered, ApprovalRequested, ApprovalResolved, SystemStatusChange,
+    };
+
+    /// <summary><c>status</c> of a <c>system_status_change</c>: the node's engine takes work.</summary>
+    public const string Running = "running";
+    /// <summary><c>status</c> of a <c>system_status_change</c>: the node drains and will stop; reconnect to another node or later.</summary>
+    public const string Stopping = "stopping";
 
     /// <summary>The snake_case type name.</summary>
     [Key("type")]

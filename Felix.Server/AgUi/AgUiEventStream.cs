@@ -14,7 +14,7 @@ namespace Felix.Server.AgUi;
 /// (history from the first event, then live, each once); <see cref="AgUiEventStreamResult"/> writes them. The run ends
 /// after <c>RUN_FINISHED</c> or <c>RUN_ERROR</c>, or with an interrupt where the workflow parks on an approval that is
 /// still undecided (as of its record, read then), or with <c>RUN_ERROR</c> (<see cref="StorageUnavailableCode"/>) when the
-/// store fails while the run reads it. A client that goes away leaves the workflow running, unless its run
+/// store fails while the run reads it, or (<see cref="WorkflowLostCode"/>) when the workflow was lost with storage. A client that goes away leaves the workflow running, unless its run
 /// asked for <c>cancel_on_disconnect</c>.
 /// </summary>
 internal sealed partial class AgUiEventStream(
@@ -23,6 +23,11 @@ internal sealed partial class AgUiEventStream(
 {
     /// <summary>The <c>RUN_ERROR</c> code of a run whose stream could not be read: the store is down, the workflow goes on.</summary>
     public const string StorageUnavailableCode = "storage_unavailable";
+
+    /// <summary>The <c>RUN_ERROR</c> code of a run whose workflow was lost with storage (its record and history gone).</summary>
+    public const string WorkflowLostCode = "workflow_lost";
+
+    public const string WorkflowLostMessage = "The workflow was lost: its record and history were lost with storage.";
 
     public async IAsyncEnumerable<AgUiFrame> ReadAsync(
         string workflowId, string owner, AgUiRunRequest request, AgUiPosition? resumeAfter,
@@ -33,6 +38,7 @@ internal sealed partial class AgUiEventStream(
         while (true)
         {
             Exception? unavailable = null;
+            var lost = false;
             try
             {
                 if (!await frames.MoveNextAsync())
@@ -43,6 +49,22 @@ internal sealed partial class AgUiEventStream(
             catch (Exception ex) when (StorageFaults.Is(ex))
             {
                 unavailable = ex;
+            }
+            catch (StreamLostException)
+            {
+                lost = true;
+            }
+
+            if (lost)
+            {
+                // The workflow's record and history are gone: no run of this thread can go on, so the client is told why.
+                LogLost(logger, workflowId);
+                foreach (var frame in run.Fail(WorkflowLostMessage, WorkflowLostCode))
+                {
+                    yield return frame;
+                }
+
+                yield break;
             }
 
             if (unavailable is not null)
@@ -187,7 +209,10 @@ internal sealed partial class AgUiEventStream(
     [LoggerMessage(EventId = 8005, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} ended with RUN_ERROR: storage unavailable ({Fault}: {Cause})")]
     private static partial void LogStorageUnavailable(ILogger logger, string workflowId, string fault, string cause);
 
-    [LoggerMessage(EventId = 8006, Level = LogLevel.Warning, Message = "AG-UI client of workflow {WorkflowId} went away while storage is unavailable ({Fault}: {Cause}): its cancel is written once storage is back")]
+    [LoggerMessage(EventId = 8006, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} ended with RUN_ERROR: the workflow was lost with storage")]
+    private static partial void LogLost(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 8007, Level = LogLevel.Warning, Message = "AG-UI client of workflow {WorkflowId} went away while storage is unavailable ({Fault}: {Cause}): its cancel is written once storage is back")]
     private static partial void LogCancelDeferred(ILogger logger, string workflowId, string fault, string cause);
 
     [LoggerMessage(EventId = 8003, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} dropped: slow consumer")]

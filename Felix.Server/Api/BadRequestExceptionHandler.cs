@@ -17,6 +17,7 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
         }
 
         httpContext.Response.StatusCode = bad.StatusCode;
+        var (title, detail) = Describe(bad);
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
@@ -25,14 +26,37 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
             {
                 Status = bad.StatusCode,
                 // A 413's title and detail are RequestSizeLimit.DescribeTooLarge's, as for every 413.
-                Title = "Malformed request",
-                Detail = Describe(bad),
+                Title = title,
+                Detail = detail,
             },
         });
     }
 
-    private static string Describe(BadHttpRequestException bad) =>
-        bad.InnerException is System.Text.Json.JsonException
-            ? "The request body is not valid JSON for this endpoint."
-            : bad.Message;
+    private const string UnsupportedMediaTypeTitle = "Unsupported Media Type";
+    private const string UnsupportedMediaTypeDetail = "Send the body as JSON, with Content-Type: application/json.";
+
+    /// <summary>
+    /// Gives every 415 the same title and detail: a body without a content type fails in its binding (above), one with
+    /// another type is turned away by routing, which answers a bare 415 that the problem details service fills in.
+    /// </summary>
+    public static void DescribeUnsupportedMediaType(ProblemDetailsContext context)
+    {
+        if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
+        {
+            context.ProblemDetails.Title = UnsupportedMediaTypeTitle;
+            context.ProblemDetails.Detail = UnsupportedMediaTypeDetail;
+        }
+    }
+
+    /// <summary>
+    /// What the client did wrong, in the API's words: the framework's own messages for a missing body or media type
+    /// name its binding ("Implicit body inferred for parameter…"), which tells a client nothing it can act on.
+    /// </summary>
+    private static (string Title, string Detail) Describe(BadHttpRequestException bad) => bad switch
+    {
+        { StatusCode: StatusCodes.Status415UnsupportedMediaType } => (UnsupportedMediaTypeTitle, UnsupportedMediaTypeDetail),
+        { InnerException: System.Text.Json.JsonException } => ("Malformed request", "The request body is not valid JSON for this endpoint."),
+        _ when bad.Message.Contains(" body", StringComparison.Ordinal) => ("Malformed request", "The request needs a JSON body: none was sent, or it was null."),
+        _ => ("Malformed request", bad.Message),
+    };
 }

@@ -35,12 +35,21 @@ internal static class CompatCloseCodes
     /// </summary>
     public const string SystemCredentialsExpiredReason = "Token expired: reconnect with a fresh token; events in between are not replayed";
 
+    /// <summary>
+    /// 4004: the workflow's record and history were lost with storage (a Redis without persistence came back empty), so
+    /// it no longer exists and its stream can never go on. Reconnecting gets 1008 <see cref="WorkflowNotFound"/>.
+    /// </summary>
+    public const WebSocketCloseStatus WorkflowLost = (WebSocketCloseStatus)4004;
+
+    public const string WorkflowLostReason = "Workflow lost: its record and history were lost with storage";
+
     public const string WorkflowNotFound = "Workflow not found";
     public const string WorkflowFinished = "Workflow finished";
     public const string SlowConsumerReason = "Slow consumer: reconnect with last_event_id to resume";
     public const string BinaryNotSupported = "Binary frames are not supported";
     public const string MessageTooBig = "Message too big";
     public const string ServerShutdown = "Server shutting down";
+    public const string UnknownEventType = "Unknown event type in types";
 
     public const string InvalidCredentials = "invalid or expired credentials";
     public const string MissingCredentials = "missing API key";

@@ -46,7 +46,7 @@ internal sealed record CompatQuery(string? Epoch, long? AfterSequence, EventFilt
         }
         catch (ArgumentException)
         {
-            error = "Unknown event type in types";
+            error = CompatCloseCodes.UnknownEventType;
             return false;
         }
 

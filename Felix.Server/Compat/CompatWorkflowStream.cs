@@ -58,11 +58,14 @@ internal sealed partial class CompatWorkflowStream(
             using var subscription = await publisher.SubscribeAsync(workflowId, query.Epoch, query.AfterSequence, stopping);
             LogOpened(logger, workflowId, subscription.AfterSequence, subscription.ReplayedFromStart);
             await socket.SendAsync(CompatFrames.Connected(workflowId, Timestamps.Now(time)), stopping);
-            await socket.SendAsync(Snapshot(workflow, subscription, withTask: true), stopping);
+            await socket.SendAsync(
+                Snapshot(workflow, subscription.Epoch, subscription.HistoryEnd, subscription.ReplayedFromStart, withTask: true), stopping);
 
+            var sent = new SentPosition { Sequence = subscription.AfterSequence };
             var receive = socket.ReceiveAsync(
-                static (socket, command, state) => state.Stream.OnCommandAsync(command, socket, state.Subscription), (Stream: this, Subscription: subscription));
-            var send = SendEventsAsync(socket, subscription, query.Filter, expired?.Token ?? default, stopping);
+                static (socket, command, state) => state.Stream.OnCommandAsync(command, socket, state.Subscription, state.Sent),
+                (Stream: this, Subscription: subscription, Sent: sent));
+            var send = SendEventsAsync(socket, subscription, query.Filter, sent, expired?.Token ?? default, stopping);
             socket.StartPinging();
             var first = await Task.WhenAny(receive, send);
 
@@ -111,7 +114,7 @@ internal sealed partial class CompatWorkflowStream(
     }
 
     private async Task<(WebSocketCloseStatus, string)> SendEventsAsync(
-        CompatSocket socket, EventSubscription subscription, EventFilter filter, CancellationToken expired, CancellationToken cancellationToken)
+        CompatSocket socket, EventSubscription subscription, EventFilter filter, SentPosition sent, CancellationToken expired, CancellationToken cancellationToken)
     {
         try
         {
@@ -121,6 +124,8 @@ internal sealed partial class CompatWorkflowStream(
                 {
                     await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
                 }
+
+                sent.Sequence = published.Event.Sequence;
 
                 if (published.Event.IsTerminal)
                 {
@@ -149,6 +154,7 @@ internal sealed partial class CompatWorkflowStream(
                     await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
                 }
 
+                sent.Sequence = published.Event.Sequence;
                 if (published.Event.IsTerminal)
                 {
                     return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
@@ -159,6 +165,11 @@ internal sealed partial class CompatWorkflowStream(
         {
             LogSlowConsumer(logger, subscription.WorkflowId);
             return (CompatCloseCodes.SlowConsumer, CompatCloseCodes.SlowConsumerReason);
+        }
+        catch (StreamLostException)
+        {
+            LogLost(logger, subscription.WorkflowId);
+            return (CompatCloseCodes.WorkflowLost, CompatCloseCodes.WorkflowLostReason);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
@@ -175,7 +186,7 @@ internal sealed partial class CompatWorkflowStream(
         return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
     }
 
-    private async Task OnCommandAsync(string command, CompatSocket socket, EventSubscription subscription)
+    private async Task OnCommandAsync(string command, CompatSocket socket, EventSubscription subscription, SentPosition sent)
     {
         var cancellationToken = socket.Stopping;
         switch (command)
@@ -184,22 +195,36 @@ internal sealed partial class CompatWorkflowStream(
                 await socket.SendPongAsync(cancellationToken);
                 break;
             case "status" when await workflows.GetAsync(subscription.WorkflowId, null, cancellationToken) is { } current:
-                await socket.SendAsync(Snapshot(current, subscription, withTask: false), cancellationToken);
+                // The position of the last event this connection has sent (or skipped by its filter), read before the
+                // reply queues behind any send in flight: resuming from it repeats at most what follows, never skips.
+                await socket.SendAsync(Snapshot(current, subscription.Epoch, sent.Sequence, replayedFromStart: false, withTask: false), cancellationToken);
                 break;
             // Anything else, JSON included, is ignored as the original does; "pong" only resets the keepalive.
         }
     }
 
-    private byte[] Snapshot(WorkflowRecord workflow, EventSubscription subscription, bool withTask) =>
+    private byte[] Snapshot(WorkflowRecord workflow, string epoch, long lastSequence, bool replayedFromStart, bool withTask) =>
         CompatFrames.StatusSnapshot(
             workflow.Id,
             workflow.Status,
             withTask ? workflow.Task : null,
             withTask ? Timestamps.Format(workflow.CreatedAt) : null,
-            subscription.Epoch,
-            subscription.HistoryEnd,
-            subscription.ReplayedFromStart,
+            epoch,
+            lastSequence,
+            replayedFromStart,
             Timestamps.Now(time));
+
+    /// <summary>The last stream event a connection has sent or skipped: written by its send loop, read by a status reply.</summary>
+    private sealed class SentPosition
+    {
+        private long _sequence;
+
+        public long Sequence
+        {
+            get => Volatile.Read(ref _sequence);
+            set => Volatile.Write(ref _sequence, value);
+        }
+    }
 
     internal static async Task Quietly(params Task[] tasks)
     {
@@ -224,6 +249,9 @@ internal sealed partial class CompatWorkflowStream(
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Raw stream of workflow {WorkflowId} closed with 1013: storage unavailable ({Fault}: {Cause})")]
     private static partial void LogStorageUnavailable(ILogger logger, string workflowId, string fault, string cause);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Raw stream of workflow {WorkflowId} closed with 4004: the workflow was lost with storage")]
+    private static partial void LogLost(ILogger logger, string workflowId);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Raw stream of workflow {WorkflowId} dropped: slow consumer")]
     private static partial void LogSlowConsumer(ILogger logger, string workflowId);

@@ -192,7 +192,7 @@ internal sealed class WorkflowHub(
                         yield break;
                     }
                 }
-                catch (SlowConsumerException ex)
+                catch (Exception ex) when (ex is SlowConsumerException or StreamLostException)
                 {
                     throw new HubException(ex.Message);
                 }

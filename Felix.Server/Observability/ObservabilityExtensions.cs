@@ -59,6 +59,7 @@ internal static class ObservabilityExtensions
             .AddCheck<EngineHealthCheck>("engine", tags: [ReadyTag])
             .AddCheck<LlmHealthCheck>("llm", tags: [ReadyTag]);
         services.AddSingleton<LlmHealthCheck>();
+        services.AddSingleton<ReadinessLog>();
         services.AddHttpClient(LlmHealthCheck.HttpClientName);
         return services;
     }
@@ -96,7 +97,7 @@ internal static class ObservabilityExtensions
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(ReadyTag),
-            ResponseWriter = HealthResponse.WriteAsync,
+            ResponseWriter = app.Services.GetRequiredService<ReadinessLog>().WriteAsync,
         });
         return app;
     }

@@ -17,9 +17,10 @@ internal static class LoggingDefaults
         // "Failed to invoke hub method" as an error with a stack, for every bad argument a client sends: Hubs/HubErrorFilter
         // logs hub method failures instead (client mistakes without a stack, server faults with one).
         ["Logging:LogLevel:Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher"] = "Critical",
-        // A Degraded entry (the model endpoint down) would be a warning per readiness probe, every few seconds; /health
-        // reports it, and Unhealthy entries still log as errors.
-        ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService"] = "Error",
+        // A line per check and probe, every few seconds: a Warning for a Degraded entry (the model endpoint down), an
+        // Error for an Unhealthy one (Redis down, a full disk), which is expected operations. /health reports each entry,
+        // and Observability/ReadinessLog logs readiness once when it turns Unhealthy and once when it recovers.
+        ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService"] = "Critical",
     };
 
     public static WebApplicationBuilder AddLoggingDefaults(this WebApplicationBuilder builder)

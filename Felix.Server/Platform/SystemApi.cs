@@ -1,9 +1,12 @@
 using System.Reflection;
+using System.Security.Claims;
+using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Server.Agents;
 using Felix.Server.Api.OpenApi;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
+using Felix.Server.Security;
 using Felix.Server.Workflows;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -25,27 +28,44 @@ internal static class SystemApi
         return group;
     }
 
-    private static Ok<SystemStatusResponse> GetStatus(
-        WorkflowEngine engine, WorkflowQueue queue, ActiveAgents agents, CompatConnections compat, HubConnectionCounter hubs,
-        IOptions<WorkflowOptions> workflows, IOptions<LlmOptions> llm, TimeProvider time, ServerClock clock) =>
-        TypedResults.Ok(new SystemStatusResponse
+    /// <summary>
+    /// The node's state. Its load figures are the node's for an admin; a tenant's caller gets its own tenant's workflows
+    /// (running and queued, from the store, so across the nodes) and agents at work on this node, and no connection
+    /// counts: how busy the other tenants are is theirs.
+    /// </summary>
+    private static async Task<Ok<SystemStatusResponse>> GetStatus(
+        ClaimsPrincipal user, WorkflowEngine engine, WorkflowQueue queue, ActiveAgents agents, CompatConnections compat,
+        HubConnectionCounter hubs, IWorkflowStore store, IOptions<WorkflowOptions> workflows, IOptions<LlmOptions> llm,
+        TimeProvider time, ServerClock clock, CancellationToken cancellationToken)
+    {
+        var status = new SystemStatusResponse
         {
             Status = engine.IsRunning ? "running" : "stopped",
             FelixVersion = Version,
             ApiVersion = "v1",
             UptimeSeconds = Math.Round((time.GetUtcNow() - clock.StartedAt).TotalSeconds, 1),
-            ActiveWorkflows = engine.ActiveCount,
-            QueuedWorkflows = queue.Count,
             MaxConcurrentWorkflows = workflows.Value.MaxConcurrent,
-            ActiveAgents = agents.Count,
             LlmProvider = llm.Value.Provider.ToLowerInvariant(),
             KnowledgeBrainEnabled = false,
-            Connections = new Dictionary<string, int>
-            {
-                ["websocket"] = compat.Total,
-                ["signalr"] = hubs.Count,
-            },
-        });
+        };
+        if (FelixClaims.OwnerFilter(user) is { } tenant)
+        {
+            status.ActiveWorkflows = (await store.ListAsync(WorkflowStatuses.Running, tenant, 1, 1, cancellationToken)).Total;
+            status.QueuedWorkflows = (await store.ListAsync(WorkflowStatuses.Pending, tenant, 1, 1, cancellationToken)).Total;
+            status.ActiveAgents = agents.Snapshot().Count(a => a.Owner == tenant);
+            return TypedResults.Ok(status);
+        }
+
+        status.ActiveWorkflows = engine.ActiveCount;
+        status.QueuedWorkflows = queue.Count;
+        status.ActiveAgents = agents.Count;
+        status.Connections = new Dictionary<string, int>
+        {
+            ["websocket"] = compat.Total,
+            ["signalr"] = hubs.Count,
+        };
+        return TypedResults.Ok(status);
+    }
 
     private static Ok<SystemCommandResponse> Start(WorkflowEngine engine) =>
         TypedResults.Ok(new SystemCommandResponse(engine.IsRunning ? "running" : "stopped", "Felix Server's engine runs with the process."));

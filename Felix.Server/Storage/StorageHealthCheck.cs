@@ -26,11 +26,16 @@ internal sealed class StorageHealthCheck(IServiceProvider services) : IHealthChe
             await using var lease = await database.OpenAsync(cancellationToken);
             await using var command = lease.Command(Probe);
             await command.ExecuteNonQueryAsync(cancellationToken);
-            return HealthCheckResult.Healthy(database.FilePath);
+            return HealthCheckResult.Healthy("The database can be written.");
         }
         catch (SqliteException ex) when (SqliteFaults.IsStorageFault(ex))
         {
-            return HealthCheckResult.Unhealthy($"The database {database.FilePath} cannot be written: {ex.Message}");
+            // The probes answer without credentials, so the answer names the fault, not the file; its path is in the
+            // data, which the log of the readiness change carries and the answer does not.
+            return HealthCheckResult.Unhealthy(
+                $"The database cannot be written: {ex.Message}",
+                ex,
+                new Dictionary<string, object> { ["path"] = database.FilePath ?? "" });
         }
     }
 }

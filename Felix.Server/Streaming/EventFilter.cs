@@ -47,20 +47,16 @@ internal sealed class EventFilter
             return whenAbsent;
         }
 
-        if (list.Contains("all", StringComparer.Ordinal))
-        {
-            return null;
-        }
-
+        // Every name is checked, "all" or not: a misspelt type next to "all" is still a client's mistake to hear about.
         foreach (var name in list)
         {
-            if (!EventTypes.IsKnown(name))
+            if (name != "all" && !EventTypes.IsKnown(name))
             {
                 throw new ArgumentException($"Unknown event type '{name}'. Known types: {string.Join(", ", EventTypes.All.Keys.Order())}, or 'all'.");
             }
         }
 
-        return list.ToHashSet(StringComparer.Ordinal);
+        return list.Contains("all", StringComparer.Ordinal) ? null : list.ToHashSet(StringComparer.Ordinal);
     }
 
     public static IReadOnlySet<string>? ParseList(IEnumerable<string>? values)

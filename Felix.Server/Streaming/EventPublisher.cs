@@ -38,6 +38,9 @@ internal sealed class EventPublisher(IEventLog log, LocalFanout fanout, TimeProv
     public Task<StreamState?> JoinAsync(string workflowId, Func<Task> join, CancellationToken cancellationToken = default) =>
         fanout.JoinAsync(workflowId, join, cancellationToken);
 
+    /// <inheritdoc cref="LocalFanout.EndLostAsync"/>
+    public Task EndLostAsync(string workflowId, CancellationToken cancellationToken = default) => fanout.EndLostAsync(workflowId, cancellationToken);
+
     /// <inheritdoc cref="LocalFanout.ForgetFinished"/>
     public void ForgetFinished(string workflowId) => fanout.ForgetFinished(workflowId);
 }

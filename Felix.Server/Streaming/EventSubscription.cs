@@ -76,6 +76,11 @@ internal sealed class EventSubscription : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// The workflow was lost with storage: the reader gets what was queued before, then <see cref="StreamLostException"/>.
+    /// </summary>
+    internal void Lose() => _live.Writer.TryComplete(new StreamLostException(WorkflowId));
+
     /// <summary>The reader's token was cancelled: its wait ends, and so does the queue.</summary>
     private void Stop()
     {
@@ -159,7 +164,10 @@ internal sealed class EventSubscription : IDisposable
     public CancellationTokenRegistration StopOn(CancellationToken cancellationToken) =>
         cancellationToken.UnsafeRegister(static state => ((EventSubscription)state!).Stop(), this);
 
-    /// <summary>True when a live event may be waiting; false when the queue has ended. Throws <see cref="SlowConsumerException"/> when the reader fell behind.</summary>
+    /// <summary>
+    /// True when a live event may be waiting; false when the queue has ended. Throws <see cref="SlowConsumerException"/>
+    /// when the reader fell behind, <see cref="StreamLostException"/> when the workflow was lost with storage.
+    /// </summary>
     public ValueTask<bool> WaitForLiveAsync() => _live.Reader.WaitToReadAsync(CancellationToken.None);
 
     /// <summary>The next live event after those already read, if one is waiting.</summary>

@@ -148,6 +148,7 @@ internal sealed partial class LocalFanout(
             }
 
             channel.LastDelivered = Math.Max(channel.LastDelivered ?? 0, logged);
+            channel.Epoch ??= state?.Epoch;
             channel.LastActivity = time.GetTimestamp();
             await join();
             return state;
@@ -174,8 +175,44 @@ internal sealed partial class LocalFanout(
     }
 
     /// <summary>
+    /// Ends every listener of a workflow lost with storage (its record is gone): each subscription gets what was queued
+    /// before, then <see cref="StreamLostException"/>; nothing more is delivered to them.
+    /// </summary>
+    public async Task EndLostAsync(string workflowId, CancellationToken cancellationToken = default)
+    {
+        if (!_channels.TryGetValue(workflowId, out var channel))
+        {
+            return;
+        }
+
+        await channel.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            EndLost(channel);
+        }
+        finally
+        {
+            channel.Gate.Release();
+        }
+
+        ForgetIfDone(workflowId, channel);
+    }
+
+    /// <summary>Gate held.</summary>
+    private static void EndLost(StreamChannel channel)
+    {
+        channel.Completed = true;
+        foreach (var subscription in channel.Subscriptions)
+        {
+            subscription.Lose();
+        }
+    }
+
+    /// <summary>
     /// Looks in the log for every stream this node listens to on behalf of other nodes and has heard nothing of for
-    /// <paramref name="quiet"/>: a lost publish followed by no other event (the terminal one, say) shows no gap otherwise.
+    /// <paramref name="quiet"/>: a lost publish followed by no other event (the terminal one, say) shows no gap otherwise,
+    /// and a stream lost with storage (gone from the log, or under another epoch) would keep its listeners waiting: they
+    /// are ended with <see cref="StreamLostException"/>.
     /// </summary>
     public async Task CatchUpQuietStreamsAsync(TimeSpan quiet, CancellationToken cancellationToken)
     {
@@ -191,7 +228,18 @@ internal sealed partial class LocalFanout(
             try
             {
                 channel.LastActivity = now;
-                await CatchUpAsync(workflowId, channel, long.MaxValue, cancellationToken);
+                var state = await log.GetStateAsync(workflowId, cancellationToken);
+                if (channel.Epoch is { Length: > 0 } epoch && state?.Epoch != epoch)
+                {
+                    // The stream this node's listeners were reading is gone from the log, or started again under another
+                    // epoch: storage lost it (a Redis without persistence that came back empty). Nothing it had can come.
+                    LogLost(logger, workflowId, epoch);
+                    EndLost(channel);
+                }
+                else if (state is { } current && current.LastSequence > last)
+                {
+                    await CatchUpAsync(workflowId, channel, current.LastSequence, cancellationToken);
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -254,6 +302,11 @@ internal sealed partial class LocalFanout(
         }
 
         channel.LastDelivered = evt.Sequence;
+        if (evt.Epoch.Length > 0)
+        {
+            channel.Epoch = evt.Epoch;
+        }
+
         channel.LastActivity = started;
         channel.Completed |= evt.IsTerminal;
         metrics.FanoutDuration(time.GetElapsedTime(started));
@@ -279,6 +332,9 @@ internal sealed partial class LocalFanout(
     [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Transport {Sink} failed to take event {Sequence} of workflow {WorkflowId}")]
     private static partial void LogSinkFailed(ILogger logger, Exception exception, string sink, string workflowId, long sequence);
 
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "The stream of workflow {WorkflowId} (epoch {Epoch}) is gone from the log: it was lost with storage; its listeners on this node are ended")]
+    private static partial void LogLost(ILogger logger, string workflowId, string epoch);
+
     [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Events of workflow {WorkflowId} after {Sequence} could not be read to fill a gap")]
     private static partial void LogCatchUpFailed(ILogger logger, Exception exception, string workflowId, long sequence);
 
@@ -295,6 +351,9 @@ internal sealed partial class LocalFanout(
 
         /// <summary>The last sequence this node's listeners were given (or had from the history when they joined).</summary>
         public long? LastDelivered { get; set; }
+
+        /// <summary>The epoch of what this node's listeners were given; null before the stream had an event.</summary>
+        public string? Epoch { get; set; }
 
         /// <summary>When the stream was last delivered to or looked at (a <see cref="TimeProvider"/> timestamp).</summary>
         public long LastActivity { get; set; }

@@ -65,6 +65,14 @@ internal sealed class AgentSteps(IWorkflowStore store, EventPublisher publisher,
         }, workflow.Attempts, cancellationToken);
     }
 
-    /// <summary>The step is over, committed or not: the agent is no longer active.</summary>
-    public void End(string workflowId, string agentId) => active.Remove(workflowId, agentId);
+    /// <summary>The step is over, committed or not: the agent is no longer active, and the system streams hear it.</summary>
+    public async Task EndAsync(string workflowId, string agentId, string agentType)
+    {
+        active.Remove(workflowId, agentId);
+        await system.PublishAsync(new SystemEvent
+        {
+            Type = SystemEvent.AgentDeregistered, WorkflowId = workflowId, AgentId = agentId, AgentType = agentType,
+            Message = $"Agent {agentId} of workflow {workflowId} is done",
+        });
+    }
 }

@@ -212,7 +212,7 @@ internal sealed partial class HelixWorkflow(
         }
         finally
         {
-            steps.End(workflow.Id, agentId);
+            await steps.EndAsync(workflow.Id, agentId, plugin.AgentType);
         }
 
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]

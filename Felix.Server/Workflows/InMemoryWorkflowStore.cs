@@ -46,7 +46,9 @@ internal sealed class InMemoryWorkflowStore : IWorkflowStore
             .OrderByDescending(w => w.CreatedAt)
             .ThenByDescending(w => w.Id, StringComparer.Ordinal)
             .ToList();
-        IReadOnlyList<WorkflowRecord> items = matching.Skip((page - 1) * pageSize).Take(pageSize).ToList();
+        // In long arithmetic, as the other stores page: a page far past the end must be empty, not wrap to the first.
+        var skip = (long)(page - 1) * pageSize;
+        IReadOnlyList<WorkflowRecord> items = skip >= matching.Count ? [] : matching.Skip((int)skip).Take(pageSize).ToList();
         return Task.FromResult((items, matching.Count));
     }
 }

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Felix.Contracts.Events;
+using Felix.Server.Streaming;
 using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Workflows;
@@ -12,6 +14,7 @@ namespace Felix.Server.Workflows;
 internal sealed partial class WorkflowEngine(
     WorkflowQueue queue,
     WorkflowRunner runner,
+    SystemEventBus system,
     IOptions<WorkflowOptions> options,
     TimeProvider time,
     ILogger<WorkflowEngine> logger) : BackgroundService, IHostedLifecycleService
@@ -69,6 +72,7 @@ internal sealed partial class WorkflowEngine(
         _stopping = true;
         var grace = options.Value.ShutdownGracePeriod;
         LogStopping(logger, _active.Count, grace);
+        await PublishStatusAsync(SystemEvent.Stopping, $"Node stopping: running workflows get {grace.TotalSeconds:0.#} s to finish, then resume at the next start");
         // Stops taking from the queue; completes once the running workflows have ended.
         var stopped = base.StopAsync(CancellationToken.None);
         try
@@ -103,6 +107,7 @@ internal sealed partial class WorkflowEngine(
     {
         IsRunning = true;
         LogStarted(logger, options.Value.MaxConcurrent);
+        await PublishStatusAsync(SystemEvent.Running, "Node running: taking workflows");
         try
         {
             await Parallel.ForEachAsync(
@@ -118,6 +123,10 @@ internal sealed partial class WorkflowEngine(
             IsRunning = false;
         }
     }
+
+    /// <summary>Tells the system streams, this node's and (scale-out) the others', that this node's engine changed state.</summary>
+    private ValueTask PublishStatusAsync(string status, string message) =>
+        system.PublishAsync(new SystemEvent { Type = SystemEvent.SystemStatusChange, Status = status, Message = message });
 
     private async Task RunOneAsync(string workflowId)
     {

@@ -115,15 +115,37 @@ internal sealed partial class WorkflowRunner(
             }
 
             wait = true;
+            var found = false;
             try
             {
-                return await store.UpdateAsync(workflowId, update);
+                var updated = await store.UpdateAsync(workflowId, w =>
+                {
+                    found = true;
+                    return update(w);
+                });
+                if (updated is null && !found)
+                {
+                    await EndLostAsync(workflowId);
+                }
+
+                return updated;
             }
             catch (Exception ex) when (StorageFaults.Is(ex))
             {
                 onFault?.Invoke(ex);
             }
         }
+    }
+
+    /// <summary>
+    /// The record of a workflow this node was running is gone: storage lost it with the history (a Redis without
+    /// persistence that came back empty; no store deletes a workflow that has not finished). Nothing can be written for
+    /// it any more, so this node's subscribers are told instead of being left waiting for an end that cannot come.
+    /// </summary>
+    private async Task EndLostAsync(string workflowId)
+    {
+        LogLostWithStorage(logger, workflowId);
+        await publisher.EndLostAsync(workflowId);
     }
 
     /// <summary>Between tries while storage is down: short enough to resume promptly, long enough not to hammer it.</summary>
@@ -329,6 +351,9 @@ internal sealed partial class WorkflowRunner(
 
     [LoggerMessage(EventId = 2116, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} waits to start: storage cannot be written ({Cause}); it starts once storage is back")]
     private static partial void LogWaitingToStart(ILogger logger, string workflowId, string cause);
+
+    [LoggerMessage(EventId = 2117, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} was lost: its record and history were lost with storage (a Redis without persistence restarted?); its run ends and its streams are closed")]
+    private static partial void LogLostWithStorage(ILogger logger, string workflowId);
 
     [LoggerMessage(EventId = 2112, Level = LogLevel.Error, Message = "Workflow {WorkflowId} failed: storage stayed unavailable for {Duration}")]
     private static partial void LogStorageOutageTooLong(ILogger logger, string workflowId, TimeSpan duration);

@@ -111,7 +111,7 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(re
         Assert.Equal(WorkflowStatuses.Cancelled, (await client.ReadEventsAsync(workflowId)).OfType<WorkflowStatusEvent>().Last().Status);
         Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error && e.Category.StartsWith("Felix.Server", StringComparison.Ordinal));
         AssertNoUnhandledError();
-        Assert.Contains(Logs.Entries, e => e.EventId == 8006 && e.Level == LogLevel.Warning && e.Exception is null);
+        Assert.Contains(Logs.Entries, e => e.EventId == 8007 && e.Level == LogLevel.Warning && e.Exception is null);
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(re
             await Redis.StopAsync(keepData: true);
         } // the client of node b goes away while Redis is down
 
-        await Poll.UntilAsync(() => Task.FromResult(Logs.Entries.Any(e => e.EventId == 8006)), "node b to defer the cancel");
+        await Poll.UntilAsync(() => Task.FromResult(Logs.Entries.Any(e => e.EventId == 8007)), "node b to defer the cancel");
         // The model stays held: only the cancel, sent by node b once Redis is back, can end the run on node a.
         await Redis.StartAsync();
         await client.WaitUntilReadyAsync();
@@ -143,6 +143,52 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(re
         Assert.Equal(WorkflowStatuses.Cancelled, (await client.WaitForTerminalAsync(workflowId, Poll.DefaultLimit)).Status);
         Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error && e.Category.StartsWith("Felix.Server", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task ARunWhoseWorkflowWasLostWithARedisThatCameBackEmptyEndsWithRunErrorWorkflowLost()
+    {
+        var node = StartNode();
+        using var client = node.CreateApiClient();
+        var frames = new List<(string? Id, JsonObject Event)>();
+        using var response = await client.PostRunAsync("thread-lost", "run-1", Question, new { max_steps = 2 });
+        await using var events = response.ReadEventsAsync().GetAsyncEnumerator();
+        while (frames.Count == 0 || frames[^1].Id is null)
+        {
+            Assert.True(await events.MoveNextAsync());
+            frames.Add(events.Current);
+        }
+
+        var workflowId = frames.WorkflowOf();
+        await client.WaitForFirstAgentAsync(workflowId);
+        // The run's frames up to the last stored event: the stream then waits for live events.
+        var stored = (await client.ReadEventsAsync(workflowId))[^1].Sequence;
+        while (SequenceOf(frames[^1].Id) < stored)
+        {
+            Assert.True(await events.MoveNextAsync());
+            frames.Add(events.Current);
+        }
+
+        await Redis.StopAsync();
+        Held.Release();
+        await Poll.UntilAsync(() => Task.FromResult(Logs.Entries.Any(e => e.EventId == 2111)), "the run to pause for storage");
+        await Redis.StartAsync();
+
+        while (await events.MoveNextAsync().AsTask().DefaultTimeout(TimeSpan.FromSeconds(30)))
+        {
+            frames.Add(events.Current);
+        }
+
+        var end = frames[^1].Event;
+        Assert.Equal("RUN_ERROR", AgUiProtocolRules.Type(end));
+        Assert.Equal("workflow_lost", end["code"]!.GetValue<string>());
+        AgUiProtocolRules.AssertValidRun(frames.Select(f => f.Event).ToList());
+        AssertNoUnhandledError();
+        Assert.Contains(Logs.Entries, e => e.EventId == 8006 && e.Level == LogLevel.Warning);
+    }
+
+    /// <summary>The sequence in an AG-UI event id (<c>{epoch}-{sequence}:{index}</c>); 0 for a frame without one.</summary>
+    private static long SequenceOf(string? id) =>
+        id is null ? 0 : long.Parse(id[(id.LastIndexOf('-') + 1)..id.LastIndexOf(':')], System.Globalization.CultureInfo.InvariantCulture);
 
     private FelixApplication StartNode() => Cluster.StartNode("a", Held, services: services =>
     {

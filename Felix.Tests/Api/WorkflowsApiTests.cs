@@ -105,6 +105,43 @@ public sealed partial class WorkflowsApiTests
         Assert.DoesNotContain("   at ", problem.ToJsonString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("null")]
+    public async Task AMissingOrNullBodyIsTold400InTheApisWordsNotTheFrameworks(string body)
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+
+        var response = await client.PostAsync("api/v1/workflows", new StringContent(body, Encoding.UTF8, "application/json")).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        Assert.Equal(("Malformed request", "The request needs a JSON body: none was sent, or it was null."),
+            (problem["title"]!.GetValue<string>(), problem["detail"]!.GetValue<string>()));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("text/plain")]
+    public async Task ABodyThatIsNotJsonByItsMediaTypeGets415UnsupportedMediaType(string? mediaType)
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes("{\"task\":\"Explain quantum computing\"}"));
+        if (mediaType is not null)
+        {
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType);
+        }
+
+        var response = await client.PostAsync("api/v1/workflows", content).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        Assert.Equal(("Unsupported Media Type", "Send the body as JSON, with Content-Type: application/json."),
+            (problem["title"]!.GetValue<string>(), problem["detail"]!.GetValue<string>()));
+    }
+
     [Fact]
     public async Task BodyOverTheLimitReturns413()
     {

@@ -61,6 +61,8 @@ public sealed class CompatFilterTests
     [InlineData("min_confidence=high", "min_confidence must be a number between 0 and 1")]
     [InlineData("last_event_id=nonsense", "Invalid last_event_id")]
     [InlineData("types=agent_output,no_such_type", "Unknown event type in types")]
+    [InlineData("types=all,no_such_type", "Unknown event type in types")]
+    [InlineData("types=all&types=no_such_type", "Unknown event type in types")]
     public async Task MalformedQueryIsRefusedWith1008AndAReasonNamingTheParameter(string query, string reason)
     {
         await using var app = CreateServer();

@@ -148,5 +148,39 @@ public sealed class CompatProtocolTests
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None).DefaultTimeout();
     }
 
+    [Fact]
+    public async Task StatusCommandGivesThePositionOfTheLastEventSentNotTheOneAtConnect()
+    {
+        await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00.005"), ("Felix:Workflows:ShutdownGracePeriod", "00:00:00"));
+        using var client = app.CreateApiClient();
+        var workflow = await client.CreateWorkflowAsync("Explain quantum computing", 5);
+        using var socket = await app.ConnectRawAsync(WorkflowPath(workflow.WorkflowId, "types=all"));
+        Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
+        var snapshot = (await socket.ReceiveJsonAsync())!;
+        var atConnect = snapshot["last_sequence"]!.GetValue<long>();
+
+        var beforeCommand = 0L;
+        while (beforeCommand < atConnect + 20)
+        {
+            beforeCommand = (await socket.ReceiveJsonAsync())!["sequence"]!.GetValue<long>();
+        }
+
+        await socket.SendTextAsync("status");
+        var beforeReply = beforeCommand;
+        JsonObject frame;
+        while ((frame = (await socket.ReceiveJsonAsync())!)["event_id"] is not null)
+        {
+            beforeReply = frame["sequence"]!.GetValue<long>();
+        }
+
+        // Resuming from the reply's position repeats at most an event that was being sent meanwhile and never skips one.
+        var position = frame["last_sequence"]!.GetValue<long>();
+        Assert.Equal("workflow_status", frame.Type());
+        Assert.InRange(position, beforeCommand - 1, beforeReply);
+        Assert.Equal(snapshot.Str("epoch"), frame.Str("epoch"));
+        Assert.Null(frame["replayed_from_start"]);
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None).DefaultTimeout();
+    }
+
     private static string JsonValueKind(JsonNode? node) => node!.GetValueKind().ToString();
 }

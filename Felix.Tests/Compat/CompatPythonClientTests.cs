@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Felix.Server.Compat;
+using Felix.Tests.Hubs;
 using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using static Felix.Tests.Compat.CompatTestSupport;
 
 namespace Felix.Tests.Compat;
@@ -15,10 +18,19 @@ public sealed partial class CompatPythonClientTests
     public async Task PythonExampleRunsAWorkflowToTheEndAndPrintsWhatTheOriginalPrinted()
     {
         // A short keepalive and a paced model, so pings happen in both directions during the run.
-        await using var app = CreateServer(("Felix:Streaming:PingInterval", "00:00:00.2"), ("Felix:Llm:OfflineTokenDelay", "00:00:00.004"));
+        var model = new HeldModel();
+        await using var app = CreateServer(("Felix:Streaming:PingInterval", "00:00:00.2"), ("Felix:Llm:OfflineTokenDelay", "00:00:00.004"))
+            .WithServices(model.Install);
+        var connections = app.Services.GetRequiredService<CompatConnections>();
 
-        var result = await PythonClient.RunAsync(app.BaseAddress, Key,
+        var run = PythonClient.RunAsync(app.BaseAddress, Key,
             "--task", "Explain quantum computing", "--max-steps", "4", "--non-interactive", "--ping-interval", "0.5", "--verbose");
+        // The agents wait for the example's socket, so its keepalive meets a live stream (the paced tokens then take
+        // seconds). Without that, an example slower to start than the whole run (a loaded machine) was sent the finished
+        // history and the close before its first ping, and rightly got no pong.
+        await Poll.UntilAsync(() => Task.FromResult(run.IsCompleted || connections.WorkflowCount > 0), "the example's socket to open");
+        model.Release();
+        var result = await run;
 
         Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
         Assert.DoesNotContain("NaN", result.Stdout, StringComparison.Ordinal);
@@ -49,10 +61,10 @@ public sealed partial class CompatPythonClientTests
         var keepalive = Match(result, Keepalive());
         // Pongs flow, and only in answer to pings. How many pings go unanswered is not the server's to decide: the example
         // pings on a timer, so one that reads behind (a starved process) keeps pinging after the server has sent its last
-        // event and closed, and those pings cannot be answered. That the server answers every ping it reads while open is pinned without timing in
+        // event and closed, and those pings cannot be answered; the pings of the live run's seconds are. That the server answers every ping it reads while open is pinned without timing in
         // CompatStreamTests.ServerPingsAnIdleClientAndAnswersItsPingWithPong.
         var (pings, pongs) = (int.Parse(keepalive.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(keepalive.Groups[2].Value, CultureInfo.InvariantCulture));
-        Assert.True(pongs > 0 && pongs <= pings, $"{pings} pings sent, {pongs} pongs received");
+        Assert.True(pongs > 0 && pongs <= pings, $"{pings} pings sent, {pongs} pongs received\n{result.Stdout}\n{result.Stderr}");
         Assert.True(int.Parse(keepalive.Groups[3].Value, CultureInfo.InvariantCulture) > 0, "the server sent no keepalive ping");
     }
 
@@ -75,6 +87,24 @@ public sealed partial class CompatPythonClientTests
         Assert.Equal(workflow.AgentsSpawned.Select(a => a.AgentId), outputs);
         Assert.Single(result.Lines, l => l.StartsWith("Synthesis started with ", StringComparison.Ordinal));
         Assert.Single(result.Lines, l => l == "Workflow complete");
+    }
+
+    [Fact]
+    public async Task PythonExampleWaitsTheSecondsA1013AsksForThenResumes()
+    {
+        var reads = new FirstRecordReadFails();
+        await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00.001")).WithServices(reads.Install);
+
+        var result = await PythonClient.RunAsync(app.BaseAddress, Key, "--task", "Explain quantum computing", "--max-steps", "2", "--non-interactive");
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
+        Assert.Contains("Connection lost (1013 Storage unavailable: retry after 5 seconds.).", result.Lines);
+        Assert.Contains("Retrying in 5 s, as the server asked.", result.Lines);
+        Assert.Single(result.Lines, l => l == "Workflow complete");
+        var workflowId = Match(result, WorkflowCreated()).Groups[1].Value;
+        var connects = reads.ReadsOf(workflowId);
+        Assert.True(connects.Count >= 2, $"{connects.Count} connects");
+        Assert.True(connects[1] - connects[0] >= TimeSpan.FromSeconds(5), $"came back after {(connects[1] - connects[0]).TotalSeconds:0.00} s");
     }
 
     [Fact]

@@ -103,6 +103,88 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : RedisOutageTest(
         AssertOutageLoggedAsWarning();
     }
 
+    [Fact]
+    public async Task ARawClientOfARunLostWithARedisThatCameBackEmptyIsClosedWithTheReasonAndTheNodeWarns()
+    {
+        var node = StartNode();
+        using var client = node.CreateApiClient();
+        var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
+        // Every type, so that the last event of the history is among the frames.
+        using var socket = await node.ConnectRawAsync(WorkflowPath(running, "types=all"));
+        Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
+        var snapshot = (await socket.ReceiveJsonAsync())!;
+        // The history is read to its end before Redis stops: the client then waits for live events.
+        for (var seen = 0L; seen < snapshot["last_sequence"]!.GetValue<long>();)
+        {
+            seen = (await socket.ReceiveJsonAsync())!.Sequence();
+        }
+
+        // The run's next write meets the outage and pauses; Redis then comes back without its data (no persistence).
+        await Redis.StopAsync();
+        Held.Release();
+        await Poll.UntilAsync(() => Task.FromResult(Logs.Entries.Any(e => e.EventId == PausedForStorage)), "the run to pause for storage");
+        await Redis.StartAsync();
+
+        // No silence: after what the run published before the outage (it may still have been on its way to its held
+        // model call), the stream ends with a close that says why.
+        var frames = await socket.ReadToCloseAsync(TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain(frames, f => f.Type() is "workflow_complete" or "workflow_error");
+        Assert.Equal(CompatCloseCodes.WorkflowLost, socket.CloseStatus);
+        Assert.Equal(CompatCloseCodes.WorkflowLostReason, socket.CloseStatusDescription);
+
+        Assert.Contains(Logs.Entries, e => e.EventId == LostWithStorage && e.Level == LogLevel.Warning && e.Exception is null
+            && e.Message.Contains(running, StringComparison.Ordinal));
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error);
+
+        // A client that connects again is told the workflow is not there, as for any unknown workflow.
+        using var again = await node.ConnectRawAsync(WorkflowPath(running));
+        Assert.Empty(await again.ReadToCloseAsync());
+        Assert.Equal(CompatCloseCodes.PolicyViolation, again.CloseStatus);
+        Assert.Equal(CompatCloseCodes.WorkflowNotFound, again.CloseStatusDescription);
+    }
+
+    [Fact]
+    public async Task ARawClientOnAnotherNodeOfARunLostWithARedisThatCameBackEmptyIsClosedWithTheReason()
+    {
+        var runner = StartNode();
+        using var client = runner.CreateApiClient();
+        var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
+        // Started once the run is taken, so the workflow runs on the first node and the client watches from this one.
+        var watcher = Cluster.StartNode("b", services: services => services.AddSingleton<ILoggerProvider>(Logs));
+        using var socket = await watcher.ConnectRawAsync(WorkflowPath(running, "types=all"));
+        Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
+        var snapshot = (await socket.ReceiveJsonAsync())!;
+        for (var seen = 0L; seen < snapshot["last_sequence"]!.GetValue<long>();)
+        {
+            seen = (await socket.ReceiveJsonAsync())!.Sequence();
+        }
+
+        await Redis.StopAsync();
+        Held.Release();
+        await Poll.UntilAsync(() => Task.FromResult(Logs.Entries.Any(e => e.EventId == PausedForStorage)), "the run to pause for storage");
+        await Redis.StartAsync();
+
+        // The watching node looks its quiet streams up in the log every few seconds and finds this one gone.
+        var frames = await socket.ReadToCloseAsync(TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain(frames, f => f.Type() is "workflow_complete" or "workflow_error");
+        Assert.Equal(CompatCloseCodes.WorkflowLost, socket.CloseStatus);
+        Assert.Equal(CompatCloseCodes.WorkflowLostReason, socket.CloseStatusDescription);
+        Assert.Contains(Logs.Entries, e => e.EventId == StreamGoneFromTheLog && e.Level == LogLevel.Warning
+            && e.Message.Contains(running, StringComparison.Ordinal));
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error);
+    }
+
+    /// <summary>The fan-out's Warning: a stream this node listens to is gone from the log.</summary>
+    private const int StreamGoneFromTheLog = 1003;
+
+    /// <summary>The runner's Warning: a run paused by a storage fault.</summary>
+    private const int PausedForStorage = 2111;
+
+    /// <summary>The runner's Warning: the paused run's record was gone when storage came back.</summary>
+    private const int LostWithStorage = 2117;
+
     private FelixApplication StartNode() => Cluster.StartNode("a", Held, services: services =>
     {
         Reads.Install(services);

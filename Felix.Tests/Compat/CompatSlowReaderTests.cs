@@ -65,7 +65,7 @@ public sealed class CompatSlowReaderTests
     {
         await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00"));
         using var client = app.CreateApiClient();
-        using var socket = await ConnectWithSmallBuffersAsync(app, $"api/v1/ws/system/events?api_key={Key}");
+        using var socket = await ConnectWithSmallBuffersAsync(app, $"api/v1/ws/system/events?api_key={Key}&types=all");
         var completedRead = new ConcurrentQueue<string>();
         var reading = ReadSlowlyAsync(socket, TimeSpan.FromMilliseconds(50), frame =>
         {

@@ -223,30 +223,25 @@ public sealed partial class OpenApiDocumentTests
     }
 
     /// <summary>The application's workflow store, until <see cref="Failing"/>: then every call fails as a broken disk does.</summary>
-    private sealed class FaultyWorkflowStore(IWorkflowStore inner) : IWorkflowStore
+    private sealed class FaultyWorkflowStore(IWorkflowStore inner) : DelegatingWorkflowStore(inner)
     {
         private const int SqliteIoError = 10;
 
         public volatile bool Failing;
 
-        public static void Replace(IServiceCollection services)
-        {
-            var store = services.Last(d => d.ServiceType == typeof(IWorkflowStore));
-            services.AddSingleton(sp => new FaultyWorkflowStore((IWorkflowStore)store.ImplementationFactory!(sp)));
-            services.AddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<FaultyWorkflowStore>());
-        }
+        public static void Replace(IServiceCollection services) => Decorate(services, inner => new FaultyWorkflowStore(inner));
 
-        public Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default) =>
-            Failing ? Fail<bool>() : inner.CreateAsync(workflow, cancellationToken);
+        public override Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default) =>
+            Failing ? Fail<bool>() : base.CreateAsync(workflow, cancellationToken);
 
-        public Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
-            Failing ? Fail<WorkflowRecord?>() : inner.GetAsync(id, cancellationToken);
+        public override Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
+            Failing ? Fail<WorkflowRecord?>() : base.GetAsync(id, cancellationToken);
 
-        public Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default) =>
-            Failing ? Fail<WorkflowRecord?>() : inner.UpdateAsync(id, update, cancellationToken);
+        public override Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default) =>
+            Failing ? Fail<WorkflowRecord?>() : base.UpdateAsync(id, update, cancellationToken);
 
-        public Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default) =>
-            Failing ? Fail<(IReadOnlyList<WorkflowRecord>, int)>() : inner.ListAsync(status, owner, page, pageSize, cancellationToken);
+        public override Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default) =>
+            Failing ? Fail<(IReadOnlyList<WorkflowRecord>, int)>() : base.ListAsync(status, owner, page, pageSize, cancellationToken);
 
         private static Task<T> Fail<T>() => Task.FromException<T>(new SqliteException("SQLite Error 10: 'disk I/O error'.", SqliteIoError));
     }

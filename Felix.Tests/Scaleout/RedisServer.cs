@@ -10,8 +10,11 @@ namespace Felix.Tests.Scaleout;
 /// A real redis-server of the test's own on a free loopback port, without persistence, stopped with the test class.
 /// <see cref="StopAsync"/> and <see cref="StartAsync"/> restart it on the same port (with its data gone).
 /// </summary>
-public sealed class RedisServer : IAsyncLifetime
+public class RedisServer : IAsyncLifetime
 {
+    /// <summary>How the server keeps its data: here not at all, so a restart comes back empty.</summary>
+    private protected virtual string[] PersistenceArguments => ["--save", "", "--appendonly", "no"];
+
     private readonly string _directory = Directory.CreateTempSubdirectory("felix-redis-").FullName;
     private Process? _process;
 
@@ -44,7 +47,7 @@ public sealed class RedisServer : IAsyncLifetime
             UseShellExecute = false,
         };
         foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-                     "--save", "", "--appendonly", "no", "--dir", _directory, "--daemonize", "no" })
+                     "--dir", _directory, "--daemonize", "no" }.Concat(PersistenceArguments))
         {
             start.ArgumentList.Add(arg);
         }
@@ -131,4 +134,14 @@ public sealed class RedisServer : IAsyncLifetime
             return false;
         }
     }
+}
+
+/// <summary>
+/// A redis-server that keeps its data as production should (AOF, <c>appendonly yes</c>), written to disk before each
+/// command is answered, so a restart, even after the SIGKILL of <see cref="RedisServer.StopAsync"/>, comes back with
+/// everything it acknowledged.
+/// </summary>
+public sealed class PersistentRedisServer : RedisServer
+{
+    private protected override string[] PersistenceArguments => ["--save", "", "--appendonly", "yes", "--appendfsync", "always"];
 }

@@ -120,7 +120,7 @@ public sealed class ScaleoutDeliveryTests(RedisServer redis) : IClassFixture<Red
     [Fact]
     public async Task RawSystemStreamOnAnotherNodeSeesTheWorkflowsStatusChanges()
     {
-        using var socket = await _b.ConnectRawAsync("api/v1/ws/system/events");
+        using var socket = await _b.ConnectRawAsync("api/v1/ws/system/events?types=workflow_status");
         Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
         _held.Release();
 

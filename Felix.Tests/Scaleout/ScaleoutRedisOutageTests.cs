@@ -10,6 +10,8 @@ using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Felix.Tests.Scaleout;
 
@@ -134,6 +136,50 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         await RestartRedisAsync(client);
         var after = (await client.CreateWorkflowAsync(maxSteps: 1)).WorkflowId;
         Assert.IsType<WorkflowCompleteEvent>((await ReadStreamAsync(connection, after))[^1]);
+    }
+
+    [Fact]
+    public async Task AnEventStreamOfARunLostWithARedisThatCameBackEmptyEndsWithAMessageSayingSo()
+    {
+        var logs = new LogCapture();
+        var node = _cluster.StartNode("a", _held, services: s => s.AddSingleton<ILoggerProvider>(logs));
+        using var client = node.CreateApiClient();
+        var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await client.WaitForFirstAgentAsync(running);
+        var stored = (await client.ReadEventsAsync(running)).Count;
+        await using var connection = node.CreateHubConnection("json");
+        await connection.StartAsync().DefaultTimeout();
+        var received = new List<WorkflowEvent>();
+        var stream = Task.Run(async () =>
+        {
+            await foreach (var evt in connection.StreamAsync<WorkflowEvent>(nameof(IWorkflowHub.StreamEvents), running, (long?)null, (string[]?)null))
+            {
+                lock (received)
+                {
+                    received.Add(evt);
+                }
+            }
+        });
+        // The history is read before Redis stops: the stream then waits for live events.
+        await Poll.UntilAsync(() => Task.FromResult(stream.IsCompleted || Count(received) >= stored), "the stream's history");
+
+        await redis.StopAsync();
+        _held.Release();
+        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 2111)), "the run to pause for storage");
+        await redis.StartAsync();
+
+        var lost = await Assert.ThrowsAsync<HubException>(() => stream.DefaultTimeout(TimeSpan.FromSeconds(30)));
+        Assert.Contains($"Workflow '{running}' was lost: its record and history were lost with storage.", lost.Message, StringComparison.Ordinal);
+        Assert.Equal(HubConnectionState.Connected, connection.State);
+        Assert.Contains(logs.Entries, e => e.EventId == 2117 && e.Level == LogLevel.Warning);
+    }
+
+    private static int Count(List<WorkflowEvent> events)
+    {
+        lock (events)
+        {
+            return events.Count;
+        }
     }
 
     private static async Task<List<WorkflowEvent>> ReadStreamAsync(HubConnection connection, string workflowId)

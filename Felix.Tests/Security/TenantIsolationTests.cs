@@ -51,6 +51,36 @@ public sealed class TenantIsolationTests
         await a.WaitForTerminalAsync(created.WorkflowId);
     }
 
+    [Fact]
+    public async Task SystemStatusCountsOnlyTheCallersTenantAndTheAdminSeesTheNode()
+    {
+        var model = new Felix.Tests.Hubs.HeldModel();
+        await using var app = TenantApplication.Create().WithServices(model.Install);
+        using var a = app.CreateApiClient(TenantApplication.KeyA);
+        using var b = app.CreateApiClient(TenantApplication.KeyB);
+        using var admin = app.CreateApiClient(TenantApplication.AdminKey);
+        var created = await a.CreateWorkflowAsync("Tenant A's secret merger plan", maxSteps: 2);
+        await Poll.UntilAsync(async () => await CountAgentsAsync(a) == 1, "tenant A's agent to be at work");
+
+        var ofA = await StatusAsync(a);
+        var ofB = await StatusAsync(b);
+        var ofAdmin = await StatusAsync(admin);
+        model.Release();
+
+        Assert.Equal((1, 0, 1), Counts(ofA));
+        Assert.Equal((0, 0, 0), Counts(ofB));
+        Assert.Equal((1, 0, 1), Counts(ofAdmin));
+        Assert.Empty(ofB["connections"]!.AsObject());
+        Assert.Equal(0, ofAdmin["connections"]!["websocket"]!.GetValue<int>());
+        await a.WaitForTerminalAsync(created.WorkflowId);
+
+        static (int, int, int) Counts(System.Text.Json.Nodes.JsonNode status) => (
+            status["active_workflows"]!.GetValue<int>(), status["queued_workflows"]!.GetValue<int>(), status["active_agents"]!.GetValue<int>());
+    }
+
+    private static async Task<System.Text.Json.Nodes.JsonNode> StatusAsync(HttpClient client) =>
+        System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync("api/v1/system/status").DefaultTimeout())!;
+
     private static async Task<int> CountAgentsAsync(HttpClient client) =>
         System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync("api/v1/agents").DefaultTimeout())!["total"]!.GetValue<int>();
 

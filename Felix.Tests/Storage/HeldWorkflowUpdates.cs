@@ -1,4 +1,5 @@
 using Felix.Server.Workflows;
+using Felix.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Felix.Tests.Storage;
@@ -22,20 +23,11 @@ internal sealed class HeldWorkflowUpdates
 
     public void Release() => _gate.TrySetResult();
 
-    public void Install(IServiceCollection services)
+    public void Install(IServiceCollection services) => DelegatingWorkflowStore.Decorate(services, inner => new Store(inner, this));
+
+    private sealed class Store(IWorkflowStore inner, HeldWorkflowUpdates held) : DelegatingWorkflowStore(inner)
     {
-        var original = services.Last(d => d.ServiceType == typeof(IWorkflowStore));
-        services.Remove(original);
-        services.AddSingleton<IWorkflowStore>(sp => new Store((IWorkflowStore)original.ImplementationFactory!(sp), this));
-    }
-
-    private sealed class Store(IWorkflowStore inner, HeldWorkflowUpdates held) : IWorkflowStore
-    {
-        public Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default) => inner.CreateAsync(workflow, cancellationToken);
-
-        public Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
-
-        public async Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default)
+        public override async Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default)
         {
             if (Interlocked.Exchange(ref held._armed, 0) == 1)
             {
@@ -43,10 +35,7 @@ internal sealed class HeldWorkflowUpdates
                 await held._gate.Task;
             }
 
-            return await inner.UpdateAsync(id, update, cancellationToken);
+            return await Inner.UpdateAsync(id, update, cancellationToken);
         }
-
-        public Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default) =>
-            inner.ListAsync(status, owner, page, pageSize, cancellationToken);
     }
 }

@@ -45,13 +45,19 @@ public sealed class StorageFaultTests : IAsyncLifetime
         using var client = app.CreateApiClient();
         var before = await client.CreateWorkflowAsync("Before the disk fills", maxSteps: 1);
         await client.WaitForTerminalAsync(before.WorkflowId);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode);
+        var ready = await client.GetAsync("health/ready").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        // The probes answer anyone: they say what is wrong, not where the files are.
+        Assert.DoesNotContain(_directory, await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         var filler = Path.Combine(_directory, "filler");
         Fill(filler);
 
         await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.ServiceUnavailable,
             "readiness to report the full disk");
+        var unready = await (await client.GetAsync("health/ready").DefaultTimeout()).Content.ReadAsStringAsync();
+        Assert.Contains("The database cannot be written", unready, StringComparison.Ordinal);
+        Assert.DoesNotContain(_directory, unready, StringComparison.Ordinal);
         var refused = await client.PostAsJsonAsync("api/v1/workflows", new { task = "While the disk is full", max_steps = 1 }).DefaultTimeout();
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);

@@ -161,4 +161,25 @@ public abstract class WorkflowStoreSpec
         Assert.Empty(past.Items);
         Assert.Equal(4, past.Total);
     }
+
+    [Theory]
+    [InlineData(21_474_838, 100)] // (page - 1) * page size just past int.MaxValue
+    [InlineData(int.MaxValue, 2)]
+    [InlineData(int.MaxValue, 100)]
+    public async Task APageFarPastTheEndIsEmptyHoweverLargeItsNumber(int page, int pageSize)
+    {
+        var store = await CreateStoreAsync();
+        for (var i = 1; i <= 5; i++)
+        {
+            await store.CreateAsync(Workflow($"wf_{i}", i, WorkflowStatuses.Completed, "a")).DefaultTimeout();
+        }
+
+        var all = await store.ListAsync(null, null, page, pageSize).DefaultTimeout();
+        var completed = await store.ListAsync(WorkflowStatuses.Completed, "a", page, pageSize).DefaultTimeout();
+
+        Assert.Empty(all.Items);
+        Assert.Equal(5, all.Total);
+        Assert.Empty(completed.Items);
+        Assert.Equal(5, completed.Total);
+    }
 }

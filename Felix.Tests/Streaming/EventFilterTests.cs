@@ -84,6 +84,10 @@ public sealed class EventFilterTests
         Assert.Contains("agent_output, agent_output_delta, agent_reasoning_delta", unknown.Message, StringComparison.Ordinal);
         Assert.Contains("or 'all'", unknown.Message, StringComparison.Ordinal);
 
+        // "all" does not excuse a misspelt name beside it.
+        Assert.Contains("'agent_exploded'", Assert.Throws<ArgumentException>(() => EventFilter.ParseTypes(["all,agent_exploded"], absent)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => EventFilter.ParseTypes(["all", "bogus"], absent));
+
         // Names are case-sensitive, "all" too.
         Assert.Throws<ArgumentException>(() => EventFilter.ParseTypes(["ALL"], absent));
         Assert.Throws<ArgumentException>(() => EventFilter.ParseTypes(["Agent_Output"], absent));

@@ -82,26 +82,12 @@ public sealed class WorkflowRunnerTests
 
         public int Failed => Math.Min(Volatile.Read(ref _failed), _failures);
 
-        public void Install(IServiceCollection services)
+        public void Install(IServiceCollection services) => DelegatingWorkflowStore.Decorate(services, inner => new Store(inner, this));
+
+        private sealed class Store(IWorkflowStore inner, FlakyFinishStore owner) : DelegatingWorkflowStore(inner)
         {
-            var original = services.Last(d => d.ServiceType == typeof(IWorkflowStore));
-            services.Remove(original);
-            services.AddSingleton<IWorkflowStore>(sp => new Store(
-                (IWorkflowStore)(original.ImplementationInstance ?? original.ImplementationFactory?.Invoke(sp) ?? ActivatorUtilities.CreateInstance(sp, original.ImplementationType!)),
-                this));
-        }
-
-        private sealed class Store(IWorkflowStore inner, FlakyFinishStore owner) : IWorkflowStore
-        {
-            public Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default) => inner.CreateAsync(workflow, cancellationToken);
-
-            public Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
-
-            public Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default) =>
-                inner.ListAsync(status, owner, page, pageSize, cancellationToken);
-
-            public Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default) =>
-                inner.UpdateAsync(id, w =>
+            public override Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default) =>
+                Inner.UpdateAsync(id, w =>
                 {
                     var next = update(w);
                     if (next is not null && WorkflowStatuses.IsTerminal(next.Status) && Interlocked.Increment(ref owner._failed) <= owner._failures)

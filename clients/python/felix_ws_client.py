@@ -10,7 +10,8 @@ output, written against the documented protocol (docs/compatibility.md) with onl
     3. WS   /api/v1/ws/workflows/{id}?api_key=KEY
        prints the events until workflow_complete or workflow_error, answers {"type":"ping"} with the text
        "pong", sends its own text "ping" when idle (the server answers "pong", which it skips), and after a dropped connection reconnects with last_event_id=<the last
-       event_id it saw>, so nothing is missed and nothing is printed twice.
+       event_id it saw>, so nothing is missed and nothing is printed twice; after a 1013 close (the server's storage is
+       unavailable) it waits the seconds the close reason names before reconnecting.
 
 Exit codes: 0 workflow completed, 1 workflow failed or cancelled, 2 could not reach or use the server, 130 interrupted.
 """
@@ -19,6 +20,8 @@ import argparse
 import asyncio
 import json
 import os
+import random
+import re
 import sys
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -38,6 +41,8 @@ EXIT_UNAVAILABLE = 2
 EXIT_INTERRUPTED = 130
 
 MAX_RECONNECTS = 5
+MAX_ASKED_WAIT = 120
+RETRY_AFTER = re.compile(r"retry after (\d+) seconds?", re.IGNORECASE)
 PREVIEW_CHARS = 200
 
 
@@ -101,6 +106,7 @@ class FelixWebSocketClient:
     async def stream_workflow(self, workflow_id):
         """Follows the workflow to its end. Returns the terminal event."""
         reconnects = 0
+        waited_as_asked = 0
         while True:
             url = self.stream_url(workflow_id)
             if self.last_event_id:
@@ -124,10 +130,20 @@ class FelixWebSocketClient:
             if code == 1008:
                 # Policy violation: bad key or unknown workflow; retrying cannot help.
                 raise ServerError(f"WebSocket closed by the server: {reason}")
+            print(f"Connection lost ({code if code is not None else 'no close frame'} {reason}).".replace(" )", ")"))
+            asked = retry_after(code, reason)
+            if asked is not None:
+                # The server is up but cannot serve the stream yet (1013: its storage is unavailable) and says when to
+                # come back: waiting that long is not a failure, so it does not spend the reconnect budget, only its own.
+                waited_as_asked += asked
+                if waited_as_asked > MAX_ASKED_WAIT:
+                    raise ServerError(f"Connection refused ({code} {reason}); gave up after waiting {MAX_ASKED_WAIT} s as asked")
+                print(f"Retrying in {asked} s, as the server asked.")
+                await asyncio.sleep(asked + random.uniform(0, 1))
+                continue
             reconnects += 1
             if reconnects > MAX_RECONNECTS:
                 raise ServerError(f"Connection lost ({code} {reason}); gave up after {MAX_RECONNECTS} reconnects")
-            print(f"Connection lost ({code if code is not None else 'no close frame'} {reason}).".replace(" )", ")"))
             await asyncio.sleep(min(0.2 * 2 ** (reconnects - 1), 5))
 
     async def read_events(self, ws):
@@ -236,6 +252,12 @@ class FelixWebSocketClient:
 def is_cancelled(event):
     """A cancelled run ends with a workflow_status event "cancelled" (the connect snapshot has no event_id)."""
     return event.get("type") == "workflow_status" and event.get("status") == "cancelled" and "event_id" in event
+
+
+def retry_after(code, reason):
+    """The seconds a 1013 close (try again later) asks the client to wait, as its reason states them; else None."""
+    match = RETRY_AFTER.search(reason or "") if code == 1013 else None
+    return int(match.group(1)) if match else None
 
 
 def percent(value):
