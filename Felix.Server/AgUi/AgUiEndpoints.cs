@@ -56,7 +56,7 @@ internal static class AgUiEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {MaxBodyBytes} bytes.")
             .ProducesValidationProblem("forwardedProps.max_steps", $"max_steps must be between 1 and {WorkflowRequestValidator.MaxStepsLimit}.")
             .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", "The workflow queue is full. Retry after 5 seconds.")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", $"The workflow queue is full. Retry after {ProblemResponses.RetryAfterSeconds} seconds.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server shutting down", "The server is stopping and takes no new workflows. Retry shortly, against this or another node.")
             .ProducesStorageUnavailable();
 

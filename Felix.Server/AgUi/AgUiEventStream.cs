@@ -5,6 +5,7 @@ using Felix.Server.Api;
 using Felix.Server.Approvals;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.AgUi;
 
@@ -17,7 +18,8 @@ namespace Felix.Server.AgUi;
 /// asked for <c>cancel_on_disconnect</c>.
 /// </summary>
 internal sealed partial class AgUiEventStream(
-    EventPublisher publisher, WorkflowService workflows, ApprovalService approvals, IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
+    EventPublisher publisher, WorkflowService workflows, DeferredCancels deferredCancels, ApprovalService approvals,
+    IOptions<WorkflowOptions> options, IHostApplicationLifetime lifetime, ILogger<AgUiEventStream> logger)
 {
     /// <summary>The <c>RUN_ERROR</c> code of a run whose stream could not be read: the store is down, the workflow goes on.</summary>
     public const string StorageUnavailableCode = "storage_unavailable";
@@ -70,7 +72,7 @@ internal sealed partial class AgUiEventStream(
                 // The response has started, so the 503 the API answers before a stream cannot be sent: the run ends with
                 // RUN_ERROR telling the client when to run again (with Last-Event-ID, it resumes where it was).
                 LogStorageUnavailable(logger, workflowId, unavailable.GetType().Name, unavailable.Message);
-                foreach (var frame in run.Fail(StorageUnavailableProblem.Message, StorageUnavailableCode))
+                foreach (var frame in run.Fail(StorageUnavailableProblem.Message(options), StorageUnavailableCode))
                 {
                     yield return frame;
                 }
@@ -142,8 +144,25 @@ internal sealed partial class AgUiEventStream(
                 && !lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 LogCancelOnDisconnect(logger, workflowId);
-                await workflows.CancelAsync(workflowId, owner, CancellationToken.None);
+                await CancelOnDisconnectAsync(workflowId, owner);
             }
+        }
+    }
+
+    /// <summary>
+    /// The cancel the run asked for. Its client is gone, so nobody would retry a cancel that meets a storage outage (REST
+    /// answers that one 503): it is handed to <see cref="DeferredCancels"/>, which writes it once storage is back.
+    /// </summary>
+    private async Task CancelOnDisconnectAsync(string workflowId, string owner)
+    {
+        try
+        {
+            await workflows.CancelAsync(workflowId, owner, CancellationToken.None);
+        }
+        catch (Exception ex) when (StorageFaults.Is(ex))
+        {
+            LogCancelDeferred(logger, workflowId, ex.GetType().Name, ex.Message);
+            deferredCancels.Add(workflowId, owner);
         }
     }
 
@@ -192,6 +211,9 @@ internal sealed partial class AgUiEventStream(
 
     [LoggerMessage(EventId = 8006, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} ended with RUN_ERROR: the workflow was lost with storage")]
     private static partial void LogLost(ILogger logger, string workflowId);
+
+    [LoggerMessage(EventId = 8007, Level = LogLevel.Warning, Message = "AG-UI client of workflow {WorkflowId} went away while storage is unavailable ({Fault}: {Cause}): its cancel is written once storage is back")]
+    private static partial void LogCancelDeferred(ILogger logger, string workflowId, string fault, string cause);
 
     [LoggerMessage(EventId = 8003, Level = LogLevel.Warning, Message = "AG-UI run of workflow {WorkflowId} dropped: slow consumer")]
     private static partial void LogSlowConsumer(ILogger logger, string workflowId);

@@ -24,7 +24,7 @@ internal static class ApprovalsApi
             .ProducesMalformed("The request body is not valid JSON for this endpoint.")
             .ProducesProblem(StatusCodes.Status403Forbidden, Forbidden, ForbiddenDetail)
             .ProducesProblem(StatusCodes.Status404NotFound, "Approval not found", "Workflow 'wf_3f2a9c0d1e2b4a6f' has no approval 'apr_research_001_1'.")
-            .ProducesProblem(StatusCodes.Status409Conflict, AlreadyDecided, "Approval 'apr_research_001_1' was already decided: approve by api-key:acme.")
+            .ProducesProblem(StatusCodes.Status409Conflict, AlreadyDecided, "Approval 'apr_research_001_1' was already decided: approve by api-key:acme:ci.")
             .ProducesProblem(StatusCodes.Status409Conflict, ApiProblems.WorkflowFinishedTitle, WorkflowFinishedDetail("wf_3f2a9c0d1e2b4a6f", "cancelled"))
             .ProducesProblem(StatusCodes.Status409Conflict, RevisionLimitReached,
                 "The step of agent 'research_001' was sent back 5 times, the most Felix:Approvals:MaxRevisionsPerStep allows: approve or reject it.")

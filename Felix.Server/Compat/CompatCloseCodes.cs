@@ -13,11 +13,10 @@ internal static class CompatCloseCodes
 
     /// <summary>
     /// 1013 Try Again Later as well: the store (Redis, the database) could not be reached or written. Nothing was lost;
-    /// reconnect after the reason's seconds, with <c>last_event_id</c> to resume.
+    /// reconnect after the reason's seconds (<see cref="Api.StorageUnavailableProblem.Message(int)"/>, the configured
+    /// <c>Felix:Workflows:RetryAfterSeconds</c>), with <c>last_event_id</c> to resume.
     /// </summary>
     public const WebSocketCloseStatus StorageUnavailable = (WebSocketCloseStatus)1013;
-
-    public static readonly string StorageUnavailableReason = Api.StorageUnavailableProblem.Message;
 
     /// <summary>1001 Going Away: the server is shutting down.</summary>
     public const WebSocketCloseStatus GoingAway = WebSocketCloseStatus.EndpointUnavailable;

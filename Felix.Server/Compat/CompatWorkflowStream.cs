@@ -17,6 +17,7 @@ internal sealed partial class CompatWorkflowStream(
     CompatSendWatchdog watchdog,
     IHostApplicationLifetime lifetime,
     IOptions<CompatOptions> options,
+    IOptions<WorkflowOptions> workflowOptions,
     TimeProvider time,
     ILogger<CompatWorkflowStream> logger)
 {
@@ -99,7 +100,7 @@ internal sealed partial class CompatWorkflowStream(
             // The record, the history or a status command needed the store: the node recovers by itself, so the client
             // is told when to come back (as a hub call is), and the host does not log an unhandled exception with a stack.
             LogStorageUnavailable(logger, workflowId, ex.GetType().Name, ex.Message);
-            await socket.CloseAsync(CompatCloseCodes.StorageUnavailable, CompatCloseCodes.StorageUnavailableReason);
+            await socket.CloseAsync(CompatCloseCodes.StorageUnavailable, Api.StorageUnavailableProblem.Message(workflowOptions));
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
         {

@@ -4,6 +4,7 @@ using Felix.Server.Api;
 using Felix.Server.Platform;
 using Felix.Server.Workflows;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Hubs;
 
@@ -15,13 +16,10 @@ namespace Felix.Server.Hubs;
 /// (503 <c>Storage unavailable</c>): a <see cref="HubException"/> that tells the client to retry, and a Warning, since the
 /// node recovers by itself. Anything else is the server's fault and keeps its Error and stack.
 /// </summary>
-internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubErrorFilter> logger) : IHubFilter
+internal sealed partial class HubErrorFilter(TimeProvider time, IOptions<WorkflowOptions> workflowOptions, ILogger<HubErrorFilter> logger) : IHubFilter
 {
     /// <summary>Enough to see what a misbehaving client does; 1,000 bad calls a minute still log a handful of lines.</summary>
     public const int MistakesPerMinute = 5;
-
-    /// <summary>What a client is told when a call needed the store while it could not be reached or written.</summary>
-    public static readonly string StorageUnavailableMessage = StorageUnavailableProblem.Message;
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
@@ -91,7 +89,7 @@ internal sealed partial class HubErrorFilter(TimeProvider time, ILogger<HubError
     private HubException StorageUnavailable(HubInvocationContext invocationContext, Exception exception)
     {
         LogStorageUnavailable(logger, invocationContext.HubMethodName, invocationContext.Context.ConnectionId, exception.GetType().Name, exception.Message);
-        return new HubException(StorageUnavailableMessage);
+        return new HubException(StorageUnavailableProblem.Message(workflowOptions));
     }
 
     private void Refused(HubInvocationContext invocationContext, HubException exception)

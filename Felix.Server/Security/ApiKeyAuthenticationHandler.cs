@@ -104,13 +104,15 @@ internal sealed class ApiKeyRing
     public ApiKeyRing(IOptions<SecurityOptions> options, IConfiguration configuration)
     {
         JwtEnabled = options.Value.Jwt.Enabled;
-        var entries = options.Value.ApiKeys.Where(k => !string.IsNullOrEmpty(k.Key)).ToList();
+        var entries = options.Value.ApiKeys.Where(k => !string.IsNullOrEmpty(k.Key))
+            .Select(e => (e.Key, Principal: Principal(e.Tenant, e.Scopes, e.PrincipalName)))
+            .ToList();
         if (configuration[SecurityOptions.ApiKeyVariable] is { Length: > 0 } single)
         {
-            entries.Add(new ApiKeyEntry { Key = single, Tenant = FelixClaims.DefaultTenant, Scopes = [FelixClaims.AdminScope] });
+            entries.Add((single, Principal(FelixClaims.DefaultTenant, [FelixClaims.AdminScope], ApiKeyEntry.SingleKeyPrincipalName)));
         }
 
-        _keys = entries.Select(e => (Encoding.UTF8.GetBytes(e.Key), Principal(e.Tenant, e.Scopes, "api-key:" + e.Tenant))).ToArray();
+        _keys = entries.Select(e => (Encoding.UTF8.GetBytes(e.Key), e.Principal)).ToArray();
     }
 
     public bool JwtEnabled { get; }

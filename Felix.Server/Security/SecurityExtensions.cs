@@ -17,6 +17,7 @@ internal static partial class SecurityExtensions
     public static IServiceCollection AddFelixSecurity(this IServiceCollection services)
     {
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName)
+            .ValidateSettings(SecurityOptions.SectionName)
             .Validate(o => o.Jwt.ClockSkew >= TimeSpan.Zero, $"{SecurityOptions.SectionName}:Jwt:ClockSkew must not be negative.")
             // HS256 wants a key as long as its hash; the token library only refuses a shorter one on the first token.
             .Validate(o => o.Jwt.SigningKey is not { Length: > 0 } key || Encoding.UTF8.GetByteCount(key) >= JwtSettings.MinSigningKeyBytes,

@@ -1,7 +1,12 @@
+using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
 namespace Felix.Server.Security;
 
 /// <summary>Who may use the server (<c>Felix:Security</c>, plus the original's <c>FELIX_API_KEY</c>).</summary>
-public sealed class SecurityOptions
+public sealed class SecurityOptions : IValidatableObject
 {
     public const string SectionName = "Felix:Security";
 
@@ -19,13 +24,79 @@ public sealed class SecurityOptions
 
     /// <summary>JWT bearer tokens, as the original planned; off unless a signing key or an authority is set.</summary>
     public JwtSettings Jwt { get; set; } = new();
+
+    /// <summary>
+    /// Every key must be told apart from the others, or a decision and the limits could not say which one it was: a
+    /// name used twice in a tenant, a name that is not a plain word, and a key configured twice are refused at start,
+    /// one line each, without ever printing a key.
+    /// </summary>
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        var path = $"{SectionName}:{nameof(ApiKeys)}";
+        var names = new Dictionary<string, int>(StringComparer.Ordinal);
+        var keys = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < ApiKeys.Count; i++)
+        {
+            var entry = ApiKeys[i];
+            if (string.IsNullOrEmpty(entry.Key))
+            {
+                continue; // not a key: the ring leaves it out
+            }
+
+            if (!keys.TryAdd(entry.Key, i))
+            {
+                yield return new ValidationResult($"{path}:{i}:{nameof(ApiKeyEntry.Key)}: the same key as {nameof(ApiKeys)}:{keys[entry.Key]}: each key must be different.");
+                continue;
+            }
+
+            if (entry.Name is { Length: > 0 } name && !ApiKeyEntry.IsValidName(name))
+            {
+                yield return new ValidationResult(
+                    $"{path}:{i}:{nameof(ApiKeyEntry.Name)}: '{name}' is not a key name: use 1 to {ApiKeyEntry.MaxNameLength} letters, digits, '.', '_' or '-'.");
+            }
+            else if (!names.TryAdd(entry.PrincipalName, i))
+            {
+                yield return new ValidationResult(
+                    $"{path}:{i}:{nameof(ApiKeyEntry.Name)}: '{entry.NameOrFingerprint}' already names {nameof(ApiKeys)}:{names[entry.PrincipalName]} of tenant '{entry.Tenant}': give each key of a tenant a name of its own.");
+            }
+        }
+    }
 }
 
-public sealed class ApiKeyEntry
+public sealed partial class ApiKeyEntry
 {
+    /// <summary>The principal of <c>FELIX_API_KEY</c>, the original's single key: unchanged, as clients and records know it.</summary>
+    public const string SingleKeyPrincipalName = "api-key:" + FelixClaims.DefaultTenant;
+
+    /// <summary>Long enough for any label an operator gives a key ("ci", "billing-export-2026").</summary>
+    public const int MaxNameLength = 64;
+
     public string Key { get; set; } = "";
     public string Tenant { get; set; } = FelixClaims.DefaultTenant;
+
+    /// <summary>
+    /// Names the key within its tenant: its principal is <c>api-key:{Tenant}:{Name}</c>, which is what an approval's
+    /// <c>decided_by</c> records and what the per-principal limits count. Without one, the key's fingerprint stands in.
+    /// </summary>
+    public string? Name { get; set; }
+
     public List<string> Scopes { get; set; } = [];
+
+    /// <summary>The key's principal name: <c>api-key:{Tenant}:{Name}</c>.</summary>
+    internal string PrincipalName => $"api-key:{Tenant}:{NameOrFingerprint}";
+
+    internal string NameOrFingerprint => Name is { Length: > 0 } name ? name : Fingerprint(Key);
+
+    /// <summary>
+    /// The first 8 hex digits of the key's SHA-256: stable across restarts and reordered settings, found again by an
+    /// operator with <c>printf %s "$key" | sha256sum | cut -c1-8</c>, and 32 bits say nothing usable about a random key.
+    /// </summary>
+    internal static string Fingerprint(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)), 0, 4);
+
+    internal static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex NamePattern();
 }
 
 public sealed class JwtSettings

@@ -72,7 +72,13 @@ public sealed class WorkflowOptions
     /// </summary>
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(DefaultShutdownGraceSeconds);
 
-    /// <summary>Seconds to suggest in <c>Retry-After</c> when the queue is full.</summary>
+    /// <summary>
+    /// Seconds to suggest in <c>Retry-After</c> when the queue is full, the node is stopping or storage is unavailable
+    /// (and in the texts that tell streaming clients when to come back: <c>Api/StorageUnavailableProblem</c>).
+    /// </summary>
     [Range(1, 3600)]
-    public int RetryAfterSeconds { get; set; } = 5;
+    public int RetryAfterSeconds { get; set; } = DefaultRetryAfterSeconds;
+
+    /// <summary>Stores usually come back within seconds (a restart, a failover, space freed), and a full queue drains as fast.</summary>
+    public const int DefaultRetryAfterSeconds = 5;
 }

@@ -29,7 +29,7 @@ internal static class WorkflowsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {RequestSizeLimit.MaxBodyBytes} bytes.")
             .ProducesValidationProblem("task", "task is required and must not be blank.")
             .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", "The workflow queue is full. Retry after 5 seconds.")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", $"The workflow queue is full. Retry after {ProblemResponses.RetryAfterSeconds} seconds.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server shutting down", "The server is stopping and takes no new workflows. Retry shortly, against this or another node.")
             .ProducesStorageUnavailable();
         group.MapGet("/", ListAsync).WithSummary("List workflows, newest first")

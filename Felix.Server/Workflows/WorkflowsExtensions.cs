@@ -30,6 +30,7 @@ internal static class WorkflowsExtensions
         services.AddSingleton<HelixWorkflow>();
         services.AddSingleton<WorkflowRunner>();
         services.AddSingleton<WorkflowService>();
+        services.AddSingleton<DeferredCancels>();
         services.AddSingleton<WorkflowEngine>();
         services.AddHostedService(sp => sp.GetRequiredService<WorkflowEngine>());
         services.AddSingleton<IValidator<WorkflowRequest>, WorkflowRequestValidator>();

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Felix.Contracts;
+using Felix.Contracts.Events;
 using Felix.Server.Api;
 using Felix.Tests.Infrastructure;
 using Felix.Tests.Scaleout;
@@ -65,7 +67,7 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(re
 
         Assert.Equal(["RUN_STARTED", "STATE_SNAPSHOT", "RUN_ERROR"], events.Select(AgUiProtocolRules.Type));
         AgUiProtocolRules.AssertValidRun(events);
-        Assert.Equal(StorageUnavailableProblem.Message, events[^1]["message"]!.GetValue<string>());
+        Assert.Equal("Storage unavailable: retry after 5 seconds.", events[^1]["message"]!.GetValue<string>());
         Assert.Equal("storage_unavailable", events[^1]["code"]!.GetValue<string>());
         AssertNoUnhandledError();
         Assert.Contains(Logs.Entries, e => e.EventId == 8005 && e.Level == LogLevel.Warning && e.Exception is null);
@@ -73,6 +75,73 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(re
         await RestartRedisAsync(client);
         var run = await (await client.PostRunAsync("thread-after", "run-1", Question, new { max_steps = 1 })).ReadAllEventsAsync();
         Assert.Equal("RUN_FINISHED", AgUiProtocolRules.Type(run[^1].Event));
+    }
+
+    [Fact]
+    public async Task ARunThatAskedToCancelOnDisconnectWhoseClientGoesAwayWhileRedisIsDownHasItsWorkflowCancelledOnceRedisIsBack()
+    {
+        var node = StartNode();
+        using var client = node.CreateApiClient();
+        string workflowId;
+        using (var response = await client.PostRunAsync("thread-cancel", "run-1", Question, new { max_steps = 2, cancel_on_disconnect = true }))
+        {
+            var frames = new List<(string? Id, JsonObject Event)>();
+            await foreach (var frame in response.ReadEventsAsync())
+            {
+                frames.Add(frame);
+                if (frame.Id is not null)
+                {
+                    break; // the workflow now waits on the held model
+                }
+            }
+
+            workflowId = frames.WorkflowOf();
+            // A Redis with persistence: it comes back with the workflow's record and history.
+            await Redis.StopAsync(keepData: true);
+        } // the client goes away while Redis is down
+
+        // The node saw the client go away: it logs what became of the cancel (the tests log from Warning up).
+        await Poll.UntilAsync(
+            () => Task.FromResult(Logs.Entries.Any(e => e.Category.StartsWith("Felix.Server.AgUi", StringComparison.Ordinal) || e.Level >= LogLevel.Error)),
+            "the node to see the client go away");
+        await RestartRedisAsync(client);
+
+        var workflow = await client.WaitForTerminalAsync(workflowId, Poll.DefaultLimit);
+        Assert.Equal(WorkflowStatuses.Cancelled, workflow.Status);
+        Assert.Equal(WorkflowStatuses.Cancelled, (await client.ReadEventsAsync(workflowId)).OfType<WorkflowStatusEvent>().Last().Status);
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error && e.Category.StartsWith("Felix.Server", StringComparison.Ordinal));
+        AssertNoUnhandledError();
+        Assert.Contains(Logs.Entries, e => e.EventId == 8007 && e.Level == LogLevel.Warning && e.Exception is null);
+    }
+
+    [Fact]
+    public async Task ACancelOnDisconnectLostToTheOutageReachesARunOnAnotherNodeOnceRedisIsBack()
+    {
+        var runner = StartNode();
+        using var runnerClient = runner.CreateApiClient();
+        var (workflowId, _) = await StartRunAsync(runnerClient, "thread-remote"); // node a takes the workflow and waits on the model
+        var watcher = Cluster.StartNode("b", Held, services: services => services.AddSingleton<ILoggerProvider>(Logs));
+        using var client = watcher.CreateApiClient();
+        using (var response = await client.PostRunAsync("thread-remote", "run-2", Question, new { cancel_on_disconnect = true }))
+        {
+            await foreach (var frame in response.ReadEventsAsync())
+            {
+                if (frame.Id is not null)
+                {
+                    break;
+                }
+            }
+
+            await Redis.StopAsync(keepData: true);
+        } // the client of node b goes away while Redis is down
+
+        await Poll.UntilAsync(() => Task.FromResult(Logs.Entries.Any(e => e.EventId == 8007)), "node b to defer the cancel");
+        // The model stays held: only the cancel, sent by node b once Redis is back, can end the run on node a.
+        await Redis.StartAsync();
+        await client.WaitUntilReadyAsync();
+
+        Assert.Equal(WorkflowStatuses.Cancelled, (await client.WaitForTerminalAsync(workflowId, Poll.DefaultLimit)).Status);
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error && e.Category.StartsWith("Felix.Server", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -149,7 +218,7 @@ public sealed class AgUiRedisOutageTests(RedisServer redis) : RedisOutageTest(re
         using (response)
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            Assert.Equal(TimeSpan.FromSeconds(StorageUnavailableProblem.RetryAfterSeconds), response.Headers.RetryAfter?.Delta);
+            Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
             var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>().DefaultTimeout();
             Assert.Equal(StorageUnavailableProblem.Title, problem!.Title);
         }

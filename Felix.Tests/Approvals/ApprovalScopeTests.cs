@@ -21,6 +21,7 @@ public sealed class ApprovalScopeTests
     {
         ["Felix:Security:ApiKeys:3:Key"] = ApproverKeyA,
         ["Felix:Security:ApiKeys:3:Tenant"] = "tenant-a",
+        ["Felix:Security:ApiKeys:3:Name"] = "approver",
         ["Felix:Security:ApiKeys:3:Scopes:0"] = "felix.approve",
     });
 
@@ -62,7 +63,7 @@ public sealed class ApprovalScopeTests
         Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
         Assert.Equal(WorkflowStatuses.Completed, (await reader.WaitForTerminalAsync(id)).Status);
         var decided = Assert.Single((await reader.ListApprovalsAsync(id)).Approvals);
-        Assert.Equal("api-key:tenant-a", decided.DecidedBy);
+        Assert.Equal("api-key:tenant-a:approver", decided.DecidedBy);
     }
 
     [Fact]
@@ -111,7 +112,7 @@ public sealed class ApprovalScopeTests
 
         Assert.Contains("felix.approve", forbidden.Message);
         Assert.Contains("not found", hidden.Message);
-        Assert.Equal(("approve", "api-key:tenant-a"), (decided.Decision, decided.DecidedBy));
+        Assert.Equal(("approve", "api-key:tenant-a:approver"), (decided.Decision, decided.DecidedBy));
         Assert.Equal(WorkflowStatuses.Completed, (await owner.WaitForTerminalAsync(id)).Status);
     }
 

@@ -33,7 +33,7 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : RedisOutageTest(
         {
             Assert.Empty(await refused.ReadToCloseAsync());
             Assert.Equal(CompatCloseCodes.StorageUnavailable, refused.CloseStatus);
-            Assert.Equal(CompatCloseCodes.StorageUnavailableReason, refused.CloseStatusDescription);
+            Assert.Equal("Storage unavailable: retry after 5 seconds.", refused.CloseStatusDescription);
         }
 
         // The node goes on serving: the system stream needs no store.
@@ -71,7 +71,7 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : RedisOutageTest(
 
             Assert.Empty(await socket.ReadToCloseAsync());
             Assert.Equal(CompatCloseCodes.StorageUnavailable, socket.CloseStatus);
-            Assert.Equal(CompatCloseCodes.StorageUnavailableReason, socket.CloseStatusDescription);
+            Assert.Equal("Storage unavailable: retry after 5 seconds.", socket.CloseStatusDescription);
         }
 
         AssertOutageLoggedAsWarning();
@@ -99,7 +99,7 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : RedisOutageTest(
         // The history sent before the command may still be on its way; the close comes after it.
         await socket.ReadToCloseAsync();
         Assert.Equal(CompatCloseCodes.StorageUnavailable, socket.CloseStatus);
-        Assert.Equal(CompatCloseCodes.StorageUnavailableReason, socket.CloseStatusDescription);
+        Assert.Equal("Storage unavailable: retry after 5 seconds.", socket.CloseStatusDescription);
         AssertOutageLoggedAsWarning();
     }
 

@@ -77,4 +77,18 @@ public sealed partial class OpenApiDocumentTests
         var get = paths["/api/v1/workflows/{workflowId}"]!["get"]!;
         Assert.NotNull(get["responses"]!["200"]!["content"]!["application/json"]!["example"]!["synthesis"]!["confidence"]);
     }
+
+    [Fact]
+    public async Task The503ExamplesGiveTheConfiguredRetryAfterSeconds()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Workflows:RetryAfterSeconds"] = "7" });
+        using var anonymous = app.CreateClient();
+
+        var paths = JsonNode.Parse(await anonymous.GetStringAsync("openapi/v1.json").DefaultTimeout())!["paths"]!;
+
+        var examples = paths["/api/v1/workflows"]!["post"]!["responses"]!["503"]!["content"]!["application/problem+json"]!["examples"]!;
+        Assert.Equal("The database cannot be written. Retry after 7 seconds.",
+            examples["Storage unavailable"]!["value"]!["detail"]!.GetValue<string>());
+        Assert.Equal("The workflow queue is full. Retry after 7 seconds.", examples["Server busy"]!["value"]!["detail"]!.GetValue<string>());
+    }
 }

@@ -62,6 +62,36 @@ public sealed class StartupTests : IAsyncLifetime
         Assert.False(File.Exists(_files.File));
     }
 
+    [Fact]
+    public async Task KeysThatCannotBeToldApartStopTheServerWithOneLineEachNeverPrintingAKey()
+    {
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(
+            ("Felix:Security:ApiKeys:0:Key", "acme-first-key-0001"),
+            ("Felix:Security:ApiKeys:0:Tenant", "acme"),
+            ("Felix:Security:ApiKeys:0:Name", "ci"),
+            ("Felix:Security:ApiKeys:1:Key", "acme-second-key-0002"),
+            ("Felix:Security:ApiKeys:1:Tenant", "acme"),
+            ("Felix:Security:ApiKeys:1:Name", "ci"),
+            ("Felix:Security:ApiKeys:2:Key", "acme-first-key-0001"),
+            ("Felix:Security:ApiKeys:2:Tenant", "globex"),
+            ("Felix:Security:ApiKeys:3:Key", "globex-key-0003"),
+            ("Felix:Security:ApiKeys:3:Tenant", "globex"),
+            ("Felix:Security:ApiKeys:3:Name", "not a name")));
+
+        Assert.Equal(1, result.ExitCode);
+        var lines = result.Lines.Where(l => l.Length > 0).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Contains(lines, l => l.Contains(
+            "Felix:Security:ApiKeys:1:Name: 'ci' already names ApiKeys:0 of tenant 'acme': give each key of a tenant a name of its own.", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(
+            "Felix:Security:ApiKeys:2:Key: the same key as ApiKeys:0: each key must be different.", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(
+            "Felix:Security:ApiKeys:3:Name: 'not a name' is not a key name: use 1 to 64 letters, digits, '.', '_' or '-'.", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.Contains("crit: ", l, StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("-key-000", StringComparison.Ordinal));
+        Assert.False(File.Exists(_files.File));
+    }
+
     // A role no agent has never waits: the server started, and every output it was meant to hold went through unreviewed.
     [Fact]
     public async Task AnApprovalRoleThatNoAgentHasStopsTheServerNamingIt()

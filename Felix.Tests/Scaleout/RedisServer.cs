@@ -60,11 +60,20 @@ public class RedisServer : IAsyncLifetime
         await Poll.UntilAsync(PingAsync, "redis-server to answer PING");
     }
 
-    public async Task StopAsync()
+    /// <summary>
+    /// Kills the server. With <paramref name="keepData"/> it first writes a snapshot that the next <see cref="StartAsync"/>
+    /// loads, as a Redis with persistence comes back from a restart; otherwise the next start is empty.
+    /// </summary>
+    public async Task StopAsync(bool keepData = false)
     {
         if (_process is not { } process)
         {
             return;
+        }
+
+        if (keepData && !await SendAsync("SAVE", "+OK"))
+        {
+            throw new InvalidOperationException("redis-server did not save its snapshot");
         }
 
         _process = null;
@@ -75,6 +84,10 @@ public class RedisServer : IAsyncLifetime
 
         await process.WaitForExitAsync().DefaultTimeout();
         process.Dispose();
+        if (!keepData)
+        {
+            File.Delete(Path.Combine(_directory, "dump.rdb"));
+        }
     }
 
     /// <summary>SIGSTOP, then SIGCONT after <paramref name="frozenFor"/>: Redis stops answering, connections stay open.</summary>
@@ -98,17 +111,19 @@ public class RedisServer : IAsyncLifetime
         await kill.WaitForExitAsync().DefaultTimeout();
     }
 
-    private async Task<bool> PingAsync()
+    private Task<bool> PingAsync() => SendAsync("PING", "+PONG");
+
+    private async Task<bool> SendAsync(string command, string expected)
     {
         try
         {
             using var client = new TcpClient();
             await client.ConnectAsync(IPAddress.Loopback, Port);
             var stream = client.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray());
-            var buffer = new byte[16];
-            var read = await stream.ReadAsync(buffer);
-            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(command + "\r\n"));
+            var buffer = new byte[64];
+            var read = await stream.ReadAsync(buffer).AsTask().DefaultTimeout();
+            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith(expected, StringComparison.Ordinal);
         }
         catch (SocketException)
         {

@@ -78,7 +78,7 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         // As REST's 503 Storage unavailable, not SignalR's "An unexpected error occurred", so the client knows to retry.
         var refused = await Assert.ThrowsAsync<HubException>(
             () => connection.InvokeAsync<WorkflowSubscription>("Subscribe", running, null).DefaultTimeout(TimeSpan.FromSeconds(60)));
-        Assert.Contains(HubErrorFilter.StorageUnavailableMessage, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Storage unavailable: retry after 5 seconds.", refused.Message, StringComparison.Ordinal);
         Assert.Equal(HubConnectionState.Connected, connection.State);
 
         await redis.StartAsync();
@@ -104,7 +104,7 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         await redis.StopAsync();
 
         var refused = await Assert.ThrowsAsync<HubException>(() => ReadStreamAsync(connection, running));
-        Assert.Contains(HubErrorFilter.StorageUnavailableMessage, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Storage unavailable: retry after 5 seconds.", refused.Message, StringComparison.Ordinal);
         Assert.Equal(HubConnectionState.Connected, connection.State);
 
         await RestartRedisAsync(client);
@@ -130,7 +130,7 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         reads.Release();
 
         var refused = await Assert.ThrowsAsync<HubException>(() => stream);
-        Assert.Contains(HubErrorFilter.StorageUnavailableMessage, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Storage unavailable: retry after 5 seconds.", refused.Message, StringComparison.Ordinal);
         Assert.Equal(HubConnectionState.Connected, connection.State);
 
         await RestartRedisAsync(client);

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
+using Felix.Server.Workflows;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace Felix.Server.Api.OpenApi;
@@ -8,7 +10,7 @@ namespace Felix.Server.Api.OpenApi;
 /// Puts the declared examples on the operation: the problem examples (<see cref="ProblemExample"/>) on its error
 /// responses, and the request and success bodies (<see cref="BodyExample"/>).
 /// </summary>
-internal sealed class ProblemExamplesTransformer : IOpenApiOperationTransformer
+internal sealed class ProblemExamplesTransformer(IOptions<WorkflowOptions> workflowOptions) : IOpenApiOperationTransformer
 {
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
@@ -54,7 +56,7 @@ internal sealed class ProblemExamplesTransformer : IOpenApiOperationTransformer
         return Task.CompletedTask;
     }
 
-    private static JsonObject Body(ProblemExample example)
+    private JsonObject Body(ProblemExample example)
     {
         var body = new JsonObject
         {
@@ -68,7 +70,10 @@ internal sealed class ProblemExamplesTransformer : IOpenApiOperationTransformer
         }
         else
         {
-            body["detail"] = example.Detail;
+            body["detail"] = example.Detail.Replace(
+                ProblemResponses.RetryAfterSeconds,
+                workflowOptions.Value.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                StringComparison.Ordinal);
         }
 
         body["trace_id"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";

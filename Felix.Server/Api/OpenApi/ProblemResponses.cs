@@ -11,6 +11,12 @@ internal static class ProblemResponses
 {
     public const string ContentType = "application/problem+json";
 
+    /// <summary>
+    /// Stands for the configured <c>Felix:Workflows:RetryAfterSeconds</c> in an example's detail: the examples are
+    /// declared when the routes are mapped, and <see cref="ProblemExamplesTransformer"/> writes the value the server answers.
+    /// </summary>
+    public const string RetryAfterSeconds = "{retry_after_seconds}";
+
     /// <summary>The problem <c>type</c> the server writes for each status (ASP.NET Core's defaults, and ours for 429).</summary>
     public static readonly IReadOnlyDictionary<int, string> Types = new Dictionary<int, string>
     {
@@ -52,7 +58,7 @@ internal static class ProblemResponses
     public static TBuilder ProducesStorageUnavailable<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
         builder.ProducesProblem(StatusCodes.Status503ServiceUnavailable, StorageUnavailableProblem.Title,
-            $"The database cannot be written. Retry after {StorageUnavailableProblem.RetryAfterSeconds} seconds.");
+            $"The database cannot be written. Retry after {RetryAfterSeconds} seconds.");
 
     /// <summary>400 when a query value or the body cannot be read as its type (<c>page=abc</c>, broken JSON).</summary>
     public static TBuilder ProducesMalformed<TBuilder>(this TBuilder builder, string detail)
