@@ -125,8 +125,22 @@ internal sealed partial class WorkflowEngine(
     }
 
     /// <summary>Tells the system streams, this node's and (scale-out) the others', that this node's engine changed state.</summary>
-    private ValueTask PublishStatusAsync(string status, string message) =>
-        system.PublishAsync(new SystemEvent { Type = SystemEvent.SystemStatusChange, Status = status, Message = message });
+    /// <remarks>
+    /// A notice, not the engine's work: a node whose connections are already gone (Redis closed as the host stops, a
+    /// test that stops the engine late) still starts and drains.
+    /// </remarks>
+    private async Task PublishStatusAsync(string status, string message)
+    {
+        try
+        {
+            await system.PublishAsync(new SystemEvent { Type = SystemEvent.SystemStatusChange, Status = status, Message = message });
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or OperationCanceledException
+            || StorageFaults.Is(ex))
+        {
+            LogStatusNotPublished(logger, status, ex.GetType().Name);
+        }
+    }
 
     private async Task RunOneAsync(string workflowId)
     {
@@ -160,6 +174,9 @@ internal sealed partial class WorkflowEngine(
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Shutdown timeout reached with {Running} workflows still finishing; recovery at the next start will settle them")]
     private static partial void LogAbandoned(ILogger logger, int running);
+
+    [LoggerMessage(EventId = 6403, Level = LogLevel.Debug, Message = "The node's {Status} notice was not published: {Fault}")]
+    private static partial void LogStatusNotPublished(ILogger logger, string status, string fault);
 
     [LoggerMessage(EventId = 6402, Level = LogLevel.Warning, Message = "Grace period over: interrupting {Running} running workflows")]
     private static partial void LogInterrupting(ILogger logger, int running);
