@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using Felix.Contracts;
 using Felix.Server.Compat;
 using Felix.Tests.Hubs;
@@ -110,28 +111,13 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : RedisOutageTest(
         using var client = node.CreateApiClient();
         var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
         await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
-        // Every type, so that the last event of the history is among the frames.
-        using var socket = await node.ConnectRawAsync(WorkflowPath(running, "types=all"));
-        Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
-        var snapshot = (await socket.ReceiveJsonAsync())!;
-        // The history is read to its end before Redis stops: the client then waits for live events.
-        for (var seen = 0L; seen < snapshot["last_sequence"]!.GetValue<long>();)
-        {
-            seen = (await socket.ReceiveJsonAsync())!.Sequence();
-        }
+        using var socket = await WatchToTheEndOfTheHistoryAsync(node, running);
 
-        // The run's next write meets the outage and pauses; Redis then comes back without its data (no persistence).
-        await Redis.StopAsync();
-        Held.Release();
-        await Poll.UntilAsync(() => Task.FromResult(Logs.Entries.Any(e => e.EventId == PausedForStorage)), "the run to pause for storage");
-        await Redis.StartAsync();
+        await LoseTheRunWithARedisThatComesBackEmptyAsync();
 
         // No silence: after what the run published before the outage (it may still have been on its way to its held
         // model call), the stream ends with a close that says why.
-        var frames = await socket.ReadToCloseAsync(TimeSpan.FromSeconds(30));
-        Assert.DoesNotContain(frames, f => f.Type() is "workflow_complete" or "workflow_error");
-        Assert.Equal(CompatCloseCodes.WorkflowLost, socket.CloseStatus);
-        Assert.Equal(CompatCloseCodes.WorkflowLostReason, socket.CloseStatusDescription);
+        await AssertClosedAsLostAsync(socket);
 
         Assert.Contains(Logs.Entries, e => e.EventId == LostWithStorage && e.Level == LogLevel.Warning && e.Exception is null
             && e.Message.Contains(running, StringComparison.Ordinal));
@@ -153,7 +139,24 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : RedisOutageTest(
         await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
         // Started once the run is taken, so the workflow runs on the first node and the client watches from this one.
         var watcher = Cluster.StartNode("b", services: services => services.AddSingleton<ILoggerProvider>(Logs));
-        using var socket = await watcher.ConnectRawAsync(WorkflowPath(running, "types=all"));
+        using var socket = await WatchToTheEndOfTheHistoryAsync(watcher, running);
+
+        await LoseTheRunWithARedisThatComesBackEmptyAsync();
+
+        // The watching node looks its quiet streams up in the log every few seconds and finds this one gone.
+        await AssertClosedAsLostAsync(socket);
+        Assert.Contains(Logs.Entries, e => e.EventId == StreamGoneFromTheLog && e.Level == LogLevel.Warning
+            && e.Message.Contains(running, StringComparison.Ordinal));
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error);
+    }
+
+    /// <summary>
+    /// Opens a raw stream of every type (so the history's last event is among the frames) and reads the history to its
+    /// end: the client then waits for live events.
+    /// </summary>
+    private static async Task<WebSocket> WatchToTheEndOfTheHistoryAsync(FelixApplication node, string workflowId)
+    {
+        var socket = await node.ConnectRawAsync(WorkflowPath(workflowId, "types=all"));
         Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
         var snapshot = (await socket.ReceiveJsonAsync())!;
         for (var seen = 0L; seen < snapshot["last_sequence"]!.GetValue<long>();)
@@ -161,19 +164,24 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : RedisOutageTest(
             seen = (await socket.ReceiveJsonAsync())!.Sequence();
         }
 
+        return socket;
+    }
+
+    /// <summary>The run's next write meets the outage and pauses; Redis then comes back without its data (no persistence).</summary>
+    private async Task LoseTheRunWithARedisThatComesBackEmptyAsync()
+    {
         await Redis.StopAsync();
         Held.Release();
         await Poll.UntilAsync(() => Task.FromResult(Logs.Entries.Any(e => e.EventId == PausedForStorage)), "the run to pause for storage");
         await Redis.StartAsync();
+    }
 
-        // The watching node looks its quiet streams up in the log every few seconds and finds this one gone.
+    private static async Task AssertClosedAsLostAsync(WebSocket socket)
+    {
         var frames = await socket.ReadToCloseAsync(TimeSpan.FromSeconds(30));
         Assert.DoesNotContain(frames, f => f.Type() is "workflow_complete" or "workflow_error");
         Assert.Equal(CompatCloseCodes.WorkflowLost, socket.CloseStatus);
         Assert.Equal(CompatCloseCodes.WorkflowLostReason, socket.CloseStatusDescription);
-        Assert.Contains(Logs.Entries, e => e.EventId == StreamGoneFromTheLog && e.Level == LogLevel.Warning
-            && e.Message.Contains(running, StringComparison.Ordinal));
-        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error);
     }
 
     /// <summary>The fan-out's Warning: a stream this node listens to is gone from the log.</summary>
