@@ -15,20 +15,9 @@ internal sealed partial class DeferredCancels(
     /// <summary>The runner's own pace while storage is down: prompt once it is back, without hammering it meanwhile.</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
 
-    private readonly Dictionary<string, Task> _pending = [];
+    // The workflows whose cancel is being retried; each retry loop ends (and leaves this set) on its own.
+    private readonly HashSet<string> _pending = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
-
-    /// <summary>The cancels not yet written.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _pending.Count;
-            }
-        }
-    }
 
     /// <summary>
     /// Cancels <paramref name="workflowId"/> once storage answers (<paramref name="owner"/>: the tenant allowed to, as for
@@ -40,9 +29,9 @@ internal sealed partial class DeferredCancels(
         engine.TryCancel(workflowId);
         lock (_lock)
         {
-            if (!_pending.ContainsKey(workflowId))
+            if (_pending.Add(workflowId))
             {
-                _pending[workflowId] = RetryAsync(workflowId, owner);
+                _ = RetryAsync(workflowId, owner);
             }
         }
     }
