@@ -82,9 +82,22 @@ try {
   await page.fill('#recent-search', id);
   await waitRows((wanted) => [...document.querySelectorAll('#recent-list a')].map((a) => a.dataset.workflowId).join() === wanted, id);
   const byId = await rows();
+  // The list answer asked for first arrives last (held here for a second): the dashboard must show the answer to
+  // what the user chose last, not to whatever the network delivered last.
+  let heldAnswer = null;
+  const holdUnfiltered = async (route) => {
+    if (new URL(route.request().url()).searchParams.has('status')) return route.continue();
+    heldAnswer = new Promise((resolve) => setTimeout(resolve, 1000)).then(() => route.continue());
+    return heldAnswer;
+  };
+  await page.route('**/api/v1/workflows?*', holdUnfiltered);
   await page.fill('#recent-search', '');
   await page.selectOption('#recent-status', 'cancelled');
   await waitRows(() => document.querySelectorAll('#recent-list a').length === 0 && !document.getElementById('recent-empty').hidden);
+  if (heldAnswer === null) throw new Error('the unfiltered list request was never made');
+  await heldAnswer;
+  await page.unroute('**/api/v1/workflows?*', holdUnfiltered);
+  await page.waitForTimeout(300);
   const cancelled = await rows();
   await page.selectOption('#recent-status', 'completed');
   await waitRows(() => document.querySelectorAll('#recent-list a').length > 0);

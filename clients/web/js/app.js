@@ -153,10 +153,17 @@ async function openFromHash() {
 const recentPageSize = 50;
 const recentShown = 15;
 
+// Answers can arrive out of order (typing, then choosing a status): only the answer to the latest request is shown,
+// so the list always matches what the user chose last.
+let recentRequest = 0;
+
 async function loadRecent() {
+  const request = ++recentRequest;
+  const status = $('recent-status').value;
+  const words = $('recent-search').value.trim().toLowerCase();
   try {
-    const page = await api.listWorkflows(1, recentPageSize, $('recent-status').value);
-    const words = $('recent-search').value.trim().toLowerCase();
+    const page = await api.listWorkflows(1, recentPageSize, status);
+    if (request !== recentRequest) return;
     const matching = page.workflows
       .filter((wf) => !words || `${wf.task} ${wf.workflow_id}`.toLowerCase().includes(words))
       .slice(0, recentShown);
@@ -178,9 +185,10 @@ async function loadRecent() {
       list.append(item);
     }
     $('recent-empty').hidden = matching.length > 0;
-    $('recent-empty').textContent = words || $('recent-status').value ? 'No workflow matches.' : 'No workflows yet.';
+    $('recent-empty').textContent = words || status ? 'No workflow matches.' : 'No workflows yet.';
     markCurrentInRecent();
   } catch (error) {
+    if (request !== recentRequest) return;
     $('recent-empty').hidden = false;
     $('recent-empty').textContent = `Could not load workflows: ${error.message}`;
   }
