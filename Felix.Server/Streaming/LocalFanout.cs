@@ -51,6 +51,13 @@ internal sealed partial class LocalFanout(
         {
             channel.PublishedHere = true;
             evt = await publish(state);
+            // An earlier append that failed here may still have been stored (its reply was lost with the storage): the
+            // listeners get it from the log before this one.
+            if (channel.LastDelivered is { } last && evt.Sequence > last + 1)
+            {
+                await CatchUpAfterLostReplyAsync(workflowId, channel, last, evt.Sequence - 1);
+            }
+
             await DeliverAsync(channel, new PublishedEvent(evt));
         }
         finally
@@ -251,6 +258,22 @@ internal sealed partial class LocalFanout(
             }
 
             ForgetIfDone(workflowId, channel);
+        }
+    }
+
+    /// <summary>
+    /// Gate held. The event that follows is stored whatever happens here, so a log that cannot be read now is logged and
+    /// the event still delivered: its listeners' own resume covers the gap.
+    /// </summary>
+    private async Task CatchUpAfterLostReplyAsync(string workflowId, StreamChannel channel, long last, long through)
+    {
+        try
+        {
+            await CatchUpAsync(workflowId, channel, through, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            LogCatchUpFailed(logger, ex, workflowId, last);
         }
     }
 

@@ -159,6 +159,23 @@ public abstract partial class LocalFanoutSpec : IAsyncLifetime
         }, (Log: _log, Event: evt), CancellationToken.None);
 
     [Fact]
+    public async Task AnEventPublishedHereAfterAnAppendWhoseReplyWasLostReachesEveryListenerAfterTheLostOne()
+    {
+        // The storage applied an append and then failed before replying (a Redis killed after its AOF write): the run saw
+        // a failure, paused, and its next publish here lands one past an event no listener was given.
+        await PublishHereAsync(new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running });
+        using var subscription = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        await _fanout.JoinAsync(WorkflowId, () => Task.CompletedTask);
+        await AppendElsewhereAsync();
+
+        await PublishHereAsync(new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running });
+        await PublishHereAsync(new WorkflowCompleteEvent { WorkflowId = WorkflowId });
+
+        Assert.Equal([1L, 2L, 3L, 4L], _group.Sequences);
+        Assert.Equal([1L, 2L, 3L, 4L], await ReadToEndAsync(subscription));
+    }
+
+    [Fact]
     public async Task AStreamPublishedHereThenRunElsewhereIsStillCaughtUpWhenQuiet()
     {
         // Created here (its first event published by this node), then run by another node whose terminal publish is lost.
