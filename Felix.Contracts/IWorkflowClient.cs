@@ -1,3 +1,4 @@
+using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 
 namespace Felix.Contracts;
@@ -46,4 +47,10 @@ public interface IWorkflowClient
 
     /// <summary>An approval request was decided (or its deadline passed). A no-op by default.</summary>
     Task ApprovalResolved(ApprovalResolvedEvent evt) => Task.CompletedTask;
+
+    /// <summary>
+    /// The workflow was lost with storage (its record and history are gone): no further event will come, and subscribing
+    /// again answers that it is not found. Not an event of the stream (it has no sequence). A no-op by default.
+    /// </summary>
+    Task WorkflowLost(WorkflowLostNotice notice) => Task.CompletedTask;
 }

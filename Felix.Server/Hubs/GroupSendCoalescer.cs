@@ -49,7 +49,17 @@ internal sealed partial class GroupSendCoalescer(
     private readonly ILogger _logger = logger;
 
     /// <summary>Queues the event for the group's current members; completes at once unless the workflow is far behind.</summary>
-    public ValueTask SendAsync(string groupName, string method, WorkflowEvent evt)
+    public ValueTask SendAsync(string groupName, string method, WorkflowEvent evt) =>
+        Enqueue(groupName, method, evt, evt.WorkflowId, evt.Sequence, EstimatedBytes(evt));
+
+    /// <summary>
+    /// Queues a message that is not an event (it has no sequence) for the group's current members, after every event
+    /// queued before it.
+    /// </summary>
+    public ValueTask SendNoticeAsync(string groupName, string method, object notice, string workflowId) =>
+        Enqueue(groupName, method, notice, workflowId, sequence: 0, bytes: 1024);
+
+    private ValueTask Enqueue(string groupName, string method, object argument, string workflowId, long sequence, int bytes)
     {
         var members = membership.Members(groupName);
         if (members.Length == 0)
@@ -57,7 +67,7 @@ internal sealed partial class GroupSendCoalescer(
             return ValueTask.CompletedTask;
         }
 
-        var send = new PendingSend(method, evt, members);
+        var send = new PendingSend(method, argument, workflowId, sequence, bytes, members);
         while (true)
         {
             // A queue closes when a drain leaves it empty; a sender that still held it takes a new one.
@@ -68,7 +78,17 @@ internal sealed partial class GroupSendCoalescer(
         }
     }
 
-    private readonly record struct PendingSend(string Method, WorkflowEvent Event, HubConnectionContext[] Members);
+    private static int EstimatedBytes(WorkflowEvent evt) => 256 + evt switch
+    {
+        AgentOutputDeltaEvent delta => delta.Delta.Length,
+        AgentReasoningDeltaEvent delta => delta.Delta.Length,
+        AgentOutputEvent output => output.Content.Length,
+        _ => 768,
+    };
+
+    /// <summary>One message for the group: its argument (an event, or a notice with sequence 0) and its size, estimated.</summary>
+    private readonly record struct PendingSend(
+        string Method, object Argument, string WorkflowId, long Sequence, int Bytes, HubConnectionContext[] Members);
 
     /// <summary>One workflow's sends: queued by the publisher, written by one drain at a time, in order.</summary>
     private sealed class GroupQueue(string groupName, GroupSendCoalescer owner) : IThreadPoolWorkItem
@@ -150,7 +170,7 @@ internal sealed partial class GroupSendCoalescer(
                     && (_batch.Count == 0 || ReferenceEquals(next.Members, _batch[0].Members)))
                 {
                     _batch.Add(_pending.Dequeue());
-                    bytes += EstimatedBytes(next.Event);
+                    bytes += next.Bytes;
                 }
 
                 if (_room is not null && _pending.Count <= MaxPending / 2)
@@ -170,20 +190,13 @@ internal sealed partial class GroupSendCoalescer(
             return _batch.Count > 0;
         }
 
-        private static int EstimatedBytes(WorkflowEvent evt) => 256 + evt switch
-        {
-            AgentOutputDeltaEvent delta => delta.Delta.Length,
-            AgentReasoningDeltaEvent delta => delta.Delta.Length,
-            AgentOutputEvent output => output.Content.Length,
-            _ => 768,
-        };
     }
 
     private void Write(List<PendingSend> batch)
     {
         _metrics.EventsPerWrite(batch.Count);
         var token = deadline.Token;
-        var failures = new BatchFailures(this, batch[0].Event);
+        var failures = new BatchFailures(this, batch[0].WorkflowId, batch[0].Sequence);
         List<ProtocolMessages>? made = null;
         foreach (var member in batch[0].Members)
         {
@@ -232,7 +245,7 @@ internal sealed partial class GroupSendCoalescer(
         }
         catch (Exception ex)
         {
-            LogSerializationFailed(_logger, ex, protocol.Name, batch[0].Event.WorkflowId, batch[0].Event.Sequence);
+            LogSerializationFailed(_logger, ex, protocol.Name, batch[0].WorkflowId, batch[0].Sequence);
             messages = ProtocolMessages.FailedFor(protocol);
         }
 
@@ -264,7 +277,7 @@ internal sealed partial class GroupSendCoalescer(
     }
 
     /// <summary>Counts every member's missed events, and logs a batch's failures once rather than once per member.</summary>
-    private sealed class BatchFailures(GroupSendCoalescer owner, WorkflowEvent first)
+    private sealed class BatchFailures(GroupSendCoalescer owner, string workflowId, long sequence)
     {
         private int _logged;
 
@@ -273,7 +286,7 @@ internal sealed partial class GroupSendCoalescer(
             owner._metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed", events);
             if (ex is not null && Interlocked.Exchange(ref _logged, 1) == 0)
             {
-                LogSendFailed(owner._logger, ex, first.WorkflowId, first.Sequence);
+                LogSendFailed(owner._logger, ex, workflowId, sequence);
             }
         }
     }
@@ -293,7 +306,7 @@ internal sealed partial class GroupSendCoalescer(
             var ends = new int[batch.Count];
             for (var i = 0; i < batch.Count; i++)
             {
-                protocol.WriteMessage(new InvocationMessage(batch[i].Method, [batch[i].Event]), buffer);
+                protocol.WriteMessage(new InvocationMessage(batch[i].Method, [batch[i].Argument]), buffer);
                 ends[i] = buffer.WrittenCount;
             }
 

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Felix.Contracts;
+using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Observability;
 using Felix.Server.Streaming;
@@ -38,4 +39,10 @@ internal sealed class HubEventSink(GroupSendCoalescer coalescer, FelixMetrics me
         metrics.Delivered("signalr");
         return coalescer.SendAsync(WorkflowGroups.For(workflowEvent.WorkflowId), MethodFor(workflowEvent.GetType()), workflowEvent);
     }
+
+    public ValueTask LoseAsync(string workflowId, string epoch) => coalescer.SendNoticeAsync(
+        WorkflowGroups.For(workflowId),
+        nameof(IWorkflowClient.WorkflowLost),
+        new WorkflowLostNotice { WorkflowId = workflowId, Epoch = epoch, Message = new StreamLostException(workflowId).Message },
+        workflowId);
 }

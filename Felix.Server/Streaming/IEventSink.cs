@@ -7,4 +7,10 @@ namespace Felix.Server.Streaming;
 internal interface IEventSink
 {
     ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The workflow was lost with storage (<see cref="StreamLostException"/>): its listeners here are told, after the
+    /// events already handed to them, that nothing more will come.
+    /// </summary>
+    ValueTask LoseAsync(string workflowId, string epoch);
 }

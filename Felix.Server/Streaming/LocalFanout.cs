@@ -195,7 +195,7 @@ internal sealed partial class LocalFanout(
         await channel.Gate.WaitAsync(cancellationToken);
         try
         {
-            EndLost(channel);
+            await EndLostAsync(workflowId, channel);
         }
         finally
         {
@@ -206,12 +206,29 @@ internal sealed partial class LocalFanout(
     }
 
     /// <summary>Gate held.</summary>
-    private static void EndLost(StreamChannel channel)
+    private async Task EndLostAsync(string workflowId, StreamChannel channel)
     {
+        if (channel.Completed)
+        {
+            return;
+        }
+
         channel.Completed = true;
         foreach (var subscription in channel.Subscriptions)
         {
             subscription.Lose();
+        }
+
+        foreach (var sink in _sinks)
+        {
+            try
+            {
+                await sink.LoseAsync(workflowId, channel.Epoch ?? "");
+            }
+            catch (Exception ex)
+            {
+                LogSinkLoseFailed(logger, ex, sink.GetType().Name, workflowId);
+            }
         }
     }
 
@@ -241,7 +258,7 @@ internal sealed partial class LocalFanout(
                     // The stream this node's listeners were reading is gone from the log, or started again under another
                     // epoch: storage lost it (a Redis without persistence that came back empty). Nothing it had can come.
                     LogLost(logger, workflowId, epoch);
-                    EndLost(channel);
+                    await EndLostAsync(workflowId, channel);
                 }
                 else if (state is { } current && current.LastSequence > last)
                 {
@@ -354,6 +371,9 @@ internal sealed partial class LocalFanout(
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Transport {Sink} failed to take event {Sequence} of workflow {WorkflowId}")]
     private static partial void LogSinkFailed(ILogger logger, Exception exception, string sink, string workflowId, long sequence);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Transport {Sink} failed to tell its listeners that workflow {WorkflowId} was lost")]
+    private static partial void LogSinkLoseFailed(ILogger logger, Exception exception, string sink, string workflowId);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "The stream of workflow {WorkflowId} (epoch {Epoch}) is gone from the log: it was lost with storage; its listeners on this node are ended")]
     private static partial void LogLost(ILogger logger, string workflowId, string epoch);

@@ -174,6 +174,37 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         Assert.Contains(logs.Entries, e => e.EventId == 2117 && e.Level == LogLevel.Warning);
     }
 
+    [Theory]
+    [InlineData("json")]
+    [InlineData("messagepack")]
+    public async Task AGroupMemberOfARunLostWithARedisThatCameBackEmptyIsToldItWasLost(string protocol)
+    {
+        var logs = new LogCapture();
+        var node = _cluster.StartNode("a", _held, services: s => s.AddSingleton<ILoggerProvider>(logs));
+        using var client = node.CreateApiClient();
+        var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await client.WaitForFirstAgentAsync(running);
+        await using var connection = node.CreateHubConnection(protocol);
+        var told = new TaskCompletionSource<WorkflowLostNotice>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.On<WorkflowLostNotice>(nameof(IWorkflowClient.WorkflowLost), notice => told.TrySetResult(notice));
+        await connection.StartAsync().DefaultTimeout();
+        var subscription = await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), running, (long?)null).DefaultTimeout();
+
+        await redis.StopAsync();
+        _held.Release();
+        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 2111)), "the run to pause for storage");
+        await redis.StartAsync();
+
+        var notice = await told.Task.DefaultTimeout(TimeSpan.FromSeconds(30));
+        Assert.Equal(running, notice.WorkflowId);
+        Assert.Equal(subscription.Epoch, notice.Epoch);
+        Assert.Equal($"Workflow '{running}' was lost: its record and history were lost with storage.", notice.Message);
+        Assert.Equal(HubConnectionState.Connected, connection.State);
+        var again = await Assert.ThrowsAsync<HubException>(
+            () => connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), running, (long?)null).DefaultTimeout());
+        Assert.Contains("not found", again.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
     private static int Count(List<WorkflowEvent> events)
     {
         lock (events)

@@ -82,6 +82,8 @@ public sealed class EventPublisherTests : IDisposable
             delivered.Add(evt.Event.Sequence);
             return ValueTask.CompletedTask;
         }
+
+        public ValueTask LoseAsync(string workflowId, string epoch) => ValueTask.CompletedTask;
     }
 
     private sealed class FailingAppendsEventLog : IEventLog

@@ -186,6 +186,23 @@ public abstract partial class LocalFanoutSpec
     }
 
     [Fact]
+    public async Task ATransportThatFailsToBeToldOfALostWorkflowIsLoggedAndTheOthersAreStillTold()
+    {
+        var logs = new LogCapture();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        var fanout = CreateFanout(_log, [new FailingSink(), _group], logger: loggers.CreateLogger<LocalFanout>());
+        await AppendElsewhereAsync();
+        using var subscription = await fanout.SubscribeAsync(WorkflowId, null, null);
+
+        await fanout.EndLostAsync(WorkflowId);
+
+        Assert.Equal(WorkflowId, Assert.Single(_group.Lost).WorkflowId);
+        await Assert.ThrowsAsync<StreamLostException>(() => ReadToEndAsync(subscription));
+        var failed = Assert.Single(logs.Entries, e => e.Category == typeof(LocalFanout).FullName);
+        Assert.Equal((1004, LogLevel.Error), (failed.EventId, failed.Level));
+    }
+
+    [Fact]
     public async Task EachLiveEventRefusedToASubscriberThatFellBehindIsCountedAsDropped()
     {
         using var dropped = new InstrumentRecorder(_metrics.Meter, "felix.events.dropped");
@@ -208,6 +225,8 @@ public abstract partial class LocalFanoutSpec
     {
         public ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken) =>
             ValueTask.FromException(new IOException("the transport is gone"));
+
+        public ValueTask LoseAsync(string workflowId, string epoch) => ValueTask.FromException(new IOException("the transport is gone"));
     }
 
     /// <summary>The backend's log, whose reads fail while <see cref="FailReads"/> is set.</summary>

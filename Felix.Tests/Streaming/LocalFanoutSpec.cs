@@ -176,6 +176,21 @@ public abstract partial class LocalFanoutSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AWorkflowLostWithStorageEndsItsSubscriptionsAndTellsTheGroupOnceAfterItsEvents()
+    {
+        await PublishHereAsync(new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running });
+        using var subscription = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        var epoch = subscription.Epoch;
+
+        await _fanout.EndLostAsync(WorkflowId);
+        await _fanout.EndLostAsync(WorkflowId);
+
+        Assert.Equal([(WorkflowId, epoch)], _group.Lost);
+        Assert.NotEmpty(epoch);
+        await Assert.ThrowsAsync<StreamLostException>(() => ReadToEndAsync(subscription));
+    }
+
+    [Fact]
     public async Task AStreamPublishedHereThenRunElsewhereIsStillCaughtUpWhenQuiet()
     {
         // Created here (its first event published by this node), then run by another node whose terminal publish is lost.
@@ -298,11 +313,21 @@ public abstract partial class LocalFanoutSpec : IAsyncLifetime
     {
         private readonly ConcurrentQueue<long> _sequences = new();
 
+        private readonly ConcurrentQueue<(string WorkflowId, string Epoch)> _lost = new();
+
         public long[] Sequences => [.. _sequences];
+
+        public (string WorkflowId, string Epoch)[] Lost => [.. _lost];
 
         public ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken)
         {
             _sequences.Enqueue(evt.Event.Sequence);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask LoseAsync(string workflowId, string epoch)
+        {
+            _lost.Enqueue((workflowId, epoch));
             return ValueTask.CompletedTask;
         }
     }

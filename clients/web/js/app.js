@@ -44,6 +44,10 @@ function connect(protocol) {
     tokens,
     onState: setConnectionState,
     onEvent: onLiveEvent,
+    onLost: (notice) => {
+      if (current && notice.workflowId === current.state.id) showWorkflowError(notice.message);
+      loadRecent();
+    },
     // The new connection is not in the workflow's group: subscribe again from the last sequence seen.
     onReconnected: () => {
       document.body.dataset.reconnects = String(Number(document.body.dataset.reconnects ?? 0) + 1);

@@ -20,9 +20,9 @@ export const retryPolicy = {
 export class FelixConnection {
   /**
    * @param {{protocol: 'json'|'messagepack', tokens: import('./token.js').TokenSource, onEvent: Function,
-   *          onState: Function, onReconnected: Function}} options
+   *          onState: Function, onReconnected: Function, onLost?: Function}} options
    */
-  constructor({ protocol, tokens, onEvent, onState, onReconnected }) {
+  constructor({ protocol, tokens, onEvent, onState, onReconnected, onLost = () => {} }) {
     this.protocol = protocol;
     this.tokens = tokens;
     this.onState = onState;
@@ -50,6 +50,8 @@ export class FelixConnection {
     for (const method of clientMethods) {
       this.hub.on(method, (evt) => onEvent(evt));
     }
+    // Not an event: the workflow was lost with storage, and nothing more of it will come.
+    this.hub.on('WorkflowLost', (notice) => onLost(notice));
     this.hub.onreconnecting(() => this.setState('reconnecting'));
     this.hub.onreconnected(() => {
       this.setState('connected');
