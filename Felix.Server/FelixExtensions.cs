@@ -38,6 +38,7 @@ internal static class FelixExtensions
             RequestSizeLimit.DescribeTooLarge(context);
             BadRequestExceptionHandler.DescribeUnsupportedMediaType(context);
         });
+        services.AddSingleton<IProblemDetailsWriter, EventStreamProblemDetailsWriter>();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options => FelixSerialization.ConfigureSnakeCase(options.SerializerOptions, omitNulls: false));

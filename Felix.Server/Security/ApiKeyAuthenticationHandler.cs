@@ -61,8 +61,8 @@ internal sealed class ApiKeyAuthenticationHandler(
     }
 
     /// <summary>
-    /// The problem through the problem details service, or as JSON when the client accepts none of what the service
-    /// writes: an AG-UI client asks for text/event-stream only, and a refusal must still be a 401, not a 500.
+    /// The problem through the problem details service (which writes JSON to clients that ask for JSON or for an event
+    /// stream), or as bare JSON when the client accepts neither: a refusal must still be a 401, not a 500.
     /// </summary>
     private async Task WriteProblemAsync(ProblemDetails details)
     {
