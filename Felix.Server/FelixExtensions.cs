@@ -77,6 +77,7 @@ internal static class FelixExtensions
 
     public static WebApplication MapFelix(this WebApplication app)
     {
+        app.UseOpenServerHosts();
         // Problem details for errors, except on WebSocket upgrades to the streaming endpoints: their request lasts as long
         // as the connection, and these two middlewares would each keep a waiting state machine per open connection for
         // all that time. Refusals there (authentication, limits, origin) write their own problem details; an unexpected
