@@ -101,13 +101,13 @@ internal sealed class ApiKeyRing
 {
     private readonly (byte[] Key, ClaimsPrincipal Principal)[] _keys;
 
-    public ApiKeyRing(IOptions<SecurityOptions> options, IConfiguration configuration)
+    public ApiKeyRing(IOptions<SecurityOptions> options)
     {
         JwtEnabled = options.Value.Jwt.Enabled;
         var entries = options.Value.ApiKeys.Where(k => !string.IsNullOrEmpty(k.Key))
             .Select(e => (e.Key, Principal: Principal(e.Tenant, e.Scopes, e.PrincipalName)))
             .ToList();
-        if (configuration[SecurityOptions.ApiKeyVariable] is { Length: > 0 } single)
+        if (options.Value.SingleKey is { Length: > 0 } single)
         {
             entries.Add((single, Principal(FelixClaims.DefaultTenant, [FelixClaims.AdminScope], ApiKeyEntry.SingleKeyPrincipalName)));
         }
