@@ -38,6 +38,7 @@ internal static class FelixExtensions
             RequestSizeLimit.DescribeTooLarge(context);
             BadRequestExceptionHandler.DescribeUnsupportedMediaType(context);
         });
+        services.AddSingleton<IProblemDetailsWriter, EventStreamProblemDetailsWriter>();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(options => FelixSerialization.ConfigureSnakeCase(options.SerializerOptions, omitNulls: false));
@@ -76,6 +77,7 @@ internal static class FelixExtensions
 
     public static WebApplication MapFelix(this WebApplication app)
     {
+        app.UseOpenServerHosts();
         // Problem details for errors, except on WebSocket upgrades to the streaming endpoints: their request lasts as long
         // as the connection, and these two middlewares would each keep a waiting state machine per open connection for
         // all that time. Refusals there (authentication, limits, origin) write their own problem details; an unexpected

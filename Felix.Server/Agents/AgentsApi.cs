@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
@@ -10,7 +11,7 @@ internal static class AgentsApi
 {
     public static RouteGroupBuilder MapAgentsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/agents").WithTags("Agents").RequireAuthorization().ProducesUnauthorized();
+        var group = app.MapGroup("/api/v1/agents").WithTags("Agents").RequireAuthorization().ProducesUnauthorized().AllowHead();
         group.MapGet("/", ListActive).WithSummary("Agents working now, across workflows");
         group.MapGet("/plugins", ListPlugins).WithSummary("Agent roles with their metadata");
         group.MapGet("/plugins/{agentType}", GetPlugin).WithSummary("One agent role")

@@ -11,7 +11,7 @@ internal static class ApprovalsApi
 {
     public static RouteGroupBuilder MapApprovalsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/workflows/{workflowId}/approvals").WithTags("Approvals").RequireAuthorization().ProducesUnauthorized()
+        var group = app.MapGroup("/api/v1/workflows/{workflowId}/approvals").WithTags("Approvals").RequireAuthorization().ProducesUnauthorized().AllowHead()
             .ProducesStorageUnavailable();
         group.MapGet("/", ListAsync).WithSummary("List a workflow's approval requests, pending and resolved")
             .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.");

@@ -122,7 +122,7 @@ internal static class RateLimits
 
         context.RequestServices.GetRequiredService<FelixMetrics>().Rejected(isConnectionCap ? "connections" : "rate");
         context.Response.Headers.RetryAfter = Math.Max(1, retryAfter).ToString(CultureInfo.InvariantCulture);
-        // TryWrite: a client that accepts no JSON (server-sent events ask for text/event-stream) gets the status alone.
+        // TryWrite: a client that accepts neither JSON nor server-sent events (EventStreamProblemDetailsWriter) gets the status alone.
         await context.RequestServices.GetRequiredService<IProblemDetailsService>().TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,

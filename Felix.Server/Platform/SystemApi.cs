@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Server.Agents;
+using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
@@ -20,7 +21,7 @@ internal static class SystemApi
 
     public static RouteGroupBuilder MapSystemApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/system").WithTags("System").RequireAuthorization().ProducesUnauthorized();
+        var group = app.MapGroup("/api/v1/system").WithTags("System").RequireAuthorization().ProducesUnauthorized().AllowHead();
         group.MapGet("/status", GetStatus).WithSummary("Engine state, queue, streaming connections, version and uptime");
         // The original needed an explicit start; Felix Server's engine runs with the process, so both only report.
         group.MapPost("/start", Start).WithSummary("Compatibility: the engine is always running; answers 200");

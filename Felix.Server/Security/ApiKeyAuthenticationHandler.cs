@@ -61,8 +61,8 @@ internal sealed class ApiKeyAuthenticationHandler(
     }
 
     /// <summary>
-    /// The problem through the problem details service, or as JSON when the client accepts none of what the service
-    /// writes: an AG-UI client asks for text/event-stream only, and a refusal must still be a 401, not a 500.
+    /// The problem through the problem details service (which writes JSON to clients that ask for JSON or for an event
+    /// stream), or as bare JSON when the client accepts neither: a refusal must still be a 401, not a 500.
     /// </summary>
     private async Task WriteProblemAsync(ProblemDetails details)
     {
@@ -101,13 +101,13 @@ internal sealed class ApiKeyRing
 {
     private readonly (byte[] Key, ClaimsPrincipal Principal)[] _keys;
 
-    public ApiKeyRing(IOptions<SecurityOptions> options, IConfiguration configuration)
+    public ApiKeyRing(IOptions<SecurityOptions> options)
     {
         JwtEnabled = options.Value.Jwt.Enabled;
         var entries = options.Value.ApiKeys.Where(k => !string.IsNullOrEmpty(k.Key))
             .Select(e => (e.Key, Principal: Principal(e.Tenant, e.Scopes, e.PrincipalName)))
             .ToList();
-        if (configuration[SecurityOptions.ApiKeyVariable] is { Length: > 0 } single)
+        if (options.Value.SingleKey is { Length: > 0 } single)
         {
             entries.Add((single, Principal(FelixClaims.DefaultTenant, [FelixClaims.AdminScope], ApiKeyEntry.SingleKeyPrincipalName)));
         }

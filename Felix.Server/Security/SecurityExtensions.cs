@@ -17,6 +17,7 @@ internal static partial class SecurityExtensions
     public static IServiceCollection AddFelixSecurity(this IServiceCollection services)
     {
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) => options.SingleKey = configuration[SecurityOptions.ApiKeyVariable])
             .ValidateSettings(SecurityOptions.SectionName)
             .Validate(o => o.Jwt.ClockSkew >= TimeSpan.Zero, $"{SecurityOptions.SectionName}:Jwt:ClockSkew must not be negative.")
             // HS256 wants a key as long as its hash; the token library only refuses a shorter one on the first token.

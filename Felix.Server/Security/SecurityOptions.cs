@@ -25,16 +25,24 @@ public sealed class SecurityOptions : IValidatableObject
     /// <summary>JWT bearer tokens, as the original planned; off unless a signing key or an authority is set.</summary>
     public JwtSettings Jwt { get; set; } = new();
 
+    /// <summary>The value of <see cref="ApiKeyVariable"/>, a root setting rather than one of this section (not bound).</summary>
+    internal string? SingleKey { get; set; }
+
     /// <summary>
     /// Every key must be told apart from the others, or a decision and the limits could not say which one it was: a
-    /// name used twice in a tenant, a name that is not a plain word, and a key configured twice are refused at start,
-    /// one line each, without ever printing a key.
+    /// name used twice in a tenant, a name that is not a plain word, and a key configured twice (in the list, or as
+    /// <see cref="ApiKeyVariable"/> too) are refused at start, one line each, without ever printing a key.
     /// </summary>
     IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
     {
         var path = $"{SectionName}:{nameof(ApiKeys)}";
         var names = new Dictionary<string, int>(StringComparer.Ordinal);
         var keys = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (SingleKey is { Length: > 0 } single)
+        {
+            keys[single] = -1;
+        }
+
         for (var i = 0; i < ApiKeys.Count; i++)
         {
             var entry = ApiKeys[i];
@@ -45,7 +53,8 @@ public sealed class SecurityOptions : IValidatableObject
 
             if (!keys.TryAdd(entry.Key, i))
             {
-                yield return new ValidationResult($"{path}:{i}:{nameof(ApiKeyEntry.Key)}: the same key as {nameof(ApiKeys)}:{keys[entry.Key]}: each key must be different.");
+                var first = keys[entry.Key] < 0 ? ApiKeyVariable : $"{nameof(ApiKeys)}:{keys[entry.Key]}";
+                yield return new ValidationResult($"{path}:{i}:{nameof(ApiKeyEntry.Key)}: the same key as {first}: each key must be different.");
                 continue;
             }
 

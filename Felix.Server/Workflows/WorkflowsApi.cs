@@ -20,7 +20,7 @@ internal static class WorkflowsApi
 
     public static RouteGroupBuilder MapWorkflowsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/workflows").WithTags("Workflows").RequireAuthorization().ProducesUnauthorized();
+        var group = app.MapGroup("/api/v1/workflows").WithTags("Workflows").RequireAuthorization().ProducesUnauthorized().AllowHead();
         group.MapPost("/", CreateAsync).AddEndpointFilter<ValidationFilter<WorkflowRequest>>().RequireWorkflowCreationLimit()
             .WithSummary("Start a workflow").WithDescription("Queues the task; watch it on the hubs or the raw WebSocket stream.")
             .WithRequestExample(WorkflowsApiExamples.Request)

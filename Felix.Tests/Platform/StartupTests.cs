@@ -92,6 +92,26 @@ public sealed class StartupTests : IAsyncLifetime
         Assert.False(File.Exists(_files.File));
     }
 
+    // FELIX_API_KEY is a key of its own (api-key:default, admin): the same secret in ApiKeys made two principals of one
+    // key, and which one a request became depended on the order of the ring.
+    [Fact]
+    public async Task AKeyThatIsAlsoFelixApiKeyStopsTheServerWithOneLineNeverPrintingIt()
+    {
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(
+            ("Felix:Security:ApiKeys:0:Key", "acme-own-key-0001"),
+            ("Felix:Security:ApiKeys:0:Tenant", "acme"),
+            ("Felix:Security:ApiKeys:1:Key", "shared-key-0002"),
+            ("Felix:Security:ApiKeys:1:Tenant", "acme"),
+            ("FELIX_API_KEY", "shared-key-0002")));
+
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.Lines, l => l.Length > 0);
+        Assert.Contains("Felix:Security:ApiKeys:1:Key: the same key as FELIX_API_KEY: each key must be different.", line, StringComparison.Ordinal);
+        Assert.Contains("crit: ", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("-key-000", line, StringComparison.Ordinal);
+        Assert.False(File.Exists(_files.File));
+    }
+
     // A role no agent has never waits: the server started, and every output it was meant to hold went through unreviewed.
     [Fact]
     public async Task AnApprovalRoleThatNoAgentHasStopsTheServerNamingIt()

@@ -6,15 +6,20 @@ namespace Felix.Server.Api.OpenApi;
 internal static class OpenApiExtensions
 {
     public static IServiceCollection AddFelixOpenApi(this IServiceCollection services) =>
-        services.AddOpenApi(options => options
-            .AddDocumentTransformer<FelixDocumentTransformer>()
-            .AddOperationTransformer<ProblemExamplesTransformer>()
-            .AddSchemaTransformer<RequestSchemaTransformer>());
+        services.AddOpenApi(options =>
+        {
+            // HEAD is GET without the body on every GET endpoint (HeadRequests), as RFC 9110 defines it: each operation once.
+            var include = options.ShouldInclude;
+            options.ShouldInclude = description => !HttpMethods.IsHead(description.HttpMethod ?? "") && include(description);
+            options.AddDocumentTransformer<FelixDocumentTransformer>()
+                .AddOperationTransformer<ProblemExamplesTransformer>()
+                .AddSchemaTransformer<RequestSchemaTransformer>();
+        });
 
     public static WebApplication MapFelixOpenApi(this WebApplication app)
     {
-        app.MapOpenApi();
-        app.MapScalarApiReference("/docs", options => options.WithTitle("Felix Server API").DisableDefaultFonts());
+        app.MapOpenApi().AllowHead();
+        app.MapScalarApiReference("/docs", options => options.WithTitle("Felix Server API").DisableDefaultFonts()).AllowHead();
         return app;
     }
 }
