@@ -107,7 +107,7 @@ internal sealed partial class ApprovalService(
             }
 
             var approval = decided.FindApproval(approvalId)!;
-            metrics.ApprovalDecided(decision, decidedBy == Deadline, now - approval.RequestedAt);
+            metrics.ApprovalDecided(decision, DeciderKind(decidedBy), now - approval.RequestedAt);
             LogDecided(logger, workflowId, approvalId, decision, decidedBy);
             if (ends)
             {
@@ -148,6 +148,17 @@ internal sealed partial class ApprovalService(
             LogResumeNotQueued(logger, ex, decided.Id);
         }
     }
+
+    /// <summary>
+    /// Who decided, as the <c>felix.approvals.decided</c> metric tags it: <c>deadline</c>, <c>system</c> (a request
+    /// withdrawn by an end no person caused), or <c>person</c>.
+    /// </summary>
+    public static string DeciderKind(string decidedBy) => decidedBy switch
+    {
+        Deadline => "deadline",
+        ApprovalWithdrawal.System => "system",
+        _ => "person",
+    };
 
     /// <summary>
     /// Whether <paramref name="decision"/> on <paramref name="approvalId"/> would be taken on <paramref name="workflow"/> as

@@ -286,6 +286,7 @@ internal sealed partial class WorkflowRunner(
             return false;
         }
 
+        events.CountWithdrawals(finished);
         try
         {
             foreach (var withdrawn in ApprovalWithdrawal.Withdrawn(finished))

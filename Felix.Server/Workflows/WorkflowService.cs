@@ -155,6 +155,7 @@ internal sealed partial class WorkflowService(
 
     private async Task PublishCancelledAsync(WorkflowRecord cancelled)
     {
+        events.CountWithdrawals(cancelled);
         foreach (var withdrawn in ApprovalWithdrawal.Withdrawn(cancelled))
         {
             await events.ApprovalResolvedAsync(cancelled.Id, withdrawn);
