@@ -106,7 +106,7 @@ internal static class AgUiEndpoints
 
         var resumeAfter = AgUiPosition.TryParse(request.Headers[LastEventIdHeader], out var position) ? position : (AgUiPosition?)null;
         return new AgUiEventStreamResult(
-            stream.ReadAsync(workflowId, tenant, run, resumeAfter, request.HttpContext.RequestAborted), streaming.Value.PingInterval, time);
+            stream.ReadAsync(workflowId, tenant, FelixClaims.NameOf(user), run, resumeAfter, request.HttpContext.RequestAborted), streaming.Value.PingInterval, time);
     }
 
     /// <summary>Starts the workflow that answers the run's user message; a problem when the server cannot take it now.</summary>

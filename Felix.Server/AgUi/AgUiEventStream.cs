@@ -29,12 +29,13 @@ internal sealed partial class AgUiEventStream(
 
     public const string WorkflowLostMessage = "The workflow was lost: its record and history were lost with storage.";
 
+    /// <param name="principal">Who runs it: a <c>cancel_on_disconnect</c> is this principal's cancel.</param>
     public async IAsyncEnumerable<AgUiFrame> ReadAsync(
-        string workflowId, string owner, AgUiRunRequest request, AgUiPosition? resumeAfter,
+        string workflowId, string owner, string principal, AgUiRunRequest request, AgUiPosition? resumeAfter,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var run = new AgUiRun(request.ThreadId, request.RunId, workflowId, resumeAfter, request.HeldMessages);
-        await using var frames = ReadRunAsync(run, workflowId, owner, request, resumeAfter, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var frames = ReadRunAsync(run, workflowId, owner, principal, request, resumeAfter, cancellationToken).GetAsyncEnumerator(cancellationToken);
         while (true)
         {
             Exception? unavailable = null;
@@ -85,7 +86,7 @@ internal sealed partial class AgUiEventStream(
     }
 
     private async IAsyncEnumerable<AgUiFrame> ReadRunAsync(
-        AgUiRun run, string workflowId, string owner, AgUiRunRequest request, AgUiPosition? resumeAfter,
+        AgUiRun run, string workflowId, string owner, string principal, AgUiRunRequest request, AgUiPosition? resumeAfter,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         foreach (var frame in run.Begin())
@@ -144,25 +145,26 @@ internal sealed partial class AgUiEventStream(
                 && !lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 LogCancelOnDisconnect(logger, workflowId);
-                await CancelOnDisconnectAsync(workflowId, owner);
+                await CancelOnDisconnectAsync(workflowId, owner, principal);
             }
         }
     }
 
     /// <summary>
     /// The cancel the run asked for. Its client is gone, so nobody would retry a cancel that meets a storage outage (REST
-    /// answers that one 503): it is handed to <see cref="DeferredCancels"/>, which writes it once storage is back.
+    /// answers that one 503): it is handed to <see cref="DeferredCancels"/>, which writes it once storage is back. It is
+    /// the cancel of the principal whose run went away: a request it withdraws is recorded under that name.
     /// </summary>
-    private async Task CancelOnDisconnectAsync(string workflowId, string owner)
+    private async Task CancelOnDisconnectAsync(string workflowId, string owner, string principal)
     {
         try
         {
-            await workflows.CancelAsync(workflowId, owner, CancellationToken.None);
+            await workflows.CancelAsync(workflowId, owner, principal, CancellationToken.None);
         }
         catch (Exception ex) when (StorageFaults.Is(ex))
         {
             LogCancelDeferred(logger, workflowId, ex.GetType().Name, ex.Message);
-            deferredCancels.Add(workflowId, owner);
+            deferredCancels.Add(workflowId, owner, principal);
         }
     }
 

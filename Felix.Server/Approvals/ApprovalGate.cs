@@ -70,7 +70,11 @@ internal sealed partial class ApprovalGate(
                 throw new AppendRefusedException(workflow.Id, AppendRefusal.StaleRun);
             }
 
-            await events.StatusChangedAsync(workflow.Id, WorkflowStatuses.Running, fence);
+            // A rejection ends the run: its stream goes from awaiting_approval to the resolution and the cancelled status.
+            if (approval.Decision != ApprovalDecisions.Reject)
+            {
+                await events.StatusChangedAsync(workflow.Id, WorkflowStatuses.Running, fence);
+            }
         }
 
         if (!request.Resolved)

@@ -7,7 +7,10 @@ internal sealed class ApprovalRejectedException(string approvalId, string decide
     public string ApprovalId { get; } = approvalId;
 
     /// <summary>Who rejected it and why, as the final <c>workflow_status</c> says it.</summary>
-    public string Reason { get; } = string.IsNullOrWhiteSpace(comment)
+    public string Reason { get; } = ReasonFor(approvalId, decidedBy, comment);
+
+    /// <summary>The reason a workflow ended by the rejection of <paramref name="approvalId"/> gives, wherever it ends.</summary>
+    public static string ReasonFor(string approvalId, string decidedBy, string? comment) => string.IsNullOrWhiteSpace(comment)
         ? $"Rejected by {decidedBy} at {approvalId}."
         : $"Rejected by {decidedBy} at {approvalId}: {comment}";
 }

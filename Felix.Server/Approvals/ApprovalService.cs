@@ -8,12 +8,15 @@ namespace Felix.Server.Approvals;
 /// <summary>
 /// Decides approval requests, for the REST API, the hub and the deadline alike. A decision is one conditional update
 /// of the workflow's record: the first one wins, any later one is told which decision won. A workflow that had parked
-/// is queued again, on whichever node takes it, and its next run acts on the decision.
+/// is queued again, on whichever node takes it, and its next run acts on the decision; unless the decision rejects, which
+/// ends the parked workflow in the same update (cancelled, with the reason).
 /// </summary>
 internal sealed partial class ApprovalService(
     IWorkflowStore store,
     WorkflowQueue queue,
     IWorkflowDispatcher dispatcher,
+    HelixWorkflow helix,
+    WorkflowEvents events,
     TimeProvider time,
     FelixMetrics metrics,
     IOptions<ApprovalOptions> options,
@@ -33,70 +36,129 @@ internal sealed partial class ApprovalService(
         string workflowId, string approvalId, string decision, string? comment, string decidedBy, string? owner,
         CancellationToken cancellationToken = default)
     {
-        if (await GetAsync(workflowId, owner, cancellationToken) is null)
+        if (await GetAsync(workflowId, owner, cancellationToken) is not { } workflow)
         {
             return new DecideOutcome(DecideResult.WorkflowNotFound, null, null);
         }
 
-        var now = time.GetUtcNow();
-        var resumes = false;
-        ApprovalRecord? overLimit = null;
-        var decided = await store.UpdateAsync(workflowId, w =>
+        while (true)
         {
-            resumes = w.Status == WorkflowStatuses.AwaitingApproval;
-            var check = Check(w, approvalId, decision);
-            overLimit = check == DecideResult.RevisionLimitReached ? w.FindApproval(approvalId) : null;
-            if (check != DecideResult.Decided)
+            var now = time.GetUtcNow();
+            // A rejection ends a parked workflow here, keeping what its history says it spent: no run starts only to end it,
+            // so its stream goes from awaiting_approval to the resolution and its end.
+            var spent = decision == ApprovalDecisions.Reject && workflow.Status == WorkflowStatuses.AwaitingApproval
+                ? await helix.ReadUsageAsync(workflow, cancellationToken)
+                : null;
+            var resumes = false;
+            var ends = false;
+            var parkedSinceRead = false;
+            ApprovalRecord? overLimit = null;
+            var decided = await store.UpdateAsync(workflowId, w =>
             {
-                return null;
+                resumes = w.Status == WorkflowStatuses.AwaitingApproval;
+                ends = resumes && decision == ApprovalDecisions.Reject;
+                var check = Check(w, approvalId, decision);
+                overLimit = check == DecideResult.RevisionLimitReached ? w.FindApproval(approvalId) : null;
+                parkedSinceRead = check == DecideResult.Decided && ends && spent is null;
+                if (check != DecideResult.Decided || parkedSinceRead)
+                {
+                    return null;
+                }
+
+                var pending = w.FindApproval(approvalId)!;
+                var resolved = pending with { Decision = decision, Comment = comment, DecidedBy = decidedBy, DecidedAt = now };
+                var approvals = w.Approvals.Replace(pending, resolved);
+                return ends
+                    ? w with
+                    {
+                        Approvals = approvals, Status = WorkflowStatuses.Cancelled, CompletedAt = now,
+                        Error = ApprovalRejectedException.ReasonFor(approvalId, decidedBy, comment),
+                        Usage = spent!.LlmCalls > 0 ? spent : w.Usage,
+                    }
+                    : w with
+                    {
+                        Approvals = approvals,
+                        Status = resumes ? WorkflowStatuses.Running : w.Status,
+                        ApprovalResumes = w.ApprovalResumes + (resumes ? 1 : 0),
+                    };
+            }, cancellationToken);
+
+            if (parkedSinceRead)
+            {
+                // The run parked after the workflow was read: its history is complete now, so it is read again.
+                workflow = await store.GetAsync(workflowId, cancellationToken) ?? workflow;
+                continue;
             }
 
-            var pending = w.FindApproval(approvalId)!;
-            var resolved = pending with { Decision = decision, Comment = comment, DecidedBy = decidedBy, DecidedAt = now };
-            return w with
+            if (overLimit is not null)
             {
-                Approvals = w.Approvals.Replace(pending, resolved),
-                Status = resumes ? WorkflowStatuses.Running : w.Status,
-                ApprovalResumes = w.ApprovalResumes + (resumes ? 1 : 0),
-            };
-        }, cancellationToken);
-
-        if (overLimit is not null)
-        {
-            return new DecideOutcome(DecideResult.RevisionLimitReached, null, overLimit);
-        }
-
-        if (decided is null)
-        {
-            var current = await store.GetAsync(workflowId, cancellationToken);
-            return current?.FindApproval(approvalId) switch
-            {
-                null => new DecideOutcome(DecideResult.ApprovalNotFound, current, null),
-                { IsPending: true } open => new DecideOutcome(DecideResult.WorkflowFinished, current, open),
-                var won => new DecideOutcome(DecideResult.AlreadyDecided, current, won),
-            };
-        }
-
-        var approval = decided.FindApproval(approvalId)!;
-        metrics.ApprovalDecided(decision, decidedBy == Deadline, now - approval.RequestedAt);
-        LogDecided(logger, workflowId, approvalId, decision, decidedBy);
-        if (resumes)
-        {
-            // Accepted work: it had its slot before it parked, so a full queue does not refuse it now.
-            queue.ReserveAccepted(decided.Owner);
-            try
-            {
-                await dispatcher.DispatchAsync(workflowId, decided.Owner, CancellationToken.None);
+                return new DecideOutcome(DecideResult.RevisionLimitReached, null, overLimit);
             }
-            catch (Exception ex)
-            {
-                // Recorded as running: recovery queues it at the next start.
-                LogResumeNotQueued(logger, ex, workflowId);
-            }
-        }
 
-        return new DecideOutcome(DecideResult.Decided, decided, approval);
+            if (decided is null)
+            {
+                var current = await store.GetAsync(workflowId, cancellationToken);
+                return current?.FindApproval(approvalId) switch
+                {
+                    null => new DecideOutcome(DecideResult.ApprovalNotFound, current, null),
+                    { IsPending: true } open => new DecideOutcome(DecideResult.WorkflowFinished, current, open),
+                    var won => new DecideOutcome(DecideResult.AlreadyDecided, current, won),
+                };
+            }
+
+            var approval = decided.FindApproval(approvalId)!;
+            metrics.ApprovalDecided(decision, DeciderKind(decidedBy), now - approval.RequestedAt);
+            LogDecided(logger, workflowId, approvalId, decision, decidedBy);
+            if (ends)
+            {
+                await EndRejectedAsync(decided, approval);
+            }
+            else if (resumes)
+            {
+                await ResumeAsync(decided);
+            }
+
+            return new DecideOutcome(DecideResult.Decided, decided, approval);
+        }
     }
+
+    /// <summary>
+    /// Publishes the end of a parked workflow its rejection cancelled: the resolution, then the <c>cancelled</c> status
+    /// with the reason, as the run would have. Nothing runs it, so nothing else writes its stream.
+    /// </summary>
+    private async Task EndRejectedAsync(WorkflowRecord cancelled, ApprovalRecord rejection)
+    {
+        await events.ApprovalResolvedAsync(cancelled.Id, rejection);
+        await events.StatusChangedAsync(cancelled.Id, WorkflowStatuses.Cancelled, reason: cancelled.Error);
+        LogRejected(logger, cancelled.Id, rejection.Id);
+    }
+
+    /// <summary>Queues a parked workflow that a decision lets go on; its next run (on any node) acts on the decision.</summary>
+    private async Task ResumeAsync(WorkflowRecord decided)
+    {
+        // Accepted work: it had its slot before it parked, so a full queue does not refuse it now.
+        queue.ReserveAccepted(decided.Owner);
+        try
+        {
+            await dispatcher.DispatchAsync(decided.Id, decided.Owner, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // Recorded as running: recovery queues it at the next start.
+            LogResumeNotQueued(logger, ex, decided.Id);
+        }
+    }
+
+    /// <summary>
+    /// Who decided, as the <c>felix.approvals.decided</c> metric tags it: <c>deadline</c>, <c>system</c> (a request
+    /// withdrawn by an end no person caused), or <c>person</c>.
+    /// </summary>
+    public static string DeciderKind(string decidedBy) => decidedBy switch
+    {
+        Deadline => "deadline",
+        ApprovalWithdrawal.System => "system",
+        _ => "person",
+    };
 
     /// <summary>
     /// Whether <paramref name="decision"/> on <paramref name="approvalId"/> would be taken on <paramref name="workflow"/> as
@@ -124,6 +186,9 @@ internal sealed partial class ApprovalService(
 
     [LoggerMessage(EventId = 8201, Level = LogLevel.Information, Message = "Approval {ApprovalId} of workflow {WorkflowId}: {Decision} by {DecidedBy}")]
     private static partial void LogDecided(ILogger logger, string workflowId, string approvalId, string decision, string decidedBy);
+
+    [LoggerMessage(EventId = 8203, Level = LogLevel.Information, Message = "Workflow {WorkflowId} cancelled: approval {ApprovalId} was rejected while it waited")]
+    private static partial void LogRejected(ILogger logger, string workflowId, string approvalId);
 
     [LoggerMessage(EventId = 8202, Level = LogLevel.Error, Message = "Workflow {WorkflowId} was decided but could not be queued; it resumes at the next start")]
     private static partial void LogResumeNotQueued(ILogger logger, Exception exception, string workflowId);

@@ -11,7 +11,10 @@ namespace Felix.Server.Approvals;
 /// </summary>
 internal static class ApprovalWithdrawal
 {
-    /// <summary>Who a request is withdrawn by when no person ended its workflow (a failure, a cancel from another node).</summary>
+    /// <summary>
+    /// Who a request is withdrawn by when no person ended its workflow: a failure, or a cancel from a node of an earlier
+    /// version, which sent no name. Every cancel otherwise carries its principal to whichever run writes the end.
+    /// </summary>
     public const string System = "system";
 
     /// <summary>

@@ -52,16 +52,17 @@ internal sealed class FelixMetrics
             "Events per write to a workflow's hub connections on one node: more than one when events queue up faster than they are written");
         _gapFilled = Meter.CreateCounter<long>("felix.events.gap_filled", "{event}",
             "Events another node published that this node read from the log because their publish did not reach it");
-        _approvalsDecided = Meter.CreateCounter<long>("felix.approvals.decided", "{approval}", "Approval requests decided, by decision and by who decided (person or deadline)");
+        _approvalsDecided = Meter.CreateCounter<long>("felix.approvals.decided", "{approval}", "Approval requests resolved (decided, or withdrawn by their workflow's end), by decision and by who (person, deadline or system)");
         _timeToDecision = Meter.CreateHistogram("felix.approvals.time_to_decision", "s", "Time from an approval request to its decision",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DecisionBuckets });
     }
 
     public Meter Meter { get; }
 
-    public void ApprovalDecided(string decision, bool byDeadline, TimeSpan waited)
+    /// <summary>A request resolved: decided, or withdrawn by its workflow's end. <paramref name="decider"/>: person, deadline or system.</summary>
+    public void ApprovalDecided(string decision, string decider, TimeSpan waited)
     {
-        _approvalsDecided.Add(1, new("decision", decision), new("decided_by", byDeadline ? "deadline" : "person"));
+        _approvalsDecided.Add(1, new("decision", decision), new("decided_by", decider));
         _timeToDecision.Record(Math.Max(0, waited.TotalSeconds), new KeyValuePair<string, object?>("decision", decision));
     }
 

@@ -43,9 +43,9 @@ internal sealed partial class RedisWorkflowDispatcher(
         redis.Database.ScriptEvaluateAsync(
             RedisQueueScripts.Enqueue, [redis.Keys.TenantQueue(tenant), redis.Keys.QueueTurns], [workflowId, tenant, front ? "front" : "back"]);
 
-    public Task? CancelElsewhere(string workflowId) => CancelElsewhereAsync(workflowId);
+    public Task? CancelElsewhere(string workflowId, string cancelledBy) => CancelElsewhereAsync(workflowId, cancelledBy);
 
-    private async Task CancelElsewhereAsync(string workflowId)
+    private async Task CancelElsewhereAsync(string workflowId, string cancelledBy)
     {
         var owner = await redis.Database.HashGetAsync(redis.Keys.Owners, workflowId);
         if (owner.IsNull || owner == redis.NodeId)
@@ -56,7 +56,7 @@ internal sealed partial class RedisWorkflowDispatcher(
         var stopped = _cancels.GetOrAdd(workflowId, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         try
         {
-            await redis.Subscriber.PublishAsync(redis.Keys.CancelChannel, workflowId);
+            await redis.Subscriber.PublishAsync(redis.Keys.CancelChannel, RedisCancelMessage.Format(workflowId, cancelledBy));
             await stopped.Task.WaitAsync(workflowOptions.Value.CancelWait, time);
         }
         catch (TimeoutException)
@@ -159,8 +159,8 @@ internal sealed partial class RedisWorkflowDispatcher(
 
     private async Task OnCancelAsync(ChannelMessage message)
     {
-        var workflowId = message.Message.ToString();
-        if (engine.TryCancel(workflowId) is not { } stopped)
+        var (workflowId, cancelledBy) = RedisCancelMessage.Parse(message.Message.ToString());
+        if (engine.TryCancel(workflowId, cancelledBy) is not { } stopped)
         {
             return;
         }

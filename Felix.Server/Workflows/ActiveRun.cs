@@ -11,13 +11,19 @@ internal sealed class ActiveRun(CancellationToken engineStopping) : IDisposable
     /// <summary>True once a client asked to cancel (as opposed to the server shutting down).</summary>
     public bool CancelRequested { get; private set; }
 
+    /// <summary>
+    /// Who asked first (the principal's name, or <see cref="Approvals.ApprovalWithdrawal.System"/>): the run that writes
+    /// the cancelled end withdraws its pending requests under this name.
+    /// </summary>
+    public string? CancelledBy { get; private set; }
+
     public Task Finished => _finished.Task;
 
     private readonly Lock _lock = new();
     private bool _disposed;
 
     /// <summary>Cancels the run; a no-op once it has ended (a cancel can race with the end of the run).</summary>
-    public void RequestCancel()
+    public void RequestCancel(string cancelledBy)
     {
         lock (_lock)
         {
@@ -26,6 +32,7 @@ internal sealed class ActiveRun(CancellationToken engineStopping) : IDisposable
                 return;
             }
 
+            CancelledBy ??= cancelledBy;
             CancelRequested = true;
             _cancellation.Cancel();
         }

@@ -20,23 +20,24 @@ internal sealed partial class DeferredCancels(
     private readonly Lock _lock = new();
 
     /// <summary>
-    /// Cancels <paramref name="workflowId"/> once storage answers (<paramref name="owner"/>: the tenant allowed to, as for
-    /// <see cref="WorkflowService.CancelAsync"/>). A second cancel of a workflow already waiting joins the first.
+    /// Cancels <paramref name="workflowId"/> once storage answers (<paramref name="owner"/>: the tenant allowed to, and
+    /// <paramref name="cancelledBy"/>: who asked, as for <see cref="WorkflowService.CancelAsync"/>). A second cancel of a
+    /// workflow already waiting joins the first.
     /// </summary>
-    public void Add(string workflowId, string? owner)
+    public void Add(string workflowId, string? owner, string cancelledBy)
     {
         // In memory, so it works with the store down: the run stops spending now, and writes its end when it can.
-        engine.TryCancel(workflowId);
+        engine.TryCancel(workflowId, cancelledBy);
         lock (_lock)
         {
             if (_pending.Add(workflowId))
             {
-                _ = RetryAsync(workflowId, owner);
+                _ = RetryAsync(workflowId, owner, cancelledBy);
             }
         }
     }
 
-    private async Task RetryAsync(string workflowId, string? owner)
+    private async Task RetryAsync(string workflowId, string? owner, string cancelledBy)
     {
         await Task.Yield(); // the caller holds the lock
         var stopping = lifetime.ApplicationStopping;
@@ -47,7 +48,7 @@ internal sealed partial class DeferredCancels(
                 await Task.Delay(RetryDelay, time, stopping);
                 try
                 {
-                    var outcome = await workflows.CancelAsync(workflowId, owner, stopping);
+                    var outcome = await workflows.CancelAsync(workflowId, owner, cancelledBy, stopping);
                     LogWritten(logger, workflowId, outcome.Result);
                     return;
                 }

@@ -13,10 +13,11 @@ internal interface IWorkflowDispatcher
     ValueTask DispatchAsync(string workflowId, string tenant, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Asks whichever other process runs <paramref name="workflowId"/> to stop it; the task completes once its work has
-    /// stopped (or no process claims it). Null when no other process can be running it.
+    /// Asks whichever other process runs <paramref name="workflowId"/> to stop it on behalf of <paramref name="cancelledBy"/>
+    /// (that run withdraws its pending requests under this name); the task completes once its work has stopped (or no
+    /// process claims it). Null when no other process can be running it.
     /// </summary>
-    Task? CancelElsewhere(string workflowId);
+    Task? CancelElsewhere(string workflowId, string cancelledBy);
 }
 
 /// <summary>One process: the local engine runs everything.</summary>
@@ -28,5 +29,5 @@ internal sealed class LocalWorkflowDispatcher(WorkflowQueue queue) : IWorkflowDi
         return ValueTask.CompletedTask;
     }
 
-    public Task? CancelElsewhere(string workflowId) => null;
+    public Task? CancelElsewhere(string workflowId, string cancelledBy) => null;
 }

@@ -33,15 +33,18 @@ internal sealed partial class WorkflowEngine(
     /// <summary>True once shutdown began: no new work is accepted.</summary>
     public bool IsStopping => _stopping;
 
-    /// <summary>Asks a running workflow to stop; returns a task that completes when its work has stopped, or null.</summary>
-    public Task? TryCancel(string workflowId)
+    /// <summary>
+    /// Asks a running workflow to stop on behalf of <paramref name="cancelledBy"/> (who its withdrawn requests are
+    /// recorded under); returns a task that completes when its work has stopped, or null.
+    /// </summary>
+    public Task? TryCancel(string workflowId, string cancelledBy)
     {
         if (!_active.TryGetValue(workflowId, out var run))
         {
             return null;
         }
 
-        run.RequestCancel();
+        run.RequestCancel(cancelledBy);
         return run.Finished;
     }
 

@@ -22,6 +22,18 @@ internal sealed class WorkflowEvents(EventPublisher publisher, SystemEventBus sy
         });
     }
 
+    /// <summary>
+    /// Counts the requests the end of <paramref name="ended"/> withdrew (see <see cref="ApprovalWithdrawal"/>), once, by
+    /// whoever wrote that end: withdrawals are resolutions like decisions, and the metric shows them with their decision.
+    /// </summary>
+    public void CountWithdrawals(WorkflowRecord ended)
+    {
+        foreach (var withdrawn in ApprovalWithdrawal.Withdrawn(ended))
+        {
+            metrics.ApprovalDecided(withdrawn.Decision!, ApprovalService.DeciderKind(withdrawn.DecidedBy!), withdrawn.DecidedAt!.Value - withdrawn.RequestedAt);
+        }
+    }
+
     /// <summary>Publishes the resolution of <paramref name="approval"/>; <paramref name="fence"/> as for a status change.</summary>
     public async Task ApprovalResolvedAsync(string workflowId, ApprovalRecord approval, long fence = 0, CancellationToken cancellationToken = default)
     {

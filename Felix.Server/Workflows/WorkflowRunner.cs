@@ -107,7 +107,7 @@ internal sealed partial class WorkflowRunner(
                 {
                     if (run.CancelRequested)
                     {
-                        await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null, fence);
+                        await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null, fence, withdrawnBy: run.CancelledBy);
                     }
 
                     return null;
@@ -210,7 +210,8 @@ internal sealed partial class WorkflowRunner(
         catch (OperationCanceledException) when (run.CancelRequested)
         {
             // A cancelled workflow's terminal event is its cancelled status.
-            await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled, Usage = Spent(w) }, terminal: null, fence);
+            // Its pending request (a cancel that came between storing it and parking) is withdrawn under the canceller's name.
+            await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled, Usage = Spent(w) }, terminal: null, fence, withdrawnBy: run.CancelledBy);
             LogCancelled(logger, workflowId);
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
@@ -264,19 +265,20 @@ internal sealed partial class WorkflowRunner(
 
     /// <summary>
     /// Moves the workflow to its final status (withdrawing the approval requests still pending, see
-    /// <see cref="ApprovalWithdrawal"/>) and publishes their resolutions, the status change and the terminal event, unless it has
-    /// already finished: a workflow finished elsewhere (cancelled, interrupted, or failed by another node that took over
-    /// from this one) is never reopened, and this run then publishes nothing more.
+    /// <see cref="ApprovalWithdrawal"/>, by <paramref name="withdrawnBy"/>: whoever cancelled, or the system for any other
+    /// end) and publishes their resolutions, the status change and the terminal event, unless it has already finished: a
+    /// workflow finished elsewhere (cancelled, interrupted, or failed by another node that took over from this one) is
+    /// never reopened, and this run then publishes nothing more.
     /// </summary>
     private async Task<bool> FinishAsync(
         string workflowId, Func<WorkflowRecord, WorkflowRecord> finish, WorkflowEvent? terminal, long fence,
-        CancellationToken cancellationToken = default, string? reason = null)
+        CancellationToken cancellationToken = default, string? reason = null, string? withdrawnBy = null)
     {
         var finished = await Durably(workflowId, ct => store.UpdateAsync(
             workflowId,
             w => WorkflowStatuses.IsTerminal(w.Status) || (fence > 0 && w.Attempts != fence)
                 ? null
-                : ApprovalWithdrawal.Withdraw(finish(w) with { CompletedAt = time.GetUtcNow() }, ApprovalWithdrawal.System),
+                : ApprovalWithdrawal.Withdraw(finish(w) with { CompletedAt = time.GetUtcNow() }, withdrawnBy ?? ApprovalWithdrawal.System),
             ct), cancellationToken);
         if (finished is null)
         {
@@ -284,6 +286,7 @@ internal sealed partial class WorkflowRunner(
             return false;
         }
 
+        events.CountWithdrawals(finished);
         try
         {
             foreach (var withdrawn in ApprovalWithdrawal.Withdrawn(finished))

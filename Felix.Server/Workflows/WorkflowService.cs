@@ -97,14 +97,11 @@ internal sealed partial class WorkflowService(
     public Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default) =>
         store.ListAsync(status, owner, page, pageSize, cancellationToken);
 
-    /// <summary>A cancel the server takes on a client's behalf (AG-UI's <c>cancel_on_disconnect</c>): see the overload.</summary>
-    public Task<CancelOutcome> CancelAsync(string id, string? owner, CancellationToken cancellationToken = default) =>
-        CancelAsync(id, owner, ApprovalWithdrawal.System, cancellationToken);
-
     /// <summary>
     /// Cancels a pending, running or waiting workflow and waits (boundedly) until its work has stopped. A request still
-    /// waiting for approval is withdrawn by <paramref name="cancelledBy"/> in the update that cancels, and its
-    /// <c>approval_resolved</c> is published before the <c>cancelled</c> status.
+    /// waiting for approval is withdrawn by <paramref name="cancelledBy"/> (the principal that cancelled, or whose AG-UI
+    /// run asked to cancel when it disconnected) in the update that cancels, whether this node writes it or the run does
+    /// (here or on another node), and its <c>approval_resolved</c> is published before the <c>cancelled</c> status.
     /// </summary>
     public async Task<CancelOutcome> CancelAsync(string id, string? owner, string cancelledBy, CancellationToken cancellationToken = default)
     {
@@ -124,7 +121,7 @@ internal sealed partial class WorkflowService(
             return new CancelOutcome(CancelResult.Cancelled, cancelledWhileWaiting);
         }
 
-        if ((engine.TryCancel(id) ?? dispatcher.CancelElsewhere(id)) is { } stopped)
+        if ((engine.TryCancel(id, cancelledBy) ?? dispatcher.CancelElsewhere(id, cancelledBy)) is { } stopped)
         {
             try
             {
@@ -158,6 +155,7 @@ internal sealed partial class WorkflowService(
 
     private async Task PublishCancelledAsync(WorkflowRecord cancelled)
     {
+        events.CountWithdrawals(cancelled);
         foreach (var withdrawn in ApprovalWithdrawal.Withdrawn(cancelled))
         {
             await events.ApprovalResolvedAsync(cancelled.Id, withdrawn);

@@ -45,6 +45,31 @@ public sealed class ApprovalScaleoutTests(RedisServer redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task ACancelTakenByAnotherNodeWithdrawsTheRequestUnderTheCancellersName()
+    {
+        var gate = new HeldGateUpdates();
+        var joins = new HeldStreamJoins();
+        var b = _cluster.StartNode("b", settings: Settings, services: services =>
+        {
+            gate.Install(services);
+            joins.Install(services);
+        });
+        using var clientB = b.CreateApiClient();
+        gate.Arm(HeldGateUpdates.Point.RequestStored);
+        var id = await clientB.CreateWithApprovalAsync(new { before_synthesis = true }, maxSteps: 1);
+        var joining = await ApprovalWithdrawalTests.HoldTheRunBeforeItsAnnouncementAsync(b, clientB, id, gate, joins);
+        var a = _cluster.StartNode("a", settings: Settings);
+        using var clientA = a.CreateApiClient();
+
+        // Node B runs the workflow: node A takes the cancel, and B's run writes the end.
+        var cancel = clientA.DeleteAsync($"api/v1/workflows/{id}");
+        var frames = await ApprovalWithdrawalTests.AfterTheWithdrawalAsync(clientA, id, joins, joining);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await cancel.DefaultTimeout()).StatusCode);
+        ApprovalWithdrawalTests.AssertWithdrawnBy("development", Assert.Single((await clientA.ListApprovalsAsync(id)).Approvals), frames);
+    }
+
+    [Fact]
     public async Task ConcurrentDecisionsThroughBothNodesExactlyOneWins()
     {
         var a = _cluster.StartNode("a", settings: Settings);

@@ -16,7 +16,7 @@ namespace Felix.Tests.Approvals;
 /// stored as decided <c>withdrawn</c>, announced with <c>approval_resolved</c> before the terminal status on every
 /// transport that shows approvals, and a later decision is told who withdrew it.
 /// </summary>
-public sealed class ApprovalWithdrawalTests
+public sealed partial class ApprovalWithdrawalTests
 {
     [Theory]
     [InlineData("json")]
