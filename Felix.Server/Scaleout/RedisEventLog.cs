@@ -37,6 +37,7 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
         local state = redis.call('HMGET', KEYS[1], 'ended', 'fence', 'epoch')
         if state[1] then return redis.error_reply('FELIX_ENDED') end
         local fence = tonumber(ARGV[4])
+        if fence > 0 and not state[3] then return redis.error_reply('FELIX_LOST') end
         local current = tonumber(state[2] or '0')
         if fence > 0 and fence < current then return redis.error_reply('FELIX_STALE') end
         local part, seq = 0, 0
@@ -213,6 +214,10 @@ internal sealed class RedisEventLog(RedisConnection redis, ScaleoutSignals signa
         catch (RedisServerException ex) when (ex.Message.Contains("FELIX_STALE", StringComparison.Ordinal))
         {
             throw new AppendRefusedException(evt.WorkflowId, AppendRefusal.StaleRun);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("FELIX_LOST", StringComparison.Ordinal))
+        {
+            throw new AppendRefusedException(evt.WorkflowId, AppendRefusal.StreamLost);
         }
 
         return new LastAppend(

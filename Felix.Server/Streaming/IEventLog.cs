@@ -30,7 +30,8 @@ internal interface IEventLog
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <exception cref="AppendRefusedException">
     /// The stream already has its terminal event (nothing is appended after it, whoever writes), or
-    /// <paramref name="fence"/> is stale. Nothing was stored.
+    /// <paramref name="fence"/> is stale, or (a log whose storage can come back empty: Redis without persistence) a run
+    /// writes to a stream that is gone, which it never starts again. Nothing was stored.
     /// </exception>
     ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default);
 

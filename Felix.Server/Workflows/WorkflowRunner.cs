@@ -196,6 +196,11 @@ internal sealed partial class WorkflowRunner(
                 LogCompleted(logger, workflowId, outcome.Synthesis.Confidence);
             }
         }
+        catch (AppendRefusedException ex) when (ex.Reason == AppendRefusal.StreamLost)
+        {
+            // Storage came back without the workflow between two of this run's writes, with no error the run could see.
+            await EndLostAsync(workflowId);
+        }
         catch (AppendRefusedException ex)
         {
             // Another attempt owns the workflow (this node was cut off past its lease), or its stream already ended:
@@ -299,6 +304,10 @@ internal sealed partial class WorkflowRunner(
             {
                 await Durably(workflowId, async ct => await publisher.PublishAsync(terminal, fence, ct), cancellationToken);
             }
+        }
+        catch (AppendRefusedException ex) when (ex.Reason == AppendRefusal.StreamLost)
+        {
+            await EndLostAsync(workflowId);
         }
         catch (AppendRefusedException ex)
         {

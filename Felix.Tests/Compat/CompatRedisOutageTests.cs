@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.WebSockets;
 using Felix.Contracts;
 using Felix.Server.Compat;
@@ -140,6 +141,31 @@ public sealed class CompatRedisOutageTests(RedisServer redis) : RedisOutageTest(
         Assert.Contains(Logs.Entries, e => e.EventId == StreamGoneFromTheLog && e.Level == LogLevel.Warning
             && e.Message.Contains(running, StringComparison.Ordinal));
         Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error);
+    }
+
+    [Fact]
+    public async Task ARunWhoseRedisCameBackEmptyBetweenTwoOfItsWritesEndsAsLostInsteadOfStartingANewStream()
+    {
+        var node = StartNode();
+        using var client = node.CreateApiClient();
+        var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
+        await client.WaitForStatusAsync(running, WorkflowStatuses.Running);
+        using var socket = await WatchToTheEndOfTheHistoryAsync(node, running);
+
+        // The run waits for its model with nothing to write; Redis restarts without its data in that quiet moment and the
+        // node is connected again before the run's next write, so that write meets no error at all.
+        await Held.FirstCallWaiting.DefaultTimeout();
+        await Redis.StopAsync();
+        await Redis.StartAsync();
+        await Poll.UntilAsync(async () => (await client.GetAsync("/health/ready")).IsSuccessStatusCode, "the node to be ready again");
+        Held.Release();
+
+        await AssertClosedAsLostAsync(socket);
+        Assert.Contains(Logs.Entries, e => e.EventId == LostWithStorage && e.Level == LogLevel.Warning
+            && e.Message.Contains(running, StringComparison.Ordinal));
+        Assert.DoesNotContain(Logs.Entries, e => e.Level >= LogLevel.Error);
+        // Nothing of the run was written into the empty Redis: no stream starting over at 1 under a new epoch.
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/v1/workflows/{running}/events")).StatusCode);
     }
 
     /// <summary>Once Redis is back the node serves raw streams again: a new workflow streams to its end.</summary>

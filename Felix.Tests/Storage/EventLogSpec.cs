@@ -172,7 +172,7 @@ public abstract class EventLogSpec
     public async Task NothingIsAppendedAfterTheTerminalEventWhoeverWrites()
     {
         var log = await CreateEventLogAsync();
-        await log.AppendAsync(Output("wf_a", 1), fence: 1).AsTask().DefaultTimeout();
+        await log.AppendAsync(Output("wf_a", 1)).AsTask().DefaultTimeout();
         await log.AppendAsync(new WorkflowErrorEvent { WorkflowId = "wf_a", Error = "done" }, fence: 1).AsTask().DefaultTimeout();
 
         foreach (var fence in new long[] { 0, 1, 2 })
@@ -188,8 +188,9 @@ public abstract class EventLogSpec
     [Fact]
     public async Task AStaleRunIsRefusedOnceANewerAttemptHasWritten()
     {
+        // The workflow's creation starts its stream (outside a run, as in the product); then two run attempts write.
         var log = await CreateEventLogAsync();
-        await log.AppendAsync(Output("wf_a", 1), fence: 1).AsTask().DefaultTimeout();
+        await log.AppendAsync(Output("wf_a", 1)).AsTask().DefaultTimeout();
         await log.AppendAsync(Output("wf_a", 2), fence: 2).AsTask().DefaultTimeout();
 
         var refused = await Assert.ThrowsAsync<AppendRefusedException>(() => log.AppendAsync(Output("wf_a", 3), fence: 1).AsTask().DefaultTimeout());
@@ -203,6 +204,7 @@ public abstract class EventLogSpec
         Assert.Equal((3L, 4L), (api.Sequence, current.Sequence));
         Assert.Equal([1L, 2L, 3L, 4L], (await log.ReadAsync("wf_a", 0, 10).DefaultTimeout()).Events.Select(e => e.Sequence));
         // Fences are per stream.
-        await log.AppendAsync(Output("wf_b", 1), fence: 1).AsTask().DefaultTimeout();
+        await log.AppendAsync(Output("wf_b", 1)).AsTask().DefaultTimeout();
+        await log.AppendAsync(Output("wf_b", 2), fence: 1).AsTask().DefaultTimeout();
     }
 }

@@ -46,7 +46,8 @@ public sealed class RedisEventLogTests(RedisServer redis) : EventLogSpec, IClass
         var prefix = RedisTestConnections.NewPrefix();
         var run = Open(_connections.Open(prefix));
         var api = Open(_connections.Open(prefix));
-        for (var i = 1; i <= 3; i++)
+        await api.AppendAsync(Output("wf_a", 1)).AsTask().DefaultTimeout();
+        for (var i = 2; i <= 3; i++)
         {
             await run.AppendAsync(Output("wf_a", i), fence: 1).AsTask().DefaultTimeout();
         }
@@ -69,19 +70,20 @@ public sealed class RedisEventLogTests(RedisServer redis) : EventLogSpec, IClass
         var other = Open(_connections.Open(prefix));
         foreach (var workflowId in new[] { "wf_taken", "wf_ended" })
         {
-            await run.AppendAsync(Output(workflowId, 1), fence: 1).AsTask().DefaultTimeout();
+            await other.AppendAsync(Output(workflowId, 1)).AsTask().DefaultTimeout();
             await run.AppendAsync(Output(workflowId, 2), fence: 1).AsTask().DefaultTimeout();
+            await run.AppendAsync(Output(workflowId, 3), fence: 1).AsTask().DefaultTimeout();
         }
 
-        await other.AppendAsync(Output("wf_taken", 3), fence: 2).AsTask().DefaultTimeout();
+        await other.AppendAsync(Output("wf_taken", 4), fence: 2).AsTask().DefaultTimeout();
         await other.AppendAsync(new WorkflowErrorEvent { WorkflowId = "wf_ended", Error = "cancelled" }).AsTask().DefaultTimeout();
 
-        var stale = await Assert.ThrowsAsync<AppendRefusedException>(() => run.AppendAsync(Output("wf_taken", 4), fence: 1).AsTask().DefaultTimeout());
-        var ended = await Assert.ThrowsAsync<AppendRefusedException>(() => run.AppendAsync(Output("wf_ended", 4), fence: 1).AsTask().DefaultTimeout());
+        var stale = await Assert.ThrowsAsync<AppendRefusedException>(() => run.AppendAsync(Output("wf_taken", 5), fence: 1).AsTask().DefaultTimeout());
+        var ended = await Assert.ThrowsAsync<AppendRefusedException>(() => run.AppendAsync(Output("wf_ended", 5), fence: 1).AsTask().DefaultTimeout());
         Assert.Equal((AppendRefusal.StaleRun, AppendRefusal.StreamEnded), (stale.Reason, ended.Reason));
         foreach (var workflowId in new[] { "wf_taken", "wf_ended" })
         {
-            Assert.Equal([1L, 2L, 3L], (await other.ReadAsync(workflowId, 0, 10).DefaultTimeout()).Events.Select(e => e.Sequence));
+            Assert.Equal([1L, 2L, 3L, 4L], (await other.ReadAsync(workflowId, 0, 10).DefaultTimeout()).Events.Select(e => e.Sequence));
         }
     }
 
@@ -89,7 +91,7 @@ public sealed class RedisEventLogTests(RedisServer redis) : EventLogSpec, IClass
     public async Task ReadsAfterAnyPositionOfAStreamWrittenBySeveralAttempts()
     {
         var log = Open(_connections.Open());
-        long[] fences = [1, 1, 2, 2, 2, 0, 3, 3];
+        long[] fences = [0, 1, 2, 2, 2, 0, 3, 3];
         for (var i = 0; i < fences.Length; i++)
         {
             await log.AppendAsync(Output("wf_a", i + 1), fences[i]).AsTask().DefaultTimeout();
@@ -106,26 +108,28 @@ public sealed class RedisEventLogTests(RedisServer redis) : EventLogSpec, IClass
     }
 
     // A real restart: Redis here keeps nothing on disk, so the stream and its position are gone. The run's next event
-    // must not go out as the plain XADD of the id after its last one, which would start a stream in the middle.
+    // must neither go out as the plain XADD of the id after its last one (a stream starting in the middle) nor start the
+    // stream again under a new epoch (a stream that would pass for the workflow, with its record gone): it is refused.
     [Fact]
-    public async Task ARunWhoseRedisRestartedWithoutItsDataStartsANewEpochRatherThanContinuingMidStream()
+    public async Task ARunWhoseRedisRestartedWithoutItsDataIsRefusedAsLostRatherThanStartingTheStreamAgain()
     {
         var connection = _connections.Open();
         var log = Open(connection);
-        var first = Output("wf_a", 1);
-        await log.AppendAsync(first, fence: 1).AsTask().DefaultTimeout();
+        await log.AppendAsync(Output("wf_a", 1)).AsTask().DefaultTimeout();
         await log.AppendAsync(Output("wf_a", 2), fence: 1).AsTask().DefaultTimeout();
 
         await redis.StopAsync();
         await Poll.UntilAsync(() => Task.FromResult(!connection.Multiplexer.IsConnected), "the connection to notice the restart");
         await redis.StartAsync();
         await Poll.UntilAsync(() => Task.FromResult(connection.Multiplexer.IsConnected), "the connection to come back");
-        var next = Output("wf_a", 3);
-        await log.AppendAsync(next, fence: 1).AsTask().DefaultTimeout();
+        var refused = await Assert.ThrowsAsync<AppendRefusedException>(() => log.AppendAsync(Output("wf_a", 3), fence: 1).AsTask().DefaultTimeout());
 
-        Assert.Equal(1, next.Sequence);
-        Assert.NotEqual(first.Epoch, next.Epoch);
-        Assert.Equal(new StreamState(next.Epoch, 1, 1), await log.GetStateAsync("wf_a").DefaultTimeout());
+        Assert.Equal(AppendRefusal.StreamLost, refused.Reason);
+        Assert.Null(await log.GetStateAsync("wf_a").DefaultTimeout());
+        // A write outside a run (a new workflow's creation) still starts a stream.
+        var created = Output("wf_b", 1);
+        await log.AppendAsync(created).AsTask().DefaultTimeout();
+        Assert.Equal(1, created.Sequence);
     }
 }
 
