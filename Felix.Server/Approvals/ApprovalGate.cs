@@ -14,7 +14,10 @@ namespace Felix.Server.Approvals;
 /// <remarks>
 /// Parking is a conditional update (only while the request is undecided), and deciding is one too (only while it is
 /// pending): a decision that lands before the run parked is found by the run, which goes on at once; one that lands
-/// after finds the workflow parked and queues it. Either way exactly one run continues.
+/// after finds the workflow parked and queues it. Either way exactly one run continues. Recording the request is
+/// conditional too: only for this run's attempt of a workflow that has not ended. A workflow ended while its run was
+/// slow (a cancel that stopped waiting and wrote the end itself) gets no request, and the run is refused as a stale
+/// one: every request of an ended workflow is decided or withdrawn.
 /// </remarks>
 internal sealed partial class ApprovalGate(
     IWorkflowStore store,
@@ -39,11 +42,19 @@ internal sealed partial class ApprovalGate(
             Id = request.Id, Kind = request.Kind, AgentId = request.AgentId, Content = request.Content, Confidence = request.Confidence,
             RequestedAt = now, ExpiresAt = now + policy.Timeout, OnTimeout = policy.OnTimeout,
         };
-        var stored = await store.UpdateAsync(workflow.Id, w => w.Attempts != fence || w.FindApproval(request.Id) is not null
+        var stored = await store.UpdateAsync(workflow.Id, w => w.Attempts != fence || WorkflowStatuses.IsTerminal(w.Status)
+            || w.FindApproval(request.Id) is not null
             ? null
             : w with { Approvals = w.Approvals.Add(approval) }, CancellationToken.None);
         stored ??= await store.GetAsync(workflow.Id, CancellationToken.None);
-        approval = stored?.FindApproval(request.Id) ?? throw new AppendRefusedException(workflow.Id, AppendRefusal.StaleRun);
+        if (stored is null || stored.Attempts != fence || WorkflowStatuses.IsTerminal(stored.Status))
+        {
+            // Ended meanwhile (a cancel that stopped waiting for this run wrote the end itself) or taken over: nothing
+            // more of this run is stored or announced.
+            throw new AppendRefusedException(workflow.Id, AppendRefusal.StaleRun);
+        }
+
+        approval = stored.FindApproval(request.Id) ?? throw new AppendRefusedException(workflow.Id, AppendRefusal.StaleRun);
 
         if (approval.IsPending)
         {

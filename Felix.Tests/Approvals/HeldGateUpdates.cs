@@ -7,14 +7,21 @@ namespace Felix.Tests.Approvals;
 
 /// <summary>
 /// Wraps the registered workflow store (the real one) and, once armed, holds one record update of the approval gate
-/// until the test lets it go: the one that stores a new request (held after it is written, so the request is pending
-/// while the run has not announced it yet), or the one that parks the run. A test takes a decision or a cancel
-/// meanwhile, at a point of the gate no timing could reach reliably.
+/// until the test lets it go: the one that stores a new request (held before it is written, so the run stands at the
+/// gate with nothing stored, or after, so the request is pending while the run has not announced it yet), or the one
+/// that parks the run. A test takes a decision or a cancel meanwhile, at a point of the gate no timing could reach
+/// reliably.
 /// </summary>
 internal sealed class HeldGateUpdates
 {
     public enum Point
     {
+        /// <summary>
+        /// The update that would store a new request, not yet written: the run stands at the gate of a running workflow.
+        /// Found by trying the update on the record as it is (the gate's update is a pure function of the record).
+        /// </summary>
+        Requesting,
+
         /// <summary>The update that stored a new request has been written; the run has not announced it.</summary>
         RequestStored,
 
@@ -46,6 +53,16 @@ internal sealed class HeldGateUpdates
     {
         public override async Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default)
         {
+            if (held.IsArmedFor(Point.Requesting)
+                && await Inner.GetAsync(id, cancellationToken) is { Status: WorkflowStatuses.Running } current
+                && Pending(update(current)) > Pending(current)
+                && held.TakeHold(Point.Requesting))
+            {
+                held._entered.TrySetResult();
+                await held._gate.Task;
+                return await Inner.UpdateAsync(id, update, cancellationToken);
+            }
+
             if (held.IsArmedFor(Point.Parking)
                 && await Inner.GetAsync(id, cancellationToken) is { Status: WorkflowStatuses.Running } running && Pending(running) > 0
                 && held.TakeHold(Point.Parking))
