@@ -1,7 +1,10 @@
 // Drives clients/web/compat.html, opened from disk, in Debian's Chromium through playwright-core:
-//   node compat-cancel.mjs <server-url> <api-key> <screenshot-dir>
-// Starts a workflow from the page (the server holds it running), cancels it over REST (DELETE, as another client
-// would), then watches the page: how many sockets it opens, what its status bar says, whether it can start again.
+//   node compat-page.mjs <server-url> <api-key> <screenshot-dir> <cancel|unavailable>
+// Starts a workflow from the page, then watches the page: how many sockets it opens, what its status bar says, whether
+// it can start again.
+//   cancel:      the server holds the run; once the page shows it running, it is cancelled over REST (DELETE, as another
+//                client would).
+//   unavailable: the server accepts the page's sockets and closes each before any event (its storage cannot be read).
 // Prints one JSON summary line; exits 1 when a step failed.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +12,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const [serverArg, apiKey, screenshotArg] = process.argv.slice(2);
-if (!serverArg || !apiKey || !screenshotArg) {
-  console.error('usage: node compat-cancel.mjs <server-url> <api-key> <screenshot-dir>');
+const [serverArg, apiKey, screenshotArg, scenario] = process.argv.slice(2);
+if (!serverArg || !apiKey || !screenshotArg || !['cancel', 'unavailable'].includes(scenario)) {
+  console.error('usage: node compat-page.mjs <server-url> <api-key> <screenshot-dir> <cancel|unavailable>');
   process.exit(2);
 }
 const server = serverArg.replace(/\/+$/, '');
@@ -19,13 +22,14 @@ const pageUrl = pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), '
 const screenshotDir = resolve(screenshotArg);
 mkdirSync(screenshotDir, { recursive: true });
 const watchdog = setTimeout(() => {
-  console.error('compat-cancel.mjs: watchdog expired');
+  console.error('compat-page.mjs: watchdog expired');
   process.exit(3);
 }, Number(process.env.FELIX_BROWSER_TOTAL_TIMEOUT_MS ?? 120000));
 watchdog.unref();
 
-// How long the page is watched after the cancel: its reconnects were 200 ms apart, so a looping page opens many.
-const SETTLE_MS = 5000;
+// How long the page is watched: a page that loops reconnects every 200 ms; one that gives up after 5 reconnects with
+// backoff (0.2 s doubling) is done in about 6 s.
+const SETTLE_MS = { cancel: 5000, unavailable: 10000 }[scenario];
 const summary = {
   ok: false, workflowId: null, deleteStatus: null, socketsBeforeCancel: null, sockets: null,
   status: null, dot: null, startEnabled: null, events: [], pageErrors: [], failure: null,
@@ -59,16 +63,18 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll('#events .text')].some((t) => t.textContent.startsWith('Workflow created: wf_')));
   summary.workflowId = await page.evaluate(() => [...document.querySelectorAll('#events .text')]
     .map((t) => t.textContent).find((t) => t.startsWith('Workflow created: ')).slice('Workflow created: '.length));
-  await page.waitForFunction(() => document.getElementById('statusText').textContent === 'Connected'
-    && [...document.querySelectorAll('#events .text')].some((t) => t.textContent === 'Status: running'));
+  if (scenario === 'cancel') {
+    await page.waitForFunction(() => document.getElementById('statusText').textContent === 'Connected'
+      && [...document.querySelectorAll('#events .text')].some((t) => t.textContent === 'Status: running'));
 
-  step = 'cancel over REST';
-  summary.socketsBeforeCancel = sockets;
-  const cancel = await fetch(`${server}/api/v1/workflows/${encodeURIComponent(summary.workflowId)}`,
-    { method: 'DELETE', headers: { Authorization: `Bearer ${apiKey}` } });
-  summary.deleteStatus = cancel.status;
+    step = 'cancel over REST';
+    summary.socketsBeforeCancel = sockets;
+    const cancel = await fetch(`${server}/api/v1/workflows/${encodeURIComponent(summary.workflowId)}`,
+      { method: 'DELETE', headers: { Authorization: `Bearer ${apiKey}` } });
+    summary.deleteStatus = cancel.status;
+  }
 
-  step = 'watch the page after the cancel';
+  step = 'watch the page';
   const end = Date.now() + SETTLE_MS;
   while (Date.now() < end) await page.waitForTimeout(250);
   summary.sockets = sockets;
@@ -80,13 +86,13 @@ try {
       type: e.querySelector('.type').textContent, text: e.querySelector('.text').textContent,
     })),
   })));
-  await page.screenshot({ path: join(screenshotDir, 'compat-cancelled.png'), fullPage: true });
+  await page.screenshot({ path: join(screenshotDir, `compat-${scenario}.png`), fullPage: true });
   summary.ok = summary.pageErrors.length === 0;
 } catch (error) {
   summary.failure = `${step}: ${error?.message ?? error}`.split('\n').slice(0, 6).join('\n');
   summary.sockets = sockets;
   const page = context?.pages().at(-1);
-  if (page) await page.screenshot({ path: join(screenshotDir, 'compat-failure.png'), fullPage: true }).catch(() => {});
+  if (page) await page.screenshot({ path: join(screenshotDir, `compat-${scenario}-failure.png`), fullPage: true }).catch(() => {});
 } finally {
   await context?.close().catch(() => {});
   rmSync(userDataDir, { recursive: true, force: true });
