@@ -53,8 +53,8 @@ internal static partial class DashboardExtensions
                 // Revalidate every time (ETag makes it cheap), so a server upgrade never runs against a stale page.
                 headers.CacheControl = "no-cache";
                 headers.XContentTypeOptions = "nosniff";
-                // The dashboard only: compat.html is the original's single-file page (inline script and style, made to be
-                // opened from disk), and this policy would block it when it is served from here.
+                // The dashboard only: compat.html is a single-file page in the original's style (inline script and style,
+                // made to be opened from disk), and this policy would block it when it is served from here.
                 if (string.Equals(context.File.Name, "index.html", StringComparison.OrdinalIgnoreCase))
                 {
                     headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;

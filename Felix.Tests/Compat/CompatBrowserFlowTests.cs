@@ -8,7 +8,7 @@ using static Felix.Tests.Compat.CompatTestSupport;
 namespace Felix.Tests.Compat;
 
 /// <summary>
-/// The flow of the original's browser page (<c>clients/web/compat.html</c>), opened from disk: <c>Origin: null</c>, REST
+/// The flow of the raw-protocol page (<c>clients/web/compat.html</c>, in the original's style), opened from disk: <c>Origin: null</c>, REST
 /// with an <c>Authorization</c> header (so a CORS preflight), then the raw socket with <c>?api_key=</c>.
 /// </summary>
 public sealed class CompatBrowserFlowTests

@@ -27,11 +27,15 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    /// <summary>How the tests run the server: the built dll, Production (no environment set), warnings and the lifetime lines.</summary>
-    public static ProcessStartInfo StartInfo(string workingDirectory, IDictionary<string, string> settings, string? dll = null)
+    /// <summary>
+    /// How the tests run the server: the built dll, Production (no environment set), warnings and the lifetime lines.
+    /// Port 0 lets the system pick one; a restart test passes the port of the server it replaces.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string workingDirectory, IDictionary<string, string> settings, string? dll = null, int port = 0)
     {
         dll ??= Path.Combine(AppContext.BaseDirectory, "Felix.Server.dll");
-        var info = ChildProcess.StartInfo("dotnet", [dll, "--urls", "http://127.0.0.1:0"], workingDirectory);
+        var info = ChildProcess.StartInfo(
+            "dotnet", [dll, "--urls", "http://127.0.0.1:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture)], workingDirectory);
         info.Environment.Remove("ASPNETCORE_ENVIRONMENT");
         info.Environment.Remove("DOTNET_ENVIRONMENT");
         info.Environment["Logging__LogLevel__Default"] = "Warning";
@@ -50,9 +54,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public static Task<ChildProcess.Result> RunToExitAsync(string workingDirectory, IDictionary<string, string> settings) =>
         ChildProcess.RunAsync(StartInfo(workingDirectory, settings), TimeSpan.FromSeconds(30));
 
-    public static async Task<ServerProcess> StartAsync(string workingDirectory, IDictionary<string, string> settings, string? dll = null)
+    public static async Task<ServerProcess> StartAsync(string workingDirectory, IDictionary<string, string> settings, string? dll = null, int port = 0)
     {
-        var info = StartInfo(workingDirectory, settings, dll);
+        var info = StartInfo(workingDirectory, settings, dll, port);
         info.RedirectStandardInput = false;
         var process = Process.Start(info)!;
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);

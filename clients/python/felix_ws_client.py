@@ -11,22 +11,26 @@ output, written against the documented protocol (docs/compatibility.md) with onl
        prints the events until workflow_complete or workflow_error, answers {"type":"ping"} with the text
        "pong", sends its own text "ping" when idle (the server answers "pong", which it skips), and after a dropped connection reconnects with last_event_id=<the last
        event_id it saw>, so nothing is missed and nothing is printed twice; after a 1013 close (the server's storage is
-       unavailable) it waits the seconds the close reason names before reconnecting.
+       unavailable) it waits the seconds the close reason names before reconnecting, and after a handshake refused with
+       HTTP 503 (a server draining for a restart) or 429 (too many connections) the seconds of its Retry-After header.
 
 Exit codes: 0 workflow completed, 1 workflow failed or cancelled, 2 could not reach or use the server, 130 interrupted.
 """
 
 import argparse
 import asyncio
+import email.utils
 import json
 import os
 import random
 import re
 import sys
+import time
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import websockets
+import websockets.exceptions
 
 EXAMPLE_TASKS = [
     "Explain quantum computing in simple terms",
@@ -43,6 +47,13 @@ EXIT_INTERRUPTED = 130
 MAX_RECONNECTS = 5
 MAX_ASKED_WAIT = 120
 RETRY_AFTER = re.compile(r"retry after (\d+) seconds?", re.IGNORECASE)
+# Handshake refusals that mean "come back later", not "go away": a server draining for a restart (503) and a limit on
+# connections (429). Both send Retry-After; without one, the server's own default.
+RETRYABLE_REFUSALS = (429, 503)
+DEFAULT_RETRY_AFTER = 5
+# websockets < 14 raises InvalidStatusCode for a refused handshake, later versions InvalidStatus.
+REFUSED_HANDSHAKE = tuple(getattr(websockets.exceptions, name) for name in ("InvalidStatus", "InvalidStatusCode")
+                          if hasattr(websockets.exceptions, name))
 PREVIEW_CHARS = 200
 
 
@@ -109,8 +120,10 @@ class FelixWebSocketClient:
         waited_as_asked = 0
         while True:
             url = self.stream_url(workflow_id)
-            if self.last_event_id:
-                print(f"Reconnecting, resuming after event {self.last_event_id}")
+            resumed_from = self.last_event_id
+            what = None
+            if resumed_from:
+                print(f"Reconnecting, resuming after event {resumed_from}")
             try:
                 async with websockets.connect(url, open_timeout=10, close_timeout=5, max_size=None) as ws:
                     keepalive = asyncio.ensure_future(self.keep_alive(ws))
@@ -122,28 +135,38 @@ class FelixWebSocketClient:
                         await self.drain_until_close(ws)
                         return terminal
                     code, reason = ws.close_code, ws.close_reason
-            except websockets.exceptions.InvalidStatusCode as error:
-                raise ServerError(f"WebSocket refused: HTTP {error.status_code}") from error
+            except REFUSED_HANDSHAKE as error:
+                status, headers = refused_status(error)
+                if status not in RETRYABLE_REFUSALS:
+                    raise ServerError(f"WebSocket refused: HTTP {status}") from error
+                what, asked = f"HTTP {status}", retry_after_header(headers)
+                print(f"Connection refused ({what}).")
             except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as error:
                 code, reason = None, str(error) or type(error).__name__
+            if what is None:
+                if code == 1008:
+                    # Policy violation: bad key or unknown workflow; retrying cannot help.
+                    raise ServerError(f"WebSocket closed by the server: {reason}")
+                what, asked = f"{code if code is not None else 'no close frame'} {reason}".rstrip(), retry_after(code, reason)
+                print(f"Connection lost ({what}).")
 
-            if code == 1008:
-                # Policy violation: bad key or unknown workflow; retrying cannot help.
-                raise ServerError(f"WebSocket closed by the server: {reason}")
-            print(f"Connection lost ({code if code is not None else 'no close frame'} {reason}).".replace(" )", ")"))
-            asked = retry_after(code, reason)
+            if self.last_event_id != resumed_from:
+                # The connection moved the stream on: the budgets below are for a server that does not come back, not
+                # for a long run that meets several restarts.
+                reconnects, waited_as_asked = 0, 0
             if asked is not None:
-                # The server is up but cannot serve the stream yet (1013: its storage is unavailable) and says when to
-                # come back: waiting that long is not a failure, so it does not spend the reconnect budget, only its own.
+                # The server is up but cannot serve the stream yet (1013: its storage is unavailable; 503: it is draining
+                # for a restart; 429: too many connections) and says when to come back: waiting that long is not a
+                # failure, so it does not spend the reconnect budget, only its own.
                 waited_as_asked += asked
                 if waited_as_asked > MAX_ASKED_WAIT:
-                    raise ServerError(f"Connection refused ({code} {reason}); gave up after waiting {MAX_ASKED_WAIT} s as asked")
+                    raise ServerError(f"Connection refused ({what}); gave up after waiting {MAX_ASKED_WAIT} s as asked")
                 print(f"Retrying in {asked} s, as the server asked.")
                 await asyncio.sleep(asked + random.uniform(0, 1))
                 continue
             reconnects += 1
             if reconnects > MAX_RECONNECTS:
-                raise ServerError(f"Connection lost ({code} {reason}); gave up after {MAX_RECONNECTS} reconnects")
+                raise ServerError(f"Connection lost ({what}); gave up after {MAX_RECONNECTS} reconnects")
             await asyncio.sleep(min(0.2 * 2 ** (reconnects - 1), 5))
 
     async def read_events(self, ws):
@@ -258,6 +281,26 @@ def retry_after(code, reason):
     """The seconds a 1013 close (try again later) asks the client to wait, as its reason states them; else None."""
     match = RETRY_AFTER.search(reason or "") if code == 1013 else None
     return int(match.group(1)) if match else None
+
+
+def refused_status(error):
+    """The status code and headers of a refused handshake, from either generation of websockets' exception."""
+    response = getattr(error, "response", None)
+    if response is not None:
+        return response.status_code, response.headers
+    return error.status_code, error.headers
+
+
+def retry_after_header(headers):
+    """The seconds a Retry-After header asks for (delay-seconds or an HTTP date); the server's default without one."""
+    value = (headers.get("Retry-After") or "").strip() if headers is not None else ""
+    if value.isdigit():
+        return int(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return DEFAULT_RETRY_AFTER
+    return max(0, round(when.timestamp() - time.time()))
 
 
 def percent(value):
