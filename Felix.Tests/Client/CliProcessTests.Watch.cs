@@ -138,6 +138,36 @@ public sealed partial class CliProcessTests
     }
 
     [Fact]
+    public async Task WatchOutlastsAServerThatCrashedAndCameBackOnTheSamePort()
+    {
+        await using var app = new FelixApplication(
+            new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key, ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.020" }, kestrel: true);
+        await using var proxy = new TcpDropProxy(app.BaseAddress);
+        using var client = CreateClient(app);
+        var workflow = await client.CreateWorkflowAsync("Explain quantum computing", maxSteps: 3).DefaultTimeout();
+
+        // The proxy plays a crash: every connection reset, then refused for a while (past the first reconnect attempt,
+        // within the second one, 2 s later), then the server is back on the same port.
+        var result = await CliProcess.ReactAsync(
+            Key,
+            line => line.Contains($"\"type\":\"{EventTypes.AgentSpawned}\"", StringComparison.Ordinal),
+            async _ =>
+            {
+                await proxy.GoDownAsync();
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                proxy.ComeBack();
+            },
+            "watch", workflow.WorkflowId, "--json", "--url", proxy.Address.ToString());
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Connection lost; resuming after event", result.Stderr, StringComparison.Ordinal);
+        var sequences = result.Lines.Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("sequence").GetInt64()).ToList();
+        var history = (await client.GetEventsAsync(workflow.WorkflowId, limit: 1000).DefaultTimeout()).Events;
+        Assert.Equal(history.Select(e => e.Sequence), sequences);
+        Assert.Equal(EventTypes.WorkflowComplete, history[^1].Type);
+    }
+
+    [Fact]
     public async Task InterruptedWatchNamesTheWorkflowInItsHint()
     {
         // A slow model keeps the workflow running while the watch is interrupted.

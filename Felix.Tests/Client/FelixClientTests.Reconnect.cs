@@ -17,6 +17,9 @@ public sealed partial class FelixClientTests
         { FelixProtocol.MessagePack, true },
     };
 
+    // How long the crashed server stays away: several connection attempts, well inside the reconnect delays.
+    private static readonly TimeSpan CrashOutage = TimeSpan.FromSeconds(2);
+
     [Theory]
     [MemberData(nameof(ProtocolsAndStatefulReconnect))]
     public async Task DroppedConnectionInMidRunLeavesNoGapAndNoDuplicate(FelixProtocol protocol, bool statefulReconnect)
@@ -55,6 +58,57 @@ public sealed partial class FelixClientTests
             // the drop (the first, or a few more that were already on their way).
             var after = Assert.Single(resumedAfter);
             Assert.InRange(after, 1, events[^1].Sequence - 1);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols), MemberType = typeof(ClientTestSupport))]
+    public async Task WatchOutlastsAServerThatCrashedAndCameBackOnTheSamePort(FelixProtocol protocol)
+    {
+        // Paced, so that events are on their way when the server goes away.
+        await using var app = new FelixApplication(
+            new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key, ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.020" }, kestrel: true);
+        await using var proxy = new TcpDropProxy(app.BaseAddress);
+        var resumedAfter = new List<long>();
+        using var client = CreateClient(app, protocol, configure: o =>
+        {
+            // The client talks to the server only through the proxy, which plays the crash: connections reset, then refused.
+            o.BaseAddress = proxy.Address;
+            o.Transports = new FelixClientOptions().Transports;
+            o.ReconnectDelays = [TimeSpan.Zero, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)];
+        });
+        var workflow = await client.CreateWorkflowAsync("Explain quantum computing", maxSteps: 3).DefaultTimeout();
+
+        var events = new List<WorkflowEvent>();
+        await using (var reader = client.WatchAsync(workflow.WorkflowId, new WatchOptions { OnResuming = resumedAfter.Add }).GetAsyncEnumerator())
+        {
+            while (await reader.MoveNextAsync().DefaultTimeout())
+            {
+                events.Add(reader.Current);
+                if (reader.Current is AgentOutputDeltaEvent)
+                {
+                    break;
+                }
+            }
+
+            var rest = ReadToEndAsync(reader, events);
+            await proxy.GoDownAsync().DefaultTimeout();
+            // Down for longer than the first delays: the watch must keep trying, not throw "Connection refused".
+            await Task.Delay(CrashOutage);
+            Assert.False(rest.IsCompleted, rest.Exception?.ToString() ?? "the watch ended while the server was down");
+            proxy.ComeBack();
+            await rest.DefaultTimeout();
+        }
+
+        await AssertWholeRunAsync(client, workflow.WorkflowId, events);
+        Assert.NotEmpty(resumedAfter);
+    }
+
+    private static async Task ReadToEndAsync(IAsyncEnumerator<WorkflowEvent> reader, List<WorkflowEvent> events)
+    {
+        while (await reader.MoveNextAsync())
+        {
+            events.Add(reader.Current);
         }
     }
 }

@@ -5,36 +5,45 @@ namespace Felix.Tests.Infrastructure;
 
 /// <summary>
 /// A loopback TCP forwarder in front of a server, for clients that run as processes: <see cref="DropAll"/> cuts every
-/// open connection at once, the way a network failure does, while new connections keep working.
+/// open connection at once, the way a network failure does, while new connections keep working. <see cref="GoDownAsync"/> and
+/// <see cref="ComeBack"/> play a server that crashed and was restarted on the same port: in between, connections are refused.
 /// </summary>
 internal sealed class TcpDropProxy : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Uri _target;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(TcpClient Client, TcpClient Server)> _open = [];
-    private readonly Task _accepting;
+    private readonly int _port;
+    private TcpListener _listener = new(IPAddress.Loopback, 0);
+    private Task _accepting;
 
     public TcpDropProxy(Uri target)
     {
         _target = target;
         _listener.Start();
-        _accepting = AcceptAsync();
+        _port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _accepting = AcceptAsync(_listener);
     }
 
     /// <summary>The proxy's address, to give the client instead of the server's.</summary>
-    public Uri Address => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+    public Uri Address => new($"http://127.0.0.1:{_port}/");
 
     public int Dropped { get; private set; }
 
     /// <summary>Closes every connection open now (both sides, with a reset); returns how many there were.</summary>
-    public int DropAll()
+    public int DropAll() => Drop(reset: true);
+
+    private int Drop(bool reset)
     {
         lock (_open)
         {
             foreach (var (client, server) in _open)
             {
-                client.Client.LingerState = new LingerOption(true, 0);
+                if (reset)
+                {
+                    client.Client.LingerState = new LingerOption(true, 0);
+                }
+
                 client.Dispose();
                 server.Dispose();
             }
@@ -46,6 +55,26 @@ internal sealed class TcpDropProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops listening and closes every open connection, as the kernel does for a server killed with SIGKILL: until <see cref="ComeBack"/>,
+    /// a client's connection attempts are refused.
+    /// </summary>
+    public async Task GoDownAsync()
+    {
+        _listener.Stop();
+        await _accepting.ContinueWith(_ => { }, TaskScheduler.Default);
+        // The kernel closes a killed process's sockets in order (FIN), unless data was left unread.
+        Drop(reset: false);
+    }
+
+    /// <summary>Listens again on the same port, as the restarted server does.</summary>
+    public void ComeBack()
+    {
+        _listener = new TcpListener(IPAddress.Loopback, _port);
+        _listener.Start();
+        _accepting = AcceptAsync(_listener);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
@@ -55,14 +84,14 @@ internal sealed class TcpDropProxy : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task AcceptAsync()
+    private async Task AcceptAsync(TcpListener listener)
     {
         while (!_stop.IsCancellationRequested)
         {
             TcpClient client;
             try
             {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                client = await listener.AcceptTcpClientAsync(_stop.Token);
             }
             catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
             {

@@ -38,13 +38,13 @@ internal static class ApprovalCommands
                 }
 
                 var resolution = await client.DecideApprovalAsync(workflowId, target, decision, parse.GetValue(comment), cancellationToken);
-                output.WriteLine($"Approval {resolution.ApprovalId} of {workflowId}: {resolution.Decision} by {resolution.DecidedBy}");
+                output.WriteLine($"Approval {TerminalText.Line(resolution.ApprovalId)} of {TerminalText.Line(workflowId)}: {TerminalText.Line(resolution.Decision)} by {TerminalText.Line(resolution.DecidedBy)}");
                 return ExitCodes.Ok;
             }
             catch (FelixApiException api) when (api.StatusCode == HttpStatusCode.Forbidden)
             {
                 // The key is valid; it lacks the approve scope. Say so rather than blaming the key.
-                error.WriteLine($"Error: {api.Detail ?? api.Message}");
+                error.WriteLine($"Error: {TerminalText.Line(api.Detail ?? api.Message)}");
                 return ExitCodes.AuthenticationFailed;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

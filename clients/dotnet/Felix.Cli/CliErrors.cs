@@ -21,23 +21,28 @@ internal static class CliErrors
                 error.WriteLine($"Error: the server at {settings.Url} refused the API key. Check --api-key or FELIX_API_KEY.");
                 return ExitCodes.AuthenticationFailed;
             case FelixApiException { StatusCode: HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity } api:
-                error.WriteLine($"Error: {api.Message}");
+                error.WriteLine($"Error: {TerminalText.Line(api.Message)}");
                 return ExitCodes.Usage;
             case FelixApiException api:
-                error.WriteLine($"Error: {api.Message}");
+                error.WriteLine($"Error: {TerminalText.Line(api.Message)}");
                 return ExitCodes.WorkflowFailed;
             case HubException hub:
-                error.WriteLine($"Error: {hub.Message}");
+                error.WriteLine($"Error: {TerminalText.Line(hub.Message)}");
                 return ExitCodes.WorkflowFailed;
             case FelixStreamResetException reset:
-                error.WriteLine($"Error: {reset.Message}");
+                error.WriteLine($"Error: {TerminalText.Line(reset.Message)}");
                 return ExitCodes.WorkflowFailed;
             case HttpRequestException { StatusCode: null } or SocketException or TimeoutException or IOException
                 or System.Net.WebSockets.WebSocketException:
                 error.WriteLine($"Error: cannot reach Felix Server at {settings.Url} ({Innermost(exception).Message}). Is it running? Use --url to point elsewhere.");
                 return ExitCodes.ServerUnreachable;
+            case HttpRequestException { StatusCode: HttpStatusCode.ServiceUnavailable }:
+                // The hub refuses new connections while the server drains (SIGTERM) or is overloaded; it comes back.
+                error.WriteLine($"Error: the server at {settings.Url} is not taking connections now (503 Service Unavailable): " +
+                    "it is shutting down or busy. Try again in a few seconds.");
+                return ExitCodes.ServerUnreachable;
             case HttpRequestException http:
-                error.WriteLine($"Error: the server at {settings.Url} answered {(int?)http.StatusCode} ({http.Message}).");
+                error.WriteLine($"Error: the server at {settings.Url} answered {(int?)http.StatusCode} {http.StatusCode}.");
                 return ExitCodes.WorkflowFailed;
             default:
                 ExceptionDispatchInfo.Throw(exception);

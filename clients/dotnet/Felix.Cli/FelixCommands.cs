@@ -28,11 +28,11 @@ internal static class FelixCommands
         },
     };
 
+    // No default value: help prints an option's default, and the key is a secret. The variable is read in Settings.
     private static readonly Option<string?> ApiKey = new("--api-key")
     {
         Description = $"API key (default: ${ApiKeyVariable})",
         Recursive = true,
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } key ? key : null,
     };
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
@@ -67,7 +67,8 @@ internal static class FelixCommands
 
     /// <summary>Where to connect, and with which hub protocol for the commands that take <c>--protocol</c>.</summary>
     private static CliSettings Settings(ParseResult parse, string? protocol) =>
-        new(parse.GetValue(Url)!, parse.GetValue(ApiKey), CliOptions.ProtocolOf(protocol));
+        new(parse.GetValue(Url)!, parse.GetValue(ApiKey) ?? (Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } key ? key : null),
+            CliOptions.ProtocolOf(protocol));
 
     private static Command CreateExamplesCommand(TextWriter output)
     {

@@ -17,7 +17,7 @@ internal sealed class LiveRunDisplay(IAnsiConsole console) : IRunDisplay
     private ProgressTask? _overall;
 
     public void Created(WorkflowResponse workflow) =>
-        console.MarkupLine($"[bold]Workflow[/] {Markup.Escape(workflow.WorkflowId)}: {Markup.Escape(workflow.Task)}");
+        console.MarkupLine($"[bold]Workflow[/] {Markup.Escape(TerminalText.Line(workflow.WorkflowId))}: {Markup.Escape(TerminalText.Line(workflow.Task))}");
 
     public Task<WorkflowEvent?> FollowAsync(IAsyncEnumerable<WorkflowEvent> events, CancellationToken cancellationToken) =>
         console.Progress()
@@ -56,11 +56,11 @@ internal sealed class LiveRunDisplay(IAnsiConsole console) : IRunDisplay
         {
             case WorkflowCompleteEvent complete:
                 var header = $"Synthesis · confidence {Format.Percent(complete.Synthesis.Confidence)} · {complete.Synthesis.AgentsSynthesized} agents";
-                console.Write(new Panel(new Text(complete.Synthesis.Content)).Header(Markup.Escape(header)).Expand());
+                console.Write(new Panel(new Text(TerminalText.Lines(complete.Synthesis.Content))).Header(Markup.Escape(header)).Expand());
                 console.MarkupLine("[green]Workflow completed[/]");
                 break;
             case WorkflowErrorEvent error:
-                console.MarkupLine($"[red]Workflow failed:[/] {Markup.Escape(error.Error)}");
+                console.MarkupLine($"[red]Workflow failed:[/] {Markup.Escape(TerminalText.Line(error.Error))}");
                 break;
             case WorkflowStatusEvent { Status: WorkflowStatuses.Cancelled }:
                 console.MarkupLine("[yellow]Workflow cancelled[/]");
@@ -76,14 +76,14 @@ internal sealed class LiveRunDisplay(IAnsiConsole console) : IRunDisplay
         switch (evt)
         {
             case WorkflowStatusEvent e:
-                _overall!.Description = $"[bold]Workflow[/] {Markup.Escape(e.Status)}";
+                _overall!.Description = $"[bold]Workflow[/] {Markup.Escape(TerminalText.Line(e.Status))}";
                 break;
             case WorkflowProgressEvent e:
                 _overall!.Value = e.Percent;
-                _overall.Description = $"[bold]Workflow[/] {Markup.Escape(e.Milestone)}";
+                _overall.Description = $"[bold]Workflow[/] {Markup.Escape(TerminalText.Line(e.Milestone))}";
                 break;
             case AgentSpawnedEvent e:
-                var row = new AgentRow(e.AgentId, e.AgentType, context.AddTask(Markup.Escape(e.AgentId), maxValue: 1));
+                var row = new AgentRow(e.AgentId, e.AgentType, context.AddTask(Markup.Escape(TerminalText.Line(e.AgentId)), maxValue: 1));
                 row.Task.IsIndeterminate = true;
                 agents[e.AgentId] = row;
                 row.Render();
@@ -112,10 +112,10 @@ internal sealed class LiveRunDisplay(IAnsiConsole console) : IRunDisplay
 
         public void Render()
         {
-            var text = Text.ToString().ReplaceLineEndings(" ");
+            var text = TerminalText.Line(Text.ToString().ReplaceLineEndings(" "));
             var tail = text.Length > TextTailLength ? "…" + text[^TextTailLength..] : text;
             var confidence = Confidence is { } c ? $" [green]{Format.Percent(c)}[/]" : "";
-            Task.Description = $"  [cyan]{Markup.Escape(id)}[/] ({Markup.Escape(type)}){confidence} [grey]{Markup.Escape(tail)}[/]";
+            Task.Description = $"  [cyan]{Markup.Escape(TerminalText.Line(id))}[/] ({Markup.Escape(TerminalText.Line(type))}){confidence} [grey]{Markup.Escape(tail)}[/]";
         }
     }
 }

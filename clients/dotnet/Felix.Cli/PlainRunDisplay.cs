@@ -11,7 +11,7 @@ namespace Felix.Cli;
 internal sealed class PlainRunDisplay(TextWriter output) : IRunDisplay
 {
     public void Created(WorkflowResponse workflow) =>
-        output.WriteLine($"Workflow {workflow.WorkflowId} ({workflow.Status}): {workflow.Task}");
+        output.WriteLine($"Workflow {TerminalText.Line(workflow.WorkflowId)} ({TerminalText.Line(workflow.Status)}): {TerminalText.Line(workflow.Task)}");
 
     public async Task<WorkflowEvent?> FollowAsync(IAsyncEnumerable<WorkflowEvent> events, CancellationToken cancellationToken)
     {
@@ -24,7 +24,7 @@ internal sealed class PlainRunDisplay(TextWriter output) : IRunDisplay
 
             if (evt is AgentOutputEvent { Content.Length: > 0 } agent)
             {
-                foreach (var text in agent.Content.Trim().ReplaceLineEndings("\n").Split('\n'))
+                foreach (var text in TerminalText.Lines(agent.Content.Trim()).Split('\n'))
                 {
                     output.WriteLine("  " + text);
                 }
@@ -47,11 +47,11 @@ internal sealed class PlainRunDisplay(TextWriter output) : IRunDisplay
         {
             case WorkflowCompleteEvent complete:
                 output.WriteLine($"Synthesis (confidence {Format.Percent(complete.Synthesis.Confidence)}, {complete.Synthesis.AgentsSynthesized} agents):");
-                output.WriteLine(complete.Synthesis.Content);
+                output.WriteLine(TerminalText.Lines(complete.Synthesis.Content));
                 output.WriteLine("Workflow completed");
                 break;
             case WorkflowErrorEvent error:
-                output.WriteLine($"Workflow failed: {error.Error}");
+                output.WriteLine($"Workflow failed: {TerminalText.Line(error.Error)}");
                 break;
             case WorkflowStatusEvent { Status: WorkflowStatuses.Cancelled }:
                 output.WriteLine("Workflow cancelled");
@@ -64,10 +64,10 @@ internal sealed class PlainRunDisplay(TextWriter output) : IRunDisplay
 
     private static string? Describe(WorkflowEvent evt) => evt switch
     {
-        WorkflowStatusEvent { IsTerminal: false } e => $"Status: {e.Status}",
-        AgentSpawnedEvent e => $"Agent spawned: {e.AgentId} ({e.AgentType}) at helix position {Format.Number(e.SpawnTime)}",
-        AgentOutputEvent e => $"Agent output: {e.AgentId} ({e.AgentType}), confidence {Format.Percent(e.Confidence)}",
-        WorkflowProgressEvent e => $"Progress: {Format.Number(e.Percent, "0")}% ({e.Milestone})",
+        WorkflowStatusEvent { IsTerminal: false } e => $"Status: {TerminalText.Line(e.Status)}",
+        AgentSpawnedEvent e => $"Agent spawned: {TerminalText.Line(e.AgentId)} ({TerminalText.Line(e.AgentType)}) at helix position {Format.Number(e.SpawnTime)}",
+        AgentOutputEvent e => $"Agent output: {TerminalText.Line(e.AgentId)} ({TerminalText.Line(e.AgentType)}), confidence {Format.Percent(e.Confidence)}",
+        WorkflowProgressEvent e => $"Progress: {Format.Number(e.Percent, "0")}% ({TerminalText.Line(e.Milestone)})",
         SynthesisStartedEvent e => $"Synthesis started with {e.AgentCount} agents",
         _ => null,
     };

@@ -9,31 +9,26 @@ internal static class RunCommand
     public static Command Create(Func<ParseResult, string?, CliSettings> settings, TextWriter output, TextWriter error)
     {
         var task = new Argument<string?>("task") { Description = "What the agents should work on", Arity = ArgumentArity.ZeroOrOne };
-        var maxSteps = new Option<int?>("--max-steps") { Description = "Most agents to spawn (1-50; server default when absent)" };
-        var example = new Option<int?>("--example") { Description = $"Run example task N (1-{ExampleTasks.All.Count}; see 'felix examples')" };
+        var maxSteps = CliOptions.WholeNumber("--max-steps", "Most agents to spawn (1-50; server default when absent)");
+        var example = CliOptions.WholeNumber("--example", $"Run example task N (1-{ExampleTasks.All.Count}; see 'felix examples')", max: ExampleTasks.All.Count);
         var noLive = CliOptions.NoLive();
         var json = CliOptions.Json("Print each event as one line of JSON (NDJSON) instead of text");
         var protocol = CliOptions.Protocol();
         var command = new Command("run", "Start a workflow and watch it live") { task, maxSteps, example, noLive, json, protocol };
         command.Validators.Add(result =>
         {
-            var number = result.GetValue(example);
-            if (number is { } n && (n < 1 || n > ExampleTasks.All.Count))
-            {
-                result.AddError($"--example must be between 1 and {ExampleTasks.All.Count}.");
-            }
-
-            if (number is not null && !string.IsNullOrWhiteSpace(result.GetValue(task)))
+            // Whether --example was given, not its value: a value that is not a number has its own error already.
+            if (result.GetResult(example) is not null && !string.IsNullOrWhiteSpace(result.GetValue(task)))
             {
                 result.AddError("Give a task or --example, not both.");
             }
         });
         command.SetAction((parse, cancellationToken) =>
         {
-            var live = !parse.GetValue(json) && WorkflowFollower.IsLive(parse.GetValue(noLive));
             var text = parse.GetValue(task) is { Length: > 0 } given ? given
                 : parse.GetValue(example) is { } n ? ExampleTasks.All[n - 1]
-                : live && !Console.IsInputRedirected ? AnsiConsole.Prompt(new SelectionPrompt<string>().Title("Pick an example task").AddChoices(ExampleTasks.All))
+                : OffersExamples(parse.GetValue(json), Console.IsInputRedirected, Console.IsOutputRedirected, AnsiConsole.Profile.Capabilities.Interactive)
+                    ? AnsiConsole.Prompt(new SelectionPrompt<string>().Title("Pick an example task").AddChoices(ExampleTasks.All))
                 : null;
             if (text is null)
             {
@@ -46,6 +41,13 @@ internal static class RunCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// Whether <c>run</c> without a task asks which example to run: only when someone can answer (input and output are an
+    /// interactive terminal), with or without the live view, and not for <c>--json</c>, whose stdout is for a script.
+    /// </summary>
+    internal static bool OffersExamples(bool json, bool inputRedirected, bool outputRedirected, bool interactive) =>
+        !json && !inputRedirected && !outputRedirected && interactive;
 
     private static async Task<int> RunAsync(
         CliSettings settings, string task, int? maxSteps, IRunDisplay display, TextWriter error, CancellationToken cancellationToken)

@@ -33,8 +33,8 @@ internal static class WorkflowCommands
     {
         var status = new Option<string?>("--status") { Description = "Only workflows in this status" };
         status.AcceptOnlyFromAmong([.. WorkflowStatuses.All]);
-        var page = new Option<int>("--page") { Description = "Page number, from 1", DefaultValueFactory = _ => 1 };
-        var pageSize = new Option<int>("--page-size") { Description = "Workflows per page", DefaultValueFactory = _ => 20 };
+        var page = CliOptions.WholeNumber("--page", "Page number, from 1", defaultValue: 1);
+        var pageSize = CliOptions.WholeNumber("--page-size", "Workflows per page", defaultValue: 20);
         var json = CliOptions.Json("Print the page as the REST API answers it (JSON)");
         var command = new Command("list", "List workflows, newest first") { status, page, pageSize, json };
         command.SetAction((parse, cancellationToken) => WithClientAsync(settings(parse, null), error, async client =>
@@ -48,7 +48,7 @@ internal static class WorkflowCommands
 
             foreach (var workflow in list.Workflows)
             {
-                output.WriteLine($"{workflow.WorkflowId}  {workflow.Status,-9}  {workflow.CreatedAt}  {workflow.Task}");
+                output.WriteLine($"{TerminalText.Line(workflow.WorkflowId)}  {TerminalText.Line(workflow.Status),-9}  {workflow.CreatedAt}  {TerminalText.Line(workflow.Task)}");
             }
 
             output.WriteLine($"{list.Workflows.Count} of {list.Total} (page {list.Page})");
@@ -72,9 +72,9 @@ internal static class WorkflowCommands
 
     private static void Write(WorkflowResponse workflow, TextWriter output)
     {
-        output.WriteLine($"Workflow:   {workflow.WorkflowId}");
-        output.WriteLine($"Status:     {workflow.Status}");
-        output.WriteLine($"Task:       {workflow.Task}");
+        output.WriteLine($"Workflow:   {TerminalText.Line(workflow.WorkflowId)}");
+        output.WriteLine($"Status:     {TerminalText.Line(workflow.Status)}");
+        output.WriteLine($"Task:       {TerminalText.Line(workflow.Task)}");
         output.WriteLine($"Created:    {workflow.CreatedAt}");
         if (workflow.CompletedAt is not null)
         {
@@ -84,18 +84,18 @@ internal static class WorkflowCommands
         foreach (var agent in workflow.AgentsSpawned)
         {
             var confidence = agent.Confidence is { } c ? $", confidence {Format.Percent(c)}" : "";
-            output.WriteLine($"Agent:      {agent.AgentId} ({agent.AgentType}){confidence}");
+            output.WriteLine($"Agent:      {TerminalText.Line(agent.AgentId)} ({TerminalText.Line(agent.AgentType)}){confidence}");
         }
 
         if (workflow.Error is not null)
         {
-            output.WriteLine($"Error:      {workflow.Error}");
+            output.WriteLine($"Error:      {TerminalText.Line(workflow.Error)}");
         }
 
         if (workflow.Synthesis is { } synthesis)
         {
             output.WriteLine($"Synthesis (confidence {Format.Percent(synthesis.Confidence)}, {synthesis.AgentsSynthesized} agents):");
-            output.WriteLine(synthesis.Content);
+            output.WriteLine(TerminalText.Lines(synthesis.Content));
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Felix.Contracts;
@@ -31,7 +32,8 @@ public sealed partial class FelixClient
     /// <para>
     /// It throws <see cref="HubException"/> for errors the hub reports (unknown workflow, bad filter),
     /// <see cref="FelixApiException"/> when the key is refused, and the last connection error once
-    /// <see cref="FelixClientOptions.ReconnectDelays"/> are used up. The first connection is not retried.
+    /// <see cref="FelixClientOptions.ReconnectDelays"/> are used up (a resume check that cannot reach the server counts as
+    /// a failed reconnect attempt). The first connection is not retried.
     /// </para>
     /// </remarks>
     public async IAsyncEnumerable<WorkflowEvent> WatchAsync(
@@ -42,14 +44,38 @@ public sealed partial class FelixClient
         var types = options.Types is { Count: > 0 } t ? t.ToArray() : null;
         var cursor = new StreamCursor(workflowId, options.AfterSequence ?? 0, options.Epoch, options.OnEpochChange);
         await using var hub = new ResilientHubConnection(CreateHubConnection(), Options.ReconnectDelays);
-        var lossesWithoutProgress = 0;
+        // Attempts to get the stream back since the last event delivered: a lost stream, or a resume check that could not
+        // reach the server. Each waits the next reconnect delay; once they are used up, the last error is thrown.
+        var failuresWithoutProgress = 0;
+        Exception? lastFailure = null;
         long? reportedResume = null;
         while (true)
         {
+            if (lastFailure is not null)
+            {
+                if (failuresWithoutProgress >= Options.ReconnectDelays.Count)
+                {
+                    ExceptionDispatchInfo.Throw(lastFailure);
+                }
+
+                await Task.Delay(Options.ReconnectDelays[failuresWithoutProgress++], cancellationToken).ConfigureAwait(false);
+                lastFailure = null;
+            }
+
             await hub.EnsureConnectedAsync(cancellationToken).ConfigureAwait(false);
             if (cursor.Last > 0)
             {
-                await CheckResumePositionAsync(cursor, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await CheckResumePositionAsync(cursor, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (hub.ConnectedOnce && IsTransient(ex, cancellationToken))
+                {
+                    // The hub connection can still look connected for a moment after the server went away (a crash):
+                    // the server is not reachable yet, which is a reconnect that has not succeeded.
+                    lastFailure = ex;
+                    continue;
+                }
             }
 
             var after = cursor.Last > 0 ? cursor.Last : (long?)null;
@@ -70,11 +96,7 @@ public sealed partial class FelixClient
                     var read = await ReadAsync(events, cancellationToken).ConfigureAwait(false);
                     if (read.Lost is { } lost)
                     {
-                        if (++lossesWithoutProgress > Options.ReconnectDelays.Count)
-                        {
-                            ExceptionDispatchInfo.Throw(lost);
-                        }
-
+                        lastFailure = lost;
                         // A stream started on a connection that was already going down fails too; that retry resumes from
                         // the same position, so it is reported once.
                         if (reportedResume != cursor.Last)
@@ -97,7 +119,7 @@ public sealed partial class FelixClient
                         continue;
                     }
 
-                    lossesWithoutProgress = 0;
+                    failuresWithoutProgress = 0;
                     yield return evt;
                     if (evt.IsTerminal)
                     {
@@ -139,6 +161,17 @@ public sealed partial class FelixClient
             cursor.Epoch ??= page.Epoch;
         }
     }
+
+    /// <summary>Whether <paramref name="exception"/> says the server is not reachable now (down, restarting, draining), not that the request was wrong.</summary>
+    private static bool IsTransient(Exception exception, CancellationToken cancellationToken) => exception switch
+    {
+        _ when cancellationToken.IsCancellationRequested => false,
+        FelixApiException api => api.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout,
+        HttpRequestException http => http.StatusCode is null or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout,
+        // HttpClient's own timeout.
+        TaskCanceledException or TimeoutException or IOException or System.Net.Sockets.SocketException => true,
+        _ => false,
+    };
 
     private static async Task<StreamRead> ReadAsync(IAsyncEnumerator<WorkflowEvent> events, CancellationToken cancellationToken)
     {

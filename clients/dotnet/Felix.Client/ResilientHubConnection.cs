@@ -23,6 +23,9 @@ internal sealed class ResilientHubConnection : IAsyncDisposable
 
     public HubConnection Connection { get; }
 
+    /// <summary>Whether the connection has been connected at least once: from then on, failures are reconnects and retried.</summary>
+    public bool ConnectedOnce => _connectedOnce;
+
     /// <summary>
     /// Returns once the connection is connected. The first start is not retried (the caller learns at once that the
     /// server is down or the key is wrong); later ones are, with the reconnect delays.
