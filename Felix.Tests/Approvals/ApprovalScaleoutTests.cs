@@ -48,7 +48,7 @@ public sealed class ApprovalScaleoutTests(RedisServer redis) : IClassFixture<Red
     public async Task ACancelTakenByAnotherNodeWithdrawsTheRequestUnderTheCancellersName()
     {
         var gate = new HeldGateUpdates();
-        var joins = new HeldStreamJoins();
+        var joins = new HeldEventLogReads(HeldRead.StreamState);
         var b = _cluster.StartNode("b", settings: Settings, services: services =>
         {
             gate.Install(services);

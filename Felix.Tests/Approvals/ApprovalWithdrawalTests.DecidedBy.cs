@@ -23,7 +23,7 @@ public sealed partial class ApprovalWithdrawalTests
     public async Task ACancelBeforeTheRunAnnouncesItsRequestWithdrawsItUnderTheCancellersName()
     {
         var gate = new HeldGateUpdates();
-        var joins = new HeldStreamJoins();
+        var joins = new HeldEventLogReads(HeldRead.StreamState);
         await using var app = new FelixApplication().WithServices(gate.Install).WithServices(joins.Install);
         using var api = app.CreateApiClient();
         gate.Arm(HeldGateUpdates.Point.RequestStored);
@@ -41,7 +41,7 @@ public sealed partial class ApprovalWithdrawalTests
     public async Task ACancelOnDisconnectWithdrawsTheRequestUnderThePrincipalWhoseRunDisconnected()
     {
         var gate = new HeldGateUpdates();
-        var joins = new HeldStreamJoins();
+        var joins = new HeldEventLogReads(HeldRead.StreamState);
         await using var app = TenantApplication.Create(new Dictionary<string, string?>
         {
             ["Felix:Security:ApiKeys:3:Key"] = WatcherKey,
@@ -79,7 +79,7 @@ public sealed partial class ApprovalWithdrawalTests
     /// Returns the subscriber's socket, open once the join is let go.
     /// </summary>
     internal static async Task<Task<WebSocket>> HoldTheRunBeforeItsAnnouncementAsync(
-        FelixApplication app, HttpClient api, string id, HeldGateUpdates gate, HeldStreamJoins joins, string credential = "")
+        FelixApplication app, HttpClient api, string id, HeldGateUpdates gate, HeldEventLogReads joins, string credential = "")
     {
         await gate.Entered.DefaultTimeout();
         Assert.Equal(ApprovalInfo.Pending, Assert.Single((await api.ListApprovalsAsync(id)).Approvals).Status);
@@ -91,7 +91,7 @@ public sealed partial class ApprovalWithdrawalTests
     }
 
     /// <summary>Waits for the cancel to withdraw the request, lets the held join go, and reads what its socket was sent.</summary>
-    internal static async Task<List<JsonObject>> AfterTheWithdrawalAsync(HttpClient api, string id, HeldStreamJoins joins, Task<WebSocket> joining)
+    internal static async Task<List<JsonObject>> AfterTheWithdrawalAsync(HttpClient api, string id, HeldEventLogReads joins, Task<WebSocket> joining)
     {
         await Poll.UntilAsync(async () => (await api.ListApprovalsAsync(id)).Approvals is [{ Status: ApprovalInfo.Resolved }], "the request to be withdrawn");
         joins.Release();

@@ -16,7 +16,7 @@ public abstract class RedisOutageTest(RedisServer redis) : IAsyncLifetime
 
     private protected HeldModel Held { get; } = new();
 
-    private protected HeldHistoryReads Reads { get; } = new();
+    private protected HeldEventLogReads Reads { get; } = new(HeldRead.History);
 
     private protected LogCapture Logs { get; } = new();
 

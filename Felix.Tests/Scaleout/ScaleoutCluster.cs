@@ -77,7 +77,7 @@ internal static class ScaleoutClientExtensions
 
     /// <summary>
     /// Waits until the workflow's first agent was spawned: its run has read its own history (the checkpoint) by then, so
-    /// a <see cref="HeldHistoryReads"/> armed after this holds a client's read, not the runner's.
+    /// a <see cref="HeldEventLogReads"/> armed after this holds a client's read, not the runner's.
     /// </summary>
     public static Task WaitForFirstAgentAsync(this HttpClient client, string workflowId) =>
         Poll.UntilAsync(async () => (await client.ReadEventsAsync(workflowId)).OfType<Felix.Contracts.Events.AgentSpawnedEvent>().Any(),

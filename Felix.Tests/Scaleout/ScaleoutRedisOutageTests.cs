@@ -115,7 +115,7 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
     [Fact]
     public async Task AnEventStreamWhoseHistoryReadMeetsTheOutageAfterItStartedEndsWithTheRetryMessage()
     {
-        var reads = new HeldHistoryReads();
+        var reads = new HeldEventLogReads(HeldRead.History);
         var node = _cluster.StartNode("a", _held, services: reads.Install);
         using var client = node.CreateApiClient();
         var running = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
