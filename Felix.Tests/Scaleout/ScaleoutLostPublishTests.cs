@@ -28,7 +28,8 @@ public sealed class ScaleoutLostPublishTests(RedisServer redis) : IClassFixture<
     {
         _a = _cluster.StartNode("a", _held, settings: new Dictionary<string, string?> { ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.002" });
         using var client = _a.CreateApiClient();
-        _workflowId = (await client.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
+        // Long enough for the drops below to meet publishes: a 3-step run once ended after four drops that lost none.
+        _workflowId = (await client.CreateWorkflowAsync(maxSteps: 8)).WorkflowId;
         await client.WaitForStatusAsync(_workflowId, WorkflowStatuses.Running);
         _b = _cluster.StartNode("b");
     }
