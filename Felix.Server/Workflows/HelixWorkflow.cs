@@ -250,6 +250,18 @@ internal sealed partial class HelixWorkflow(
     /// The workflow's usage as its history records it: what the model reported for every committed step and synthesis,
     /// and an estimate for each attempt whose usage it lacks (<see cref="UsageEstimate"/>).
     /// </summary>
+    /// <summary>
+    /// What a workflow's history holds of a rejection the run had not acted on yet: the usage so far, and whether the
+    /// resolution is in the history already (the run published it, then stopped before its cancelled status).
+    /// </summary>
+    public async Task<(WorkflowUsage Usage, bool Resolved)> ReadRejectionAsync(WorkflowRecord workflow, string approvalId, CancellationToken cancellationToken = default)
+    {
+        var checkpoint = await RunCheckpoint.ReadAsync(log, workflow.Id, cancellationToken);
+        var usage = new WorkflowUsage();
+        AddHistory(usage, checkpoint, workflow.Task);
+        return (usage, checkpoint.Rejection?.ApprovalId == approvalId);
+    }
+
     public async Task<WorkflowUsage> ReadUsageAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
     {
         var usage = new WorkflowUsage();

@@ -156,6 +156,13 @@ internal sealed partial class WorkflowRunner(
         var workflowId = workflow.Id;
         // This attempt's fencing token: the store and the event log refuse its writes once a newer attempt has written.
         long fence = workflow.Attempts;
+        // Before the attempts are counted: a rejected workflow ends cancelled, however often its runs were cut short.
+        if (workflow.Approvals.FirstOrDefault(a => a.Decision == ApprovalDecisions.Reject) is { } rejection)
+        {
+            await EndRejectedAsync(workflow, rejection, fence);
+            return;
+        }
+
         var interrupted = workflow.Attempts - workflow.StorageRetries - workflow.ApprovalResumes;
         if (interrupted > options.Value.MaxAttempts)
         {
@@ -232,6 +239,37 @@ internal sealed partial class WorkflowRunner(
             LogFailed(logger, workflowId, cause);
             LogFailureDetail(logger, ex, workflowId);
             await FailAsync(workflowId, WorkflowErrors.Describe(ex), fence, spent.LlmCalls > 0 ? spent : null);
+        }
+    }
+
+    /// <summary>
+    /// Ends a workflow whose request was rejected before its run parked, the run having stopped (a crash, a shutdown)
+    /// before it acted on the decision: as that run would have, with the resolution (unless the history has it) and the
+    /// cancelled status, and no <c>running</c> status between. A rejection always ends the workflow, so nothing is run.
+    /// </summary>
+    private async Task EndRejectedAsync(WorkflowRecord workflow, ApprovalRecord rejection, long fence)
+    {
+        var reason = ApprovalRejectedException.ReasonFor(rejection.Id, rejection.DecidedBy ?? "", rejection.Comment);
+        try
+        {
+            var (usage, resolved) = await helix.ReadRejectionAsync(workflow, rejection.Id);
+            if (!resolved)
+            {
+                // Its fence raises the stream's to this attempt, as the running status would have.
+                await events.ApprovalResolvedAsync(workflow.Id, rejection, fence);
+            }
+
+            await FinishAsync(workflow.Id, w => w with { Status = WorkflowStatuses.Cancelled, Error = reason, Usage = usage.LlmCalls > 0 ? usage : w.Usage },
+                terminal: null, fence, reason: reason);
+            LogRejected(logger, workflow.Id, rejection.Id);
+        }
+        catch (AppendRefusedException ex) when (ex.Reason == AppendRefusal.StreamLost)
+        {
+            await EndLostAsync(workflow.Id);
+        }
+        catch (AppendRefusedException ex)
+        {
+            LogRefused(logger, workflow.Id, fence, ex.Reason);
         }
     }
 

@@ -1,7 +1,11 @@
 using System.Net;
 using Felix.Contracts;
 using Felix.Contracts.Events;
+using Felix.Server.Workflows;
 using Felix.Tests.Infrastructure;
+using Felix.Tests.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Felix.Tests.Approvals;
 
@@ -57,6 +61,51 @@ public sealed class ApprovalRejectTests
         Assert.Equal(
             [(EventTypes.WorkflowStatus, WorkflowStatuses.AwaitingApproval), (EventTypes.ApprovalResolved, null), (EventTypes.WorkflowStatus, WorkflowStatuses.Cancelled)],
             AfterTheRequest(await client.ReadEventsAsync(id)));
+    }
+
+    [Fact]
+    public async Task ARejectTakenBeforeTheRunParksThenAStopEndsTheWorkflowAtTheNextStartWithoutARunningStatus()
+    {
+        // What a crash between the decision and the parking leaves: the record running with its request rejected, the
+        // history ending at awaiting_approval. The next start must end it as the run would have, not run it again first.
+        await using var files = new SqliteTestDatabase();
+        var settings = StorageTestSettings.SqliteFile(files.Directory, ("Felix:Workflows:ShutdownGracePeriod", "00:00:00"));
+        var held = new HeldGateUpdates();
+        var logs = new LogCapture();
+        string id;
+        await using (var first = new FelixApplication(settings).WithServices(services =>
+        {
+            held.Install(services);
+            services.AddSingleton<ILoggerProvider>(logs);
+        }))
+        {
+            using var client = first.CreateApiClient();
+            held.Arm(HeldGateUpdates.Point.Parking);
+            id = await client.CreateWithApprovalAsync(new { before_synthesis = true }, maxSteps: 1);
+            await held.Entered.DefaultTimeout();
+            var pending = Assert.Single((await client.ListApprovalsAsync(id)).Approvals);
+            Assert.Equal(HttpStatusCode.OK, (await client.DecideAsync(id, pending.ApprovalId, "reject", "Stop here.")).StatusCode);
+
+            var stopping = first.Services.GetRequiredService<WorkflowEngine>().StopAsync(CancellationToken.None);
+            await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 6402)), "the engine to interrupt its runs");
+            held.Abandon();
+            await stopping.DefaultTimeout();
+            Assert.Equal(WorkflowStatuses.Running, (await client.GetWorkflowAsync(id)).Status);
+            Assert.Equal([(EventTypes.WorkflowStatus, WorkflowStatuses.AwaitingApproval)], AfterTheRequest(await client.ReadEventsAsync(id)));
+        }
+
+        await using var second = new FelixApplication(settings);
+        using var again = second.CreateApiClient();
+        var workflow = await again.WaitForTerminalAsync(id);
+
+        Assert.Equal(WorkflowStatuses.Cancelled, workflow.Status);
+        Assert.Contains("Stop here.", workflow.Error);
+        var events = await again.ReadEventsAsync(id);
+        Assert.Equal(
+            [(EventTypes.WorkflowStatus, WorkflowStatuses.AwaitingApproval), (EventTypes.ApprovalResolved, null), (EventTypes.WorkflowStatus, WorkflowStatuses.Cancelled)],
+            AfterTheRequest(events));
+        Assert.Equal(workflow.Error, Assert.IsType<WorkflowStatusEvent>(events[^1]).Reason);
+        DurableHistory.AssertOneRun(events);
     }
 
     /// <summary>The statuses and resolutions after the workflow's (only) <c>approval_requested</c>.</summary>

@@ -41,6 +41,12 @@ internal sealed class HeldGateUpdates
 
     public void Release() => _gate.TrySetResult();
 
+    /// <summary>
+    /// Lets the held update go as a stopping node's would: cancelled, nothing written. With the run's token cancelled
+    /// too (the engine stopping), the run leaves the workflow where it was, which is what a crash at that point leaves.
+    /// </summary>
+    public void Abandon() => _gate.TrySetException(new OperationCanceledException("The node stopped here."));
+
     public void Install(IServiceCollection services) => DelegatingWorkflowStore.Decorate(services, inner => new Store(inner, this));
 
     private bool IsArmedFor(Point point) => Volatile.Read(ref _armed) == (int)point;
