@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Felix.Client;
 
 /// <summary>
@@ -6,30 +8,15 @@ namespace Felix.Client;
 /// </summary>
 internal sealed class RetryAfterRecorder
 {
-    private readonly Lock _lock = new();
-    private ServerRetryAfter? _last;
+    private StrongBox<ServerRetryAfter>? _last;
 
     /// <summary>The refusal seen since the last call, and forgets it.</summary>
-    public ServerRetryAfter? Take()
-    {
-        lock (_lock)
-        {
-            var last = _last;
-            _last = null;
-            return last;
-        }
-    }
+    public ServerRetryAfter? Take() => Interlocked.Exchange(ref _last, null)?.Value;
 
     /// <summary>A handler for one hub connection attempt (SignalR builds a new HTTP client for each) that records into this.</summary>
     public HttpMessageHandler Wrap(HttpMessageHandler inner) => new RecordingHandler(this) { InnerHandler = inner };
 
-    private void Record(ServerRetryAfter refusal)
-    {
-        lock (_lock)
-        {
-            _last = refusal;
-        }
-    }
+    private void Record(ServerRetryAfter refusal) => Interlocked.Exchange(ref _last, new StrongBox<ServerRetryAfter>(refusal));
 
     private sealed class RecordingHandler(RetryAfterRecorder recorder) : DelegatingHandler
     {
