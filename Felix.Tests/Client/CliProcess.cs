@@ -19,6 +19,22 @@ internal static class CliProcess
     }
 
     /// <summary>
+    /// Runs the app on a terminal of its own, a pseudo-terminal from util-linux <c>script</c> (<c>--return</c>: its exit
+    /// code is the app's), and returns the bytes the terminal was sent as stdout. <c>TERM</c> names a colour terminal, so
+    /// the app sees what it sees in a terminal window. Its stdin is closed at once (the app reads none); the run is
+    /// bounded and its process tree killed when it overruns.
+    /// </summary>
+    public static Task<ChildProcess.Result> RunOnTerminalAsync(string? apiKey, params string[] args)
+    {
+        Assert.True(File.Exists(CliPath), $"{CliPath} is missing: Felix.Tests builds it through its project reference.");
+        var command = string.Join(' ', new[] { "dotnet", CliPath }.Concat(args).Select(a => "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
+        var start = ChildProcess.StartInfo("script", ["--quiet", "--flush", "--return", "--command", command, "/dev/null"]).WithApiKey(apiKey);
+        start.Environment["TERM"] = "xterm-256color";
+        start.Environment.Remove("NO_COLOR");
+        return ChildProcess.RunAsync(start, RunTimeout);
+    }
+
+    /// <summary>
     /// Runs the app and sends it SIGINT (what Ctrl+C sends) once it has printed a line matching <paramref name="when"/>.
     /// </summary>
     public static Task<ChildProcess.Result> InterruptAfterAsync(string? apiKey, Func<string, bool> when, params string[] args) =>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Felix.Tests.Infrastructure;
 using static Felix.Tests.Client.ClientTestSupport;
 
@@ -74,5 +75,31 @@ public sealed partial class CliProcessTests
 
         Assert.True(json.ExitCode == 0, json.ToString());
         Assert.Equal(EvilTask, JsonDocument.Parse(json.Stdout).RootElement.GetProperty("task").GetString());
+    }
+
+    [Fact]
+    public async Task LiveViewOnATerminalShowsControlCharactersFromTheServerEscaped()
+    {
+        // A title (OSC), a bell, blinking red and a screen clear (CSI), and the one-byte C1 CSI; short enough that the
+        // first line does not wrap on an 80-column terminal.
+        const string task = "E \u001b]0;p\u0007\u001b[5;31mB\u001b[2J\u009b31mC";
+        await using var app = CreateServer();
+        using var client = CreateClient(app);
+        var workflow = await client.CreateWorkflowAsync(task, maxSteps: 2).DefaultTimeout();
+
+        var terminal = await CliProcess.RunOnTerminalAsync(Key, "watch", workflow.WorkflowId, "--url", app.BaseAddress.ToString());
+
+        Assert.True(terminal.ExitCode == 0, terminal.ToString());
+        // The live view ran: Spectre hid the cursor and drew its progress rows, which only happens on a terminal.
+        Assert.Contains("\u001b[?25l", terminal.Stdout, StringComparison.Ordinal);
+        Assert.Contains(@"E \x1B]0;p\x07\x1B[5;31mB\x1B[2J\x9B31mC", terminal.Stdout, StringComparison.Ordinal);
+        foreach (var raw in new[] { "\u001b]0;", "\u0007", "\u001b[5;31m", "\u001b[2J", "\u009b" })
+        {
+            Assert.DoesNotContain(raw, terminal.Stdout, StringComparison.Ordinal);
+        }
+
+        // Beyond the view's own sequences (CSI, and the keypad mode .NET sets on a terminal) no escape reaches the terminal.
+        var text = Regex.Replace(terminal.Stdout, @"\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b[=>]", "");
+        Assert.DoesNotContain(text, c => (c < 0x20 || c is >= '\u007F' and <= '\u009F') && c is not '\n' and not '\r' and not '\t');
     }
 }

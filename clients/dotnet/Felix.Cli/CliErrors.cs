@@ -23,6 +23,12 @@ internal static class CliErrors
             case FelixApiException { StatusCode: HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity } api:
                 error.WriteLine($"Error: {TerminalText.Line(api.Message)}");
                 return ExitCodes.Usage;
+            case FelixApiException { StatusCode: HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests } api:
+                // Draining for a restart, a full queue, a rate limit: the request was refused, not done; a script can
+                // repeat it after the wait the server named (one-shot commands do not wait themselves, docs/clients.md).
+                error.WriteLine($"Error: the server at {settings.Url} refused the request for now ({(int)api.StatusCode} {TerminalText.Line(api.Title)})" +
+                    (api.RetryAfter is { } wait ? $"; it asks to retry in {Format.Seconds(wait)} s." : "; try again in a few seconds."));
+                return ExitCodes.ServerUnreachable;
             case FelixApiException api:
                 error.WriteLine($"Error: {TerminalText.Line(api.Message)}");
                 return ExitCodes.WorkflowFailed;

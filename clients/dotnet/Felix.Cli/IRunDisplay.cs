@@ -13,5 +13,8 @@ internal interface IRunDisplay
 
     void Resuming(long afterSequence);
 
+    /// <summary>The server refused the watch for now (503 draining or busy, 429) and asked it to wait this long.</summary>
+    void Waiting(System.Net.HttpStatusCode status, TimeSpan wait);
+
     void Finished(WorkflowEvent? terminal);
 }

@@ -29,6 +29,8 @@ internal sealed class JsonRunDisplay(TextWriter output, TextWriter error) : IRun
 
     public void Resuming(long afterSequence) => error.WriteLine($"Connection lost; resuming after event {afterSequence}");
 
+    public void Waiting(System.Net.HttpStatusCode status, TimeSpan wait) => error.WriteLine(WorkflowFollower.WaitingLine(status, wait));
+
     public void Finished(WorkflowEvent? terminal)
     {
     }

@@ -50,6 +50,14 @@ internal sealed class LiveRunDisplay(IAnsiConsole console) : IRunDisplay
         }
     }
 
+    public void Waiting(System.Net.HttpStatusCode status, TimeSpan wait)
+    {
+        if (_overall is not null)
+        {
+            _overall.Description = $"[yellow]{Markup.Escape(WorkflowFollower.WaitingLine(status, wait))}[/]";
+        }
+    }
+
     public void Finished(WorkflowEvent? terminal)
     {
         switch (terminal)

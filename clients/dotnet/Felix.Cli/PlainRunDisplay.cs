@@ -41,6 +41,8 @@ internal sealed class PlainRunDisplay(TextWriter output) : IRunDisplay
 
     public void Resuming(long afterSequence) => output.WriteLine($"Connection lost; resuming after event {afterSequence}");
 
+    public void Waiting(System.Net.HttpStatusCode status, TimeSpan wait) => output.WriteLine(WorkflowFollower.WaitingLine(status, wait));
+
     public void Finished(WorkflowEvent? terminal)
     {
         switch (terminal)

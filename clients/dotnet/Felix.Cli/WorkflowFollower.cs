@@ -18,13 +18,18 @@ internal static class WorkflowFollower
 
     public static bool IsLive(bool noLive) => !noLive && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 
+    /// <summary>What a watch shows while it waits as the server asked (a drain answers 503 with <c>Retry-After</c>).</summary>
+    public static string WaitingLine(System.Net.HttpStatusCode status, TimeSpan wait) =>
+        $"Server not taking connections now ({(int)status} {(status == System.Net.HttpStatusCode.TooManyRequests ? "Too Many Requests" : "Service Unavailable")}); " +
+        $"retrying in {Format.Seconds(wait)} s, as it asked";
+
     /// <summary>Shows the events until the terminal one; the exit code says how the workflow ended.</summary>
     public static async Task<int> FollowAsync(
         FelixClient client, string workflowId, IRunDisplay display, TextWriter error, CancellationToken cancellationToken)
     {
         try
         {
-            var watch = new WatchOptions { OnResuming = display.Resuming };
+            var watch = new WatchOptions { OnResuming = display.Resuming, OnRetryAfter = display.Waiting };
             var terminal = await display.FollowAsync(client.WatchAsync(workflowId, watch, cancellationToken), cancellationToken);
             display.Finished(terminal);
             return terminal is WorkflowCompleteEvent ? ExitCodes.Ok : ExitCodes.WorkflowFailed;

@@ -30,6 +30,12 @@ public sealed class FelixApiException : Exception
     /// <summary>Validation errors by field (empty unless the status is 400 or 422 with field errors).</summary>
     public IReadOnlyDictionary<string, string[]> Errors { get; }
 
+    /// <summary>
+    /// The wait the server's <c>Retry-After</c> header asked for (a 503 from a draining or busy server, a 429), or null
+    /// when it sent none.
+    /// </summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>Whether the server refused the key (401) or its rights (403).</summary>
     public bool IsAuthenticationFailure => StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
 

@@ -35,6 +35,14 @@ public sealed partial class FelixClient
     /// <see cref="FelixClientOptions.ReconnectDelays"/> are used up (a resume check that cannot reach the server counts as
     /// a failed reconnect attempt). The first connection is not retried.
     /// </para>
+    /// <para>
+    /// A server that refuses the hub connection or the resume check with 503 or 429 and a <c>Retry-After</c> (draining
+    /// for a restart, busy) is asked again after that wait plus up to a second of jitter, also on the first connection;
+    /// these waits do not use up the reconnect delays, and together, since the last event delivered, they last at most
+    /// <see cref="FelixClientOptions.RetryAfterLimit"/>. After such a refusal the server counts as seen: if it is then
+    /// down for a moment (the restart), that is retried as a reconnect. <see cref="WatchOptions.OnRetryAfter"/> is told
+    /// of each wait.
+    /// </para>
     /// </remarks>
     public async IAsyncEnumerable<WorkflowEvent> WatchAsync(
         string workflowId, WatchOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -43,7 +51,9 @@ public sealed partial class FelixClient
         options ??= new WatchOptions();
         var types = options.Types is { Count: > 0 } t ? t.ToArray() : null;
         var cursor = new StreamCursor(workflowId, options.AfterSequence ?? 0, options.Epoch, options.OnEpochChange);
-        await using var hub = new ResilientHubConnection(CreateHubConnection(), Options.ReconnectDelays);
+        var refusals = new RetryAfterRecorder();
+        var waits = new RetryAfterWaits(Options.RetryAfterLimit, options.OnRetryAfter);
+        await using var hub = new ResilientHubConnection(CreateHubConnection(refusals), Options.ReconnectDelays, refusals, waits);
         // Attempts to get the stream back since the last event delivered: a lost stream, or a resume check that could not
         // reach the server. Each waits the next reconnect delay; once they are used up, the last error is thrown.
         var failuresWithoutProgress = 0;
@@ -69,7 +79,16 @@ public sealed partial class FelixClient
                 {
                     await CheckResumePositionAsync(cursor, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (hub.ConnectedOnce && IsTransient(ex, cancellationToken))
+                catch (FelixApiException ex) when (ex.RetryAfter is { } asked && IsComeBackLater(ex.StatusCode) && !cancellationToken.IsCancellationRequested)
+                {
+                    if (!await waits.WaitAsync(new ServerRetryAfter(ex.StatusCode, asked), cancellationToken).ConfigureAwait(false))
+                    {
+                        throw;
+                    }
+
+                    continue;
+                }
+                catch (Exception ex) when (hub.Retrying && IsTransient(ex, cancellationToken))
                 {
                     // The hub connection can still look connected for a moment after the server went away (a crash):
                     // the server is not reachable yet, which is a reconnect that has not succeeded.
@@ -120,6 +139,7 @@ public sealed partial class FelixClient
                     }
 
                     failuresWithoutProgress = 0;
+                    waits.Reset();
                     yield return evt;
                     if (evt.IsTerminal)
                     {
@@ -173,6 +193,8 @@ public sealed partial class FelixClient
         _ => false,
     };
 
+    private static bool IsComeBackLater(HttpStatusCode status) => status is HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests;
+
     private static async Task<StreamRead> ReadAsync(IAsyncEnumerator<WorkflowEvent> events, CancellationToken cancellationToken)
     {
         try
@@ -190,7 +212,7 @@ public sealed partial class FelixClient
         }
     }
 
-    private HubConnection CreateHubConnection()
+    private HubConnection CreateHubConnection(RetryAfterRecorder refusals)
     {
         var builder = new HubConnectionBuilder().WithUrl(new Uri(Options.NormalizedBaseAddress, HubPaths.Workflows.TrimStart('/')), http =>
         {
@@ -204,10 +226,10 @@ public sealed partial class FelixClient
                 http.AccessTokenProvider = () => Task.FromResult<string?>(key);
             }
 
-            if (Options.HttpMessageHandlerFactory is { } handlers)
-            {
-                http.HttpMessageHandlerFactory = _ => handlers();
-            }
+            // Every HTTP request of the hub connection (negotiate, long polling) passes the recorder: it keeps the
+            // Retry-After of a refusal, which the exception SignalR throws for it does not carry.
+            var handlers = Options.HttpMessageHandlerFactory;
+            http.HttpMessageHandlerFactory = inner => refusals.Wrap(handlers is null ? inner : handlers());
 
             if (Options.WebSocketFactory is { } sockets)
             {

@@ -185,7 +185,10 @@ public sealed partial class FelixClient : IDisposable
         }
 
         var title = problem?.Title ?? response.ReasonPhrase ?? response.StatusCode.ToString();
-        throw new FelixApiException(response.StatusCode, title, problem?.Detail, problem?.Errors);
+        throw new FelixApiException(response.StatusCode, title, problem?.Detail, problem?.Errors)
+        {
+            RetryAfter = ServerRetryAfter.DelayOf(response),
+        };
     }
 
     private sealed class ProblemBody

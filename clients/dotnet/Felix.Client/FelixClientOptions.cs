@@ -48,6 +48,18 @@ public sealed class FelixClientOptions
     public IReadOnlyList<TimeSpan> ReconnectDelays { get; set; } = DefaultReconnectDelays;
 
     /// <summary>
+    /// How long a watch waits in all, since its last event, when the server refuses it with 503 or 429 and a
+    /// <c>Retry-After</c> (a server draining for a restart answers new connections so): each refusal is waited out as
+    /// asked, plus up to a second of jitter, without using up <see cref="ReconnectDelays"/>; a wait that would go past
+    /// this throws the refusal (with <see cref="TimeSpan.Zero"/>, the first one). Two minutes by default: a drain (20 s
+    /// by default) and a restart, several times over.
+    /// </summary>
+    public TimeSpan RetryAfterLimit { get; set; } = DefaultRetryAfterLimit;
+
+    /// <summary>The default of <see cref="RetryAfterLimit"/>.</summary>
+    public static readonly TimeSpan DefaultRetryAfterLimit = TimeSpan.FromMinutes(2);
+
+    /// <summary>
     /// Whether to use SignalR's stateful reconnect (on by default; the server enables it): a short drop of a WebSocket is
     /// bridged on the same connection and loses nothing. Longer drops are resumed by sequence either way.
     /// </summary>

@@ -32,4 +32,10 @@ public sealed class WatchOptions
     /// when getting the stream back there takes more than one attempt.
     /// </summary>
     public Action<long>? OnResuming { get; set; }
+
+    /// <summary>
+    /// Called before the watch waits because the server refused it with 503 or 429 and a <c>Retry-After</c> (see
+    /// <see cref="FelixClientOptions.RetryAfterLimit"/>), with the status and the wait it asked for.
+    /// </summary>
+    public Action<System.Net.HttpStatusCode, TimeSpan>? OnRetryAfter { get; set; }
 }
