@@ -17,6 +17,9 @@ namespace Felix.Server.Scaleout;
 internal sealed partial class NodeLeaseService(
     RedisConnection redis,
     IWorkflowStore store,
+    IEventLog log,
+    WorkflowEvents events,
+    WorkflowRunner runner,
     ScaleoutSignals signals,
     IOptions<ScaleoutOptions> options,
     TimeProvider time,
@@ -39,8 +42,41 @@ internal sealed partial class NodeLeaseService(
         return Task.CompletedTask;
     }
 
-    /// <summary>The loop ends by itself with ApplicationStopped, after the engine has finished or failed its runs.</summary>
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>
+    /// The loop ends by itself with ApplicationStopped. Called once the engine has drained (its runs finished, or were
+    /// interrupted at the end of the grace period): the workflows this node still holds go back to the shared queue at
+    /// once, so another node resumes them now rather than once this node's lease has expired.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var entry in await redis.Database.HashGetAllAsync(redis.Keys.Owners))
+            {
+                if (entry.Value == redis.NodeId)
+                {
+                    await HandBackAsync(entry.Name!, cancellationToken);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Left to the lease: another node takes them over once it has expired (also when the connection is already
+            // gone, as the host disposes it).
+            LogHandBackFailed(logger, ex.GetType().Name);
+        }
+    }
+
+    private async Task HandBackAsync(string workflowId, CancellationToken cancellationToken)
+    {
+        var workflow = await store.GetAsync(workflowId, cancellationToken);
+        if (workflow is not null && workflow.Status is WorkflowStatuses.Pending or WorkflowStatuses.Running)
+        {
+            await RedisWorkflowDispatcher.EnqueueAsync(redis, workflowId, workflow.Owner, front: true);
+            await redis.Subscriber.PublishAsync(redis.Keys.WorkChannel, workflowId);
+            LogHandedBack(logger, workflowId, workflow.Status);
+        }
+    }
 
     private async Task RunAsync(CancellationToken stopped)
     {
@@ -103,17 +139,45 @@ internal sealed partial class NodeLeaseService(
         var workflow = await store.GetAsync(workflowId, cancellationToken);
         if (workflow is not null && !WorkflowStatuses.IsTerminal(workflow.Status))
         {
+            if (workflow.Status == WorkflowStatuses.Pending && await log.GetStateAsync(workflowId, cancellationToken) is null)
+            {
+                // The dead node stored the workflow but died before its first event: that event is the creation's, and a
+                // run never starts a stream (it would find the stream lost), so it is written here.
+                await events.StatusChangedAsync(workflowId, WorkflowStatuses.Pending);
+            }
+
             // Pending, it runs; running, the node that takes it resumes it from its history as a new attempt, whose
-            // fencing token makes the event log refuse whatever the lost node still writes.
-            await db.HashDeleteAsync(redis.Keys.Owners, workflowId);
+            // fencing token makes the event log refuse whatever the lost node still writes. The claim is let go in the
+            // same step as the push, so a sweeper that dies here leaves the workflow claimed by a dead node, not lost.
             await RedisWorkflowDispatcher.EnqueueAsync(redis, workflowId, workflow.Owner, front: true);
             LogRequeued(logger, workflowId, workflow.Status, deadNode);
             signals.WakeQueue();
             return;
         }
 
+        if (workflow is not null && !await EndsWithTerminalEventAsync(workflowId, cancellationToken))
+        {
+            // The dead node finished the record but died before appending its end: its subscribers on every node would
+            // wait for an end that nobody else would write.
+            await runner.EndStreamAsync(workflow, cancellationToken);
+            LogStreamEnded(logger, workflowId, workflow.Status, deadNode);
+        }
+
         await db.HashDeleteAsync(redis.Keys.Owners, workflowId);
     }
+
+    private async Task<bool> EndsWithTerminalEventAsync(string workflowId, CancellationToken cancellationToken) =>
+        await log.GetStateAsync(workflowId, cancellationToken) is { } state
+        && (await log.ReadAsync(workflowId, state.LastSequence - 1, 1, cancellationToken)).Events is [{ IsTerminal: true }];
+
+    [LoggerMessage(EventId = 7306, Level = LogLevel.Information, Message = "Workflow {WorkflowId} ({Status}) went back to the shared queue as this node stops; another node resumes it")]
+    private static partial void LogHandedBack(ILogger logger, string workflowId, string status);
+
+    [LoggerMessage(EventId = 7307, Level = LogLevel.Warning, Message = "This node's workflows could not be handed back as it stops ({Fault}); other nodes take them over once its lease expires")]
+    private static partial void LogHandBackFailed(ILogger logger, string fault);
+
+    [LoggerMessage(EventId = 7305, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} was {Status} but dead node {NodeId} had not appended its terminal event; appended it")]
+    private static partial void LogStreamEnded(ILogger logger, string workflowId, string status, string nodeId);
 
     [LoggerMessage(EventId = 7302, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} ({Status}) of dead node {NodeId} went back to the shared queue")]
     private static partial void LogRequeued(ILogger logger, string workflowId, string status, string nodeId);

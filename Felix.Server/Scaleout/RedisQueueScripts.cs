@@ -8,8 +8,14 @@ namespace Felix.Server.Scaleout;
 /// <remarks>The tenant lists are named from the prefix inside the scripts: one Redis, not a cluster.</remarks>
 internal static class RedisQueueScripts
 {
-    /// <summary>KEYS: tenant list, turns. ARGV: workflow id, tenant, <c>front</c> (taken next) or <c>back</c>.</summary>
+    /// <summary>
+    /// KEYS: tenant list, turns, owners. ARGV: workflow id, tenant, <c>front</c> (taken next) or <c>back</c>, this node's
+    /// id. A node holds a workflow (as its owner) from the moment it stores it, or claims it from a dead node, until it is
+    /// on the queue: the hold is let go in the same step as the push, so a node that dies in between leaves a workflow
+    /// that a surviving node takes over, never one that nobody holds and nothing will take.
+    /// </summary>
     public const string Enqueue = """
+        if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[4] then redis.call('HDEL', KEYS[3], ARGV[1]) end
         if ARGV[3] == 'front' then redis.call('RPUSH', KEYS[1], ARGV[1]) else redis.call('LPUSH', KEYS[1], ARGV[1]) end
         if not redis.call('LPOS', KEYS[2], ARGV[2]) then redis.call('RPUSH', KEYS[2], ARGV[2]) end
         return 1

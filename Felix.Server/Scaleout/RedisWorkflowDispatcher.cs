@@ -38,10 +38,15 @@ internal sealed partial class RedisWorkflowDispatcher(
         await redis.Subscriber.PublishAsync(redis.Keys.WorkChannel, workflowId);
     }
 
-    /// <summary>Puts a workflow on its tenant's list of the shared queue: at the back, or at the front to be taken next.</summary>
+    /// <summary>
+    /// Puts a workflow on its tenant's list of the shared queue, at the back or at the front to be taken next, and lets go
+    /// of this node's hold on it in the same step (see <see cref="RedisQueueScripts.Enqueue"/>).
+    /// </summary>
     internal static Task EnqueueAsync(RedisConnection redis, string workflowId, string tenant, bool front) =>
         redis.Database.ScriptEvaluateAsync(
-            RedisQueueScripts.Enqueue, [redis.Keys.TenantQueue(tenant), redis.Keys.QueueTurns], [workflowId, tenant, front ? "front" : "back"]);
+            RedisQueueScripts.Enqueue,
+            [redis.Keys.TenantQueue(tenant), redis.Keys.QueueTurns, redis.Keys.Owners],
+            [workflowId, tenant, front ? "front" : "back", redis.NodeId]);
 
     public Task? CancelElsewhere(string workflowId, string cancelledBy) => CancelElsewhereAsync(workflowId, cancelledBy);
 

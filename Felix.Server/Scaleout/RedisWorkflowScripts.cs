@@ -7,12 +7,15 @@ namespace Felix.Server.Scaleout;
 internal static class RedisWorkflowScripts
 {
     /// <summary>
-    /// KEYS: record, index, tenant's index, status index, tenant's status index. ARGV: record JSON, workflow id, score
-    /// (creation time). 0 when the record exists already.
+    /// KEYS: record, index, tenant's index, status index, tenant's status index, owners. ARGV: record JSON, workflow id,
+    /// score (creation time), the creating node's id (empty: none). 0 when the record exists already. A pending workflow
+    /// is held by the node that creates it until that node puts it on the shared queue, so a node that dies in between
+    /// leaves it to be taken over like its running work, not pending forever.
     /// </summary>
     public const string Create = """
         if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 0 end
         for i = 2, 5 do redis.call('ZADD', KEYS[i], ARGV[3], ARGV[2]) end
+        if ARGV[4] ~= '' then redis.call('HSET', KEYS[6], ARGV[2], ARGV[4]) end
         return 1
         """;
 

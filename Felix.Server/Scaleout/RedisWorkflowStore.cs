@@ -36,8 +36,8 @@ internal sealed class RedisWorkflowStore(RedisConnection redis, TimeSpan? finish
         var created = (int)await redis.Database.ScriptEvaluateAsync(
             RedisWorkflowScripts.Create,
             [keys.Workflow(workflow.Id), keys.WorkflowIndex, keys.OwnerIndex(workflow.Owner),
-                keys.StatusIndex(workflow.Status), keys.OwnerStatusIndex(workflow.Owner, workflow.Status)],
-            [Serialize(workflow), workflow.Id, Score(workflow)]);
+                keys.StatusIndex(workflow.Status), keys.OwnerStatusIndex(workflow.Owner, workflow.Status), keys.Owners],
+            [Serialize(workflow), workflow.Id, Score(workflow), workflow.Status == WorkflowStatuses.Pending ? redis.NodeId : ""]);
         if (created == 0)
         {
             throw new InvalidOperationException($"Workflow {workflow.Id} already exists.");

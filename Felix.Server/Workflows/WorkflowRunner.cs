@@ -228,7 +228,8 @@ internal sealed partial class WorkflowRunner(
         }
         catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
         {
-            // The server is stopping: the workflow stays running, and the next start resumes it from its history.
+            // The server is stopping: the workflow stays running, and the next start (with Redis, another node) resumes it
+            // from its history.
             LogLeftToResume(logger, workflowId);
         }
         catch (Exception ex) when (!StorageFaults.Is(ex))
@@ -419,7 +420,7 @@ internal sealed partial class WorkflowRunner(
     [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Workflow {WorkflowId}: the event log refused a write of attempt {Attempt} ({Reason}); this run stops")]
     private static partial void LogRefused(ILogger logger, string workflowId, long attempt, AppendRefusal reason);
 
-    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} interrupted by the shutdown; it resumes at the next start")]
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} interrupted by the shutdown; it resumes at the next start (with Redis: on another node)")]
     private static partial void LogLeftToResume(ILogger logger, string workflowId);
 
     [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} resumes from its history (attempt {Attempt})")]
