@@ -28,6 +28,15 @@ internal sealed class WorkflowHub(
 {
     private const int MaxWorkflowIdLength = 64;
 
+    /// <summary>
+    /// Streams one connection may have open at once. A client follows a workflow with one stream (Felix.Client opens a
+    /// connection per watch); without a bound one connection could open thousands, and every live event would be read and
+    /// serialised once per stream, on the server's time.
+    /// </summary>
+    public const int MaxStreamsPerConnection = 100;
+
+    private static readonly object OpenStreamsKey = new();
+
     public override Task OnConnectedAsync()
     {
         counter.Connected();
@@ -99,15 +108,44 @@ internal sealed class WorkflowHub(
         Func<EventFilter> createFilter,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var filter = createFilter();
-        await RequireWorkflowAsync(workflowId, afterSequence);
-        using var subscription = await publisher.SubscribeAsync(workflowId, epoch, afterSequence, cancellationToken);
-        await foreach (var published in ReadAsync(subscription, cancellationToken))
+        var open = OpenStreams(Context);
+        if (Interlocked.Increment(ref open.Value) > MaxStreamsPerConnection)
         {
-            if (filter.Matches(published.Event))
+            Interlocked.Decrement(ref open.Value);
+            throw new HubException(
+                $"Too many streams open on this connection (at most {MaxStreamsPerConnection}): end one, or use another connection.");
+        }
+
+        try
+        {
+            var filter = createFilter();
+            await RequireWorkflowAsync(workflowId, afterSequence);
+            using var subscription = await publisher.SubscribeAsync(workflowId, epoch, afterSequence, cancellationToken);
+            await foreach (var published in ReadAsync(subscription, cancellationToken))
             {
-                yield return published.Event;
+                if (filter.Matches(published.Event))
+                {
+                    yield return published.Event;
+                }
             }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref open.Value);
+        }
+    }
+
+    /// <summary>The connection's count of open streams, made at its first stream (streams start concurrently).</summary>
+    private static StrongBox<int> OpenStreams(HubCallerContext context)
+    {
+        lock (context.Items)
+        {
+            if (!context.Items.TryGetValue(OpenStreamsKey, out var open))
+            {
+                context.Items[OpenStreamsKey] = open = new StrongBox<int>();
+            }
+
+            return (StrongBox<int>)open!;
         }
     }
 
