@@ -39,8 +39,9 @@ internal sealed class WorkflowHub(
 
     public override Task OnConnectedAsync()
     {
-        counter.Connected();
+        // Counted last: SignalR does not call OnDisconnectedAsync for a connection whose OnConnectedAsync threw.
         HubConnectionExpiry.Start(Context, time);
+        counter.Connected();
         return Task.CompletedTask;
     }
 
