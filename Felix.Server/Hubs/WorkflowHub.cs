@@ -3,12 +3,14 @@ using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Approvals;
+using Felix.Server.Platform;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 using FluentValidation;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Hubs;
 
@@ -24,6 +26,8 @@ internal sealed class WorkflowHub(
     HubConnectionCounter counter,
     ApprovalService approvals,
     IValidator<ApprovalDecision> decisionValidator,
+    GroupMembership<WorkflowHub> membership,
+    IOptions<LimitsOptions> limits,
     TimeProvider time) : Hub<IWorkflowClient>
 {
     private const int MaxWorkflowIdLength = 64;
@@ -55,6 +59,14 @@ internal sealed class WorkflowHub(
     public async Task<WorkflowSubscription> Subscribe(string workflowId, long? afterSequence)
     {
         await RequireWorkflowAsync(workflowId, afterSequence);
+        // Subscribe calls of one connection run one at a time, so the count cannot change between this look and the join.
+        var max = limits.Value.MaxWorkflowsPerConnection;
+        if (membership.MembershipOf(Context.ConnectionId, WorkflowGroups.For(workflowId)) is { Member: false, Count: var count } && count >= max)
+        {
+            throw new HubException(
+                $"This connection follows {count} workflows, the most it may (Felix:Limits:MaxWorkflowsPerConnection): unsubscribe from one first, or use another connection.");
+        }
+
         var state = await publisher.JoinAsync(
             workflowId, () => Groups.AddToGroupAsync(Context.ConnectionId, WorkflowGroups.For(workflowId)), Context.ConnectionAborted);
         var start = ResumePoint.Resolve(state, null, afterSequence);

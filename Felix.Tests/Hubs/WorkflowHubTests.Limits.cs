@@ -78,4 +78,29 @@ public sealed partial class WorkflowHubTests
         Assert.True(again[^1].IsTerminal);
         Assert.Equal(HubConnectionState.Connected, connection.State);
     }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task AConnectionFollowsAtMostMaxWorkflowsPerConnection(string protocol)
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Limits:MaxWorkflowsPerConnection"] = "2" });
+        await using var connection = await StartAsync(app, protocol, HttpTransportType.WebSockets);
+        var (_, first, _) = await FinishedWorkflowAsync(app);
+        var (_, second, _) = await FinishedWorkflowAsync(app);
+        var (_, third, _) = await FinishedWorkflowAsync(app);
+
+        await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), first, null).DefaultTimeout();
+        await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), second, null).DefaultTimeout();
+        var refused = await Assert.ThrowsAsync<HubException>(() =>
+            connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), third, null).DefaultTimeout());
+        // A workflow the connection already follows may be subscribed to again (a resume), and leaving one frees a place.
+        var again = await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), first, 1L).DefaultTimeout();
+        await connection.InvokeAsync(nameof(IWorkflowHub.Unsubscribe), first).DefaultTimeout();
+        var afterLeaving = await connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), third, null).DefaultTimeout();
+
+        Assert.Contains("This connection follows 2 workflows, the most it may (Felix:Limits:MaxWorkflowsPerConnection)", refused.Message);
+        Assert.Equal(first, again.Workflow.WorkflowId);
+        Assert.Equal(third, afterLeaving.Workflow.WorkflowId);
+        Assert.Equal(HubConnectionState.Connected, connection.State);
+    }
 }
