@@ -22,6 +22,15 @@ internal sealed class GroupMembership<THub>(ILogger<DefaultHubLifetimeManager<TH
     public HubConnectionContext[] Members(string groupName) =>
         _members.TryGetValue(groupName, out var members) ? members : [];
 
+    /// <summary>How many groups the connection is in, and whether <paramref name="groupName"/> is one of them.</summary>
+    public (int Count, bool Member) MembershipOf(string connectionId, string groupName)
+    {
+        lock (_sync)
+        {
+            return _groupsOfConnection.TryGetValue(connectionId, out var groups) ? (groups.Count, groups.Contains(groupName)) : (0, false);
+        }
+    }
+
     public override Task OnConnectedAsync(HubConnectionContext connection)
     {
         lock (_sync)

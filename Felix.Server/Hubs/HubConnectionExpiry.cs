@@ -40,9 +40,14 @@ internal static class HubConnectionExpiry
         }
     }
 
-    /// <summary>A token's <c>exp</c> (claims are kept as the token has them); null for a key's principal.</summary>
+    private static readonly long MaxUnixSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
+
+    /// <summary>
+    /// A token's <c>exp</c> (claims are kept as the token has them); null for a key's principal. An <c>exp</c> past
+    /// the year 9999, which the token validation accepts, is the end of time here: it must not fail the connection.
+    /// </summary>
     internal static DateTimeOffset? ExpiresAt(ClaimsPrincipal? user) =>
         user?.FindFirst("exp")?.Value is { } exp && long.TryParse(exp, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
-            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            ? seconds >= MaxUnixSeconds ? DateTimeOffset.MaxValue : DateTimeOffset.FromUnixTimeSeconds(Math.Max(seconds, 0))
             : null;
 }

@@ -12,8 +12,9 @@ internal sealed class SystemHub(HubConnectionCounter counter, TimeProvider time)
 {
     public override Task OnConnectedAsync()
     {
-        counter.Connected();
+        // Counted last: SignalR does not call OnDisconnectedAsync for a connection whose OnConnectedAsync threw.
         HubConnectionExpiry.Start(Context, time);
+        counter.Connected();
         return Task.CompletedTask;
     }
 

@@ -3,12 +3,14 @@ using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Approvals;
+using Felix.Server.Platform;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
 using FluentValidation;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Hubs;
 
@@ -24,14 +26,26 @@ internal sealed class WorkflowHub(
     HubConnectionCounter counter,
     ApprovalService approvals,
     IValidator<ApprovalDecision> decisionValidator,
+    GroupMembership<WorkflowHub> membership,
+    IOptions<LimitsOptions> limits,
     TimeProvider time) : Hub<IWorkflowClient>
 {
     private const int MaxWorkflowIdLength = 64;
 
+    /// <summary>
+    /// Streams one connection may have open at once. A client follows a workflow with one stream (Felix.Client opens a
+    /// connection per watch); without a bound one connection could open thousands, and every live event would be read and
+    /// serialised once per stream, on the server's time.
+    /// </summary>
+    public const int MaxStreamsPerConnection = 100;
+
+    private static readonly object OpenStreamsKey = new();
+
     public override Task OnConnectedAsync()
     {
-        counter.Connected();
+        // Counted last: SignalR does not call OnDisconnectedAsync for a connection whose OnConnectedAsync threw.
         HubConnectionExpiry.Start(Context, time);
+        counter.Connected();
         return Task.CompletedTask;
     }
 
@@ -45,6 +59,14 @@ internal sealed class WorkflowHub(
     public async Task<WorkflowSubscription> Subscribe(string workflowId, long? afterSequence)
     {
         await RequireWorkflowAsync(workflowId, afterSequence);
+        // Subscribe calls of one connection run one at a time, so the count cannot change between this look and the join.
+        var max = limits.Value.MaxWorkflowsPerConnection;
+        if (membership.MembershipOf(Context.ConnectionId, WorkflowGroups.For(workflowId)) is { Member: false, Count: var count } && count >= max)
+        {
+            throw new HubException(
+                $"This connection follows {count} workflows, the most it may (Felix:Limits:MaxWorkflowsPerConnection): unsubscribe from one first, or use another connection.");
+        }
+
         var state = await publisher.JoinAsync(
             workflowId, () => Groups.AddToGroupAsync(Context.ConnectionId, WorkflowGroups.For(workflowId)), Context.ConnectionAborted);
         var start = ResumePoint.Resolve(state, null, afterSequence);
@@ -99,15 +121,44 @@ internal sealed class WorkflowHub(
         Func<EventFilter> createFilter,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var filter = createFilter();
-        await RequireWorkflowAsync(workflowId, afterSequence);
-        using var subscription = await publisher.SubscribeAsync(workflowId, epoch, afterSequence, cancellationToken);
-        await foreach (var published in ReadAsync(subscription, cancellationToken))
+        var open = OpenStreams(Context);
+        if (Interlocked.Increment(ref open.Value) > MaxStreamsPerConnection)
         {
-            if (filter.Matches(published.Event))
+            Interlocked.Decrement(ref open.Value);
+            throw new HubException(
+                $"Too many streams open on this connection (at most {MaxStreamsPerConnection}): end one, or use another connection.");
+        }
+
+        try
+        {
+            var filter = createFilter();
+            await RequireWorkflowAsync(workflowId, afterSequence);
+            using var subscription = await publisher.SubscribeAsync(workflowId, epoch, afterSequence, cancellationToken);
+            await foreach (var published in ReadAsync(subscription, cancellationToken))
             {
-                yield return published.Event;
+                if (filter.Matches(published.Event))
+                {
+                    yield return published.Event;
+                }
             }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref open.Value);
+        }
+    }
+
+    /// <summary>The connection's count of open streams, made at its first stream (streams start concurrently).</summary>
+    private static StrongBox<int> OpenStreams(HubCallerContext context)
+    {
+        lock (context.Items)
+        {
+            if (!context.Items.TryGetValue(OpenStreamsKey, out var open))
+            {
+                context.Items[OpenStreamsKey] = open = new StrongBox<int>();
+            }
+
+            return (StrongBox<int>)open!;
         }
     }
 

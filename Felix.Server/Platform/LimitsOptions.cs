@@ -34,6 +34,14 @@ public sealed class LimitsOptions
     [Range(1, 10_000_000)]
     public int MaxConnectionsPerPrincipal { get; set; } = 10_000;
 
+    /// <summary>
+    /// Workflows one hub connection may follow at once through <c>Subscribe</c>: a dashboard follows one, a monitor a
+    /// few hundred. Each costs the connection a group membership for its whole life, so without a bound one connection
+    /// could hold one for every workflow its tenant ever ran.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxWorkflowsPerConnection { get; set; } = 1_000;
+
     /// <summary>Open streaming connections on this node; about 20 KiB each, so 50,000 stays near 1 GiB.</summary>
     [Range(1, 10_000_000)]
     public int MaxConnections { get; set; } = 50_000;

@@ -38,10 +38,13 @@ internal sealed class EventFilter
         return _minConfidence is not { } min || ConfidenceOf(evt) is not { } confidence || confidence >= min;
     }
 
-    /// <summary>Parses a list of type names; throws <see cref="ArgumentException"/> naming an unknown one.</summary>
-    public static IReadOnlySet<string>? ParseTypes(IEnumerable<string>? names, IReadOnlySet<string>? whenAbsent)
+    /// <summary>
+    /// Parses a list of type names; throws <see cref="ArgumentException"/> naming an unknown one. A null or empty entry
+    /// is skipped like an empty one between commas (a hub client can send <c>[null]</c>).
+    /// </summary>
+    public static IReadOnlySet<string>? ParseTypes(IEnumerable<string?>? names, IReadOnlySet<string>? whenAbsent)
     {
-        var list = names?.SelectMany(n => n.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        var list = Split(names);
         if (list is null || list.Count == 0)
         {
             return whenAbsent;
@@ -59,11 +62,15 @@ internal sealed class EventFilter
         return list.Contains("all", StringComparer.Ordinal) ? null : list.ToHashSet(StringComparer.Ordinal);
     }
 
-    public static IReadOnlySet<string>? ParseList(IEnumerable<string>? values)
+    /// <summary>Comma-separated values, null and empty entries skipped; null when nothing is left.</summary>
+    public static IReadOnlySet<string>? ParseList(IEnumerable<string?>? values)
     {
-        var list = values?.SelectMany(n => n.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        var list = Split(values);
         return list is null || list.Count == 0 ? null : list.ToHashSet(StringComparer.Ordinal);
     }
+
+    private static List<string>? Split(IEnumerable<string?>? values) =>
+        values?.SelectMany(n => (n ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     private static string? AgentOf(WorkflowEvent evt) => evt switch
     {

@@ -1,11 +1,15 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Claims;
+using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
+using Felix.Server.Hubs;
 using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -175,5 +179,49 @@ public sealed class JwtTests
         var response = await admin.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    /// <summary>
+    /// A token whose <c>exp</c> is the first second of the year 10000: the token validation accepts it (some issuers
+    /// write a far <c>exp</c> for tokens that should not expire), and so must the hubs.
+    /// </summary>
+    [Theory]
+    [InlineData("json")]
+    [InlineData("messagepack")]
+    public async Task ATokenThatExpiresAfterTheYear9999WorksOnBothHubs(string protocol)
+    {
+        await using var app = TenantApplication.Create();
+        var counter = app.Services.GetRequiredService<HubConnectionCounter>();
+        var token = HandMadeToken(new JsonObject { ["sub"] = "far", ["tenant"] = "tenant-a", ["exp"] = 253_402_300_800L });
+        var adminToken = HandMadeToken(
+            new JsonObject { ["sub"] = "far", ["tenant"] = "tenant-a", ["scope"] = "felix.admin", ["exp"] = 253_402_300_800L });
+        using var client = app.CreateApiClient(token);
+        var created = await client.CreateWorkflowAsync("A token for ever", maxSteps: 1);
+
+        WorkflowSubscription subscription;
+        await using (var hub = app.CreateHubConnection(protocol, key: token))
+        await using (var system = app.CreateHubConnection(protocol, path: HubPaths.System, key: adminToken))
+        {
+            await hub.StartAsync().DefaultTimeout();
+            await system.StartAsync().DefaultTimeout();
+            subscription = await hub.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), created.WorkflowId, null).DefaultTimeout();
+            Assert.Equal(HubConnectionState.Connected, system.State);
+        }
+
+        Assert.Equal(created.WorkflowId, subscription.Workflow.WorkflowId);
+        // Every connection that was counted open is counted closed again.
+        await Poll.UntilAsync(() => Task.FromResult(counter.Count == 0), () => $"no open hub connection counted (still {counter.Count})");
+    }
+
+    /// <summary>An HS256 token with exactly these claims, made by hand as docs/security.md shows with openssl.</summary>
+    private static string HandMadeToken(JsonObject claims)
+    {
+        claims["iss"] = "felix-tests";
+        claims["aud"] = "felix";
+        var header = Base64UrlEncoder.Encode("""{"alg":"HS256","typ":"JWT"}""");
+        var payload = Base64UrlEncoder.Encode(claims.ToJsonString());
+        using var hmac = new HMACSHA256(Encoding.UTF8.GetBytes(TenantApplication.JwtSigningKey));
+        var signature = Base64UrlEncoder.Encode(hmac.ComputeHash(Encoding.ASCII.GetBytes($"{header}.{payload}")));
+        return $"{header}.{payload}.{signature}";
     }
 }

@@ -1,5 +1,6 @@
 // Wires the dashboard together: REST for starting and listing workflows, the hub for live events, the URL hash for
 // the open workflow (#wf_...), localStorage for the protocol choice and the credential's source (token.js).
+import { visible } from './text.js';
 import { FelixApi } from './api.js';
 import { FelixConnection } from './connection.js';
 import { WorkflowState } from './workflow-state.js';
@@ -182,7 +183,7 @@ async function loadRecent() {
       link.dataset.status = wf.status;
       item.querySelector('.badge').textContent = wf.status;
       item.querySelector('.badge').classList.add(wf.status);
-      item.querySelector('.recent-task').textContent = wf.task;
+      item.querySelector('.recent-task').textContent = visible(wf.task);
       const created = new Date(wf.created_at);
       const took = wf.completed_at ? ` · ${formatDuration(Date.parse(wf.completed_at) - created)}` : '';
       item.querySelector('.recent-meta').textContent = `${wf.workflow_id} · ${created.toLocaleString()}${took}`;

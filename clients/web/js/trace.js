@@ -1,6 +1,8 @@
 // The trace of one run: its duration, an agent waterfall (spawn, first token, end on one time axis from the run's
 // first event) and an inspector that shows any event's JSON as it arrived. Built from WorkflowState only.
 
+import { visible } from './text.js';
+
 const $ = (id) => document.getElementById(id);
 
 /** "7.41 s", "812 ms", "2 min 05 s". */
@@ -80,7 +82,7 @@ function facts(row) {
 export function inspect(evt) {
   $('inspector').hidden = false;
   $('inspector-title').textContent = `#${evt.sequence} ${evt.type}`;
-  $('inspector-json').textContent = JSON.stringify(evt, null, 2);
+  $('inspector-json').textContent = visible(JSON.stringify(evt, null, 2));
   $('inspector').dataset.sequence = String(evt.sequence);
 }
 

@@ -2,6 +2,7 @@
 import { drawHelix, placeAgent, placeSynthesis, clearAgents } from './helix.js';
 import { deltaTypes } from './workflow-state.js';
 import { inspect, renderTrace, setUpInspector } from './trace.js';
+import { visible } from './text.js';
 
 const $ = (id) => document.getElementById(id);
 const timelineLimit = 400;
@@ -112,7 +113,7 @@ export class WorkflowView {
     $('wf-status').textContent = state?.status ?? 'none';
     $('wf-status').className = `badge ${state?.status ?? ''}`;
     $('wf-id').textContent = state ? state.id : 'Start a workflow or open one from the list.';
-    $('wf-task').textContent = state?.task ?? '';
+    $('wf-task').textContent = visible(state?.task);
     $('cancel').hidden = !state || !['pending', 'running'].includes(state.status);
     $('rerun').hidden = !state?.snapshot;
     this.renderApproval(state);
@@ -127,7 +128,7 @@ export class WorkflowView {
     if (!pending) return;
     const what = pending.kind === 'synthesis' ? 'The synthesis' : `${pending.agentId}'s output`;
     $('approval-title').textContent = `${what} waits for approval`;
-    $('approval-content').textContent = pending.content;
+    $('approval-content').textContent = visible(pending.content);
     $('approval-meta').textContent =
       `confidence ${Math.round(pending.confidence * 100)}% · decided by default at ${new Date(pending.expiresAt).toLocaleString()}`;
   }
@@ -185,8 +186,8 @@ export class WorkflowView {
     card.querySelector('.agent-meta').textContent = meta.join(' · ');
     card.querySelector('.agent-confidence').textContent =
       agent.confidence == null ? '' : `${Math.round(agent.confidence * 100)}%`;
-    if (cause !== 'agent_reasoning_delta') card.querySelector('.agent-text').textContent = agent.text;
-    if (cause !== 'agent_output_delta') card.querySelector('.reasoning-text').textContent = agent.reasoning;
+    if (cause !== 'agent_reasoning_delta') card.querySelector('.agent-text').textContent = visible(agent.text);
+    if (cause !== 'agent_output_delta') card.querySelector('.reasoning-text').textContent = visible(agent.reasoning);
     if (agent.usage) {
       const u = agent.usage;
       card.querySelector('.agent-usage').textContent =
@@ -220,7 +221,7 @@ export class WorkflowView {
     const confidence = Math.round((synthesis.confidence ?? 0) * 100);
     $('confidence-value').textContent = `${confidence}%`;
     $('confidence-bar').style.width = `${confidence}%`;
-    $('synthesis-content').textContent = synthesis.content;
+    $('synthesis-content').textContent = visible(synthesis.content);
     const parts = [`${synthesis.agentsSynthesized} agents`, `${synthesis.tokenCount} tokens`];
     const usage = result.usage;
     if (usage?.totalTokens != null) parts.push(`${usage.totalTokens} tokens in all`);
@@ -229,7 +230,7 @@ export class WorkflowView {
 
   renderError(error) {
     $('wf-error').hidden = false;
-    $('wf-error').textContent = `Workflow failed: ${error}`;
+    $('wf-error').textContent = `Workflow failed: ${visible(error)}`;
   }
 
   renderTimeline(state) {
@@ -256,7 +257,7 @@ export class WorkflowView {
     item.querySelector('.seq').textContent = `#${evt.sequence}`;
     item.querySelector('.time').textContent = time;
     item.querySelector('.type').textContent = evt.type.replaceAll('_', ' ');
-    item.querySelector('.summary').textContent = summarize(evt);
+    item.querySelector('.summary').textContent = visible(summarize(evt));
     list.append(item);
     while (list.childElementCount > timelineLimit) list.firstElementChild.remove();
     if (scroll) this.scrollTimeline();
