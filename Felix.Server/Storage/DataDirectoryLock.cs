@@ -28,6 +28,7 @@ internal sealed class DataDirectoryLock : IStartupCheck, IDisposable
     private readonly string? _databasePath;
     private readonly TimeProvider _time;
     private FileStream? _held;
+    private FileStream? _heldDatabase;
 
     public DataDirectoryLock(IOptions<StorageOptions> options, IHostEnvironment environment, TimeProvider time)
     {
@@ -67,6 +68,19 @@ internal sealed class DataDirectoryLock : IStartupCheck, IDisposable
 
         try
         {
+            _heldDatabase = TakeDatabaseLock();
+        }
+        catch (IOException ex)
+        {
+            // The lock file was taken, so whoever owns the database had its lock file removed from under it.
+            Dispose();
+            throw new StartupException(
+                $"{_databasePath} is held by {ReadOwner()}: that process owns data directory {directory} " +
+                $"(its {Path.GetFileName(LockPath)} was removed). Stop it, or give this one its own {StorageOptions.SectionName}:DataDirectory.", ex);
+        }
+
+        try
+        {
             File.WriteAllText(_databasePath + OwnerSuffix, string.Create(CultureInfo.InvariantCulture,
                 $"pid {Environment.ProcessId} on {Environment.MachineName}, started {_time.GetUtcNow():O}\n"));
         }
@@ -93,6 +107,41 @@ internal sealed class DataDirectoryLock : IStartupCheck, IDisposable
         }
     }
 
+    /// <summary>
+    /// The lock file alone does not hold once someone deletes it ("a stale lock"): the next process would create a new
+    /// one and run beside the owner. So the owner also holds an advisory lock on the database file itself (Unix:
+    /// <c>flock</c>, which SQLite's own <c>fcntl</c> locks do not meet; on Windows an open lock file cannot be deleted).
+    /// Null when there is no regular file to lock yet, or it cannot be opened: the database check reports that.
+    /// </summary>
+    private FileStream? TakeDatabaseLock()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return null;
+        }
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return new FileStream(_databasePath!, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (waited.Elapsed < OwnerExitWait && File.Exists(_databasePath))
+            {
+                Thread.Sleep(100);
+            }
+            catch (IOException) when (!File.Exists(_databasePath))
+            {
+                return null; // a directory in its place, or a path that cannot be a file
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+    }
+
     private string ReadOwner()
     {
         try
@@ -107,6 +156,8 @@ internal sealed class DataDirectoryLock : IStartupCheck, IDisposable
 
     public void Dispose()
     {
+        _heldDatabase?.Dispose();
+        _heldDatabase = null;
         _held?.Dispose();
         _held = null;
     }

@@ -14,4 +14,7 @@ internal static class SqliteFaults
 
     public static bool IsStorageFault(SqliteException exception) =>
         exception.SqliteErrorCode is Busy or ReadOnly or IoError or Corrupt or Full or CantOpen;
+
+    /// <summary>The disk (or the file system's quota) has no room for what SQLite had to write.</summary>
+    public static bool IsDiskFull(SqliteException exception) => exception.SqliteErrorCode == Full;
 }

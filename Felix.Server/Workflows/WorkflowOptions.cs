@@ -60,7 +60,7 @@ public sealed class WorkflowOptions
     /// </summary>
     public TimeSpan StorageOutageLimit { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>A crash and a deploy in one run still finish; a workflow that kills its runner is stopped on the third.</summary>
+    /// <summary>Two crashes in one run still finish (graceful restarts do not count); a workflow that kills its runner is stopped on the third.</summary>
     public const int DefaultMaxAttempts = 3;
 
     /// <summary>How long <c>DELETE</c> waits for a running workflow's work to stop before it answers.</summary>

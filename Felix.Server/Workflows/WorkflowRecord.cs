@@ -34,6 +34,11 @@ internal sealed record WorkflowRecord
     public ImmutableList<ApprovalRecord> Approvals { get; init; } = [];
     /// <summary>Attempts started to continue after a decision: like storage retries, they do not count towards the limit.</summary>
     public int ApprovalResumes { get; init; }
+    /// <summary>
+    /// Attempts a graceful shutdown interrupted when its grace period ran out: the node asked them to stop, so the
+    /// resumes after them do not count towards the limit either (the limit is for runs that keep crashing the node).
+    /// </summary>
+    public int ShutdownInterruptions { get; init; }
 
     public ApprovalRecord? FindApproval(string approvalId) => Approvals.Find(a => a.Id == approvalId);
 }

@@ -163,7 +163,7 @@ internal sealed partial class WorkflowRunner(
             return;
         }
 
-        var interrupted = workflow.Attempts - workflow.StorageRetries - workflow.ApprovalResumes;
+        var interrupted = workflow.Attempts - workflow.StorageRetries - workflow.ApprovalResumes - workflow.ShutdownInterruptions;
         if (interrupted > options.Value.MaxAttempts)
         {
             LogGaveUp(logger, workflowId, interrupted - 1);
@@ -230,6 +230,7 @@ internal sealed partial class WorkflowRunner(
         {
             // The server is stopping: the workflow stays running, and the next start (with Redis, another node) resumes it
             // from its history.
+            await RecordShutdownInterruptionAsync(workflowId, fence);
             LogLeftToResume(logger, workflowId);
         }
         catch (Exception ex) when (!StorageFaults.Is(ex))
@@ -271,6 +272,25 @@ internal sealed partial class WorkflowRunner(
         catch (AppendRefusedException ex)
         {
             LogRefused(logger, workflow.Id, fence, ex.Reason);
+        }
+    }
+
+    /// <summary>
+    /// Records that a shutdown, not a crash, interrupted this attempt, so the resume at the next start is not counted
+    /// towards <see cref="WorkflowOptions.MaxAttempts"/>: a long workflow outlives any number of graceful restarts. A
+    /// store that cannot take the write leaves the attempt counted as a crash would be.
+    /// </summary>
+    private async Task RecordShutdownInterruptionAsync(string workflowId, long fence)
+    {
+        try
+        {
+            await store.UpdateAsync(workflowId, w => w.Status == WorkflowStatuses.Running && w.Attempts == fence
+                ? w with { ShutdownInterruptions = w.ShutdownInterruptions + 1 }
+                : null, CancellationToken.None);
+        }
+        catch (Exception ex) when (StorageFaults.Is(ex) || ex is ObjectDisposedException)
+        {
+            LogShutdownInterruptionNotRecorded(logger, workflowId, ex.Message);
         }
     }
 
@@ -419,6 +439,9 @@ internal sealed partial class WorkflowRunner(
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Workflow {WorkflowId}: the event log refused a write of attempt {Attempt} ({Reason}); this run stops")]
     private static partial void LogRefused(ILogger logger, string workflowId, long attempt, AppendRefusal reason);
+
+    [LoggerMessage(EventId = 2118, Level = LogLevel.Warning, Message = "Workflow {WorkflowId}: could not record that the shutdown interrupted it ({Cause}); its resume counts as an interrupted attempt")]
+    private static partial void LogShutdownInterruptionNotRecorded(ILogger logger, string workflowId, string cause);
 
     [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} interrupted by the shutdown; it resumes at the next start (with Redis: on another node)")]
     private static partial void LogLeftToResume(ILogger logger, string workflowId);

@@ -32,6 +32,31 @@ public sealed class DataDirectoryLockTests : DataDirectoryTest
     }
 
     [Fact]
+    public async Task ASecondServerRefusesEvenWhenTheOwnersLockFileWasRemovedAsStale()
+    {
+        var settings = StorageTestSettings.SqliteFile(Files.Directory, ("Felix:Llm:OfflineTokenDelay", "00:00:00.050"))
+            .ToDictionary(p => p.Key, p => p.Value!);
+        await using var first = await ServerProcess.StartAsync(Files.Directory, settings);
+        using var http = new HttpClient { BaseAddress = first.BaseAddress };
+        var workflowId = (await http.CreateWorkflowAsync(maxSteps: 3)).WorkflowId;
+        await http.WaitForStatusAsync(workflowId, WorkflowStatuses.Running);
+        // What an operator who takes the lock file for a stale one does (or a cleaner of old files).
+        File.Delete(Files.File + DataDirectoryLock.LockSuffix);
+
+        var second = await ServerProcess.RunToExitAsync(Files.Directory, settings);
+
+        Assert.Equal(1, second.ExitCode);
+        var line = Assert.Single(second.Lines, l => l.Length > 0);
+        Assert.Contains($"{Files.File} is held by another process (pid {first.Id} on {Environment.MachineName}", line, StringComparison.Ordinal);
+        Assert.Equal("", second.Stderr);
+        // The refused process ran no recovery beside the owner (before, it resumed the running workflow a second time,
+        // and the two runs' appends collided): the workflow finishes once, with one history.
+        Assert.Equal(WorkflowStatuses.Completed, (await http.WaitForTerminalAsync(workflowId, TimeSpan.FromMinutes(2))).Status);
+        DurableHistory.AssertOneRun(await http.ReadEventsAsync(workflowId));
+        Assert.Equal(1, (await http.GetWorkflowAsync(workflowId)).Attempts);
+    }
+
+    [Fact]
     public async Task TheLockIsFreeAgainOnceItsOwnerIsKilled()
     {
         var settings = StorageTestSettings.SqliteFile(Files.Directory).ToDictionary(p => p.Key, p => p.Value!);

@@ -172,6 +172,39 @@ public sealed class StorageFaultTests : IAsyncLifetime
     }
 
     /// <summary>Writes until the filesystem refuses another byte.</summary>
+    [Fact]
+    public async Task AServerKilledOnAFullDiskRefusesToStartSayingSoAndResumesTheWorkflowOnceSpaceReturns()
+    {
+        var settings = StorageTestSettings.SqliteFile(_directory, ("Felix:Llm:OfflineTokenDelay", "00:00:00.020"))
+            .ToDictionary(p => p.Key, p => p.Value!);
+        var filler = Path.Combine(_directory, "filler");
+        string workflowId;
+        await using (var server = await ServerProcess.StartAsync(_directory, settings))
+        {
+            using var http = new HttpClient { BaseAddress = server.BaseAddress };
+            workflowId = (await http.CreateWorkflowAsync("Killed on a full disk", maxSteps: 2)).WorkflowId;
+            await http.WaitForStatusAsync(workflowId, WorkflowStatuses.Running);
+            Fill(filler);
+            await server.KillAsync();
+        }
+
+        // Opening the database after the crash has to write (the write-ahead log's index), and the disk is full.
+        var refused = await ServerProcess.RunToExitAsync(_directory, settings);
+
+        Assert.Equal(1, refused.ExitCode);
+        var line = Assert.Single(refused.Lines, l => l.Length > 0);
+        Assert.Contains("its disk is full", line, StringComparison.Ordinal);
+        Assert.Contains("free space on that disk and start again", line, StringComparison.Ordinal);
+        // The file is fine: telling the operator to restore it from a backup would throw away what the crash kept.
+        Assert.DoesNotContain("Restore it from a backup", line, StringComparison.Ordinal);
+
+        File.Delete(filler);
+        await using var again = await ServerProcess.StartAsync(_directory, settings);
+        using var client = new HttpClient { BaseAddress = again.BaseAddress };
+        Assert.Equal(WorkflowStatuses.Completed, (await client.WaitForTerminalAsync(workflowId, TimeSpan.FromSeconds(60))).Status);
+        DurableHistory.AssertOneRun(await client.ReadEventsAsync(workflowId));
+    }
+
     private static void Fill(string path)
     {
         var chunk = new byte[16 * 1024];
