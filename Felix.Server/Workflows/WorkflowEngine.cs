@@ -34,6 +34,12 @@ internal sealed partial class WorkflowEngine(
     public bool IsStopping => _stopping;
 
     /// <summary>
+    /// True once this node's run of <paramref name="workflowId"/> has been told to stop (a cancel, or the end of the
+    /// shutdown grace period): what a test that holds a run at one point waits for before letting it go.
+    /// </summary>
+    internal bool IsStopRequested(string workflowId) => _active.TryGetValue(workflowId, out var run) && run.Token.IsCancellationRequested;
+
+    /// <summary>
     /// Asks a running workflow to stop on behalf of <paramref name="cancelledBy"/> (who its withdrawn requests are
     /// recorded under); returns a task that completes when its work has stopped, or null.
     /// </summary>
