@@ -54,6 +54,7 @@ internal static class AgUiEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict, ApprovalsApi.AlreadyDecided,
                 "Interrupt 'wf_3f2a9c0d1e2b4a6f.apr_synthesis_1' was already answered. Approval 'apr_synthesis_1' was already decided: approve by alice.")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {MaxBodyBytes} bytes.")
+            .ProducesUnsupportedMediaType()
             .ProducesValidationProblem("forwardedProps.max_steps", $"max_steps must be between 1 and {WorkflowRequestValidator.MaxStepsLimit}.")
             .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", $"The workflow queue is full. Retry after {ProblemResponses.RetryAfterSeconds} seconds.")

@@ -32,8 +32,8 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
         });
     }
 
-    private const string UnsupportedMediaTypeTitle = "Unsupported Media Type";
-    private const string UnsupportedMediaTypeDetail = "Send the body as JSON, with Content-Type: application/json.";
+    public const string UnsupportedMediaTypeTitle = "Unsupported Media Type";
+    public const string UnsupportedMediaTypeDetail = "Send the body as JSON, with Content-Type: application/json.";
 
     /// <summary>
     /// Gives every 415 the same title and detail: a body without a content type fails in its binding (above), one with
