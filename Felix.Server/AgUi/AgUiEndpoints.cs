@@ -36,7 +36,8 @@ internal static class AgUiEndpoints
 
     private static readonly JsonSerializerOptions InputJson = new(JsonSerializerDefaults.Web);
 
-    public static IServiceCollection AddAgUi(this IServiceCollection services) => services.AddSingleton<AgUiEventStream>();
+    public static IServiceCollection AddAgUi(this IServiceCollection services) =>
+        services.AddSingleton<AgUiEventStream>().AddSingleton<AgUiConnections>();
 
     public static RouteHandlerBuilder MapAgUi(this IEndpointRouteBuilder app) =>
         app.MapPost(Path, RunAsync).WithTags("AG-UI").RequireAuthorization().ProducesUnauthorized()
@@ -107,7 +108,8 @@ internal static class AgUiEndpoints
 
         var resumeAfter = AgUiPosition.TryParse(request.Headers[LastEventIdHeader], out var position) ? position : (AgUiPosition?)null;
         return new AgUiEventStreamResult(
-            stream.ReadAsync(workflowId, tenant, FelixClaims.NameOf(user), run, resumeAfter, request.HttpContext.RequestAborted), streaming.Value.PingInterval, time);
+            stream.ReadAsync(workflowId, tenant, FelixClaims.NameOf(user), run, resumeAfter, request.HttpContext.RequestAborted), streaming.Value.PingInterval, time,
+            request.HttpContext.RequestServices.GetRequiredService<AgUiConnections>());
     }
 
     /// <summary>Starts the workflow that answers the run's user message; a problem when the server cannot take it now.</summary>
