@@ -61,6 +61,57 @@ public sealed partial class OpenApiDocumentTests
         await AssertQueryAnswerAsync(client, "api/v1/workflows?status=done", "status", valid: false);
     }
 
+    /// <summary>
+    /// The AG-UI body's schema requires what the server requires before a stream starts: a field the document lets a
+    /// client leave out, or make longer, must not be refused with 422.
+    /// </summary>
+    [Fact]
+    public async Task RunAgentInputSchemaRequiresTheFieldsTheServerRequires()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key });
+        using var client = app.CreateApiClient(Key);
+        var input = JsonNode.Parse(await client.GetStringAsync("openapi/v1.json").DefaultTimeout())!["components"]!["schemas"]!["RunAgentInput"]!;
+
+        var required = input["required"]?.AsArray().Select(n => n!.GetValue<string>()).Order().ToList() ?? [];
+        Assert.Equal(["messages", "runId", "threadId"], required);
+        foreach (var id in new[] { "threadId", "runId" })
+        {
+            Assert.Equal("string", input["properties"]![id]!["type"]!.GetValue<string>());
+            Assert.Equal(1, input["properties"]![id]!["minLength"]!.GetValue<int>());
+            Assert.Equal(Felix.Server.AgUi.AgUiRunRequest.MaxIdLength, input["properties"]![id]!["maxLength"]!.GetValue<int>());
+        }
+
+        Assert.Equal("array", input["properties"]!["messages"]!["type"]!.GetValue<string>());
+        Assert.Equal(1, input["properties"]!["messages"]!["minItems"]!.GetValue<int>());
+
+        foreach (var field in required)
+        {
+            var body = new JsonObject
+            {
+                ["threadId"] = "thread-schema",
+                ["runId"] = "run-1",
+                ["messages"] = new JsonArray(new JsonObject { ["id"] = "message-1", ["role"] = "user", ["content"] = "Explain quantum computing" }),
+            };
+            body.Remove(field);
+            await AssertRunRefusedAsync(client, body, field);
+        }
+
+        await AssertRunRefusedAsync(client, new JsonObject
+        {
+            ["threadId"] = new string('t', Felix.Server.AgUi.AgUiRunRequest.MaxIdLength + 1),
+            ["runId"] = "run-1",
+            ["messages"] = new JsonArray(new JsonObject { ["id"] = "message-1", ["role"] = "user", ["content"] = "Explain quantum computing" }),
+        }, "threadId");
+    }
+
+    private static async Task AssertRunRefusedAsync(HttpClient client, JsonObject body, string field)
+    {
+        using var response = await client.PostAsync("api/v1/agui", new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json")).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync().DefaultTimeout())!;
+        Assert.NotNull(problem["errors"]?[field]);
+    }
+
     private static async Task AssertQueryAnswerAsync(HttpClient client, string url, string name, bool valid)
     {
         using var response = await client.GetAsync(url).DefaultTimeout();
