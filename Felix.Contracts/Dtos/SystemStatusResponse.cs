@@ -23,6 +23,6 @@ public sealed class SystemStatusResponse
     public string LlmProvider { get; set; } = "";
     /// <summary>Always false: Felix Server has no knowledge brain.</summary>
     public bool KnowledgeBrainEnabled { get; set; }
-    /// <summary>Open streaming connections by transport (<c>websocket</c>, <c>signalr</c>).</summary>
+    /// <summary>Open streaming connections by transport (<c>websocket</c>, <c>signalr</c>, <c>agui</c>), for an admin; empty for a tenant's caller.</summary>
     public IReadOnlyDictionary<string, int> Connections { get; set; } = new Dictionary<string, int>();
 }

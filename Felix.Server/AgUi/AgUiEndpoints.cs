@@ -36,7 +36,8 @@ internal static class AgUiEndpoints
 
     private static readonly JsonSerializerOptions InputJson = new(JsonSerializerDefaults.Web);
 
-    public static IServiceCollection AddAgUi(this IServiceCollection services) => services.AddSingleton<AgUiEventStream>();
+    public static IServiceCollection AddAgUi(this IServiceCollection services) =>
+        services.AddSingleton<AgUiEventStream>().AddSingleton<AgUiConnections>();
 
     public static RouteHandlerBuilder MapAgUi(this IEndpointRouteBuilder app) =>
         app.MapPost(Path, RunAsync).WithTags("AG-UI").RequireAuthorization().ProducesUnauthorized()
@@ -54,6 +55,7 @@ internal static class AgUiEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict, ApprovalsApi.AlreadyDecided,
                 "Interrupt 'wf_3f2a9c0d1e2b4a6f.apr_synthesis_1' was already answered. Approval 'apr_synthesis_1' was already decided: approve by alice.")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {MaxBodyBytes} bytes.")
+            .ProducesUnsupportedMediaType()
             .ProducesValidationProblem("forwardedProps.max_steps", $"max_steps must be between 1 and {WorkflowRequestValidator.MaxStepsLimit}.")
             .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", $"The workflow queue is full. Retry after {ProblemResponses.RetryAfterSeconds} seconds.")
@@ -106,7 +108,8 @@ internal static class AgUiEndpoints
 
         var resumeAfter = AgUiPosition.TryParse(request.Headers[LastEventIdHeader], out var position) ? position : (AgUiPosition?)null;
         return new AgUiEventStreamResult(
-            stream.ReadAsync(workflowId, tenant, FelixClaims.NameOf(user), run, resumeAfter, request.HttpContext.RequestAborted), streaming.Value.PingInterval, time);
+            stream.ReadAsync(workflowId, tenant, FelixClaims.NameOf(user), run, resumeAfter, request.HttpContext.RequestAborted), streaming.Value.PingInterval, time,
+            request.HttpContext.RequestServices.GetRequiredService<AgUiConnections>());
     }
 
     /// <summary>Starts the workflow that answers the run's user message; a problem when the server cannot take it now.</summary>

@@ -11,7 +11,7 @@ namespace Felix.Server.AgUi;
 /// the queue or on a slow model sends nothing for minutes, and a proxy cuts a connection that is idle for long
 /// (deploy/nginx.conf: 120 s). AG-UI clients skip comments.
 /// </summary>
-internal sealed class AgUiEventStreamResult(IAsyncEnumerable<AgUiFrame> frames, TimeSpan keepAlive, TimeProvider time)
+internal sealed class AgUiEventStreamResult(IAsyncEnumerable<AgUiFrame> frames, TimeSpan keepAlive, TimeProvider time, AgUiConnections connections)
     : IResult, IEndpointMetadataProvider
 {
     public const string ContentType = "text/event-stream";
@@ -27,8 +27,20 @@ internal sealed class AgUiEventStreamResult(IAsyncEnumerable<AgUiFrame> frames, 
         response.Headers.CacheControl = "no-cache";
         httpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var cancellationToken = httpContext.RequestAborted;
-        await response.StartAsync(cancellationToken);
+        connections.Opened();
+        try
+        {
+            await response.StartAsync(cancellationToken);
+            await WriteEventsAsync(response, cancellationToken);
+        }
+        finally
+        {
+            connections.Closed();
+        }
+    }
 
+    private async Task WriteEventsAsync(HttpResponse response, CancellationToken cancellationToken)
+    {
         var events = frames.GetAsyncEnumerator(cancellationToken);
         var next = events.MoveNextAsync().AsTask();
         try

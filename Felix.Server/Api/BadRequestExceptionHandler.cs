@@ -11,6 +11,24 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        // The framework's JSON binding throws InvalidOperationException, a 500, for a charset it has no encoding for:
+        // the client named its body's encoding wrongly, a 415 like any other body it did not send as JSON.
+        if (exception is InvalidOperationException { InnerException: ArgumentException } && NamesUnknownCharset(httpContext.Request))
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = httpContext,
+                Exception = exception,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status415UnsupportedMediaType,
+                    Title = UnsupportedMediaTypeTitle,
+                    Detail = UnknownCharsetDetail,
+                },
+            });
+        }
+
         if (exception is not BadHttpRequestException bad)
         {
             return false;
@@ -32,8 +50,29 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
         });
     }
 
-    private const string UnsupportedMediaTypeTitle = "Unsupported Media Type";
-    private const string UnsupportedMediaTypeDetail = "Send the body as JSON, with Content-Type: application/json.";
+    public const string UnsupportedMediaTypeTitle = "Unsupported Media Type";
+    public const string UnsupportedMediaTypeDetail = "Send the body as JSON, with Content-Type: application/json.";
+    public const string UnknownCharsetDetail = "The charset of the Content-Type is not an encoding the server reads: send the body as UTF-8 JSON, with Content-Type: application/json.";
+
+    /// <summary>Whether the request's content type names a charset that has no encoding here (<c>charset=bogus</c>).</summary>
+    private static bool NamesUnknownCharset(HttpRequest request)
+    {
+        if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
+            || Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(mediaType.Charset) is not { HasValue: true, Length: > 0 } charset)
+        {
+            return false;
+        }
+
+        try
+        {
+            _ = System.Text.Encoding.GetEncoding(charset.ToString());
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+    }
 
     /// <summary>
     /// Gives every 415 the same title and detail: a body without a content type fails in its binding (above), one with
@@ -44,7 +83,7 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
         if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
         {
             context.ProblemDetails.Title = UnsupportedMediaTypeTitle;
-            context.ProblemDetails.Detail = UnsupportedMediaTypeDetail;
+            context.ProblemDetails.Detail ??= UnsupportedMediaTypeDetail;
         }
     }
 

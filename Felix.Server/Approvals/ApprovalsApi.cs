@@ -22,6 +22,7 @@ internal static class ApprovalsApi
             .WithDescription("Needs the felix.approve scope. The first decision wins; a later one gets 409 naming it.")
             .WithRequestExample(new ApprovalDecision { Decision = "revise", Comment = "Cite a source for the second point." })
             .ProducesMalformed("The request body is not valid JSON for this endpoint.")
+            .ProducesUnsupportedMediaType()
             .ProducesProblem(StatusCodes.Status403Forbidden, Forbidden, ForbiddenDetail)
             .ProducesProblem(StatusCodes.Status404NotFound, "Approval not found", "Workflow 'wf_3f2a9c0d1e2b4a6f' has no approval 'apr_research_001_1'.")
             .ProducesProblem(StatusCodes.Status409Conflict, AlreadyDecided, "Approval 'apr_research_001_1' was already decided: approve by api-key:acme:ci.")

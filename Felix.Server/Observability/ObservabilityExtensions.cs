@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Felix.Server.AgUi;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
 using Felix.Server.Platform;
@@ -78,10 +79,12 @@ internal static class ObservabilityExtensions
         var engine = app.Services.GetRequiredService<WorkflowEngine>();
         var compat = app.Services.GetRequiredService<CompatConnections>();
         var hubs = app.Services.GetRequiredService<HubConnectionCounter>();
+        var agui = app.Services.GetRequiredService<AgUiConnections>();
         metrics.ObserveState(() => queue.Count, () => engine.ActiveCount, () =>
         [
             new Measurement<int>(compat.Total, new KeyValuePair<string, object?>("transport", "websocket")),
             new Measurement<int>(hubs.Count, new KeyValuePair<string, object?>("transport", "signalr")),
+            new Measurement<int>(agui.Count, new KeyValuePair<string, object?>("transport", "agui")),
         ]);
 
         var scrape = app.MapPrometheusScrapingEndpoint("/metrics");

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Server.Agents;
+using Felix.Server.AgUi;
 using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
 using Felix.Server.Compat;
@@ -36,7 +37,7 @@ internal static class SystemApi
     /// </summary>
     private static async Task<Ok<SystemStatusResponse>> GetStatus(
         ClaimsPrincipal user, WorkflowEngine engine, WorkflowQueue queue, ActiveAgents agents, CompatConnections compat,
-        HubConnectionCounter hubs, IWorkflowStore store, IOptions<WorkflowOptions> workflows, IOptions<LlmOptions> llm,
+        HubConnectionCounter hubs, AgUiConnections agui, IWorkflowStore store, IOptions<WorkflowOptions> workflows, IOptions<LlmOptions> llm,
         TimeProvider time, ServerClock clock, CancellationToken cancellationToken)
     {
         var status = new SystemStatusResponse
@@ -64,6 +65,7 @@ internal static class SystemApi
         {
             ["websocket"] = compat.Total,
             ["signalr"] = hubs.Count,
+            ["agui"] = agui.Count,
         };
         return TypedResults.Ok(status);
     }

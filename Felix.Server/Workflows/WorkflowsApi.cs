@@ -27,12 +27,16 @@ internal static class WorkflowsApi
             .WithResponseExample(StatusCodes.Status202Accepted, WorkflowsApiExamples.Pending)
             .ProducesMalformed("The request body is not valid JSON for this endpoint.")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge, "Request body too large", $"Request bodies are limited to {RequestSizeLimit.MaxBodyBytes} bytes.")
+            .ProducesUnsupportedMediaType()
             .ProducesValidationProblem("task", "task is required and must not be blank.")
             .ProducesProblem(StatusCodes.Status429TooManyRequests, "Too many requests", "Rate limit reached. Retry after 60 seconds.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server busy", $"The workflow queue is full. Retry after {ProblemResponses.RetryAfterSeconds} seconds.")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable, "Server shutting down", "The server is stopping and takes no new workflows. Retry shortly, against this or another node.")
             .ProducesStorageUnavailable();
         group.MapGet("/", ListAsync).WithSummary("List workflows, newest first")
+            .WithQueryValues("status", WorkflowStatuses.All)
+            .WithQueryRange("page", 1)
+            .WithQueryRange("page_size", 1, MaxPageSize)
             .WithResponseExample(StatusCodes.Status200OK, WorkflowsApiExamples.List)
             .ProducesMalformed("Failed to bind parameter \"int page\" from \"abc\".")
             .ProducesValidationProblem("page_size", $"page_size must be between 1 and {MaxPageSize}.");
@@ -44,6 +48,8 @@ internal static class WorkflowsApi
             .ProducesProblem(StatusCodes.Status409Conflict, ApiProblems.WorkflowFinishedTitle, "Workflow 'wf_3f2a9c0d1e2b4a6f' is completed; only pending or running workflows can be cancelled.")
             .ProducesStorageUnavailable();
         group.MapGet("/{workflowId}/events", GetEventsAsync).WithSummary("Read a workflow's event history, paged")
+            .WithQueryRange("after", 0)
+            .WithQueryRange("limit", 1, MaxEventPageSize)
             .ProducesMalformed("Failed to bind parameter \"long after\" from \"abc\".")
             .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.")
             .ProducesValidationProblem("limit", $"limit must be between 1 and {MaxEventPageSize}.");
@@ -130,12 +136,21 @@ internal static class WorkflowsApi
         string workflowId, ClaimsPrincipal user, WorkflowService workflows, IEventLog log, CancellationToken cancellationToken,
         long after = 0, int limit = 100, string? epoch = null)
     {
-        if (after < 0 || limit is < 1 or > MaxEventPageSize)
+        // Every invalid field is named at once, as the list does: a client fixes its request in one round trip.
+        var errors = new Dictionary<string, string[]>();
+        if (after < 0)
         {
-            return ApiProblems.Validation(new Dictionary<string, string[]>
-            {
-                [after < 0 ? "after" : "limit"] = [after < 0 ? "after must be 0 or more." : $"limit must be between 1 and {MaxEventPageSize}."],
-            });
+            errors["after"] = ["after must be 0 or more."];
+        }
+
+        if (limit is < 1 or > MaxEventPageSize)
+        {
+            errors["limit"] = [$"limit must be between 1 and {MaxEventPageSize}."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return ApiProblems.Validation(errors);
         }
 
         if (await workflows.GetAsync(workflowId, FelixClaims.OwnerFilter(user), cancellationToken) is null)

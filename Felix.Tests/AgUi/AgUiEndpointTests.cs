@@ -71,6 +71,28 @@ public sealed class AgUiEndpointTests
     }
 
     [Fact]
+    public async Task TheStatusCountsAnOpenRunStreamUntilItsClientGoesAway()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.020" }, kestrel: true);
+        using var client = app.CreateApiClient();
+        async Task<int> OpenRunsAsync() =>
+            (await client.GetFromJsonAsync<JsonObject>("api/v1/system/status").DefaultTimeout())!["connections"]!["agui"]?.GetValue<int>() ?? -1;
+
+        string workflowId;
+        using (var response = await client.PostRunAsync("thread-count", "run-1", Task, new { max_steps = 3 }))
+        {
+            await using var frames = response.ReadEventsAsync().GetAsyncEnumerator();
+            Assert.True(await frames.MoveNextAsync());
+            workflowId = frames.Current.Event["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+            Assert.Equal(1, await OpenRunsAsync());
+        }
+
+        // The client went away mid-run: its stream is released, and the workflow runs on.
+        await Poll.UntilAsync(async () => await OpenRunsAsync() == 0, "the dropped run's stream to be released");
+        Assert.Equal(WorkflowStatuses.Completed, (await client.WaitForTerminalAsync(workflowId)).Status);
+    }
+
+    [Fact]
     public async Task ANewUserMessageOnAThreadStartsTheNextWorkflowAndRepeatingOneWatchesItsWorkflowAgain()
     {
         await using var app = new FelixApplication(kestrel: true);

@@ -99,6 +99,22 @@ public sealed partial class WorkflowsApiTests
     }
 
     [Fact]
+    public async Task EventsWithABadAfterAndABadLimitNameBothFields()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+        var created = await client.CreateWorkflowAsync("Explain quantum computing", maxSteps: 1);
+
+        using var response = await client.GetAsync($"api/v1/workflows/{created.WorkflowId}/events?after=-1&limit=0").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<Microsoft.AspNetCore.Http.HttpValidationProblemDetails>().DefaultTimeout();
+        Assert.Equal(["after", "limit"], problem!.Errors.Keys.Order());
+        Assert.Equal(["after must be 0 or more."], problem.Errors["after"]);
+        Assert.Equal(["limit must be between 1 and 1000."], problem.Errors["limit"]);
+    }
+
+    [Fact]
     public async Task EventsFromAnotherEpochAreReplayedFromStartAndFlagged()
     {
         await using var app = new FelixApplication();

@@ -71,6 +71,8 @@ public sealed partial class OpenApiDocumentTests
         await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun(new string('a', 1_100_000)));
         await observed.SendAsync(anonymous, HttpMethod.Post, AgUi, "api/v1/agui", AgUiRun("thread-anonymous"));
         await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", new StringContent("{", Encoding.UTF8, "application/json"));
+        await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", NotJson("{\"task\":\"x\"}")); // 415
+        await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", NotJson("{}")); // 415
         await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { max_steps = 5 }));
         await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = new string('a', 70_000) }));
         await observed.SendAsync(anonymous, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "x" }));
@@ -165,6 +167,9 @@ public sealed partial class OpenApiDocumentTests
 
     private static JsonContent Json(object body) => JsonContent.Create(body);
 
+    /// <summary>A JSON body sent as <c>text/plain</c>, as a form or a careless client sends it: 415.</summary>
+    private static StringContent NotJson(string body) => new(body, Encoding.UTF8, "text/plain");
+
     private static JsonContent AgUiRun(string threadId, object? forwardedProps = null) => Json(new
     {
         threadId,
@@ -201,6 +206,7 @@ public sealed partial class OpenApiDocumentTests
         await observed.SendAsync(reader, HttpMethod.Post, Decide, url, Json(new { decision = "approve" }));
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, new StringContent("{", Encoding.UTF8, "application/json"));
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "maybe" }));
+        await observed.SendAsync(client, HttpMethod.Post, Decide, url, NotJson("{\"decision\":\"approve\"}")); // 415
         await observed.SendAsync(client, HttpMethod.Post, Decide, $"api/v1/workflows/{id}/approvals/apr_missing", Json(new { decision = "approve" }));
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "revise", comment = "Shorter." }));
         await observed.SendAsync(client, HttpMethod.Post, Decide, url, Json(new { decision = "approve" }));

@@ -7,6 +7,8 @@ using Felix.Contracts.Dtos;
 using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Felix.Tests.Security;
 
@@ -20,6 +22,40 @@ public sealed class BadInputTests
         "{\"task\":\"\\u0000\\u0001\"}", "{\"task\":\"ok\",\"enable_web_search\":\"yes\"}", "{\"task\":\"\ud83d\ude80 \u05e9\u05dc\u05d5\u05dd \u202e\"}",
         "{\"task\":\"ok\"", "{{{{", "\u0000\u0000", "{\"task\":\"ok\",\"task\":\"twice\"}", new string('[', 5000) + new string(']', 5000),
     ];
+
+    /// <summary>
+    /// A JSON content type naming a charset the server has no encoding for is the client's error: before, the
+    /// framework's JSON binding threw, and every route that reads a JSON body answered 500 and logged an Error.
+    /// </summary>
+    [Theory]
+    [InlineData("bogus")]
+    [InlineData("\"no-such-encoding\"")]
+    public async Task AJsonBodyWithAnUnknownCharsetIsRefusedWith415NotA500(string charset)
+    {
+        var logs = new LogCapture();
+        await using var app = new FelixApplication().WithServices(services => services.AddSingleton<ILoggerProvider>(logs));
+        using var client = app.CreateApiClient();
+        var id = (await client.CreateWorkflowAsync("Explain quantum computing", maxSteps: 1)).WorkflowId;
+
+        foreach (var (url, body) in new[]
+        {
+            ("api/v1/workflows", "{\"task\":\"Explain quantum computing\",\"max_steps\":1}"),
+            ($"api/v1/workflows/{id}/approvals/apr_synthesis_1", "{\"decision\":\"approve\"}"),
+        })
+        {
+            using var content = new StringContent(body, Encoding.UTF8);
+            content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse($"application/json; charset={charset}");
+            using var response = await client.PostAsync(url, content).DefaultTimeout();
+
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync().DefaultTimeout())!;
+            Assert.Equal("Unsupported Media Type", problem["title"]!.GetValue<string>());
+            Assert.Contains("UTF-8", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
+    }
 
     [Fact]
     public async Task RandomAndMalformedRestBodiesNeverCauseA500()

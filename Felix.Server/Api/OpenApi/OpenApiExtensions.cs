@@ -13,6 +13,7 @@ internal static class OpenApiExtensions
             options.ShouldInclude = description => !HttpMethods.IsHead(description.HttpMethod ?? "") && include(description);
             options.AddDocumentTransformer<FelixDocumentTransformer>()
                 .AddOperationTransformer<ProblemExamplesTransformer>()
+                .AddOperationTransformer<QueryParameterTransformer>()
                 .AddSchemaTransformer<RequestSchemaTransformer>();
         });
 

@@ -26,6 +26,7 @@ internal static class ProblemResponses
         [StatusCodes.Status404NotFound] = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
         [StatusCodes.Status409Conflict] = "https://tools.ietf.org/html/rfc9110#section-15.5.10",
         [StatusCodes.Status413PayloadTooLarge] = "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        [StatusCodes.Status415UnsupportedMediaType] = "https://tools.ietf.org/html/rfc9110#section-15.5.16",
         [StatusCodes.Status422UnprocessableEntity] = "https://tools.ietf.org/html/rfc4918#section-11.2",
         [StatusCodes.Status429TooManyRequests] = "https://tools.ietf.org/html/rfc6585#section-4",
         [StatusCodes.Status503ServiceUnavailable] = "https://tools.ietf.org/html/rfc9110#section-15.6.4",
@@ -59,6 +60,15 @@ internal static class ProblemResponses
         where TBuilder : IEndpointConventionBuilder =>
         builder.ProducesProblem(StatusCodes.Status503ServiceUnavailable, StorageUnavailableProblem.Title,
             $"The database cannot be written. Retry after {RetryAfterSeconds} seconds.");
+
+    /// <summary>
+    /// 415 for a body sent with another <c>Content-Type</c> than JSON, or none: every endpoint that reads a JSON body
+    /// (routing turns the request away before the handler, so the handler's own result types do not show it).
+    /// </summary>
+    public static TBuilder ProducesUnsupportedMediaType<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.ProducesProblem(StatusCodes.Status415UnsupportedMediaType, BadRequestExceptionHandler.UnsupportedMediaTypeTitle,
+            BadRequestExceptionHandler.UnsupportedMediaTypeDetail);
 
     /// <summary>400 when a query value or the body cannot be read as its type (<c>page=abc</c>, broken JSON).</summary>
     public static TBuilder ProducesMalformed<TBuilder>(this TBuilder builder, string detail)

@@ -1,4 +1,5 @@
 using Felix.Contracts.Dtos;
+using Felix.Server.AgUi;
 using Felix.Server.Workflows;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -8,7 +9,9 @@ namespace Felix.Server.Api.OpenApi;
 /// <summary>
 /// Schemas as the server validates them. Numbers are integers or numbers only: the web JSON defaults also read them
 /// from strings, which the generated schema shows as <c>[integer, string]</c> with a pattern, and a generated client
-/// would then send strings. <see cref="WorkflowRequest"/> gets the bounds <see cref="WorkflowRequestValidator"/> checks.
+/// would then send strings. <see cref="WorkflowRequest"/> gets the bounds <see cref="WorkflowRequestValidator"/> checks,
+/// and <see cref="RunAgentInput"/> the fields <see cref="AgUiRunRequest"/> requires: its C# properties are nullable
+/// only so that a missing field is answered with 422 naming it, not 400.
 /// </summary>
 internal sealed class RequestSchemaTransformer : IOpenApiSchemaTransformer
 {
@@ -36,6 +39,26 @@ internal sealed class RequestSchemaTransformer : IOpenApiSchemaTransformer
                 maxStepsSchema.Pattern = null;
                 maxStepsSchema.Minimum = "1";
                 maxStepsSchema.Maximum = WorkflowRequestValidator.MaxStepsLimit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        if (context.JsonTypeInfo.Type == typeof(RunAgentInput) && schema.Properties is { } input)
+        {
+            schema.Required = new HashSet<string> { "threadId", "runId", "messages" };
+            foreach (var id in new[] { "threadId", "runId" })
+            {
+                if (input.TryGetValue(id, out var idSchema) && idSchema is OpenApiSchema idString)
+                {
+                    idString.Type = JsonSchemaType.String;
+                    idString.MinLength = 1;
+                    idString.MaxLength = AgUiRunRequest.MaxIdLength;
+                }
+            }
+
+            if (input.TryGetValue("messages", out var messages) && messages is OpenApiSchema messageList)
+            {
+                messageList.Type = JsonSchemaType.Array;
+                messageList.MinItems = 1;
             }
         }
 
