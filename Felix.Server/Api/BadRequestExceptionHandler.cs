@@ -15,18 +15,7 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
         // the client named its body's encoding wrongly, a 415 like any other body it did not send as JSON.
         if (exception is InvalidOperationException { InnerException: ArgumentException } && NamesUnknownCharset(httpContext.Request))
         {
-            httpContext.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            return await problemDetails.TryWriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = httpContext,
-                Exception = exception,
-                ProblemDetails = new ProblemDetails
-                {
-                    Status = StatusCodes.Status415UnsupportedMediaType,
-                    Title = UnsupportedMediaTypeTitle,
-                    Detail = UnknownCharsetDetail,
-                },
-            });
+            return await WriteAsync(httpContext, exception, StatusCodes.Status415UnsupportedMediaType, UnsupportedMediaTypeTitle, UnknownCharsetDetail);
         }
 
         if (exception is not BadHttpRequestException bad)
@@ -34,19 +23,19 @@ internal sealed class BadRequestExceptionHandler(IProblemDetailsService problemD
             return false;
         }
 
-        httpContext.Response.StatusCode = bad.StatusCode;
+        // A 413's title and detail are RequestSizeLimit.DescribeTooLarge's, as for every 413.
         var (title, detail) = Describe(bad);
+        return await WriteAsync(httpContext, exception, bad.StatusCode, title, detail);
+    }
+
+    private async ValueTask<bool> WriteAsync(HttpContext httpContext, Exception exception, int status, string title, string detail)
+    {
+        httpContext.Response.StatusCode = status;
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
             Exception = exception,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = bad.StatusCode,
-                // A 413's title and detail are RequestSizeLimit.DescribeTooLarge's, as for every 413.
-                Title = title,
-                Detail = detail,
-            },
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
         });
     }
 
