@@ -53,7 +53,7 @@ internal sealed partial class ApprovalService(
             var ends = false;
             var parkedSinceRead = false;
             ApprovalRecord? overLimit = null;
-            var decided = await store.UpdateAsync(workflowId, w =>
+            var decided = await DecideInStoreAsync(workflowId, w =>
             {
                 resumes = w.Status == WorkflowStatuses.AwaitingApproval;
                 ends = resumes && decision == ApprovalDecisions.Reject;
@@ -123,6 +123,24 @@ internal sealed partial class ApprovalService(
     }
 
     /// <summary>
+    /// The decision's conditional update. When storage fails on the way, the update may have been stored all the same
+    /// (only its reply lost), letting a parked workflow go on with nobody to queue it: the dispatcher is asked to queue
+    /// it once storage answers, which it does only if the workflow is running and still held by this node.
+    /// </summary>
+    private async Task<WorkflowRecord?> DecideInStoreAsync(string workflowId, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.UpdateAsync(workflowId, update, cancellationToken);
+        }
+        catch (Exception ex) when (StorageFaults.Is(ex))
+        {
+            dispatcher.DispatchLater(workflowId);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Publishes the end of a parked workflow its rejection cancelled: the resolution, then the <c>cancelled</c> status
     /// with the reason, as the run would have. Nothing runs it, so nothing else writes its stream.
     /// </summary>
@@ -144,7 +162,8 @@ internal sealed partial class ApprovalService(
         }
         catch (Exception ex)
         {
-            // Recorded as running: recovery queues it at the next start.
+            // Recorded as running and held by this node: queued once storage answers (scale-out; the dispatcher took it
+            // in charge), or by recovery at the next start (one process).
             LogResumeNotQueued(logger, ex, decided.Id);
         }
     }
@@ -190,7 +209,7 @@ internal sealed partial class ApprovalService(
     [LoggerMessage(EventId = 8203, Level = LogLevel.Information, Message = "Workflow {WorkflowId} cancelled: approval {ApprovalId} was rejected while it waited")]
     private static partial void LogRejected(ILogger logger, string workflowId, string approvalId);
 
-    [LoggerMessage(EventId = 8202, Level = LogLevel.Error, Message = "Workflow {WorkflowId} was decided but could not be queued; it resumes at the next start")]
+    [LoggerMessage(EventId = 8202, Level = LogLevel.Error, Message = "Workflow {WorkflowId} was decided but could not be queued; it is queued once storage answers (scale-out) or at the next start")]
     private static partial void LogResumeNotQueued(ILogger logger, Exception exception, string workflowId);
 }
 

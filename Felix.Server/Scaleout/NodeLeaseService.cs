@@ -12,7 +12,7 @@ namespace Felix.Server.Scaleout;
 /// one surviving node (compare-and-set on the owner) and goes back to the shared queue: pending, it runs; running, it
 /// resumes from its history on the node that takes it (durable execution: committed agents are never run again).
 /// The lease is renewed until the application has stopped, so a node finishing its runs in a graceful shutdown keeps
-/// them.
+/// them. On the same beat it queues the workflows it holds but could not queue when Redis failed (<see cref="UnqueuedWorkflows"/>).
 /// </summary>
 internal sealed partial class NodeLeaseService(
     RedisConnection redis,
@@ -20,7 +20,9 @@ internal sealed partial class NodeLeaseService(
     IEventLog log,
     WorkflowEvents events,
     WorkflowRunner runner,
+    WorkflowEngine engine,
     ScaleoutSignals signals,
+    UnqueuedWorkflows unqueued,
     IOptions<ScaleoutOptions> options,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
@@ -72,10 +74,65 @@ internal sealed partial class NodeLeaseService(
         var workflow = await store.GetAsync(workflowId, cancellationToken);
         if (workflow is not null && workflow.Status is WorkflowStatuses.Pending or WorkflowStatuses.Running)
         {
-            await RedisWorkflowDispatcher.EnqueueAsync(redis, workflowId, workflow.Owner, front: true);
+            await QueueAtFrontAsync(workflow, cancellationToken);
             await redis.Subscriber.PublishAsync(redis.Keys.WorkChannel, workflowId);
             LogHandedBack(logger, workflowId, workflow.Status);
         }
+    }
+
+    /// <summary>
+    /// Queues the workflows this node holds but could not queue (Redis failed after it stored or decided them, so no
+    /// other node takes them while this one is alive). Each is checked first: gone, finished, parked, running here (only
+    /// a reply was lost, and this node took it), or no longer held by this node (queued, or claimed by another), it is
+    /// dropped; the enqueue script checks the hold again in the same step as the push. A failure keeps the rest for the
+    /// next beat.
+    /// </summary>
+    private async Task QueueUnqueuedAsync(CancellationToken cancellationToken)
+    {
+        if (unqueued.IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var workflowId in unqueued.Snapshot())
+        {
+            try
+            {
+                var workflow = await store.GetAsync(workflowId, cancellationToken);
+                if (workflow is not null && workflow.Status is WorkflowStatuses.Pending or WorkflowStatuses.Running
+                    && !engine.IsActive(workflowId)
+                    && await redis.Database.HashGetAsync(redis.Keys.Owners, workflowId) == redis.NodeId
+                    && await QueueAtFrontAsync(workflow, cancellationToken))
+                {
+                    signals.WakeQueue();
+                    LogQueuedLate(logger, workflowId, workflow.Status);
+                    await redis.Subscriber.PublishAsync(redis.Keys.WorkChannel, workflowId);
+                }
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // Kept, with the rest, for the next beat.
+                LogQueueLateFailed(logger, workflowId, ex.Message);
+                return;
+            }
+
+            unqueued.Remove(workflowId);
+        }
+    }
+
+    /// <summary>
+    /// Puts a pending or running workflow this node holds at the front of the shared queue, letting go of the hold in
+    /// the same step; a pending one whose first event was never written (its node died, or the append failed) gets it
+    /// first: that event is the creation's, and a run never starts a stream (it would find the stream lost).
+    /// </summary>
+    private async Task<bool> QueueAtFrontAsync(WorkflowRecord workflow, CancellationToken cancellationToken)
+    {
+        if (workflow.Status == WorkflowStatuses.Pending && await log.GetStateAsync(workflow.Id, cancellationToken) is null)
+        {
+            await events.StatusChangedAsync(workflow.Id, WorkflowStatuses.Pending);
+        }
+
+        return await RedisWorkflowDispatcher.EnqueueAsync(redis, workflow.Id, workflow.Owner, front: true);
     }
 
     private async Task RunAsync(CancellationToken stopped)
@@ -89,6 +146,7 @@ internal sealed partial class NodeLeaseService(
                 try
                 {
                     await redis.Database.StringSetAsync(redis.Keys.NodeLease(redis.NodeId), time.GetUtcNow().ToUnixTimeMilliseconds(), lease);
+                    await QueueUnqueuedAsync(stopped);
                     await SweepAsync(stopped);
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -137,25 +195,20 @@ internal sealed partial class NodeLeaseService(
     {
         var db = redis.Database;
         var workflow = await store.GetAsync(workflowId, cancellationToken);
-        if (workflow is not null && !WorkflowStatuses.IsTerminal(workflow.Status))
+        if (workflow is not null && workflow.Status is WorkflowStatuses.Pending or WorkflowStatuses.Running)
         {
-            if (workflow.Status == WorkflowStatuses.Pending && await log.GetStateAsync(workflowId, cancellationToken) is null)
-            {
-                // The dead node stored the workflow but died before its first event: that event is the creation's, and a
-                // run never starts a stream (it would find the stream lost), so it is written here.
-                await events.StatusChangedAsync(workflowId, WorkflowStatuses.Pending);
-            }
-
-            // Pending, it runs; running, the node that takes it resumes it from its history as a new attempt, whose
-            // fencing token makes the event log refuse whatever the lost node still writes. The claim is let go in the
-            // same step as the push, so a sweeper that dies here leaves the workflow claimed by a dead node, not lost.
-            await RedisWorkflowDispatcher.EnqueueAsync(redis, workflowId, workflow.Owner, front: true);
+            // Pending, it runs (the dead node may have stored it, or let it go on with a decision, and died before queueing
+            // it); running, the node that takes it resumes it from its history as a new attempt, whose fencing token makes
+            // the event log refuse whatever the lost node still writes. The claim is let go in the same step as the push,
+            // so a sweeper that dies here leaves the workflow claimed by a dead node, not lost.
+            await QueueAtFrontAsync(workflow, cancellationToken);
             LogRequeued(logger, workflowId, workflow.Status, deadNode);
             signals.WakeQueue();
             return;
         }
 
-        if (workflow is not null && !await EndsWithTerminalEventAsync(workflowId, cancellationToken))
+        // Parked at an approval, nothing is to run until a decision, which holds and queues it: the claim is dropped.
+        if (workflow is not null && WorkflowStatuses.IsTerminal(workflow.Status) && !await EndsWithTerminalEventAsync(workflowId, cancellationToken))
         {
             // The dead node finished the record but died before appending its end: its subscribers on every node would
             // wait for an end that nobody else would write.
@@ -175,6 +228,12 @@ internal sealed partial class NodeLeaseService(
 
     [LoggerMessage(EventId = 7307, Level = LogLevel.Warning, Message = "This node's workflows could not be handed back as it stops ({Fault}); other nodes take them over once its lease expires")]
     private static partial void LogHandBackFailed(ILogger logger, string fault);
+
+    [LoggerMessage(EventId = 7308, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} ({Status}) went to the shared queue once Redis answered; storage had failed before this node could queue it")]
+    private static partial void LogQueuedLate(ILogger logger, string workflowId, string status);
+
+    [LoggerMessage(EventId = 7309, Level = LogLevel.Debug, Message = "Workflow {WorkflowId} could not be queued yet ({Fault}); tried again at the next beat")]
+    private static partial void LogQueueLateFailed(ILogger logger, string workflowId, string fault);
 
     [LoggerMessage(EventId = 7305, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} was {Status} but dead node {NodeId} had not appended its terminal event; appended it")]
     private static partial void LogStreamEnded(ILogger logger, string workflowId, string status, string nodeId);

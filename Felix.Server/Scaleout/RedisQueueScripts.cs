@@ -10,14 +10,17 @@ internal static class RedisQueueScripts
 {
     /// <summary>
     /// KEYS: tenant list, turns, owners. ARGV: workflow id, tenant, <c>front</c> (taken next) or <c>back</c>, this node's
-    /// id. A node holds a workflow (as its owner) from the moment it stores it, or claims it from a dead node, until it is
-    /// on the queue: the hold is let go in the same step as the push, so a node that dies in between leaves a workflow
-    /// that a surviving node takes over, never one that nobody holds and nothing will take.
+    /// id. A node holds a workflow (as its owner) from the moment it stores it, lets it go on with a decision, or claims
+    /// it from a dead node, until it is on the queue: only the holder queues it (0 when this node does not hold it: it is
+    /// queued or taken already, or another node claimed it), and the hold is let go in the same step as the push, after
+    /// it, so a node that dies or fails in between leaves a workflow that is held or queued, never one that nobody holds
+    /// and nothing will take (a script that fails half-way keeps what it wrote).
     /// </summary>
     public const string Enqueue = """
-        if redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[4] then redis.call('HDEL', KEYS[3], ARGV[1]) end
+        if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[4] then return 0 end
         if ARGV[3] == 'front' then redis.call('RPUSH', KEYS[1], ARGV[1]) else redis.call('LPUSH', KEYS[1], ARGV[1]) end
         if not redis.call('LPOS', KEYS[2], ARGV[2]) then redis.call('RPUSH', KEYS[2], ARGV[2]) end
+        redis.call('HDEL', KEYS[3], ARGV[1])
         return 1
         """;
 

@@ -15,6 +15,7 @@ internal sealed partial class RedisWorkflowDispatcher(
     WorkflowQueue queue,
     WorkflowEngine engine,
     ScaleoutSignals signals,
+    UnqueuedWorkflows unqueued,
     IOptions<ScaleoutOptions> options,
     IOptions<WorkflowOptions> workflowOptions,
     TimeProvider time,
@@ -29,6 +30,12 @@ internal sealed partial class RedisWorkflowDispatcher(
         {
             await EnqueueAsync(redis, workflowId, tenant, front: false);
         }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Still held by this node (the push did not happen) or queued (only the reply was lost): queued later if held.
+            unqueued.Add(workflowId);
+            throw;
+        }
         finally
         {
             // The local slot only bounded the creation; the node that takes the workflow reserves its own.
@@ -38,15 +45,18 @@ internal sealed partial class RedisWorkflowDispatcher(
         await redis.Subscriber.PublishAsync(redis.Keys.WorkChannel, workflowId);
     }
 
+    public void DispatchLater(string workflowId) => unqueued.Add(workflowId);
+
     /// <summary>
-    /// Puts a workflow on its tenant's list of the shared queue, at the back or at the front to be taken next, and lets go
-    /// of this node's hold on it in the same step (see <see cref="RedisQueueScripts.Enqueue"/>).
+    /// Puts a workflow this node holds on its tenant's list of the shared queue, at the back or at the front to be taken
+    /// next, and lets go of the hold in the same step (see <see cref="RedisQueueScripts.Enqueue"/>). False when this node
+    /// does not hold it (queued already, or claimed by another node), and nothing was pushed.
     /// </summary>
-    internal static Task EnqueueAsync(RedisConnection redis, string workflowId, string tenant, bool front) =>
-        redis.Database.ScriptEvaluateAsync(
+    internal static async Task<bool> EnqueueAsync(RedisConnection redis, string workflowId, string tenant, bool front) =>
+        (int)await redis.Database.ScriptEvaluateAsync(
             RedisQueueScripts.Enqueue,
             [redis.Keys.TenantQueue(tenant), redis.Keys.QueueTurns, redis.Keys.Owners],
-            [workflowId, tenant, front ? "front" : "back", redis.NodeId]);
+            [workflowId, tenant, front ? "front" : "back", redis.NodeId]) == 1;
 
     public Task? CancelElsewhere(string workflowId, string cancelledBy) => CancelElsewhereAsync(workflowId, cancelledBy);
 

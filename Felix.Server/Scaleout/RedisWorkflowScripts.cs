@@ -21,9 +21,10 @@ internal static class RedisWorkflowScripts
 
     /// <summary>
     /// Compare-and-set of a record. KEYS: record, events, stream position, old status index, tenant's old status index,
-    /// new status index, tenant's new status index. ARGV: the record as the update read it, the new record, workflow id,
-    /// score, time to live in seconds (<c>0</c>: none). 1 when stored; the record as it is now when it changed since it
-    /// was read; nil when it is gone.
+    /// new status index, tenant's new status index, owners. ARGV: the record as the update read it, the new record,
+    /// workflow id, score, time to live in seconds (<c>0</c>: none), the id of the node that holds the workflow from now
+    /// on (empty: no change; set when a decision lets a parked workflow go on, so it is held until that node queues it).
+    /// 1 when stored; the record as it is now when it changed since it was read; nil when it is gone.
     /// </summary>
     public const string Update = """
         local current = redis.call('GET', KEYS[1])
@@ -39,6 +40,7 @@ internal static class RedisWorkflowScripts
         if ARGV[5] ~= '0' then
             for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[5]) end
         end
+        if ARGV[6] ~= '' then redis.call('HSET', KEYS[8], ARGV[3], ARGV[6]) end
         return 1
         """;
 }

@@ -73,8 +73,9 @@ internal sealed class RedisWorkflowStore(RedisConnection redis, TimeSpan? finish
                 RedisWorkflowScripts.Update,
                 [keys.Workflow(id), keys.Events(id), keys.Position(id),
                     keys.StatusIndex(current.Status), keys.OwnerStatusIndex(current.Owner, current.Status),
-                    keys.StatusIndex(next.Status), keys.OwnerStatusIndex(next.Owner, next.Status)],
-                [stored, Serialize(next), id, Score(next), WorkflowStatuses.IsTerminal(next.Status) ? _timeToLiveSeconds : "0"]);
+                    keys.StatusIndex(next.Status), keys.OwnerStatusIndex(next.Owner, next.Status), keys.Owners],
+                [stored, Serialize(next), id, Score(next), WorkflowStatuses.IsTerminal(next.Status) ? _timeToLiveSeconds : "0",
+                    LetsGoOn(current, next) ? redis.NodeId : ""]);
             if (result.Resp2Type == ResultType.Integer)
             {
                 return next;
@@ -184,6 +185,14 @@ internal sealed class RedisWorkflowStore(RedisConnection redis, TimeSpan? finish
 
         _statusIndexesBuilt = true;
     }
+
+    /// <summary>
+    /// A parked workflow that a decision lets go on: this node holds it from this update until it puts it on the shared
+    /// queue (<see cref="RedisQueueScripts.Enqueue"/>), so a node that dies in between leaves it to be taken over, and one
+    /// whose push failed queues it later (<see cref="UnqueuedWorkflows"/>): never running with nobody to run it.
+    /// </summary>
+    private static bool LetsGoOn(WorkflowRecord current, WorkflowRecord next) =>
+        current.Status == WorkflowStatuses.AwaitingApproval && next.Status == WorkflowStatuses.Running;
 
     private static long Score(WorkflowRecord workflow) => workflow.CreatedAt.ToUnixTimeMilliseconds();
 

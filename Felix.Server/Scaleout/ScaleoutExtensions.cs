@@ -29,6 +29,7 @@ internal static class ScaleoutExtensions
 
         services.AddSingleton<RedisConnection>();
         services.AddSingleton<ScaleoutSignals>();
+        services.AddSingleton<UnqueuedWorkflows>();
         services.AddSingleton<RedisEventLog>();
         services.AddSingleton(sp => new RedisWorkflowStore(
             sp.GetRequiredService<RedisConnection>(), sp.GetRequiredService<IOptions<StorageOptions>>().Value.MaxFinishedAge));

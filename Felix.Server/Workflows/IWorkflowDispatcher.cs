@@ -13,6 +13,14 @@ internal interface IWorkflowDispatcher
     ValueTask DispatchAsync(string workflowId, string tenant, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Takes charge of a workflow that storage failed to hand on: stored (or let go on by a decision), perhaps, but its
+    /// first event or its dispatch failed, or the reply was lost. Scale-out queues it once Redis answers, writing its
+    /// first event when it is missing, if it is stored, pending or running, and still held by this node; one process
+    /// leaves it to recovery at the next start.
+    /// </summary>
+    void DispatchLater(string workflowId);
+
+    /// <summary>
     /// Asks whichever other process runs <paramref name="workflowId"/> to stop it on behalf of <paramref name="cancelledBy"/>
     /// (that run withdraws its pending requests under this name); the task completes once its work has stopped (or no
     /// process claims it). Null when no other process can be running it.
@@ -27,6 +35,11 @@ internal sealed class LocalWorkflowDispatcher(WorkflowQueue queue) : IWorkflowDi
     {
         queue.Enqueue(tenant, workflowId);
         return ValueTask.CompletedTask;
+    }
+
+    public void DispatchLater(string workflowId)
+    {
+        // Recovery at the next start queues every pending or running workflow.
     }
 
     public Task? CancelElsewhere(string workflowId, string cancelledBy) => null;

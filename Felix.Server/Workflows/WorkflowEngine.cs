@@ -28,6 +28,9 @@ internal sealed partial class WorkflowEngine(
 
     public int ActiveCount => _active.Count;
 
+    /// <summary>Whether this process is running <paramref name="workflowId"/> now.</summary>
+    public bool IsActive(string workflowId) => _active.ContainsKey(workflowId);
+
     public bool IsRunning { get; private set; }
 
     /// <summary>True once shutdown began: no new work is accepted.</summary>

@@ -54,9 +54,11 @@ internal sealed partial class WorkflowService(
             Status = WorkflowStatuses.Pending,
             CreatedAt = time.GetUtcNow(),
         };
+        var stored = false;
         try
         {
             await store.CreateAsync(workflow, cancellationToken);
+            stored = true;
             await system.PublishAsync(new SystemEvent
             {
                 Type = SystemEvent.WorkflowCreated,
@@ -66,9 +68,16 @@ internal sealed partial class WorkflowService(
             });
             await events.StatusChangedAsync(workflow.Id, WorkflowStatuses.Pending);
         }
-        catch
+        catch (Exception ex)
         {
             queue.Release(owner);
+            if (stored || StorageFaults.Is(ex))
+            {
+                // Stored (or perhaps: only the reply was lost) but not handed on, its first event perhaps missing: the
+                // client is told of the failure, yet the workflow exists, so it runs once storage answers.
+                dispatcher.DispatchLater(workflow.Id);
+            }
+
             throw;
         }
 
