@@ -115,14 +115,6 @@ public sealed class ScaleoutCrashTests(RedisServer redis) : IClassFixture<RedisS
         Assert.Contains(b.Output, line => line.Contains($"Workflow {workflowId} was completed but dead node a had not appended its terminal event", StringComparison.Ordinal));
     }
 
-    private Dictionary<string, string> NodeSettings(string prefix, string name) => new()
-    {
-        ["Felix:Redis:Configuration"] = redis.Configuration,
-        ["Felix:Redis:KeyPrefix"] = prefix,
-        ["Felix:Redis:NodeName"] = name,
-        ["Felix:Redis:NodeLease"] = "00:00:02",
-        ["Felix:Redis:QueuePollInterval"] = "00:00:00.200",
-        ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.020",
-        ["Felix:Workflows:MaxConcurrent"] = "2",
-    };
+    private Dictionary<string, string> NodeSettings(string prefix, string name) =>
+        ScaleoutNodeSettings.For(redis, prefix, name, ("Felix:Llm:OfflineTokenDelay", "00:00:00.020"));
 }

@@ -47,16 +47,9 @@ public sealed class ScaleoutDrainTests(RedisServer redis) : IClassFixture<RedisS
         DurableHistory.AssertOneRun(await apiB.ReadEventsAsync(workflowId));
     }
 
-    private Dictionary<string, string> NodeSettings(string prefix, string name) => new()
-    {
-        ["Felix:Redis:Configuration"] = redis.Configuration,
-        ["Felix:Redis:KeyPrefix"] = prefix,
-        ["Felix:Redis:NodeName"] = name,
+    private Dictionary<string, string> NodeSettings(string prefix, string name) => ScaleoutNodeSettings.For(redis, prefix, name,
         // Far longer than the test waits: only a hand-back at the drain gets the workflow resumed in time.
-        ["Felix:Redis:NodeLease"] = "00:01:30",
-        ["Felix:Redis:QueuePollInterval"] = "00:00:00.200",
-        ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.050",
-        ["Felix:Workflows:ShutdownGracePeriod"] = "00:00:01",
-        ["Felix:Workflows:MaxConcurrent"] = "2",
-    };
+        ("Felix:Redis:NodeLease", "00:01:30"),
+        ("Felix:Llm:OfflineTokenDelay", "00:00:00.050"),
+        ("Felix:Workflows:ShutdownGracePeriod", "00:00:01"));
 }

@@ -153,16 +153,8 @@ public sealed class ScaleoutUnqueuedTests(RedisServer redis) : IClassFixture<Red
         }
     }
 
-    private Dictionary<string, string> NodeSettings(string prefix, string name) => new()
-    {
-        ["Felix:Redis:Configuration"] = redis.Configuration,
-        ["Felix:Redis:KeyPrefix"] = prefix,
-        ["Felix:Redis:NodeName"] = name,
-        ["Felix:Redis:NodeLease"] = "00:00:02",
-        ["Felix:Redis:QueuePollInterval"] = "00:00:00.200",
-        ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.010",
-        ["Felix:Workflows:MaxConcurrent"] = "2",
-    };
+    private Dictionary<string, string> NodeSettings(string prefix, string name) =>
+        ScaleoutNodeSettings.For(redis, prefix, name, ("Felix:Llm:OfflineTokenDelay", "00:00:00.010"));
 
     /// <summary>The event log of a node whose first <c>pending</c> append fails as on a dropped connection.</summary>
     private sealed class FailingPendingAppend
