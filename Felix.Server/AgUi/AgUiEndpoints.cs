@@ -117,6 +117,11 @@ internal static class AgUiEndpoints
         string workflowId, string tenant, AgUiRunRequest run, WorkflowService workflows, HttpContext context, WorkflowOptions options,
         CancellationToken cancellationToken)
     {
+        if (await workflows.CheckParentAsync(run.Workflow, FelixClaims.OwnerFilter(context.User), "forwardedProps.parent_workflow_id", cancellationToken) is { } unknownParent)
+        {
+            return ApiProblems.Validation(unknownParent);
+        }
+
         var retryAfter = options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (!workflows.IsAccepting)
         {

@@ -1,3 +1,4 @@
+using Felix.Server.Platform;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Felix.Server.Api;
@@ -17,7 +18,7 @@ internal static class ApiProblems
         });
 
     public static ProblemHttpResult WorkflowNotFound(string workflowId) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Workflow not found", detail: $"There is no workflow '{workflowId}'.");
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Workflow not found", detail: $"There is no workflow '{SafeText.Escape(workflowId)}'.");
 
     public static ProblemHttpResult Conflict(string title, string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: title, detail: detail);

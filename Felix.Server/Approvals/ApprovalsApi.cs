@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Felix.Contracts.Dtos;
 using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
+using Felix.Server.Platform;
 using Felix.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -62,7 +63,7 @@ internal static class ApprovalsApi
             DecideResult.Decided => TypedResults.Ok(outcome.Approval!.ToInfo(workflowId)),
             DecideResult.WorkflowNotFound => ApiProblems.WorkflowNotFound(workflowId),
             DecideResult.ApprovalNotFound => TypedResults.Problem(
-                statusCode: StatusCodes.Status404NotFound, title: "Approval not found", detail: $"Workflow '{workflowId}' has no approval '{approvalId}'."),
+                statusCode: StatusCodes.Status404NotFound, title: "Approval not found", detail: $"Workflow '{workflowId}' has no approval '{SafeText.Escape(approvalId)}'."),
             DecideResult.AlreadyDecided => TypedResults.Problem(
                 statusCode: StatusCodes.Status409Conflict, title: AlreadyDecided, detail: outcome.Approval!.Describe(),
                 extensions: new Dictionary<string, object?> { ["decision"] = outcome.Approval!.Decision, ["decided_by"] = outcome.Approval.DecidedBy }),

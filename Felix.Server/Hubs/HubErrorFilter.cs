@@ -104,7 +104,7 @@ internal sealed partial class HubErrorFilter(TimeProvider time, IOptions<Workflo
         var outcome = budget.Take(time.GetUtcNow());
         if (outcome != MistakeBudget.Outcome.Muted)
         {
-            LogClientMistake(logger, invocationContext.Context.ConnectionId, invocationContext.HubMethodName, LogText.Escape(exception.Message));
+            LogClientMistake(logger, invocationContext.Context.ConnectionId, invocationContext.HubMethodName, SafeText.Escape(exception.Message));
         }
 
         if (outcome == MistakeBudget.Outcome.LogAndMute)

@@ -193,8 +193,8 @@ internal sealed class WorkflowHub(
         return outcome.Result switch
         {
             DecideResult.Decided => outcome.Approval!.ToInfo(workflowId),
-            DecideResult.WorkflowNotFound => throw new HubException($"Workflow '{workflowId}' not found."),
-            DecideResult.ApprovalNotFound => throw new HubException($"Workflow '{workflowId}' has no approval '{approvalId}'."),
+            DecideResult.WorkflowNotFound => throw new HubException($"Workflow '{SafeText.Escape(workflowId)}' not found."),
+            DecideResult.ApprovalNotFound => throw new HubException($"Workflow '{workflowId}' has no approval '{SafeText.Escape(approvalId)}'."),
             DecideResult.AlreadyDecided => throw new HubException(outcome.Approval!.Describe()),
             DecideResult.RevisionLimitReached => throw new HubException(approvals.RevisionLimitDetail(outcome.Approval!)),
             _ => throw new HubException($"Workflow '{workflowId}' is {outcome.Workflow?.Status}; its approvals can no longer be decided."),
@@ -272,7 +272,7 @@ internal sealed class WorkflowHub(
         var owner = FelixClaims.OwnerFilter(Context.User!);
         if (await workflows.GetAsync(workflowId, owner, Context.ConnectionAborted) is null)
         {
-            throw new HubException($"Workflow '{workflowId}' not found.");
+            throw new HubException($"Workflow '{SafeText.Escape(workflowId)}' not found.");
         }
     }
 }

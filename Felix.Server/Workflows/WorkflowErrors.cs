@@ -26,7 +26,7 @@ internal static class WorkflowErrors
             parts.Add($"{current.GetType().Name}: {current.Message}");
         }
 
-        return LogText.Escape(string.Join(" <- ", parts));
+        return SafeText.Escape(string.Join(" <- ", parts));
     }
 
     public static string Describe(Exception exception) => exception switch

@@ -96,6 +96,25 @@ internal sealed partial class WorkflowService(
         return workflow;
     }
 
+    /// <summary>
+    /// The validation error of a request whose <c>parent_workflow_id</c> names no workflow <paramref name="owner"/> may see
+    /// (null owner: any); null when it names none or one that exists. Another tenant's workflow reads as missing, so the
+    /// answer says nothing of what other tenants have.
+    /// </summary>
+    public async Task<IDictionary<string, string[]>?> CheckParentAsync(
+        WorkflowRequest request, string? owner, string field = "parent_workflow_id", CancellationToken cancellationToken = default)
+    {
+        if (request.ParentWorkflowId is not { } parent || await GetAsync(parent, owner, cancellationToken) is not null)
+        {
+            return null;
+        }
+
+        return new Dictionary<string, string[]>
+        {
+            [field] = [$"parent_workflow_id names no workflow of yours ('{Platform.SafeText.Escape(parent)}')."],
+        };
+    }
+
     /// <summary>The workflow when it exists and <paramref name="owner"/> may see it (null owner: any).</summary>
     public async Task<WorkflowRecord?> GetAsync(string id, string? owner, CancellationToken cancellationToken = default)
     {

@@ -60,6 +60,11 @@ internal static class WorkflowsApi
         WorkflowRequest request, ClaimsPrincipal user, WorkflowService workflows, IOptions<WorkflowOptions> options,
         HttpContext context, CancellationToken cancellationToken)
     {
+        if (await workflows.CheckParentAsync(request, FelixClaims.OwnerFilter(user), cancellationToken: cancellationToken) is { } unknownParent)
+        {
+            return ApiProblems.Validation(unknownParent);
+        }
+
         if (!workflows.IsAccepting)
         {
             context.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

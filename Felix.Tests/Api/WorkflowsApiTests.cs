@@ -188,4 +188,18 @@ public sealed partial class WorkflowsApiTests
         var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
         Assert.Equal("Workflow not found", problem["title"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task ANotFoundProblemShowsTheIdsControlAndBidiCharactersEscaped()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+
+        // ESC [2J clears a terminal; U+202E turns the rest of the line around when shown.
+        var response = await client.GetAsync("api/v1/workflows/wf_%1B%5B2J%E2%80%AEevil").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var detail = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["detail"]!.GetValue<string>();
+        Assert.Equal("There is no workflow 'wf_\\u001b[2J\\u202eevil'.", detail);
+    }
 }

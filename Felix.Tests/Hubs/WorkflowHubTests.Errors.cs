@@ -31,6 +31,19 @@ public sealed partial class WorkflowHubTests
         Assert.Equal(HubConnectionState.Connected, connection.State);
     }
 
+    [Fact]
+    public async Task NotFoundShowsTheIdsControlAndBidiCharactersEscaped()
+    {
+        await using var app = new FelixApplication();
+        await using var connection = await StartAsync(app, "json", HttpTransportType.WebSockets);
+
+        // ESC [2J clears a terminal that prints the error; U+202E turns the rest of the line around.
+        var error = await Assert.ThrowsAsync<HubException>(() =>
+            connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), "wf_\u001b[2J\u202eevil", null).DefaultTimeout());
+
+        Assert.Contains("Workflow 'wf_\\u001b[2J\\u202eevil' not found.", error.Message);
+    }
+
     public static TheoryData<string, string> BadArguments => new()
     {
         { "empty id", "workflowId is required and at most 64 characters long." },

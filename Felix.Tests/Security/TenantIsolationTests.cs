@@ -31,6 +31,33 @@ public sealed class TenantIsolationTests
         Assert.Equal(WorkflowStatuses.Completed, (await a.GetWorkflowAsync(created.WorkflowId)).Status);
     }
 
+    // parent_workflow_id was stored as given: another tenant's workflow id (or none at all) was accepted and shown back.
+    [Fact]
+    public async Task AParentWorkflowMustBeOneTheCallerCanSee()
+    {
+        await using var app = TenantApplication.Create();
+        using var a = app.CreateApiClient(TenantApplication.KeyA);
+        using var b = app.CreateApiClient(TenantApplication.KeyB);
+        var parent = await a.CreateWorkflowAsync("Tenant A's first question", maxSteps: 1);
+
+        var byB = await b.PostAsJsonAsync("api/v1/workflows", new { task = "Follow up", parent_workflow_id = parent.WorkflowId }).DefaultTimeout();
+        var missing = await a.PostAsJsonAsync("api/v1/workflows", new { task = "Follow up", parent_workflow_id = "wf_0000000000000000" }).DefaultTimeout();
+        var byA = await a.PostAsJsonAsync("api/v1/workflows", new { task = "Follow up", parent_workflow_id = parent.WorkflowId }).DefaultTimeout();
+
+        foreach (var (refused, id) in new[] { (byB, parent.WorkflowId), (missing, "wf_0000000000000000") })
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+            var problem = System.Text.Json.Nodes.JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+            Assert.Equal($"parent_workflow_id names no workflow of yours ('{id}').", problem["errors"]!["parent_workflow_id"]![0]!.GetValue<string>());
+        }
+
+        Assert.Equal(HttpStatusCode.Accepted, byA.StatusCode);
+        var child = (await byA.Content.ReadFromJsonAsync<WorkflowResponse>(WorkflowApiExtensions.Json))!;
+        Assert.Equal(parent.WorkflowId, child.ParentWorkflowId);
+        var listOfB = await b.GetFromJsonAsync<WorkflowListResponse>("api/v1/workflows", WorkflowApiExtensions.Json).DefaultTimeout();
+        Assert.Equal(0, listOfB!.Total);
+    }
+
     [Fact]
     public async Task ActiveAgentsAndSystemStatusShowATenantOnlyItsOwnWorkAndTheAdminTheNodes()
     {
