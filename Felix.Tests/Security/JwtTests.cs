@@ -181,6 +181,26 @@ public sealed class JwtTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Fact]
+    public async Task AScopeClaimGivenAsAJsonArrayGrantsEachOfItsScopes()
+    {
+        await using var app = TenantApplication.Create();
+        using var a = app.CreateApiClient(TenantApplication.KeyA);
+        var expires = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds();
+        using var admin = app.CreateApiClient(HandMadeToken(new JsonObject
+        {
+            ["sub"] = "ops", ["tenant"] = "operations", ["scope"] = new JsonArray("workflows.read", "felix.approve felix.admin"), ["exp"] = expires,
+        }));
+        using var plain = app.CreateApiClient(HandMadeToken(new JsonObject
+        {
+            ["sub"] = "user", ["tenant"] = "operations", ["scope"] = new JsonArray("workflows.read", "felix.approve"), ["exp"] = expires,
+        }));
+        var created = await a.CreateWorkflowAsync("Seen by the admin token", maxSteps: 1);
+
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout()).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await plain.GetAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout()).StatusCode);
+    }
+
     /// <summary>
     /// A token whose <c>exp</c> is the first second of the year 10000: the token validation accepts it (some issuers
     /// write a far <c>exp</c> for tokens that should not expire), and so must the hubs.
