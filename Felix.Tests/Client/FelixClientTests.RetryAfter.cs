@@ -89,6 +89,48 @@ public sealed partial class FelixClientTests
         Assert.Equal(4, waits);
     }
 
+    // A connection that dropped without a close was reconnected by SignalR on the reconnect delays alone: a server that
+    // answered with Retry-After was asked again at once, and its refusals used up the delays.
+    [Fact]
+    public async Task AReconnectAfterADropWithoutACloseWaitsAsTheServerAsks()
+    {
+        var model = new HeldModel();
+        await using var app = CreateServer().WithServices(model.Install);
+        var sockets = new AbortableSockets(Key);
+        var dropped = false;
+        // More refusals than reconnect delays (3): counted as failed attempts, they would end the automatic reconnect.
+        var refusals = new Refusals(r => Volatile.Read(ref dropped) && r.RequestUri!.AbsolutePath.EndsWith("/negotiate", StringComparison.Ordinal), times: 4);
+        var waits = new List<TimeSpan>();
+        using var client = CreateClient(app, configure: o =>
+        {
+            o.WebSocketFactory = sockets.ConnectAsync;
+            o.StatefulReconnect = false;
+            o.HttpMessageHandlerFactory = refusals.CreateHandler;
+        });
+        var workflow = await client.CreateWorkflowAsync("Explain quantum computing", maxSteps: 2).DefaultTimeout();
+
+        var events = new List<WorkflowEvent>();
+        await using (var reader = client.WatchAsync(workflow.WorkflowId, new WatchOptions { OnRetryAfter = (_, w) => waits.Add(w) }).GetAsyncEnumerator())
+        {
+            Assert.True(await reader.MoveNextAsync().DefaultTimeout());
+            events.Add(reader.Current);
+            Volatile.Write(ref dropped, true);
+            sockets.AbortLatest();
+            model.Release();
+            while (await reader.MoveNextAsync().DefaultTimeout())
+            {
+                events.Add(reader.Current);
+            }
+        }
+
+        await AssertWholeRunAsync(client, workflow.WorkflowId, events);
+        Assert.Equal([AskedWait, AskedWait, AskedWait, AskedWait], waits);
+        var refused = refusals.Times;
+        Assert.Equal(4, refused.Count);
+        Assert.All(refused.Zip(refused.Skip(1)), pair => Assert.True(
+            pair.Second - pair.First >= AskedWait, $"asked again {pair.Second - pair.First} after a refusal that asked for {AskedWait}"));
+    }
+
     /// <summary>
     /// Answers the requests <paramref name="refuse"/> picks with 503 and <c>Retry-After: 1</c>, as a draining server does,
     /// <paramref name="times"/> times in all; every other request goes to the server.
@@ -96,7 +138,15 @@ public sealed partial class FelixClientTests
     private sealed class Refusals(Func<HttpRequestMessage, bool> refuse, int times)
     {
         private readonly Func<HttpRequestMessage, bool> _refuse = refuse;
+        private readonly List<TimeSpan> _times = [];
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
         private int _left = times;
+
+        /// <summary>When each refusal was given, since this was made.</summary>
+        public IReadOnlyList<TimeSpan> Times
+        {
+            get { lock (_times) { return [.. _times]; } }
+        }
 
         /// <summary>One per HTTP client: the REST client and each hub connection attempt build their own.</summary>
         public HttpMessageHandler CreateHandler() => new Handler(this);
@@ -108,6 +158,11 @@ public sealed partial class FelixClientTests
                 if (!refusals._refuse(request) || Interlocked.Decrement(ref refusals._left) < 0)
                 {
                     return base.SendAsync(request, cancellationToken);
+                }
+
+                lock (refusals._times)
+                {
+                    refusals._times.Add(refusals._clock.Elapsed);
                 }
 
                 var response = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { RequestMessage = request };

@@ -37,7 +37,8 @@ public sealed partial class FelixClient
     /// </para>
     /// <para>
     /// A server that refuses the hub connection or the resume check with 503 or 429 and a <c>Retry-After</c> (draining
-    /// for a restart, busy) is asked again after that wait plus up to a second of jitter, also on the first connection;
+    /// for a restart, busy) is asked again after that wait plus up to a second of jitter, also on the first connection
+    /// and on the automatic reconnect after a drop without a close;
     /// these waits do not use up the reconnect delays, and together, since the last event delivered, they last at most
     /// <see cref="FelixClientOptions.RetryAfterLimit"/>. After such a refusal the server counts as seen: if it is then
     /// down for a moment (the restart), that is retried as a reconnect. <see cref="WatchOptions.OnRetryAfter"/> is told
@@ -53,7 +54,7 @@ public sealed partial class FelixClient
         var cursor = new StreamCursor(workflowId, options.AfterSequence ?? 0, options.Epoch, options.OnEpochChange);
         var refusals = new RetryAfterRecorder();
         var waits = new RetryAfterWaits(Options.RetryAfterLimit, options.OnRetryAfter);
-        await using var hub = new ResilientHubConnection(CreateHubConnection(refusals), Options.ReconnectDelays, refusals, waits);
+        await using var hub = new ResilientHubConnection(CreateHubConnection(refusals, waits), Options.ReconnectDelays, refusals, waits);
         // Attempts to get the stream back since the last event delivered: a lost stream, or a resume check that could not
         // reach the server. Each waits the next reconnect delay; once they are used up, the last error is thrown.
         var failuresWithoutProgress = 0;
@@ -212,7 +213,7 @@ public sealed partial class FelixClient
         }
     }
 
-    private HubConnection CreateHubConnection(RetryAfterRecorder refusals)
+    private HubConnection CreateHubConnection(RetryAfterRecorder refusals, RetryAfterWaits waits)
     {
         var builder = new HubConnectionBuilder().WithUrl(new Uri(Options.NormalizedBaseAddress, HubPaths.Workflows.TrimStart('/')), http =>
         {
@@ -250,7 +251,7 @@ public sealed partial class FelixClient
             builder.WithStatefulReconnect();
         }
 
-        return builder.WithAutomaticReconnect(Options.ReconnectDelays.ToArray()).Build();
+        return builder.WithAutomaticReconnect(new RetryAfterReconnectPolicy(Options.ReconnectDelays, refusals, waits)).Build();
     }
 
     private readonly record struct StreamRead(WorkflowEvent? Event, Exception? Lost);

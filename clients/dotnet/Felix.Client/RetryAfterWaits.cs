@@ -23,16 +23,29 @@ internal sealed class RetryAfterWaits(TimeSpan limit, Action<HttpStatusCode, Tim
     /// <summary>Waits as asked (plus jitter); false, without waiting, when that would go past the budget.</summary>
     public async Task<bool> WaitAsync(ServerRetryAfter refusal, CancellationToken cancellationToken)
     {
-        var counted = refusal.Delay > MinCounted ? refusal.Delay : MinCounted;
-        if (_waited + counted > limit)
+        if (Take(refusal) is not { } wait)
         {
             return false;
         }
 
+        await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Counts the wait a refusal asks for against the budget and returns it (plus jitter), for a caller that waits
+    /// itself; null when it would go past the budget.
+    /// </summary>
+    public TimeSpan? Take(ServerRetryAfter refusal)
+    {
+        var counted = refusal.Delay > MinCounted ? refusal.Delay : MinCounted;
+        if (_waited + counted > limit)
+        {
+            return null;
+        }
+
         _waited += counted;
         onWaiting?.Invoke(refusal.StatusCode, refusal.Delay);
-        var jitter = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * MaxJitter.TotalMilliseconds);
-        await Task.Delay(refusal.Delay + jitter, cancellationToken).ConfigureAwait(false);
-        return true;
+        return refusal.Delay + TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * MaxJitter.TotalMilliseconds);
     }
 }
