@@ -1,3 +1,4 @@
+using Felix.Contracts;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +10,7 @@ namespace Felix.Server.Storage;
 /// </summary>
 internal sealed partial class SqliteDatabase : IAsyncDisposable
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS workflows (
@@ -36,6 +37,21 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             body BLOB NOT NULL,
             PRIMARY KEY (workflow_id, sequence)
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS finishing (
+            workflow_id TEXT NOT NULL PRIMARY KEY
+        ) WITHOUT ROWID;
+        """;
+
+    /// <summary>
+    /// Version 3 keeps the finished workflows whose terminal event is not written yet (<c>finishing</c>): a file of an
+    /// earlier version gets every finished workflow whose stream is not known to have ended, once, so the next start
+    /// checks them (a version 1 file knows no stream's end: all its finished workflows are checked that once).
+    /// </summary>
+    private static readonly string FillFinishing = $"""
+        INSERT OR IGNORE INTO finishing (workflow_id)
+        SELECT id FROM workflows
+        WHERE status IN ('{WorkflowStatuses.Completed}', '{WorkflowStatuses.Failed}', '{WorkflowStatuses.Cancelled}')
+          AND NOT EXISTS (SELECT 1 FROM streams WHERE streams.workflow_id = workflows.id AND streams.ended = 1);
         """;
 
     private readonly string _connectionString;
@@ -147,8 +163,11 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             await connection.OpenAsync(cancellationToken);
             // WAL lets readers go on while the writer commits; it is a property of the file, so set once.
             await ExecuteAsync(connection, (IsInMemory ? "" : "PRAGMA journal_mode = WAL; ") + _pragmas, cancellationToken);
-            await MigrateAsync(connection, cancellationToken);
-            await ExecuteAsync(connection, Schema + $"PRAGMA user_version = {SchemaVersion};", cancellationToken);
+            var version = await MigrateAsync(connection, cancellationToken);
+            // One transaction: a file is never left at the new version without what the version holds.
+            await ExecuteAsync(connection,
+                "BEGIN IMMEDIATE; " + Schema + (version is > 0 and < 3 ? FillFinishing : "") + $"PRAGMA user_version = {SchemaVersion}; COMMIT;",
+                cancellationToken);
             if (IsInMemory)
             {
                 _memory = connection; // the database lives as long as this connection
@@ -167,12 +186,16 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         }
     }
 
-    /// <summary>Brings a file written by an earlier version up to <see cref="SchemaVersion"/>.</summary>
-    private static async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Brings the tables of a file written by an earlier version up to <see cref="SchemaVersion"/>; returns the version
+    /// it found (0: a new file).
+    /// </summary>
+    private static async Task<long> MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        await using var version = connection.CreateCommand();
-        version.CommandText = "PRAGMA user_version;";
-        if ((long)(await version.ExecuteScalarAsync(cancellationToken))! == 1)
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA user_version;";
+        var version = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        if (version == 1)
         {
             // Version 2: the write rules of a stream (fencing token, ended) are kept with its position.
             await ExecuteAsync(connection, """
@@ -180,6 +203,8 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
                 ALTER TABLE streams ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;
                 """, cancellationToken);
         }
+
+        return version;
     }
 
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)

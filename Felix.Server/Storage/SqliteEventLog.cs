@@ -211,6 +211,11 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                 }
 
                 statements.Upsert(workflowId, cursor.Epoch, first, last, fence, ended);
+                if (ended)
+                {
+                    // Its end is written: the workflow is no longer one that recovery must finish (SqliteWorkflowStore).
+                    statements.Ended(workflowId);
+                }
             }
 
             statements.Commit();
@@ -320,6 +325,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         private readonly SqliteCommand _insert;
         private readonly SqliteCommand _upsert;
         private readonly SqliteCommand _trim;
+        private readonly SqliteCommand _ended;
         private readonly SqliteCommand _begin;
         private readonly SqliteCommand _commit;
         private readonly SqliteCommand _rollback;
@@ -344,6 +350,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                 ("$fence", SqliteType.Integer), ("$ended", SqliteType.Integer));
             _trim = Create(connection, "DELETE FROM events WHERE workflow_id = $id AND sequence < $first",
                 ("$id", SqliteType.Text), ("$first", SqliteType.Integer));
+            _ended = Create(connection, "DELETE FROM finishing WHERE workflow_id = $id", ("$id", SqliteType.Text));
         }
 
         /// <summary>
@@ -399,11 +406,18 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             _trim.ExecuteNonQuery();
         }
 
+        public void Ended(string workflowId)
+        {
+            _ended.Parameters[0].Value = workflowId;
+            _ended.ExecuteNonQuery();
+        }
+
         public void Dispose()
         {
             _insert.Dispose();
             _upsert.Dispose();
             _trim.Dispose();
+            _ended.Dispose();
             _begin.Dispose();
             _commit.Dispose();
             _rollback.Dispose();

@@ -38,9 +38,10 @@ internal sealed partial class SqliteRetention(
 
             await using var events = lease.Command("DELETE FROM events WHERE workflow_id = $id");
             await using var streams = lease.Command("DELETE FROM streams WHERE workflow_id = $id");
+            await using var finishing = lease.Command("DELETE FROM finishing WHERE workflow_id = $id");
             foreach (var id in deleted)
             {
-                foreach (var command in new[] { events, streams })
+                foreach (var command in new[] { events, streams, finishing })
                 {
                     command.Parameters.Clear();
                     command.Parameters.AddWithValue("$id", id);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Felix.Contracts;
 using Felix.Contracts.Serialization;
 using Felix.Server.Workflows;
 using Microsoft.Data.Sqlite;
@@ -9,7 +10,12 @@ namespace Felix.Server.Storage;
 /// <summary>
 /// Keeps workflows in SQLite: the whole record as JSON, with the columns lists and retention filter on beside it.
 /// </summary>
-internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStore
+/// <remarks>
+/// A workflow's id goes into <c>finishing</c> in the transaction that finishes its record, and leaves it in the
+/// transaction that appends its terminal event (<see cref="SqliteEventLog"/>): whatever stops the process in between,
+/// the next start finds it there, however long ago it was created, and reads nothing else.
+/// </remarks>
+internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStore, IFinishingWorkflows
 {
     private const int SqliteConstraint = 19;
 
@@ -22,6 +28,7 @@ internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowSt
     public async Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
     {
         await using var lease = await database.OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await lease.Connection.BeginTransactionAsync(cancellationToken);
         await using var command = lease.Command("""
             INSERT INTO workflows (id, owner, status, created_at, completed_at, record)
             VALUES ($id, $owner, $status, $created, $completed, $record)
@@ -35,6 +42,13 @@ internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowSt
         {
             throw new InvalidOperationException($"Workflow {workflow.Id} already exists.", ex);
         }
+
+        if (WorkflowStatuses.IsTerminal(workflow.Status))
+        {
+            await MarkFinishingAsync(lease, workflow.Id, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
@@ -61,6 +75,11 @@ internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowSt
                 """);
             Bind(command, next with { Id = id });
             await command.ExecuteNonQueryAsync(cancellationToken);
+            if (!WorkflowStatuses.IsTerminal(current.Status) && WorkflowStatuses.IsTerminal(next.Status))
+            {
+                await MarkFinishingAsync(lease, id, cancellationToken);
+            }
+
             await transaction.CommitAsync(cancellationToken);
             return next;
         }
@@ -111,6 +130,35 @@ internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowSt
         }
 
         return (items, total);
+    }
+
+    public async Task<IReadOnlyList<WorkflowRecord>> ListFinishingAsync(CancellationToken cancellationToken = default)
+    {
+        await using var lease = await database.OpenAsync(cancellationToken);
+        await using var select = lease.Command("SELECT w.record FROM finishing f JOIN workflows w ON w.id = f.workflow_id");
+        var items = new List<WorkflowRecord>();
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            items.Add(Deserialize(reader.GetString(0)));
+        }
+
+        return items;
+    }
+
+    public async Task ConfirmEndedAsync(string workflowId, CancellationToken cancellationToken = default)
+    {
+        await using var lease = await database.OpenAsync(cancellationToken);
+        await using var command = lease.Command("DELETE FROM finishing WHERE workflow_id = $id");
+        command.Parameters.AddWithValue("$id", workflowId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task MarkFinishingAsync(SqliteDatabase.Lease lease, string workflowId, CancellationToken cancellationToken)
+    {
+        await using var command = lease.Command("INSERT OR IGNORE INTO finishing (workflow_id) VALUES ($id)");
+        command.Parameters.AddWithValue("$id", workflowId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static async Task<WorkflowRecord?> ReadOneAsync(SqliteDatabase.Lease lease, string id, CancellationToken cancellationToken)

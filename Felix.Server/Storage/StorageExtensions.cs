@@ -27,6 +27,7 @@ internal static class StorageExtensions
         services.AddSingleton<SqliteRetention>();
         services.AddSingleton<IEventLog>(sp => sp.GetRequiredService<SqliteEventLog>());
         services.AddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<SqliteWorkflowStore>());
+        services.AddSingleton<IFinishingWorkflows>(sp => sp.GetRequiredService<SqliteWorkflowStore>());
         services.AddHostedService<StorageRetentionService>();
         return streaming.AddSingleNode();
     }
@@ -43,6 +44,7 @@ internal static class StorageExtensions
         services.AddSingleton<InMemoryWorkflowStore>();
         services.AddSingleton<IEventLog>(sp => sp.GetRequiredService<InMemoryEventLog>());
         services.AddSingleton<IWorkflowStore>(sp => sp.GetRequiredService<InMemoryWorkflowStore>());
+        services.AddSingleton<IFinishingWorkflows>(sp => sp.GetRequiredService<InMemoryWorkflowStore>());
         return streaming.AddSingleNode();
     }
 

@@ -11,16 +11,18 @@ namespace Felix.Server.Storage;
 /// </summary>
 /// <remarks>
 /// A workflow's record is finished a moment before its terminal event is appended; a process that dies in between
-/// leaves a finished workflow whose stream never ends, and subscribers that wait for its end. The most recently created
-/// workflows are checked for that and get their terminal event.
+/// leaves a finished workflow whose stream never ends, and subscribers that wait for its end. The store keeps those
+/// (<see cref="IFinishingWorkflows"/>), however long ago they were created, and each gets its terminal event.
 /// </remarks>
 internal sealed partial class WorkflowRecovery(
-    IWorkflowStore store, IEventLog log, WorkflowRunner runner, WorkflowQueue queue, ILogger<WorkflowRecovery> logger) : IHostedService
+    IWorkflowStore store,
+    IFinishingWorkflows finishing,
+    IEventLog log,
+    WorkflowRunner runner,
+    WorkflowQueue queue,
+    ILogger<WorkflowRecovery> logger) : IHostedService
 {
     private const int PageSize = 100;
-
-    /// <summary>A crash can leave at most the workflows that were finishing when it struck: the newest few.</summary>
-    public const int RecentWorkflowsToCheck = 200;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -49,15 +51,17 @@ internal sealed partial class WorkflowRecovery(
 
     private async Task EndUnterminatedStreamsAsync(CancellationToken cancellationToken)
     {
-        var (recent, _) = await store.ListAsync(null, null, 1, RecentWorkflowsToCheck, cancellationToken);
-        foreach (var workflow in recent.Where(w => WorkflowStatuses.IsTerminal(w.Status)))
+        foreach (var workflow in await finishing.ListFinishingAsync(cancellationToken))
         {
             var state = await log.GetStateAsync(workflow.Id, cancellationToken);
             if (state is { } s && (await log.ReadAsync(workflow.Id, s.LastSequence - 1, 1, cancellationToken)).Events is [{ IsTerminal: true }])
             {
+                // Its end was appended before its record was finished (or the list is wider than it must be).
+                await finishing.ConfirmEndedAsync(workflow.Id, cancellationToken);
                 continue;
             }
 
+            // Appending the terminal event takes it off the list.
             await runner.EndStreamAsync(workflow, cancellationToken);
             LogStreamEnded(logger, workflow.Id, workflow.Status);
         }

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
+using Felix.Contracts;
 
 namespace Felix.Server.Workflows;
 
 /// <summary>Keeps workflows in process memory.</summary>
-internal sealed class InMemoryWorkflowStore : IWorkflowStore
+internal sealed class InMemoryWorkflowStore : IWorkflowStore, IFinishingWorkflows
 {
     private readonly ConcurrentDictionary<string, WorkflowRecord> _workflows = new(StringComparer.Ordinal);
 
@@ -51,4 +52,13 @@ internal sealed class InMemoryWorkflowStore : IWorkflowStore
         IReadOnlyList<WorkflowRecord> items = skip >= matching.Count ? [] : matching.Skip((int)skip).Take(pageSize).ToList();
         return Task.FromResult((items, matching.Count));
     }
+
+    /// <summary>
+    /// Every finished workflow: nothing here outlives the process, so the recovery of a new one finds none, and a list
+    /// kept for it would only cost every finish a write.
+    /// </summary>
+    public Task<IReadOnlyList<WorkflowRecord>> ListFinishingAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<WorkflowRecord>>(_workflows.Values.Where(w => WorkflowStatuses.IsTerminal(w.Status)).ToList());
+
+    public Task ConfirmEndedAsync(string workflowId, CancellationToken cancellationToken = default) => Task.CompletedTask;
 }

@@ -81,7 +81,8 @@ internal sealed partial class WorkflowRunner(
     /// <summary>
     /// Applies <paramref name="update"/> once storage takes writes, trying every <see cref="StorageRetryDelay"/>. Past
     /// <see cref="WorkflowOptions.StorageOutageLimit"/> the workflow fails; stopping or cancelled meanwhile, it returns
-    /// null (a cancel's end is written once storage is back: FinishAsync retries).
+    /// null (a cancel's end is written once storage is back: FinishAsync retries; the paused attempt
+    /// <paramref name="fence"/> that a shutdown interrupts is recorded as a shutdown's, as a running one is).
     /// </summary>
     private async Task<WorkflowRecord?> UpdateWhenWritableAsync(
         string workflowId, Func<WorkflowRecord, WorkflowRecord?> update, long fence, ActiveRun run, bool waitFirst, Action<Exception>? onFault)
@@ -108,6 +109,13 @@ internal sealed partial class WorkflowRunner(
                     if (run.CancelRequested)
                     {
                         await FinishAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled }, terminal: null, fence, withdrawnBy: run.CancelledBy);
+                    }
+                    else if (fence > 0)
+                    {
+                        // A paused attempt that the shutdown interrupts is a drained one, not a crash: recorded as
+                        // such (when storage takes the write by now), its resume at the next start does not count.
+                        await RecordShutdownInterruptionAsync(workflowId, fence);
+                        LogLeftToResume(logger, workflowId);
                     }
 
                     return null;

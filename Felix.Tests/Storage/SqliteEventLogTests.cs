@@ -223,6 +223,31 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         Assert.Equal(("e0ld", 8L), (next.Epoch, next.Sequence));
     }
 
+    [Fact]
+    public async Task AFileOfTheSecondSchemaHasItsFinishedWorkflowsWithoutAnEndCheckedAtTheNextStart()
+    {
+        System.IO.Directory.CreateDirectory(_files.Directory);
+        static string Record(string id, string status) =>
+            $$"""{"id":"{{id}}","task":"t","maxSteps":1,"owner":"default","status":"{{status}}","createdAt":"2026-01-01T00:00:00+00:00"}""";
+        await ExecuteOutsideAsync($"""
+            CREATE TABLE workflows (id TEXT NOT NULL PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL, completed_at INTEGER NULL, record TEXT NOT NULL);
+            CREATE TABLE streams (workflow_id TEXT NOT NULL PRIMARY KEY, epoch TEXT NOT NULL, first_sequence INTEGER NOT NULL, last_sequence INTEGER NOT NULL, fence INTEGER NOT NULL DEFAULT 0, ended INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE events (workflow_id TEXT NOT NULL, sequence INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (workflow_id, sequence)) WITHOUT ROWID;
+            INSERT INTO workflows VALUES ('wf_unended', 'default', 'completed', 1, 2, '{Record("wf_unended", "completed")}');
+            INSERT INTO workflows VALUES ('wf_ended', 'default', 'failed', 1, 2, '{Record("wf_ended", "failed")}');
+            INSERT INTO workflows VALUES ('wf_streamless', 'default', 'cancelled', 1, 2, '{Record("wf_streamless", "cancelled")}');
+            INSERT INTO workflows VALUES ('wf_running', 'default', 'running', 1, NULL, '{Record("wf_running", "running")}');
+            INSERT INTO streams VALUES ('wf_unended', 'e1', 1, 2, 1, 0);
+            INSERT INTO streams VALUES ('wf_ended', 'e2', 1, 3, 1, 1);
+            INSERT INTO streams VALUES ('wf_running', 'e3', 1, 2, 1, 0);
+            PRAGMA user_version = 2;
+            """);
+
+        var finishing = await new SqliteWorkflowStore(_files.Open()).ListFinishingAsync().DefaultTimeout();
+
+        Assert.Equal(["wf_streamless", "wf_unended"], finishing.Select(w => w.Id).Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData(true, 2L)]
     [InlineData(false, 1L)]
@@ -244,7 +269,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
             Assert.Equal("wal", await ExecuteAsync(connection, "PRAGMA journal_mode;"));
             Assert.Equal(synchronous, await ExecuteAsync(connection, "PRAGMA synchronous;"));
             Assert.Equal(30000L, await ExecuteAsync(connection, "PRAGMA busy_timeout;"));
-            Assert.Equal(2L, await ExecuteAsync(connection, "PRAGMA user_version;"));
+            Assert.Equal(3L, await ExecuteAsync(connection, "PRAGMA user_version;"));
         }
     }
 

@@ -205,6 +205,51 @@ public sealed class StorageFaultTests : IAsyncLifetime
         DurableHistory.AssertOneRun(await client.ReadEventsAsync(workflowId));
     }
 
+    [Fact]
+    public async Task ARunPausedByAFullDiskAndThenDrainedDoesNotCountTowardsTheAttemptsLimit()
+    {
+        // One attempt allowed: the drain counted as an interruption fails the workflow at the next start.
+        var settings = StorageTestSettings.SqliteFile(_directory,
+            ("Felix:Llm:OfflineTokenDelay", "00:00:00.020"), ("Felix:Workflows:MaxAttempts", "1"),
+            ("Felix:Workflows:ShutdownGracePeriod", "00:00:00.100"));
+        var filler = Path.Combine(_directory, "filler");
+        var updates = new HeldWorkflowUpdates();
+        var logs = new LogCapture();
+        string workflowId;
+        await using (var app = new FelixApplication(settings).WithServices(services =>
+        {
+            updates.Install(services);
+            services.AddSingleton<ILoggerProvider>(logs);
+        }))
+        {
+            using var client = app.CreateApiClient();
+            workflowId = (await client.CreateWorkflowAsync("Paused, then drained", maxSteps: 2)).WorkflowId;
+            await Poll.UntilAsync(async () => (await client.ReadEventsAsync(workflowId)).Any(e => e is Felix.Contracts.Events.AgentOutputDeltaEvent),
+                "the run to stream text");
+            Fill(filler);
+            await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 2111 && e.Message.Contains(workflowId, StringComparison.Ordinal))),
+                "the run to pause for the disk");
+
+            // Its next try to resume is held; the drain's grace period runs out meanwhile. The try then meets the full
+            // disk, and space returns right after it: the run learns of the drain while it waits to try again.
+            updates.ArmNext();
+            await updates.Entered.DefaultTimeout();
+            var engine = app.Services.GetRequiredService<Felix.Server.Workflows.WorkflowEngine>();
+            var drain = engine.StopAsync(CancellationToken.None);
+            await Poll.UntilAsync(() => Task.FromResult(engine.IsStopRequested(workflowId)), "the grace period to run out");
+            updates.Release(() => File.Delete(filler));
+            await drain.DefaultTimeout(TimeSpan.FromMinutes(1));
+            Assert.Equal(WorkflowStatuses.Running, (await client.GetWorkflowAsync(workflowId)).Status);
+        }
+
+        await using var again = new FelixApplication(settings);
+        using var api = again.CreateApiClient();
+        var done = await api.WaitForTerminalAsync(workflowId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal((WorkflowStatuses.Completed, null), (done.Status, done.Error));
+        DurableHistory.AssertOneRun(await api.ReadEventsAsync(workflowId));
+    }
+
     private static void Fill(string path)
     {
         var chunk = new byte[16 * 1024];
