@@ -14,10 +14,11 @@ namespace Felix.Server.AgUi;
 /// <summary>
 /// A run's <c>resume</c> entries, each the answer to one interrupt (an approval), read as the approval decision it
 /// stands for: <c>status</c> <c>resolved</c> with <c>payload</c> <c>{"decision", "comment"}</c> as the REST route takes
-/// it, or <c>cancelled</c> (the user dismissed the interrupt), which rejects. The decisions are taken before the run's
-/// stream starts, with the REST route's rules: the <c>felix.approve</c> scope, within the tenant, first decision wins.
+/// it, or <c>cancelled</c> (the user dismissed the interrupt), which rejects an open interrupt and leaves one already
+/// closed as it is (<c>Dismissed</c>). The decisions are taken before the run's stream starts, with the REST route's
+/// rules: the <c>felix.approve</c> scope, within the tenant, first decision wins.
 /// </summary>
-internal sealed record AgUiResume(string InterruptId, string WorkflowId, string ApprovalId, string Decision, string? Comment)
+internal sealed record AgUiResume(string InterruptId, string WorkflowId, string ApprovalId, string Decision, string? Comment, bool Dismissed)
 {
     public const string Resolved = "resolved";
     public const string Cancelled = "cancelled";
@@ -97,7 +98,7 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
                 errors[name] = [.. errors.GetValueOrDefault(name, []), failure.ErrorMessage];
             }
 
-            answers.Add(new AgUiResume(id.GetString()!, workflowId, approvalId, decision.Decision ?? "", decision.Comment));
+            answers.Add(new AgUiResume(id.GetString()!, workflowId, approvalId, decision.Decision ?? "", decision.Comment, status == Cancelled));
         }
 
         return errors.Count > 0 ? [] : answers;
@@ -144,6 +145,12 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
             {
                 // Taken already, by this caller and as this entry says: nothing to take again.
             }
+            else if (IsDismissalOfClosed(check, answer))
+            {
+                // Decided by someone else, the deadline or a cancel: the dismissal lets the thread go on, and the run
+                // shows that decision. @ag-ui/client runs a thread again only with an answer for each interrupt it
+                // holds, and one past its expiresAt only as cancelled, so a 409 here would leave the thread stuck.
+            }
             else if (check != DecideResult.Decided)
             {
                 conflict ??= Refusal(check, answer, workflow, approval!, approvals, answered: []);
@@ -169,7 +176,8 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
         {
             var outcome = await approvals.DecideAsync(answer.WorkflowId, answer.ApprovalId, answer.Decision, answer.Comment, decidedBy, owner, cancellationToken);
             if (outcome.Result != DecideResult.Decided
-                && !(outcome.Result == DecideResult.AlreadyDecided && IsRepeat(outcome.Approval!, answer, decidedBy)))
+                && !(outcome.Result == DecideResult.AlreadyDecided && IsRepeat(outcome.Approval!, answer, decidedBy))
+                && !IsDismissalOfClosed(outcome.Result, answer))
             {
                 return outcome.Result == DecideResult.WorkflowNotFound
                     ? ApiProblems.WorkflowNotFound(answer.WorkflowId)
@@ -184,6 +192,10 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
 
     private static bool IsRepeat(ApprovalRecord won, AgUiResume answer, string decidedBy) =>
         won.Decision == answer.Decision && won.Comment == answer.Comment && won.DecidedBy == decidedBy;
+
+    /// <summary>A dismissal (<c>cancelled</c>) of an interrupt no longer open: nothing to decide, and no conflict.</summary>
+    private static bool IsDismissalOfClosed(DecideResult result, AgUiResume answer) =>
+        answer.Dismissed && result is DecideResult.AlreadyDecided or DecideResult.WorkflowFinished;
 
     /// <summary>The 409 for an entry that cannot be taken; <paramref name="answered"/>: the entries this request took before it.</summary>
     private static ProblemHttpResult Refusal(

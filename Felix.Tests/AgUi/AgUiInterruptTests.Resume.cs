@@ -68,7 +68,7 @@ public sealed partial class AgUiInterruptTests
             earlierMessages: [new { id = "m1", role = "user", content = Task }], resume:
             [
                 new { interruptId = Interrupt(later)["id"]!.GetValue<string>(), status = "resolved", payload = new { decision = "approve" } },
-                new { interruptId = Interrupt(earlier)["id"]!.GetValue<string>(), status = "cancelled" },
+                new { interruptId = Interrupt(earlier)["id"]!.GetValue<string>(), status = "resolved", payload = new { decision = "reject" } },
             ]);
 
         Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);

@@ -82,8 +82,9 @@ public sealed partial class AgUiInterruptTests
         var decided = await approver.DecideAsync(workflowId, "apr_synthesis_1", "approve");
         Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
 
+        // A different answer conflicts; a dismissal (cancelled) would be let through (AgUiClientTests.HttpAgentThatDismisses...).
         using var stale = await approver.PostRunAsync("thread-stale", "run-2", Task,
-            resume: [new { interruptId, status = "cancelled" }]);
+            resume: [new { interruptId, status = "resolved", payload = new { decision = "reject" } }]);
         using var unknown = await approver.PostRunAsync("thread-stale", "run-2", Task,
             resume: [new { interruptId = $"{workflowId}.apr_missing", status = "resolved", payload = new { decision = "approve" } }]);
         // The same answer from the same caller is a retry (its resumed run dropped): it gets the rest of the run.
