@@ -33,6 +33,9 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     /// <summary>The longest workflow or approval id an interrupt id may name: the hub's limit on both.</summary>
     public const int MaxIdLength = 64;
 
+    /// <summary>The fields of a payload, the body of the REST route: both strings.</summary>
+    private static readonly string[] PayloadFields = ["decision", "comment"];
+
     /// <summary>Whether the body carries any resume entry, so the caller's scope is checked before anything else.</summary>
     public static bool Any(JsonElement? resume) => resume is { ValueKind: JsonValueKind.Array } entries && entries.GetArrayLength() > 0;
 
@@ -88,6 +91,20 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
             var decision = new ApprovalDecision { Decision = status == Cancelled ? ApprovalDecisions.Reject : null };
             if (entry.TryGetProperty("payload", out var payload) && payload.ValueKind == JsonValueKind.Object)
             {
+                // The REST route refuses such a body; read as absent, a rejection's reason would be lost without a word.
+                var wrongTypes = PayloadFields
+                    .Where(name => payload.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                    .ToList();
+                foreach (var name in wrongTypes)
+                {
+                    errors[$"{field}.payload.{name}"] = [$"{name} must be a string."];
+                }
+
+                if (wrongTypes.Count > 0)
+                {
+                    continue;
+                }
+
                 decision.Decision = status == Cancelled ? decision.Decision : Text(payload, "decision");
                 decision.Comment = Text(payload, "comment");
             }
