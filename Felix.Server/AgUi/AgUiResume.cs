@@ -36,8 +36,15 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     /// <summary>The fields of a payload, the body of the REST route: both strings.</summary>
     private static readonly string[] PayloadFields = ["decision", "comment"];
 
-    /// <summary>Whether the body carries any resume entry, so the caller's scope is checked before anything else.</summary>
-    public static bool Any(JsonElement? resume) => resume is { ValueKind: JsonValueKind.Array } entries && entries.GetArrayLength() > 0;
+    /// <summary>
+    /// Whether the body carries a resume entry that may take a decision, so the caller's scope is checked before anything
+    /// else. Dismissals (<c>cancelled</c>) alone are checked entry by entry (<see cref="AnswerAsync"/>): one of a request
+    /// already decided takes no decision, and the submitter's front end must send it to run its thread again.
+    /// </summary>
+    public static bool MayDecide(JsonElement? resume) =>
+        resume is { ValueKind: JsonValueKind.Array } entries
+        && entries.EnumerateArray().Any(e => !(e.ValueKind == JsonValueKind.Object && e.TryGetProperty("status", out var status)
+            && status.ValueKind == JsonValueKind.String && status.ValueEquals(Cancelled)));
 
     /// <summary>The entries, or none with the problems keyed <c>resume[i].field</c>.</summary>
     public static List<AgUiResume> Read(JsonElement? resume, IValidator<ApprovalDecision> validator, Dictionary<string, string[]> errors)
@@ -126,7 +133,8 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     /// checked against the workflows' records before any is taken, so a refused request decides nothing: unknown
     /// interrupts are a 422 naming each, then an interrupt that can no longer take its answer a 409. An entry that repeats
     /// the decision already taken by the same caller is an answer too: a client whose resumed run dropped sends its
-    /// answers again, since it still holds the interrupts. Only a decision taken by someone else between the check and
+    /// answers again, since it still holds the interrupts. So is a dismissal of an interrupt no longer open, which takes
+    /// nothing and needs no scope (a dismissal of an open one rejects: 403 without it). Only a decision taken by someone else between the check and
     /// this request's own conditional update can still refuse an entry after earlier ones were taken: its 409 lists
     /// those under <c>answered</c>.
     /// </summary>
@@ -135,6 +143,8 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     {
         var owner = FelixClaims.OwnerFilter(user);
         var decidedBy = FelixClaims.NameOf(user);
+        var canApprove = FelixClaims.CanApprove(user);
+        var forbidden = false;
         var workflows = new Dictionary<string, WorkflowRecord>(StringComparer.Ordinal);
         var unknown = new Dictionary<string, string[]>();
         ProblemHttpResult? conflict = null;
@@ -168,6 +178,11 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
                 // shows that decision. @ag-ui/client runs a thread again only with an answer for each interrupt it
                 // holds, and one past its expiresAt only as cancelled, so a 409 here would leave the thread stuck.
             }
+            else if (!canApprove)
+            {
+                // A dismissal of an open request rejects it: an approver's verdict.
+                forbidden = true;
+            }
             else if (check != DecideResult.Decided)
             {
                 conflict ??= Refusal(check, answer, workflow, approval!, approvals, answered: []);
@@ -176,6 +191,11 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
             {
                 toTake.Add(answer);
             }
+        }
+
+        if (forbidden)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: ApprovalsApi.Forbidden, detail: ApprovalsApi.ForbiddenDetail);
         }
 
         if (unknown.Count > 0)

@@ -9,6 +9,7 @@ namespace Felix.Tests.AgUi;
 public sealed partial class AgUiClientTests
 {
     private const string ColleagueKey = "agui-colleague-key";
+    private const string SubmitterKey = "agui-submitter-key";
     private static readonly object BeforeSynthesis = new { max_steps = 2, approval = new { before_synthesis = true } };
 
     [Fact]
@@ -162,6 +163,40 @@ public sealed partial class AgUiClientTests
         var workflowId = second[0]["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
         using var client = app.CreateApiClient();
         Assert.Equal("deadline", Assert.Single((await client.ReadEventsAsync(workflowId)).OfType<ApprovalResolvedEvent>()).DecidedBy);
+    }
+
+    [Fact]
+    public async Task HttpAgentOfASubmitterWithoutTheApproveScopeGoesOnOnceAnApproverDecidedItsInterrupt()
+    {
+        // The submitter's front end holds the interrupt and must answer it to run the thread again; dismissing a request
+        // an approver has decided takes no decision, so it needs no felix.approve.
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["FELIX_API_KEY"] = Key,
+            ["Felix:Security:ApiKeys:0:Key"] = ColleagueKey,
+            ["Felix:Security:ApiKeys:0:Tenant"] = "default",
+            ["Felix:Security:ApiKeys:0:Name"] = "dana",
+            ["Felix:Security:ApiKeys:0:Scopes:0"] = "felix.approve",
+            ["Felix:Security:ApiKeys:1:Key"] = SubmitterKey,
+            ["Felix:Security:ApiKeys:1:Tenant"] = "default",
+            ["Felix:Security:ApiKeys:1:Name"] = "erin",
+        }, kestrel: true);
+
+        var output = await RunAsync(app, new
+        {
+            key = SubmitterKey, threadId = "thread-submitter", task = "Explain quantum computing", forwardedProps = BeforeSynthesis,
+            between = new { decide = new { key = ColleagueKey, decision = "reject", comment = "Not for publication." } },
+            resume = new { status = "cancelled" },
+        });
+
+        var (_, resumed) = Runs(output);
+        Assert.True(resumed["error"] is null, $"the run that dismisses the interrupt failed: {resumed["error"]}");
+        Assert.Empty(output["warnings"]!.AsArray());
+        var second = Events(resumed);
+        AgUiProtocolRules.AssertValidRun(second);
+        Assert.Equal(("RUN_FINISHED", "cancelled"), (AgUiProtocolRules.Type(second[^1]), second[^1]["outcome"]!["type"]!.GetValue<string>()));
+        Assert.Equal(("reject", "api-key:default:dana"),
+            (output["state"]!["approval"]!["decision"]!.GetValue<string>(), output["state"]!["approval"]!["decidedBy"]!.GetValue<string>()));
     }
 
     private static (JsonObject First, JsonObject Second) Runs(JsonObject output)

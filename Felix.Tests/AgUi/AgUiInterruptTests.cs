@@ -72,6 +72,30 @@ public sealed partial class AgUiInterruptTests
     }
 
     [Fact]
+    public async Task ADismissalWithoutTheApproveScopeIsRefusedWith403WhileTheInterruptIsOpenAndLetThroughOnceItIsDecided()
+    {
+        // A dismissal of an open interrupt rejects it: an approver's verdict, so the scope; of a decided one it decides nothing.
+        await using var app = CreateApp();
+        using var approver = app.CreateApiClient(ApproverKeyA);
+        using var reader = app.CreateApiClient(TenantApplication.KeyA);
+        var first = await (await reader.PostRunAsync("thread-dismiss", "run-1", Task, BeforeSynthesis)).ReadAllEventsAsync();
+        object[] dismiss = [new { interruptId = Interrupt(first)["id"]!.GetValue<string>(), status = "cancelled" }];
+
+        using (var open = await reader.PostRunAsync("thread-dismiss", "run-2", Task, resume: dismiss))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, open.StatusCode);
+        }
+
+        await AssertStillWaitsAsync(approver, first.WorkflowOf());
+        Assert.Equal(HttpStatusCode.OK, (await approver.DecideAsync(first.WorkflowOf(), "apr_synthesis_1", "approve")).StatusCode);
+        var after = await (await reader.PostRunAsync("thread-dismiss", "run-3", Task, resume: dismiss)).ReadAllEventsAsync();
+
+        AgUiProtocolRules.AssertValidRun(after.Select(f => f.Event).ToList());
+        Assert.Equal("success", after[^1].Event["outcome"]!["type"]!.GetValue<string>());
+        Assert.Equal("approve", Assert.Single((await approver.ListApprovalsAsync(first.WorkflowOf())).Approvals).Decision);
+    }
+
+    [Fact]
     public async Task AResumeOfAnInterruptDecidedElsewhereIsRefusedWith409AndOfAnUnknownOneWith422()
     {
         await using var app = CreateApp();
