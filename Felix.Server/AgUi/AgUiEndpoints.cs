@@ -83,7 +83,7 @@ internal static class AgUiEndpoints
                 detail: "The request body is not valid JSON for this endpoint.");
         }
 
-        if (AgUiResume.Any(input.Resume) && !FelixClaims.CanApprove(user))
+        if (AgUiResume.MayDecide(input.Resume) && !FelixClaims.CanApprove(user))
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: ApprovalsApi.Forbidden, detail: ApprovalsApi.ForbiddenDetail);
         }

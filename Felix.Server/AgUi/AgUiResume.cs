@@ -14,10 +14,11 @@ namespace Felix.Server.AgUi;
 /// <summary>
 /// A run's <c>resume</c> entries, each the answer to one interrupt (an approval), read as the approval decision it
 /// stands for: <c>status</c> <c>resolved</c> with <c>payload</c> <c>{"decision", "comment"}</c> as the REST route takes
-/// it, or <c>cancelled</c> (the user dismissed the interrupt), which rejects. The decisions are taken before the run's
-/// stream starts, with the REST route's rules: the <c>felix.approve</c> scope, within the tenant, first decision wins.
+/// it, or <c>cancelled</c> (the user dismissed the interrupt), which rejects an open interrupt and leaves one already
+/// closed as it is (<c>Dismissed</c>). The decisions are taken before the run's stream starts, with the REST route's
+/// rules: the <c>felix.approve</c> scope, within the tenant, first decision wins.
 /// </summary>
-internal sealed record AgUiResume(string InterruptId, string WorkflowId, string ApprovalId, string Decision, string? Comment)
+internal sealed record AgUiResume(string InterruptId, string WorkflowId, string ApprovalId, string Decision, string? Comment, bool Dismissed)
 {
     public const string Resolved = "resolved";
     public const string Cancelled = "cancelled";
@@ -32,8 +33,18 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     /// <summary>The longest workflow or approval id an interrupt id may name: the hub's limit on both.</summary>
     public const int MaxIdLength = 64;
 
-    /// <summary>Whether the body carries any resume entry, so the caller's scope is checked before anything else.</summary>
-    public static bool Any(JsonElement? resume) => resume is { ValueKind: JsonValueKind.Array } entries && entries.GetArrayLength() > 0;
+    /// <summary>The fields of a payload, the body of the REST route: both strings.</summary>
+    private static readonly string[] PayloadFields = ["decision", "comment"];
+
+    /// <summary>
+    /// Whether the body carries a resume entry that may take a decision, so the caller's scope is checked before anything
+    /// else. Dismissals (<c>cancelled</c>) alone are checked entry by entry (<see cref="AnswerAsync"/>): one of a request
+    /// already decided takes no decision, and the submitter's front end must send it to run its thread again.
+    /// </summary>
+    public static bool MayDecide(JsonElement? resume) =>
+        resume is { ValueKind: JsonValueKind.Array } entries
+        && entries.EnumerateArray().Any(e => !(e.ValueKind == JsonValueKind.Object && e.TryGetProperty("status", out var status)
+            && status.ValueKind == JsonValueKind.String && status.ValueEquals(Cancelled)));
 
     /// <summary>The entries, or none with the problems keyed <c>resume[i].field</c>.</summary>
     public static List<AgUiResume> Read(JsonElement? resume, IValidator<ApprovalDecision> validator, Dictionary<string, string[]> errors)
@@ -87,6 +98,20 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
             var decision = new ApprovalDecision { Decision = status == Cancelled ? ApprovalDecisions.Reject : null };
             if (entry.TryGetProperty("payload", out var payload) && payload.ValueKind == JsonValueKind.Object)
             {
+                // The REST route refuses such a body; read as absent, a rejection's reason would be lost without a word.
+                var wrongTypes = PayloadFields
+                    .Where(name => payload.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                    .ToList();
+                foreach (var name in wrongTypes)
+                {
+                    errors[$"{field}.payload.{name}"] = [$"{name} must be a string."];
+                }
+
+                if (wrongTypes.Count > 0)
+                {
+                    continue;
+                }
+
                 decision.Decision = status == Cancelled ? decision.Decision : Text(payload, "decision");
                 decision.Comment = Text(payload, "comment");
             }
@@ -97,7 +122,7 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
                 errors[name] = [.. errors.GetValueOrDefault(name, []), failure.ErrorMessage];
             }
 
-            answers.Add(new AgUiResume(id.GetString()!, workflowId, approvalId, decision.Decision ?? "", decision.Comment));
+            answers.Add(new AgUiResume(id.GetString()!, workflowId, approvalId, decision.Decision ?? "", decision.Comment, status == Cancelled));
         }
 
         return errors.Count > 0 ? [] : answers;
@@ -108,7 +133,8 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     /// checked against the workflows' records before any is taken, so a refused request decides nothing: unknown
     /// interrupts are a 422 naming each, then an interrupt that can no longer take its answer a 409. An entry that repeats
     /// the decision already taken by the same caller is an answer too: a client whose resumed run dropped sends its
-    /// answers again, since it still holds the interrupts. Only a decision taken by someone else between the check and
+    /// answers again, since it still holds the interrupts. So is a dismissal of an interrupt no longer open, which takes
+    /// nothing and needs no scope (a dismissal of an open one rejects: 403 without it). Only a decision taken by someone else between the check and
     /// this request's own conditional update can still refuse an entry after earlier ones were taken: its 409 lists
     /// those under <c>answered</c>.
     /// </summary>
@@ -117,6 +143,8 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     {
         var owner = FelixClaims.OwnerFilter(user);
         var decidedBy = FelixClaims.NameOf(user);
+        var canApprove = FelixClaims.CanApprove(user);
+        var forbidden = false;
         var workflows = new Dictionary<string, WorkflowRecord>(StringComparer.Ordinal);
         var unknown = new Dictionary<string, string[]>();
         ProblemHttpResult? conflict = null;
@@ -144,6 +172,17 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
             {
                 // Taken already, by this caller and as this entry says: nothing to take again.
             }
+            else if (IsDismissalOfClosed(check, answer))
+            {
+                // Decided by someone else, the deadline or a cancel: the dismissal lets the thread go on, and the run
+                // shows that decision. @ag-ui/client runs a thread again only with an answer for each interrupt it
+                // holds, and one past its expiresAt only as cancelled, so a 409 here would leave the thread stuck.
+            }
+            else if (!canApprove)
+            {
+                // A dismissal of an open request rejects it: an approver's verdict.
+                forbidden = true;
+            }
             else if (check != DecideResult.Decided)
             {
                 conflict ??= Refusal(check, answer, workflow, approval!, approvals, answered: []);
@@ -152,6 +191,11 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
             {
                 toTake.Add(answer);
             }
+        }
+
+        if (forbidden)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: ApprovalsApi.Forbidden, detail: ApprovalsApi.ForbiddenDetail);
         }
 
         if (unknown.Count > 0)
@@ -169,7 +213,8 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
         {
             var outcome = await approvals.DecideAsync(answer.WorkflowId, answer.ApprovalId, answer.Decision, answer.Comment, decidedBy, owner, cancellationToken);
             if (outcome.Result != DecideResult.Decided
-                && !(outcome.Result == DecideResult.AlreadyDecided && IsRepeat(outcome.Approval!, answer, decidedBy)))
+                && !(outcome.Result == DecideResult.AlreadyDecided && IsRepeat(outcome.Approval!, answer, decidedBy))
+                && !IsDismissalOfClosed(outcome.Result, answer))
             {
                 return outcome.Result == DecideResult.WorkflowNotFound
                     ? ApiProblems.WorkflowNotFound(answer.WorkflowId)
@@ -184,6 +229,10 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
 
     private static bool IsRepeat(ApprovalRecord won, AgUiResume answer, string decidedBy) =>
         won.Decision == answer.Decision && won.Comment == answer.Comment && won.DecidedBy == decidedBy;
+
+    /// <summary>A dismissal (<c>cancelled</c>) of an interrupt no longer open: nothing to decide, and no conflict.</summary>
+    private static bool IsDismissalOfClosed(DecideResult result, AgUiResume answer) =>
+        answer.Dismissed && result is DecideResult.AlreadyDecided or DecideResult.WorkflowFinished;
 
     /// <summary>The 409 for an entry that cannot be taken; <paramref name="answered"/>: the entries this request took before it.</summary>
     private static ProblemHttpResult Refusal(

@@ -8,6 +8,8 @@ namespace Felix.Tests.AgUi;
 /// <summary>Approvals as AG-UI interrupts, answered by the reference client's own resume entries.</summary>
 public sealed partial class AgUiClientTests
 {
+    private const string ColleagueKey = "agui-colleague-key";
+    private const string SubmitterKey = "agui-submitter-key";
     private static readonly object BeforeSynthesis = new { max_steps = 2, approval = new { before_synthesis = true } };
 
     [Fact]
@@ -93,6 +95,108 @@ public sealed partial class AgUiClientTests
         var workflowId = second[0]["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
         using var client = app.CreateApiClient();
         Assert.Equal(WorkflowStatuses.Cancelled, (await client.GetWorkflowAsync(workflowId)).Status);
+    }
+
+    [Fact]
+    public async Task HttpAgentThatDismissesAnInterruptAnotherClientDecidedGetsTheRunOfThatDecision()
+    {
+        // A front end whose interrupt someone else decided (REST, the hub) can only run the thread again with a resume
+        // entry for it: @ag-ui/client refuses a run that leaves a pending interrupt unanswered. Dismissing it must
+        // let the thread go on and show the winner's decision, or the thread is stuck for that front end.
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["FELIX_API_KEY"] = Key,
+            ["Felix:Security:ApiKeys:0:Key"] = ColleagueKey,
+            ["Felix:Security:ApiKeys:0:Tenant"] = "default",
+            ["Felix:Security:ApiKeys:0:Name"] = "dana",
+            ["Felix:Security:ApiKeys:0:Scopes:0"] = "felix.approve",
+        }, kestrel: true);
+
+        var output = await RunAsync(app, new
+        {
+            key = Key, threadId = "thread-decided-elsewhere", task = "Explain quantum computing", forwardedProps = BeforeSynthesis,
+            between = new { decide = new { key = ColleagueKey, decision = "approve" } },
+            resume = new { status = "cancelled" },
+        });
+
+        var (_, resumed) = Runs(output);
+        Assert.True(resumed["error"] is null, $"the run that dismisses the interrupt failed: {resumed["error"]}");
+        Assert.Empty(output["warnings"]!.AsArray());
+        Assert.Equal([200], output["decided"]!.AsArray().Select(s => s!.GetValue<int>()));
+        var second = Events(resumed);
+        AgUiProtocolRules.AssertValidRun(second);
+        Assert.Equal(("RUN_FINISHED", "success"), (AgUiProtocolRules.Type(second[^1]), second[^1]["outcome"]!["type"]!.GetValue<string>()));
+        Assert.Empty(resumed["pendingInterrupts"]!.AsArray());
+        Assert.Equal(("resolved", "approve", "api-key:default:dana"),
+            (output["state"]!["approval"]!["status"]!.GetValue<string>(), output["state"]!["approval"]!["decision"]!.GetValue<string>(),
+                output["state"]!["approval"]!["decidedBy"]!.GetValue<string>()));
+        var workflowId = second[0]["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+        using var client = app.CreateApiClient();
+        var resolved = Assert.Single((await client.ReadEventsAsync(workflowId)).OfType<ApprovalResolvedEvent>());
+        Assert.Equal(("approve", "api-key:default:dana"), (resolved.Decision, resolved.DecidedBy));
+        Assert.Equal(WorkflowStatuses.Completed, (await client.GetWorkflowAsync(workflowId)).Status);
+    }
+
+    [Fact]
+    public async Task HttpAgentThatCancelsAnExpiredInterruptAsTheProtocolAsksGetsTheRunOfTheDeadlineDecision()
+    {
+        // @ag-ui/client refuses to answer an interrupt past its expiresAt other than with status cancelled ("Cancel it to
+        // continue the thread"); by then the deadline has decided the approval.
+        await using var app = new FelixApplication(new Dictionary<string, string?> { ["FELIX_API_KEY"] = Key }, kestrel: true);
+
+        var output = await RunAsync(app, new
+        {
+            key = Key, threadId = "thread-expired", task = "Explain quantum computing",
+            forwardedProps = new { max_steps = 2, approval = new { before_synthesis = true, timeout_seconds = 1, on_timeout = "approve" } },
+            between = new { awaitDecision = true },
+            resume = new { status = "cancelled" },
+        });
+
+        var (_, resumed) = Runs(output);
+        Assert.True(resumed["error"] is null, $"the run that dismisses the interrupt failed: {resumed["error"]}");
+        Assert.Empty(output["warnings"]!.AsArray());
+        var second = Events(resumed);
+        AgUiProtocolRules.AssertValidRun(second);
+        Assert.Equal(("RUN_FINISHED", "success"), (AgUiProtocolRules.Type(second[^1]), second[^1]["outcome"]!["type"]!.GetValue<string>()));
+        Assert.Equal(("approve", "deadline"),
+            (output["state"]!["approval"]!["decision"]!.GetValue<string>(), output["state"]!["approval"]!["decidedBy"]!.GetValue<string>()));
+        var workflowId = second[0]["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
+        using var client = app.CreateApiClient();
+        Assert.Equal("deadline", Assert.Single((await client.ReadEventsAsync(workflowId)).OfType<ApprovalResolvedEvent>()).DecidedBy);
+    }
+
+    [Fact]
+    public async Task HttpAgentOfASubmitterWithoutTheApproveScopeGoesOnOnceAnApproverDecidedItsInterrupt()
+    {
+        // The submitter's front end holds the interrupt and must answer it to run the thread again; dismissing a request
+        // an approver has decided takes no decision, so it needs no felix.approve.
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["FELIX_API_KEY"] = Key,
+            ["Felix:Security:ApiKeys:0:Key"] = ColleagueKey,
+            ["Felix:Security:ApiKeys:0:Tenant"] = "default",
+            ["Felix:Security:ApiKeys:0:Name"] = "dana",
+            ["Felix:Security:ApiKeys:0:Scopes:0"] = "felix.approve",
+            ["Felix:Security:ApiKeys:1:Key"] = SubmitterKey,
+            ["Felix:Security:ApiKeys:1:Tenant"] = "default",
+            ["Felix:Security:ApiKeys:1:Name"] = "erin",
+        }, kestrel: true);
+
+        var output = await RunAsync(app, new
+        {
+            key = SubmitterKey, threadId = "thread-submitter", task = "Explain quantum computing", forwardedProps = BeforeSynthesis,
+            between = new { decide = new { key = ColleagueKey, decision = "reject", comment = "Not for publication." } },
+            resume = new { status = "cancelled" },
+        });
+
+        var (_, resumed) = Runs(output);
+        Assert.True(resumed["error"] is null, $"the run that dismisses the interrupt failed: {resumed["error"]}");
+        Assert.Empty(output["warnings"]!.AsArray());
+        var second = Events(resumed);
+        AgUiProtocolRules.AssertValidRun(second);
+        Assert.Equal(("RUN_FINISHED", "cancelled"), (AgUiProtocolRules.Type(second[^1]), second[^1]["outcome"]!["type"]!.GetValue<string>()));
+        Assert.Equal(("reject", "api-key:default:dana"),
+            (output["state"]!["approval"]!["decision"]!.GetValue<string>(), output["state"]!["approval"]!["decidedBy"]!.GetValue<string>()));
     }
 
     private static (JsonObject First, JsonObject Second) Runs(JsonObject output)

@@ -68,7 +68,7 @@ public sealed partial class AgUiInterruptTests
             earlierMessages: [new { id = "m1", role = "user", content = Task }], resume:
             [
                 new { interruptId = Interrupt(later)["id"]!.GetValue<string>(), status = "resolved", payload = new { decision = "approve" } },
-                new { interruptId = Interrupt(earlier)["id"]!.GetValue<string>(), status = "cancelled" },
+                new { interruptId = Interrupt(earlier)["id"]!.GetValue<string>(), status = "resolved", payload = new { decision = "reject" } },
             ]);
 
         Assert.Equal(HttpStatusCode.Conflict, stale.StatusCode);
@@ -103,6 +103,25 @@ public sealed partial class AgUiInterruptTests
         var conflict = JsonNode.Parse(await late.Content.ReadAsStringAsync())!;
         Assert.Equal(("Approval already decided", "withdrawn", "erin"),
             (conflict["title"]!.GetValue<string>(), conflict["decision"]!.GetValue<string>(), conflict["decided_by"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task AResumePayloadWithACommentThatIsNotAStringIsRefusedWith422AndDecidesNothing()
+    {
+        // The payload is the REST route's body, which refuses such a comment; read as no comment, the rejection went
+        // through with the reason lost.
+        await using var app = CreateApp();
+        using var approver = app.CreateApiClient(ApproverKeyA);
+        var first = await (await approver.PostRunAsync("thread-comment-type", "run-1", Task, BeforeSynthesis)).ReadAllEventsAsync();
+        var interruptId = Interrupt(first)["id"]!.GetValue<string>();
+
+        using var wrong = await approver.PostRunAsync("thread-comment-type", "run-2", Task,
+            resume: [new { interruptId, status = "resolved", payload = new { decision = "reject", comment = new[] { "Not for publication." } } }]);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, wrong.StatusCode);
+        var problem = JsonNode.Parse(await wrong.Content.ReadAsStringAsync())!;
+        Assert.Equal("comment must be a string.", problem["errors"]!["resume[0].payload.comment"]![0]!.GetValue<string>());
+        await AssertStillWaitsAsync(approver, first.WorkflowOf());
     }
 
     private static async Task AssertStillWaitsAsync(HttpClient client, string workflowId)

@@ -72,6 +72,30 @@ public sealed partial class AgUiInterruptTests
     }
 
     [Fact]
+    public async Task ADismissalWithoutTheApproveScopeIsRefusedWith403WhileTheInterruptIsOpenAndLetThroughOnceItIsDecided()
+    {
+        // A dismissal of an open interrupt rejects it: an approver's verdict, so the scope; of a decided one it decides nothing.
+        await using var app = CreateApp();
+        using var approver = app.CreateApiClient(ApproverKeyA);
+        using var reader = app.CreateApiClient(TenantApplication.KeyA);
+        var first = await (await reader.PostRunAsync("thread-dismiss", "run-1", Task, BeforeSynthesis)).ReadAllEventsAsync();
+        object[] dismiss = [new { interruptId = Interrupt(first)["id"]!.GetValue<string>(), status = "cancelled" }];
+
+        using (var open = await reader.PostRunAsync("thread-dismiss", "run-2", Task, resume: dismiss))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, open.StatusCode);
+        }
+
+        await AssertStillWaitsAsync(approver, first.WorkflowOf());
+        Assert.Equal(HttpStatusCode.OK, (await approver.DecideAsync(first.WorkflowOf(), "apr_synthesis_1", "approve")).StatusCode);
+        var after = await (await reader.PostRunAsync("thread-dismiss", "run-3", Task, resume: dismiss)).ReadAllEventsAsync();
+
+        AgUiProtocolRules.AssertValidRun(after.Select(f => f.Event).ToList());
+        Assert.Equal("success", after[^1].Event["outcome"]!["type"]!.GetValue<string>());
+        Assert.Equal("approve", Assert.Single((await approver.ListApprovalsAsync(first.WorkflowOf())).Approvals).Decision);
+    }
+
+    [Fact]
     public async Task AResumeOfAnInterruptDecidedElsewhereIsRefusedWith409AndOfAnUnknownOneWith422()
     {
         await using var app = CreateApp();
@@ -82,8 +106,9 @@ public sealed partial class AgUiInterruptTests
         var decided = await approver.DecideAsync(workflowId, "apr_synthesis_1", "approve");
         Assert.Equal(HttpStatusCode.OK, decided.StatusCode);
 
+        // A different answer conflicts; a dismissal (cancelled) would be let through (AgUiClientTests.HttpAgentThatDismisses...).
         using var stale = await approver.PostRunAsync("thread-stale", "run-2", Task,
-            resume: [new { interruptId, status = "cancelled" }]);
+            resume: [new { interruptId, status = "resolved", payload = new { decision = "reject" } }]);
         using var unknown = await approver.PostRunAsync("thread-stale", "run-2", Task,
             resume: [new { interruptId = $"{workflowId}.apr_missing", status = "resolved", payload = new { decision = "approve" } }]);
         // The same answer from the same caller is a retry (its resumed run dropped): it gets the rest of the run.

@@ -23,6 +23,8 @@ const agent = new HttpAgent({
 // a lost connection) and then runs again on the same thread with the messages it holds: the run resumes.
 // With resume ({status, payload}), the first run ends with interrupts (approvals) and the second answers every interrupt
 // the client holds with that status and payload, built by the client's own buildResumeArray.
+// With between, something happens to those interrupts before the second run, outside this client: decide ({key,
+// decision}) has another client decide each over REST; awaitDecision waits until each is decided (its deadline).
 const runs = [];
 const output = { runs, warnings };
 const deadline = setTimeout(() => agent.abortRun(), 60_000);
@@ -37,6 +39,7 @@ for (const runId of options.dropAfterTexts || options.resume ? ["run-1", "run-2"
   // still lets the chunks of the same network read arrive, and the second run goes on.
   let dropped;
   const abandoned = new Promise((resolve) => { dropped = () => setTimeout(() => resolve({ result: undefined, abandoned: true }), 2000); });
+  if (runId === "run-2" && options.between) await between(options.between);
   const resume = runId === "run-2" && options.resume
     ? buildResumeArray(agent.pendingInterrupts, Object.fromEntries(agent.pendingInterrupts.map((i) => [i.id, options.resume])))
     : undefined;
@@ -60,6 +63,28 @@ for (const runId of options.dropAfterTexts || options.resume ? ["run-1", "run-2"
   }
   run.resume = resume ?? null;
   run.pendingInterrupts = structuredClone(agent.pendingInterrupts);
+}
+
+async function between({ decide, awaitDecision }) {
+  for (const { id } of agent.pendingInterrupts) {
+    const [workflowId, approvalId] = id.split(".");
+    const route = new URL(`api/v1/workflows/${workflowId}/approvals`, baseUrl);
+    if (decide) {
+      const res = await fetch(`${route}/${approvalId}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${decide.key}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ decision: decide.decision, comment: decide.comment }),
+      });
+      output.decided = [...(output.decided ?? []), res.status];
+    }
+    // A request that is never decided keeps this waiting until the test gives up on the script (its timeout).
+    while (awaitDecision) {
+      const res = await fetch(route, { headers: { Authorization: `Bearer ${options.key}` } });
+      const approval = (await res.json()).approvals?.find((a) => a.approval_id === approvalId);
+      if (approval?.status !== "pending") break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 // One run: its events, result and error at the top level.
