@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Felix.Server.Platform;
 
 namespace Felix.Server.Agents;
 
@@ -23,6 +24,7 @@ public sealed class LlmOptions : IValidatableObject
     public string? ApiKey { get; set; }
 
     /// <summary>Limit on one model call, streaming included; retried on timeout.</summary>
+    [Duration("00:00:00.010", Maximum = "1.00:00:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
     /// <summary>Attempts after the first for transient failures.</summary>
@@ -30,9 +32,11 @@ public sealed class LlmOptions : IValidatableObject
     public int MaxRetries { get; set; } = 2;
 
     /// <summary>Pace of the offline model: the delay between two tokens it writes.</summary>
+    [Duration("00:00:00")]
     public TimeSpan OfflineTokenDelay { get; set; } = TimeSpan.FromMilliseconds(12);
 
     /// <summary>Token deltas published within this window of each other are sent as one event.</summary>
+    [Duration("00:00:00")]
     public TimeSpan DeltaCoalesceWindow { get; set; } = TimeSpan.FromMilliseconds(5);
 
     public bool IsOffline => string.Equals(Provider, OfflineProvider, StringComparison.OrdinalIgnoreCase);

@@ -1,4 +1,5 @@
 using Felix.Contracts;
+using Felix.Server.Platform;
 using Felix.Server.Workflows;
 using Microsoft.Extensions.Options;
 
@@ -18,6 +19,8 @@ internal sealed partial class ApprovalDeadlineService(
     private const int PageSize = 100;
     private const string TimedOutComment = "No decision before the deadline.";
 
+    private readonly FailureSpell _checkFaults = new();
+
     /// <summary>Requests waiting for a decision, as of the last look.</summary>
     public int Waiting { get; private set; }
 
@@ -30,10 +33,21 @@ internal sealed partial class ApprovalDeadlineService(
                 try
                 {
                     await SettleExpiredAsync(stoppingToken);
+                    if (_checkFaults.Ends())
+                    {
+                        LogCheckRecovered(logger);
+                    }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    LogCheckFailed(logger, ex);
+                    if (_checkFaults.Begins())
+                    {
+                        LogCheckFailed(logger, ex);
+                    }
+                    else
+                    {
+                        LogCheckStillFailing(logger, ex.GetType().Name);
+                    }
                 }
 
                 await Task.Delay(options.Value.DeadlineCheckInterval, time, stoppingToken);
@@ -76,6 +90,12 @@ internal sealed partial class ApprovalDeadlineService(
     [LoggerMessage(EventId = 8301, Level = LogLevel.Information, Message = "Approval {ApprovalId} of workflow {WorkflowId} expired: {Outcome} by default")]
     private static partial void LogExpired(ILogger logger, string workflowId, string approvalId, string outcome);
 
-    [LoggerMessage(EventId = 8302, Level = LogLevel.Warning, Message = "Looking for expired approvals failed; trying again at the next interval")]
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Debug, Message = "Looking for expired approvals still fails ({Fault})")]
+    private static partial void LogCheckStillFailing(ILogger logger, string fault);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "Looking for expired approvals works again")]
+    private static partial void LogCheckRecovered(ILogger logger);
+
+    [LoggerMessage(EventId = 8302, Level = LogLevel.Warning, Message = "Looking for expired approvals failed; trying again every interval (repeats at Debug until it works)")]
     private static partial void LogCheckFailed(ILogger logger, Exception exception);
 }

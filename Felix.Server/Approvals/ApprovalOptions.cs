@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Felix.Contracts;
 using Felix.Server.Agents;
+using Felix.Server.Platform;
 
 namespace Felix.Server.Approvals;
 
@@ -48,6 +49,7 @@ public sealed class ApprovalOptions : IValidatableObject
     /// How often each node looks for requests past their deadline. A request is settled at most this long after it
     /// expires; every node looks, and exactly one decision wins.
     /// </summary>
+    [Duration("00:00:00.001")]
     public TimeSpan DeadlineCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -55,11 +57,6 @@ public sealed class ApprovalOptions : IValidatableObject
         if (OnTimeout is not (ApprovalDecisions.Approve or ApprovalDecisions.Reject))
         {
             yield return new ValidationResult("must be approve or reject.", [nameof(OnTimeout)]);
-        }
-
-        if (DeadlineCheckInterval <= TimeSpan.Zero)
-        {
-            yield return new ValidationResult("must be positive.", [nameof(DeadlineCheckInterval)]);
         }
 
         // A role no agent has never waits: a misspelt one would let every output through unreviewed.

@@ -30,12 +30,7 @@ internal static partial class CompatEndpoints
 
     public static IServiceCollection AddCompat(this IServiceCollection services)
     {
-        services.AddOptions<CompatOptions>().BindConfiguration(CompatOptions.SectionName).ValidateSettings(CompatOptions.SectionName)
-            .Validate(o => o.SendTimeout >= TimeSpan.FromMilliseconds(10) || o.SendTimeout == Timeout.InfiniteTimeSpan,
-                "Felix:Compat:SendTimeout must be at least 10 ms, or -00:00:00.001 for none.")
-            .Validate(o => o.CloseTimeout >= TimeSpan.Zero || o.CloseTimeout == Timeout.InfiniteTimeSpan,
-                "Felix:Compat:CloseTimeout must be 0 or more, or -00:00:00.001 to wait for every client's close reply.")
-            .ValidateOnStart();
+        services.AddOptions<CompatOptions>().BindConfiguration(CompatOptions.SectionName).ValidateSettings(CompatOptions.SectionName).ValidateOnStart();
         services.AddSingleton<CompatConnections>();
         services.AddSingleton<CompatSendWatchdog>();
         services.AddSingleton<CompatWorkflowStream>();

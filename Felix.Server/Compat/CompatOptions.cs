@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Felix.Server.Platform;
 
 namespace Felix.Server.Compat;
 
@@ -18,12 +19,14 @@ public sealed class CompatOptions
     public int MaxClientMessageBytes { get; set; } = DefaultMaxClientMessageBytes;
 
     /// <summary>A single send that takes longer than this means the peer stopped reading: the connection is dropped.</summary>
+    [Duration("00:00:00.010", InfiniteAllowed = true)]
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How long the server waits for a client's close reply after its own close frame. A client that reads slowly is
     /// still working through the frames sent before the close; cutting it off early would reset what it has yet to read.
     /// </summary>
+    [Duration("00:00:00", InfiniteAllowed = true)]
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(DefaultCloseTimeoutSeconds);
 
     /// <summary>A client reading a default run's documented frames at one per second finishes well within this.</summary>

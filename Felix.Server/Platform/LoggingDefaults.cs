@@ -21,6 +21,9 @@ internal static class LoggingDefaults
         // Error for an Unhealthy one (Redis down, a full disk), which is expected operations. /health reports each entry,
         // and Observability/ReadinessLog logs readiness once when it turns Unhealthy and once when it recovers.
         ["Logging:LogLevel:Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService"] = "Critical",
+        // Every refused token at Information, one of its lines with the token validator's whole stack: a client's mistake.
+        // Security/SecurityExtensions logs it once instead, at Debug, with the reason and no stack.
+        ["Logging:LogLevel:Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerHandler"] = "Warning",
     };
 
     public static WebApplicationBuilder AddLoggingDefaults(this WebApplicationBuilder builder)

@@ -28,9 +28,17 @@ internal static class SettingsValidation
             }
 
             var results = new List<ValidationResult>();
-            if (Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
+            var context = new ValidationContext(options);
+            if (Validator.TryValidateObject(options, context, results, validateAllProperties: true))
             {
                 return ValidateOptionsResult.Success;
+            }
+
+            // The validator asks an IValidatableObject only once every property passed (then its problems are here
+            // already): an operator should read every problem of one start, not one more after each fix.
+            if (options is IValidatableObject self)
+            {
+                results.AddRange(self.Validate(context).Where(more => !results.Any(r => r.ErrorMessage == more.ErrorMessage)).ToList());
             }
 
             return ValidateOptionsResult.Fail(results.Select(Describe));

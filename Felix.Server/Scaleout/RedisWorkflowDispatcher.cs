@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Felix.Server.Platform;
 using Felix.Server.Workflows;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -22,6 +23,7 @@ internal sealed partial class RedisWorkflowDispatcher(
     ILogger<RedisWorkflowDispatcher> logger) : BackgroundService, IWorkflowDispatcher
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _cancels = new(StringComparer.Ordinal);
+    private readonly FailureSpell _queueFaults = new();
     private bool _subscribed;
 
     public async ValueTask DispatchAsync(string workflowId, string tenant, CancellationToken cancellationToken = default)
@@ -128,11 +130,21 @@ internal sealed partial class RedisWorkflowDispatcher(
                         _subscribed = true;
                     }
 
-                    await TakeWorkAsync();
+                    if (await TakeWorkAsync() && _queueFaults.Ends())
+                    {
+                        LogQueueAvailable(logger);
+                    }
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {
-                    LogQueueUnavailable(logger, ex);
+                    if (_queueFaults.Begins())
+                    {
+                        LogQueueUnavailable(logger, ex);
+                    }
+                    else
+                    {
+                        LogQueueStillUnavailable(logger, ex.GetType().Name);
+                    }
                 }
 
                 await signals.WaitForWorkAsync(poll, stoppingToken);
@@ -143,9 +155,13 @@ internal sealed partial class RedisWorkflowDispatcher(
         }
     }
 
-    /// <summary>Takes workflows from the shared queue while this node's engine has free slots.</summary>
-    private async Task TakeWorkAsync()
+    /// <summary>
+    /// Takes workflows from the shared queue while this node's engine has free slots. True when Redis answered (false
+    /// when there was no free slot to ask for, which says nothing about Redis).
+    /// </summary>
+    private async Task<bool> TakeWorkAsync()
     {
+        var answered = false;
         while (!engine.IsStopping && engine.ActiveCount + queue.Count < workflowOptions.Value.MaxConcurrent && queue.TryReserve(WorkflowQueue.SharedQueueTenant))
         {
             RedisResult taken;
@@ -160,16 +176,19 @@ internal sealed partial class RedisWorkflowDispatcher(
                 throw;
             }
 
+            answered = true;
             if (taken.IsNull)
             {
                 queue.Release(WorkflowQueue.SharedQueueTenant);
-                return;
+                return answered;
             }
 
             var workflowId = (string)taken!;
             LogTaken(logger, workflowId, redis.NodeId);
             queue.Enqueue(WorkflowQueue.SharedQueueTenant, workflowId);
         }
+
+        return answered;
     }
 
     private async Task OnCancelAsync(ChannelMessage message)
@@ -194,8 +213,14 @@ internal sealed partial class RedisWorkflowDispatcher(
     [LoggerMessage(EventId = 7201, Level = LogLevel.Debug, Message = "Workflow {WorkflowId} taken from the shared queue by node {NodeId}")]
     private static partial void LogTaken(ILogger logger, string workflowId, string nodeId);
 
-    [LoggerMessage(EventId = 7202, Level = LogLevel.Warning, Message = "The shared work queue is unreachable")]
+    [LoggerMessage(EventId = 7202, Level = LogLevel.Warning, Message = "The shared work queue is unreachable; trying again every poll interval (repeats at Debug until it answers)")]
     private static partial void LogQueueUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Debug, Message = "The shared work queue is still unreachable ({Fault})")]
+    private static partial void LogQueueStillUnavailable(ILogger logger, string fault);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "The shared work queue answers again")]
+    private static partial void LogQueueAvailable(ILogger logger);
 
     [LoggerMessage(EventId = 7203, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} on node {NodeId} did not confirm its cancel in time")]
     private static partial void LogRemoteCancelSlow(ILogger logger, string workflowId, string nodeId);

@@ -23,8 +23,6 @@ internal static class ScaleoutExtensions
             .BindConfiguration(ScaleoutOptions.SectionName)
             .Configure(o => o.Configuration = redisConfiguration)
             .ValidateSettings(ScaleoutOptions.SectionName)
-            .Validate(o => o.NodeLease >= TimeSpan.FromSeconds(1), "Felix:Redis:NodeLease must be at least one second.")
-            .Validate(o => o.QueuePollInterval > TimeSpan.Zero, "Felix:Redis:QueuePollInterval must be positive.")
             .ValidateOnStart();
 
         services.AddSingleton<RedisConnection>();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Felix.Server.Platform;
 
 namespace Felix.Server.Scaleout;
 
@@ -28,8 +29,10 @@ public sealed class ScaleoutOptions
     public string KeyPrefix { get; set; } = DefaultKeyPrefix;
 
     /// <summary>See <see cref="DefaultNodeLeaseSeconds"/>. Heartbeats renew the lease three times per lease period.</summary>
+    [Duration("00:00:01")]
     public TimeSpan NodeLease { get; set; } = TimeSpan.FromSeconds(DefaultNodeLeaseSeconds);
 
+    [Duration("00:00:00.001")]
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(DefaultQueuePollMilliseconds);
 
     /// <summary>A name for this node in logs and in <c>workflow_error</c> messages; a random one when unset.</summary>

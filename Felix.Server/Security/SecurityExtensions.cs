@@ -39,6 +39,14 @@ internal static partial class SecurityExtensions
             })
             .AddJwtBearer(JwtSchemeName, options => options.Events = new JwtBearerEvents
             {
+                // A refused token is the client's mistake: one line with the validator's reason (its PII hidden), no stack.
+                // The handler's own lines, one with the validator's stack, are lowered in Platform/LoggingDefaults.
+                OnAuthenticationFailed = context =>
+                {
+                    var logger = context.HttpContext.RequestServices.GetRequiredService<ILogger<ApiKeyAuthenticationHandler>>();
+                    LogTokenRefused(logger, context.Exception.GetType().Name, LogText.Escape(context.Exception.Message));
+                    return Task.CompletedTask;
+                },
                 // Browsers cannot set headers on WebSockets and SSE: take the token from the query there.
                 OnMessageReceived = context =>
                 {
@@ -53,7 +61,9 @@ internal static partial class SecurityExtensions
                     {
                         // Without a tenant every such user would share one, and see each other's workflows; with two, the
                         // token does not say which.
-                        context.Fail($"The token must have exactly one '{settings.TenantClaim}' claim.");
+                        var failure = $"The token must have exactly one '{settings.TenantClaim}' claim.";
+                        context.Fail(failure);
+                        LogTokenRefused(context.HttpContext.RequestServices.GetRequiredService<ILogger<ApiKeyAuthenticationHandler>>(), "tenant", failure);
                         return Task.CompletedTask;
                     }
 
@@ -138,6 +148,9 @@ internal static partial class SecurityExtensions
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "No API key is configured: the server is open to anyone. Set {Variable} or Felix:Security:ApiKeys.")]
     private static partial void LogOpen(ILogger logger, string variable);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Debug, Message = "Bearer token refused ({Reason}): {Detail}")]
+    private static partial void LogTokenRefused(ILogger logger, string reason, string detail);
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Information, Message = "Auth: {KeyCount} API key(s); JWT: {Jwt} (tenant claim '{TenantClaim}')")]
     private static partial void LogAuth(ILogger logger, int keyCount, string jwt, string tenantClaim);

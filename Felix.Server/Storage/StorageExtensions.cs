@@ -68,8 +68,6 @@ internal static class StorageExtensions
         services.AddOptions<StorageOptions>()
             .BindConfiguration(StorageOptions.SectionName)
             .ValidateSettings(StorageOptions.SectionName)
-            .Validate(o => o.MaxFinishedAge > TimeSpan.Zero, "Felix:Storage:MaxFinishedAge must be positive.")
-            .Validate(o => o.RetentionInterval > TimeSpan.Zero, "Felix:Storage:RetentionInterval must be positive.")
             .ValidateOnStart();
         return services;
     }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Felix.Server.Platform;
 
 namespace Felix.Server.Storage;
 
@@ -43,9 +44,11 @@ public sealed class StorageOptions
     public int MaxBatchSize { get; set; } = DefaultMaxBatchSize;
 
     /// <summary>Finished (completed, failed, cancelled) workflows older than this are deleted with their history.</summary>
+    [Duration("00:00:00.001", Maximum = "36500.00:00:00")]
     public TimeSpan MaxFinishedAge { get; set; } = TimeSpan.FromDays(DefaultMaxFinishedAgeDays);
 
     /// <summary>How often the retention sweep runs.</summary>
+    [Duration("00:00:00.001")]
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
 }
 

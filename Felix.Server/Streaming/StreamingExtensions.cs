@@ -13,8 +13,6 @@ internal static class StreamingExtensions
         services.AddOptions<StreamingOptions>()
             .BindConfiguration(StreamingOptions.SectionName)
             .ValidateSettings(StreamingOptions.SectionName)
-            .Validate(o => o.SlowConsumerTimeout > TimeSpan.Zero || o.SlowConsumerTimeout == Timeout.InfiniteTimeSpan,
-                "Felix:Streaming:SlowConsumerTimeout must be positive, or -00:00:00.001 for none.")
             .ValidateOnStart();
         services.AddSingleton<LocalFanout>();
         services.AddSingleton<EventPublisher>();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Felix.Server.Platform;
 
 namespace Felix.Server.Streaming;
 
@@ -17,11 +18,13 @@ public sealed class StreamingOptions
     public const int DefaultMaxEventsPerWorkflow = 10_000;
 
     /// <summary>JSON ping interval on the raw WebSocket endpoints.</summary>
+    [Duration("00:00:00", InfiniteAllowed = true)]
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(DefaultPingIntervalSeconds);
 
     /// <summary>
     /// A raw WebSocket peer that answers no protocol-level ping within this long is considered dead and closed.
     /// </summary>
+    [Duration("00:00:00", InfiniteAllowed = true)]
     public TimeSpan DeadConnectionTimeout { get; set; } = TimeSpan.FromSeconds(DefaultPingIntervalSeconds * 2);
 
     /// <summary>Events queued for one connection before it counts as a slow consumer and is disconnected.</summary>
@@ -32,6 +35,7 @@ public sealed class StreamingOptions
     /// A hub client whose connection cannot take an event for this long is disconnected (it may reconnect and resume), so
     /// it never grows server memory without bound.
     /// </summary>
+    [Duration("00:00:00.001", InfiniteAllowed = true)]
     public TimeSpan SlowConsumerTimeout { get; set; } = TimeSpan.FromSeconds(DefaultSlowConsumerTimeoutSeconds);
 
     /// <summary>Long enough for a client on a poor mobile link; short enough that a stalled one is gone quickly.</summary>

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Felix.Server.Platform;
 
 namespace Felix.Server.Workflows;
 
@@ -58,18 +59,21 @@ public sealed class WorkflowOptions
     /// How long a run that cannot write (disk full, database gone, Redis unreachable) waits for storage to come back
     /// before the workflow fails.
     /// </summary>
+    [Duration("00:00:00")]
     public TimeSpan StorageOutageLimit { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Two crashes in one run still finish (graceful restarts do not count); a workflow that kills its runner is stopped on the third.</summary>
     public const int DefaultMaxAttempts = 3;
 
     /// <summary>How long <c>DELETE</c> waits for a running workflow's work to stop before it answers.</summary>
+    [Duration("00:00:00")]
     public TimeSpan CancelWait { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// On shutdown, running workflows get this long to finish; then they are interrupted (failed with a
     /// <c>workflow_error</c>). The host's shutdown timeout is raised to cover it.
     /// </summary>
+    [Duration("00:00:00")]
     public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(DefaultShutdownGraceSeconds);
 
     /// <summary>

@@ -11,7 +11,6 @@ internal static class WorkflowsExtensions
     public static IServiceCollection AddWorkflows(this IServiceCollection services)
     {
         services.AddOptions<WorkflowOptions>().BindConfiguration(WorkflowOptions.SectionName).ValidateSettings(WorkflowOptions.SectionName)
-            .Validate(o => o.ShutdownGracePeriod >= TimeSpan.Zero, "Felix:Workflows:ShutdownGracePeriod must not be negative.")
             .Validate(o => o.EffectiveQueueReserve < o.QueueCapacity || o.QueueCapacity == 1,
                 "Felix:Workflows:QueueReserve must be less than Felix:Workflows:QueueCapacity.")
             .ValidateOnStart();

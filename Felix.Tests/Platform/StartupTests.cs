@@ -41,6 +41,34 @@ public sealed class StartupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ANegativeOrTooLongDurationStopsTheServerWithOneLineNamingEachPath()
+    {
+        // Each of these started, then failed later: raw WebSocket connects (negative ping), DELETE (negative cancel
+        // wait) and model calls answered 500s, and a retention interval past a timer's range stopped the host with a stack.
+        var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(
+            ("Felix:Streaming:PingInterval", "-00:00:05"),
+            ("Felix:Workflows:CancelWait", "-00:00:05"),
+            ("Felix:Storage:RetentionInterval", "60.00:00:00"),
+            ("Felix:Approvals:DeadlineCheckInterval", "60.00:00:00"),
+            ("Felix:Llm:RequestTimeout", "2.00:00:00"),
+            ("Felix:Llm:Provider", "Nope")));
+
+        Assert.Equal(1, result.ExitCode);
+        var lines = result.Lines.Where(l => l.Length > 0).ToList();
+        Assert.Equal(6, lines.Count);
+        Assert.Contains(lines, l => l.Contains("Felix:Streaming:PingInterval: must be from 00:00:00 to 49.00:00:00, or -00:00:00.001 for none, not -00:00:05.", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Felix:Workflows:CancelWait: must be from 00:00:00 to 49.00:00:00, not -00:00:05.", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Felix:Storage:RetentionInterval: must be from 00:00:00.001 to 49.00:00:00, not 60.00:00:00.", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Felix:Approvals:DeadlineCheckInterval: must be from 00:00:00.001 to 49.00:00:00, not 60.00:00:00.", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("Felix:Llm:RequestTimeout: must be from 00:00:00.010 to 1.00:00:00, not 2.00:00:00.", StringComparison.Ordinal));
+        // A property's problem does not hide the section's other checks until the next start.
+        Assert.Contains(lines, l => l.Contains("Felix:Llm:Provider must be 'Offline' or 'OpenAI', not 'Nope'.", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.Contains("crit: ", l, StringComparison.Ordinal));
+        Assert.Equal("", result.Stderr);
+        Assert.False(File.Exists(_files.File));
+    }
+
+    [Fact]
     public async Task AnInvalidModelEndpointOrTokenSettingStopsTheServerWithOneLineNamingEachPath()
     {
         var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(

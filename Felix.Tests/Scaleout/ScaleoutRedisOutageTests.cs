@@ -61,6 +61,39 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         Assert.Equal(WorkflowStatuses.Completed, (await client.WaitForTerminalAsync(after, Poll.DefaultLimit)).Status);
     }
 
+    [Fact]
+    public async Task ALoopThatPollsRedisLogsAnOutageOnceAsItBeginsAndOnceAsItEndsNotAtEveryBeat()
+    {
+        var logs = new LogCapture();
+        var node = _cluster.StartNode("a", settings: new Dictionary<string, string?>
+        {
+            ["Felix:Redis:QueuePollInterval"] = "00:00:00.020",
+            ["Felix:Approvals:DeadlineCheckInterval"] = "00:00:00.020",
+            ["Logging:LogLevel:Felix.Server"] = "Debug",
+        }, services: services => services.AddSingleton<ILoggerProvider>(logs));
+        using var client = node.CreateApiClient();
+        await client.WaitUntilReadyAsync();
+
+        await redis.StopAsync();
+        // Several beats of both loops meet the outage. Each wrote a Warning with the exception's stack per beat.
+        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Count(e => e.EventId == 1005) >= 5 && logs.Entries.Count(e => e.EventId == 1007) >= 5),
+            "both loops to retry several times");
+        await redis.StartAsync();
+        await client.WaitUntilReadyAsync();
+        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 1006) && logs.Entries.Any(e => e.EventId == 1008)),
+            "both loops to log that they work again");
+
+        Assert.Single(logs.Entries, e => e.EventId == 7202 && e.Level == LogLevel.Warning && e.Exception is not null);
+        Assert.Single(logs.Entries, e => e.EventId == 8302 && e.Level == LogLevel.Warning && e.Exception is not null);
+        Assert.All(logs.Entries.Where(e => e.EventId is 1005 or 1007), e =>
+        {
+            Assert.Equal(LogLevel.Debug, e.Level);
+            Assert.Null(e.Exception);
+        });
+        Assert.Single(logs.Entries, e => e.EventId == 1006 && e.Level == LogLevel.Information);
+        Assert.Single(logs.Entries, e => e.EventId == 1008 && e.Level == LogLevel.Information);
+    }
+
     [Theory]
     [InlineData("json")]
     [InlineData("messagepack")]

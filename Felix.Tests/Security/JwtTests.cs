@@ -10,6 +10,7 @@ using Felix.Server.Hubs;
 using Felix.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -139,6 +140,30 @@ public sealed class JwtTests
         var response = await client.GetAsync("api/v1/workflows").DefaultTimeout();
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task ARefusedTokenIsLoggedAsOneLineWithItsReasonAndNoStack()
+    {
+        var logs = new LogCapture();
+        // Microsoft.AspNetCore at Information: its level on a server whose content root has no appsettings.json. The JWT
+        // handler logged every refused token there with the validator's whole stack.
+        await using var app = TenantApplication.Create(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Information",
+            ["Logging:LogLevel:Felix.Server"] = "Debug",
+        }).WithServices(services => services.AddSingleton<ILoggerProvider>(logs));
+        var token = Token("tenant-a", signingKey: "wrong-signing-key-that-is-32-bytes-long!");
+        using var client = app.CreateApiClient(token);
+
+        var response = await client.GetAsync("api/v1/workflows").DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.DoesNotContain(logs.Entries, e => e.Exception is not null);
+        var refused = Assert.Single(logs.Entries, e => e.Category.StartsWith("Felix.Server.Security", StringComparison.Ordinal) && e.EventId == 5003);
+        Assert.Equal(LogLevel.Debug, refused.Level);
+        Assert.Contains("(SecurityTokenSignatureKeyNotFoundException): IDX10517: Signature validation failed.", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains(token.Split('.')[2], StringComparison.Ordinal));
     }
 
     [Fact]
