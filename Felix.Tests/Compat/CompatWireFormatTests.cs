@@ -1,0 +1,37 @@
+using System.Text.RegularExpressions;
+using Felix.Tests.Infrastructure;
+using static Felix.Tests.Compat.CompatTestSupport;
+
+namespace Felix.Tests.Compat;
+
+/// <summary>
+/// The bytes of a frame, not only its parsed fields: the original built every workflow event as
+/// <c>{"type": ..., "workflow_id": ..., **data}</c> and the design document shows them so, with <c>timestamp</c> last.
+/// </summary>
+public sealed partial class CompatWireFormatTests
+{
+    [Fact]
+    public async Task EveryEventFrameStartsWithTypeThenWorkflowIdAndEndsWithTimestamp()
+    {
+        await using var app = CreateServer();
+        var workflowId = await RunToEndAsync(app);
+
+        using var socket = await app.ConnectRawAsync(WorkflowPath(workflowId, "types=all"));
+        var texts = new List<string>();
+        while (await socket.ReceiveTextAsync() is { } text)
+        {
+            texts.Add(text);
+        }
+
+        Assert.NotEmpty(texts);
+        Assert.All(texts, text =>
+        {
+            var frame = System.Text.Json.Nodes.JsonNode.Parse(text)!.AsObject();
+            Assert.StartsWith($$"""{"type":"{{frame.Type()}}","workflow_id":"{{workflowId}}",""", text, StringComparison.Ordinal);
+            Assert.Matches(EndsWithTimestamp(), text);
+        });
+    }
+
+    [GeneratedRegex("""(?:,)"timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"}$""")]
+    private static partial Regex EndsWithTimestamp();
+}
