@@ -32,6 +32,29 @@ public sealed partial class CompatWireFormatTests
         });
     }
 
-    [GeneratedRegex("""(?:,)"timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"}$""")]
+    [Fact]
+    public async Task TextIsWrittenAsThePythonServerWroteItWithoutUnicodeEscapes()
+    {
+        await using var app = CreateServer();
+        using var client = app.CreateApiClient();
+        const string task = "Erkläre \"Quanten\" & <Rechner>";
+        var created = await client.CreateWorkflowAsync(task, maxSteps: 1);
+        await client.WaitForTerminalAsync(created.WorkflowId);
+
+        using var socket = await app.ConnectRawAsync(WorkflowPath(created.WorkflowId));
+        var texts = new List<string>();
+        while (await socket.ReceiveTextAsync() is { } text)
+        {
+            texts.Add(text);
+        }
+
+        // The snapshot carries the task, and the offline model's synthesis quotes it.
+        var written = """Erkläre \"Quanten\" & <Rechner>""";
+        Assert.Contains(written, texts[1], StringComparison.Ordinal);
+        Assert.Contains(texts.Where(t => t.Contains("\"type\":\"workflow_complete\"", StringComparison.Ordinal)), t => t.Contains(written, StringComparison.Ordinal));
+        Assert.All(texts, t => Assert.DoesNotContain("\\u00", t, StringComparison.Ordinal));
+    }
+
+    [GeneratedRegex(""","timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"}$""")]
     private static partial Regex EndsWithTimestamp();
 }
