@@ -42,8 +42,9 @@ internal static class CompatFrames
         };
         if (task is not null)
         {
-            frame["task"] = task;
+            // In the original's order: created_at, then task.
             frame["created_at"] = createdAt;
+            frame["task"] = task;
         }
 
         frame["epoch"] = epoch;

@@ -33,6 +33,23 @@ public sealed partial class CompatWireFormatTests
     }
 
     [Fact]
+    public async Task TheConnectSnapshotHasTheOriginalsFieldsInTheOriginalsOrder()
+    {
+        await using var app = CreateServer();
+        var workflowId = await RunToEndAsync(app);
+
+        using var socket = await app.ConnectRawAsync(WorkflowPath(workflowId));
+        await socket.ReceiveTextAsync();
+        var snapshot = await socket.ReceiveTextAsync();
+
+        // The original: {"type", "workflow_id", "status", "created_at", "task"}, then the timestamp its sender added.
+        Assert.Matches(
+            $$"""^\{"type":"workflow_status","workflow_id":"{{workflowId}}","status":"completed","created_at":"[^"]+Z","task":"Explain quantum computing",""",
+            snapshot);
+        Assert.Matches(EndsWithTimestamp(), snapshot);
+    }
+
+    [Fact]
     public async Task TextIsWrittenAsThePythonServerWroteItWithoutUnicodeEscapes()
     {
         await using var app = CreateServer();
