@@ -42,7 +42,7 @@ internal static class CompatFrames
         };
         if (task is not null)
         {
-            // In the original's order: created_at, then task.
+            // The original wrote created_at before task; a client comparing frames byte for byte sees the same.
             frame["created_at"] = createdAt;
             frame["task"] = task;
         }
