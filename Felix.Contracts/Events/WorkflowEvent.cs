@@ -18,11 +18,17 @@ public abstract class WorkflowEvent
     protected WorkflowEvent(string type) => Type = type;
 
     /// <summary>The snake_case type name, e.g. <c>workflow_complete</c> (see <see cref="EventTypes"/>).</summary>
+    /// <remarks>
+    /// Written first, then <see cref="WorkflowId"/>, then the event's own fields: the original protocol built each event
+    /// as <c>{"type", "workflow_id", **data}</c>, and a client of it may read the type from the start of the frame.
+    /// </remarks>
     [Key("type")]
+    [JsonPropertyOrder(-2)]
     public string Type { get; }
 
     /// <summary>The workflow this event belongs to.</summary>
     [Key("workflowId")]
+    [JsonPropertyOrder(-1)]
     public string WorkflowId { get; set; } = "";
 
     /// <summary>Position of the event in its workflow's stream: 1 for the first event, then one more for each.</summary>

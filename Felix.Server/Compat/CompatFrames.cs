@@ -42,8 +42,9 @@ internal static class CompatFrames
         };
         if (task is not null)
         {
-            frame["task"] = task;
+            // The original wrote created_at before task; a client comparing frames byte for byte sees the same.
             frame["created_at"] = createdAt;
+            frame["task"] = task;
         }
 
         frame["epoch"] = epoch;

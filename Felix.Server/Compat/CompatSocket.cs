@@ -246,6 +246,39 @@ internal sealed class CompatSocket(
     }
 
     /// <summary>
+    /// Closes for a client's fault (a binary or oversized message) with the whole handshake: the stream stops sending, the
+    /// close frame goes out, and what the client still sends is read and dropped until its close reply, for at most
+    /// <see cref="CloseWait"/>. Ending the connection with the client's data unread would reset it, and a client still
+    /// sending (a big message in fragments) would lose the close frame and its reason with the reset.
+    /// </summary>
+    public async Task RefuseAsync(WebSocketCloseStatus status, string reason)
+    {
+        Stop();
+        await CloseAsync(status, reason);
+        if (socket.State != WebSocketState.CloseSent)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(CloseWait, time);
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            while ((await socket.ReceiveAsync(buffer.AsMemory(), timeout.Token)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            // No close reply in time (a cancelled receive aborts the socket) or the client went away: either ends it.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
     /// Ends the stream as the protocol asks: the close frame, then the client's close reply, awaited for at most
     /// <see cref="CompatOptions.CloseTimeout"/>. <paramref name="receive"/> is the loop of <see cref="ReceiveAsync"/>,
     /// which ends when the reply arrives.

@@ -78,7 +78,7 @@ internal sealed class CompatSystemStream(
             }
             else if (await receive is { } refusal)
             {
-                await socket.CloseAsync(refusal.Status, refusal.Reason);
+                await socket.RefuseAsync(refusal.Status, refusal.Reason);
             }
             else
             {

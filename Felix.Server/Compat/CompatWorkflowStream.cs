@@ -76,7 +76,7 @@ internal sealed partial class CompatWorkflowStream(
             }
             else if (await receive is { } refusal)
             {
-                await socket.CloseAsync(refusal.Status, refusal.Reason);
+                await socket.RefuseAsync(refusal.Status, refusal.Reason);
             }
             else
             {

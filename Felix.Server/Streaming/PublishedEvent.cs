@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
@@ -9,7 +10,15 @@ namespace Felix.Server.Streaming;
 /// </summary>
 internal sealed class PublishedEvent(WorkflowEvent evt)
 {
-    internal static readonly JsonSerializerOptions SnakeCaseJson = FelixSerialization.CreateSnakeCaseOptions();
+    /// <summary>
+    /// The raw protocol's JSON. Text is escaped as the original's Python server escaped it (<c>\"</c>, and accented letters,
+    /// <c>&lt;</c> or <c>&amp;</c> as they are), not as <c>\u0022</c> and <c>\u00E4</c>: the frames go to JSON parsers,
+    /// never into HTML, so the default encoder's HTML-safe escapes only make them differ from the original's (and longer).
+    /// </summary>
+    internal static readonly JsonSerializerOptions SnakeCaseJson = new(FelixSerialization.CreateSnakeCaseOptions())
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     private byte[]? _snakeCaseUtf8;
 
