@@ -208,20 +208,16 @@ internal sealed partial class NodeLeaseService(
         }
 
         // Parked at an approval, nothing is to run until a decision, which holds and queues it: the claim is dropped.
-        if (workflow is not null && WorkflowStatuses.IsTerminal(workflow.Status) && !await EndsWithTerminalEventAsync(workflowId, cancellationToken))
+        // The dead node finished the record but died before appending its end: its subscribers on every node would wait
+        // for an end that nobody else would write.
+        if (workflow is not null && WorkflowStatuses.IsTerminal(workflow.Status) && await runner.EndStreamIfUnendedAsync(workflow, cancellationToken))
         {
-            // The dead node finished the record but died before appending its end: its subscribers on every node would
-            // wait for an end that nobody else would write.
-            await runner.EndStreamAsync(workflow, cancellationToken);
             LogStreamEnded(logger, workflowId, workflow.Status, deadNode);
         }
 
         await db.HashDeleteAsync(redis.Keys.Owners, workflowId);
     }
 
-    private async Task<bool> EndsWithTerminalEventAsync(string workflowId, CancellationToken cancellationToken) =>
-        await log.GetStateAsync(workflowId, cancellationToken) is { } state
-        && (await log.ReadAsync(workflowId, state.LastSequence - 1, 1, cancellationToken)).Events is [{ IsTerminal: true }];
 
     [LoggerMessage(EventId = 7306, Level = LogLevel.Information, Message = "Workflow {WorkflowId} ({Status}) went back to the shared queue as this node stops; another node resumes it")]
     private static partial void LogHandedBack(ILogger logger, string workflowId, string status);

@@ -23,7 +23,10 @@ internal static class RedisWorkflowScripts
     /// Compare-and-set of a record. KEYS: record, events, stream position, old status index, tenant's old status index,
     /// new status index, tenant's new status index, owners. ARGV: the record as the update read it, the new record,
     /// workflow id, score, time to live in seconds (<c>0</c>: none), the id of the node that holds the workflow from now
-    /// on (empty: no change; set when a decision lets a parked workflow go on, so it is held until that node queues it).
+    /// on (empty: no change; set when a decision lets a parked workflow go on, so it is held until that node queues it),
+    /// the id of the node that finishes it (empty: not a finish): the finishing node holds the workflow until its
+    /// terminal event releases it, whoever held it before (a queued one nobody, a parked one the node it ran on), so a
+    /// node that dies in between leaves it to the dead-node sweep, which appends the end.
     /// 1 when stored; the record as it is now when it changed since it was read; nil when it is gone.
     /// </summary>
     public const string Update = """
@@ -41,6 +44,7 @@ internal static class RedisWorkflowScripts
             for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[5]) end
         end
         if ARGV[6] ~= '' then redis.call('HSET', KEYS[8], ARGV[3], ARGV[6]) end
+        if ARGV[7] ~= '' then redis.call('HSET', KEYS[8], ARGV[3], ARGV[7]) end
         return 1
         """;
 }

@@ -75,7 +75,7 @@ internal sealed class RedisWorkflowStore(RedisConnection redis, TimeSpan? finish
                     keys.StatusIndex(current.Status), keys.OwnerStatusIndex(current.Owner, current.Status),
                     keys.StatusIndex(next.Status), keys.OwnerStatusIndex(next.Owner, next.Status), keys.Owners],
                 [stored, Serialize(next), id, Score(next), WorkflowStatuses.IsTerminal(next.Status) ? _timeToLiveSeconds : "0",
-                    LetsGoOn(current, next) ? redis.NodeId : ""]);
+                    LetsGoOn(current, next) ? redis.NodeId : "", Finishes(current, next) ? redis.NodeId : ""]);
             if (result.Resp2Type == ResultType.Integer)
             {
                 return next;
@@ -193,6 +193,9 @@ internal sealed class RedisWorkflowStore(RedisConnection redis, TimeSpan? finish
     /// </summary>
     private static bool LetsGoOn(WorkflowRecord current, WorkflowRecord next) =>
         current.Status == WorkflowStatuses.AwaitingApproval && next.Status == WorkflowStatuses.Running;
+
+    private static bool Finishes(WorkflowRecord current, WorkflowRecord next) =>
+        !WorkflowStatuses.IsTerminal(current.Status) && WorkflowStatuses.IsTerminal(next.Status);
 
     private static long Score(WorkflowRecord workflow) => workflow.CreatedAt.ToUnixTimeMilliseconds();
 

@@ -17,7 +17,6 @@ namespace Felix.Server.Storage;
 internal sealed partial class WorkflowRecovery(
     IWorkflowStore store,
     IFinishingWorkflows finishing,
-    IEventLog log,
     WorkflowRunner runner,
     WorkflowQueue queue,
     ILogger<WorkflowRecovery> logger) : IHostedService
@@ -53,17 +52,16 @@ internal sealed partial class WorkflowRecovery(
     {
         foreach (var workflow in await finishing.ListFinishingAsync(cancellationToken))
         {
-            var state = await log.GetStateAsync(workflow.Id, cancellationToken);
-            if (state is { } s && (await log.ReadAsync(workflow.Id, s.LastSequence - 1, 1, cancellationToken)).Events is [{ IsTerminal: true }])
+            // Appending the terminal event takes it off the list.
+            if (await runner.EndStreamIfUnendedAsync(workflow, cancellationToken))
+            {
+                LogStreamEnded(logger, workflow.Id, workflow.Status);
+            }
+            else
             {
                 // Its end was appended before its record was finished (or the list is wider than it must be).
                 await finishing.ConfirmEndedAsync(workflow.Id, cancellationToken);
-                continue;
             }
-
-            // Appending the terminal event takes it off the list.
-            await runner.EndStreamAsync(workflow, cancellationToken);
-            LogStreamEnded(logger, workflow.Id, workflow.Status);
         }
     }
 

@@ -13,6 +13,7 @@ namespace Felix.Server.Workflows;
 /// <summary>Runs one workflow: status changes, the agents' work, then the terminal events.</summary>
 internal sealed partial class WorkflowRunner(
     IWorkflowStore store,
+    IEventLog log,
     EventPublisher publisher,
     WorkflowEvents events,
     HelixWorkflow helix,
@@ -30,6 +31,11 @@ internal sealed partial class WorkflowRunner(
     public async Task RunAsync(string workflowId, ActiveRun run)
     {
         var workflow = await TakeAsync(workflowId, run);
+        if (workflow is null && !run.Token.IsCancellationRequested)
+        {
+            await EndIfFinishedAsync(workflowId);
+        }
+
         while (workflow is not null)
         {
             try
@@ -303,6 +309,41 @@ internal sealed partial class WorkflowRunner(
     }
 
     /// <summary>
+    /// A workflow handed to this node that had finished meanwhile (cancelled while it waited on the shared queue): the
+    /// node that finished it may have stopped before appending its end, and nobody else would.
+    /// </summary>
+    private async Task EndIfFinishedAsync(string workflowId)
+    {
+        try
+        {
+            if (await store.GetAsync(workflowId) is { } workflow && WorkflowStatuses.IsTerminal(workflow.Status)
+                && await EndStreamIfUnendedAsync(workflow))
+            {
+                LogEndedOnTake(logger, workflowId, workflow.Status);
+            }
+        }
+        catch (Exception ex) when (StorageFaults.Is(ex))
+        {
+            // Storage is down: the node that finished it, or the next start's recovery, still can.
+        }
+    }
+
+    /// <summary>
+    /// Ends a finished workflow's stream unless it already ends with its terminal event; true when it appended the end.
+    /// </summary>
+    public async Task<bool> EndStreamIfUnendedAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
+    {
+        if (await log.GetStateAsync(workflow.Id, cancellationToken) is { } state
+            && (await log.ReadAsync(workflow.Id, state.LastSequence - 1, 1, cancellationToken)).Events is [{ IsTerminal: true }])
+        {
+            return false;
+        }
+
+        await EndStreamAsync(workflow, cancellationToken);
+        return true;
+    }
+
+    /// <summary>
     /// Publishes the end of a finished workflow's stream (its status and terminal event) again, for a workflow whose
     /// record was finished by a process that stopped before it appended the terminal event.
     /// </summary>
@@ -471,6 +512,9 @@ internal sealed partial class WorkflowRunner(
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Workflow {WorkflowId} completed with confidence {Confidence}")]
     private static partial void LogCompleted(ILogger logger, string workflowId, double confidence);
+
+    [LoggerMessage(EventId = 2119, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} was {Status} when this node took it, but its stream had no terminal event; appended it")]
+    private static partial void LogEndedOnTake(ILogger logger, string workflowId, string status);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Workflow {WorkflowId} cancelled")]
     private static partial void LogCancelled(ILogger logger, string workflowId);

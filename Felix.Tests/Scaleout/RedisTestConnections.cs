@@ -9,10 +9,11 @@ internal sealed class RedisTestConnections(RedisServer redis) : IAsyncDisposable
 {
     private readonly List<RedisConnection> _open = [];
 
-    public RedisConnection Open(string? prefix = null)
+    /// <summary>A connection under <paramref name="prefix"/>, as the node <paramref name="nodeName"/> (default: a node of its own).</summary>
+    public RedisConnection Open(string? prefix = null, string? nodeName = null)
     {
         var connection = new RedisConnection(
-            Options.Create(new ScaleoutOptions { Configuration = redis.Configuration, KeyPrefix = prefix ?? NewPrefix() }),
+            Options.Create(new ScaleoutOptions { Configuration = redis.Configuration, KeyPrefix = prefix ?? NewPrefix(), NodeName = nodeName }),
             NullLogger<RedisConnection>.Instance);
         _open.Add(connection);
         return connection;

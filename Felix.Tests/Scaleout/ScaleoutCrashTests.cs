@@ -2,8 +2,10 @@ using System.Net.WebSockets;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Server.Scaleout;
+using Felix.Tests.Approvals;
 using Felix.Tests.Infrastructure;
 using Felix.Tests.Storage;
+using StackExchange.Redis;
 
 namespace Felix.Tests.Scaleout;
 
@@ -90,9 +92,9 @@ public sealed class ScaleoutCrashTests(RedisServer redis) : IClassFixture<RedisS
         Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
 
         // The state a SIGKILL between the two writes of a run's end leaves: the record says completed (written with the
-        // server's own store while A is frozen mid-run), the stream has no end, and A is gone.
+        // server's own store, as node a, while A is frozen mid-run), the stream has no end, and A is gone.
         await a.PauseAsync();
-        var store = new RedisWorkflowStore(_connections.Open(prefix));
+        var store = new RedisWorkflowStore(_connections.Open(prefix, "a"));
         Assert.NotNull(await store.UpdateAsync(workflowId, w => w with
         {
             Status = WorkflowStatuses.Completed,
@@ -113,6 +115,74 @@ public sealed class ScaleoutCrashTests(RedisServer redis) : IClassFixture<RedisS
         Assert.Single(events, e => e.IsTerminal);
         Assert.True(events[^1].IsTerminal);
         Assert.Contains(b.Output, line => line.Contains($"Workflow {workflowId} was completed but dead node a had not appended its terminal event", StringComparison.Ordinal));
+    }
+
+    // A node that cancels a workflow nobody holds (parked at an approval) and is killed before it appends the end: nothing
+    // named it anywhere, so no sweep found it and every client of the workflow waited for ever.
+    [Fact]
+    public async Task AParkedWorkflowCancelledByANodeThatDiedBeforeAppendingItsEndIsEndedByTheSweep()
+    {
+        var prefix = RedisTestConnections.NewPrefix();
+        await using var a = await ServerProcess.StartAsync(_directory, NodeSettings(prefix, "a"));
+        using var apiA = new HttpClient { BaseAddress = a.BaseAddress };
+        var workflowId = await apiA.CreateWithApprovalAsync(new { before_synthesis = true }, maxSteps: 1);
+        await apiA.WaitForStatusAsync(workflowId, WorkflowStatuses.AwaitingApproval);
+        using var socket = await ConnectRawAsync(a, workflowId);
+
+        // The state node b leaves when it is killed between the two writes of a cancel: the record says cancelled (written
+        // with the server's own store, as node b, which has no lease: it is dead), the stream has no end.
+        var store = new RedisWorkflowStore(_connections.Open(prefix, "b"));
+        Assert.NotNull(await store.UpdateAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled, CompletedAt = DateTimeOffset.UtcNow }));
+
+        await AssertEndedCancelledAsync(socket, apiA, workflowId);
+        Assert.Contains(a.Output, line => line.Contains($"Workflow {workflowId} was cancelled but dead node b had not appended its terminal event", StringComparison.Ordinal));
+    }
+
+    // A workflow cancelled while it waited on the shared queue, by a node killed before it appended the end: the node that
+    // then took it from the queue found it finished and ran nothing, and its clients waited for ever.
+    [Fact]
+    public async Task AQueuedWorkflowCancelledByANodeThatDiedBeforeAppendingItsEndIsEndedByTheNodeThatTakesIt()
+    {
+        var prefix = RedisTestConnections.NewPrefix();
+        await using var a = await ServerProcess.StartAsync(
+            _directory, ScaleoutNodeSettings.For(redis, prefix, "a", ("Felix:Llm:OfflineTokenDelay", "00:00:00.020"), ("Felix:Workflows:MaxConcurrent", "1")));
+        using var apiA = new HttpClient { BaseAddress = a.BaseAddress };
+        var busy = (await apiA.CreateWorkflowAsync("Keeps node a's one slot", maxSteps: 5)).WorkflowId;
+        await apiA.WaitForStatusAsync(busy, WorkflowStatuses.Running);
+        var workflowId = (await apiA.CreateWorkflowAsync("Cancelled while it waits", maxSteps: 1)).WorkflowId;
+        var connection = _connections.Open(prefix, "a");
+        Assert.Contains((RedisValue)workflowId, await connection.Database.ListRangeAsync(connection.Keys.TenantQueue("default")));
+        using var socket = await ConnectRawAsync(a, workflowId);
+
+        // The cancel's record write of a node killed before its end (written as node a, whose lease is alive, so only the
+        // take can find it).
+        var store = new RedisWorkflowStore(connection);
+        Assert.NotNull(await store.UpdateAsync(workflowId, w => w with { Status = WorkflowStatuses.Cancelled, CompletedAt = DateTimeOffset.UtcNow }));
+
+        await AssertEndedCancelledAsync(socket, apiA, workflowId);
+        Assert.Contains(a.Output, line => line.Contains($"Workflow {workflowId} was cancelled when this node took it", StringComparison.Ordinal));
+        Assert.Equal(WorkflowStatuses.Completed, (await apiA.WaitForTerminalAsync(busy)).Status);
+    }
+
+    private static async Task<ClientWebSocket> ConnectRawAsync(ServerProcess node, string workflowId)
+    {
+        var socket = new ClientWebSocket();
+        await socket.ConnectAsync(
+            new Uri(node.BaseAddress.ToString().Replace("http", "ws", StringComparison.Ordinal) + $"api/v1/ws/workflows/{workflowId}?types=all"),
+            CancellationToken.None).DefaultTimeout();
+        Assert.Equal("connected", (await socket.ReceiveJsonAsync())!.Type());
+        return socket;
+    }
+
+    private static async Task AssertEndedCancelledAsync(ClientWebSocket socket, HttpClient api, string workflowId)
+    {
+        var frames = await socket.ReadToCloseAsync(TimeSpan.FromSeconds(60)).DefaultTimeout(TimeSpan.FromSeconds(60));
+        Assert.Equal(("workflow_status", "cancelled"), (frames[^1].Type(), frames[^1]["status"]!.GetValue<string>()));
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
+        var events = await api.ReadEventsAsync(workflowId);
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
+        Assert.Single(events, e => e.IsTerminal);
+        Assert.True(events[^1].IsTerminal);
     }
 
     private Dictionary<string, string> NodeSettings(string prefix, string name) =>

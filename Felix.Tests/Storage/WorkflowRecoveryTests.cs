@@ -48,7 +48,7 @@ public sealed class WorkflowRecoveryTests : DataDirectoryTest
         // A queue of its own: the server's engine would start taking from its queue at once.
         var queue = new WorkflowQueue(Options.Create(new WorkflowOptions()));
         var recovery = new WorkflowRecovery(
-            store, app.Services.GetRequiredService<IFinishingWorkflows>(), app.Services.GetRequiredService<IEventLog>(), app.Services.GetRequiredService<WorkflowRunner>(), queue,
+            store, app.Services.GetRequiredService<IFinishingWorkflows>(), app.Services.GetRequiredService<WorkflowRunner>(), queue,
             NullLogger<WorkflowRecovery>.Instance);
         await recovery.StartAsync(CancellationToken.None).DefaultTimeout();
 
