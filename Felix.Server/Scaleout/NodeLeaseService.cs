@@ -1,3 +1,4 @@
+using Felix.Server.Platform;
 using Felix.Contracts;
 using Felix.Contracts.Events;
 using Felix.Server.Streaming;
@@ -28,6 +29,8 @@ internal sealed partial class NodeLeaseService(
     IHostApplicationLifetime lifetime,
     ILogger<NodeLeaseService> logger) : IHostedService
 {
+    private readonly FailureSpell _leaseFaults = new();
+
     private const string ClaimScript = """
         if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
             redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -146,12 +149,24 @@ internal sealed partial class NodeLeaseService(
                 try
                 {
                     await redis.Database.StringSetAsync(redis.Keys.NodeLease(redis.NodeId), time.GetUtcNow().ToUnixTimeMilliseconds(), lease);
+                    if (_leaseFaults.Ends())
+                    {
+                        LogLeaseRenewedAgain(logger);
+                    }
+
                     await QueueUnqueuedAsync(stopped);
                     await SweepAsync(stopped);
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {
-                    LogLeaseUnavailable(logger, ex);
+                    if (_leaseFaults.Begins())
+                    {
+                        LogLeaseUnavailable(logger, ex);
+                    }
+                    else
+                    {
+                        LogLeaseStillUnavailable(logger, ex.GetType().Name);
+                    }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -236,6 +251,12 @@ internal sealed partial class NodeLeaseService(
 
     [LoggerMessage(EventId = 7302, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} ({Status}) of dead node {NodeId} went back to the shared queue")]
     private static partial void LogRequeued(ILogger logger, string workflowId, string status, string nodeId);
+
+    [LoggerMessage(EventId = 7310, Level = LogLevel.Debug, Message = "Still cannot renew this node's lease ({Fault})")]
+    private static partial void LogLeaseStillUnavailable(ILogger logger, string fault);
+
+    [LoggerMessage(EventId = 7311, Level = LogLevel.Information, Message = "This node's lease is renewed again")]
+    private static partial void LogLeaseRenewedAgain(ILogger logger);
 
     [LoggerMessage(EventId = 7303, Level = LogLevel.Warning, Message = "Could not renew this node's lease: Redis is unreachable")]
     private static partial void LogLeaseUnavailable(ILogger logger, Exception exception);

@@ -44,7 +44,7 @@ internal static partial class SecurityExtensions
                 OnAuthenticationFailed = context =>
                 {
                     var logger = context.HttpContext.RequestServices.GetRequiredService<ILogger<ApiKeyAuthenticationHandler>>();
-                    LogTokenRefused(logger, context.Exception.GetType().Name, LogText.Escape(context.Exception.Message));
+                    LogTokenRefused(logger, context.Exception.GetType().Name, SafeText.Escape(context.Exception.Message));
                     return Task.CompletedTask;
                 },
                 // Browsers cannot set headers on WebSockets and SSE: take the token from the query there.

@@ -69,6 +69,7 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         {
             ["Felix:Redis:QueuePollInterval"] = "00:00:00.020",
             ["Felix:Approvals:DeadlineCheckInterval"] = "00:00:00.020",
+            ["Felix:Redis:NodeLease"] = "00:00:01",
             ["Logging:LogLevel:Felix.Server"] = "Debug",
         }, services: services => services.AddSingleton<ILoggerProvider>(logs));
         using var client = node.CreateApiClient();
@@ -76,12 +77,14 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
 
         await redis.StopAsync();
         // Several beats of both loops meet the outage. Each wrote a Warning with the exception's stack per beat.
-        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Count(e => e.EventId == 1005) >= 5 && logs.Entries.Count(e => e.EventId == 1007) >= 5),
-            "both loops to retry several times");
+        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Count(e => e.EventId == 1005) >= 5 && logs.Entries.Count(e => e.EventId == 1007) >= 5
+                && logs.Entries.Count(e => e.EventId == 7310) >= 2),
+            "the three loops to retry several times");
         await redis.StartAsync();
         await client.WaitUntilReadyAsync();
-        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 1006) && logs.Entries.Any(e => e.EventId == 1008)),
-            "both loops to log that they work again");
+        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 1006) && logs.Entries.Any(e => e.EventId == 1008)
+                && logs.Entries.Any(e => e.EventId == 7311)),
+            "the three loops to log that they work again");
 
         Assert.Single(logs.Entries, e => e.EventId == 7202 && e.Level == LogLevel.Warning && e.Exception is not null);
         Assert.Single(logs.Entries, e => e.EventId == 8302 && e.Level == LogLevel.Warning && e.Exception is not null);
@@ -92,6 +95,10 @@ public sealed class ScaleoutRedisOutageTests(RedisServer redis) : IClassFixture<
         });
         Assert.Single(logs.Entries, e => e.EventId == 1006 && e.Level == LogLevel.Information);
         Assert.Single(logs.Entries, e => e.EventId == 1008 && e.Level == LogLevel.Information);
+        // The lease's renewal: a Warning with the stack every third of a lease before.
+        Assert.Single(logs.Entries, e => e.EventId == 7303 && e.Level == LogLevel.Warning && e.Exception is not null);
+        Assert.All(logs.Entries.Where(e => e.EventId == 7310), e => Assert.Equal((LogLevel.Debug, null), (e.Level, e.Exception)));
+        Assert.Single(logs.Entries, e => e.EventId == 7311 && e.Level == LogLevel.Information);
     }
 
     [Theory]
