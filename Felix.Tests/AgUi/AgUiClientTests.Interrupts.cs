@@ -119,14 +119,9 @@ public sealed partial class AgUiClientTests
             resume = new { status = "cancelled" },
         });
 
-        var (_, resumed) = Runs(output);
-        Assert.True(resumed["error"] is null, $"the run that dismisses the interrupt failed: {resumed["error"]}");
-        Assert.Empty(output["warnings"]!.AsArray());
+        var second = DismissingRun(output, "success");
         Assert.Equal([200], output["decided"]!.AsArray().Select(s => s!.GetValue<int>()));
-        var second = Events(resumed);
-        AgUiProtocolRules.AssertValidRun(second);
-        Assert.Equal(("RUN_FINISHED", "success"), (AgUiProtocolRules.Type(second[^1]), second[^1]["outcome"]!["type"]!.GetValue<string>()));
-        Assert.Empty(resumed["pendingInterrupts"]!.AsArray());
+        Assert.Empty(Runs(output).Second["pendingInterrupts"]!.AsArray());
         Assert.Equal(("resolved", "approve", "api-key:default:dana"),
             (output["state"]!["approval"]!["status"]!.GetValue<string>(), output["state"]!["approval"]!["decision"]!.GetValue<string>(),
                 output["state"]!["approval"]!["decidedBy"]!.GetValue<string>()));
@@ -152,12 +147,7 @@ public sealed partial class AgUiClientTests
             resume = new { status = "cancelled" },
         });
 
-        var (_, resumed) = Runs(output);
-        Assert.True(resumed["error"] is null, $"the run that dismisses the interrupt failed: {resumed["error"]}");
-        Assert.Empty(output["warnings"]!.AsArray());
-        var second = Events(resumed);
-        AgUiProtocolRules.AssertValidRun(second);
-        Assert.Equal(("RUN_FINISHED", "success"), (AgUiProtocolRules.Type(second[^1]), second[^1]["outcome"]!["type"]!.GetValue<string>()));
+        var second = DismissingRun(output, "success");
         Assert.Equal(("approve", "deadline"),
             (output["state"]!["approval"]!["decision"]!.GetValue<string>(), output["state"]!["approval"]!["decidedBy"]!.GetValue<string>()));
         var workflowId = second[0]["metadata"]!["felix"]!["workflowId"]!.GetValue<string>();
@@ -189,14 +179,24 @@ public sealed partial class AgUiClientTests
             resume = new { status = "cancelled" },
         });
 
+        DismissingRun(output, "cancelled");
+        Assert.Equal(("reject", "api-key:default:dana"),
+            (output["state"]!["approval"]!["decision"]!.GetValue<string>(), output["state"]!["approval"]!["decidedBy"]!.GetValue<string>()));
+    }
+
+    /// <summary>
+    /// The events of the second run, whose resume dismissed the interrupt: it ran without an error or a warning, as a valid
+    /// AG-UI run that finished with <paramref name="outcome"/>.
+    /// </summary>
+    private static List<JsonObject> DismissingRun(JsonObject output, string outcome)
+    {
         var (_, resumed) = Runs(output);
         Assert.True(resumed["error"] is null, $"the run that dismisses the interrupt failed: {resumed["error"]}");
         Assert.Empty(output["warnings"]!.AsArray());
-        var second = Events(resumed);
-        AgUiProtocolRules.AssertValidRun(second);
-        Assert.Equal(("RUN_FINISHED", "cancelled"), (AgUiProtocolRules.Type(second[^1]), second[^1]["outcome"]!["type"]!.GetValue<string>()));
-        Assert.Equal(("reject", "api-key:default:dana"),
-            (output["state"]!["approval"]!["decision"]!.GetValue<string>(), output["state"]!["approval"]!["decidedBy"]!.GetValue<string>()));
+        var events = Events(resumed);
+        AgUiProtocolRules.AssertValidRun(events);
+        Assert.Equal(("RUN_FINISHED", outcome), (AgUiProtocolRules.Type(events[^1]), events[^1]["outcome"]!["type"]!.GetValue<string>()));
+        return events;
     }
 
     private static (JsonObject First, JsonObject Second) Runs(JsonObject output)

@@ -64,26 +64,11 @@ public sealed partial class FelixClientTests
         // More refusals than reconnect delays (3): counted as failed reconnects, they would end the watch.
         var refusals = new Refusals(r => r.RequestUri!.AbsolutePath.EndsWith("/events", StringComparison.Ordinal), times: 4);
         var waits = 0;
-        using var client = CreateClient(app, configure: o =>
-        {
-            o.WebSocketFactory = sockets.ConnectAsync;
-            o.StatefulReconnect = false;
-            o.HttpMessageHandlerFactory = refusals.CreateHandler;
-        });
+        using var client = CreateDroppableClient(app, sockets, refusals);
         var workflow = await client.CreateWorkflowAsync("Explain quantum computing", maxSteps: 2).DefaultTimeout();
 
-        var events = new List<WorkflowEvent>();
-        await using (var reader = client.WatchAsync(workflow.WorkflowId, new WatchOptions { OnRetryAfter = (_, _) => waits++ }).GetAsyncEnumerator())
-        {
-            Assert.True(await reader.MoveNextAsync().DefaultTimeout());
-            events.Add(reader.Current);
-            sockets.AbortLatest();
-            model.Release();
-            while (await reader.MoveNextAsync().DefaultTimeout())
-            {
-                events.Add(reader.Current);
-            }
-        }
+        var events = await WatchThroughADropAsync(
+            client, workflow.WorkflowId, new WatchOptions { OnRetryAfter = (_, _) => waits++ }, drop: sockets.AbortLatest, model);
 
         await AssertWholeRunAsync(client, workflow.WorkflowId, events);
         Assert.Equal(4, waits);
@@ -101,27 +86,14 @@ public sealed partial class FelixClientTests
         // More refusals than reconnect delays (3): counted as failed attempts, they would end the automatic reconnect.
         var refusals = new Refusals(r => Volatile.Read(ref dropped) && r.RequestUri!.AbsolutePath.EndsWith("/negotiate", StringComparison.Ordinal), times: 4);
         var waits = new List<TimeSpan>();
-        using var client = CreateClient(app, configure: o =>
-        {
-            o.WebSocketFactory = sockets.ConnectAsync;
-            o.StatefulReconnect = false;
-            o.HttpMessageHandlerFactory = refusals.CreateHandler;
-        });
+        using var client = CreateDroppableClient(app, sockets, refusals);
         var workflow = await client.CreateWorkflowAsync("Explain quantum computing", maxSteps: 2).DefaultTimeout();
 
-        var events = new List<WorkflowEvent>();
-        await using (var reader = client.WatchAsync(workflow.WorkflowId, new WatchOptions { OnRetryAfter = (_, w) => waits.Add(w) }).GetAsyncEnumerator())
+        var events = await WatchThroughADropAsync(client, workflow.WorkflowId, new WatchOptions { OnRetryAfter = (_, w) => waits.Add(w) }, drop: () =>
         {
-            Assert.True(await reader.MoveNextAsync().DefaultTimeout());
-            events.Add(reader.Current);
             Volatile.Write(ref dropped, true);
             sockets.AbortLatest();
-            model.Release();
-            while (await reader.MoveNextAsync().DefaultTimeout())
-            {
-                events.Add(reader.Current);
-            }
-        }
+        }, model);
 
         await AssertWholeRunAsync(client, workflow.WorkflowId, events);
         Assert.Equal([AskedWait, AskedWait, AskedWait, AskedWait], waits);
@@ -129,6 +101,35 @@ public sealed partial class FelixClientTests
         Assert.Equal(4, refused.Count);
         Assert.All(refused.Zip(refused.Skip(1)), pair => Assert.True(
             pair.Second - pair.First >= AskedWait, $"asked again {pair.Second - pair.First} after a refusal that asked for {AskedWait}"));
+    }
+
+    private static FelixClient CreateDroppableClient(FelixApplication app, AbortableSockets sockets, Refusals refusals) =>
+        CreateClient(app, configure: o =>
+        {
+            o.WebSocketFactory = sockets.ConnectAsync;
+            o.StatefulReconnect = false;
+            o.HttpMessageHandlerFactory = refusals.CreateHandler;
+        });
+
+    /// <summary>
+    /// Watches a workflow whose run <paramref name="model"/> holds: after the first event <paramref name="drop"/> cuts the
+    /// connection, then the run goes on. Every event the watch delivered, to its end.
+    /// </summary>
+    private static async Task<List<WorkflowEvent>> WatchThroughADropAsync(
+        FelixClient client, string workflowId, WatchOptions options, Action drop, HeldModel model)
+    {
+        var events = new List<WorkflowEvent>();
+        await using var reader = client.WatchAsync(workflowId, options).GetAsyncEnumerator();
+        Assert.True(await reader.MoveNextAsync().DefaultTimeout());
+        events.Add(reader.Current);
+        drop();
+        model.Release();
+        while (await reader.MoveNextAsync().DefaultTimeout())
+        {
+            events.Add(reader.Current);
+        }
+
+        return events;
     }
 
     /// <summary>
