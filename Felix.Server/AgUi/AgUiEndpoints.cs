@@ -93,7 +93,7 @@ internal static class AgUiEndpoints
             return ApiProblems.Validation(errors);
         }
 
-        if (run.Resume.Count > 0 && await AgUiResume.AnswerAsync(run.Resume, run.ThreadId, user, approvals, cancellationToken) is { } refused)
+        if (run.Resume.Count > 0 && await AgUiResume.AnswerAsync(run.Resume, run.ThreadId, user, approvals, time, cancellationToken) is { } refused)
         {
             return refused;
         }

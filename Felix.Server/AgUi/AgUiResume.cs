@@ -14,8 +14,8 @@ namespace Felix.Server.AgUi;
 /// <summary>
 /// A run's <c>resume</c> entries, each the answer to one interrupt (an approval), read as the approval decision it
 /// stands for: <c>status</c> <c>resolved</c> with <c>payload</c> <c>{"decision", "comment"}</c> as the REST route takes
-/// it, or <c>cancelled</c> (the user dismissed the interrupt), which rejects an open interrupt and leaves one already
-/// closed as it is (<c>Dismissed</c>). The decisions are taken before the run's stream starts, with the REST route's
+/// it, or <c>cancelled</c> (the user dismissed the interrupt), which rejects an open interrupt (one past its deadline
+/// takes the deadline's outcome instead) and leaves one already closed as it is (<c>Dismissed</c>). The decisions are taken before the run's stream starts, with the REST route's
 /// rules: the <c>felix.approve</c> scope, within the tenant, first decision wins.
 /// </summary>
 internal sealed record AgUiResume(string InterruptId, string WorkflowId, string ApprovalId, string Decision, string? Comment, bool Dismissed)
@@ -139,7 +139,8 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
     /// those under <c>answered</c>.
     /// </summary>
     public static async Task<ProblemHttpResult?> AnswerAsync(
-        IReadOnlyList<AgUiResume> answers, string threadId, ClaimsPrincipal user, ApprovalService approvals, CancellationToken cancellationToken)
+        IReadOnlyList<AgUiResume> answers, string threadId, ClaimsPrincipal user, ApprovalService approvals, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var owner = FelixClaims.OwnerFilter(user);
         var decidedBy = FelixClaims.NameOf(user);
@@ -148,7 +149,7 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
         var workflows = new Dictionary<string, WorkflowRecord>(StringComparer.Ordinal);
         var unknown = new Dictionary<string, string[]>();
         ProblemHttpResult? conflict = null;
-        var toTake = new List<AgUiResume>();
+        var toTake = new List<(AgUiResume Answer, string DecidedBy)>();
         for (var i = 0; i < answers.Count; i++)
         {
             var answer = answers[i];
@@ -178,6 +179,12 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
                 // shows that decision. @ag-ui/client runs a thread again only with an answer for each interrupt it
                 // holds, and one past its expiresAt only as cancelled, so a 409 here would leave the thread stuck.
             }
+            else if (answer.Dismissed && check == DecideResult.Decided && approval!.ExpiresAt <= time.GetUtcNow())
+            {
+                // Past its deadline, which has not settled it yet: @ag-ui/client answers such an interrupt only as
+                // cancelled, so the dismissal takes what the deadline would take (its on_timeout), in its name.
+                toTake.Add((answer with { Decision = approval.OnTimeout, Comment = ApprovalDeadlineService.TimedOutComment }, ApprovalService.Deadline));
+            }
             else if (!canApprove)
             {
                 // A dismissal of an open request rejects it: an approver's verdict.
@@ -189,7 +196,7 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
             }
             else
             {
-                toTake.Add(answer);
+                toTake.Add((answer, decidedBy));
             }
         }
 
@@ -209,11 +216,11 @@ internal sealed record AgUiResume(string InterruptId, string WorkflowId, string 
         }
 
         var taken = new List<string>();
-        foreach (var answer in toTake)
+        foreach (var (answer, by) in toTake)
         {
-            var outcome = await approvals.DecideAsync(answer.WorkflowId, answer.ApprovalId, answer.Decision, answer.Comment, decidedBy, owner, cancellationToken);
+            var outcome = await approvals.DecideAsync(answer.WorkflowId, answer.ApprovalId, answer.Decision, answer.Comment, by, owner, cancellationToken);
             if (outcome.Result != DecideResult.Decided
-                && !(outcome.Result == DecideResult.AlreadyDecided && IsRepeat(outcome.Approval!, answer, decidedBy))
+                && !(outcome.Result == DecideResult.AlreadyDecided && IsRepeat(outcome.Approval!, answer, by))
                 && !IsDismissalOfClosed(outcome.Result, answer))
             {
                 return outcome.Result == DecideResult.WorkflowNotFound

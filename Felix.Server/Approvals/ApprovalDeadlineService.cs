@@ -17,7 +17,7 @@ internal sealed partial class ApprovalDeadlineService(
     ILogger<ApprovalDeadlineService> logger) : BackgroundService
 {
     private const int PageSize = 100;
-    private const string TimedOutComment = "No decision before the deadline.";
+    public const string TimedOutComment = "No decision before the deadline.";
 
     private readonly FailureSpell _checkFaults = new();
 

@@ -95,6 +95,37 @@ public sealed partial class AgUiInterruptTests
         Assert.Equal("approve", Assert.Single((await approver.ListApprovalsAsync(first.WorkflowOf())).Approvals).Decision);
     }
 
+    // @ag-ui/client answers an interrupt past its expiresAt only as cancelled. In the moments before the deadline's check
+    // settled the request, that dismissal was taken as a reject, whatever the request's on_timeout said.
+    [Fact]
+    public async Task ADismissalOfAnInterruptPastItsDeadlineTakesTheDeadlinesOutcome()
+    {
+        await using var app = TenantApplication.Create(new Dictionary<string, string?>
+        {
+            ["Felix:Security:ApiKeys:3:Key"] = ApproverKeyA,
+            ["Felix:Security:ApiKeys:3:Tenant"] = "tenant-a",
+            ["Felix:Security:ApiKeys:3:Scopes:0"] = "felix.approve",
+            // The deadline's check runs at start and then hourly: never while this request is open.
+            ["Felix:Approvals:DeadlineCheckInterval"] = "01:00:00",
+        }, kestrel: true);
+        using var approver = app.CreateApiClient(ApproverKeyA);
+        var first = await (await approver.PostRunAsync("thread-expired", "run-1", Task,
+            new { max_steps = 1, approval = new { before_synthesis = true, timeout_seconds = 1, on_timeout = "approve" } })).ReadAllEventsAsync();
+        var interrupt = Interrupt(first);
+        var expiresAt = DateTimeOffset.Parse(interrupt["expiresAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        await Poll.UntilAsync(() => System.Threading.Tasks.Task.FromResult(DateTimeOffset.UtcNow > expiresAt), "the interrupt's deadline to pass");
+        Assert.Equal(ApprovalInfo.Pending, Assert.Single((await approver.ListApprovalsAsync(first.WorkflowOf())).Approvals).Status);
+
+        var after = await (await approver.PostRunAsync("thread-expired", "run-2", Task,
+            resume: [new { interruptId = interrupt["id"]!.GetValue<string>(), status = "cancelled" }])).ReadAllEventsAsync();
+
+        AgUiProtocolRules.AssertValidRun(after.Select(f => f.Event).ToList());
+        Assert.Equal("success", after[^1].Event["outcome"]!["type"]!.GetValue<string>());
+        var approval = Assert.Single((await approver.ListApprovalsAsync(first.WorkflowOf())).Approvals);
+        Assert.Equal(("approve", "deadline"), (approval.Decision, approval.DecidedBy));
+        Assert.Equal(WorkflowStatuses.Completed, (await approver.GetWorkflowAsync(first.WorkflowOf())).Status);
+    }
+
     [Fact]
     public async Task AResumeOfAnInterruptDecidedElsewhereIsRefusedWith409AndOfAnUnknownOneWith422()
     {
