@@ -103,14 +103,7 @@ public sealed partial class AgUiClientTests
         // A front end whose interrupt someone else decided (REST, the hub) can only run the thread again with a resume
         // entry for it: @ag-ui/client refuses a run that leaves a pending interrupt unanswered. Dismissing it must
         // let the thread go on and show the winner's decision, or the thread is stuck for that front end.
-        await using var app = new FelixApplication(new Dictionary<string, string?>
-        {
-            ["FELIX_API_KEY"] = Key,
-            ["Felix:Security:ApiKeys:0:Key"] = ColleagueKey,
-            ["Felix:Security:ApiKeys:0:Tenant"] = "default",
-            ["Felix:Security:ApiKeys:0:Name"] = "dana",
-            ["Felix:Security:ApiKeys:0:Scopes:0"] = "felix.approve",
-        }, kestrel: true);
+        await using var app = CreateAppWithAColleague();
 
         var output = await RunAsync(app, new
         {
@@ -160,17 +153,12 @@ public sealed partial class AgUiClientTests
     {
         // The submitter's front end holds the interrupt and must answer it to run the thread again; dismissing a request
         // an approver has decided takes no decision, so it needs no felix.approve.
-        await using var app = new FelixApplication(new Dictionary<string, string?>
+        await using var app = CreateAppWithAColleague(new Dictionary<string, string?>
         {
-            ["FELIX_API_KEY"] = Key,
-            ["Felix:Security:ApiKeys:0:Key"] = ColleagueKey,
-            ["Felix:Security:ApiKeys:0:Tenant"] = "default",
-            ["Felix:Security:ApiKeys:0:Name"] = "dana",
-            ["Felix:Security:ApiKeys:0:Scopes:0"] = "felix.approve",
             ["Felix:Security:ApiKeys:1:Key"] = SubmitterKey,
             ["Felix:Security:ApiKeys:1:Tenant"] = "default",
             ["Felix:Security:ApiKeys:1:Name"] = "erin",
-        }, kestrel: true);
+        });
 
         var output = await RunAsync(app, new
         {
@@ -182,6 +170,25 @@ public sealed partial class AgUiClientTests
         DismissingRun(output, "cancelled");
         Assert.Equal(("reject", "api-key:default:dana"),
             (output["state"]!["approval"]!["decision"]!.GetValue<string>(), output["state"]!["approval"]!["decidedBy"]!.GetValue<string>()));
+    }
+
+    /// <summary>A server with the default key and a colleague's (dana, who may approve), in the same tenant.</summary>
+    private static FelixApplication CreateAppWithAColleague(Dictionary<string, string?>? more = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["FELIX_API_KEY"] = Key,
+            ["Felix:Security:ApiKeys:0:Key"] = ColleagueKey,
+            ["Felix:Security:ApiKeys:0:Tenant"] = "default",
+            ["Felix:Security:ApiKeys:0:Name"] = "dana",
+            ["Felix:Security:ApiKeys:0:Scopes:0"] = "felix.approve",
+        };
+        foreach (var (key, value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+
+        return new FelixApplication(settings, kestrel: true);
     }
 
     /// <summary>
