@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Felix.Contracts.Events;
 using Felix.Contracts.Serialization;
@@ -11,13 +10,14 @@ namespace Felix.Server.Streaming;
 internal sealed class PublishedEvent(WorkflowEvent evt)
 {
     /// <summary>
-    /// The raw protocol's JSON. Text is escaped as the original's Python server escaped it (<c>\"</c>, and accented letters,
-    /// <c>&lt;</c> or <c>&amp;</c> as they are), not as <c>\u0022</c> and <c>\u00E4</c>: the frames go to JSON parsers,
-    /// never into HTML, so the default encoder's HTML-safe escapes only make them differ from the original's (and longer).
+    /// The raw protocol's JSON. Text is escaped as the original's Python server escaped it (<see cref="PythonJsonEncoder"/>:
+    /// <c>\"</c>, and accented letters, emoji, <c>&lt;</c> or <c>&amp;</c> as they are), not as <c>\u0022</c>, <c>\u00E4</c>
+    /// or surrogate pairs: the frames go to JSON parsers, never into HTML, so HTML-safe escapes only make them differ from
+    /// the original's (and longer).
     /// </summary>
     internal static readonly JsonSerializerOptions SnakeCaseJson = new(FelixSerialization.CreateSnakeCaseOptions())
     {
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Encoder = PythonJsonEncoder.Instance,
     };
 
     private byte[]? _snakeCaseUtf8;

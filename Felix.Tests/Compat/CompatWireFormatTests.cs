@@ -72,6 +72,23 @@ public sealed partial class CompatWireFormatTests
         Assert.All(texts, t => Assert.DoesNotContain("\\u00", t, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task CharactersBeyondTheBasicPlaneAndControlsAreWrittenAsThePythonServerWroteThem()
+    {
+        await using var app = CreateServer();
+        using var client = app.CreateApiClient();
+        var created = await client.CreateWorkflowAsync("Emoji \U0001F680, line\u2028sep, esc\u001b, del\u007f, tab\t, nl\n", maxSteps: 1);
+        await client.WaitForTerminalAsync(created.WorkflowId);
+
+        using var socket = await app.ConnectRawAsync(WorkflowPath(created.WorkflowId));
+        await socket.ReceiveTextAsync();
+        var snapshot = await socket.ReceiveTextAsync();
+
+        // Python's json.dumps(ensure_ascii=False): the rocket, the line separator and DEL as they are, only the C0
+        // controls escaped (\t and \n short, the rest as \u00XX in lower case).
+        Assert.Contains("\"task\":\"Emoji \U0001F680, line\u2028sep, esc\\u001b, del\u007f, tab\\t, nl\\n\"", snapshot, StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(""","timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"}$""")]
     private static partial Regex EndsWithTimestamp();
 }
