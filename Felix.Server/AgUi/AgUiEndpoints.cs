@@ -30,7 +30,7 @@ internal static class AgUiEndpoints
 
     /// <summary>
     /// An AG-UI client sends the whole conversation with every run, the subagents' texts and reasoning included, though
-    /// only the last user message is read: a few turns of a large workflow fit, which the API's 64 KiB would not.
+    /// only the last user message is read: a few turns of a large workflow fit, which the API's 128 KiB would not.
     /// </summary>
     public const long MaxBodyBytes = 1024 * 1024;
 

@@ -1,5 +1,6 @@
-using Felix.Contracts;
 using Felix.Contracts.Dtos;
+using Felix.Contracts;
+using Felix.Server.Platform;
 using FluentValidation;
 
 namespace Felix.Server.Approvals;
@@ -18,7 +19,7 @@ internal sealed class ApprovalDecisionValidator : AbstractValidator<ApprovalDeci
         RuleFor(d => d.Comment)
             .NotEmpty().When(d => d.Decision == ApprovalDecisions.Revise)
             .WithMessage("comment is required to revise: it tells the step what to change.")
-            .MaximumLength(MaxCommentLength).WithMessage($"comment must be at most {MaxCommentLength} characters.")
+            .MaximumCharacters(MaxCommentLength).WithMessage($"comment must be at most {MaxCommentLength} characters.")
             .OverridePropertyName("comment");
     }
 }

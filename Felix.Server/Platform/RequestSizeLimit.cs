@@ -6,8 +6,12 @@ namespace Felix.Server.Platform;
 /// </summary>
 internal static class RequestSizeLimit
 {
-    /// <summary>A 10,000-character task is at most 40 KB of UTF-8; the rest is headroom for the other fields.</summary>
-    public const long MaxBodyBytes = 64 * 1024;
+    /// <summary>
+    /// A 10,000-character task is at most 120,000 bytes of JSON: a client that escapes what is not ASCII (Python's
+    /// <c>json.dumps</c> by default, .NET's serializer) writes an emoji as two <c>\uXXXX</c> escapes, 12 bytes. The rest is
+    /// headroom for the other fields.
+    /// </summary>
+    public const long MaxBodyBytes = 128 * 1024;
 
     // Not async: the request of a hub or raw connection lasts as long as the connection, and an awaiting middleware keeps
     // its state machine alive for all that time (about 110 bytes per open connection, for nothing).

@@ -1,5 +1,6 @@
 using Felix.Contracts.Dtos;
 using Felix.Server.Approvals;
+using Felix.Server.Platform;
 using FluentValidation;
 
 namespace Felix.Server.Workflows;
@@ -14,7 +15,7 @@ internal sealed class WorkflowRequestValidator : AbstractValidator<WorkflowReque
     {
         RuleFor(r => r.Task)
             .NotEmpty().WithMessage("task is required and must not be blank.")
-            .MaximumLength(MaxTaskLength).WithMessage($"task must be at most {MaxTaskLength} characters.")
+            .MaximumCharacters(MaxTaskLength).WithMessage($"task must be at most {MaxTaskLength} characters.")
             .OverridePropertyName("task");
         RuleFor(r => r.MaxSteps)
             .InclusiveBetween(1, MaxStepsLimit).When(r => r.MaxSteps is not null)

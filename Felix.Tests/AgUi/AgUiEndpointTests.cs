@@ -104,7 +104,7 @@ public sealed class AgUiEndpointTests
             messageId: "message-2", earlierMessages:
             [
                 new { id = "message-1", role = "user", content = Task },
-                new { id = "answer-1", role = "assistant", content = new string('x', 100_000) }, // the conversation: over the API's 64 KiB
+                new { id = "answer-1", role = "assistant", content = new string('x', 200_000) }, // the conversation: over the API's 128 KiB
             ])).ReadAllEventsAsync();
 
         var firstId = first.WorkflowOf();

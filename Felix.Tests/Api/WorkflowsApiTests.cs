@@ -87,6 +87,21 @@ public sealed partial class WorkflowsApiTests
         Assert.Equal(HttpStatusCode.UnprocessableEntity, overLimit.StatusCode);
     }
 
+    [Fact]
+    public async Task ATasksLengthIsCountedInCharactersAsTheOriginalCountedItNotInUtf16Units()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+        var rocket = "\U0001F680";
+
+        // 10,000 characters, 20,000 UTF-16 units: the original (pydantic) took it.
+        var atLimit = await client.PostAsJsonAsync("api/v1/workflows", new { task = string.Concat(Enumerable.Repeat(rocket, 10_000)), max_steps = 1 }).DefaultTimeout();
+        var overLimit = await client.PostAsJsonAsync("api/v1/workflows", new { task = string.Concat(Enumerable.Repeat(rocket, 10_001)) }).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.Accepted, atLimit.StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, overLimit.StatusCode);
+    }
+
     [Theory]
     [InlineData("{\"task\":")]
     [InlineData("not json")]
@@ -147,13 +162,13 @@ public sealed partial class WorkflowsApiTests
     {
         await using var app = new FelixApplication();
         using var client = app.CreateApiClient();
-        var body = "{\"task\":\"" + new string('x', 100_000) + "\"}";
+        var body = "{\"task\":\"" + new string('x', 200_000) + "\"}";
 
         var response = await client.PostAsync("api/v1/workflows", new StringContent(body, Encoding.UTF8, "application/json")).DefaultTimeout();
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
-        Assert.Equal(("Request body too large", "Request bodies are limited to 65536 bytes."), (problem["title"]!.GetValue<string>(), problem["detail"]!.GetValue<string>()));
+        Assert.Equal(("Request body too large", "Request bodies are limited to 131072 bytes."), (problem["title"]!.GetValue<string>(), problem["detail"]!.GetValue<string>()));
     }
 
     [Theory]
@@ -164,7 +179,7 @@ public sealed partial class WorkflowsApiTests
         // Kestrel: a body without a length is cut off while the endpoint reads it, past the check of the declared length.
         await using var app = new FelixApplication(kestrel: true);
         using var client = app.CreateApiClient();
-        var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("{\"task\":\"" + new string('x', 100_000) + "\"}")));
+        var content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("{\"task\":\"" + new string('x', 200_000) + "\"}")));
         content.Headers.ContentType = new("application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
         request.Headers.TransferEncodingChunked = true;
@@ -173,7 +188,7 @@ public sealed partial class WorkflowsApiTests
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
-        Assert.Equal(("Request body too large", "Request bodies are limited to 65536 bytes."), (problem["title"]!.GetValue<string>(), problem["detail"]!.GetValue<string>()));
+        Assert.Equal(("Request body too large", "Request bodies are limited to 131072 bytes."), (problem["title"]!.GetValue<string>(), problem["detail"]!.GetValue<string>()));
     }
 
     [Fact]

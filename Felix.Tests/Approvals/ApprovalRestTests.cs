@@ -306,6 +306,24 @@ public sealed class ApprovalRestTests
     }
 
     [Fact]
+    public async Task ACommentsLengthIsCountedInCharactersAsItsSchemasMaxLengthIs()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+        var id = await client.CreateWithApprovalAsync(new { before_synthesis = true }, maxSteps: 1);
+        var pending = await client.WaitForPendingApprovalAsync(id);
+        var rocket = "\U0001F680";
+
+        // JSON Schema's maxLength (AG-UI's responseSchema) counts characters: 2,000 rockets are 4,000 UTF-16 units.
+        var overLimit = await client.DecideAsync(id, pending.ApprovalId, "revise", string.Concat(Enumerable.Repeat(rocket, 2_001)));
+        var atLimit = await client.DecideAsync(id, pending.ApprovalId, "revise", string.Concat(Enumerable.Repeat(rocket, 2_000)));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, overLimit.StatusCode);
+        Assert.NotNull(JsonNode.Parse(await overLimit.Content.ReadAsStringAsync())!["errors"]!["comment"]);
+        Assert.Equal(HttpStatusCode.OK, atLimit.StatusCode);
+    }
+
+    [Fact]
     public async Task ServerDefaultAppliesWhenTheRequestSaysNothingAndNothingWaitsWithoutIt()
     {
         await using var plain = new FelixApplication();

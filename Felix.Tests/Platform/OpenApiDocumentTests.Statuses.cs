@@ -74,7 +74,7 @@ public sealed partial class OpenApiDocumentTests
         await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", NotJson("{\"task\":\"x\"}")); // 415
         await observed.SendAsync(fastClient, HttpMethod.Post, AgUi, "api/v1/agui", NotJson("{}")); // 415
         await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { max_steps = 5 }));
-        await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = new string('a', 70_000) }));
+        await observed.SendAsync(client, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = new string('a', 140_000) }));
         await observed.SendAsync(anonymous, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "x" }));
         using var limitedClient = limited.CreateApiClient();
         var finished = await observed.SendAsync(limitedClient, HttpMethod.Post, Workflows, "api/v1/workflows", Json(new { task = "one", max_steps = 1 }));
