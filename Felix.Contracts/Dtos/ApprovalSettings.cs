@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using MessagePack;
 
 namespace Felix.Contracts.Dtos;
@@ -32,4 +34,13 @@ public sealed class ApprovalSettings
     /// <summary>The decision taken when nobody decides in time: <c>reject</c> (the default) or <c>approve</c>.</summary>
     [Key("onTimeout")]
     public string? OnTimeout { get; set; }
+
+    /// <summary>
+    /// Fields of the JSON object that none of the above name. The server refuses them: a misspelt gate, ignored, would
+    /// ask nobody.
+    /// </summary>
+    [JsonExtensionData]
+    [JsonInclude]
+    [IgnoreMember]
+    internal Dictionary<string, JsonElement>? UnknownFields { get; set; }
 }

@@ -1,6 +1,7 @@
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Server.Agents;
+using Felix.Server.Platform;
 using FluentValidation;
 
 namespace Felix.Server.Approvals;
@@ -27,5 +28,15 @@ internal sealed class ApprovalSettingsValidator : AbstractValidator<ApprovalSett
             .Must(o => o is ApprovalDecisions.Approve or ApprovalDecisions.Reject).When(a => a.OnTimeout is not null)
             .WithMessage("approval.on_timeout must be approve or reject.")
             .OverridePropertyName("on_timeout");
+        RuleFor(a => a).Custom((settings, context) =>
+        {
+            // The first few are enough to act on; a body of thousands would otherwise be answered with thousands of errors.
+            foreach (var field in (settings.UnknownFields?.Keys ?? Enumerable.Empty<string>()).Take(10))
+            {
+                context.AddFailure(SafeText.Escape(field), $"approval has no field {SafeText.Escape(field)}; its fields are {KnownFields}.");
+            }
+        });
     }
+
+    private const string KnownFields = "before_synthesis, below_confidence, agent_types, every_agent, timeout_seconds and on_timeout";
 }

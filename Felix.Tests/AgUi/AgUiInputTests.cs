@@ -57,6 +57,26 @@ public sealed class AgUiInputTests
         Assert.Equal(0, (await client.GetFromJsonAsync<JsonObject>("api/v1/workflows").DefaultTimeout())!["total"]!.GetValue<int>());
     }
 
+    [Fact]
+    public async Task AnApprovalFieldTheServerDoesNotKnowIsRefusedWith422()
+    {
+        await using var app = new FelixApplication(kestrel: true);
+        using var client = app.CreateApiClient();
+
+        using var response = await client.PostAsJsonAsync("api/v1/agui", new
+        {
+            threadId = "thread-misspelt",
+            runId = "run-1",
+            messages = new object[] { new { id = "message-1", role = "user", content = Task } },
+            forwardedProps = new { approval = new { every_agnet = true } },
+        }).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var errors = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["errors"]!.AsObject();
+        Assert.Equal(["forwardedProps.approval.every_agnet"], errors.Select(e => e.Key));
+        Assert.Equal(0, (await client.GetFromJsonAsync<JsonObject>("api/v1/workflows").DefaultTimeout())!["total"]!.GetValue<int>());
+    }
+
     // An answer repeated by its own decider is accepted (a client whose resumed run dropped sends it again), and each entry
     // costs store reads and a conditional write: a body of one decided interrupt a thousand times was a thousand of them.
     // An interrupt id was as long as the body allowed, looked up in the store and echoed in the 404.

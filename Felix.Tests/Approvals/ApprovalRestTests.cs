@@ -306,6 +306,27 @@ public sealed class ApprovalRestTests
     }
 
     [Fact]
+    public async Task AnApprovalFieldTheServerDoesNotKnowIsRefusedRatherThanIgnored()
+    {
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+
+        // A misspelt gate, ignored, would ask nobody and let the workflow complete on its own.
+        var misspelt = await client.PostAsJsonAsync("api/v1/workflows", new
+        {
+            task = "x",
+            max_steps = 1,
+            approval = new { before_synthesys = true, timeout_seconds = 60 },
+        }).DefaultTimeout();
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, misspelt.StatusCode);
+        var errors = JsonNode.Parse(await misspelt.Content.ReadAsStringAsync())!["errors"]!.AsObject();
+        Assert.Equal(["approval.before_synthesys"], errors.Select(e => e.Key));
+        Assert.Contains("before_synthesis", errors["approval.before_synthesys"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(0, (await client.GetFromJsonAsync<JsonObject>("api/v1/workflows").DefaultTimeout())!["total"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task ACommentsLengthIsCountedInCharactersAsItsSchemasMaxLengthIs()
     {
         await using var app = new FelixApplication();
