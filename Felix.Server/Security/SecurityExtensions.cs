@@ -19,7 +19,8 @@ internal static partial class SecurityExtensions
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.SectionName)
             .Configure<IConfiguration>((options, configuration) => options.SingleKey = configuration[SecurityOptions.ApiKeyVariable])
             .ValidateSettings(SecurityOptions.SectionName)
-            .Validate(o => o.Jwt.ClockSkew >= TimeSpan.Zero, $"{SecurityOptions.SectionName}:Jwt:ClockSkew must not be negative.")
+            .Validate(o => o.Jwt.ClockSkew >= TimeSpan.Zero && o.Jwt.ClockSkew <= JwtSettings.MaxClockSkew,
+                $"{SecurityOptions.SectionName}:Jwt:ClockSkew must be from 00:00:00 to {JwtSettings.MaxClockSkew:c}.")
             // HS256 wants a key as long as its hash; the token library only refuses a shorter one on the first token.
             .Validate(o => o.Jwt.SigningKey is not { Length: > 0 } key || Encoding.UTF8.GetByteCount(key) >= JwtSettings.MinSigningKeyBytes,
                 $"{SecurityOptions.SectionName}:Jwt:SigningKey must be at least {JwtSettings.MinSigningKeyBytes} bytes of UTF-8.")

@@ -134,5 +134,8 @@ public sealed class JwtSettings
 
     public const int DefaultClockSkewSeconds = 30;
 
+    /// <summary>Clocks kept by NTP disagree by less than a second; a day's skew would keep every expired token alive a day.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromHours(1);
+
     public bool Enabled => !string.IsNullOrEmpty(Authority) || !string.IsNullOrEmpty(SigningKey);
 }

@@ -75,11 +75,14 @@ public sealed class StartupTests : IAsyncLifetime
             ("Felix:Llm:Provider", "OpenAI"),
             ("Felix:Llm:Endpoint", "notaurl"),
             ("Felix:Security:Jwt:SigningKey", "thirty-one-bytes-is-one-too-few"),
-            ("Felix:Security:Jwt:Authority", "login.example.com")));
+            ("Felix:Security:Jwt:Authority", "login.example.com"),
+            ("Felix:Security:Jwt:ClockSkew", "2.00:00:00")));
 
         Assert.Equal(1, result.ExitCode);
         var lines = result.Lines.Where(l => l.Length > 0).ToList();
-        Assert.Equal(3, lines.Count);
+        Assert.Equal(4, lines.Count);
+        // A skew of days was taken: every expired (or revoked-by-expiry) token stayed good for that long.
+        Assert.Contains(lines, l => l.Contains("Felix:Security:Jwt:ClockSkew must be from 00:00:00 to 01:00:00.", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("Felix:Llm:Endpoint must be an absolute http or https address", StringComparison.Ordinal) && l.Contains("not 'notaurl'", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("Felix:Security:Jwt:SigningKey must be at least 32 bytes", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("Felix:Security:Jwt:Authority must be an absolute http or https address", StringComparison.Ordinal));
