@@ -198,6 +198,34 @@ public sealed class StartupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReadOnlyDataDirectoryStopsTheServerWithOneLineNamingIt()
+    {
+        // A real read-only filesystem: the tests run as root, for whom a directory's mode bits do not make it read-only.
+        var readOnly = Path.Combine(_files.Directory, "read-only");
+        Directory.CreateDirectory(readOnly);
+        await MountAsync("-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", readOnly);
+        try
+        {
+            var result = await ServerProcess.RunToExitAsync(_files.Directory, Settings(("Felix:Storage:DataDirectory", readOnly)));
+
+            Assert.Equal(1, result.ExitCode);
+            var line = Assert.Single(result.Lines, l => l.Length > 0);
+            Assert.Contains($"Data directory {readOnly} is not usable (Felix:Storage:DataDirectory): Read-only file system", line, StringComparison.Ordinal);
+            Assert.Equal("", result.Stderr);
+        }
+        finally
+        {
+            await ChildProcess.RunAsync(ChildProcess.StartInfo("umount", [readOnly]), TimeSpan.FromSeconds(30));
+        }
+    }
+
+    private static async Task MountAsync(params string[] arguments)
+    {
+        var mounted = await ChildProcess.RunAsync(ChildProcess.StartInfo("mount", arguments), TimeSpan.FromSeconds(30));
+        Assert.True(mounted.ExitCode == 0, $"mount failed (the test needs root for a tmpfs): {mounted.Stderr}");
+    }
+
+    [Fact]
     public async Task ADatabaseFileThatIsNotADatabaseStopsTheServerWithOneLineNamingIt()
     {
         await File.WriteAllBytesAsync(_files.File, System.Security.Cryptography.RandomNumberGenerator.GetBytes(16 * 1024));
