@@ -34,6 +34,23 @@ public sealed partial class DocsRestApiTests
         Assert.Empty(documented.Except(served).Order());
     }
 
+    [Fact]
+    public async Task ReadmeNamesEveryEntryOfASingleNodeReadinessCheck()
+    {
+        await using var app = new FelixApplication();
+        using var anonymous = app.CreateClient();
+        var entries = JsonNode.Parse(await anonymous.GetStringAsync("health/ready").DefaultTimeout())!["entries"]!.AsObject()
+            .Select(entry => entry.Key).ToList();
+
+        var readme = await File.ReadAllTextAsync(Path.Combine(ChildProcess.RepositoryRoot, "README.md"));
+        var health = readme[readme.IndexOf("- Health:", StringComparison.Ordinal)..];
+        health = health[..health.IndexOf("\n- ", StringComparison.Ordinal)];
+
+        Assert.NotEmpty(entries);
+        var missing = entries.Where(entry => !health.Contains($"`{entry}`", StringComparison.Ordinal)).ToList();
+        Assert.True(missing.Count == 0, $"README's Health line does not name the entries {string.Join(", ", missing)} that /health/ready answers.");
+    }
+
     private static string WithoutParameterNames(string path) => ParameterName().Replace(path, "{}");
 
     [GeneratedRegex(@"^\| `(GET|POST|PUT|PATCH|DELETE) (/api/v1/[^`?]*)`", RegexOptions.Multiline)]
