@@ -45,7 +45,7 @@ internal static class WorkflowsApi
             .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.");
         group.MapDelete("/{workflowId}", CancelAsync).WithSummary("Cancel a pending or running workflow")
             .ProducesProblem(StatusCodes.Status404NotFound, "Workflow not found", "There is no workflow 'wf_3f2a9c0d1e2b4a6f'.")
-            .ProducesProblem(StatusCodes.Status409Conflict, ApiProblems.WorkflowFinishedTitle, "Workflow 'wf_3f2a9c0d1e2b4a6f' is completed; only pending or running workflows can be cancelled.")
+            .ProducesProblem(StatusCodes.Status409Conflict, ApiProblems.WorkflowFinishedTitle, "Workflow 'wf_3f2a9c0d1e2b4a6f' is completed; only a pending, running or awaiting_approval workflow can be cancelled.")
             .ProducesStorageUnavailable();
         group.MapGet("/{workflowId}/events", GetEventsAsync).WithSummary("Read a workflow's event history, paged")
             .WithQueryRange("after", 0)
@@ -133,7 +133,7 @@ internal static class WorkflowsApi
             CancelResult.NotFound => ApiProblems.WorkflowNotFound(workflowId),
             _ => ApiProblems.Conflict(
                 ApiProblems.WorkflowFinishedTitle,
-                $"Workflow '{workflowId}' is {outcome.Workflow?.Status}; only pending or running workflows can be cancelled."),
+                $"Workflow '{workflowId}' is {outcome.Workflow?.Status}; only a pending, running or awaiting_approval workflow can be cancelled."),
         };
     }
 

@@ -73,7 +73,9 @@ public sealed partial class WorkflowsApiTests
         var response = await client.DeleteAsync($"api/v1/workflows/{created.WorkflowId}").DefaultTimeout();
 
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
-        Assert.Contains("completed", await response.Content.ReadAsStringAsync());
+        var problem = await response.Content.ReadFromJsonAsync<Microsoft.AspNetCore.Mvc.ProblemDetails>().DefaultTimeout();
+        // It names what can still be cancelled, a workflow waiting for approval included.
+        Assert.Equal($"Workflow '{created.WorkflowId}' is completed; only a pending, running or awaiting_approval workflow can be cancelled.", problem!.Detail);
     }
 
     [Fact]

@@ -60,7 +60,7 @@ internal static class WorkflowCommands
     public static Command CreateCancel(Func<ParseResult, string?, CliSettings> settings, TextWriter output, TextWriter error)
     {
         var id = new Argument<string>("id") { Description = "Workflow id (wf_...)" };
-        var command = new Command("cancel", "Cancel a pending or running workflow") { id };
+        var command = new Command("cancel", "Cancel a pending, running or waiting workflow") { id };
         command.SetAction((parse, cancellationToken) => WithClientAsync(settings(parse, null), error, async client =>
         {
             await client.CancelWorkflowAsync(parse.GetValue(id)!, cancellationToken);

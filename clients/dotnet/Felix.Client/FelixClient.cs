@@ -88,8 +88,9 @@ public sealed partial class FelixClient : IDisposable
     }
 
     /// <summary>
-    /// Cancels a pending or running workflow (<c>DELETE /api/v1/workflows/{id}</c>, 204). An unknown workflow (404) or one
-    /// that already finished (409) is thrown as <see cref="FelixApiException"/>.
+    /// Cancels a pending, running or waiting (awaiting_approval) workflow (<c>DELETE /api/v1/workflows/{id}</c>, 204;
+    /// again 204 for one already cancelled). An unknown workflow (404) or one that completed or failed (409) is thrown
+    /// as <see cref="FelixApiException"/>.
     /// </summary>
     public async Task CancelWorkflowAsync(string workflowId, CancellationToken cancellationToken = default)
     {

@@ -1,17 +1,17 @@
 // REST calls under /api/v1, relative to the page so the dashboard also works behind a path base.
 
 export class ApiError extends Error {
-  constructor(status, problem) {
-    super(ApiError.describe(status, problem));
+  constructor(status, problem, statusText = '') {
+    super(ApiError.describe(status, problem, statusText));
     this.status = status;
     this.problem = problem;
   }
 
-  static describe(status, problem) {
+  static describe(status, problem, statusText = '') {
     if (problem?.errors) {
       return Object.values(problem.errors).flat().join(' ');
     }
-    return problem?.detail || problem?.title || `HTTP ${status}`;
+    return problem?.detail || problem?.title || `HTTP ${status}${statusText ? ` ${statusText}` : ''}`;
   }
 }
 
@@ -30,16 +30,23 @@ export class FelixApi {
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const token = await this.tokens.getToken();
     if (token) headers.Authorization = `Bearer ${token}`;
-    const response = await fetch(this.url(path), {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let response;
+    try {
+      response = await fetch(this.url(path), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      // The browser says no more than "Failed to fetch": the server is down, restarting, or not at this address.
+      throw new Error(`Cannot reach Felix Server (${error.message}). Is it running? Try again in a moment.`);
+    }
     // A token the server no longer takes (revoked, or its clock ahead of ours) is not offered again.
     if (response.status === 401) this.tokens.reset();
     const text = await response.text();
-    const json = text ? JSON.parse(text) : null;
-    if (!response.ok) throw new ApiError(response.status, json);
+    // Felix answers JSON (problem details on errors); a proxy in front of it may answer its own HTML page.
+    const json = text && /json/.test(response.headers.get('content-type') ?? '') ? JSON.parse(text) : null;
+    if (!response.ok) throw new ApiError(response.status, json, response.statusText);
     return json;
   }
 

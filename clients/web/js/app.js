@@ -90,7 +90,9 @@ function onLiveEvent(evt) {
 function applyEvent(evt) {
   if (current.state.apply(evt)) {
     view.onEvent(current.state, evt);
-    if (evt.type === 'workflow_complete' || evt.type === 'workflow_error') {
+    // Every end: a cancel (by a person, or a rejected approval) ends with a workflow_status, not a terminal event.
+    if (evt.type === 'workflow_complete' || evt.type === 'workflow_error'
+      || (evt.type === 'workflow_status' && evt.status === 'cancelled')) {
       loadRecent();
     }
   }
@@ -125,6 +127,11 @@ function resync({ fromStart = false } = {}) {
       for (const evt of subscription.events) applyEvent(evt);
     } catch (error) {
       showWorkflowError(error);
+      // Still nothing known of it: say so rather than leave the header "opening" (and never offer a Cancel).
+      if (current === target && target.state.status === null) {
+        target.state.status = /not found\.?$/.test(String(error?.message ?? error)) ? 'not found' : 'unavailable';
+        view.renderHeader(target.state);
+      }
     } finally {
       target.syncing = false;
       const held = target.held.splice(0);

@@ -92,7 +92,10 @@ export class WorkflowView {
         for (const agent of state.agents.values()) this.renderAgent(agent);
         break;
       case 'workflow_status':
-        if (state.status === 'cancelled') for (const agent of state.agents.values()) this.renderAgent(agent);
+        if (state.status === 'cancelled') {
+          for (const agent of state.agents.values()) this.renderAgent(agent);
+          this.renderSynthesisState(state);
+        }
         break;
       default:
         break;
@@ -108,10 +111,11 @@ export class WorkflowView {
 
   renderHeader(state) {
     const section = $('workflow');
-    section.dataset.status = state?.status ?? 'none';
+    const status = state ? state.status ?? 'opening' : 'none';
+    section.dataset.status = status;
     section.dataset.workflowId = state?.id ?? '';
-    $('wf-status').textContent = state?.status ?? 'none';
-    $('wf-status').className = `badge ${state?.status ?? ''}`;
+    $('wf-status').textContent = status;
+    $('wf-status').className = `badge ${state?.status?.replace(' ', '-') ?? ''}`;
     $('wf-id').textContent = state ? state.id : 'Start a workflow or open one from the list.';
     $('wf-task').textContent = visible(state?.task);
     $('cancel').hidden = !state || !['pending', 'running'].includes(state.status);

@@ -12,7 +12,8 @@ export class WorkflowState {
     /** The approval_requested event the workflow waits on, if any. */
     this.pendingApproval = null;
     this.snapshot = null;
-    this.status = 'pending';
+    /** Unknown (null) until the server's snapshot or an event says; never assumed, so a missing id is not "pending". */
+    this.status = null;
     this.task = '';
     this.agents = new Map();
     this.events = [];
