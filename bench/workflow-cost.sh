@@ -6,7 +6,7 @@
 # Prints one line per measured round: CPU seconds, wall time, events published in the round, and per event the
 # process's voluntary context switches (a thread going to sleep: each is a wake-up later; summed over its threads) and
 # thread-pool work items (those two count hand-offs, and unlike CPU time they hardly move with the machine's load), and
-# the bytes allocated.
+# the bytes allocated, and the write system calls and bytes written (the SQLite log's WAL; wchar counts sockets too).
 # Usage: bench/workflow-cost.sh [workflows] [token-delay] [store] [server-dir]
 #   workflows 50, token delay 00:00:00.005, store InMemory (or Sqlite), server-dir a Release build (built if omitted).
 #   WARMUP_ROUNDS (default 3) and ROUNDS (default 3) in the environment; the server inherits the environment, so
@@ -33,15 +33,20 @@ pool_items() { metric dotnet_thread_pool_work_item_count; }
 allocated() { metric dotnet_gc_heap_total_allocated_bytes; }
 per_event() { if [[ -n "$1" && -n "$2" ]]; then echo "scale=$3; ($2 - $1) / $events" | bc; else echo n/a; fi; }
 sleeps() { cat /proc/$pid/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s}'; }
+# What the process wrote (to the log's files, in this benchmark): write system calls and bytes, from /proc/PID/io.
+io() { awk -v key="$1:" '$1 == key {print $2}' "/proc/$pid/io"; }
 ticks=$(getconf CLK_TCK)
 
 for r in $(seq 1 "$warmup_rounds"); do round; done
 for r in $(seq 1 "$rounds"); do
-  bytes_before=$(allocated); items_before=$(pool_items); events_before=$(published); sleeps_before=$(sleeps); before=$(cpu); start=$(date +%s.%N)
+  bytes_before=$(allocated); items_before=$(pool_items); events_before=$(published); sleeps_before=$(sleeps)
+  writes_before=$(io syscw); written_before=$(io wchar); before=$(cpu); start=$(date +%s.%N)
   round
-  end=$(date +%s.%N); after=$(cpu); sleeps_after=$(sleeps); events_after=$(published); items_after=$(pool_items); bytes_after=$(allocated)
+  end=$(date +%s.%N); after=$(cpu); writes_after=$(io syscw); written_after=$(io wchar)
+  sleeps_after=$(sleeps); events_after=$(published); items_after=$(pool_items); bytes_after=$(allocated)
   events=$((events_after - events_before))
   echo "round=$r workflows=$workflows delay=$delay store=$store cpu_s=$(echo "scale=2; ($after - $before) / $ticks" | bc) wall_s=$(echo "scale=2; ($end - $start) / 1" | bc) events=$events" \
     "sleeps_per_event=$(per_event "$sleeps_before" "$sleeps_after" 1) pool_items_per_event=$(per_event "$items_before" "$items_after" 2)" \
-    "bytes_per_event=$(per_event "$bytes_before" "$bytes_after" 0)"
+    "bytes_per_event=$(per_event "$bytes_before" "$bytes_after" 0)" \
+    "writes_per_event=$(per_event "$writes_before" "$writes_after" 2) bytes_written_per_event=$(per_event "$written_before" "$written_after" 0)"
 done

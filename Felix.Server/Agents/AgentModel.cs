@@ -24,9 +24,11 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
         {
             await foreach (var update in model.GetStreamingResponseAsync(call.Prompt, options, cancellationToken))
             {
-                foreach (var item in update.Contents)
+                // By index: a foreach over the IList would box its enumerator, once per token.
+                var contents = update.Contents;
+                for (var i = 0; i < contents.Count; i++)
                 {
-                    switch (item)
+                    switch (contents[i])
                     {
                         case TextReasoningContent r when !string.IsNullOrEmpty(r.Text):
                             call.Thought.Append(r.Text);

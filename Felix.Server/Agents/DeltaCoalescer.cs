@@ -16,11 +16,22 @@ internal sealed class DeltaCoalescer(Func<string, int, ValueTask> flush, TimePro
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask AddAsync(string text)
     {
-        _pending.Append(text);
         if (_lastFlush == 0 || time.GetElapsedTime(_lastFlush) >= window)
         {
+            if (_pending.Length == 0)
+            {
+                // At a model's pace every token is a delta of its own: it goes out as the string it came in, not as a
+                // copy made through the builder.
+                await FlushAsync(text);
+                return;
+            }
+
+            _pending.Append(text);
             await FlushAsync();
+            return;
         }
+
+        _pending.Append(text);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -33,7 +44,12 @@ internal sealed class DeltaCoalescer(Func<string, int, ValueTask> flush, TimePro
 
         var text = _pending.ToString();
         _pending.Clear();
+        await FlushAsync(text);
+    }
+
+    private ValueTask FlushAsync(string text)
+    {
         _lastFlush = time.GetTimestamp();
-        await flush(text, _index++);
+        return flush(text, _index++);
     }
 }

@@ -322,44 +322,38 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     /// <summary>The writer's statements, prepared once on its connection and bound anew for each row.</summary>
     private sealed class WriteStatements : IDisposable
     {
-        private readonly SqliteCommand _insert;
-        private readonly SqliteCommand _upsert;
-        private readonly SqliteCommand _trim;
-        private readonly SqliteCommand _ended;
-        private readonly SqliteCommand _begin;
-        private readonly SqliteCommand _commit;
-        private readonly SqliteCommand _rollback;
+        private readonly PreparedStatement _insert;
+        private readonly PreparedStatement _upsert;
+        private readonly PreparedStatement _trim;
+        private readonly PreparedStatement _ended;
+        private readonly PreparedStatement _begin;
+        private readonly PreparedStatement _commit;
+        private readonly PreparedStatement _rollback;
         private readonly SqliteConnection _connection;
-        private static readonly object Zero = 0L;
-        private static readonly object One = 1L;
 
         public WriteStatements(SqliteConnection connection)
         {
             _connection = connection;
-            _begin = Create(connection, "BEGIN IMMEDIATE");
-            _commit = Create(connection, "COMMIT");
-            _rollback = Create(connection, "ROLLBACK");
-            _insert = Create(connection, "INSERT INTO events (workflow_id, sequence, body) VALUES ($id, $sequence, $body)",
-                ("$id", SqliteType.Text), ("$sequence", SqliteType.Integer), ("$body", SqliteType.Blob));
-            _upsert = Create(connection, """
-                INSERT INTO streams (workflow_id, epoch, first_sequence, last_sequence, fence, ended) VALUES ($id, $epoch, $first, $last, $fence, $ended)
+            _begin = new PreparedStatement(connection, "BEGIN IMMEDIATE");
+            _commit = new PreparedStatement(connection, "COMMIT");
+            _rollback = new PreparedStatement(connection, "ROLLBACK");
+            _insert = new PreparedStatement(connection, "INSERT INTO events (workflow_id, sequence, body) VALUES (?1, ?2, ?3)");
+            _upsert = new PreparedStatement(connection, """
+                INSERT INTO streams (workflow_id, epoch, first_sequence, last_sequence, fence, ended) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                 ON CONFLICT (workflow_id) DO UPDATE SET first_sequence = excluded.first_sequence, last_sequence = excluded.last_sequence,
                     fence = max(fence, excluded.fence), ended = max(ended, excluded.ended)
-                """,
-                ("$id", SqliteType.Text), ("$epoch", SqliteType.Text), ("$first", SqliteType.Integer), ("$last", SqliteType.Integer),
-                ("$fence", SqliteType.Integer), ("$ended", SqliteType.Integer));
-            _trim = Create(connection, "DELETE FROM events WHERE workflow_id = $id AND sequence < $first",
-                ("$id", SqliteType.Text), ("$first", SqliteType.Integer));
-            _ended = Create(connection, "DELETE FROM finishing WHERE workflow_id = $id", ("$id", SqliteType.Text));
+                """);
+            _trim = new PreparedStatement(connection, "DELETE FROM events WHERE workflow_id = ?1 AND sequence < ?2");
+            _ended = new PreparedStatement(connection, "DELETE FROM finishing WHERE workflow_id = ?1");
         }
 
         /// <summary>
         /// Opens the batch's transaction with a statement prepared once, as SQLite's own <c>BEGIN IMMEDIATE</c>: the
         /// provider's <c>BeginTransaction</c> prepares its <c>BEGIN</c> and <c>COMMIT</c> anew on every commit.
         /// </summary>
-        public void Begin() => _begin.ExecuteNonQuery();
+        public void Begin() => _begin.Execute();
 
-        public void Commit() => _commit.ExecuteNonQuery();
+        public void Commit() => _commit.Execute();
 
         /// <summary>Ends a failed batch's transaction, if it is still open, before its connection goes back to the pool.</summary>
         public void RollBack()
@@ -368,7 +362,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             {
                 if (_connection.Handle is { } handle && SQLitePCL.raw.sqlite3_get_autocommit(handle) == 0)
                 {
-                    _rollback.ExecuteNonQuery();
+                    _rollback.Execute();
                 }
             }
             catch (SqliteException)
@@ -377,40 +371,15 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             }
         }
 
-        public void Insert(string workflowId, long sequence, byte[] body)
-        {
-            var parameters = _insert.Parameters;
-            parameters[0].Value = workflowId;
-            parameters[1].Value = sequence;
-            parameters[2].Value = body;
-            _insert.ExecuteNonQuery();
-        }
+        public void Insert(string workflowId, long sequence, byte[] body) =>
+            _insert.Bind(1, workflowId).Bind(2, sequence).Bind(3, body).Execute();
 
-        public void Upsert(string workflowId, string epoch, long first, long last, long fence, bool ended)
-        {
-            var parameters = _upsert.Parameters;
-            parameters[0].Value = workflowId;
-            parameters[1].Value = epoch;
-            parameters[2].Value = first;
-            parameters[3].Value = last;
-            parameters[4].Value = fence;
-            parameters[5].Value = ended ? One : Zero;
-            _upsert.ExecuteNonQuery();
-        }
+        public void Upsert(string workflowId, string epoch, long first, long last, long fence, bool ended) =>
+            _upsert.Bind(1, workflowId).Bind(2, epoch).Bind(3, first).Bind(4, last).Bind(5, fence).Bind(6, ended ? 1 : 0).Execute();
 
-        public void Trim(string workflowId, long first)
-        {
-            var parameters = _trim.Parameters;
-            parameters[0].Value = workflowId;
-            parameters[1].Value = first;
-            _trim.ExecuteNonQuery();
-        }
+        public void Trim(string workflowId, long first) => _trim.Bind(1, workflowId).Bind(2, first).Execute();
 
-        public void Ended(string workflowId)
-        {
-            _ended.Parameters[0].Value = workflowId;
-            _ended.ExecuteNonQuery();
-        }
+        public void Ended(string workflowId) => _ended.Bind(1, workflowId).Execute();
 
         public void Dispose()
         {
@@ -421,18 +390,6 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             _begin.Dispose();
             _commit.Dispose();
             _rollback.Dispose();
-        }
-
-        private static SqliteCommand Create(SqliteConnection connection, string sql, params (string Name, SqliteType Type)[] parameters)
-        {
-            var command = connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var (name, type) in parameters)
-            {
-                command.Parameters.Add(name, type);
-            }
-
-            return command;
         }
     }
 }

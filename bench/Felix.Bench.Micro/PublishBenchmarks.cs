@@ -92,5 +92,7 @@ public class PublishBenchmarks
     private sealed class NoOpSink : IEventSink
     {
         public ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask LoseAsync(string workflowId, string epoch) => ValueTask.CompletedTask;
     }
 }
