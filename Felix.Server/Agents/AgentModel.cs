@@ -22,8 +22,10 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
         var failed = true;
         try
         {
-            await foreach (var update in model.GetStreamingResponseAsync(call.Prompt, options, cancellationToken))
+            await using var updates = model.GetStreamingResponseAsync(call.Prompt, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            while (await NextAsync(updates))
             {
+                var update = updates.Current;
                 foreach (var item in update.Contents)
                 {
                     switch (item)
@@ -72,6 +74,27 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
 
         return new ModelResult(
             call.Content.ToString(), call.PromptTokens, call.CompletionTokens, Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 1));
+    }
+
+    /// <summary>
+    /// The next part of the answer. Only faults of reading it are turned into <see cref="ModelAnswerException"/>, not
+    /// those of publishing its deltas. A connection that fails before the answer begins is an
+    /// <see cref="HttpRequestException"/> (retried), never an <see cref="IOException"/> here.
+    /// </summary>
+    private static async ValueTask<bool> NextAsync(IAsyncEnumerator<ChatResponseUpdate> updates)
+    {
+        try
+        {
+            return await updates.MoveNextAsync();
+        }
+        catch (IOException ex)
+        {
+            throw new ModelAnswerException(ModelAnswerException.BrokenOff, ex);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new ModelAnswerException(ModelAnswerException.Malformed, ex);
+        }
     }
 }
 
