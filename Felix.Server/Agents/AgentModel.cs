@@ -54,6 +54,13 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
                 }
             }
 
+            if (call.Content.Length == 0)
+            {
+                // An empty answer (a reasoning model that spent its budget thinking, a broken chat template) would
+                // otherwise end an agent without output or complete a workflow with an empty synthesis.
+                throw new ModelAnswerException(ModelAnswerException.Empty, new InvalidDataException("The stream ended without any text."));
+            }
+
             failed = false;
         }
         finally

@@ -41,6 +41,9 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
 
     public int FaultAfterWords { get; set; } = 3;
 
+    /// <summary>The synthesis's text instead of <see cref="SynthesisText"/>.</summary>
+    public string? SynthesisAnswer { get; set; }
+
     /// <summary>Delay between two streamed words.</summary>
     public TimeSpan WordDelay { get; set; }
 
@@ -109,7 +112,8 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
         }
 
         context.Response.ContentType = "text/event-stream";
-        var words = TextFor(body).Split(' ');
+        var text = TextFor(body);
+        var words = (text == SynthesisText && SynthesisAnswer is { } answer ? answer : text).Split(' ');
         try
         {
             for (var i = 0; i < words.Length; i++)

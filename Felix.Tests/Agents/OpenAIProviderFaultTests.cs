@@ -134,4 +134,19 @@ public sealed class OpenAIProviderFaultTests
         Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
         Assert.Equal(3, fake.Requests); // the refused attempt, its retry, the synthesis
     }
+
+    [Fact]
+    public async Task AnEmptySynthesisFailsTheWorkflowInsteadOfCompletingItWithNothing()
+    {
+        await using var fake = await FakeOpenAIServer.StartAsync();
+        fake.SynthesisAnswer = "";
+        await using var app = Application(fake, maxRetries: 2);
+
+        var (workflow, events) = await RunOneAsync(app);
+
+        Assert.Equal(WorkflowStatuses.Failed, workflow.Status);
+        Assert.Equal("The language model answered with no text.", workflow.Error);
+        Assert.Single(events.OfType<AgentOutputEvent>());
+        Assert.DoesNotContain(events, e => e is WorkflowCompleteEvent);
+    }
 }
