@@ -32,13 +32,14 @@ internal static class AgentsExtensions
         // workflow runner.
         services.Configure<TelemetryOptions>(telemetry => telemetry.SeverityProvider = args =>
             args.Event.EventName is "ExecutionAttempt" or "OnRetry" or "OnTimeout" ? ResilienceEventSeverity.Debug : args.Event.Severity);
-        services.AddHttpClient(LlmHttpClientName, client =>
+        var llmHttp = services.AddHttpClient(LlmHttpClientName, client =>
             {
                 // The resilience pipeline below owns timeouts; the client's own would cut long streams short.
                 client.Timeout = Timeout.InfiniteTimeSpan;
             })
-            .AddHttpMessageHandler(sp => new StreamSilenceHandler(sp.GetRequiredService<IOptions<LlmOptions>>().Value.RequestTimeout))
-            .AddResilienceHandler("llm", (pipeline, context) =>
+            // Outside the resilience handler: it limits the silences in the answer that the retries handed back.
+            .AddHttpMessageHandler(sp => new StreamSilenceHandler(sp.GetRequiredService<IOptions<LlmOptions>>().Value.RequestTimeout));
+        llmHttp.AddResilienceHandler("llm", (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<LlmOptions>>().Value;
                 var time = context.ServiceProvider.GetRequiredService<TimeProvider>();
@@ -60,6 +61,8 @@ internal static class AgentsExtensions
 
                 pipeline.AddTimeout(options.RequestTimeout);
             });
+        // Added after the resilience handler, so inside it: each attempt's answer, within the attempt's timeout.
+        llmHttp.AddHttpMessageHandler(sp => new ApiKeyRedactionHandler(sp.GetRequiredService<IOptions<LlmOptions>>().Value.ApiKey));
 
         // Chosen when first resolved, not here: configuration sources added after registration (tests, hosting) count too.
         services.AddSingleton<IChatClient>(sp =>

@@ -33,6 +33,9 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>How many requests <see cref="FailWith"/> fails; the ones after it stream.</summary>
     public int FailTimes { get; set; } = int.MaxValue;
 
+    /// <summary>The error message of a <see cref="FailWith"/> answer.</summary>
+    public string FailMessage { get; set; } = "fake failure";
+
     /// <summary>Sent as <c>Retry-After</c> with <see cref="FailWith"/>.</summary>
     public string? RetryAfter { get; set; }
 
@@ -107,7 +110,7 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
                 context.Response.Headers.RetryAfter = RetryAfter;
             }
 
-            await context.Response.WriteAsJsonAsync(new { error = new { message = "fake failure", type = "server_error" } });
+            await context.Response.WriteAsJsonAsync(new { error = new { message = FailMessage, type = "server_error" } });
             return;
         }
 

@@ -70,6 +70,36 @@ public sealed class LlmLoggingTests
     }
 
     [Fact]
+    public async Task AKeyTheServerEchoesInItsErrorIsInNoLogLineAtAnyLevel()
+    {
+        const string key = "sk-test-0123456789abcdef";
+        await using var fake = await FakeOpenAIServer.StartAsync();
+        fake.FailWith = 401;
+        fake.FailMessage = $"Incorrect API key provided: {key}."; // as some proxies answer
+        var logs = new LogCapture();
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Felix:Llm:Provider"] = "OpenAI",
+            ["Felix:Llm:Endpoint"] = fake.Endpoint.ToString(),
+            ["Felix:Llm:ApiKey"] = key,
+            ["Logging:LogLevel:Default"] = "Trace",
+            ["Logging:LogLevel:Polly"] = "Trace",
+            ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace",
+        }).WithServices(services => services.AddSingleton<ILoggerProvider>(logs));
+        using var client = app.CreateApiClient();
+        var created = await client.CreateWorkflowAsync("Wrong key", maxSteps: 1);
+
+        var workflow = await client.WaitForTerminalAsync(created.WorkflowId, TimeSpan.FromSeconds(30));
+
+        Assert.Equal("The language model endpoint answered HTTP 401.", workflow.Error);
+        var failure = Assert.Single(logs.Entries, e => e.Level == LogLevel.Error);
+        Assert.Contains("Incorrect API key provided", failure.Message, StringComparison.Ordinal); // the server's words, without the key
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Debug && e.Exception is not null); // the stack, at Debug
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains(key, StringComparison.Ordinal)
+            || (e.Exception?.ToString().Contains(key, StringComparison.Ordinal) ?? false));
+    }
+
+    [Fact]
     public async Task ASuccessfulModelCallLogsNothingPerCall()
     {
         await using var fake = await FakeOpenAIServer.StartAsync();
