@@ -22,10 +22,11 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
         var failed = true;
         try
         {
-            await foreach (var update in model.GetStreamingResponseAsync(call.Prompt, options, cancellationToken))
+            await using var updates = model.GetStreamingResponseAsync(call.Prompt, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            while (await NextAsync(updates))
             {
                 // By index: a foreach over the IList would box its enumerator, once per token.
-                var contents = update.Contents;
+                var contents = updates.Current.Contents;
                 for (var i = 0; i < contents.Count; i++)
                 {
                     switch (contents[i])
@@ -54,6 +55,13 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
                 }
             }
 
+            if (call.Content.Length == 0)
+            {
+                // An empty answer (a reasoning model that spent its budget thinking, a broken chat template) would
+                // otherwise end an agent without output or complete a workflow with an empty synthesis.
+                throw new ModelAnswerException(ModelAnswerException.Empty, new InvalidDataException("The stream ended without any text."));
+            }
+
             failed = false;
         }
         finally
@@ -74,6 +82,27 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
 
         return new ModelResult(
             call.Content.ToString(), call.PromptTokens, call.CompletionTokens, Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 1));
+    }
+
+    /// <summary>
+    /// The next part of the answer. Only faults of reading it are turned into <see cref="ModelAnswerException"/>, not
+    /// those of publishing its deltas. A connection that fails before the answer begins is an
+    /// <see cref="HttpRequestException"/> (retried), never an <see cref="IOException"/> here.
+    /// </summary>
+    private static async ValueTask<bool> NextAsync(IAsyncEnumerator<ChatResponseUpdate> updates)
+    {
+        try
+        {
+            return await updates.MoveNextAsync();
+        }
+        catch (IOException ex)
+        {
+            throw new ModelAnswerException(ModelAnswerException.BrokenOff, ex);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new ModelAnswerException(ModelAnswerException.Malformed, ex);
+        }
     }
 }
 

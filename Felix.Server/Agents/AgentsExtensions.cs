@@ -27,18 +27,22 @@ internal static class AgentsExtensions
         services.AddSingleton<AgentModel>();
 
         services.AddSingleton<OfflineChatClient>();
-        // Each attempt and retry of a model call is a Polly event logged as a warning with the exception's stack; they
-        // are per call, so Debug. A failed call is logged once by the workflow runner.
+        // Each attempt, retry and timed-out attempt of a model call is a Polly event logged as a warning (a timeout as
+        // an error) with the exception's stack; they are per call, so Debug. A failed call is logged once by the
+        // workflow runner.
         services.Configure<TelemetryOptions>(telemetry => telemetry.SeverityProvider = args =>
-            args.Event.EventName is "ExecutionAttempt" or "OnRetry" ? ResilienceEventSeverity.Debug : args.Event.Severity);
-        services.AddHttpClient(LlmHttpClientName, client =>
+            args.Event.EventName is "ExecutionAttempt" or "OnRetry" or "OnTimeout" ? ResilienceEventSeverity.Debug : args.Event.Severity);
+        var llmHttp = services.AddHttpClient(LlmHttpClientName, client =>
             {
                 // The resilience pipeline below owns timeouts; the client's own would cut long streams short.
                 client.Timeout = Timeout.InfiniteTimeSpan;
             })
-            .AddResilienceHandler("llm", (pipeline, context) =>
+            // Outside the resilience handler: it limits the silences in the answer that the retries handed back.
+            .AddHttpMessageHandler(sp => new StreamSilenceHandler(sp.GetRequiredService<IOptions<LlmOptions>>().Value.RequestTimeout));
+        llmHttp.AddResilienceHandler("llm", (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<LlmOptions>>().Value;
+                var time = context.ServiceProvider.GetRequiredService<TimeProvider>();
                 if (options.MaxRetries > 0)
                 {
                     pipeline.AddRetry(new HttpRetryStrategyOptions
@@ -48,11 +52,17 @@ internal static class AgentsExtensions
                         UseJitter = true,
                         Delay = TimeSpan.FromMilliseconds(200),
                         ShouldRetryAfterHeader = true,
+                        // Polly waits out any Retry-After, however long (MaxDelay does not cap it): a spent quota that
+                        // says "come back in an hour" would hold the workflow, silently, for hours.
+                        ShouldHandle = args => ValueTask.FromResult(HttpClientResiliencePredicates.IsTransient(args.Outcome)
+                            && !AsksToWaitLongerThan(args.Outcome.Result, options.MaxRetryDelay, time)),
                     });
                 }
 
                 pipeline.AddTimeout(options.RequestTimeout);
             });
+        // Added after the resilience handler, so inside it: each attempt's answer, within the attempt's timeout.
+        llmHttp.AddHttpMessageHandler(sp => new ApiKeyRedactionHandler(sp.GetRequiredService<IOptions<LlmOptions>>().Value.ApiKey));
 
         // Chosen when first resolved, not here: configuration sources added after registration (tests, hosting) count too.
         services.AddSingleton<IChatClient>(sp =>
@@ -63,6 +73,15 @@ internal static class AgentsExtensions
         return services;
     }
 
+    /// <summary>True when <paramref name="response"/> asks, with <c>Retry-After</c>, for a wait longer than <paramref name="limit"/>.</summary>
+    internal static bool AsksToWaitLongerThan(HttpResponseMessage? response, TimeSpan limit, TimeProvider time) =>
+        response?.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta > limit,
+            { Date: { } date } => date - time.GetUtcNow() > limit,
+            _ => false,
+        };
+
     private static IChatClient CreateOpenAIClient(IServiceProvider services, LlmOptions options)
     {
         var http = services.GetRequiredService<IHttpClientFactory>().CreateClient(LlmHttpClientName);
@@ -72,7 +91,10 @@ internal static class AgentsExtensions
             Transport = new HttpClientPipelineTransport(http),
             // Retries happen once, in the resilience pipeline, not again inside the SDK.
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-            NetworkTimeout = options.RequestTimeout,
+            // The SDK's own timeout spans the whole send, the resilience pipeline's retries and their waits included,
+            // so it cut the first slow attempt short before it could be retried. The pipeline limits each attempt up
+            // to the headers, StreamSilenceHandler the silences in the stream after them.
+            NetworkTimeout = Timeout.InfiniteTimeSpan,
         });
         // No logging middleware: it logs every failed call with its stack, and the workflow runner already logs the
         // failure once, with the workflow's id and the cause.

@@ -23,13 +23,25 @@ public sealed class LlmOptions : IValidatableObject
     /// <summary>API key, when the server wants one (local servers usually do not).</summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>Limit on one model call, streaming included; retried on timeout.</summary>
+    /// <summary>
+    /// Limit on one attempt until the response headers arrive (retried), and on any silence in the stream after them
+    /// (not retried). A stream that keeps sending is not cut.
+    /// </summary>
     [Duration("00:00:00.010", Maximum = "1.00:00:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
     /// <summary>Attempts after the first for transient failures.</summary>
     [Range(0, 10)]
     public int MaxRetries { get; set; } = 2;
+
+    /// <summary>
+    /// Longest <c>Retry-After</c> a retry waits for. A server that asks for longer (a spent quota) fails the call at once.
+    /// </summary>
+    [Duration("00:00:00", Maximum = "01:00:00")]
+    public TimeSpan MaxRetryDelay { get; set; } = DefaultMaxRetryDelay;
+
+    /// <summary>Covers a server's short "busy, come back in a few seconds"; a longer wait is better reported than hidden.</summary>
+    public static readonly TimeSpan DefaultMaxRetryDelay = TimeSpan.FromSeconds(30);
 
     /// <summary>Pace of the offline model: the delay between two tokens it writes.</summary>
     [Duration("00:00:00")]

@@ -1,4 +1,5 @@
 using System.ClientModel;
+using Felix.Server.Agents;
 using Felix.Server.Platform;
 using Polly.Timeout;
 
@@ -37,6 +38,7 @@ internal static class WorkflowErrors
         ClientResultException { Status: 0 } => "The language model endpoint could not be reached.",
         ClientResultException result => $"The language model endpoint answered HTTP {result.Status}.",
         TimeoutRejectedException or TimeoutException => "The language model did not answer in time.",
+        ModelAnswerException answer => answer.Message,
         _ => "The workflow failed with an internal error; the server log has the details.",
     };
 }

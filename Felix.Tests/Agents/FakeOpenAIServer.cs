@@ -30,6 +30,23 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>Released once per request held by <see cref="HoldWhen"/>.</summary>
     public SemaphoreSlim Held { get; } = new(0);
 
+    /// <summary>How many requests <see cref="FailWith"/> fails; the ones after it stream.</summary>
+    public int FailTimes { get; set; } = int.MaxValue;
+
+    /// <summary>The error message of a <see cref="FailWith"/> answer.</summary>
+    public string FailMessage { get; set; } = "fake failure";
+
+    /// <summary>Sent as <c>Retry-After</c> with <see cref="FailWith"/>.</summary>
+    public string? RetryAfter { get; set; }
+
+    /// <summary>How a stream goes wrong after <see cref="FaultAfterWords"/> words; none by default.</summary>
+    public StreamFault Fault { get; set; }
+
+    public int FaultAfterWords { get; set; } = 3;
+
+    /// <summary>The synthesis's text instead of <see cref="SynthesisText"/>.</summary>
+    public string? SynthesisAnswer { get; set; }
+
     /// <summary>Delay between two streamed words.</summary>
     public TimeSpan WordDelay { get; set; }
 
@@ -71,7 +88,7 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        Interlocked.Increment(ref _requests);
+        var request = Interlocked.Increment(ref _requests);
         var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
         lock (Bodies)
         {
@@ -85,19 +102,31 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
             return;
         }
 
-        if (FailWith is { } status)
+        if (FailWith is { } status && request <= FailTimes)
         {
             context.Response.StatusCode = status;
-            await context.Response.WriteAsJsonAsync(new { error = new { message = "fake failure", type = "server_error" } });
+            if (RetryAfter is not null)
+            {
+                context.Response.Headers.RetryAfter = RetryAfter;
+            }
+
+            await context.Response.WriteAsJsonAsync(new { error = new { message = FailMessage, type = "server_error" } });
             return;
         }
 
         context.Response.ContentType = "text/event-stream";
-        var words = TextFor(body).Split(' ');
+        var text = TextFor(body);
+        var words = (text == SynthesisText && SynthesisAnswer is { } answer ? answer : text).Split(' ');
         try
         {
             for (var i = 0; i < words.Length; i++)
             {
+                if (Fault != StreamFault.None && i == FaultAfterWords)
+                {
+                    await FailStreamAsync(context);
+                    return;
+                }
+
                 var delta = i == words.Length - 1 ? words[i] : words[i] + " ";
                 await WriteChunkAsync(context, new { role = "assistant", content = delta }, null, null);
                 FirstChunkSent.TrySetResult();
@@ -114,6 +143,26 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             StreamAborted.TrySetResult();
+        }
+    }
+
+    private async Task FailStreamAsync(HttpContext context)
+    {
+        switch (Fault)
+        {
+            case StreamFault.Silence:
+                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => StreamAborted.TrySetResult(), TaskScheduler.Default);
+                break;
+            case StreamFault.Reset:
+                // A reset discards what the client has not read yet: let it read the words first, so the stream
+                // breaks in the middle rather than before the client saw the headers.
+                await Task.Delay(TimeSpan.FromMilliseconds(300));
+                context.Abort();
+                break;
+            case StreamFault.MalformedChunk:
+                await context.Response.WriteAsync("data: {\"id\": \"chatcmpl-fake\", \"choices\": [ {broken\n\n", context.RequestAborted);
+                await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+                break;
         }
     }
 
@@ -137,4 +186,19 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
+
+/// <summary>What <see cref="FakeOpenAIServer"/> does to a stream part-way through.</summary>
+internal enum StreamFault
+{
+    None,
+
+    /// <summary>Sends nothing more and keeps the connection open.</summary>
+    Silence,
+
+    /// <summary>Drops the connection without ending the stream.</summary>
+    Reset,
+
+    /// <summary>Sends a chunk that is not JSON, then ends the stream.</summary>
+    MalformedChunk,
 }
