@@ -8,8 +8,9 @@ namespace Felix.Server.Observability;
 /// <summary>
 /// Whether the configured model endpoint answers. Degraded, never Unhealthy, when it does not: workflows would fail
 /// with a clear error, but the node still streams histories and serves every other client, so it stays in the load
-/// balancer. Any HTTP answer below 500 counts (a local server without <c>/models</c> answers 404); the answer is kept
-/// for <see cref="CacheFor"/> so frequent readiness probes do not become a stream of calls to the model server.
+/// balancer. An HTTP answer below 500 counts (a local server without <c>/models</c> answers 404), except a refused key
+/// (401, 403): every model call would be refused the same way. The answer is kept for <see cref="CacheFor"/> so
+/// frequent readiness probes do not become a stream of calls to the model server.
 /// </summary>
 internal sealed class LlmHealthCheck(IOptions<LlmOptions> options, IHttpClientFactory http, TimeProvider time) : IHealthCheck
 {
@@ -54,10 +55,18 @@ internal sealed class LlmHealthCheck(IOptions<LlmOptions> options, IHttpClientFa
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(ProbeTimeout);
             using var response = await http.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            data["status_code"] = (int)response.StatusCode;
-            return (int)response.StatusCode < 500
-                ? HealthCheckResult.Healthy("The model endpoint answers.", data)
-                : HealthCheckResult.Degraded($"The model endpoint answers HTTP {(int)response.StatusCode}.", data: data);
+            var code = (int)response.StatusCode;
+            data["status_code"] = code;
+            return code switch
+            {
+                StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden => HealthCheckResult.Degraded(
+                    string.IsNullOrEmpty(llm.ApiKey)
+                        ? $"The model endpoint wants an API key (HTTP {code}): set Felix:Llm:ApiKey."
+                        : $"The model endpoint refuses the API key (HTTP {code}): check Felix:Llm:ApiKey.",
+                    data: data),
+                < 500 => HealthCheckResult.Healthy("The model endpoint answers.", data),
+                _ => HealthCheckResult.Degraded($"The model endpoint answers HTTP {code}.", data: data),
+            };
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {

@@ -50,6 +50,9 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>Delay between two streamed words.</summary>
     public TimeSpan WordDelay { get; set; }
 
+    /// <summary>What <c>GET /v1/models</c> answers: 200 with the fake's model, or this status (e.g. 401 for a wrong key).</summary>
+    public int ModelsStatus { get; set; } = StatusCodes.Status200OK;
+
     public int Requests => Volatile.Read(ref _requests);
 
     /// <summary>Completed when a client went away in the middle of a stream.</summary>
@@ -69,6 +72,9 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
         var app = builder.Build();
         var server = new FakeOpenAIServer(app);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
+        app.MapGet("/v1/models", () => server.ModelsStatus == StatusCodes.Status200OK
+            ? Results.Text("""{"object":"list","data":[{"id":"fake-model","object":"model"}]}""", "application/json")
+            : Results.StatusCode(server.ModelsStatus));
         await app.StartAsync();
         return server;
     }

@@ -48,6 +48,24 @@ public sealed class HealthTests
         Assert.Equal("Healthy", body["entries"]!["llm"]!["status"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData(401)]
+    [InlineData(403)]
+    public async Task AModelEndpointThatRefusesTheKeyIsDegradedNamingTheSetting(int refusal)
+    {
+        // Every workflow would fail with "answered HTTP 401" while readiness said the model endpoint was fine.
+        await using var fake = await FakeOpenAIServer.StartAsync();
+        fake.ModelsStatus = refusal;
+        await using var app = OpenAI(fake.Endpoint);
+
+        var (status, body) = await ReadyAsync(app);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var llm = body["entries"]!["llm"]!;
+        Assert.Equal("Degraded", llm["status"]!.GetValue<string>());
+        Assert.Contains("Felix:Llm:ApiKey", llm["description"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task UptimeCountsFromTheStartOfTheProcess()
     {
