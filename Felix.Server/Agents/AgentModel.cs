@@ -1,6 +1,7 @@
 using System.Text;
 using Felix.Server.Observability;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Agents;
 
@@ -8,8 +9,10 @@ namespace Felix.Server.Agents;
 /// The model as agents and the synthesis use it: one streamed call, its text and reasoning passed on as they arrive,
 /// the usage the model reports, and the call's LLM metrics.
 /// </summary>
-internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetrics metrics)
+internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetrics metrics, IOptions<LlmOptions> llm)
 {
+    private readonly int _maxAnswer = llm.Value.MaxAnswerCharacters;
+
     /// <summary>
     /// Streams <paramref name="call"/>'s prompt through the model. When the call fails (the model throws, the run is
     /// cancelled, a delta cannot be published), the exception propagates and <paramref name="call"/> holds what streamed
@@ -32,7 +35,7 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
                     switch (contents[i])
                     {
                         case TextReasoningContent r when !string.IsNullOrEmpty(r.Text):
-                            call.Thought.Append(r.Text);
+                            Append(call.Thought, r.Text);
                             if (call.Reasoning is not null)
                             {
                                 await call.Reasoning.AddAsync(r.Text);
@@ -40,7 +43,7 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
 
                             break;
                         case TextContent t when !string.IsNullOrEmpty(t.Text):
-                            call.Content.Append(t.Text);
+                            Append(call.Content, t.Text);
                             if (call.Text is not null)
                             {
                                 await call.Text.AddAsync(t.Text);
@@ -82,6 +85,17 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
 
         return new ModelResult(
             call.Content.ToString(), call.PromptTokens, call.CompletionTokens, Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 1));
+    }
+
+    /// <summary>Keeps <paramref name="text"/>, unless it takes the answer past the longest one taken (nothing of it is published).</summary>
+    private void Append(StringBuilder answer, string text)
+    {
+        if (answer.Length + text.Length > _maxAnswer)
+        {
+            throw new ModelAnswerException(ModelAnswerException.TooLong(_maxAnswer), new InvalidDataException("The answer ran past Felix:Llm:MaxAnswerCharacters."));
+        }
+
+        answer.Append(text);
     }
 
     /// <summary>

@@ -43,6 +43,13 @@ public sealed class LlmOptions : IValidatableObject
     /// <summary>Covers a server's short "busy, come back in a few seconds"; a longer wait is better reported than hidden.</summary>
     public static readonly TimeSpan DefaultMaxRetryDelay = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Longest answer (or reasoning) one call takes, in characters. A server that ignores the token budget, or streams
+    /// without end, fails the call here instead of filling memory, the store and every client's stream with it.
+    /// </summary>
+    [Range(1, 100_000_000)]
+    public int MaxAnswerCharacters { get; set; } = 1_000_000;
+
     /// <summary>Pace of the offline model: the delay between two tokens it writes.</summary>
     [Duration("00:00:00")]
     public TimeSpan OfflineTokenDelay { get; set; } = TimeSpan.FromMilliseconds(12);

@@ -12,8 +12,9 @@ namespace Felix.Tests.Agents;
 /// </summary>
 public sealed class OpenAIProviderFaultTests
 {
-    private static FelixApplication Application(FakeOpenAIServer fake, int maxRetries, string requestTimeout = "00:02:00") => new(new Dictionary<string, string?>
+    private static FelixApplication Application(FakeOpenAIServer fake, int maxRetries, string requestTimeout = "00:02:00", string? maxAnswerCharacters = null) => new(new Dictionary<string, string?>
     {
+        ["Felix:Llm:MaxAnswerCharacters"] = maxAnswerCharacters,
         ["Felix:Llm:Provider"] = "OpenAI",
         ["Felix:Llm:Endpoint"] = fake.Endpoint.ToString(),
         ["Felix:Llm:Model"] = "fake-model",
@@ -146,6 +147,22 @@ public sealed class OpenAIProviderFaultTests
 
         Assert.Equal(WorkflowStatuses.Failed, workflow.Status);
         Assert.Equal("The language model answered with no text.", workflow.Error);
+        Assert.Single(events.OfType<AgentOutputEvent>());
+        Assert.DoesNotContain(events, e => e is WorkflowCompleteEvent);
+    }
+
+    [Fact]
+    public async Task AnAnswerLongerThanTheLimitFailsTheWorkflowInsteadOfFillingTheStoreAndEveryClient()
+    {
+        // A server that ignored the token budget streamed 8 MB into one agent_output, stored and sent to every client.
+        await using var fake = await FakeOpenAIServer.StartAsync();
+        fake.SynthesisAnswer = string.Join(' ', Enumerable.Repeat("endless", 100));
+        await using var app = Application(fake, maxRetries: 0, maxAnswerCharacters: "300");
+
+        var (workflow, events) = await RunOneAsync(app);
+
+        Assert.Equal(WorkflowStatuses.Failed, workflow.Status);
+        Assert.Equal("The language model's answer ran past 300 characters (Felix:Llm:MaxAnswerCharacters).", workflow.Error);
         Assert.Single(events.OfType<AgentOutputEvent>());
         Assert.DoesNotContain(events, e => e is WorkflowCompleteEvent);
     }

@@ -47,7 +47,7 @@ public class TokenPathBenchmarks
         var fanout = new LocalFanout(log, [new NoOpSink()], streaming, TimeProvider.System, metrics, NullLogger<LocalFanout>.Instance);
         _publisher = new EventPublisher(log, fanout, TimeProvider.System, metrics);
         var offline = new OfflineChatClient(Options.Create(new LlmOptions { OfflineTokenDelay = TimeSpan.Zero }), TimeProvider.System);
-        _model = new AgentModel(offline, TimeProvider.System, metrics);
+        _model = new AgentModel(offline, TimeProvider.System, metrics, Options.Create(new LlmOptions()));
         var published = CallAsync().GetAwaiter().GetResult();
         if (published != Tokens)
         {
