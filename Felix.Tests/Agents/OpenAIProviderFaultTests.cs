@@ -12,16 +12,24 @@ namespace Felix.Tests.Agents;
 /// </summary>
 public sealed class OpenAIProviderFaultTests
 {
-    private static FelixApplication Application(FakeOpenAIServer fake, int maxRetries, string requestTimeout = "00:02:00", string? maxAnswerCharacters = null) => new(new Dictionary<string, string?>
+    private static FelixApplication Application(FakeOpenAIServer fake, int maxRetries, string requestTimeout = "00:02:00", string? maxAnswerCharacters = null)
     {
-        ["Felix:Llm:MaxAnswerCharacters"] = maxAnswerCharacters,
-        ["Felix:Llm:Provider"] = "OpenAI",
-        ["Felix:Llm:Endpoint"] = fake.Endpoint.ToString(),
-        ["Felix:Llm:Model"] = "fake-model",
-        ["Felix:Llm:MaxRetries"] = maxRetries.ToString(CultureInfo.InvariantCulture),
-        ["Felix:Llm:RequestTimeout"] = requestTimeout,
-        ["Felix:Llm:DeltaCoalesceWindow"] = "00:00:00",
-    });
+        var settings = new Dictionary<string, string?>
+        {
+            ["Felix:Llm:Provider"] = "OpenAI",
+            ["Felix:Llm:Endpoint"] = fake.Endpoint.ToString(),
+            ["Felix:Llm:Model"] = "fake-model",
+            ["Felix:Llm:MaxRetries"] = maxRetries.ToString(CultureInfo.InvariantCulture),
+            ["Felix:Llm:RequestTimeout"] = requestTimeout,
+            ["Felix:Llm:DeltaCoalesceWindow"] = "00:00:00",
+        };
+        if (maxAnswerCharacters is not null)
+        {
+            settings["Felix:Llm:MaxAnswerCharacters"] = maxAnswerCharacters;
+        }
+
+        return new(settings);
+    }
 
     private static async Task<(WorkflowResponseSummary Workflow, List<WorkflowEvent> Events)> RunOneAsync(FelixApplication app)
     {
