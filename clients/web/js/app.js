@@ -201,6 +201,8 @@ async function loadRecent() {
     markCurrentInRecent();
   } catch (error) {
     if (request !== recentRequest) return;
+    // What another key listed is not this key's to see.
+    if (error.status === 401 || error.status === 403) $('recent-list').replaceChildren();
     $('recent-empty').hidden = false;
     $('recent-empty').textContent = `Could not load workflows: ${error.message}`;
   }
@@ -297,8 +299,12 @@ function setUpControls(protocol) {
     tokens.reset();
     storage.set('apiKey', tokens.apiKey);
     storage.set('tokenEndpoint', tokens.tokenEndpoint);
+    // A start's error was about the key this one replaces.
+    $('start-error').hidden = true;
+    // Listed at once: the hub's connection with a wrong key keeps retrying and never resolves.
+    const listed = loadRecent();
     await switchProtocol(connection.protocol);
-    await loadRecent();
+    await listed;
   });
   window.addEventListener('hashchange', openFromHash);
 }
