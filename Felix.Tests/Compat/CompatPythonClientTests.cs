@@ -118,6 +118,21 @@ public sealed partial class CompatPythonClientTests
         Assert.Contains("HTTP 401", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task PythonExamplePipedIntoHeadStopsQuietlyWhenHeadHasEnough()
+    {
+        // Paced, so the example is still printing when head has read its lines and gone.
+        await using var app = CreateServer(("Felix:Llm:OfflineTokenDelay", "00:00:00.004"));
+        var script = Path.Combine(ChildProcess.RepositoryRoot, "clients", "python", "felix_ws_client.py");
+        var start = ChildProcess.StartInfo("bash", ["-c", "\"$0\" \"$1\" --url \"$2\" --task \"$3\" --max-steps 3 --non-interactive | head -n 2",
+            PythonClient.Interpreter, script, app.BaseAddress.ToString().TrimEnd('/'), "Explain quantum computing"]).WithApiKey(Key);
+
+        var result = await ChildProcess.RunAsync(start, TimeSpan.FromSeconds(90));
+
+        Assert.Equal(2, result.Lines.Count(l => l.Length > 0));
+        Assert.True(result.Stderr.Length == 0, $"the example wrote to stderr:\n{result.Stderr}");
+    }
+
     private static string Percent(double confidence) => Math.Round(confidence * 100).ToString(CultureInfo.InvariantCulture);
 
     private static Match Match(ChildProcess.Result result, Regex pattern) =>

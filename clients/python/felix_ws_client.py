@@ -373,6 +373,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\nInterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Whoever read the output went away (piped into head, a pager closed): stop quietly, as command-line tools do.
+        # Python would print a traceback, and another complaint when it flushed stdout on the way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
