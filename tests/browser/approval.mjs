@@ -2,10 +2,9 @@
 //   node approval.mjs <dashboard-url-of-a-server-that-asks-before-synthesis> <screenshot-dir>
 // Starts a workflow, revises the synthesis with a comment from the card, approves the second one, and waits for the
 // run to complete. Prints one JSON summary line; exits 1 when a step failed.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, startWatchdog } from './launch.mjs';
 
 const [url, screenshotArg] = process.argv.slice(2);
 if (!url || !screenshotArg) {
@@ -14,26 +13,14 @@ if (!url || !screenshotArg) {
 }
 const screenshotDir = resolve(screenshotArg);
 mkdirSync(screenshotDir, { recursive: true });
-const watchdog = setTimeout(() => {
-  console.error('approval.mjs: watchdog expired');
-  process.exit(3);
-}, Number(process.env.FELIX_BROWSER_TOTAL_TIMEOUT_MS ?? 120000));
-watchdog.unref();
+startWatchdog('approval.mjs');
 
 const summary = { ok: false, workflowId: null, first: null, second: null, pageErrors: [], failure: null };
-const userDataDir = mkdtempSync(join(tmpdir(), 'felix-chromium-'));
-let context;
+let browser;
 let step = 'launch';
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1440, height: 1100 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = context.pages()[0] ?? await context.newPage();
-  page.setDefaultTimeout(Number(process.env.FELIX_BROWSER_STEP_TIMEOUT_MS ?? 45000));
+  browser = await launchChromium({ viewport: { width: 1440, height: 1100 } });
+  const { page } = browser;
   page.on('pageerror', (error) => summary.pageErrors.push(String(error)));
 
   step = 'open dashboard';
@@ -68,11 +55,10 @@ try {
   summary.ok = summary.pageErrors.length === 0;
 } catch (error) {
   summary.failure = `${step}: ${error?.message ?? error}`.split('\n').slice(0, 6).join('\n');
-  const page = context?.pages().at(-1);
+  const page = browser?.context.pages().at(-1);
   if (page) await page.screenshot({ path: join(screenshotDir, 'approval-failure.png'), fullPage: true }).catch(() => {});
 } finally {
-  await context?.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 }
 
 console.log(JSON.stringify(summary));

@@ -6,11 +6,10 @@
 //                client would).
 //   unavailable: the server accepts the page's sockets and closes each before any event (its storage cannot be read).
 // Prints one JSON summary line; exits 1 when a step failed.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, startWatchdog } from './launch.mjs';
 
 const [serverArg, apiKey, screenshotArg, scenario] = process.argv.slice(2);
 if (!serverArg || !apiKey || !screenshotArg || !['cancel', 'unavailable'].includes(scenario)) {
@@ -21,11 +20,7 @@ const server = serverArg.replace(/\/+$/, '');
 const pageUrl = pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'clients', 'web', 'compat.html')).href;
 const screenshotDir = resolve(screenshotArg);
 mkdirSync(screenshotDir, { recursive: true });
-const watchdog = setTimeout(() => {
-  console.error('compat-page.mjs: watchdog expired');
-  process.exit(3);
-}, Number(process.env.FELIX_BROWSER_TOTAL_TIMEOUT_MS ?? 120000));
-watchdog.unref();
+startWatchdog('compat-page.mjs');
 
 // How long the page is watched: a page that loops reconnects every 200 ms; one that gives up after 5 reconnects with
 // backoff (0.2 s doubling) is done in about 6 s.
@@ -34,20 +29,12 @@ const summary = {
   ok: false, workflowId: null, deleteStatus: null, socketsBeforeCancel: null, sockets: null,
   status: null, dot: null, startEnabled: null, events: [], pageErrors: [], failure: null,
 };
-const userDataDir = mkdtempSync(join(tmpdir(), 'felix-chromium-'));
-let context;
+let browser;
 let step = 'launch';
 let sockets = 0;
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1200, height: 1000 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = context.pages()[0] ?? await context.newPage();
-  page.setDefaultTimeout(Number(process.env.FELIX_BROWSER_STEP_TIMEOUT_MS ?? 45000));
+  browser = await launchChromium({ viewport: { width: 1200, height: 1000 } });
+  const { page } = browser;
   page.on('pageerror', (error) => summary.pageErrors.push(String(error)));
   page.on('websocket', () => { sockets++; });
 
@@ -91,11 +78,10 @@ try {
 } catch (error) {
   summary.failure = `${step}: ${error?.message ?? error}`.split('\n').slice(0, 6).join('\n');
   summary.sockets = sockets;
-  const page = context?.pages().at(-1);
+  const page = browser?.context.pages().at(-1);
   if (page) await page.screenshot({ path: join(screenshotDir, `compat-${scenario}-failure.png`), fullPage: true }).catch(() => {});
 } finally {
-  await context?.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 }
 
 // Keep the summary line short: the events of a looping page run into the hundreds.

@@ -4,10 +4,9 @@
 // wait for the synthesis. Run 2 (MessagePack): switch the protocol, start again, drop the socket mid-run, see the
 // automatic reconnect resume with no gap, wait for the synthesis. Then reopen run 1 from the recent list and take a
 // phone-sized screenshot. Prints one JSON summary line on stdout; exits 1 when a step failed.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, startWatchdog } from './launch.mjs';
 
 const [url, screenshotArg] = process.argv.slice(2);
 if (!url || !screenshotArg) {
@@ -18,44 +17,30 @@ const screenshotDir = resolve(screenshotArg);
 mkdirSync(screenshotDir, { recursive: true });
 
 /** Every wait is bounded; the watchdog ends a run that hangs anyway. */
-const stepTimeoutMs = Number(process.env.FELIX_BROWSER_STEP_TIMEOUT_MS ?? 45000);
-const watchdog = setTimeout(() => {
-  console.error('dashboard.mjs: watchdog expired');
-  process.exit(3);
-}, Number(process.env.FELIX_BROWSER_TOTAL_TIMEOUT_MS ?? 240000));
-watchdog.unref();
-
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const chromiumArgs = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
+startWatchdog('dashboard.mjs', 240000);
 
 const summary = {
   ok: false, url, browser: null, runs: [], reopened: null, screenshots: [], pageErrors: [], consoleErrors: [], failure: null,
 };
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'felix-chromium-'));
-let context;
+let browser;
 let step = 'launch';
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath, headless: true, args: chromiumArgs, viewport: { width: 1440, height: 1000 },
-  });
-  summary.browser = context.browser()?.version() ?? 'chromium';
   // Keep a handle on every WebSocket the page opens, so the test can drop one the way a network failure would.
-  await context.addInitScript(() => {
-    const Native = window.WebSocket;
-    window.__felixSockets = [];
-    window.WebSocket = class extends Native {
-      constructor(...args) {
-        super(...args);
-        window.__felixSockets.push(this);
-      }
-    };
+  browser = await launchChromium({
+    initScript: () => {
+      const Native = window.WebSocket;
+      window.__felixSockets = [];
+      window.WebSocket = class extends Native {
+        constructor(...args) {
+          super(...args);
+          window.__felixSockets.push(this);
+        }
+      };
+    },
   });
-  const page = context.pages()[0] ?? await context.newPage();
-  page.setDefaultTimeout(stepTimeoutMs);
+  summary.browser = browser.context.browser()?.version() ?? 'chromium';
+  const { page } = browser;
   page.on('pageerror', (error) => summary.pageErrors.push(String(error)));
   page.on('console', (message) => {
     if (message.type() === 'error') summary.consoleErrors.push(message.text());
@@ -91,11 +76,10 @@ try {
   summary.ok = summary.pageErrors.length === 0;
 } catch (error) {
   summary.failure = `${step}: ${error?.message ?? error}`.split('\n').slice(0, 6).join('\n');
-  const page = context?.pages()[0];
+  const page = browser?.context.pages()[0];
   if (page) await shoot(page, 'failure.png', true).catch(() => {});
 } finally {
-  await context?.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 }
 
 console.log(JSON.stringify(summary));

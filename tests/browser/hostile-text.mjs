@@ -2,10 +2,9 @@
 // Chromium through playwright-core) and reports what the page shows of it:
 //   node hostile-text.mjs <dashboard-url> <workflow-id> <screenshot-dir>
 // Prints one JSON summary line on stdout; exits 1 when a step failed.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, startWatchdog } from './launch.mjs';
 
 const [url, workflowId, screenshotArg] = process.argv.slice(2);
 if (!url || !workflowId || !screenshotArg) {
@@ -14,26 +13,14 @@ if (!url || !workflowId || !screenshotArg) {
 }
 const screenshotDir = resolve(screenshotArg);
 mkdirSync(screenshotDir, { recursive: true });
-const watchdog = setTimeout(() => {
-  console.error('hostile-text.mjs: watchdog expired');
-  process.exit(3);
-}, 120000);
-watchdog.unref();
+startWatchdog('hostile-text.mjs');
 
 const summary = { ok: false, dialogs: [], pageErrors: [], failure: null };
-const userDataDir = mkdtempSync(join(tmpdir(), 'felix-chromium-'));
-let context;
+let browser;
 let step = 'launch';
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1440, height: 1000 },
-  });
-  const page = context.pages()[0] ?? await context.newPage();
-  page.setDefaultTimeout(45000);
+  browser = await launchChromium();
+  const { page } = browser;
   page.on('dialog', (dialog) => {
     summary.dialogs.push(dialog.message());
     dialog.dismiss().catch(() => {});
@@ -60,8 +47,7 @@ try {
 } catch (error) {
   summary.failure = `${step}: ${error.message}`;
 } finally {
-  await context?.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 }
 console.log(JSON.stringify(summary));
 process.exit(summary.ok ? 0 : 1);

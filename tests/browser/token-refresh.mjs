@@ -6,10 +6,9 @@
 // again and again; each run waits for reconnects, approves from the card and reads what the dashboard holds.
 // Prints one JSON summary line; exits 1 when a step failed.
 import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, startWatchdog } from './launch.mjs';
 
 const [url, screenshotArg, signingKey, issuer, audience, tenant] = process.argv.slice(2);
 if (!url || !screenshotArg || !signingKey || !issuer || !audience || !tenant) {
@@ -18,11 +17,7 @@ if (!url || !screenshotArg || !signingKey || !issuer || !audience || !tenant) {
 }
 const screenshotDir = resolve(screenshotArg);
 mkdirSync(screenshotDir, { recursive: true });
-const watchdog = setTimeout(() => {
-  console.error('token-refresh.mjs: watchdog expired');
-  process.exit(3);
-}, Number(process.env.FELIX_BROWSER_TOTAL_TIMEOUT_MS ?? 150000));
-watchdog.unref();
+startWatchdog('token-refresh.mjs', 150000);
 
 const tokenLifetimeSeconds = 3;
 const tokenPath = 'test-auth/token';
@@ -51,19 +46,11 @@ process.exit(summary.ok ? 0 : 1);
 
 async function run(source, protocol) {
   const result = { source, protocol, workflowId: null, tokensIssued: 0, reconnects: 0, dashboard: null };
-  const userDataDir = mkdtempSync(join(tmpdir(), 'felix-chromium-'));
-  let context;
+  let browser;
   try {
     step = `${source}: launch`;
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      viewport: { width: 1440, height: 1100 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = context.pages()[0] ?? await context.newPage();
-    page.setDefaultTimeout(Number(process.env.FELIX_BROWSER_STEP_TIMEOUT_MS ?? 45000));
+    browser = await launchChromium({ viewport: { width: 1440, height: 1100 } });
+    const { page } = browser;
     page.on('pageerror', (error) => summary.pageErrors.push(`${source}: ${error}`));
     await page.addInitScript((chosen) => localStorage.setItem('felix.protocol', chosen), protocol);
     if (source === 'endpoint') {
@@ -134,12 +121,11 @@ async function run(source, protocol) {
     }
     return result;
   } catch (error) {
-    const page = context?.pages().at(-1);
+    const page = browser?.context.pages().at(-1);
     if (page) await page.screenshot({ path: join(screenshotDir, `token-refresh-${source}-failure.png`), fullPage: true }).catch(() => {});
     throw error;
   } finally {
-    await context?.close().catch(() => {});
-    rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
   }
 }
 

@@ -3,10 +3,9 @@
 // Runs a workflow and reads its duration, agent waterfall, labelled token budgets; opens an event in the inspector and
 // copies it; re-runs it with the same settings; filters the recent runs by search and status; runs one with many agents
 // and measures whether helix labels overlap; then runs one on the failing server and reads how its agent is marked. Prints one JSON summary line; exits 1 when a step failed.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, startWatchdog } from './launch.mjs';
 
 const [url, failingUrl, screenshotArg] = process.argv.slice(2);
 if (!url || !failingUrl || !screenshotArg) {
@@ -15,29 +14,16 @@ if (!url || !failingUrl || !screenshotArg) {
 }
 const screenshotDir = resolve(screenshotArg);
 mkdirSync(screenshotDir, { recursive: true });
-const stepTimeoutMs = Number(process.env.FELIX_BROWSER_STEP_TIMEOUT_MS ?? 45000);
-const watchdog = setTimeout(() => {
-  console.error('trace.mjs: watchdog expired');
-  process.exit(3);
-}, Number(process.env.FELIX_BROWSER_TOTAL_TIMEOUT_MS ?? 240000));
-watchdog.unref();
+startWatchdog('trace.mjs', 240000);
 
 const summary = {
   ok: false, run: null, inspector: null, rerun: null, filters: null, labels: null, failed: null, pageErrors: [], failure: null,
 };
-const userDataDir = mkdtempSync(join(tmpdir(), 'felix-chromium-'));
-let context;
+let browser;
 let step = 'launch';
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1440, height: 1100 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = context.pages()[0] ?? await context.newPage();
-  page.setDefaultTimeout(stepTimeoutMs);
+  browser = await launchChromium({ viewport: { width: 1440, height: 1100 } });
+  const { page } = browser;
   page.on('pageerror', (error) => summary.pageErrors.push(String(error)));
 
   step = 'open dashboard';
@@ -124,8 +110,7 @@ try {
   await shoot(page, 'trace-many-agents.png');
 
   step = 'a run whose model fails';
-  const failing = await context.newPage();
-  failing.setDefaultTimeout(stepTimeoutMs);
+  const failing = await browser.newPage();
   failing.on('pageerror', (error) => summary.pageErrors.push(String(error)));
   await failing.goto(failingUrl);
   await waitConnected(failing);
@@ -144,11 +129,10 @@ try {
   summary.ok = summary.pageErrors.length === 0;
 } catch (error) {
   summary.failure = `${step}: ${error?.message ?? error}`.split('\n').slice(0, 6).join('\n');
-  const page = context?.pages().at(-1);
+  const page = browser?.context.pages().at(-1);
   if (page) await shoot(page, 'trace-failure.png').catch(() => {});
 } finally {
-  await context?.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 }
 
 console.log(JSON.stringify(summary));

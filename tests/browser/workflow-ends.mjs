@@ -3,10 +3,9 @@
 // Opens a workflow id the server does not know, then starts a workflow and cancels it from the page mid-run.
 // Prints one JSON summary line on stdout (what the header, the synthesis card and the recent list show);
 // exits 1 when a step failed.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, startWatchdog } from './launch.mjs';
 
 const [url, screenshotArg] = process.argv.slice(2);
 if (!url || !screenshotArg) {
@@ -15,26 +14,14 @@ if (!url || !screenshotArg) {
 }
 const screenshotDir = resolve(screenshotArg);
 mkdirSync(screenshotDir, { recursive: true });
-const watchdog = setTimeout(() => {
-  console.error('workflow-ends.mjs: watchdog expired');
-  process.exit(3);
-}, Number(process.env.FELIX_BROWSER_TOTAL_TIMEOUT_MS ?? 120000));
-watchdog.unref();
+startWatchdog('workflow-ends.mjs');
 
 const summary = { ok: false, unknown: null, cancelled: null, pageErrors: [], failure: null };
-const userDataDir = mkdtempSync(join(tmpdir(), 'felix-chromium-'));
-let context;
+let browser;
 let step = 'launch';
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1440, height: 1000 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = context.pages()[0] ?? await context.newPage();
-  page.setDefaultTimeout(Number(process.env.FELIX_BROWSER_STEP_TIMEOUT_MS ?? 45000));
+  browser = await launchChromium();
+  const { page } = browser;
   page.on('pageerror', (error) => summary.pageErrors.push(String(error)));
 
   step = 'open a workflow the server does not know';
@@ -68,11 +55,10 @@ try {
   summary.ok = summary.pageErrors.length === 0;
 } catch (error) {
   summary.failure = `${step}: ${error?.message ?? error}`.split('\n').slice(0, 6).join('\n');
-  const page = context?.pages().at(-1);
+  const page = browser?.context.pages().at(-1);
   if (page) await page.screenshot({ path: join(screenshotDir, 'failure.png'), fullPage: true }).catch(() => {});
 } finally {
-  await context?.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 }
 
 console.log(JSON.stringify(summary));
