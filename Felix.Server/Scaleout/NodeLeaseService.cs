@@ -198,7 +198,19 @@ internal sealed partial class NodeLeaseService(
                 continue;
             }
 
-            var claimed = (int)await db.ScriptEvaluateAsync(ClaimScript, [redis.Keys.Owners], [workflowId, node, redis.NodeId]) == 1;
+            bool claimed;
+            try
+            {
+                claimed = (int)await db.ScriptEvaluateAsync(ClaimScript, [redis.Keys.Owners], [workflowId, node, redis.NodeId]) == 1;
+            }
+            catch
+            {
+                // Redis may have run the claim and only its answer was lost: then this live node holds a workflow it does
+                // not know of, which no sweep would take from it. Queued once Redis answers, if it is held here.
+                unqueued.Add(workflowId);
+                throw;
+            }
+
             if (claimed)
             {
                 await TakeOverAsync(workflowId, node, cancellationToken);

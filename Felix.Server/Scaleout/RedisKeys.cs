@@ -46,6 +46,9 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>A node's lease: present while the node is alive.</summary>
     public RedisKey NodeLease(string nodeId) => $"{Prefix}:node:{nodeId}";
 
+    /// <summary>The workflow a node last took from the shared queue (see <see cref="RedisQueueScripts.Take"/>).</summary>
+    public RedisKey LastTake(string nodeId) => $"{Prefix}:node:{nodeId}:last-take";
+
     /// <summary>Every workflow event, as the append script publishes it (<see cref="NodeFeedMessage"/>).</summary>
     public RedisChannel EventsChannel => RedisChannel.Literal($"{Prefix}:events");
 

@@ -25,10 +25,17 @@ internal static class RedisQueueScripts
         """;
 
     /// <summary>
-    /// KEYS: turns, owners. ARGV: this node's id, the tenant lists' key prefix. Takes the next workflow and records
-    /// this node as its owner in the same step; false when nothing waits.
+    /// KEYS: turns, owners, this node's last take. ARGV: this node's id, the tenant lists' key prefix, the last workflow
+    /// this node received from a take (<c>-</c> for none) when a take's answer did not reach it, otherwise empty. Takes
+    /// the next workflow, records this node as its owner and as the node's last take in the same step; false when
+    /// nothing waits. A take whose answer was lost (Redis ran it, the connection failed) left a workflow owned by a live
+    /// node that does not know it holds it: the node's next take gets that workflow again, while it still owns it.
     /// </summary>
     public const string Take = """
+        if ARGV[3] ~= '' then
+            local last = redis.call('GET', KEYS[3])
+            if last and last ~= ARGV[3] and redis.call('HGET', KEYS[2], last) == ARGV[1] then return last end
+        end
         local tenant = redis.call('LPOP', KEYS[1])
         while tenant do
             local queue = ARGV[2] .. tenant
@@ -36,6 +43,7 @@ internal static class RedisQueueScripts
             if id then
                 if redis.call('LLEN', queue) > 0 then redis.call('RPUSH', KEYS[1], tenant) end
                 redis.call('HSET', KEYS[2], id, ARGV[1])
+                redis.call('SET', KEYS[3], id, 'EX', 86400)
                 return id
             end
             tenant = redis.call('LPOP', KEYS[1])

@@ -25,6 +25,8 @@ internal sealed partial class RedisWorkflowDispatcher(
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _cancels = new(StringComparer.Ordinal);
     private readonly FailureSpell _queueFaults = new();
     private bool _subscribed;
+    private string _lastTaken = "-";
+    private bool _takeUnanswered;
 
     public async ValueTask DispatchAsync(string workflowId, string tenant, CancellationToken cancellationToken = default)
     {
@@ -168,15 +170,21 @@ internal sealed partial class RedisWorkflowDispatcher(
             try
             {
                 taken = await redis.Database.ScriptEvaluateAsync(
-                    RedisQueueScripts.Take, [redis.Keys.QueueTurns, redis.Keys.Owners], [redis.NodeId, redis.Keys.TenantQueuePrefix]);
+                    RedisQueueScripts.Take,
+                    [redis.Keys.QueueTurns, redis.Keys.Owners, redis.Keys.LastTake(redis.NodeId)],
+                    [redis.NodeId, redis.Keys.TenantQueuePrefix, _takeUnanswered ? _lastTaken : ""]);
             }
             catch
             {
+                // Redis may have run the take: the next one asks for what it took.
+                _takeUnanswered = true;
                 queue.Release(WorkflowQueue.SharedQueueTenant);
                 throw;
             }
 
             answered = true;
+            var again = _takeUnanswered;
+            _takeUnanswered = false;
             if (taken.IsNull)
             {
                 queue.Release(WorkflowQueue.SharedQueueTenant);
@@ -184,6 +192,12 @@ internal sealed partial class RedisWorkflowDispatcher(
             }
 
             var workflowId = (string)taken!;
+            _lastTaken = workflowId;
+            if (again)
+            {
+                LogTakenAgain(logger, workflowId);
+            }
+
             LogTaken(logger, workflowId, redis.NodeId);
             queue.Enqueue(WorkflowQueue.SharedQueueTenant, workflowId);
         }
@@ -212,6 +226,9 @@ internal sealed partial class RedisWorkflowDispatcher(
 
     [LoggerMessage(EventId = 7201, Level = LogLevel.Debug, Message = "Workflow {WorkflowId} taken from the shared queue by node {NodeId}")]
     private static partial void LogTaken(ILogger logger, string workflowId, string nodeId);
+
+    [LoggerMessage(EventId = 7206, Level = LogLevel.Warning, Message = "Took workflow {WorkflowId} from the shared queue; the answer to an earlier take had been lost on the way")]
+    private static partial void LogTakenAgain(ILogger logger, string workflowId);
 
     [LoggerMessage(EventId = 7202, Level = LogLevel.Warning, Message = "The shared work queue is unreachable; trying again every poll interval (repeats at Debug until it answers)")]
     private static partial void LogQueueUnavailable(ILogger logger, Exception exception);

@@ -1,0 +1,110 @@
+using Felix.Contracts;
+using Felix.Contracts.Events;
+using Felix.Server.Scaleout;
+using Felix.Server.Workflows;
+using Felix.Tests.Infrastructure;
+using Felix.Tests.Storage;
+
+namespace Felix.Tests.Scaleout;
+
+/// <summary>
+/// A command to the shared queue whose answer is lost on the way back (the network failed after Redis ran it) leaves
+/// no workflow that nobody runs and none that runs twice. Real redis-server, a real server process, and a real
+/// connection reset between Redis and the node (<see cref="RedisReplyLossProxy"/>).
+/// </summary>
+public sealed class ScaleoutLostReplyTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("felix-lost-reply-").FullName;
+    private readonly RedisTestConnections _connections = new(redis);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await _connections.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task AWorkflowWhoseTakeWasAnsweredIntoALostConnectionStillRunsOnce()
+    {
+        var prefix = RedisTestConnections.NewPrefix();
+        await using var proxy = new RedisReplyLossProxy(redis.Port);
+        var settings = ScaleoutNodeSettings.For(redis, prefix, "a",
+            ("Felix:Redis:Configuration", proxy.Configuration),
+            ("Felix:Workflows:MaxConcurrent", "1"),
+            ("Felix:Llm:OfflineTokenDelay", "00:00:00.030"));
+        await using var node = await ServerProcess.StartAsync(_directory, settings);
+        using var api = new HttpClient { BaseAddress = node.BaseAddress };
+
+        // The node's one slot is busy, so the second workflow waits on the shared queue; the node takes it when the
+        // first ends, and the answer to that take (Redis popped it and recorded this node as its owner) is lost.
+        var first = await api.CreateWorkflowAsync("Keeps the only slot busy", maxSteps: 1);
+        await api.WaitForStatusAsync(first.WorkflowId, WorkflowStatuses.Running);
+        var second = await api.CreateWorkflowAsync("Taken into a lost reply", maxSteps: 1);
+        var connection = _connections.Open(prefix);
+        var tenant = (await new RedisWorkflowStore(connection).GetAsync(second.WorkflowId))!.Owner;
+        Assert.Equal(1, await connection.Database.ListLengthAsync(connection.Keys.TenantQueue(tenant)));
+        proxy.LoseReply(requestHolds: $"\r\n{connection.Keys.TenantQueuePrefix}\r\n", replyHolds: second.WorkflowId);
+
+        await proxy.Lost.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        // Requests that needed Redis while the node reconnected were answered 503 (try again): wait for it to answer.
+        await Poll.UntilAsync(async () => (await api.GetAsync($"api/v1/workflows/{second.WorkflowId}")).IsSuccessStatusCode, "the node to reach Redis again");
+        var workflow = await WaitForTerminalAsync(api, second.WorkflowId, connection, node);
+        Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
+        var events = await api.ReadEventsAsync(second.WorkflowId);
+        DurableHistory.AssertOneRun(events);
+        Assert.Single(events, e => e is WorkflowStatusEvent { Status: WorkflowStatuses.Pending });
+        Assert.Equal(WorkflowStatuses.Completed, (await api.WaitForTerminalAsync(first.WorkflowId)).Status);
+        Assert.True(node.Output.Any(line => line.Contains($"Took workflow {second.WorkflowId} from the shared queue; the answer to an earlier take had been lost", StringComparison.Ordinal)), string.Join("\n", node.Output));
+    }
+
+    [Fact]
+    public async Task AWorkflowWhoseClaimFromADeadNodeWasAnsweredIntoALostConnectionStillRunsOnce()
+    {
+        var prefix = RedisTestConnections.NewPrefix();
+
+        // No signal can stop a node between storing a workflow and queueing it, so the state its SIGKILL there leaves is
+        // built with the server's own store, under the name of a node that has no lease (it died): stored, held, not queued.
+        var gone = _connections.Open(prefix, nodeName: "gone");
+        var id = WorkflowIds.New();
+        await new RedisWorkflowStore(gone).CreateAsync(new WorkflowRecord
+        {
+            Id = id, Task = "Stored by a node that died", MaxSteps = 1, Owner = "default", Status = WorkflowStatuses.Pending, CreatedAt = DateTimeOffset.UtcNow,
+        });
+        Assert.Equal("gone", (string?)await gone.Database.HashGetAsync(gone.Keys.Owners, id));
+
+        // The surviving node's claim of it (owner "gone" -> "a", compare-and-set) runs in Redis; its answer ":1" is lost.
+        await using var proxy = new RedisReplyLossProxy(redis.Port);
+        proxy.LoseReply(requestHolds: $"\r\n{id}\r\n", replyHolds: ":1\r\n");
+        var settings = ScaleoutNodeSettings.For(redis, prefix, "a",
+            ("Felix:Redis:Configuration", proxy.Configuration),
+            ("Felix:Llm:OfflineTokenDelay", "00:00:00.010"));
+        await using var node = await ServerProcess.StartAsync(_directory, settings);
+        using var api = new HttpClient { BaseAddress = node.BaseAddress };
+
+        await proxy.Lost.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await Poll.UntilAsync(async () => (await api.GetAsync($"api/v1/workflows/{id}")).IsSuccessStatusCode, "the node to reach Redis again");
+        var workflow = await WaitForTerminalAsync(api, id, gone, node);
+        Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
+        var events = await api.ReadEventsAsync(id);
+        DurableHistory.AssertOneRun(events);
+        Assert.Single(events, e => e is WorkflowStatusEvent { Status: WorkflowStatuses.Pending });
+    }
+
+    private static async Task<Contracts.Dtos.WorkflowResponse> WaitForTerminalAsync(
+        HttpClient api, string id, RedisConnection connection, ServerProcess node)
+    {
+        try
+        {
+            return await api.WaitForTerminalAsync(id, TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException ex)
+        {
+            var now = await api.GetWorkflowAsync(id);
+            throw new TimeoutException(
+                $"{ex.Message} ({now.Status}; owner entry '{await connection.Database.HashGetAsync(connection.Keys.Owners, id)}'); last lines:\n"
+                + string.Join("\n", node.Output.TakeLast(15)), ex);
+        }
+    }
+}
