@@ -195,7 +195,7 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
 }
 
 /// <summary>What <see cref="FakeOpenAIServer"/> does to a stream part-way through.</summary>
-internal enum StreamFault
+public enum StreamFault
 {
     None,
 
