@@ -26,7 +26,7 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
         try
         {
             await using var updates = model.GetStreamingResponseAsync(call.Prompt, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
-            while (await NextAsync(updates))
+            while (await NextAsync(updates, call, cancellationToken))
             {
                 // By index: a foreach over the IList would box its enumerator, once per token.
                 var contents = updates.Current.Contents;
@@ -35,7 +35,7 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
                     switch (contents[i])
                     {
                         case TextReasoningContent r when !string.IsNullOrEmpty(r.Text):
-                            Append(call.Thought, r.Text);
+                            await AppendAsync(call, call.Thought, r.Text);
                             if (call.Reasoning is not null)
                             {
                                 await call.Reasoning.AddAsync(r.Text);
@@ -43,7 +43,7 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
 
                             break;
                         case TextContent t when !string.IsNullOrEmpty(t.Text):
-                            Append(call.Content, t.Text);
+                            await AppendAsync(call, call.Content, t.Text);
                             if (call.Text is not null)
                             {
                                 await call.Text.AddAsync(t.Text);
@@ -62,6 +62,7 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
             {
                 // An empty answer (a reasoning model that spent its budget thinking, a broken chat template) would
                 // otherwise end an agent without output or complete a workflow with an empty synthesis.
+                await call.FlushAsync();
                 throw new ModelAnswerException(ModelAnswerException.Empty, new InvalidDataException("The stream ended without any text."));
             }
 
@@ -73,25 +74,20 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
             metrics.LlmCall(call.PromptTokens, call.CompletionTokens, call.Latency, failed);
         }
 
-        if (call.Reasoning is not null)
-        {
-            await call.Reasoning.FlushAsync();
-        }
-
-        if (call.Text is not null)
-        {
-            await call.Text.FlushAsync();
-        }
-
+        await call.FlushAsync();
         return new ModelResult(
             call.Content.ToString(), call.PromptTokens, call.CompletionTokens, Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 1));
     }
 
-    /// <summary>Keeps <paramref name="text"/>, unless it takes the answer past the longest one taken (nothing of it is published).</summary>
-    private void Append(StringBuilder answer, string text)
+    /// <summary>
+    /// Keeps <paramref name="text"/>, unless it takes the answer past the longest one taken: then nothing of it is
+    /// published, but what came before it is.
+    /// </summary>
+    private async ValueTask AppendAsync(ModelCall call, StringBuilder answer, string text)
     {
         if (answer.Length + text.Length > _maxAnswer)
         {
+            await call.FlushAsync();
             throw new ModelAnswerException(ModelAnswerException.TooLong(_maxAnswer), new InvalidDataException("The answer ran past Felix:Llm:MaxAnswerCharacters."));
         }
 
@@ -101,21 +97,35 @@ internal sealed class AgentModel(IChatClient model, TimeProvider time, FelixMetr
     /// <summary>
     /// The next part of the answer. Only faults of reading it are turned into <see cref="ModelAnswerException"/>, not
     /// those of publishing its deltas. A connection that fails before the answer begins is an
-    /// <see cref="HttpRequestException"/> (retried), never an <see cref="IOException"/> here.
+    /// <see cref="HttpRequestException"/> (retried), never an <see cref="IOException"/> here. On any fault of reading
+    /// but the run's own cancellation, the text still waiting in the delta window is published first: the model sent
+    /// it, and clients get it before the error, in order.
     /// </summary>
-    private static async ValueTask<bool> NextAsync(IAsyncEnumerator<ChatResponseUpdate> updates)
+    private static async ValueTask<bool> NextAsync(IAsyncEnumerator<ChatResponseUpdate> updates, ModelCall call, CancellationToken cancellationToken)
     {
         try
         {
             return await updates.MoveNextAsync();
         }
-        catch (IOException ex)
+        catch (Exception ex)
         {
-            throw new ModelAnswerException(ModelAnswerException.BrokenOff, ex);
-        }
-        catch (System.Text.Json.JsonException ex)
-        {
-            throw new ModelAnswerException(ModelAnswerException.Malformed, ex);
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                // A fault in publishing it propagates instead of the model's: the run cannot go on writing either way.
+                await call.FlushAsync();
+            }
+
+            if (ex is IOException)
+            {
+                throw new ModelAnswerException(ModelAnswerException.BrokenOff, ex);
+            }
+
+            if (ex is System.Text.Json.JsonException)
+            {
+                throw new ModelAnswerException(ModelAnswerException.Malformed, ex);
+            }
+
+            throw;
         }
     }
 }
@@ -141,6 +151,20 @@ internal sealed class ModelCall(List<ChatMessage> prompt, DeltaCoalescer? text =
     public long CompletionTokens { get; set; }
 
     public TimeSpan Latency { get; set; }
+
+    /// <summary>Publishes the reasoning and text still waiting in their delta windows.</summary>
+    public async ValueTask FlushAsync()
+    {
+        if (Reasoning is not null)
+        {
+            await Reasoning.FlushAsync();
+        }
+
+        if (Text is not null)
+        {
+            await Text.FlushAsync();
+        }
+    }
 }
 
 /// <summary>What one model call produced.</summary>

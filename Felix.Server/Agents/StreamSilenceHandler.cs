@@ -76,6 +76,9 @@ internal sealed class StreamSilenceHandler(TimeSpan timeout) : DelegatingHandler
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            // A source per read, not one per stream re-armed with TryReset and CancelAfter: that saves about 160 bytes
+            // and 0.1 µs a read (a few percent of what one event costs), but a reused source's timer that fires as a read
+            // returns can still cancel it after the reset, failing the next read of a stream that did answer in time.
             using var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             silence.CancelAfter(timeout);
             try

@@ -8,8 +8,8 @@ namespace Felix.Server.Observability;
 /// <summary>
 /// Whether the configured model endpoint answers. Degraded, never Unhealthy, when it does not: workflows would fail
 /// with a clear error, but the node still streams histories and serves every other client, so it stays in the load
-/// balancer. An HTTP answer below 500 counts (a local server without <c>/models</c> answers 404), except a refused key
-/// (401, 403): every model call would be refused the same way. The answer is kept for <see cref="CacheFor"/> so
+/// balancer. An HTTP answer below 500 counts, except a refused key (401, 403) and a 404 (a base address without
+/// <c>/v1</c>): every model call would be refused the same way. The answer is kept for <see cref="CacheFor"/> so
 /// frequent readiness probes do not become a stream of calls to the model server.
 /// </summary>
 internal sealed class LlmHealthCheck(IOptions<LlmOptions> options, IHttpClientFactory http, TimeProvider time) : IHealthCheck
@@ -20,6 +20,14 @@ internal sealed class LlmHealthCheck(IOptions<LlmOptions> options, IHttpClientFa
     public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
 
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Every OpenAI-compatible server in use (OpenAI, vLLM, Ollama, LM Studio, llama.cpp) lists its models at
+    /// <c>{base}/models</c>, so a 404 there is nearly always a base address without <c>/v1</c>: every model call would
+    /// answer 404 too.
+    /// </summary>
+    public const string EndpointNotFound =
+        "The model endpoint answers HTTP 404 for /models: check Felix:Llm:Endpoint (the API's base address, which usually ends with /v1).";
 
     private (DateTimeOffset At, HealthCheckResult Result)? _last;
 
@@ -64,6 +72,7 @@ internal sealed class LlmHealthCheck(IOptions<LlmOptions> options, IHttpClientFa
                         ? $"The model endpoint wants an API key (HTTP {code}): set Felix:Llm:ApiKey."
                         : $"The model endpoint refuses the API key (HTTP {code}): check Felix:Llm:ApiKey.",
                     data: data),
+                StatusCodes.Status404NotFound => HealthCheckResult.Degraded(EndpointNotFound, data: data),
                 < 500 => HealthCheckResult.Healthy("The model endpoint answers.", data),
                 _ => HealthCheckResult.Degraded($"The model endpoint answers HTTP {code}.", data: data),
             };

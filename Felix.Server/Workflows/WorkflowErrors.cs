@@ -1,4 +1,5 @@
 using System.ClientModel;
+using System.Net;
 using Felix.Server.Agents;
 using Felix.Server.Platform;
 using Polly.Timeout;
@@ -30,8 +31,19 @@ internal static class WorkflowErrors
         return SafeText.Escape(string.Join(" <- ", parts));
     }
 
+    /// <summary>
+    /// A 404 is nearly always the configuration: a base address without <c>/v1</c> (the request goes to a path the
+    /// server does not have) or a model the server does not have. Which one, only the server's answer tells, in words
+    /// that differ from server to server; both settings are named instead.
+    /// </summary>
+    public const string ModelEndpointNotFound =
+        "The language model endpoint answered HTTP 404: check Felix:Llm:Endpoint (the API's base address, which usually ends with /v1) "
+        + "and Felix:Llm:Model (a model the server has).";
+
     public static string Describe(Exception exception) => exception switch
     {
+        HttpRequestException { StatusCode: HttpStatusCode.NotFound }
+            or ClientResultException { Status: StatusCodes.Status404NotFound } => ModelEndpointNotFound,
         HttpRequestException http when http.StatusCode is { } status =>
             $"The language model endpoint answered HTTP {(int)status} ({status}).",
         HttpRequestException => "The language model endpoint could not be reached.",

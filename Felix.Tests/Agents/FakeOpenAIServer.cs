@@ -16,6 +16,9 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
 {
     public const int PromptTokens = 11;
 
+    /// <summary>The one model the fake has: a request for another is answered 404, as OpenAI, vLLM and Ollama do.</summary>
+    public const string ModelName = "fake-model";
+
     private readonly WebApplication _app;
     private int _requests;
 
@@ -73,7 +76,7 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
         var server = new FakeOpenAIServer(app);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
         app.MapGet("/v1/models", () => server.ModelsStatus == StatusCodes.Status200OK
-            ? Results.Text("""{"object":"list","data":[{"id":"fake-model","object":"model"}]}""", "application/json")
+            ? Results.Text($$"""{"object":"list","data":[{"id":"{{ModelName}}","object":"model"}]}""", "application/json")
             : Results.StatusCode(server.ModelsStatus));
         await app.StartAsync();
         return server;
@@ -117,6 +120,14 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
             }
 
             await context.Response.WriteAsJsonAsync(new { error = new { message = FailMessage, type = "server_error" } });
+            return;
+        }
+
+        // After FailWith: a server refuses a wrong key before it looks at the model.
+        if (body["model"]?.ToString() is { } model && model != ModelName)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = $"The model `{model}` does not exist.", type = "invalid_request_error", code = "model_not_found" } });
             return;
         }
 
@@ -195,7 +206,7 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
 }
 
 /// <summary>What <see cref="FakeOpenAIServer"/> does to a stream part-way through.</summary>
-internal enum StreamFault
+public enum StreamFault
 {
     None,
 

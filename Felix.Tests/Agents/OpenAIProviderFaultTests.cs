@@ -12,7 +12,8 @@ namespace Felix.Tests.Agents;
 /// </summary>
 public sealed class OpenAIProviderFaultTests
 {
-    private static FelixApplication Application(FakeOpenAIServer fake, int maxRetries, string requestTimeout = "00:02:00", string? maxAnswerCharacters = null)
+    private static FelixApplication Application(
+        FakeOpenAIServer fake, int maxRetries, string requestTimeout = "00:02:00", string? maxAnswerCharacters = null, string deltaCoalesceWindow = "00:00:00")
     {
         var settings = new Dictionary<string, string?>
         {
@@ -21,7 +22,7 @@ public sealed class OpenAIProviderFaultTests
             ["Felix:Llm:Model"] = "fake-model",
             ["Felix:Llm:MaxRetries"] = maxRetries.ToString(CultureInfo.InvariantCulture),
             ["Felix:Llm:RequestTimeout"] = requestTimeout,
-            ["Felix:Llm:DeltaCoalesceWindow"] = "00:00:00",
+            ["Felix:Llm:DeltaCoalesceWindow"] = deltaCoalesceWindow,
         };
         if (maxAnswerCharacters is not null)
         {
@@ -98,6 +99,31 @@ public sealed class OpenAIProviderFaultTests
         Assert.Equal("The language model endpoint broke off its answer.", workflow.Error);
         Assert.Equal(workflow.Error, Assert.IsType<WorkflowErrorEvent>(events[^1]).Error);
         Assert.Equal(1, fake.Requests);
+    }
+
+    [Theory]
+    [InlineData(StreamFault.Reset, "The language model endpoint broke off its answer.")]
+    [InlineData(StreamFault.MalformedChunk, "The language model endpoint sent an answer that is not valid JSON.")]
+    [InlineData(StreamFault.Silence, "The language model did not answer in time.")]
+    public async Task EveryWordStreamedBeforeAStreamFailsIsInTheHistoryBeforeTheError(StreamFault fault, string error)
+    {
+        // The words that came within the delta window of the last delta waited for the next one, and the failure
+        // dropped them: clients got workflow_error without the last text the model had sent. A window of a minute
+        // keeps every word after the first waiting, as a fast model's last words before a break always are.
+        await using var fake = await FakeOpenAIServer.StartAsync();
+        fake.Fault = fault;
+        var requestTimeout = fault == StreamFault.Silence ? "00:00:00.500" : "00:02:00";
+        await using var app = Application(fake, maxRetries: 0, requestTimeout, deltaCoalesceWindow: "00:01:00");
+
+        var (workflow, events) = await RunOneAsync(app);
+
+        Assert.Equal(WorkflowStatuses.Failed, workflow.Status);
+        Assert.Equal(error, workflow.Error);
+        var deltas = events.OfType<AgentOutputDeltaEvent>().ToList();
+        Assert.Equal("The fake model ", string.Concat(deltas.Select(d => d.Delta)));
+        Assert.Equal(Enumerable.Range(0, deltas.Count), deltas.Select(d => d.Index));
+        Assert.True(events.IndexOf(deltas[^1]) < events.FindIndex(e => e is WorkflowErrorEvent), "the text comes before the error");
+        Assert.Equal(error, Assert.IsType<WorkflowErrorEvent>(events[^1]).Error);
     }
 
     [Fact]

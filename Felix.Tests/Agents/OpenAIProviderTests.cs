@@ -78,6 +78,36 @@ public sealed class OpenAIProviderTests
         Assert.DoesNotContain(events, e => e is WorkflowCompleteEvent);
     }
 
+    [Theory]
+    [InlineData("", FakeOpenAIServer.ModelName)] // the base address without /v1
+    [InlineData("/v1", "no-such-model")]
+    public async Task AnEndpointThatAnswers404FailsTheWorkflowNamingTheSettingsToCheck(string path, string model)
+    {
+        // "answered HTTP 404" alone did not say that the base address lacks /v1 or that the server has no such model.
+        const string key = "sk-felix-404-secret";
+        await using var fake = await FakeOpenAIServer.StartAsync();
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Felix:Llm:Provider"] = "OpenAI",
+            ["Felix:Llm:Endpoint"] = fake.Endpoint.GetLeftPart(UriPartial.Authority) + path,
+            ["Felix:Llm:Model"] = model,
+            ["Felix:Llm:ApiKey"] = key,
+        });
+        using var client = app.CreateApiClient();
+        var created = await client.CreateWorkflowAsync("Wrong address", maxSteps: 1);
+
+        var workflow = await client.WaitForTerminalAsync(created.WorkflowId, TimeSpan.FromSeconds(30));
+        var events = await client.ReadEventsAsync(created.WorkflowId);
+
+        Assert.Equal(WorkflowStatuses.Failed, workflow.Status);
+        Assert.Equal(
+            "The language model endpoint answered HTTP 404: check Felix:Llm:Endpoint (the API's base address, which usually ends with /v1) "
+            + "and Felix:Llm:Model (a model the server has).",
+            workflow.Error);
+        Assert.Equal(workflow.Error, Assert.IsType<WorkflowErrorEvent>(events[^1]).Error);
+        Assert.DoesNotContain(key, workflow.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task UnreachableEndpointSaysSo()
     {

@@ -8,11 +8,12 @@ namespace Felix.Tests.Api;
 
 public sealed class HealthTests
 {
-    private static FelixApplication OpenAI(Uri endpoint) => new(new Dictionary<string, string?>
+    private static FelixApplication OpenAI(Uri endpoint, string? apiKey = null) => new(new Dictionary<string, string?>
     {
         ["Felix:Llm:Provider"] = "OpenAI",
         ["Felix:Llm:Endpoint"] = endpoint.ToString(),
         ["Felix:Llm:Model"] = "fake-model",
+        ["Felix:Llm:ApiKey"] = apiKey,
     });
 
     private static async Task<(HttpStatusCode Status, JsonObject Body)> ReadyAsync(FelixApplication app)
@@ -64,6 +65,24 @@ public sealed class HealthTests
         var llm = body["entries"]!["llm"]!;
         Assert.Equal("Degraded", llm["status"]!.GetValue<string>());
         Assert.Contains("Felix:Llm:ApiKey", llm["description"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AModelEndpointWithoutV1IsDegradedNamingTheSetting()
+    {
+        // Readiness said the endpoint answered (a 404 counted as an answer) while every workflow failed with HTTP 404.
+        await using var fake = await FakeOpenAIServer.StartAsync();
+        await using var app = OpenAI(new Uri(fake.Endpoint.GetLeftPart(UriPartial.Authority)), apiKey: "sk-felix-health-secret");
+
+        var (status, body) = await ReadyAsync(app);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var llm = body["entries"]!["llm"]!;
+        Assert.Equal("Degraded", llm["status"]!.GetValue<string>());
+        Assert.Equal(
+            "The model endpoint answers HTTP 404 for /models: check Felix:Llm:Endpoint (the API's base address, which usually ends with /v1).",
+            llm["description"]!.GetValue<string>());
+        Assert.DoesNotContain("sk-felix-health-secret", body.ToJsonString(), StringComparison.Ordinal);
     }
 
     [Fact]
