@@ -40,8 +40,14 @@ internal static class WorkflowErrors
         "The language model endpoint answered HTTP 404: check Felix:Llm:Endpoint (the API's base address, which usually ends with /v1) "
         + "and Felix:Llm:Model (a model the server has).";
 
+    /// <summary>A key the model server refuses (401) or that may not use the model (403) is the configuration too.</summary>
+    private static string KeyRefused(int status) =>
+        $"The language model endpoint answered HTTP {status}: check Felix:Llm:ApiKey (the key the model server expects).";
+
     public static string Describe(Exception exception) => exception switch
     {
+        HttpRequestException { StatusCode: HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden } http => KeyRefused((int)http.StatusCode!),
+        ClientResultException { Status: StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden } refused => KeyRefused(refused.Status),
         HttpRequestException { StatusCode: HttpStatusCode.NotFound }
             or ClientResultException { Status: StatusCodes.Status404NotFound } => ModelEndpointNotFound,
         HttpRequestException http when http.StatusCode is { } status =>

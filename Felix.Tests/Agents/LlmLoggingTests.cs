@@ -91,7 +91,7 @@ public sealed class LlmLoggingTests
 
         var workflow = await client.WaitForTerminalAsync(created.WorkflowId, TimeSpan.FromSeconds(30));
 
-        Assert.Equal("The language model endpoint answered HTTP 401.", workflow.Error);
+        Assert.Equal("The language model endpoint answered HTTP 401: check Felix:Llm:ApiKey (the key the model server expects).", workflow.Error);
         var failure = Assert.Single(logs.Entries, e => e.Level == LogLevel.Error);
         Assert.Contains("Incorrect API key provided", failure.Message, StringComparison.Ordinal); // the server's words, without the key
         Assert.Contains(logs.Entries, e => e.Level == LogLevel.Debug && e.Exception is not null); // the stack, at Debug
