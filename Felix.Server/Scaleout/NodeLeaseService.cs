@@ -198,22 +198,20 @@ internal sealed partial class NodeLeaseService(
                 continue;
             }
 
-            bool claimed;
             try
             {
-                claimed = (int)await db.ScriptEvaluateAsync(ClaimScript, [redis.Keys.Owners], [workflowId, node, redis.NodeId]) == 1;
+                if ((int)await db.ScriptEvaluateAsync(ClaimScript, [redis.Keys.Owners], [workflowId, node, redis.NodeId]) == 1)
+                {
+                    await TakeOverAsync(workflowId, node, cancellationToken);
+                }
             }
             catch
             {
-                // Redis may have run the claim and only its answer was lost: then this live node holds a workflow it does
-                // not know of, which no sweep would take from it. Queued once Redis answers, if it is held here.
+                // Redis may have run the claim with only its answer lost, or the claim held and the push after it failed:
+                // then this live node holds a workflow that no sweep would take from it. Queued once Redis answers, if it
+                // is held here (a hint: checked against the owner entry first).
                 unqueued.Add(workflowId);
                 throw;
-            }
-
-            if (claimed)
-            {
-                await TakeOverAsync(workflowId, node, cancellationToken);
             }
         }
     }

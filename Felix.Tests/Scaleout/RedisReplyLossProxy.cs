@@ -8,7 +8,8 @@ namespace Felix.Tests.Scaleout;
 /// A loopback forwarder in front of a real redis-server that can lose one reply: once armed with
 /// <see cref="LoseReply"/>, the first reply holding the given bytes, to a request holding the given bytes, is read from
 /// Redis (so the command ran) and not forwarded; the client's connection is reset instead. That is a network failure
-/// between a command's execution and its answer: the client cannot tell whether the command ran.
+/// between a command's execution and its answer: the client cannot tell whether the command ran. Armed with
+/// <see cref="LoseRequest"/>, a request is lost before Redis sees it instead.
 /// </summary>
 internal sealed class RedisReplyLossProxy : IAsyncDisposable
 {
@@ -19,6 +20,7 @@ internal sealed class RedisReplyLossProxy : IAsyncDisposable
     private readonly Task _accepting;
     private byte[]? _request;
     private byte[]? _reply;
+    private byte[]? _unsent;
 
     public RedisReplyLossProxy(int redisPort)
     {
@@ -31,8 +33,11 @@ internal sealed class RedisReplyLossProxy : IAsyncDisposable
     public string Configuration =>
         $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port},connectTimeout=20000,syncTimeout=20000,asyncTimeout=20000";
 
-    /// <summary>Completed once a reply was lost.</summary>
+    /// <summary>Completed once a reply or a request was lost.</summary>
     public TaskCompletionSource Lost { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The first request holding these bytes never reaches Redis: the client's connection is reset instead.</summary>
+    public void LoseRequest(string requestHolds) => Volatile.Write(ref _unsent, Encoding.UTF8.GetBytes(requestHolds));
 
     public void LoseReply(string requestHolds, string replyHolds)
     {
@@ -96,6 +101,14 @@ internal sealed class RedisReplyLossProxy : IAsyncDisposable
                 int read;
                 while ((read = await client.GetStream().ReadAsync(buffer, proxy._stop.Token)) > 0)
                 {
+                    if (Holds(buffer.AsSpan(0, read), Volatile.Read(ref proxy._unsent)) && Interlocked.Exchange(ref proxy._unsent, null) is not null)
+                    {
+                        client.Client.LingerState = new LingerOption(true, 0);
+                        client.Dispose();
+                        proxy.Lost.TrySetResult();
+                        return;
+                    }
+
                     if (Holds(buffer.AsSpan(0, read), Volatile.Read(ref proxy._request)))
                     {
                         _watching = true;

@@ -64,15 +64,8 @@ public sealed class ScaleoutLostReplyTests(RedisServer redis) : IClassFixture<Re
     {
         var prefix = RedisTestConnections.NewPrefix();
 
-        // No signal can stop a node between storing a workflow and queueing it, so the state its SIGKILL there leaves is
-        // built with the server's own store, under the name of a node that has no lease (it died): stored, held, not queued.
         var gone = _connections.Open(prefix, nodeName: "gone");
-        var id = WorkflowIds.New();
-        await new RedisWorkflowStore(gone).CreateAsync(new WorkflowRecord
-        {
-            Id = id, Task = "Stored by a node that died", MaxSteps = 1, Owner = "default", Status = WorkflowStatuses.Pending, CreatedAt = DateTimeOffset.UtcNow,
-        });
-        Assert.Equal("gone", (string?)await gone.Database.HashGetAsync(gone.Keys.Owners, id));
+        var id = await StoreAsHeldByADeadNodeAsync(gone);
 
         // The surviving node's claim of it (owner "gone" -> "a", compare-and-set) runs in Redis; its answer ":1" is lost.
         await using var proxy = new RedisReplyLossProxy(redis.Port);
@@ -90,6 +83,46 @@ public sealed class ScaleoutLostReplyTests(RedisServer redis) : IClassFixture<Re
         var events = await api.ReadEventsAsync(id);
         DurableHistory.AssertOneRun(events);
         Assert.Single(events, e => e is WorkflowStatusEvent { Status: WorkflowStatuses.Pending });
+    }
+
+    [Fact]
+    public async Task AWorkflowClaimedFromADeadNodeWhosePushToTheQueueWasLostStillRunsOnce()
+    {
+        var prefix = RedisTestConnections.NewPrefix();
+        var gone = _connections.Open(prefix, nodeName: "gone");
+        var id = await StoreAsHeldByADeadNodeAsync(gone);
+
+        // The claim succeeds; the push to the front of the queue that follows it never reaches Redis.
+        await using var proxy = new RedisReplyLossProxy(redis.Port);
+        proxy.LoseRequest(requestHolds: "\r\nfront\r\n");
+        var settings = ScaleoutNodeSettings.For(redis, prefix, "a",
+            ("Felix:Redis:Configuration", proxy.Configuration),
+            ("Felix:Llm:OfflineTokenDelay", "00:00:00.010"));
+        await using var node = await ServerProcess.StartAsync(_directory, settings);
+        using var api = new HttpClient { BaseAddress = node.BaseAddress };
+
+        await proxy.Lost.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await Poll.UntilAsync(async () => (await api.GetAsync($"api/v1/workflows/{id}")).IsSuccessStatusCode, "the node to reach Redis again");
+        var workflow = await WaitForTerminalAsync(api, id, gone, node);
+        Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
+        var events = await api.ReadEventsAsync(id);
+        DurableHistory.AssertOneRun(events);
+        Assert.Single(events, e => e is WorkflowStatusEvent { Status: WorkflowStatuses.Pending });
+    }
+
+    /// <summary>
+    /// No signal can stop a node between storing a workflow and queueing it, so the state its SIGKILL there leaves is
+    /// built with the server's own store, under the name of a node that has no lease (it died): stored, held, not queued.
+    /// </summary>
+    private static async Task<string> StoreAsHeldByADeadNodeAsync(RedisConnection gone)
+    {
+        var id = WorkflowIds.New();
+        await new RedisWorkflowStore(gone).CreateAsync(new WorkflowRecord
+        {
+            Id = id, Task = "Stored by a node that died", MaxSteps = 1, Owner = "default", Status = WorkflowStatuses.Pending, CreatedAt = DateTimeOffset.UtcNow,
+        });
+        Assert.Equal("gone", (string?)await gone.Database.HashGetAsync(gone.Keys.Owners, id));
+        return id;
     }
 
     private static async Task<Contracts.Dtos.WorkflowResponse> WaitForTerminalAsync(
