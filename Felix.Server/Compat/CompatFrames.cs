@@ -26,8 +26,9 @@ internal static class CompatFrames
     });
 
     /// <summary>
-    /// The current status, as the original sends it on connect (with task and created_at) and in answer to <c>status</c>.
-    /// It is a snapshot, not a stream event: it carries the stream's position but no sequence of its own.
+    /// A status, as the original sends it on connect (with task and created_at) and in answer to <c>status</c>: the status
+    /// at a position of the stream (where the connection's replay starts; where it has reached). It is a snapshot, not a
+    /// stream event: it carries the stream's position but no sequence of its own.
     /// </summary>
     /// When the position a client asked to resume from could not be honoured, <c>replayed_from_start</c> says that the
     /// history that follows starts at the oldest kept event.

@@ -1,4 +1,6 @@
 using System.Net.WebSockets;
+using Felix.Contracts;
+using Felix.Contracts.Events;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
@@ -7,8 +9,9 @@ using Microsoft.Extensions.Options;
 namespace Felix.Server.Compat;
 
 /// <summary>
-/// <c>/api/v1/ws/workflows/{id}</c>: <c>connected</c>, the current <c>workflow_status</c>, the history after the asked
-/// position, then live events, with no gap and no duplicate at the switch; closes with 1000 after the terminal event.
+/// <c>/api/v1/ws/workflows/{id}</c>: <c>connected</c>, a <c>workflow_status</c> with the status at the asked position,
+/// the history after that position, then live events, with no gap and no duplicate at the switch; closes with 1000
+/// after the terminal event.
 /// </summary>
 internal sealed partial class CompatWorkflowStream(
     WorkflowService workflows,
@@ -57,11 +60,12 @@ internal sealed partial class CompatWorkflowStream(
             var stopping = socket.Stopping;
             using var subscription = await publisher.SubscribeAsync(workflowId, query.Epoch, query.AfterSequence, stopping);
             LogOpened(logger, workflowId, subscription.AfterSequence, subscription.ReplayedFromStart);
+            var atStart = await StatusAtStartAsync(workflow, subscription, stopping);
             await socket.SendAsync(CompatFrames.Connected(workflowId, Timestamps.Now(time)), stopping);
             await socket.SendAsync(
-                Snapshot(workflow, subscription.Epoch, subscription.HistoryEnd, subscription.ReplayedFromStart, withTask: true), stopping);
+                Snapshot(workflow, atStart, subscription.Epoch, subscription.HistoryEnd, subscription.ReplayedFromStart, withTask: true), stopping);
 
-            var sent = new SentPosition { Sequence = subscription.AfterSequence };
+            var sent = new SentPosition { Sequence = subscription.AfterSequence, Status = atStart };
             var receive = socket.ReceiveAsync(
                 static (socket, command, state) => state.Stream.OnCommandAsync(command, socket, state.Subscription, state.Sent),
                 (Stream: this, Subscription: subscription, Sent: sent));
@@ -125,8 +129,7 @@ internal sealed partial class CompatWorkflowStream(
                     await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
                 }
 
-                sent.Sequence = published.Event.Sequence;
-
+                sent.Passed(published.Event);
                 if (published.Event.IsTerminal)
                 {
                     return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
@@ -154,7 +157,7 @@ internal sealed partial class CompatWorkflowStream(
                     await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
                 }
 
-                sent.Sequence = published.Event.Sequence;
+                sent.Passed(published.Event);
                 if (published.Event.IsTerminal)
                 {
                     return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
@@ -197,16 +200,29 @@ internal sealed partial class CompatWorkflowStream(
             case "status" when await workflows.GetAsync(subscription.WorkflowId, null, cancellationToken) is { } current:
                 // The position of the last event this connection has sent (or skipped by its filter), read before the
                 // reply queues behind any send in flight: resuming from it repeats at most what follows, never skips.
-                await socket.SendAsync(Snapshot(current, subscription.Epoch, sent.Sequence, replayedFromStart: false, withTask: false), cancellationToken);
+                // The status is the one the stream reached there, not the record's, which is ahead while the replay runs.
+                var position = sent.Sequence;
+                await socket.SendAsync(Snapshot(current, sent.Status, subscription.Epoch, position, replayedFromStart: false, withTask: false), cancellationToken);
                 break;
             // Anything else, JSON included, is ignored as the original does; "pong" only resets the keepalive.
         }
     }
 
-    private byte[] Snapshot(WorkflowRecord workflow, string epoch, long lastSequence, bool replayedFromStart, bool withTask) =>
+    /// <summary>
+    /// The status the connect snapshot states: the one where the replay starts, so that the replayed history moves it on
+    /// as it happened (the current status followed by the history would take a running workflow back to pending). A
+    /// replay from the start of the stream begins before its first event, the creation's pending, where every workflow
+    /// starts; so does a position whose status is no longer kept. With nothing in the log yet, the record's status.
+    /// </summary>
+    private static async Task<string> StatusAtStartAsync(WorkflowRecord workflow, EventSubscription subscription, CancellationToken cancellationToken) =>
+        subscription.HistoryEnd == 0
+            ? workflow.Status
+            : await subscription.StatusAtStartAsync(cancellationToken) ?? WorkflowStatuses.Pending;
+
+    private byte[] Snapshot(WorkflowRecord workflow, string status, string epoch, long lastSequence, bool replayedFromStart, bool withTask) =>
         CompatFrames.StatusSnapshot(
             workflow.Id,
-            workflow.Status,
+            status,
             withTask ? workflow.Task : null,
             withTask ? Timestamps.Format(workflow.CreatedAt) : null,
             epoch,
@@ -214,15 +230,39 @@ internal sealed partial class CompatWorkflowStream(
             replayedFromStart,
             Timestamps.Now(time));
 
-    /// <summary>The last stream event a connection has sent or skipped: written by its send loop, read by a status reply.</summary>
+    /// <summary>
+    /// The last stream event a connection has sent or skipped, and the status the stream had reached there: written by its
+    /// send loop, read by a status reply.
+    /// </summary>
+    /// <remarks>
+    /// The status is written before the sequence and read after it, so a reply never states a status older than its
+    /// position; at worst one newer, of the event just sent, which the client has then received before the reply.
+    /// </remarks>
     private sealed class SentPosition
     {
         private long _sequence;
+        private string _status = WorkflowStatuses.Pending;
 
         public long Sequence
         {
             get => Volatile.Read(ref _sequence);
-            set => Volatile.Write(ref _sequence, value);
+            init => _sequence = value;
+        }
+
+        public string Status
+        {
+            get => Volatile.Read(ref _status);
+            init => _status = value;
+        }
+
+        public void Passed(WorkflowEvent evt)
+        {
+            if (evt is WorkflowStatusEvent { Status: var status })
+            {
+                Volatile.Write(ref _status, status);
+            }
+
+            Volatile.Write(ref _sequence, evt.Sequence);
         }
     }
 

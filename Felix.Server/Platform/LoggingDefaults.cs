@@ -10,6 +10,10 @@ internal static class LoggingDefaults
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string?> Levels = new Dictionary<string, string?>
     {
+        // Several lines per request (routing, endpoint, result, CORS) and the data protection key store at start. Here
+        // as well as in appsettings.json, so a server whose content root has none (--contentRoot elsewhere, a
+        // publish without it) is as quiet as one that has it.
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         // Four lines per model call (start, send, headers, end) from the HTTP client factory.
         ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
         // A line per attempt from the resilience pipeline; the failed call itself is logged once by the workflow runner.

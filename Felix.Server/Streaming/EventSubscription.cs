@@ -58,6 +58,13 @@ internal sealed class EventSubscription : IDisposable
     /// <summary>True when the asked position was unknown or no longer kept, so replay starts at the oldest kept event.</summary>
     public bool ReplayedFromStart { get; internal set; }
 
+    /// <summary>
+    /// The workflow's status where replay starts (after <see cref="AfterSequence"/>), from the history; null when none is
+    /// kept there (a replay from the start of the stream).
+    /// </summary>
+    public Task<string?> StatusAtStartAsync(CancellationToken cancellationToken = default) =>
+        _log.StatusAtAsync(WorkflowId, AfterSequence, _pageSize, cancellationToken);
+
     /// <summary>Queues a live event; false when the subscriber was too far behind and is now cut off.</summary>
     internal bool Deliver(PublishedEvent evt)
     {

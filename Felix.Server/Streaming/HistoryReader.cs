@@ -46,6 +46,36 @@ internal static class HistoryReader
     }
 
     /// <summary>
+    /// The status the workflow had at <paramref name="position"/>: that of the last <c>workflow_status</c> event at or
+    /// before it, read backwards a page at a time (a run's statuses are few and early, so this is one page unless the
+    /// position is far into a long run); null at position 0 or when no such event is kept.
+    /// </summary>
+    public static async Task<string?> StatusAtAsync(
+        this IEventLog log, string workflowId, long position, int pageSize = DefaultPageSize, CancellationToken cancellationToken = default)
+    {
+        for (var end = position; end > 0; end -= pageSize)
+        {
+            var after = Math.Max(0, end - pageSize);
+            var page = await log.ReadAsync(workflowId, after, (int)(end - after), cancellationToken);
+            for (var i = page.Events.Count - 1; i >= 0; i--)
+            {
+                // A page that starts at the oldest kept event (the rest was dropped) may reach past the position.
+                if (page.Events[i] is WorkflowStatusEvent { Status: var status } evt && evt.Sequence <= end)
+                {
+                    return status;
+                }
+            }
+
+            if (page.Truncated || page.Events.Count == 0)
+            {
+                return null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// One page at a client's position (<see cref="ResumePoint.Resolve"/>: another epoch, or a position no longer kept,
     /// starts at the oldest kept event and says so).
     /// </summary>

@@ -44,7 +44,7 @@ public sealed partial class CompatWireFormatTests
 
         // The original: {"type", "workflow_id", "status", "created_at", "task"}, then the timestamp its sender added.
         Assert.Matches(
-            $$"""^\{"type":"workflow_status","workflow_id":"{{workflowId}}","status":"completed","created_at":"[^"]+Z","task":"Explain quantum computing",""",
+            $$"""^\{"type":"workflow_status","workflow_id":"{{workflowId}}","status":"pending","created_at":"[^"]+Z","task":"Explain quantum computing",""",
             snapshot);
         Assert.Matches(EndsWithTimestamp(), snapshot);
     }

@@ -54,9 +54,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public static Task<ChildProcess.Result> RunToExitAsync(string workingDirectory, IDictionary<string, string> settings) =>
         ChildProcess.RunAsync(StartInfo(workingDirectory, settings), TimeSpan.FromSeconds(30));
 
-    public static async Task<ServerProcess> StartAsync(string workingDirectory, IDictionary<string, string> settings, string? dll = null, int port = 0)
+    public static Task<ServerProcess> StartAsync(string workingDirectory, IDictionary<string, string> settings, string? dll = null, int port = 0) =>
+        StartAsync(StartInfo(workingDirectory, settings, dll, port));
+
+    /// <summary>Starts a server as <paramref name="info"/> says (a test that needs other arguments or environment).</summary>
+    public static async Task<ServerProcess> StartAsync(ProcessStartInfo info)
     {
-        var info = StartInfo(workingDirectory, settings, dll, port);
         info.RedirectStandardInput = false;
         var process = Process.Start(info)!;
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -72,6 +72,9 @@ class FelixWebSocketClient:
         self.last_epoch = None
         self.last_sequence = 0
         self.agents_spawned = 0
+        # The last status printed: the connect snapshot states the status where the replayed history starts, so the first
+        # replayed status (the creation's pending) or the snapshot after a reconnect may say it again.
+        self.status = None
         # Keepalive in both directions: the client pings when idle, and answers the server's JSON ping.
         self.ping_interval = ping_interval
         self.verbose = verbose
@@ -244,7 +247,9 @@ class FelixWebSocketClient:
         elif is_cancelled(event) and event.get("event_id"):
             print("Workflow cancelled")
         elif event_type == "workflow_status":
-            print(f"Workflow status: {event.get('status')}")
+            if event.get("status") != self.status:
+                self.status = event.get("status")
+                print(f"Workflow status: {self.status}")
         elif event_type == "agent_spawned":
             self.agents_spawned += 1
             print(f"Agent spawned: {event.get('agent_id')} ({event.get('agent_type')}) "

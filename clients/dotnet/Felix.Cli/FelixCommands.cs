@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Felix.Client;
 using Felix.Contracts;
 
@@ -60,6 +61,11 @@ internal static class FelixCommands
 
             error.WriteLine("Run 'felix --help' for usage.");
             return ExitCodes.Usage;
+        }
+
+        if (parse.Action is HelpAction help && parse.CommandResult.Command == root)
+        {
+            return CommandListing.WriteRootHelp(parse, help, output, error);
         }
 
         return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });

@@ -3,6 +3,7 @@
 import { visible } from './text.js';
 import { FelixApi } from './api.js';
 import { FelixConnection } from './connection.js';
+import { describeConnectionError } from './connection-reason.js';
 import { WorkflowState } from './workflow-state.js';
 import { WorkflowView } from './view.js';
 import { examples } from './examples.js';
@@ -23,9 +24,10 @@ let connection = null;
 let current = null;
 let syncChain = Promise.resolve();
 
-function setConnectionState(state, detail) {
+function setConnectionState(state, error, retryMs) {
   document.body.dataset.connection = state;
-  const needsKey = state === 'disconnected' && /\b401\b/.test(detail ?? '');
+  const { status, reason, detail } = describeConnectionError(state === 'connected' ? null : error, tokens.kind, retryMs);
+  const needsKey = state === 'disconnected' && status === 401;
   let label = state;
   if (state === 'connected') label = `connected · ${connection.protocol === 'messagepack' ? 'MessagePack' : 'JSON'}`;
   if (needsKey) {
@@ -34,8 +36,12 @@ function setConnectionState(state, detail) {
     document.querySelector('.settings').open = true;
   }
   $('connection-state').textContent = label;
-  $('connection-state').title = detail || '';
+  $('connection-state').title = detail;
   $('connection-state').className = `connection ${state}`;
+  // Why, next to the state; the server's own sentence (a problem's detail) in the tooltip.
+  $('connection-reason').textContent = reason;
+  $('connection-reason').title = detail;
+  $('connection-reason').hidden = reason === '';
 }
 
 function connect(protocol) {

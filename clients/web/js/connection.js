@@ -52,7 +52,7 @@ export class FelixConnection {
     }
     // Not an event: the workflow was lost with storage, and nothing more of it will come.
     this.hub.on('WorkflowLost', (notice) => onLost(notice));
-    this.hub.onreconnecting(() => this.setState('reconnecting'));
+    this.hub.onreconnecting((error) => this.setState('reconnecting', error));
     this.hub.onreconnected(() => {
       this.setState('connected');
       this.onReconnected();
@@ -64,9 +64,10 @@ export class FelixConnection {
     });
   }
 
-  setState(state, detail = '') {
+  /** `error`: why the connection is down (null when it is not); `retryMs`: when the next start is tried. */
+  setState(state, error = null, retryMs = null) {
     this.state = state;
-    this.onState(state, detail);
+    this.onState(state, error, retryMs);
   }
 
   /** Starts, retrying with the same delays as reconnects until it works or stop() is called. */
@@ -83,7 +84,7 @@ export class FelixConnection {
         // Refused at negotiate: the next attempt asks the source for a new token rather than its cached one.
         if (/\b401\b/.test(error?.message ?? '')) this.tokens.reset();
         const delay = retryPolicy.nextRetryDelayInMilliseconds({ previousRetryCount: this.startAttempt++ }) || 1000;
-        this.setState('disconnected', `${error?.message ?? error}; retrying in ${Math.round(delay / 1000)} s`);
+        this.setState('disconnected', error, delay);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
