@@ -10,6 +10,9 @@ internal static class LoggingDefaults
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string?> Levels = new Dictionary<string, string?>
     {
+        // Five lines per request (routing, status, result writing): the shipped appsettings.json says so too, but a content
+        // root given with --contentRoot or ASPNETCORE_CONTENTROOT need not hold that file.
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         // Four lines per model call (start, send, headers, end) from the HTTP client factory.
         ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
         // A line per attempt from the resilience pipeline; the failed call itself is logged once by the workflow runner.
