@@ -99,7 +99,7 @@ internal sealed partial class CompatWorkflowStream(
         {
             // The record, the history or a status command needed the store: the node recovers by itself, so the client
             // is told when to come back (as a hub call is), and the host does not log an unhandled exception with a stack.
-            LogStorageUnavailable(logger, workflowId, ex.GetType().Name, ex.Message);
+            LogStorageUnavailable(logger, Platform.SafeText.Escape(workflowId), ex.GetType().Name, ex.Message);
             await socket.CloseAsync(CompatCloseCodes.StorageUnavailable, Api.StorageUnavailableProblem.Message(workflowOptions));
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
@@ -109,7 +109,8 @@ internal sealed partial class CompatWorkflowStream(
         finally
         {
             socket.Stop();
-            LogClosed(logger, workflowId);
+            // The id is the client's path, a workflow or not.
+            LogClosed(logger, Platform.SafeText.Escape(workflowId));
         }
     }
 
