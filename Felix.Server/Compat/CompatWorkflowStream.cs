@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using Felix.Server.Observability;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
@@ -19,6 +20,7 @@ internal sealed partial class CompatWorkflowStream(
     IOptions<CompatOptions> options,
     IOptions<WorkflowOptions> workflowOptions,
     TimeProvider time,
+    FelixMetrics metrics,
     ILogger<CompatWorkflowStream> logger)
 {
     public async Task RunAsync(HttpContext context, string workflowId)
@@ -117,6 +119,8 @@ internal sealed partial class CompatWorkflowStream(
     private async Task<(WebSocketCloseStatus, string)> SendEventsAsync(
         CompatSocket socket, EventSubscription subscription, EventFilter filter, SentPosition sent, CancellationToken expired, CancellationToken cancellationToken)
     {
+        // Counted in runs, not per frame: added when the stream catches up and waits, and when it ends.
+        var delivered = new DeliveredCount(metrics);
         try
         {
             await foreach (var published in subscription.ReadHistoryAsync(cancellationToken))
@@ -124,6 +128,7 @@ internal sealed partial class CompatWorkflowStream(
                 if (filter.Matches(published.Event))
                 {
                     await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
+                    delivered.Sent++;
                 }
 
                 sent.Sequence = published.Event.Sequence;
@@ -140,6 +145,7 @@ internal sealed partial class CompatWorkflowStream(
             {
                 if (!subscription.TryReadNextLive(out var published))
                 {
+                    delivered.Flush();
                     var more = await subscription.WaitForLiveAsync();
                     cancellationToken.ThrowIfCancellationRequested();
                     if (more)
@@ -153,6 +159,7 @@ internal sealed partial class CompatWorkflowStream(
                 if (filter.Matches(published.Event))
                 {
                     await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
+                    delivered.Sent++;
                 }
 
                 sent.Sequence = published.Event.Sequence;
@@ -181,10 +188,29 @@ internal sealed partial class CompatWorkflowStream(
             LogCredentialsExpired(logger, subscription.WorkflowId);
             return (CompatCloseCodes.CredentialsExpired, CompatCloseCodes.CredentialsExpiredReason);
         }
+        finally
+        {
+            delivered.Flush();
+        }
 
         // Both a shutdown and an expiry stop the socket, so they end the loop by throwing, above; only a client that
         // resumed after the terminal event gets here.
         return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
+    }
+
+    /// <summary>Frames sent and not yet added to <c>felix.events.delivered</c>.</summary>
+    private sealed class DeliveredCount(FelixMetrics metrics)
+    {
+        public long Sent;
+
+        public void Flush()
+        {
+            if (Sent > 0)
+            {
+                metrics.Delivered("websocket", Sent);
+                Sent = 0;
+            }
+        }
     }
 
     private async Task OnCommandAsync(string command, CompatSocket socket, EventSubscription subscription, SentPosition sent)
