@@ -25,4 +25,11 @@ public sealed class SystemStatusResponse
     public bool KnowledgeBrainEnabled { get; set; }
     /// <summary>Open streaming connections by transport (<c>websocket</c>, <c>signalr</c>, <c>agui</c>), for an admin; empty for a tenant's caller.</summary>
     public IReadOnlyDictionary<string, int> Connections { get; set; } = new Dictionary<string, int>();
+    /// <summary>
+    /// Whether this node takes new work, as <c>/health/ready</c> answers: false while it drains, or while its store or
+    /// Redis cannot be used, even though <see cref="Status"/> still says <c>running</c>.
+    /// </summary>
+    public bool Ready { get; set; } = true;
+    /// <summary>Why the node is not ready: <c>check: description</c> per failing readiness check (<c>redis: Redis is unreachable.</c>); empty when ready.</summary>
+    public IReadOnlyList<string> NotReady { get; set; } = [];
 }

@@ -96,7 +96,7 @@ internal sealed partial class AgUiEventStream(
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         using var subscription = await publisher.SubscribeAsync(workflowId, epoch: null, afterSequence: 0, stop.Token);
-        LogOpened(logger, workflowId, request.ThreadId, resumeAfter?.ToString());
+        LogOpened(logger, workflowId, Platform.SafeText.Escape(request.ThreadId), resumeAfter?.ToString());
         try
         {
             await using var events = subscription.ReadAllAsync(stop.Token).GetAsyncEnumerator(stop.Token);

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Felix.Contracts;
 using Felix.Contracts.Events;
+using Felix.Server.Observability;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
 using Felix.Server.Workflows;
@@ -22,6 +23,7 @@ internal sealed partial class CompatWorkflowStream(
     IOptions<CompatOptions> options,
     IOptions<WorkflowOptions> workflowOptions,
     TimeProvider time,
+    FelixMetrics metrics,
     ILogger<CompatWorkflowStream> logger)
 {
     public async Task RunAsync(HttpContext context, string workflowId)
@@ -103,7 +105,7 @@ internal sealed partial class CompatWorkflowStream(
         {
             // The record, the history or a status command needed the store: the node recovers by itself, so the client
             // is told when to come back (as a hub call is), and the host does not log an unhandled exception with a stack.
-            LogStorageUnavailable(logger, workflowId, ex.GetType().Name, ex.Message);
+            LogStorageUnavailable(logger, Platform.SafeText.Escape(workflowId), ex.GetType().Name, ex.Message);
             await socket.CloseAsync(CompatCloseCodes.StorageUnavailable, Api.StorageUnavailableProblem.Message(workflowOptions));
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
@@ -113,13 +115,16 @@ internal sealed partial class CompatWorkflowStream(
         finally
         {
             socket.Stop();
-            LogClosed(logger, workflowId);
+            // The id is the client's path, a workflow or not.
+            LogClosed(logger, Platform.SafeText.Escape(workflowId));
         }
     }
 
     private async Task<(WebSocketCloseStatus, string)> SendEventsAsync(
         CompatSocket socket, EventSubscription subscription, EventFilter filter, SentPosition sent, CancellationToken expired, CancellationToken cancellationToken)
     {
+        // Counted in runs, not per frame: added when the stream catches up and waits, and when it ends.
+        var delivered = new DeliveredCount(metrics);
         try
         {
             await foreach (var published in subscription.ReadHistoryAsync(cancellationToken))
@@ -127,6 +132,7 @@ internal sealed partial class CompatWorkflowStream(
                 if (filter.Matches(published.Event))
                 {
                     await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
+                    delivered.Sent++;
                 }
 
                 sent.Passed(published.Event);
@@ -142,6 +148,7 @@ internal sealed partial class CompatWorkflowStream(
             {
                 if (!subscription.TryReadNextLive(out var published))
                 {
+                    delivered.Flush();
                     var more = await subscription.WaitForLiveAsync();
                     cancellationToken.ThrowIfCancellationRequested();
                     if (more)
@@ -155,6 +162,7 @@ internal sealed partial class CompatWorkflowStream(
                 if (filter.Matches(published.Event))
                 {
                     await socket.SendAsync(published.SnakeCaseUtf8, cancellationToken);
+                    delivered.Sent++;
                 }
 
                 sent.Passed(published.Event);
@@ -183,10 +191,29 @@ internal sealed partial class CompatWorkflowStream(
             LogCredentialsExpired(logger, subscription.WorkflowId);
             return (CompatCloseCodes.CredentialsExpired, CompatCloseCodes.CredentialsExpiredReason);
         }
+        finally
+        {
+            delivered.Flush();
+        }
 
         // Both a shutdown and an expiry stop the socket, so they end the loop by throwing, above; only a client that
         // resumed after the terminal event gets here.
         return (WebSocketCloseStatus.NormalClosure, CompatCloseCodes.WorkflowFinished);
+    }
+
+    /// <summary>Frames sent and not yet added to <c>felix.events.delivered</c>.</summary>
+    private sealed class DeliveredCount(FelixMetrics metrics)
+    {
+        public long Sent;
+
+        public void Flush()
+        {
+            if (Sent > 0)
+            {
+                metrics.Delivered("websocket", Sent);
+                Sent = 0;
+            }
+        }
     }
 
     private async Task OnCommandAsync(string command, CompatSocket socket, EventSubscription subscription, SentPosition sent)

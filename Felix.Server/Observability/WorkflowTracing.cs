@@ -29,6 +29,12 @@ internal static class WorkflowTracing
         return activity;
     }
 
+    /// <summary>
+    /// Names the workflow on the span of the request that created it. That span stays in the client's trace (its
+    /// <c>traceparent</c>), the run is a trace of its own: the tag finds one from the other.
+    /// </summary>
+    public static void Created(Activity? request, string workflowId) => request?.SetTag("felix.workflow.id", workflowId);
+
     public static Activity? StartAgent(string workflowId, string agentId, string agentName)
     {
         var activity = Source.StartActivity($"invoke_agent {agentName}", ActivityKind.Internal);

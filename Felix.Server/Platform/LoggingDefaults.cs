@@ -28,6 +28,9 @@ internal static class LoggingDefaults
         // Every refused token at Information, one of its lines with the token validator's whole stack: a client's mistake.
         // Security/SecurityExtensions logs it once instead, at Debug, with the reason and no stack.
         ["Logging:LogLevel:Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerHandler"] = "Warning",
+        // Two lines per refused API key ("not authenticated", "challenged") and one per request without a key, from the
+        // authentication handler base class: a client's mistake, answered with 401 or 1008, as a refused token is.
+        ["Logging:LogLevel:Felix.Server.Security.ApiKeyAuthenticationHandler"] = "Warning",
     };
 
     public static WebApplicationBuilder AddLoggingDefaults(this WebApplicationBuilder builder)

@@ -8,9 +8,11 @@ using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
 using Felix.Server.Compat;
 using Felix.Server.Hubs;
+using Felix.Server.Observability;
 using Felix.Server.Security;
 using Felix.Server.Workflows;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace Felix.Server.Platform;
@@ -23,7 +25,7 @@ internal static class SystemApi
     public static RouteGroupBuilder MapSystemApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/system").WithTags("System").RequireAuthorization().ProducesUnauthorized().AllowHead();
-        group.MapGet("/status", GetStatus).WithSummary("Engine state, queue, streaming connections, version and uptime");
+        group.MapGet("/status", GetStatus).WithSummary("Engine state, readiness and why not, queue, streaming connections, version and uptime");
         // The original needed an explicit start; Felix Server's engine runs with the process, so both only report.
         group.MapPost("/start", Start).WithSummary("Compatibility: the engine is always running; answers 200");
         group.MapPost("/stop", Stop).WithSummary("Compatibility: the engine stops with the process; answers 200");
@@ -38,8 +40,9 @@ internal static class SystemApi
     private static async Task<Ok<SystemStatusResponse>> GetStatus(
         ClaimsPrincipal user, WorkflowEngine engine, WorkflowQueue queue, ActiveAgents agents, CompatConnections compat,
         HubConnectionCounter hubs, AgUiConnections agui, IWorkflowStore store, IOptions<WorkflowOptions> workflows, IOptions<LlmOptions> llm,
-        TimeProvider time, ServerClock clock, CancellationToken cancellationToken)
+        TimeProvider time, ServerClock clock, HealthCheckService health, CancellationToken cancellationToken)
     {
+        var readiness = await health.CheckHealthAsync(check => check.Tags.Contains(ObservabilityExtensions.ReadyTag), cancellationToken);
         var status = new SystemStatusResponse
         {
             Status = engine.IsRunning ? "running" : "stopped",
@@ -49,6 +52,8 @@ internal static class SystemApi
             MaxConcurrentWorkflows = workflows.Value.MaxConcurrent,
             LlmProvider = llm.Value.Provider.ToLowerInvariant(),
             KnowledgeBrainEnabled = false,
+            Ready = readiness.Status != HealthStatus.Unhealthy,
+            NotReady = [.. readiness.Entries.Where(e => e.Value.Status == HealthStatus.Unhealthy).Select(e => $"{e.Key}: {e.Value.Description}")],
         };
         if (FelixClaims.OwnerFilter(user) is { } tenant)
         {

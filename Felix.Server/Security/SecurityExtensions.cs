@@ -41,10 +41,11 @@ internal static partial class SecurityExtensions
             .AddJwtBearer(JwtSchemeName, options => options.Events = new JwtBearerEvents
             {
                 // A refused token is the client's mistake: one line with the validator's reason (its PII hidden), no stack.
-                // The handler's own lines, one with the validator's stack, are lowered in Platform/LoggingDefaults.
+                // The handler's own lines, one with the validator's stack, are lowered in Platform/LoggingDefaults, and so
+                // are the API key handler's: this line has a category of its own, so Debug on Felix.Server shows it.
                 OnAuthenticationFailed = context =>
                 {
-                    var logger = context.HttpContext.RequestServices.GetRequiredService<ILogger<ApiKeyAuthenticationHandler>>();
+                    var logger = context.HttpContext.RequestServices.GetRequiredService<ILogger<ApiKeyRing>>();
                     LogTokenRefused(logger, context.Exception.GetType().Name, SafeText.Escape(context.Exception.Message));
                     return Task.CompletedTask;
                 },
@@ -64,7 +65,7 @@ internal static partial class SecurityExtensions
                         // token does not say which.
                         var failure = $"The token must have exactly one '{settings.TenantClaim}' claim.";
                         context.Fail(failure);
-                        LogTokenRefused(context.HttpContext.RequestServices.GetRequiredService<ILogger<ApiKeyAuthenticationHandler>>(), "tenant", failure);
+                        LogTokenRefused(context.HttpContext.RequestServices.GetRequiredService<ILogger<ApiKeyRing>>(), "tenant", failure);
                         return Task.CompletedTask;
                     }
 

@@ -3,9 +3,11 @@ using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
+using Felix.Server.Observability;
 using Felix.Server.Platform;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -78,6 +80,7 @@ internal static class WorkflowsApi
             return ApiProblems.Busy(options.Value.RetryAfterSeconds);
         }
 
+        WorkflowTracing.Created(context.Features.Get<IHttpActivityFeature>()?.Activity, workflow.Id);
         return TypedResults.Accepted($"/api/v1/workflows/{workflow.Id}", workflow.ToResponse());
     }
 

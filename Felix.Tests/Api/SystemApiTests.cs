@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Felix.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Felix.Tests.Api;
 
@@ -23,6 +24,33 @@ public sealed class SystemApiTests
         Assert.Equal(4, status["max_concurrent_workflows"]!.GetValue<int>());
         Assert.Equal("offline", status["llm_provider"]!.GetValue<string>());
         Assert.Equal(0, status["connections"]!["websocket"]!.GetValue<int>());
+        Assert.True(status["ready"]!.GetValue<bool>());
+        Assert.Empty(status["not_ready"]!.AsArray());
+    }
+
+    // The engine still runs while it drains, so "running" alone would tell an operator nothing is wrong.
+    [Fact]
+    public async Task StatusSaysTheNodeIsNotReadyAndWhyWhileItDrains()
+    {
+        await using var app = new FelixApplication(new Dictionary<string, string?>
+        {
+            ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.100",
+            ["Felix:Workflows:ShutdownGracePeriod"] = "00:01:00",
+        });
+        using var client = app.CreateApiClient();
+        var workflow = await client.CreateWorkflowAsync("Keep the drain waiting", maxSteps: 3);
+        await client.WaitForStatusAsync(workflow.WorkflowId, Felix.Contracts.WorkflowStatuses.Running);
+        var engine = app.Services.GetRequiredService<Felix.Server.Workflows.WorkflowEngine>();
+
+        var drain = engine.StopAsync(CancellationToken.None);
+        await Poll.UntilAsync(async () => (await client.GetAsync("health/ready").DefaultTimeout()).StatusCode == HttpStatusCode.ServiceUnavailable,
+            "readiness to answer 503 once the drain began");
+        var status = JsonNode.Parse(await client.GetStringAsync("api/v1/system/status").DefaultTimeout())!.AsObject();
+        await client.DeleteAsync($"api/v1/workflows/{workflow.WorkflowId}").DefaultTimeout();
+        await drain.DefaultTimeout();
+
+        Assert.False(status["ready"]!.GetValue<bool>());
+        Assert.Equal(["engine: The node is shutting down."], status["not_ready"]!.AsArray().Select(n => n!.GetValue<string>()));
     }
 
     [Theory]

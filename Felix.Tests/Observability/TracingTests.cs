@@ -50,6 +50,36 @@ public sealed class TracingTests
         Assert.All(chats, c => Assert.Equal("fake-model", c.GetTagItem("gen_ai.request.model")));
     }
 
+    // The run is a trace of its own: the request that created it is found from the workflow id, in the client's trace.
+    [Fact]
+    public async Task TheCreatingRequestKeepsTheClientsTraceAndNamesTheWorkflow()
+    {
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var app = new FelixApplication();
+        using var client = app.CreateApiClient();
+        var clientTrace = ActivityTraceId.CreateRandom();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/v1/workflows")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { task = "Trace my request", max_steps = 1 }),
+        };
+        request.Headers.Add("traceparent", $"00-{clientTrace}-{ActivitySpanId.CreateRandom()}-01");
+
+        using var response = await client.SendAsync(request).DefaultTimeout();
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var workflowId = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!["workflow_id"]!.GetValue<string>();
+        await Poll.UntilAsync(() => Task.FromResult(spans.Any(s => s.TraceId == clientTrace)), "the request's span to end");
+
+        var server = spans.Single(s => s.TraceId == clientTrace);
+        Assert.Equal(workflowId, server.GetTagItem("felix.workflow.id"));
+    }
+
     [Fact]
     public async Task TheOtlpEndpointVariableExportsTracesMetricsAndLogs()
     {
