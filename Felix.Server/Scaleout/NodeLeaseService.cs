@@ -85,10 +85,11 @@ internal sealed partial class NodeLeaseService(
 
     /// <summary>
     /// Queues the workflows this node holds but could not queue (Redis failed after it stored or decided them, so no
-    /// other node takes them while this one is alive). Each is checked first: gone, finished, parked, running here (only
-    /// a reply was lost, and this node took it), or no longer held by this node (queued, or claimed by another), it is
-    /// dropped; the enqueue script checks the hold again in the same step as the push. A failure keeps the rest for the
-    /// next beat.
+    /// other node takes them while this one is alive). Each is checked first: gone, parked, running here (only a reply
+    /// was lost, and this node took it), or no longer held by this node (queued, or claimed by another), it is dropped;
+    /// finished and held here (a dead node's, claimed with the answer lost), its stream gets its end if it has none and
+    /// the hold goes; the enqueue script checks the hold again in the same step as the push. A failure keeps the rest
+    /// for the next beat.
     /// </summary>
     private async Task QueueUnqueuedAsync(CancellationToken cancellationToken)
     {
@@ -102,10 +103,23 @@ internal sealed partial class NodeLeaseService(
             try
             {
                 var workflow = await store.GetAsync(workflowId, cancellationToken);
-                if (workflow is not null && workflow.Status is WorkflowStatuses.Pending or WorkflowStatuses.Running
-                    && !engine.IsActive(workflowId)
-                    && await redis.Database.HashGetAsync(redis.Keys.Owners, workflowId) == redis.NodeId
-                    && await QueueAtFrontAsync(workflow, cancellationToken))
+                if (workflow is null || engine.IsActive(workflowId) || workflow.Status == WorkflowStatuses.AwaitingApproval
+                    || await redis.Database.HashGetAsync(redis.Keys.Owners, workflowId) != redis.NodeId)
+                {
+                    // Gone, running here (only a reply was lost, and this node took it), parked, or not held here.
+                }
+                else if (WorkflowStatuses.IsTerminal(workflow.Status))
+                {
+                    // A dead node's workflow claimed here (the claim's answer lost): finished, perhaps without its end, as
+                    // the takeover would have found it.
+                    if (await runner.EndStreamIfUnendedAsync(workflow, cancellationToken))
+                    {
+                        LogEndedLate(logger, workflowId, workflow.Status);
+                    }
+
+                    await redis.Database.HashDeleteAsync(redis.Keys.Owners, workflowId);
+                }
+                else if (await QueueAtFrontAsync(workflow, cancellationToken))
                 {
                     signals.WakeQueue();
                     LogQueuedLate(logger, workflowId, workflow.Status);
@@ -252,6 +266,9 @@ internal sealed partial class NodeLeaseService(
 
     [LoggerMessage(EventId = 7308, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} ({Status}) went to the shared queue once Redis answered; storage had failed before this node could queue it")]
     private static partial void LogQueuedLate(ILogger logger, string workflowId, string status);
+
+    [LoggerMessage(EventId = 7312, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} was {Status} but had no terminal event; appended it once Redis answered")]
+    private static partial void LogEndedLate(ILogger logger, string workflowId, string status);
 
     [LoggerMessage(EventId = 7309, Level = LogLevel.Debug, Message = "Workflow {WorkflowId} could not be queued yet ({Fault}); tried again at the next beat")]
     private static partial void LogQueueLateFailed(ILogger logger, string workflowId, string fault);

@@ -1,4 +1,5 @@
 using Felix.Contracts;
+using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Scaleout;
 using Felix.Server.Workflows;
@@ -108,6 +109,46 @@ public sealed class ScaleoutLostReplyTests(RedisServer redis) : IClassFixture<Re
         var events = await api.ReadEventsAsync(id);
         DurableHistory.AssertOneRun(events);
         Assert.Single(events, e => e is WorkflowStatusEvent { Status: WorkflowStatuses.Pending });
+    }
+
+    [Fact]
+    public async Task AFinishedWorkflowWithoutItsEndWhoseClaimWasAnsweredIntoALostConnectionIsEnded()
+    {
+        var prefix = RedisTestConnections.NewPrefix();
+        var id = string.Empty;
+        await using (var gone = await ServerProcess.StartAsync(_directory, ScaleoutNodeSettings.For(redis, prefix, "gone")))
+        {
+            using var goneApi = new HttpClient { BaseAddress = gone.BaseAddress };
+            id = (await goneApi.CreateWorkflowAsync("Finished as its node died", maxSteps: 5)).WorkflowId;
+            await goneApi.WaitForStatusAsync(id, WorkflowStatuses.Running);
+
+            // The state a SIGKILL between the two writes of a run's end leaves: the record says completed (written with
+            // the server's own store, as the node, while it is frozen mid-run), the stream has no end, the node is gone.
+            await gone.PauseAsync();
+            Assert.NotNull(await new RedisWorkflowStore(_connections.Open(prefix, "gone")).UpdateAsync(id, w => w with
+            {
+                Status = WorkflowStatuses.Completed,
+                CompletedAt = DateTimeOffset.UtcNow,
+                Synthesis = new Synthesis { Content = "Finished just before the crash", Confidence = 0.9, AgentsSynthesized = 1 },
+            }));
+            await gone.KillAsync();
+        }
+
+        // The surviving node's claim runs in Redis; its answer is lost.
+        await using var proxy = new RedisReplyLossProxy(redis.Port);
+        proxy.LoseReply(requestHolds: $"\r\n{id}\r\n", replyHolds: ":1\r\n");
+        await using var node = await ServerProcess.StartAsync(_directory, ScaleoutNodeSettings.For(redis, prefix, "a", ("Felix:Redis:Configuration", proxy.Configuration)));
+        using var api = new HttpClient { BaseAddress = node.BaseAddress };
+
+        await proxy.Lost.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await Poll.UntilAsync(async () => (await api.GetAsync($"api/v1/workflows/{id}")).IsSuccessStatusCode, "the node to reach Redis again");
+        Assert.Equal(WorkflowStatuses.Completed, (await api.WaitForTerminalAsync(id, TimeSpan.FromSeconds(30))).Status);
+        var events = await api.ReadEventsAsync(id);
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
+        Assert.Single(events, e => e.IsTerminal);
+        Assert.Equal("Finished just before the crash", Assert.IsType<WorkflowCompleteEvent>(events[^1]).Synthesis.Content);
+        var connection = _connections.Open(prefix);
+        await Poll.UntilAsync(async () => !await connection.Database.HashExistsAsync(connection.Keys.Owners, id), "the hold to go");
     }
 
     /// <summary>
