@@ -61,41 +61,23 @@ public sealed class ScaleoutLostReplyTests(RedisServer redis) : IClassFixture<Re
     }
 
     [Fact]
-    public async Task AWorkflowWhoseClaimFromADeadNodeWasAnsweredIntoALostConnectionStillRunsOnce()
-    {
-        var prefix = RedisTestConnections.NewPrefix();
-
-        var gone = _connections.Open(prefix, nodeName: "gone");
-        var id = await StoreAsHeldByADeadNodeAsync(gone);
-
+    public Task AWorkflowWhoseClaimFromADeadNodeWasAnsweredIntoALostConnectionStillRunsOnce() =>
         // The surviving node's claim of it (owner "gone" -> "a", compare-and-set) runs in Redis; its answer ":1" is lost.
-        await using var proxy = new RedisReplyLossProxy(redis.Port);
-        proxy.LoseReply(requestHolds: $"\r\n{id}\r\n", replyHolds: ":1\r\n");
-        var settings = ScaleoutNodeSettings.For(redis, prefix, "a",
-            ("Felix:Redis:Configuration", proxy.Configuration),
-            ("Felix:Llm:OfflineTokenDelay", "00:00:00.010"));
-        await using var node = await ServerProcess.StartAsync(_directory, settings);
-        using var api = new HttpClient { BaseAddress = node.BaseAddress };
-
-        await proxy.Lost.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        await Poll.UntilAsync(async () => (await api.GetAsync($"api/v1/workflows/{id}")).IsSuccessStatusCode, "the node to reach Redis again");
-        var workflow = await WaitForTerminalAsync(api, id, gone, node);
-        Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
-        var events = await api.ReadEventsAsync(id);
-        DurableHistory.AssertOneRun(events);
-        Assert.Single(events, e => e is WorkflowStatusEvent { Status: WorkflowStatuses.Pending });
-    }
+        RunsOnceAfterItsClaimAsync((proxy, id) => proxy.LoseReply(requestHolds: $"\r\n{id}\r\n", replyHolds: ":1\r\n"));
 
     [Fact]
-    public async Task AWorkflowClaimedFromADeadNodeWhosePushToTheQueueWasLostStillRunsOnce()
+    public Task AWorkflowClaimedFromADeadNodeWhosePushToTheQueueWasLostStillRunsOnce() =>
+        // The claim succeeds; the push to the front of the queue that follows it never reaches Redis.
+        RunsOnceAfterItsClaimAsync((proxy, _) => proxy.LoseRequest(requestHolds: "\r\nfront\r\n"));
+
+    /// <summary>A workflow held by a dead node is claimed by node a, whose connection loses what <paramref name="lose"/> arms.</summary>
+    private async Task RunsOnceAfterItsClaimAsync(Action<RedisReplyLossProxy, string> lose)
     {
         var prefix = RedisTestConnections.NewPrefix();
         var gone = _connections.Open(prefix, nodeName: "gone");
         var id = await StoreAsHeldByADeadNodeAsync(gone);
-
-        // The claim succeeds; the push to the front of the queue that follows it never reaches Redis.
         await using var proxy = new RedisReplyLossProxy(redis.Port);
-        proxy.LoseRequest(requestHolds: "\r\nfront\r\n");
+        lose(proxy, id);
         var settings = ScaleoutNodeSettings.For(redis, prefix, "a",
             ("Felix:Redis:Configuration", proxy.Configuration),
             ("Felix:Llm:OfflineTokenDelay", "00:00:00.010"));
