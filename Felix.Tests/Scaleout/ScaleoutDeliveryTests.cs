@@ -17,15 +17,21 @@ public sealed class ScaleoutDeliveryTests(RedisServer redis) : IClassFixture<Red
     private FelixApplication _b = null!;
     private string _workflowId = "";
 
-    /// <summary>Node A alone takes the workflow and holds it running; node B starts after, so it cannot take it.</summary>
+    /// <summary>
+    /// Node A alone takes the workflow and holds it running; node B starts after, so it cannot take it. Not with the
+    /// cluster's one-second lease: a loaded machine that delays A's renewal past it lets B take the workflow over and
+    /// finish it before a live-only client (the raw system stream) has connected.
+    /// </summary>
     public async Task InitializeAsync()
     {
-        _a = _cluster.StartNode("a", _held);
+        _a = _cluster.StartNode("a", _held, nodeLease: NodeLease);
         using var client = _a.CreateApiClient();
         _workflowId = (await client.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
         await client.WaitForStatusAsync(_workflowId, WorkflowStatuses.Running);
-        _b = _cluster.StartNode("b");
+        _b = _cluster.StartNode("b", nodeLease: NodeLease);
     }
+
+    private static readonly TimeSpan NodeLease = TimeSpan.FromSeconds(30);
 
     public async Task DisposeAsync()
     {
