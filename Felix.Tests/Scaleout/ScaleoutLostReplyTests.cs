@@ -51,7 +51,7 @@ public sealed class ScaleoutLostReplyTests(RedisServer redis) : IClassFixture<Re
         await proxy.Lost.Task.WaitAsync(TimeSpan.FromSeconds(60));
         // Requests that needed Redis while the node reconnected were answered 503 (try again): wait for it to answer.
         await Poll.UntilAsync(async () => (await api.GetAsync($"api/v1/workflows/{second.WorkflowId}")).IsSuccessStatusCode, "the node to reach Redis again");
-        var workflow = await WaitForTerminalAsync(api, second.WorkflowId, connection, node);
+        var workflow = await api.WaitForTerminalShowingOwnerAsync(second.WorkflowId, connection, node);
         Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
         var events = await api.ReadEventsAsync(second.WorkflowId);
         DurableHistory.AssertOneRun(events);
@@ -86,7 +86,7 @@ public sealed class ScaleoutLostReplyTests(RedisServer redis) : IClassFixture<Re
 
         await proxy.Lost.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await Poll.UntilAsync(async () => (await api.GetAsync($"api/v1/workflows/{id}")).IsSuccessStatusCode, "the node to reach Redis again");
-        var workflow = await WaitForTerminalAsync(api, id, gone, node);
+        var workflow = await api.WaitForTerminalShowingOwnerAsync(id, gone, node);
         Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
         var events = await api.ReadEventsAsync(id);
         DurableHistory.AssertOneRun(events);
@@ -148,19 +148,4 @@ public sealed class ScaleoutLostReplyTests(RedisServer redis) : IClassFixture<Re
         return id;
     }
 
-    private static async Task<Contracts.Dtos.WorkflowResponse> WaitForTerminalAsync(
-        HttpClient api, string id, RedisConnection connection, ServerProcess node)
-    {
-        try
-        {
-            return await api.WaitForTerminalAsync(id, TimeSpan.FromSeconds(30));
-        }
-        catch (TimeoutException ex)
-        {
-            var now = await api.GetWorkflowAsync(id);
-            throw new TimeoutException(
-                $"{ex.Message} ({now.Status}; owner entry '{await connection.Database.HashGetAsync(connection.Keys.Owners, id)}'); last lines:\n"
-                + string.Join("\n", node.Output.TakeLast(15)), ex);
-        }
-    }
 }

@@ -58,7 +58,7 @@ public sealed class ScaleoutUnqueuedTests(RedisServer redis) : IClassFixture<Red
 
         // Redis answers again: node b queues what it holds, and the workflow resumes once, on either node.
         await connection.Database.KeyDeleteAsync(connection.Keys.TenantQueue(tenant));
-        var workflow = await WaitForTerminalAsync(apiB, id, connection, a, b);
+        var workflow = await apiB.WaitForTerminalShowingOwnerAsync(id, connection, a, b);
         Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
         AssertOneHistory(await apiB.ReadEventsAsync(id));
         Assert.Contains(b.Output, line => line.Contains($"Workflow {id} (running) went to the shared queue once Redis answered", StringComparison.Ordinal));
@@ -99,7 +99,7 @@ public sealed class ScaleoutUnqueuedTests(RedisServer redis) : IClassFixture<Red
         }
 
         var connection = _connections.Open(prefix);
-        var workflow = await WaitForTerminalAsync(apiA, id, connection, a);
+        var workflow = await apiA.WaitForTerminalShowingOwnerAsync(id, connection, a);
         Assert.Equal(WorkflowStatuses.Completed, workflow.Status);
         AssertOneHistory(await apiA.ReadEventsAsync(id));
         Assert.Contains(a.Output, line => line.Contains($"Workflow {id} (running) of dead node gone went back to the shared queue", StringComparison.Ordinal));
@@ -135,22 +135,6 @@ public sealed class ScaleoutUnqueuedTests(RedisServer redis) : IClassFixture<Red
         Assert.Single(events, e => e.IsTerminal);
         Assert.Equal(EventTypes.WorkflowComplete, events[^1].Type);
         Assert.Single(events.OfType<ApprovalResolvedEvent>());
-    }
-
-    private static async Task<Contracts.Dtos.WorkflowResponse> WaitForTerminalAsync(
-        HttpClient api, string id, RedisConnection connection, params ServerProcess[] nodes)
-    {
-        try
-        {
-            return await api.WaitForTerminalAsync(id, TimeSpan.FromSeconds(60));
-        }
-        catch (TimeoutException ex)
-        {
-            var now = await api.GetWorkflowAsync(id);
-            throw new TimeoutException(
-                $"{ex.Message} ({now.Status}; owner entry '{await connection.Database.HashGetAsync(connection.Keys.Owners, id)}'); last lines:\n"
-                + string.Join("\n", nodes.SelectMany(n => n.Output.TakeLast(15))), ex);
-        }
     }
 
     private Dictionary<string, string> NodeSettings(string prefix, string name) =>
