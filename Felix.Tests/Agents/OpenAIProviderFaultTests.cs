@@ -77,8 +77,10 @@ public sealed class OpenAIProviderFaultTests
     public async Task AStreamThatKeepsSendingIsNotCutByTheRequestTimeout()
     {
         await using var fake = await FakeOpenAIServer.StartAsync();
-        fake.WordDelay = TimeSpan.FromMilliseconds(100); // each call streams for well over the timeout below
-        await using var app = Application(fake, maxRetries: 0, requestTimeout: "00:00:00.400");
+        // Each call streams for about 4 s, well over the timeout below, while no gap between words comes near it (a
+        // loaded machine can stretch a 100 ms gap past a 400 ms timeout).
+        fake.WordDelay = TimeSpan.FromMilliseconds(250);
+        await using var app = Application(fake, maxRetries: 0, requestTimeout: "00:00:01.500");
 
         var (workflow, _) = await RunOneAsync(app);
 
