@@ -6,7 +6,8 @@
 # Prints one line per measured round: CPU seconds, wall time, events published in the round, and per event the
 # process's voluntary context switches (a thread going to sleep: each is a wake-up later; summed over its threads) and
 # thread-pool work items (those two count hand-offs, and unlike CPU time they hardly move with the machine's load), and
-# the bytes allocated, and the write system calls and bytes written (the SQLite log's WAL; wchar counts sockets too).
+# the bytes allocated, and the write system calls and bytes written (the SQLite log's WAL; wchar counts sockets too);
+# and the CPU time of the SQLite log's writer thread alone.
 # Usage: bench/workflow-cost.sh [workflows] [token-delay] [store] [server-dir]
 #   workflows 50, token delay 00:00:00.005, store InMemory (or Sqlite), server-dir a Release build (built if omitted).
 #   WARMUP_ROUNDS (default 3) and ROUNDS (default 3) in the environment; the server inherits the environment, so
@@ -25,6 +26,9 @@ source bench/workflow-rounds.sh
 start_server
 
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# The SQLite log's writer thread alone (its name, cut to 15 characters by Linux, has spaces: fields counted after the
+# name); 0 with the in-memory store.
+writer_cpu() { local t; for t in /proc/$pid/task/*; do [[ "$(cat "$t/comm" 2>/dev/null)" == "Felix SQLite ev" ]] && sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}' && return; done; echo 0; }
 # A metric an older build does not export reads as empty, and its per-event figure prints as n/a.
 metric() { curl -sf "http://127.0.0.1:$port/metrics" | awk -v name="$1" '$1 ~ "^" name "(_total)?($|\\{)" {s += $NF; n++} END {if (n) printf "%.0f\n", s}'; }
 published() { metric felix_events_published; }
@@ -40,12 +44,13 @@ ticks=$(getconf CLK_TCK)
 for r in $(seq 1 "$warmup_rounds"); do round; done
 for r in $(seq 1 "$rounds"); do
   bytes_before=$(allocated); items_before=$(pool_items); events_before=$(published); sleeps_before=$(sleeps)
-  writes_before=$(io syscw); written_before=$(io wchar); before=$(cpu); start=$(date +%s.%N)
+  writes_before=$(io syscw); written_before=$(io wchar); writer_before=$(writer_cpu); before=$(cpu); start=$(date +%s.%N)
   round
-  end=$(date +%s.%N); after=$(cpu); writes_after=$(io syscw); written_after=$(io wchar)
+  end=$(date +%s.%N); after=$(cpu); writer_after=$(writer_cpu); writes_after=$(io syscw); written_after=$(io wchar)
   sleeps_after=$(sleeps); events_after=$(published); items_after=$(pool_items); bytes_after=$(allocated)
   events=$((events_after - events_before))
   echo "round=$r workflows=$workflows delay=$delay store=$store cpu_s=$(echo "scale=2; ($after - $before) / $ticks" | bc) wall_s=$(echo "scale=2; ($end - $start) / 1" | bc) events=$events" \
+    "writer_cpu_s=$(echo "scale=2; ($writer_after - $writer_before) / $ticks" | bc)" \
     "sleeps_per_event=$(per_event "$sleeps_before" "$sleeps_after" 1) pool_items_per_event=$(per_event "$items_before" "$items_after" 2)" \
     "bytes_per_event=$(per_event "$bytes_before" "$bytes_after" 0)" \
     "writes_per_event=$(per_event "$writes_before" "$writes_after" 2) bytes_written_per_event=$(per_event "$written_before" "$written_after" 0)"

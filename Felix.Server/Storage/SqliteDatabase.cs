@@ -10,7 +10,7 @@ namespace Felix.Server.Storage;
 /// </summary>
 internal sealed partial class SqliteDatabase : IAsyncDisposable
 {
-    private const int SchemaVersion = 3;
+    private const int SchemaVersion = 4;
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS workflows (
@@ -32,14 +32,29 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             ended INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE IF NOT EXISTS events (
+            id INTEGER PRIMARY KEY,
             workflow_id TEXT NOT NULL,
             sequence INTEGER NOT NULL,
-            body BLOB NOT NULL,
-            PRIMARY KEY (workflow_id, sequence)
-        ) WITHOUT ROWID;
+            body BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS events_by_workflow ON events (workflow_id, sequence);
         CREATE TABLE IF NOT EXISTS finishing (
             workflow_id TEXT NOT NULL PRIMARY KEY
         ) WITHOUT ROWID;
+        """;
+
+    /// <summary>
+    /// Version 4 stores events in the order they are appended (a rowid table) and finds a workflow's through an index,
+    /// where earlier versions clustered them by workflow (<c>WITHOUT ROWID</c>): a commit of one event from each of
+    /// many workflows then wrote a leaf of the table per workflow, and an index-b-tree's interior pages hold whole rows,
+    /// so the tree was deep and its splits dear. The rows keep their columns, so reads, writes and an earlier build
+    /// work on either layout; the copy runs once, in the start's transaction.
+    /// </summary>
+    private const string SetClusteredEventsAside = "ALTER TABLE events RENAME TO events_by_workflow_v3;";
+
+    private const string CopyClusteredEvents = """
+        INSERT INTO events (workflow_id, sequence, body) SELECT workflow_id, sequence, body FROM events_by_workflow_v3;
+        DROP TABLE events_by_workflow_v3;
         """;
 
     /// <summary>
@@ -164,9 +179,17 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             // WAL lets readers go on while the writer commits; it is a property of the file, so set once.
             await ExecuteAsync(connection, (IsInMemory ? "" : "PRAGMA journal_mode = WAL; ") + _pragmas, cancellationToken);
             var version = await MigrateAsync(connection, cancellationToken);
+            var clustered = await HasClusteredEventsAsync(connection, cancellationToken);
+            if (clustered)
+            {
+                LogMigratingEvents(_logger, FilePath ?? StorageOptions.InMemoryDatabase);
+            }
+
             // One transaction: a file is never left at the new version without what the version holds.
             await ExecuteAsync(connection,
-                "BEGIN IMMEDIATE; " + Schema + (version is > 0 and < 3 ? FillFinishing : "") + $"PRAGMA user_version = {SchemaVersion}; COMMIT;",
+                "BEGIN IMMEDIATE; " + (clustered ? SetClusteredEventsAside : "") + Schema + (clustered ? CopyClusteredEvents : "")
+                + (version is > 0 and < 3 ? FillFinishing : "")
+                + $"PRAGMA user_version = {SchemaVersion}; COMMIT;",
                 cancellationToken);
             if (IsInMemory)
             {
@@ -207,6 +230,18 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         return version;
     }
 
+    /// <summary>
+    /// Whether the events are still clustered by workflow. Read from the table itself rather than the version, since an
+    /// earlier build that opens the file sets its own version back.
+    /// </summary>
+    private static async Task<bool> HasClusteredEventsAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'events';";
+        return await command.ExecuteScalarAsync(cancellationToken) is string sql
+            && sql.Contains("WITHOUT ROWID", StringComparison.OrdinalIgnoreCase);
+    }
+
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
@@ -221,6 +256,9 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             await _memory.DisposeAsync();
         }
     }
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Rewriting the event log of {Location} in append order (once, after an upgrade); the start waits for it")]
+    private static partial void LogMigratingEvents(ILogger logger, string location);
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "SQLite storage ready at {Location}")]
     private static partial void LogReady(ILogger logger, string location);

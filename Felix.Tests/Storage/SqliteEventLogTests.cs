@@ -224,6 +224,58 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
     }
 
     [Fact]
+    public async Task AFileOfTheThirdSchemaHasItsEventsRewrittenInAppendOrderAndKeepsEveryHistory()
+    {
+        // Up to version 3 the events were clustered by workflow (WITHOUT ROWID): a commit of one event from each of
+        // many workflows wrote a page of the table per workflow. Build such a file from real appends.
+        var first = _files.OpenEventLog(_files.Open());
+        for (var i = 1; i <= 3; i++)
+        {
+            await AppendManyAsync(first, "wf_a", 1);
+            await AppendManyAsync(first, "wf_b", 1);
+        }
+
+        await first.AppendAsync(new WorkflowErrorEvent { WorkflowId = "wf_b", Error = "done" }).AsTask().DefaultTimeout();
+        var before = new List<IReadOnlyList<WorkflowEvent>>();
+        foreach (var id in new[] { "wf_a", "wf_b" })
+        {
+            before.Add((await first.ReadAsync(id, 0, 100).DefaultTimeout()).Events);
+        }
+
+        await first.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        await ExecuteOutsideAsync("""
+            ALTER TABLE events RENAME TO events_new;
+            CREATE TABLE events (workflow_id TEXT NOT NULL, sequence INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (workflow_id, sequence)) WITHOUT ROWID;
+            INSERT INTO events SELECT workflow_id, sequence, body FROM events_new;
+            DROP TABLE events_new;
+            PRAGMA user_version = 3;
+            """);
+
+        var reopened = _files.OpenEventLog(_files.Open());
+        var next = Output("wf_a", 4);
+        await reopened.AppendAsync(next).AsTask().DefaultTimeout();
+
+        for (var i = 0; i < 2; i++)
+        {
+            var after = (await reopened.ReadAsync(i == 0 ? "wf_a" : "wf_b", 0, 100).DefaultTimeout()).Events;
+            Assert.Equal(
+                before[i].Select(e => (e.EventId, e.Type, e.Sequence)),
+                after.Take(before[i].Count).Select(e => (e.EventId, e.Type, e.Sequence)));
+        }
+
+        Assert.Equal((before[0][0].Epoch, 4L), (next.Epoch, next.Sequence));
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
+        await connection.OpenAsync();
+        var table = (string)(await ExecuteAsync(connection, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'events';"))!;
+        Assert.DoesNotContain("WITHOUT ROWID", table, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(1L, await ExecuteAsync(connection, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'events_by_workflow';"));
+        Assert.Equal(0L, await ExecuteAsync(connection, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'events_by_workflow_v3%';"));
+        Assert.Equal("ok", await ExecuteAsync(connection, "PRAGMA integrity_check;"));
+        Assert.Equal(4L, await ExecuteAsync(connection, "PRAGMA user_version;"));
+    }
+
+    [Fact]
     public async Task AFileOfTheSecondSchemaHasItsFinishedWorkflowsWithoutAnEndCheckedAtTheNextStart()
     {
         System.IO.Directory.CreateDirectory(_files.Directory);
@@ -269,7 +321,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
             Assert.Equal("wal", await ExecuteAsync(connection, "PRAGMA journal_mode;"));
             Assert.Equal(synchronous, await ExecuteAsync(connection, "PRAGMA synchronous;"));
             Assert.Equal(30000L, await ExecuteAsync(connection, "PRAGMA busy_timeout;"));
-            Assert.Equal(3L, await ExecuteAsync(connection, "PRAGMA user_version;"));
+            Assert.Equal(4L, await ExecuteAsync(connection, "PRAGMA user_version;"));
         }
     }
 
