@@ -29,7 +29,7 @@ internal sealed partial class WorkflowRunner(
     /// cannot write (its store is full, gone or unreachable) pauses, and resumes as a new attempt once writes succeed,
     /// for up to <see cref="WorkflowOptions.StorageOutageLimit"/>; such attempts do not count towards the limit.
     /// The run is one root span, its attempts and the pauses between them included, so however it ends (an outage
-    /// too long among the ways) a failed workflow's span ends with Error and the workflow's error.
+    /// too long among the ways) a failed workflow's span ends with Error and its cause.
     /// </summary>
     public async Task RunAsync(string workflowId, ActiveRun run)
     {
