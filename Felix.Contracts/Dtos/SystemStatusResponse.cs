@@ -27,7 +27,8 @@ public sealed class SystemStatusResponse
     public IReadOnlyDictionary<string, int> Connections { get; set; } = new Dictionary<string, int>();
     /// <summary>
     /// Whether this node takes new work, as <c>/health/ready</c> answers: false while it drains, or while its store or
-    /// Redis cannot be used, even though <see cref="Status"/> still says <c>running</c>.
+    /// Redis cannot be used, even though <see cref="Status"/> still says <c>running</c>. Taken from a readiness answer
+    /// at most a second old (a drain shows at once), so polling the status does not probe the store per call.
     /// </summary>
     public bool Ready { get; set; } = true;
     /// <summary>Why the node is not ready: <c>check: description</c> per failing readiness check (<c>redis: Redis is unreachable.</c>); empty when ready.</summary>

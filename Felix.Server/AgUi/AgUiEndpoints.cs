@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Felix.Contracts.Dtos;
+using Felix.Server.Observability;
 using Felix.Server.Api;
 using Felix.Server.Api.OpenApi;
 using Felix.Server.Approvals;
@@ -109,7 +110,8 @@ internal static class AgUiEndpoints
         var resumeAfter = AgUiPosition.TryParse(request.Headers[LastEventIdHeader], out var position) ? position : (AgUiPosition?)null;
         return new AgUiEventStreamResult(
             stream.ReadAsync(workflowId, tenant, FelixClaims.NameOf(user), run, resumeAfter, request.HttpContext.RequestAborted), streaming.Value.PingInterval, time,
-            request.HttpContext.RequestServices.GetRequiredService<AgUiConnections>());
+            request.HttpContext.RequestServices.GetRequiredService<AgUiConnections>(),
+            request.HttpContext.RequestServices.GetRequiredService<FelixMetrics>());
     }
 
     /// <summary>Starts the workflow that answers the run's user message; a problem when the server cannot take it now.</summary>

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text;
+using Felix.Server.Observability;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
 
@@ -11,10 +12,14 @@ namespace Felix.Server.AgUi;
 /// the queue or on a slow model sends nothing for minutes, and a proxy cuts a connection that is idle for long
 /// (deploy/nginx.conf: 120 s). AG-UI clients skip comments.
 /// </summary>
-internal sealed class AgUiEventStreamResult(IAsyncEnumerable<AgUiFrame> frames, TimeSpan keepAlive, TimeProvider time, AgUiConnections connections)
+internal sealed class AgUiEventStreamResult(
+    IAsyncEnumerable<AgUiFrame> frames, TimeSpan keepAlive, TimeProvider time, AgUiConnections connections, FelixMetrics metrics)
     : IResult, IEndpointMetadataProvider
 {
     public const string ContentType = "text/event-stream";
+
+    /// <summary>The <c>transport</c> of <c>felix.events.delivered</c> for the events these streams write.</summary>
+    public const string Transport = "agui";
 
     private static readonly byte[] KeepAliveComment = ": keepalive\n\n"u8.ToArray();
 
@@ -49,6 +54,7 @@ internal sealed class AgUiEventStreamResult(IAsyncEnumerable<AgUiFrame> frames, 
             {
                 await response.Body.WriteAsync(Encode(events.Current), cancellationToken);
                 await response.Body.FlushAsync(cancellationToken);
+                metrics.Delivered(Transport);
                 next = events.MoveNextAsync().AsTask();
             }
         }

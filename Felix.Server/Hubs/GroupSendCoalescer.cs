@@ -37,6 +37,9 @@ internal sealed partial class GroupSendCoalescer(
     private const int MaxBatchBytes = 64 * 1024;
     private const int MaxBatchEvents = 256;
 
+    /// <summary>The <c>transport</c> of <c>felix.events.delivered</c> for hub connections.</summary>
+    public const string Transport = "signalr";
+
     /// <summary>Batches one drain writes before it yields its thread to other work (it carries on from the queue).</summary>
     private const int BatchesPerTurn = 16;
 
@@ -198,6 +201,15 @@ internal sealed partial class GroupSendCoalescer(
         var token = deadline.Token;
         var failures = new BatchFailures(this, batch[0].WorkflowId, batch[0].Sequence);
         List<ProtocolMessages>? made = null;
+        // felix.events.delivered counts events (not notices) once a member's write of them has succeeded.
+        var events = 0;
+        foreach (var send in batch)
+        {
+            events += send.Sequence == 0 ? 0 : 1;
+        }
+
+        bool[]? isEvent = null;
+        long handed = 0;
         foreach (var member in batch[0].Members)
         {
             var messages = MessagesFor(member.Protocol, batch, ref made);
@@ -213,19 +225,29 @@ internal sealed partial class GroupSendCoalescer(
             if (member.Features.Get<IStatefulReconnectFeature>() is null)
 #pragma warning restore CA2252
             {
-                Observe(member.WriteAsync(messages.Batch, token), member, batch.Count, failures);
+                handed += Observe(member.WriteAsync(messages.Batch, token), member, batch.Count, events, failures);
                 continue;
             }
 
-            _statefulWriters.GetValue(member, NewStatefulWriter).Enqueue(messages.Singles);
+            isEvent ??= batch.Select(s => s.Sequence != 0).ToArray();
+            _statefulWriters.GetValue(member, NewStatefulWriter).Enqueue(messages.Singles, isEvent);
+        }
+
+        if (handed > 0)
+        {
+            _metrics.Delivered(Transport, handed);
         }
     }
 
-    private StatefulReconnectWriter NewStatefulWriter(HubConnectionContext member) => new(member, deadline, (missed, ex) =>
-    {
-        _metrics.Dropped("signalr", ex is OperationCanceledException ? "slow_consumer" : "transport_failed", missed);
-        LogStatefulMemberEnded(_logger, ex, member.ConnectionId, missed);
-    });
+    private StatefulReconnectWriter NewStatefulWriter(HubConnectionContext member) => new(
+        member,
+        deadline,
+        (missed, ex) =>
+        {
+            _metrics.Dropped(Transport, ex is OperationCanceledException ? "slow_consumer" : "transport_failed", missed);
+            LogStatefulMemberEnded(_logger, ex, member.ConnectionId, missed);
+        },
+        written => _metrics.Delivered(Transport, written));
 
     private ProtocolMessages? MessagesFor(IHubProtocol protocol, List<PendingSend> batch, ref List<ProtocolMessages>? made)
     {
@@ -253,26 +275,34 @@ internal sealed partial class GroupSendCoalescer(
         return messages.Failed ? null : messages;
     }
 
-    private static void Observe(ValueTask write, HubConnectionContext member, int events, BatchFailures failures)
+    /// <summary>The events handed to the member now; a write still pending counts them itself once it succeeds.</summary>
+    private int Observe(ValueTask write, HubConnectionContext member, int messages, int events, BatchFailures failures)
     {
-        if (!write.IsCompletedSuccessfully)
+        if (write.IsCompletedSuccessfully)
         {
-            _ = ObserveAsync(write.AsTask(), member, events, failures);
+            return events;
         }
+
+        _ = ObserveAsync(write.AsTask(), member, messages, events, failures);
+        return 0;
     }
 
-    private static async Task ObserveAsync(Task write, HubConnectionContext member, int events, BatchFailures failures)
+    private async Task ObserveAsync(Task write, HubConnectionContext member, int messages, int events, BatchFailures failures)
     {
         try
         {
             await write;
+            if (events > 0)
+            {
+                _metrics.Delivered(Transport, events);
+            }
         }
         catch (Exception ex)
         {
             // A write cancelled while it waited for the connection's write lock is dropped by SignalR without touching
             // the connection; ending it here makes the client resume by sequence rather than go on past the hole.
             member.Abort();
-            failures.Failed(events, ex);
+            failures.Failed(messages, ex);
         }
     }
 

@@ -2,7 +2,6 @@ using System.Collections.Frozen;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
-using Felix.Server.Observability;
 using Felix.Server.Streaming;
 
 namespace Felix.Server.Hubs;
@@ -12,7 +11,7 @@ namespace Felix.Server.Hubs;
 /// <see cref="GroupSendCoalescer"/> (which serialises once per protocol and writes to each member with a deadline). The
 /// method names come from <see cref="IWorkflowClient"/>.
 /// </summary>
-internal sealed class HubEventSink(GroupSendCoalescer coalescer, FelixMetrics metrics) : IEventSink
+internal sealed class HubEventSink(GroupSendCoalescer coalescer) : IEventSink
 {
     private static readonly FrozenDictionary<Type, string> Methods = new Dictionary<Type, string>
     {
@@ -36,7 +35,6 @@ internal sealed class HubEventSink(GroupSendCoalescer coalescer, FelixMetrics me
     public ValueTask DeliverAsync(PublishedEvent evt, CancellationToken cancellationToken)
     {
         var workflowEvent = evt.Event;
-        metrics.Delivered("signalr");
         return coalescer.SendAsync(WorkflowGroups.For(workflowEvent.WorkflowId), MethodFor(workflowEvent.GetType()), workflowEvent);
     }
 

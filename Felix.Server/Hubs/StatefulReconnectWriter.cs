@@ -17,21 +17,26 @@ internal sealed class StatefulReconnectWriter
 {
     private readonly HubConnectionContext _member;
     private readonly SharedDeadline _deadline;
+    private readonly Action<int>? _delivered;
     private readonly Action<int, Exception> _failed;
     private readonly Lock _lock = new();
-    private readonly Queue<SerializedHubMessage> _queue = new();
+    private readonly Queue<(SerializedHubMessage Message, bool IsEvent)> _queue = new();
     private bool _writing;
     private bool _ended;
 
     /// <param name="failed">Told how many events the member missed when its connection was ended, and why.</param>
-    public StatefulReconnectWriter(HubConnectionContext member, SharedDeadline deadline, Action<int, Exception> failed)
+    /// <param name="delivered">Told how many events were written, each time the queue has been written out.</param>
+    public StatefulReconnectWriter(HubConnectionContext member, SharedDeadline deadline, Action<int, Exception> failed, Action<int>? delivered = null)
     {
         _member = member;
         _deadline = deadline;
+        _delivered = delivered;
         _failed = failed;
     }
 
-    public void Enqueue(SerializedHubMessage[] messages)
+    /// <param name="messages">One message per event or notice.</param>
+    /// <param name="isEvent">Per message, whether it is an event (counted as delivered) rather than a notice; null: all are.</param>
+    public void Enqueue(SerializedHubMessage[] messages, bool[]? isEvent = null)
     {
         lock (_lock)
         {
@@ -40,9 +45,9 @@ internal sealed class StatefulReconnectWriter
                 return;
             }
 
-            foreach (var message in messages)
+            for (var i = 0; i < messages.Length; i++)
             {
-                _queue.Enqueue(message);
+                _queue.Enqueue((messages[i], isEvent?[i] ?? true));
             }
 
             if (_writing)
@@ -58,16 +63,25 @@ internal sealed class StatefulReconnectWriter
 
     private async Task WriteAllAsync()
     {
+        var written = 0;
         while (true)
         {
             SerializedHubMessage message;
+            bool isEvent;
             lock (_lock)
             {
-                if (!_queue.TryDequeue(out message!))
+                if (!_queue.TryDequeue(out var next))
                 {
                     _writing = false;
+                    if (written > 0)
+                    {
+                        _delivered?.Invoke(written);
+                    }
+
                     return;
                 }
+
+                (message, isEvent) = next;
             }
 
             try
@@ -79,6 +93,8 @@ internal sealed class StatefulReconnectWriter
                 {
                     await write.AsTask().WaitAsync(_deadline.Token).ConfigureAwait(false);
                 }
+
+                written += isEvent ? 1 : 0;
             }
             catch (Exception ex)
             {
@@ -91,6 +107,11 @@ internal sealed class StatefulReconnectWriter
                 }
 
                 _member.Abort();
+                if (written > 0)
+                {
+                    _delivered?.Invoke(written);
+                }
+
                 _failed(missed, ex);
                 return;
             }

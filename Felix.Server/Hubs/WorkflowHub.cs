@@ -3,6 +3,7 @@ using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
 using Felix.Server.Approvals;
+using Felix.Server.Observability;
 using Felix.Server.Platform;
 using Felix.Server.Security;
 using Felix.Server.Streaming;
@@ -28,6 +29,7 @@ internal sealed class WorkflowHub(
     IValidator<ApprovalDecision> decisionValidator,
     GroupMembership<WorkflowHub> membership,
     IOptions<LimitsOptions> limits,
+    FelixMetrics metrics,
     TimeProvider time) : Hub<IWorkflowClient>
 {
     private const int MaxWorkflowIdLength = 64;
@@ -81,6 +83,8 @@ internal sealed class WorkflowHub(
         }
 
         var snapshot = await workflows.GetAsync(workflowId, null, Context.ConnectionAborted);
+        // The history goes to this connection as the call's result.
+        metrics.Delivered(GroupSendCoalescer.Transport, events.Count);
         return new WorkflowSubscription
         {
             Workflow = snapshot!.ToResponse(),
@@ -139,6 +143,8 @@ internal sealed class WorkflowHub(
                 if (filter.Matches(published.Event))
                 {
                     yield return published.Event;
+                    // Resumed once SignalR has written the item to the connection.
+                    metrics.Delivered(GroupSendCoalescer.Transport);
                 }
             }
         }

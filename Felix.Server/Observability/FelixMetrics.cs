@@ -38,7 +38,7 @@ internal sealed class FelixMetrics
     {
         Meter = meters.Create(MeterName);
         _published = Meter.CreateCounter<long>("felix.events.published", "{event}", "Workflow events appended and handed to the transports");
-        _delivered = Meter.CreateCounter<long>("felix.events.delivered", "{event}", "Events written to clients (raw WebSocket: per connection; SignalR: per group send, whatever its members; AG-UI streams are not counted)");
+        _delivered = Meter.CreateCounter<long>("felix.events.delivered", "{event}", "Events written to client connections, per connection, by transport (websocket, signalr, agui): live events, histories and replays alike");
         _dropped = Meter.CreateCounter<long>("felix.events.dropped", "{event}", "Events a client did not get because it was disconnected as a slow consumer or a transport failed");
         _fanout = Meter.CreateHistogram("felix.events.fanout.duration", "s", "Time from publish to the event being handed to every transport",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FanoutBuckets });

@@ -61,6 +61,7 @@ internal static class ObservabilityExtensions
             .AddCheck<LlmHealthCheck>("llm", tags: [ReadyTag]);
         services.AddSingleton<LlmHealthCheck>();
         services.AddSingleton<ReadinessLog>();
+        services.AddSingleton<RecentReadiness>();
         services.AddHttpClient(LlmHealthCheck.HttpClientName);
         return services;
     }
@@ -100,8 +101,15 @@ internal static class ObservabilityExtensions
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains(ReadyTag),
-            ResponseWriter = app.Services.GetRequiredService<ReadinessLog>().WriteAsync,
+            ResponseWriter = WriteReadiness(app.Services.GetRequiredService<ReadinessLog>(), app.Services.GetRequiredService<RecentReadiness>()),
         });
         return app;
     }
+
+    private static Func<HttpContext, Microsoft.Extensions.Diagnostics.HealthChecks.HealthReport, Task> WriteReadiness(ReadinessLog log, RecentReadiness recent) =>
+        (context, report) =>
+        {
+            recent.Store(report);
+            return log.WriteAsync(context, report);
+        };
 }

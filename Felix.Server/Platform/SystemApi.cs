@@ -40,9 +40,9 @@ internal static class SystemApi
     private static async Task<Ok<SystemStatusResponse>> GetStatus(
         ClaimsPrincipal user, WorkflowEngine engine, WorkflowQueue queue, ActiveAgents agents, CompatConnections compat,
         HubConnectionCounter hubs, AgUiConnections agui, IWorkflowStore store, IOptions<WorkflowOptions> workflows, IOptions<LlmOptions> llm,
-        TimeProvider time, ServerClock clock, HealthCheckService health, CancellationToken cancellationToken)
+        TimeProvider time, ServerClock clock, RecentReadiness health, CancellationToken cancellationToken)
     {
-        var readiness = await health.CheckHealthAsync(check => check.Tags.Contains(ObservabilityExtensions.ReadyTag), cancellationToken);
+        var readiness = await health.GetAsync(cancellationToken);
         var status = new SystemStatusResponse
         {
             Status = engine.IsRunning ? "running" : "stopped",

@@ -58,6 +58,8 @@ internal static class StorageExtensions
         services.AddSingleton<IWorkflowDispatcher, LocalWorkflowDispatcher>();
         services.AddHostedService<WorkflowRecovery>();
         services.AddExceptionHandler<SqliteUnavailableExceptionHandler>();
+        // One instance, so its count of probe writes covers every evaluation.
+        services.AddSingleton<StorageHealthCheck>();
         services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [ObservabilityExtensions.ReadyTag]);
         return streaming;
     }

@@ -14,6 +14,11 @@ internal sealed class StorageHealthCheck(IServiceProvider services) : IHealthChe
         INSERT INTO health (id, checked_at) VALUES (1, unixepoch()) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at;
         """;
 
+    private long _writes;
+
+    /// <summary>Probe writes made so far: what a caller that polls readiness costs the disk.</summary>
+    public long Writes => Interlocked.Read(ref _writes);
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         if (!StorageExtensions.IsSqlite(services) || services.GetRequiredService<SqliteDatabase>() is not { IsInMemory: false } database)
@@ -25,6 +30,7 @@ internal sealed class StorageHealthCheck(IServiceProvider services) : IHealthChe
         {
             await using var lease = await database.OpenAsync(cancellationToken);
             await using var command = lease.Command(Probe);
+            Interlocked.Increment(ref _writes);
             await command.ExecuteNonQueryAsync(cancellationToken);
             return HealthCheckResult.Healthy("The database can be written.");
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Felix.Contracts;
 using Felix.Contracts.Dtos;
 using Felix.Contracts.Events;
@@ -27,26 +28,34 @@ internal sealed partial class WorkflowRunner(
     /// start counts an attempt; past <see cref="WorkflowOptions.MaxAttempts"/> the workflow fails instead. A run that
     /// cannot write (its store is full, gone or unreachable) pauses, and resumes as a new attempt once writes succeed,
     /// for up to <see cref="WorkflowOptions.StorageOutageLimit"/>; such attempts do not count towards the limit.
+    /// The run is one root span, its attempts and the pauses between them included, so however it ends (an outage
+    /// too long among the ways) a failed workflow's span ends with Error and its cause.
     /// </summary>
     public async Task RunAsync(string workflowId, ActiveRun run)
     {
         var workflow = await TakeAsync(workflowId, run);
-        if (workflow is null && !run.Token.IsCancellationRequested)
+        if (workflow is null)
         {
-            await EndIfFinishedAsync(workflowId);
+            if (!run.Token.IsCancellationRequested)
+            {
+                await EndIfFinishedAsync(workflowId);
+            }
+
+            return;
         }
 
+        using var span = WorkflowTracing.StartWorkflow(workflowId);
         while (workflow is not null)
         {
             try
             {
-                await RunAttemptAsync(workflow, run);
+                await RunAttemptAsync(workflow, run, span);
                 return;
             }
             catch (Exception ex) when (StorageFaults.Is(ex))
             {
                 LogPausedForStorage(logger, workflow.Id, workflow.Attempts, ex.Message);
-                workflow = await ResumeAfterStorageFaultAsync(workflow, run);
+                workflow = await ResumeAfterStorageFaultAsync(workflow, run, span);
             }
         }
     }
@@ -66,6 +75,7 @@ internal sealed partial class WorkflowRunner(
         },
         fence: 0, // no attempt of this run has written anything
         run,
+        span: null,
         waitFirst: false,
         onFault: ex => LogWaitingToStart(logger, workflowId, ex.Message));
 
@@ -74,13 +84,14 @@ internal sealed partial class WorkflowRunner(
     /// paused attempt might still write; its deltas' attempt tells clients to drop that attempt's partial text). Null
     /// when the run ends here: the outage lasted too long (failed), or the node stops, or another attempt owns it.
     /// </summary>
-    private Task<WorkflowRecord?> ResumeAfterStorageFaultAsync(WorkflowRecord paused, ActiveRun run) => UpdateWhenWritableAsync(
+    private Task<WorkflowRecord?> ResumeAfterStorageFaultAsync(WorkflowRecord paused, ActiveRun run, Activity? span) => UpdateWhenWritableAsync(
         paused.Id,
         w => w.Status == WorkflowStatuses.Running && w.Attempts == paused.Attempts
             ? w with { Attempts = w.Attempts + 1, StorageRetries = w.StorageRetries + 1 }
             : null,
         paused.Attempts,
         run,
+        span,
         waitFirst: true,
         onFault: null);
 
@@ -91,7 +102,7 @@ internal sealed partial class WorkflowRunner(
     /// <paramref name="fence"/> that a shutdown interrupts is recorded as a shutdown's, as a running one is).
     /// </summary>
     private async Task<WorkflowRecord?> UpdateWhenWritableAsync(
-        string workflowId, Func<WorkflowRecord, WorkflowRecord?> update, long fence, ActiveRun run, bool waitFirst, Action<Exception>? onFault)
+        string workflowId, Func<WorkflowRecord, WorkflowRecord?> update, long fence, ActiveRun run, Activity? span, bool waitFirst, Action<Exception>? onFault)
     {
         var since = time.GetTimestamp();
         var wait = waitFirst;
@@ -102,6 +113,9 @@ internal sealed partial class WorkflowRunner(
                 if (time.GetElapsedTime(since) >= options.Value.StorageOutageLimit)
                 {
                     LogStorageOutageTooLong(logger, workflowId, options.Value.StorageOutageLimit);
+                    // Failed before its run took it (span null), the workflow still gets a root span to show the failure.
+                    using var failed = span is null ? WorkflowTracing.StartWorkflow(workflowId) : null;
+                    WorkflowTracing.Failed(span ?? failed, WorkflowErrors.StorageUnavailable);
                     await FailAsync(workflowId, WorkflowErrors.StorageUnavailable, fence);
                     return null;
                 }
@@ -165,7 +179,7 @@ internal sealed partial class WorkflowRunner(
     /// <summary>Between tries while storage is down: short enough to resume promptly, long enough not to hammer it.</summary>
     private static readonly TimeSpan StorageRetryDelay = TimeSpan.FromSeconds(2);
 
-    private async Task RunAttemptAsync(WorkflowRecord workflow, ActiveRun run)
+    private async Task RunAttemptAsync(WorkflowRecord workflow, ActiveRun run, Activity? span)
     {
         var workflowId = workflow.Id;
         // This attempt's fencing token: the store and the event log refuse its writes once a newer attempt has written.
@@ -181,6 +195,7 @@ internal sealed partial class WorkflowRunner(
         if (interrupted > options.Value.MaxAttempts)
         {
             LogGaveUp(logger, workflowId, interrupted - 1);
+            WorkflowTracing.Failed(span, WorkflowErrors.GaveUp(interrupted - 1));
             await FailAsync(workflowId, WorkflowErrors.GaveUp(interrupted - 1), fence, await helix.ReadUsageAsync(workflow));
             return;
         }
@@ -190,7 +205,6 @@ internal sealed partial class WorkflowRunner(
             LogResumed(logger, workflowId, workflow.Attempts);
         }
 
-        using var span = WorkflowTracing.StartWorkflow(workflowId);
         LogStarted(logger, workflowId);
         // What this run has spent, the history's usage included: kept with the workflow when the run ends it unfinished.
         var spent = new WorkflowUsage();

@@ -15,7 +15,7 @@ namespace Felix.Tests.Storage;
 /// unavailable</c> with <c>Retry-After</c>, and both recover by themselves once space returns. The data directory is a
 /// real filesystem of 4 MiB (tmpfs), filled up by the test.
 /// </summary>
-public sealed class StorageFaultTests : IAsyncLifetime
+public sealed partial class StorageFaultTests : IAsyncLifetime
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "felix-small-fs-" + Guid.NewGuid().ToString("N"));
 

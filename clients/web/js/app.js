@@ -42,6 +42,7 @@ function setConnectionState(state, error, retryMs) {
   $('connection-reason').textContent = reason;
   $('connection-reason').title = detail;
   $('connection-reason').hidden = reason === '';
+  if (!$('wf-error').hidden && $('wf-error').dataset.kind === 'connection' && state !== 'connected') showConnectionNotice(status, reason);
 }
 
 function connect(protocol) {
@@ -130,8 +131,19 @@ function resync({ fromStart = false } = {}) {
       state.task = subscription.workflow.task;
       if (state.lastSequence === 0) state.status = subscription.workflow.status;
       view.renderHeader(state);
+      // What the cut call left on show is over: the workflow is here.
+      if ($('wf-error').dataset.kind === 'connection') $('wf-error').hidden = true;
       for (const evt of subscription.events) applyEvent(evt);
     } catch (error) {
+      if (current === target && !connection.connected) {
+        // The call ended with the connection (a drain, a restart, a network drop), not because of the workflow: the
+        // reconnect subscribes again, so this says what is happening and leaves the workflow's status unknown, not
+        // unavailable. SignalR's own message ("Invocation canceled due to the underlying connection…") is never shown.
+        const { status, reason } = describeConnectionError(connection.lastError, tokens.kind);
+        $('wf-error').dataset.kind = 'connection';
+        showConnectionNotice(status, reason);
+        return;
+      }
       showWorkflowError(error);
       // Still nothing known of it: say so rather than leave the header "opening" (and never offer a Cancel).
       if (current === target && target.state.status === null) {
@@ -149,7 +161,20 @@ function resync({ fromStart = false } = {}) {
   return syncChain;
 }
 
+/**
+ * The open workflow's call was cut with the connection: one sentence on its panel, kept in step with the connection's
+ * reason (a draining server answers its reconnects 503) until a resync brings the workflow back.
+ */
+function showConnectionNotice(status, reason) {
+  const restarting = status === 503 && reason.startsWith('server restarting');
+  $('wf-error').hidden = false;
+  $('wf-error').textContent = restarting
+    ? 'The server is restarting; reconnecting…'
+    : 'The connection to the server was lost; reconnecting…';
+}
+
 function showWorkflowError(error) {
+  $('wf-error').dataset.kind = '';
   $('wf-error').hidden = false;
   $('wf-error').textContent = String(error?.message ?? error).replace(/^.*HubException: /, '');
 }

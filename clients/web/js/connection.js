@@ -29,6 +29,8 @@ export class FelixConnection {
     this.onReconnected = onReconnected;
     this.stopped = false;
     this.startAttempt = 0;
+    /** Why the connection is down (what setState was last given; null while connected or not known). */
+    this.lastError = null;
 
     const builder = new signalR.HubConnectionBuilder()
       .withUrl(new URL('hubs/workflows', document.baseURI).toString(), {
@@ -67,6 +69,7 @@ export class FelixConnection {
   /** `error`: why the connection is down (null when it is not); `retryMs`: when the next start is tried. */
   setState(state, error = null, retryMs = null) {
     this.state = state;
+    this.lastError = error;
     this.onState(state, error, retryMs);
   }
 

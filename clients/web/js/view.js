@@ -46,6 +46,7 @@ export class WorkflowView {
     $('synthesis-content').textContent = '';
     $('synthesis-meta').textContent = '';
     $('wf-error').hidden = true;
+    $('wf-error').dataset.kind = '';
     $('inspector').hidden = true;
     renderTrace(state);
     if (!state) {
@@ -234,6 +235,7 @@ export class WorkflowView {
 
   renderError(error) {
     $('wf-error').hidden = false;
+    $('wf-error').dataset.kind = '';
     $('wf-error').textContent = `Workflow failed: ${visible(error)}`;
   }
 
