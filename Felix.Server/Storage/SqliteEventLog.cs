@@ -20,7 +20,10 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly int _maxEvents;
     private readonly int _maxBatch;
+    // The streams being written. An ended stream's position is read from its row when asked: a server that runs for
+    // weeks must not keep one per finished workflow until retention deletes it.
     private readonly ConcurrentDictionary<string, Cursor> _cursors = new(StringComparer.Ordinal);
+    private long _forgotten;
     private readonly List<(string WorkflowId, Cursor Cursor, long Last, bool Ended)> _batchStreams = [];
     private readonly WriterThread<PendingAppend> _writer;
     private SqliteDatabase.Lease? _writerLease;
@@ -66,7 +69,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         catch
         {
             // The sequence was handed out but not stored: read the stream's position from the database again.
-            _cursors.TryRemove(new KeyValuePair<string, Cursor>(evt.WorkflowId, cursor));
+            Forget(evt.WorkflowId, cursor);
             throw;
         }
     }
@@ -108,15 +111,60 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     }
 
     /// <summary>Drops what is known about a stream whose rows were deleted (retention).</summary>
-    internal void Forget(string workflowId) => _cursors.TryRemove(workflowId, out _);
+    internal void Forget(string workflowId)
+    {
+        if (_cursors.TryRemove(workflowId, out _))
+        {
+            Interlocked.Increment(ref _forgotten);
+        }
+    }
+
+    /// <summary>The streams whose position is held in memory: those written since they were last read from the file.</summary>
+    internal int CursorCount => _cursors.Count;
+
+    private void Forget(string workflowId, Cursor cursor)
+    {
+        if (_cursors.TryRemove(new KeyValuePair<string, Cursor>(workflowId, cursor)))
+        {
+            Interlocked.Increment(ref _forgotten);
+        }
+    }
 
     private async ValueTask<Cursor?> GetCursorAsync(string workflowId, CancellationToken cancellationToken)
     {
-        if (_cursors.TryGetValue(workflowId, out var cursor))
+        while (true)
         {
-            return cursor;
-        }
+            if (_cursors.TryGetValue(workflowId, out var cursor))
+            {
+                return cursor;
+            }
 
+            var forgotten = Volatile.Read(ref _forgotten);
+            if (await LoadCursorAsync(workflowId, cancellationToken) is not { } loaded)
+            {
+                return null;
+            }
+
+            if (loaded.Fences.Ended)
+            {
+                // Final: nothing more is written to it, so the row stays right and there is nothing to keep.
+                return loaded;
+            }
+
+            cursor = _cursors.GetOrAdd(workflowId, loaded);
+            // A stream forgotten between the read and the add (it ended, or a write failed) may have been read before
+            // that: keep no position older than the file's, read it again.
+            if (!ReferenceEquals(cursor, loaded) || Volatile.Read(ref _forgotten) == forgotten)
+            {
+                return cursor;
+            }
+
+            _cursors.TryRemove(new KeyValuePair<string, Cursor>(workflowId, loaded));
+        }
+    }
+
+    private async ValueTask<Cursor?> LoadCursorAsync(string workflowId, CancellationToken cancellationToken)
+    {
         await using var lease = await _database.OpenAsync(cancellationToken);
         await using var command = lease.Command("SELECT epoch, first_sequence, last_sequence, fence, ended FROM streams WHERE workflow_id = $id");
         command.Parameters.AddWithValue("$id", workflowId);
@@ -129,7 +177,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         var loaded = new Cursor(reader.GetString(0), reader.GetInt64(2), reader.GetInt64(1));
         loaded.Fences.Fence = reader.GetInt64(3);
         loaded.Fences.Ended = reader.GetInt64(4) != 0;
-        return _cursors.GetOrAdd(workflowId, loaded);
+        return loaded;
     }
 
     /// <summary>
@@ -153,6 +201,12 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                     {
                         pending.Cursor.First = first;
                     }
+                }
+
+                if (pending.Terminal)
+                {
+                    // Its row now says it ended, which is all a later reader or writer needs.
+                    Forget(pending.WorkflowId, pending.Cursor);
                 }
             }
         }

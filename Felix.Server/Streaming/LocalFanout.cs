@@ -142,10 +142,13 @@ internal sealed partial class LocalFanout(
 
     private async Task<StreamState?> JoinAsync(string workflowId, StreamChannel channel, Func<Task> join, CancellationToken cancellationToken)
     {
+        StreamState? state;
         await channel.Gate.WaitAsync(cancellationToken);
         try
         {
-            var state = await log.GetStateAsync(workflowId, cancellationToken);
+            // Nothing was delivered on it yet: a channel made for this listener, perhaps of a stream that ended long ago.
+            var unknown = channel.LastDelivered is null && !channel.PublishedHere;
+            state = await log.GetStateAsync(workflowId, cancellationToken);
             var logged = state?.LastSequence ?? 0;
             // Events another node appended that have not come through the feed yet go to the listeners already here now;
             // the one joining has them from the history. Later copies from the feed are duplicates.
@@ -157,8 +160,13 @@ internal sealed partial class LocalFanout(
             channel.LastDelivered = Math.Max(channel.LastDelivered ?? 0, logged);
             channel.Epoch ??= state?.Epoch;
             channel.LastActivity = time.GetTimestamp();
+            if (unknown && logged > 0 && await EndsAtAsync(workflowId, logged, cancellationToken))
+            {
+                // No event will come: the channel goes with its last listener, whether or not that one reads to the end.
+                channel.Completed = true;
+            }
+
             await join();
-            return state;
         }
         catch
         {
@@ -169,6 +177,15 @@ internal sealed partial class LocalFanout(
         {
             channel.Gate.Release();
         }
+
+        ForgetIfDone(workflowId, channel);
+        return state;
+    }
+
+    private async Task<bool> EndsAtAsync(string workflowId, long sequence, CancellationToken cancellationToken)
+    {
+        var page = await log.ReadAsync(workflowId, sequence - 1, 1, cancellationToken);
+        return page.Events is [var evt] && evt.Sequence == sequence && evt.IsTerminal;
     }
 
     /// <summary>Lets go of a finished workflow's channel (its terminal event is in the log) once nobody listens on it.</summary>

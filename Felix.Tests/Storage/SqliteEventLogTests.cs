@@ -36,6 +36,25 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEndedStreamKeepsNoPositionInMemoryAndItsRowStillAnswersForIt()
+    {
+        var log = _files.OpenEventLog(_files.Open());
+        await AppendManyAsync(log, "wf_a", 3);
+        await AppendManyAsync(log, "wf_running", 2);
+        var terminal = new WorkflowErrorEvent { WorkflowId = "wf_a", Error = "done" };
+        await log.AppendAsync(terminal, fence: 1).AsTask().DefaultTimeout();
+
+        Assert.Equal(1, log.CursorCount); // the running one
+
+        // Read back from the file: the same position and epoch, and still closed to writers.
+        var state = await log.GetStateAsync("wf_a").DefaultTimeout();
+        Assert.Equal((terminal.Epoch, 4L, 1L), (state!.Value.Epoch, state.Value.LastSequence, state.Value.FirstSequence));
+        var refused = await Assert.ThrowsAsync<AppendRefusedException>(() => log.AppendAsync(Output("wf_a", 5), fence: 2).AsTask().DefaultTimeout());
+        Assert.Equal(AppendRefusal.StreamEnded, refused.Reason);
+        Assert.Equal(1, log.CursorCount);
+    }
+
+    [Fact]
     public async Task AnAppendCompletesOnlyOnceItsRowIsCommitted()
     {
         var log = _files.OpenEventLog(_files.Open());

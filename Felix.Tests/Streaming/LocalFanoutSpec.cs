@@ -248,6 +248,25 @@ public abstract partial class LocalFanoutSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALateSubscriberThatLeavesBeforeReadingTheEndLetsGoOfTheChannel()
+    {
+        // A dashboard that opens a finished workflow and closes it after the first screenful, or a socket that drops.
+        await AppendElsewhereAsync();
+        await AppendElsewhereAsync(terminal: true);
+
+        var subscription = await _fanout.SubscribeAsync(WorkflowId, null, null);
+        await using (var events = subscription.ReadAllAsync().GetAsyncEnumerator())
+        {
+            Assert.True(await events.MoveNextAsync().AsTask().DefaultTimeout());
+            Assert.False(events.Current.Event.IsTerminal);
+        }
+
+        subscription.Dispose();
+
+        Assert.Equal(0, _fanout.StreamCount);
+    }
+
+    [Fact]
     public async Task TwoLateSubscribersThatBothReadTheEndLetGoOfTheChannelOnceBothAreDone()
     {
         await AppendElsewhereAsync();
@@ -278,17 +297,18 @@ public abstract partial class LocalFanoutSpec : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AGroupThatJoinedAFinishedStreamLetsGoOfTheChannelWhenTheStreamIsForgotten()
+    public async Task AGroupThatJoinsAFinishedStreamKeepsNoChannel()
     {
-        // A hub's Subscribe to a workflow whose terminal event is already in the log: the join makes a channel, and
-        // the hub, having read the end from the history, tells the fan-out that nothing more will be published.
+        // A hub's Subscribe to a workflow whose terminal event is already in the log: the join finds the end there, so
+        // no channel outlives it, even when the call ends (its caller went away) before the hub has read the history.
         await AppendElsewhereAsync();
         await AppendElsewhereAsync(terminal: true);
         _fanout.ForgetFinished(WorkflowId); // no channel yet: nothing to forget, and none is made
         Assert.Equal(0, _fanout.StreamCount);
 
-        await _fanout.JoinAsync(WorkflowId, () => Task.CompletedTask);
-        Assert.Equal(1, _fanout.StreamCount);
+        var state = await _fanout.JoinAsync(WorkflowId, () => Task.CompletedTask);
+        Assert.Equal(2, state!.Value.LastSequence);
+        Assert.Equal(0, _fanout.StreamCount);
         _fanout.ForgetFinished(WorkflowId);
 
         Assert.Equal(0, _fanout.StreamCount);
