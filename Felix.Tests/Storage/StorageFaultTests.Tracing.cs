@@ -22,26 +22,15 @@ public sealed partial class StorageFaultTests
         };
         ActivitySource.AddActivityListener(listener);
         var logs = new LogCapture();
-        await using var app = new FelixApplication(StorageTestSettings.SqliteFile(_directory,
-            ("Felix:Llm:OfflineTokenDelay", "00:00:00.020"),
-            ("Felix:Workflows:StorageOutageLimit", "00:00:02"))).WithServices(s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        await using var app = LongOutageApp(logs);
         using var client = app.CreateApiClient();
-        var workflow = await client.CreateWorkflowAsync("Traced through a long outage", maxSteps: 3);
-        await Poll.UntilAsync(async () => (await client.ReadEventsAsync(workflow.WorkflowId)).Any(e => e is Felix.Contracts.Events.AgentOutputDeltaEvent),
-            "the run to stream text");
-
-        var filler = Path.Combine(_directory, "filler");
-        Fill(filler);
-        // The runner gives up once the outage passed the limit; it writes the failure when it can.
-        await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 2112)), "the runner to give up on the outage", TimeSpan.FromSeconds(30));
-        File.Delete(filler);
-        var done = await client.WaitForTerminalAsync(workflow.WorkflowId, TimeSpan.FromSeconds(60));
+        var done = await RunThroughALongOutageAsync(client, logs, "Traced through a long outage");
         Assert.Equal(WorkflowStatuses.Failed, done.Status);
         // Its spans have ended once the engine no longer runs it.
         var engine = app.Services.GetRequiredService<WorkflowEngine>();
-        await Poll.UntilAsync(() => Task.FromResult(!engine.IsActive(workflow.WorkflowId)), "the run to end");
+        await Poll.UntilAsync(() => Task.FromResult(!engine.IsActive(done.WorkflowId)), "the run to end");
 
-        var roots = spans.Where(s => IsRootOf(s, workflow.WorkflowId)).ToList();
+        var roots = spans.Where(s => IsRootOf(s, done.WorkflowId)).ToList();
         var root = Assert.Single(roots);
         Assert.Equal((ActivityStatusCode.Error, done.Error), (root.Status, root.StatusDescription));
     }

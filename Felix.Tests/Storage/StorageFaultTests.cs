@@ -143,17 +143,30 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
     public async Task ARunThatCannotWriteForLongerThanTheOutageLimitFailsWithTheDocumentedReason()
     {
         var logs = new LogCapture();
-        await using var app = new FelixApplication(new Dictionary<string, string?>
-        {
-            ["Felix:Storage:Provider"] = "Sqlite",
-            ["Felix:Storage:DataDirectory"] = _directory,
-            ["Felix:Storage:Database"] = "felix.db",
-            ["Felix:Storage:Synchronous"] = "Normal",
-            ["Felix:Llm:OfflineTokenDelay"] = "00:00:00.020",
-            ["Felix:Workflows:StorageOutageLimit"] = "00:00:02",
-        }).WithServices(s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        await using var app = LongOutageApp(logs);
         using var client = app.CreateApiClient();
-        var workflow = await client.CreateWorkflowAsync("Through a long outage", maxSteps: 3);
+
+        var done = await RunThroughALongOutageAsync(client, logs, "Through a long outage");
+        // The reason as docs/durability.md states it.
+        const string Reason = "Storage unavailable: the workflow could not be written for too long.";
+        Assert.Equal((WorkflowStatuses.Failed, Reason), (done.Status, done.Error));
+        var last = (await client.ReadEventsAsync(done.WorkflowId))[^1];
+        Assert.Equal(Reason, Assert.IsType<Felix.Contracts.Events.WorkflowErrorEvent>(last).Error);
+    }
+
+    /// <summary>A server whose runs may wait out a storage outage of 2 s, no longer.</summary>
+    private FelixApplication LongOutageApp(LogCapture logs) =>
+        new FelixApplication(StorageTestSettings.SqliteFile(_directory,
+            ("Felix:Llm:OfflineTokenDelay", "00:00:00.020"),
+            ("Felix:Workflows:StorageOutageLimit", "00:00:02"))).WithServices(s => s.AddSingleton<ILoggerProvider>(logs));
+
+    /// <summary>
+    /// Starts a workflow, fills the disk once it streams, frees it once the runner gave up on the outage, and returns the
+    /// workflow as it ended.
+    /// </summary>
+    private async Task<Felix.Contracts.Dtos.WorkflowResponse> RunThroughALongOutageAsync(HttpClient client, LogCapture logs, string task)
+    {
+        var workflow = await client.CreateWorkflowAsync(task, maxSteps: 3);
         await Poll.UntilAsync(async () => (await client.ReadEventsAsync(workflow.WorkflowId)).Any(e => e is Felix.Contracts.Events.AgentOutputDeltaEvent),
             "the run to stream text");
 
@@ -162,13 +175,7 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
         // The runner gives up once the outage passed the limit; it writes the failure when it can.
         await Poll.UntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == 2112)), "the runner to give up on the outage", TimeSpan.FromSeconds(30));
         File.Delete(filler);
-
-        var done = await client.WaitForTerminalAsync(workflow.WorkflowId, TimeSpan.FromSeconds(60));
-        // The reason as docs/durability.md states it.
-        const string Reason = "Storage unavailable: the workflow could not be written for too long.";
-        Assert.Equal((WorkflowStatuses.Failed, Reason), (done.Status, done.Error));
-        var last = (await client.ReadEventsAsync(workflow.WorkflowId))[^1];
-        Assert.Equal(Reason, Assert.IsType<Felix.Contracts.Events.WorkflowErrorEvent>(last).Error);
+        return await client.WaitForTerminalAsync(workflow.WorkflowId, TimeSpan.FromSeconds(60));
     }
 
     /// <summary>Writes until the filesystem refuses another byte.</summary>
