@@ -12,8 +12,8 @@ internal static class ChurnRun
         loops.AddRange(Enumerable.Range(0, options.Hubs).Select(_ => HubLoop.RunAsync(soak)));
         loops.AddRange(Enumerable.Range(0, options.SystemHubs).Select(_ => SystemHubLoop.RunAsync(soak)));
         loops.AddRange(Enumerable.Range(0, options.AgUi).Select(_ => AgUiLoop.RunAsync(soak)));
-        Console.WriteLine($"churn: {options.Minutes} min against {options.BaseUrl}: {options.Creators} creators, {options.RawSockets} raw sockets, " +
-            $"{options.Hubs} hubs, {options.SystemHubs} system hubs, {options.AgUi} AG-UI");
+        Console.WriteLine($"churn: {options.Minutes} min against {options.BaseUrl}, loops: creators={options.Creators} " +
+            $"raw-sockets={options.RawSockets} hubs={options.Hubs} system-hubs={options.SystemHubs} agui={options.AgUi}");
 
         var all = Task.WhenAll(loops);
         while (await Task.WhenAny(all, Task.Delay(TimeSpan.FromMinutes(1))) != all)
