@@ -18,7 +18,8 @@ dotnet build bench/Felix.Bench.Load -c Release -nologo -v q
 # One workflow at about 100 events/s (7 ms a token) with 200 clients; many workflows at about 20 events/s (50 ms a
 # token, the token-streaming scenario's pace) with a few clients each.
 # Warm-up: three rounds of the measured ten agents (a shorter round leaves methods that run once an agent to tier up
-# during the measured run), or two of two for many workflows (each round already runs every method a hundred times).
+# during the measured run), or two of two for many workflows; the generator adds rounds while one still compiled code
+# (two rounds of 50 x 4 left 0.9 s of JIT in the measured window) and prints the JIT time inside each window.
 fanout=(--paced-workflows 1 --paced-clients 200 --paced-token-delay 00:00:00.007 --paced-max-steps 10 --paced-warm-up-steps 10 --paced-warm-up-rounds 3)
 many=(--paced-token-delay 00:00:00.050 --paced-max-steps 5 --paced-warm-up-steps 2 --paced-warm-up-rounds 2)
 

@@ -35,6 +35,9 @@ published() { metric felix_events_published; }
 pool_items() { metric dotnet_thread_pool_work_item_count; }
 # Bytes allocated by every thread; each read of /metrics allocates too (about 135 KB), which this counts once per round.
 allocated() { metric dotnet_gc_heap_total_allocated_bytes; }
+# The JIT's time (the runtime's own count, in seconds): what it spends in a measured round is the process still
+# warming (tier-1 recompiles), not the workflows' cost.
+jit_time() { curl -sf "http://127.0.0.1:$port/metrics" | awk '$1 ~ /^dotnet_jit_compilation_time_seconds(_total)?($|\{)/ {s += $NF; n++} END {if (n) printf "%.3f\n", s}'; }
 per_event() { if [[ -n "$1" && -n "$2" ]]; then echo "scale=$3; ($2 - $1) / $events" | bc; else echo n/a; fi; }
 sleeps() { cat /proc/$pid/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s}'; }
 # What the process wrote (to the log's files, in this benchmark): write system calls and bytes, from /proc/PID/io.
@@ -43,14 +46,15 @@ ticks=$(getconf CLK_TCK)
 
 for r in $(seq 1 "$warmup_rounds"); do round; done
 for r in $(seq 1 "$rounds"); do
-  bytes_before=$(allocated); items_before=$(pool_items); events_before=$(published); sleeps_before=$(sleeps)
+  bytes_before=$(allocated); jit_before=$(jit_time); items_before=$(pool_items); events_before=$(published); sleeps_before=$(sleeps)
   writes_before=$(io syscw); written_before=$(io wchar); writer_before=$(writer_cpu); before=$(cpu); start=$(date +%s.%N)
   round
   end=$(date +%s.%N); after=$(cpu); writer_after=$(writer_cpu); writes_after=$(io syscw); written_after=$(io wchar)
-  sleeps_after=$(sleeps); events_after=$(published); items_after=$(pool_items); bytes_after=$(allocated)
+  sleeps_after=$(sleeps); events_after=$(published); items_after=$(pool_items); bytes_after=$(allocated); jit_after=$(jit_time)
   events=$((events_after - events_before))
   echo "round=$r workflows=$workflows delay=$delay store=$store cpu_s=$(echo "scale=2; ($after - $before) / $ticks" | bc) wall_s=$(echo "scale=2; ($end - $start) / 1" | bc) events=$events" \
     "writer_cpu_s=$(echo "scale=2; ($writer_after - $writer_before) / $ticks" | bc)" \
+    "jit_s=$(if [[ -n "$jit_before" && -n "$jit_after" ]]; then echo "scale=2; ($jit_after - $jit_before) / 1" | bc; else echo n/a; fi)" \
     "sleeps_per_event=$(per_event "$sleeps_before" "$sleeps_after" 1) pool_items_per_event=$(per_event "$items_before" "$items_after" 2)" \
     "bytes_per_event=$(per_event "$bytes_before" "$bytes_after" 0)" \
     "writes_per_event=$(per_event "$writes_before" "$writes_after" 2) bytes_written_per_event=$(per_event "$written_before" "$written_after" 0)"

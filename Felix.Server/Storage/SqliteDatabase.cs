@@ -1,4 +1,7 @@
 using Felix.Contracts;
+using Felix.Server.Observability;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -8,6 +11,14 @@ namespace Felix.Server.Storage;
 /// The SQLite database that holds workflows and event histories: opens connections with the configured settings and
 /// creates the schema on first use. An in-memory database has one connection, taken in turn.
 /// </summary>
+/// <remarks>
+/// SQLite lets one connection write at a time, and a writer that finds the file locked sleeps and tries again, backing
+/// off from 1 ms to 100 ms between tries. Two writers of one process would so wait on each other by sleeping: the event
+/// log's writer, blocked by a record update's commit of under a millisecond, slept 1, 2, then 5 ms while every
+/// workflow's events waited behind it. So this process's writers take turns through <see cref="OpenForWriteAsync"/>
+/// and <see cref="EnterWrite"/>, woken the moment the last one is done, and the lock is only ever found taken by another
+/// process (a backup, the <c>sqlite3</c> shell): those waits are counted (<see cref="LockWaits"/>).
+/// </remarks>
 internal sealed partial class SqliteDatabase : IAsyncDisposable
 {
     private const int SchemaVersion = 4;
@@ -74,16 +85,23 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _initGate = new(1, 1);
     private readonly SemaphoreSlim _memoryGate = new(1, 1);
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly TimeSpan _busyTimeout;
+    private readonly GCHandle _self;
+    private long _lockWaits;
     private SqliteConnection? _memory;
     private volatile bool _initialized;
 
-    public SqliteDatabase(IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<SqliteDatabase> logger)
+    public SqliteDatabase(IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<SqliteDatabase> logger, FelixMetrics metrics)
         : this(options.Value, environment.ContentRootPath, logger)
     {
+        metrics.ObserveStorageLockWaits(() => LockWaits);
     }
 
-    public SqliteDatabase(StorageOptions options, string contentRoot, ILogger logger)
+    public SqliteDatabase(StorageOptions options, string contentRoot, ILogger logger, TimeSpan? busyTimeout = null)
     {
+        _busyTimeout = busyTimeout ?? TimeSpan.FromSeconds(30);
+        _self = GCHandle.Alloc(this, GCHandleType.Weak);
         _logger = logger;
         IsInMemory = options.Database == StorageOptions.InMemoryDatabase;
         if (IsInMemory)
@@ -109,7 +127,7 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             }.ToString();
         }
 
-        _pragmas = $"PRAGMA busy_timeout = 30000; PRAGMA synchronous = {(options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")};";
+        _pragmas = $"PRAGMA synchronous = {(options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")};";
     }
 
     public bool IsInMemory { get; }
@@ -117,7 +135,41 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
     /// <summary>The database file, or null for an in-memory database.</summary>
     public string? FilePath { get; }
 
-    /// <summary>A connection for one unit of work; dispose it to hand it back. Never hold two at once.</summary>
+    /// <summary>
+    /// Times a write of this process found the database locked by another connection and waited for it (SQLite's busy
+    /// handler). This process's own writers take turns and never wait there: what counts here is another process.
+    /// </summary>
+    public long LockWaits => Interlocked.Read(ref _lockWaits);
+
+    /// <summary>
+    /// A connection for a unit of work that writes, once this process's other writers are done: dispose it to hand back
+    /// both. Never hold two leases at once.
+    /// </summary>
+    public async ValueTask<Lease> OpenForWriteAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            return (await OpenAsync(cancellationToken)).Releasing(_writeGate);
+        }
+        catch
+        {
+            _writeGate.Release();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// This process's turn to write, for a writer that keeps its own connection (the event log's thread, which waits
+    /// here blocking): dispose it when the transaction has ended.
+    /// </summary>
+    public WriteTurn EnterWrite()
+    {
+        _writeGate.Wait();
+        return new WriteTurn(_writeGate);
+    }
+
+    /// <summary>A connection for one unit of work that only reads; dispose it to hand it back. Never hold two at once.</summary>
     public async ValueTask<Lease> OpenAsync(CancellationToken cancellationToken = default)
     {
         if (!_initialized)
@@ -136,6 +188,7 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         {
             await connection.OpenAsync(cancellationToken);
             await ExecuteAsync(connection, _pragmas, cancellationToken);
+            WaitWhenBusy(connection);
             return new Lease(connection, null);
         }
         catch
@@ -176,6 +229,7 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
 
             var connection = new SqliteConnection(_connectionString);
             await connection.OpenAsync(cancellationToken);
+            WaitWhenBusy(connection);
             // WAL lets readers go on while the writer commits; it is a property of the file, so set once.
             await ExecuteAsync(connection, (IsInMemory ? "" : "PRAGMA journal_mode = WAL; ") + _pragmas, cancellationToken);
             var version = await MigrateAsync(connection, cancellationToken);
@@ -242,6 +296,48 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
             && sql.Contains("WITHOUT ROWID", StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// SQLite's <c>busy_timeout</c>, counted: when another connection holds the lock, sleep 1, 2, 5 … 100 ms between
+    /// tries (SQLite's own steps) until the timeout, then give up with <c>SQLITE_BUSY</c>. The provider's API has the
+    /// timeout but not the handler, so it is set through SQLite's own call, on the library the provider loaded.
+    /// </summary>
+    private unsafe void WaitWhenBusy(SqliteConnection connection) =>
+        SetBusyHandler(connection.Handle!.DangerousGetHandle(), &OnBusy, GCHandle.ToIntPtr(_self));
+
+    [LibraryImport("e_sqlite3", EntryPoint = "sqlite3_busy_handler")]
+    private static unsafe partial int SetBusyHandler(IntPtr database, delegate* unmanaged[Cdecl]<IntPtr, int, int> handler, IntPtr state);
+
+    // A pooled connection keeps the handler of the instance that opened it last; an instance gone since answers "do
+    // not wait", and the provider's own retry takes over. The handle is weak and never freed for that reason.
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int OnBusy(IntPtr state, int tries) =>
+        GCHandle.FromIntPtr(state).Target is SqliteDatabase database ? database.WaitForLock(tries) : 0;
+
+    private static readonly int[] BusyDelaysMs = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
+
+    private int WaitForLock(int tries)
+    {
+        if (tries == 0)
+        {
+            Interlocked.Increment(ref _lockWaits);
+        }
+
+        var waited = 0;
+        for (var i = 0; i < tries; i++)
+        {
+            waited += BusyDelaysMs[Math.Min(i, BusyDelaysMs.Length - 1)];
+        }
+
+        var delay = BusyDelaysMs[Math.Min(tries, BusyDelaysMs.Length - 1)];
+        if (waited + delay > _busyTimeout.TotalMilliseconds)
+        {
+            return 0;
+        }
+
+        Thread.Sleep(delay);
+        return 1;
+    }
+
     private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
@@ -263,10 +359,27 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
     [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "SQLite storage ready at {Location}")]
     private static partial void LogReady(ILogger logger, string location);
 
+    /// <summary>This process's turn to write (<see cref="EnterWrite"/>); disposing it lets the next writer in.</summary>
+    public sealed class WriteTurn(SemaphoreSlim gate) : IDisposable
+    {
+        private SemaphoreSlim? _gate = gate;
+
+        public void Dispose() => Interlocked.Exchange(ref _gate, null)?.Release();
+    }
+
     /// <summary>A connection in use.</summary>
     public sealed class Lease(SqliteConnection connection, SemaphoreSlim? gate) : IAsyncDisposable, IDisposable
     {
+        private SemaphoreSlim? _writeGate;
+
         public SqliteConnection Connection { get; } = connection;
+
+        /// <summary>Also hands back this process's turn to write when disposed (after the connection).</summary>
+        internal Lease Releasing(SemaphoreSlim writeGate)
+        {
+            _writeGate = writeGate;
+            return this;
+        }
 
         public SqliteCommand Command(string sql)
         {
@@ -277,25 +390,39 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
 
         public async ValueTask DisposeAsync()
         {
-            if (gate is not null)
+            try
             {
-                gate.Release();
+                if (gate is not null)
+                {
+                    gate.Release();
+                }
+                else
+                {
+                    await Connection.DisposeAsync();
+                }
             }
-            else
+            finally
             {
-                await Connection.DisposeAsync();
+                Interlocked.Exchange(ref _writeGate, null)?.Release();
             }
         }
 
         public void Dispose()
         {
-            if (gate is not null)
+            try
             {
-                gate.Release();
+                if (gate is not null)
+                {
+                    gate.Release();
+                }
+                else
+                {
+                    Connection.Dispose();
+                }
             }
-            else
+            finally
             {
-                Connection.Dispose();
+                Interlocked.Exchange(ref _writeGate, null)?.Release();
             }
         }
     }

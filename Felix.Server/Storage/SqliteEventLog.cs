@@ -235,7 +235,8 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     private Dictionary<Cursor, long>? Write(List<PendingAppend> batch)
     {
         Dictionary<Cursor, long>? trims = null;
-        var lease = _writerLease ?? _database.OpenAsync().AsTask().GetAwaiter().GetResult(); // the writer's own thread
+        using var turn = _database.EnterWrite(); // the writer's own thread: it may block
+        var lease = _writerLease ?? _database.OpenAsync().AsTask().GetAwaiter().GetResult();
         try
         {
             var statements = _statements ??= new WriteStatements(lease.Connection);

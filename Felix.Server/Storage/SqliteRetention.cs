@@ -18,7 +18,7 @@ internal sealed partial class SqliteRetention(
     {
         var cutoff = time.GetUtcNow() - options.Value.MaxFinishedAge;
         var deleted = new List<string>();
-        await using (var lease = await database.OpenAsync(cancellationToken))
+        await using (var lease = await database.OpenForWriteAsync(cancellationToken))
         {
             await using var transaction = await lease.Connection.BeginTransactionAsync(cancellationToken);
             await using (var select = lease.Command($"""

@@ -21,13 +21,9 @@ internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowSt
 
     private static readonly JsonSerializerOptions Json = new JsonSerializerOptions(JsonSerializerDefaults.Web).AddFelixConverters();
 
-    // Updates of this process go one at a time, so a read-modify-write never interleaves; the immediate transaction
-    // keeps it atomic against anything else writing the file.
-    private readonly SemaphoreSlim _updateGate = new(1, 1);
-
     public async Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
     {
-        await using var lease = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.OpenForWriteAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await lease.Connection.BeginTransactionAsync(cancellationToken);
         await using var command = lease.Command("""
             INSERT INTO workflows (id, owner, status, created_at, completed_at, record)
@@ -59,34 +55,28 @@ internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowSt
 
     public async Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default)
     {
-        await _updateGate.WaitAsync(cancellationToken);
-        try
+        // This process's writers take turns, so a read-modify-write never interleaves with another; the immediate
+        // transaction keeps it atomic against anything else writing the file.
+        await using var lease = await database.OpenForWriteAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await lease.Connection.BeginTransactionAsync(cancellationToken);
+        if (await ReadOneAsync(lease, id, cancellationToken) is not { } current || update(current) is not { } next)
         {
-            await using var lease = await database.OpenAsync(cancellationToken);
-            await using var transaction = (SqliteTransaction)await lease.Connection.BeginTransactionAsync(cancellationToken);
-            if (await ReadOneAsync(lease, id, cancellationToken) is not { } current || update(current) is not { } next)
-            {
-                return null;
-            }
-
-            await using var command = lease.Command("""
-                UPDATE workflows SET owner = $owner, status = $status, created_at = $created, completed_at = $completed, record = $record
-                WHERE id = $id
-                """);
-            Bind(command, next with { Id = id });
-            await command.ExecuteNonQueryAsync(cancellationToken);
-            if (!WorkflowStatuses.IsTerminal(current.Status) && WorkflowStatuses.IsTerminal(next.Status))
-            {
-                await MarkFinishingAsync(lease, id, cancellationToken);
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-            return next;
+            return null;
         }
-        finally
+
+        await using var command = lease.Command("""
+            UPDATE workflows SET owner = $owner, status = $status, created_at = $created, completed_at = $completed, record = $record
+            WHERE id = $id
+            """);
+        Bind(command, next with { Id = id });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        if (!WorkflowStatuses.IsTerminal(current.Status) && WorkflowStatuses.IsTerminal(next.Status))
         {
-            _updateGate.Release();
+            await MarkFinishingAsync(lease, id, cancellationToken);
         }
+
+        await transaction.CommitAsync(cancellationToken);
+        return next;
     }
 
     public async Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(
@@ -148,7 +138,7 @@ internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowSt
 
     public async Task ConfirmEndedAsync(string workflowId, CancellationToken cancellationToken = default)
     {
-        await using var lease = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.OpenForWriteAsync(cancellationToken);
         await using var command = lease.Command("DELETE FROM finishing WHERE workflow_id = $id");
         command.Parameters.AddWithValue("$id", workflowId);
         await command.ExecuteNonQueryAsync(cancellationToken);

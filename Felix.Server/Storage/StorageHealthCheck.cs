@@ -28,7 +28,7 @@ internal sealed class StorageHealthCheck(IServiceProvider services) : IHealthChe
 
         try
         {
-            await using var lease = await database.OpenAsync(cancellationToken);
+            await using var lease = await database.OpenForWriteAsync(cancellationToken);
             await using var command = lease.Command(Probe);
             Interlocked.Increment(ref _writes);
             await command.ExecuteNonQueryAsync(cancellationToken);

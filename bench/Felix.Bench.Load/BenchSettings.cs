@@ -154,7 +154,10 @@ internal sealed class BenchSettings
     /// <summary>Paced: agents per warm-up workflow on the real server (rounds of the run's shape before it).</summary>
     public int PacedWarmUpSteps { get; set; } = 3;
 
-    /// <summary>Paced: warm-up rounds on the real server (each until the compilation it set off is over).</summary>
+    /// <summary>
+    /// Paced: warm-up rounds on each server at least (each until the compilation it set off is over); more follow, up to
+    /// eight, while a round still compiled code (JIT time over 0.05 s).
+    /// </summary>
     public int PacedWarmUpRounds { get; set; } = 3;
 
     /// <summary>Paced: the bare server's warm-up replays this much of the trace to its clients first.</summary>

@@ -17,6 +17,9 @@ internal sealed record PacedResult(
     /// <summary>Felix: CPU from the window's start until the blockers' cancels returned (measured workflows start meanwhile).</summary>
     public double BlockerCpuSeconds { get; init; } = double.NaN;
 
+    /// <summary>The server's JIT compilation time within the window (a process still warming up; should be near 0).</summary>
+    public double JitSeconds { get; init; } = double.NaN;
+
     /// <summary>Bytes the clients received in the window (equal for a pair when the bare server sent the same frames).</summary>
     public long Bytes { get; init; }
 
@@ -29,7 +32,7 @@ internal static class PacedReport
     public static string Line(PacedResult r, int repeat) => string.Create(CultureInfo.InvariantCulture,
         $"{r.Server}/{r.Transport} {r.Workflows}x{r.Clients} #{repeat}: {r.Delivered:N0}/{r.Expected:N0} delivered ({r.Bytes:N0} bytes) in {r.Seconds:F2} s " +
         $"({r.EventsPerSecond:F0} events/s per workflow), server CPU {r.CpuSeconds:F2} s ({r.SystemCpuSeconds / r.CpuSeconds * 100:F0}% system) = {r.CpuMicrosPerDelivery:F2} µs/delivery, " +
-        $"p50 {r.P50Ms:F1} ms p99 {r.P99Ms:F1} ms max {r.MaxMs:F1} ms{(r.TimedOut ? ", TIMED OUT" : "")}; idle CPU {r.IdleCpuPercent:F0}% of a core" +
+        $"p50 {r.P50Ms:F1} ms p99 {r.P99Ms:F1} ms max {r.MaxMs:F1} ms{(r.TimedOut ? ", TIMED OUT" : "")}; idle CPU {r.IdleCpuPercent:F0}% of a core, JIT {r.JitSeconds:F2} s in the window" +
         $"{(double.IsNaN(r.BlockerCpuSeconds) ? "" : $", {r.BlockerCpuSeconds:F2} s of the CPU until the blockers' cancels returned")}; load average {r.LoadAverage}");
 
     /// <summary>Per transport: each server's median and range, and the ratios of each pair's runs, median and range.</summary>

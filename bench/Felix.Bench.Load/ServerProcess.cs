@@ -101,6 +101,22 @@ internal sealed class ServerProcess : IAsyncDisposable
         (await Http.GetFromJsonAsync<BenchStats>($"/api/v1/bench/stats?collect={collect}&aggressive={aggressive}"))!;
 
     /// <summary>User + system CPU time of the process so far.</summary>
+    /// <summary>
+    /// The process's JIT compilation time so far: the real server's runtime metric, the bare server's own count. What a
+    /// measured window holds of it is the process still warming up, not the load.
+    /// </summary>
+    public async Task<double> JitSecondsAsync()
+    {
+        if (Name != "felix")
+        {
+            return (await StatsAsync(collect: false)).JitMs / 1000;
+        }
+
+        var metrics = await Http.GetStringAsync("/metrics");
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith("dotnet_jit_compilation_time_seconds", StringComparison.Ordinal));
+        return line is null ? double.NaN : double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public TimeSpan CpuTime() => CpuTimeOf(Pid);
 
     /// <summary>User + system CPU time of process <paramref name="pid"/> so far.</summary>
