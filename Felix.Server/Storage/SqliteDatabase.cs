@@ -13,11 +13,10 @@ namespace Felix.Server.Storage;
 /// </summary>
 /// <remarks>
 /// SQLite lets one connection write at a time, and a writer that finds the file locked sleeps and tries again, backing
-/// off from 1 ms to 100 ms between tries. Two writers of one process would so wait on each other by sleeping: the event
-/// log's writer, blocked by a record update's commit of under a millisecond, slept 1, 2, then 5 ms while every
-/// workflow's events waited behind it. So this process's writers take turns through <see cref="OpenForWriteAsync"/>
-/// and <see cref="EnterWrite"/>, woken the moment the last one is done, and the lock is only ever found taken by another
-/// process (a backup, the <c>sqlite3</c> shell): those waits are counted (<see cref="LockWaits"/>).
+/// off from 1 ms to 100 ms between tries: far longer than a commit holds the lock, and the event log's writer holds up
+/// every workflow's events while it sleeps. So this process's writers take turns through <see cref="OpenForWriteAsync"/>
+/// and <see cref="EnterWrite"/>, each woken the moment the previous one is done, and the lock is only ever found taken
+/// by another process (a backup, the <c>sqlite3</c> shell): those waits are counted (<see cref="LockWaits"/>).
 /// </remarks>
 internal sealed partial class SqliteDatabase : IAsyncDisposable
 {

@@ -202,7 +202,7 @@ internal sealed class PacedScenario(BenchSettings settings)
     /// <see cref="WarmJitSeconds"/>), at most <see cref="MaxExtraWarmUpRounds"/> more. A quiet CPU after a round is not a
     /// warm process: the runtime compiles a method again (tier 1, and with dynamic PGO an instrumented tier first) only
     /// after it was called some 30 times, so code a short warm-up rarely calls is still compiled in the measured window
-    /// (0.9 s of the real server's 4.8 s in one 50 x 4 window after two rounds, 0.02 s after six).
+    /// (figures in docs/performance.md).
     /// </summary>
     private async Task WarmUpAsync(ServerProcess server, Func<int, Task> round)
     {
