@@ -85,7 +85,6 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
     private readonly SemaphoreSlim _initGate = new(1, 1);
     private readonly SemaphoreSlim _memoryGate = new(1, 1);
     private readonly SemaphoreSlim _writeGate = new(1, 1);
-    private readonly TimeSpan _busyTimeout;
     private readonly GCHandle _self;
     private long _lockWaits;
     private SqliteConnection? _memory;
@@ -97,9 +96,8 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         metrics.ObserveStorageLockWaits(() => LockWaits);
     }
 
-    public SqliteDatabase(StorageOptions options, string contentRoot, ILogger logger, TimeSpan? busyTimeout = null)
+    public SqliteDatabase(StorageOptions options, string contentRoot, ILogger logger)
     {
-        _busyTimeout = busyTimeout ?? TimeSpan.FromSeconds(30);
         _self = GCHandle.Alloc(this, GCHandleType.Weak);
         _logger = logger;
         IsInMemory = options.Database == StorageOptions.InMemoryDatabase;
@@ -314,6 +312,8 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
 
     private static readonly int[] BusyDelaysMs = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
 
+    private const int BusyTimeoutMs = 30_000;
+
     private int WaitForLock(int tries)
     {
         if (tries == 0)
@@ -328,7 +328,7 @@ internal sealed partial class SqliteDatabase : IAsyncDisposable
         }
 
         var delay = BusyDelaysMs[Math.Min(tries, BusyDelaysMs.Length - 1)];
-        if (waited + delay > _busyTimeout.TotalMilliseconds)
+        if (waited + delay > BusyTimeoutMs)
         {
             return 0;
         }
