@@ -47,6 +47,9 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
 
     public int FaultAfterWords { get; set; } = 3;
 
+    /// <summary>Which requests (numbered from 1) <see cref="Fault"/> applies to; all of them when null.</summary>
+    public Func<int, bool>? FaultWhen { get; set; }
+
     /// <summary>The synthesis's text instead of <see cref="SynthesisText"/>.</summary>
     public string? SynthesisAnswer { get; set; }
 
@@ -138,7 +141,7 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
         {
             for (var i = 0; i < words.Length; i++)
             {
-                if (Fault != StreamFault.None && i == FaultAfterWords)
+                if (Fault != StreamFault.None && i == FaultAfterWords && FaultWhen?.Invoke(request) != false)
                 {
                     await FailStreamAsync(context);
                     return;

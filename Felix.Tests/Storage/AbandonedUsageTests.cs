@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Felix.Contracts;
 using Felix.Contracts.Events;
+using Felix.Tests.Agents;
 using Felix.Tests.Infrastructure;
 
 namespace Felix.Tests.Storage;
@@ -15,8 +16,15 @@ public sealed class AbandonedUsageTests : DataDirectoryTest
     [Fact]
     public async Task KilledMidStepTheFinalUsageAddsAnEstimateOfTheAbandonedStep()
     {
-        // A slow, deterministic offline model: a step takes a couple of seconds, so the kill lands inside one.
-        var settings = StorageTestSettings.SqliteFile(Files.Directory, ("Felix:Llm:OfflineTokenDelay", "00:00:00.020"))
+        // The model streams a few words of the second step and then nothing, so the kill lands inside that step however
+        // far the watcher lags behind the server; the restarted server's calls (the third on) stream in full.
+        await using var model = await FakeOpenAIServer.StartAsync();
+        model.Fault = StreamFault.Silence;
+        model.FaultAfterWords = 4;
+        model.FaultWhen = request => request == 2;
+        model.WordDelay = TimeSpan.FromMilliseconds(20);
+        var settings = StorageTestSettings.SqliteFile(Files.Directory,
+                ("Felix:Llm:Provider", "OpenAI"), ("Felix:Llm:Endpoint", model.Endpoint.ToString()), ("Felix:Llm:Model", FakeOpenAIServer.ModelName))
             .ToDictionary(p => p.Key, p => p.Value!);
         string id;
         string abandonedAgent;
