@@ -26,9 +26,9 @@ source bench/workflow-rounds.sh
 start_server
 
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-# The SQLite log's writer thread alone (its name, cut to 15 characters by Linux, has spaces: fields counted after the
-# name); 0 with the in-memory store.
-writer_cpu() { local t; for t in /proc/$pid/task/*; do [[ "$(cat "$t/comm" 2>/dev/null)" == "Felix SQLite ev" ]] && sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}' && return; done; echo 0; }
+# The SQLite writer thread alone (its name, cut to 15 characters by Linux, has spaces: fields counted after the name;
+# builds before record writes joined it named it "Felix SQLite event writer"); 0 with the in-memory store.
+writer_cpu() { local t c; for t in /proc/$pid/task/*; do c="$(cat "$t/comm" 2>/dev/null)"; [[ "$c" == "Felix SQLite ev" || "$c" == "Felix SQLite wr" ]] && sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}' && return; done; echo 0; }
 # A metric an older build does not export reads as empty, and its per-event figure prints as n/a.
 metric() { curl -sf "http://127.0.0.1:$port/metrics" | awk -v name="$1" '$1 ~ "^" name "(_total)?($|\\{)" {s += $NF; n++} END {if (n) printf "%.0f\n", s}'; }
 published() { metric felix_events_published; }

@@ -66,11 +66,11 @@ internal sealed class FelixMetrics
         _timeToDecision.Record(Math.Max(0, waited.TotalSeconds), new KeyValuePair<string, object?>("decision", decision));
     }
 
-    /// <summary>Approval requests waiting for a decision (read when scraped).</summary>
     public void ObserveStorageLockWaits(Func<long> waits) =>
         Meter.CreateObservableCounter("felix.storage.lock_waits", waits, "{wait}",
             "Writes that found the SQLite file locked by another process and waited (this process's own writers take turns)");
 
+    /// <summary>Approval requests waiting for a decision (read when scraped).</summary>
     public void ObserveApprovalsWaiting(Func<int> waiting) =>
         Meter.CreateObservableGauge("felix.approvals.waiting", waiting, "{approval}", "Approval requests waiting for a decision");
 

@@ -14,6 +14,11 @@ namespace Felix.Server.Storage;
 /// waiting in one transaction (a group commit), so persistence costs one fsync per batch rather than per event. An
 /// append completes only after its batch is committed, which is what lets <see cref="EventPublisher"/> deliver it.
 /// </summary>
+/// <remarks>
+/// The writer is the database's: the workflow store's record writes join the same batches (<see cref="WriteAsync"/>),
+/// in the order they were queued among the appends, each in a savepoint of its own so that one that fails (a
+/// duplicate id, an update that throws) fails alone. A storage fault fails the whole batch, appends and records alike.
+/// </remarks>
 internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
 {
     private readonly SqliteDatabase _database;
@@ -25,7 +30,9 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     private readonly ConcurrentDictionary<string, Cursor> _cursors = new(StringComparer.Ordinal);
     private long _forgotten;
     private readonly List<(string WorkflowId, Cursor Cursor, long Last, bool Ended)> _batchStreams = [];
-    private readonly WriterThread<PendingAppend> _writer;
+    private readonly List<PendingAppend> _batchAppends = [];
+    private readonly WriterThread<PendingWrite> _writer;
+    private long _commits;
     private SqliteDatabase.Lease? _writerLease;
     private WriteStatements? _statements;
 
@@ -36,7 +43,32 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         _logger = logger;
         _maxEvents = streaming.Value.MaxEventsPerWorkflow;
         _maxBatch = storage.Value.MaxBatchSize;
-        _writer = new WriterThread<PendingAppend>("Felix SQLite event writer", _maxBatch, WriteBatch);
+        _writer = new WriterThread<PendingWrite>(WriterThreadName, _maxBatch, WriteBatch);
+    }
+
+    internal const string WriterThreadName = "Felix SQLite writer";
+
+    /// <summary>Transactions the writer committed: one per batch.</summary>
+    internal long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>
+    /// Runs <paramref name="write"/> on the writer's thread inside the next batch's transaction, with the connection
+    /// that holds it, and completes once that batch is committed. The function must be quick and touch nothing but
+    /// the connection: every append of the batch waits for it. What it throws fails this write alone, unless it is a
+    /// storage fault, which fails the batch.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, T> write, CancellationToken cancellationToken = default)
+    {
+        // Once queued a write is not taken back: a caller that gave up could not tell whether it was committed.
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<T>(cancellationToken);
+        }
+
+        var pending = new PendingRecordWrite<T>(write);
+        return _writer.TryAdd(pending)
+            ? pending.Completion.Task
+            : Task.FromException<T>(new ObjectDisposedException(nameof(SqliteEventLog), "The event log is shutting down."));
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -186,13 +218,24 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
     /// appends of a larger batch continue together on one thread-pool worker, so the writer is free for the next batch
     /// and a batch costs one wake-up, not one per append.
     /// </summary>
-    private void WriteBatch(List<PendingAppend> batch)
+    private void WriteBatch(List<PendingWrite> batch)
     {
+        // The writer's thread is the only caller: one list serves every batch.
+        var appends = _batchAppends;
+        appends.Clear();
+        foreach (var pending in batch)
+        {
+            if (pending is PendingAppend append)
+            {
+                appends.Add(append);
+            }
+        }
+
         Exception? failure = null;
         try
         {
-            var trims = Write(batch);
-            foreach (var pending in batch)
+            var trims = Write(batch, appends);
+            foreach (var pending in appends)
             {
                 lock (pending.Cursor)
                 {
@@ -216,11 +259,17 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             failure = ex;
         }
 
-        if (batch.Count == 1)
+        foreach (var pending in batch)
         {
-            batch[0].Complete(failure);
+            // Their continuations run on the thread pool (PendingRecordWrite), never on the writer's thread.
+            (pending as PendingRecordWrite)?.Complete(failure);
         }
-        else
+
+        if (appends.Count == 1)
+        {
+            appends[0].Complete(failure);
+        }
+        else if (appends.Count > 1)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static state =>
             {
@@ -228,11 +277,11 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                 {
                     pending.Complete(state.Failure);
                 }
-            }, (Batch: batch.ToArray(), Failure: failure), preferLocal: false);
+            }, (Batch: appends.ToArray(), Failure: failure), preferLocal: false);
         }
     }
 
-    private Dictionary<Cursor, long>? Write(List<PendingAppend> batch)
+    private Dictionary<Cursor, long>? Write(List<PendingWrite> batch, List<PendingAppend> appends)
     {
         Dictionary<Cursor, long>? trims = null;
         using var turn = _database.EnterWrite(); // the writer's own thread: it may block
@@ -243,10 +292,25 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             statements.Begin();
             foreach (var pending in batch)
             {
-                statements.Insert(pending.WorkflowId, pending.Sequence, pending.Body);
+                if (pending is PendingAppend append)
+                {
+                    statements.Insert(append.WorkflowId, append.Sequence, append.Body);
+                }
+                else if (pending is PendingRecordWrite record)
+                {
+                    statements.Savepoint();
+                    if (record.Run(lease.Connection))
+                    {
+                        statements.Release();
+                    }
+                    else
+                    {
+                        statements.RollBackToSavepoint();
+                    }
+                }
             }
 
-            foreach (var stream in Streams(batch))
+            foreach (var stream in Streams(appends))
             {
                 var (workflowId, cursor, last, ended) = stream;
                 long first, fence;
@@ -274,6 +338,7 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             }
 
             statements.Commit();
+            Interlocked.Increment(ref _commits);
             // A file database's writer keeps its connection and prepared statements; the in-memory one is shared.
             _writerLease = _database.IsInMemory ? null : lease;
         }
@@ -356,8 +421,17 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         public StreamFences Fences { get; } = new();
     }
 
-    private sealed record PendingAppend(string WorkflowId, Cursor Cursor, long Sequence, bool Terminal, byte[] Body)
+    /// <summary>What the writer's thread takes in turn: an append, or a record write of the workflow store.</summary>
+    private abstract class PendingWrite;
+
+    private sealed class PendingAppend(string workflowId, Cursor cursor, long sequence, bool terminal, byte[] body) : PendingWrite
     {
+        public string WorkflowId { get; } = workflowId;
+        public Cursor Cursor { get; } = cursor;
+        public long Sequence { get; } = sequence;
+        public bool Terminal { get; } = terminal;
+        public byte[] Body { get; } = body;
+
         // Continuations run where the append is completed: WriteBatch chooses the thread.
         public TaskCompletionSource Completion { get; } = new();
 
@@ -374,6 +448,52 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         }
     }
 
+    private abstract class PendingRecordWrite : PendingWrite
+    {
+        /// <summary>
+        /// Runs the write in the open transaction; false when it failed on its own (its savepoint is rolled back).
+        /// A storage fault is thrown on: it fails the batch.
+        /// </summary>
+        public abstract bool Run(SqliteConnection connection);
+
+        /// <summary>Completes with the write's own outcome once its batch committed, or with the batch's failure.</summary>
+        public abstract void Complete(Exception? batchFailure);
+    }
+
+    private sealed class PendingRecordWrite<T>(Func<SqliteConnection, T> write) : PendingRecordWrite
+    {
+        private T? _result;
+        private Exception? _failure;
+
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override bool Run(SqliteConnection connection)
+        {
+            try
+            {
+                _result = write(connection);
+                return true;
+            }
+            catch (Exception ex) when (ex is not SqliteException sqlite || !SqliteFaults.IsStorageFault(sqlite))
+            {
+                _failure = ex;
+                return false;
+            }
+        }
+
+        public override void Complete(Exception? batchFailure)
+        {
+            if ((batchFailure ?? _failure) is { } failure)
+            {
+                Completion.TrySetException(failure);
+            }
+            else
+            {
+                Completion.TrySetResult(_result!);
+            }
+        }
+    }
+
     /// <summary>The writer's statements, prepared once on its connection and bound anew for each row.</summary>
     private sealed class WriteStatements : IDisposable
     {
@@ -384,6 +504,9 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         private readonly PreparedStatement _begin;
         private readonly PreparedStatement _commit;
         private readonly PreparedStatement _rollback;
+        private readonly PreparedStatement _savepoint;
+        private readonly PreparedStatement _release;
+        private readonly PreparedStatement _rollBackToSavepoint;
         private readonly SqliteConnection _connection;
 
         public WriteStatements(SqliteConnection connection)
@@ -392,6 +515,9 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             _begin = new PreparedStatement(connection, "BEGIN IMMEDIATE");
             _commit = new PreparedStatement(connection, "COMMIT");
             _rollback = new PreparedStatement(connection, "ROLLBACK");
+            _savepoint = new PreparedStatement(connection, "SAVEPOINT record_write");
+            _release = new PreparedStatement(connection, "RELEASE record_write");
+            _rollBackToSavepoint = new PreparedStatement(connection, "ROLLBACK TO record_write");
             _insert = new PreparedStatement(connection, "INSERT INTO events (workflow_id, sequence, body) VALUES (?1, ?2, ?3)");
             _upsert = new PreparedStatement(connection, """
                 INSERT INTO streams (workflow_id, epoch, first_sequence, last_sequence, fence, ended) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -409,6 +535,17 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         public void Begin() => _begin.Execute();
 
         public void Commit() => _commit.Execute();
+
+        public void Savepoint() => _savepoint.Execute();
+
+        public void Release() => _release.Execute();
+
+        /// <summary>Undoes what a failed record write did and ends its savepoint; the batch's transaction goes on.</summary>
+        public void RollBackToSavepoint()
+        {
+            _rollBackToSavepoint.Execute();
+            _release.Execute();
+        }
 
         /// <summary>Ends a failed batch's transaction, if it is still open, before its connection goes back to the pool.</summary>
         public void RollBack()
@@ -445,6 +582,9 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
             _begin.Dispose();
             _commit.Dispose();
             _rollback.Dispose();
+            _savepoint.Dispose();
+            _release.Dispose();
+            _rollBackToSavepoint.Dispose();
         }
     }
 }

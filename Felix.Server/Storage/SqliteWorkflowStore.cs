@@ -11,40 +11,51 @@ namespace Felix.Server.Storage;
 /// Keeps workflows in SQLite: the whole record as JSON, with the columns lists and retention filter on beside it.
 /// </summary>
 /// <remarks>
+/// Writes join the event log writer's batches (<see cref="SqliteEventLog.WriteAsync{T}"/>): a workflow's record
+/// updates cost no commit of their own, and no thread-pool worker blocks in SQLite waiting for its turn to write.
 /// A workflow's id goes into <c>finishing</c> in the transaction that finishes its record, and leaves it in the
 /// transaction that appends its terminal event (<see cref="SqliteEventLog"/>): whatever stops the process in between,
 /// the next start finds it there, however long ago it was created, and reads nothing else.
 /// </remarks>
-internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowStore, IFinishingWorkflows
+internal sealed class SqliteWorkflowStore(SqliteDatabase database, SqliteEventLog writer) : IWorkflowStore, IFinishingWorkflows
 {
     private const int SqliteConstraint = 19;
 
+    private const string Insert = """
+        INSERT INTO workflows (id, owner, status, created_at, completed_at, record)
+        VALUES ($id, $owner, $status, $created, $completed, $record)
+        """;
+
+    private const string Update = """
+        UPDATE workflows SET owner = $owner, status = $status, created_at = $created, completed_at = $completed, record = $record
+        WHERE id = $id
+        """;
+
     private static readonly JsonSerializerOptions Json = new JsonSerializerOptions(JsonSerializerDefaults.Web).AddFelixConverters();
 
-    public async Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
+    public Task CreateAsync(WorkflowRecord workflow, CancellationToken cancellationToken = default)
     {
-        await using var lease = await database.OpenForWriteAsync(cancellationToken);
-        await using var transaction = (SqliteTransaction)await lease.Connection.BeginTransactionAsync(cancellationToken);
-        await using var command = lease.Command("""
-            INSERT INTO workflows (id, owner, status, created_at, completed_at, record)
-            VALUES ($id, $owner, $status, $created, $completed, $record)
-            """);
-        Bind(command, workflow);
-        try
+        var record = JsonSerializer.Serialize(workflow, Json); // off the writer's thread
+        return writer.WriteAsync(connection =>
         {
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-        catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraint)
-        {
-            throw new InvalidOperationException($"Workflow {workflow.Id} already exists.", ex);
-        }
+            using var command = Command(connection, Insert);
+            Bind(command, workflow, record);
+            try
+            {
+                command.ExecuteNonQuery();
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteConstraint)
+            {
+                throw new InvalidOperationException($"Workflow {workflow.Id} already exists.", ex);
+            }
 
-        if (WorkflowStatuses.IsTerminal(workflow.Status))
-        {
-            await MarkFinishingAsync(lease, workflow.Id, cancellationToken);
-        }
+            if (WorkflowStatuses.IsTerminal(workflow.Status))
+            {
+                MarkFinishing(connection, workflow.Id);
+            }
 
-        await transaction.CommitAsync(cancellationToken);
+            return true;
+        }, cancellationToken);
     }
 
     public async Task<WorkflowRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
@@ -53,31 +64,34 @@ internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowSt
         return await ReadOneAsync(lease, id, cancellationToken);
     }
 
-    public async Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default)
-    {
-        // This process's writers take turns, so a read-modify-write never interleaves with another; the immediate
-        // transaction keeps it atomic against anything else writing the file.
-        await using var lease = await database.OpenForWriteAsync(cancellationToken);
-        await using var transaction = (SqliteTransaction)await lease.Connection.BeginTransactionAsync(cancellationToken);
-        if (await ReadOneAsync(lease, id, cancellationToken) is not { } current || update(current) is not { } next)
+    public Task<WorkflowRecord?> UpdateAsync(string id, Func<WorkflowRecord, WorkflowRecord?> update, CancellationToken cancellationToken = default) =>
+        // Read, changed and written in the writer's transaction: no other write of this process comes between.
+        writer.WriteAsync(connection =>
         {
-            return null;
-        }
+            using var read = Command(connection, "SELECT record FROM workflows WHERE id = $id");
+            read.Parameters.AddWithValue("$id", id);
+            if (read.ExecuteScalar() is not string json)
+            {
+                return null;
+            }
 
-        await using var command = lease.Command("""
-            UPDATE workflows SET owner = $owner, status = $status, created_at = $created, completed_at = $completed, record = $record
-            WHERE id = $id
-            """);
-        Bind(command, next with { Id = id });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        if (!WorkflowStatuses.IsTerminal(current.Status) && WorkflowStatuses.IsTerminal(next.Status))
-        {
-            await MarkFinishingAsync(lease, id, cancellationToken);
-        }
+            var current = Deserialize(json);
+            if (update(current) is not { } next)
+            {
+                return null;
+            }
 
-        await transaction.CommitAsync(cancellationToken);
-        return next;
-    }
+            next = next with { Id = id };
+            using var command = Command(connection, Update);
+            Bind(command, next, JsonSerializer.Serialize(next, Json));
+            command.ExecuteNonQuery();
+            if (!WorkflowStatuses.IsTerminal(current.Status) && WorkflowStatuses.IsTerminal(next.Status))
+            {
+                MarkFinishing(connection, id);
+            }
+
+            return next;
+        }, cancellationToken);
 
     public async Task<(IReadOnlyList<WorkflowRecord> Items, int Total)> ListAsync(
         string? status, string? owner, int page, int pageSize, CancellationToken cancellationToken = default)
@@ -136,19 +150,26 @@ internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowSt
         return items;
     }
 
-    public async Task ConfirmEndedAsync(string workflowId, CancellationToken cancellationToken = default)
+    public Task ConfirmEndedAsync(string workflowId, CancellationToken cancellationToken = default) =>
+        writer.WriteAsync(connection =>
+        {
+            using var command = Command(connection, "DELETE FROM finishing WHERE workflow_id = $id");
+            command.Parameters.AddWithValue("$id", workflowId);
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+
+    private static void MarkFinishing(SqliteConnection connection, string workflowId)
     {
-        await using var lease = await database.OpenForWriteAsync(cancellationToken);
-        await using var command = lease.Command("DELETE FROM finishing WHERE workflow_id = $id");
+        using var command = Command(connection, "INSERT OR IGNORE INTO finishing (workflow_id) VALUES ($id)");
         command.Parameters.AddWithValue("$id", workflowId);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        command.ExecuteNonQuery();
     }
 
-    private static async Task MarkFinishingAsync(SqliteDatabase.Lease lease, string workflowId, CancellationToken cancellationToken)
+    private static SqliteCommand Command(SqliteConnection connection, string sql)
     {
-        await using var command = lease.Command("INSERT OR IGNORE INTO finishing (workflow_id) VALUES ($id)");
-        command.Parameters.AddWithValue("$id", workflowId);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
     }
 
     private static async Task<WorkflowRecord?> ReadOneAsync(SqliteDatabase.Lease lease, string id, CancellationToken cancellationToken)
@@ -158,14 +179,14 @@ internal sealed class SqliteWorkflowStore(SqliteDatabase database) : IWorkflowSt
         return await command.ExecuteScalarAsync(cancellationToken) is string json ? Deserialize(json) : null;
     }
 
-    private static void Bind(SqliteCommand command, WorkflowRecord workflow)
+    private static void Bind(SqliteCommand command, WorkflowRecord workflow, string record)
     {
         command.Parameters.AddWithValue("$id", workflow.Id);
         command.Parameters.AddWithValue("$owner", workflow.Owner);
         command.Parameters.AddWithValue("$status", workflow.Status);
         command.Parameters.AddWithValue("$created", workflow.CreatedAt.UtcTicks);
         command.Parameters.AddWithValue("$completed", workflow.CompletedAt is { } completed ? completed.UtcTicks : DBNull.Value);
-        command.Parameters.AddWithValue("$record", JsonSerializer.Serialize(workflow, Json));
+        command.Parameters.AddWithValue("$record", record);
     }
 
     private static WorkflowRecord Deserialize(string json) =>

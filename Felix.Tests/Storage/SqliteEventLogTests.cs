@@ -97,7 +97,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         var lone = ContinuedOn(log, "wf_a");
         await WaitForLockWaitsAsync(database, 1);
         await ExecuteAsync(other, "COMMIT;");
-        Assert.Equal(("Felix SQLite event writer", false), await lone.DefaultTimeout());
+        Assert.Equal((SqliteEventLog.WriterThreadName, false), await lone.DefaultTimeout());
 
         // A first append waits for the database and two more queue up behind it: those two are one batch, and their
         // publishers go on on the thread pool, leaving the writer's thread to the next batch.
@@ -327,7 +327,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
             PRAGMA user_version = 2;
             """);
 
-        var finishing = await new SqliteWorkflowStore(_files.Open()).ListFinishingAsync().DefaultTimeout();
+        var finishing = await _files.OpenStore(_files.Open()).ListFinishingAsync().DefaultTimeout();
 
         Assert.Equal(["wf_streamless", "wf_unended"], finishing.Select(w => w.Id).Order(StringComparer.Ordinal));
     }

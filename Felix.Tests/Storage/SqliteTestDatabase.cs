@@ -41,6 +41,10 @@ internal sealed class SqliteTestDatabase : IAsyncDisposable
         return log;
     }
 
+    /// <summary>A workflow store on <paramref name="database"/>, writing through <paramref name="log"/>'s writer (or a log of its own).</summary>
+    public SqliteWorkflowStore OpenStore(SqliteDatabase database, SqliteEventLog? log = null) =>
+        new(database, log ?? OpenEventLog(database));
+
     /// <summary>The handles this process holds on <paramref name="file"/>; Linux lists them in /proc/self/fd.</summary>
     public static int HandlesOn(string file)
     {

@@ -13,7 +13,7 @@ public sealed class SqliteWorkflowStoreTests : WorkflowStoreSpec, IAsyncLifetime
 {
     private readonly SqliteTestDatabase _files = new();
 
-    private protected override Task<IWorkflowStore> CreateStoreAsync() => Task.FromResult<IWorkflowStore>(new SqliteWorkflowStore(_files.Open()));
+    private protected override Task<IWorkflowStore> CreateStoreAsync() => Task.FromResult<IWorkflowStore>(_files.OpenStore(_files.Open()));
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -24,8 +24,8 @@ public sealed class SqliteWorkflowStoreTests : WorkflowStoreSpec, IAsyncLifetime
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero));
         var database = _files.Open();
-        var store = new SqliteWorkflowStore(database);
         var log = _files.OpenEventLog(database);
+        var store = _files.OpenStore(database, log);
         var options = _files.Options();
         options.MaxFinishedAge = TimeSpan.FromDays(7);
         var logs = new LogCapture();

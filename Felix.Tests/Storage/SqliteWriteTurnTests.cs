@@ -9,9 +9,9 @@ namespace Felix.Tests.Storage;
 
 /// <summary>
 /// SQLite lets one connection write at a time, and one that finds the file locked sleeps between tries (1, 2, 5 … 100
-/// ms). The writers of one process (the event log's thread, record updates, the retention sweep, the storage probe)
-/// take turns instead, so none of them ever finds the lock taken by another; only another process makes a write wait
-/// on SQLite's lock, and that is counted (<c>felix.storage.lock_waits</c>).
+/// ms). The writers of one process (the SQLite writer's thread, which writes the records too, the retention sweep, the
+/// storage probe) take turns instead, so none of them ever finds the lock taken by another; only another process makes
+/// a write wait on SQLite's lock, and that is counted (<c>felix.storage.lock_waits</c>).
 /// </summary>
 public sealed class SqliteWriteTurnTests : IAsyncLifetime
 {
@@ -25,8 +25,8 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
     public async Task AnEventAppendedWhileARecordUpdateIsInItsTransactionWaitsForItsTurnNotForSqlitesLock()
     {
         var database = _files.Open();
-        var store = new SqliteWorkflowStore(database);
         var log = _files.OpenEventLog(database);
+        var store = _files.OpenStore(database, log);
         await store.CreateAsync(Record("wf_turns")).DefaultTimeout();
         await log.AppendAsync(Status("wf_turns")).AsTask().DefaultTimeout(); // the writer's connection is open
 
@@ -58,8 +58,8 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
     public async Task ManyRecordUpdatesAndAppendsAtOnceNeverWaitOnSqlitesLock()
     {
         var database = _files.Open();
-        var store = new SqliteWorkflowStore(database);
         var log = _files.OpenEventLog(database);
+        var store = _files.OpenStore(database, log);
         var ids = Enumerable.Range(1, 20).Select(i => $"wf_many_{i}").ToArray();
         foreach (var id in ids)
         {
@@ -88,7 +88,7 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
     public async Task AWriteThatFindsTheFileLockedByAnotherProcessWaitsForItAndIsCounted()
     {
         var database = _files.Open();
-        var store = new SqliteWorkflowStore(database);
+        var store = _files.OpenStore(database);
         await database.QuickCheckAsync().DefaultTimeout(); // creates the file
 
         // Another program on the same file (a backup, the sqlite3 shell): its own connection, not this process's turns.
