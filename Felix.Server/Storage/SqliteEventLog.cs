@@ -261,8 +261,20 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
 
         foreach (var pending in batch)
         {
-            // Their continuations run on the thread pool (PendingRecordWrite), never on the writer's thread.
-            (pending as PendingRecordWrite)?.Complete(failure);
+            if (pending is not PendingRecordWrite record)
+            {
+                continue;
+            }
+
+            // A batch that failed on something neither the storage's nor the record write's own (an append the schema
+            // refused) took the record write down with it: it goes once more, in a later batch.
+            if (failure is not null && !IsStorageFault(failure) && record.RetryOnce() && _writer.TryAdd(record))
+            {
+                continue;
+            }
+
+            // Its continuations run on the thread pool, never on the writer's thread.
+            record.Complete(failure);
         }
 
         if (appends.Count == 1)
@@ -407,7 +419,9 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         _writerLease?.Dispose();
     }
 
-    [LoggerMessage(EventId = 6101, Level = LogLevel.Error, Message = "Writing a batch of {Count} events failed; their appends fail")]
+    private static bool IsStorageFault(Exception exception) => exception is SqliteException sqlite && SqliteFaults.IsStorageFault(sqlite);
+
+    [LoggerMessage(EventId = 6101, Level = LogLevel.Error, Message = "Writing a batch of {Count} appends and record writes failed; its appends fail")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
 
     /// <summary>A stream's position: sequences handed out, sequences committed, and the oldest kept.</summary>
@@ -456,14 +470,21 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
         /// </summary>
         public abstract bool Run(SqliteConnection connection);
 
-        /// <summary>Completes with the write's own outcome once its batch committed, or with the batch's failure.</summary>
+        /// <summary>
+        /// Completes with the write's own failure, if it had one (its savepoint was undone whatever the batch did), else
+        /// with the batch's failure, else with its result.
+        /// </summary>
         public abstract void Complete(Exception? batchFailure);
+
+        /// <summary>Readies a write that succeeded on its own in a batch that failed to go once more; false if it went twice.</summary>
+        public abstract bool RetryOnce();
     }
 
     private sealed class PendingRecordWrite<T>(Func<SqliteConnection, T> write) : PendingRecordWrite
     {
         private T? _result;
         private Exception? _failure;
+        private bool _retried;
 
         public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -474,16 +495,28 @@ internal sealed partial class SqliteEventLog : IEventLog, IAsyncDisposable
                 _result = write(connection);
                 return true;
             }
-            catch (Exception ex) when (ex is not SqliteException sqlite || !SqliteFaults.IsStorageFault(sqlite))
+            catch (Exception ex) when (!IsStorageFault(ex))
             {
                 _failure = ex;
                 return false;
             }
         }
 
+        public override bool RetryOnce()
+        {
+            if (_retried || _failure is not null)
+            {
+                return false;
+            }
+
+            _retried = true;
+            _result = default;
+            return true;
+        }
+
         public override void Complete(Exception? batchFailure)
         {
-            if ((batchFailure ?? _failure) is { } failure)
+            if ((_failure ?? batchFailure) is { } failure)
             {
                 Completion.TrySetException(failure);
             }

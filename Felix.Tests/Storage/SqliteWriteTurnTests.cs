@@ -26,36 +26,33 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
     public Task DisposeAsync() => _files.DisposeAsync().AsTask();
 
     [Fact]
-    public async Task AnEventAppendedWhileARecordUpdateIsInItsTransactionWaitsForItsTurnNotForSqlitesLock()
+    public async Task AnEventAppendedWhileAnotherWriterOfTheProcessIsInItsTransactionWaitsForItsTurnNotForSqlitesLock()
     {
         var database = _files.Open();
         var log = _files.OpenEventLog(database);
-        var store = _files.OpenStore(database, log);
-        await store.CreateAsync(Record("wf_turns")).DefaultTimeout();
         await log.AppendAsync(Status("wf_turns")).AsTask().DefaultTimeout(); // the writer's connection is open
 
-        // The update's function runs inside its transaction, which holds the file's write lock until it commits.
-        var inTransaction = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var release = new ManualResetEventSlim();
-        var update = Task.Run(() => store.UpdateAsync("wf_turns", w =>
+        // Another writer of this process (the retention sweep, the storage probe): its transaction holds the file's
+        // write lock until it commits.
+        Task append;
+        await using (var other = await database.OpenForWriteAsync().DefaultTimeout())
         {
-            inTransaction.SetResult();
-            release.Wait(TimeSpan.FromSeconds(30));
-            return w with { Status = WorkflowStatuses.Running };
-        }));
-        await inTransaction.Task.DefaultTimeout();
+            await using (var begin = other.Command("BEGIN IMMEDIATE; INSERT INTO finishing (workflow_id) VALUES ('wf_other');"))
+            {
+                await begin.ExecuteNonQueryAsync().DefaultTimeout();
+            }
 
-        var append = Task.Run(() => log.AppendAsync(Status("wf_turns")).AsTask());
-        // Long enough for the writer to reach the lock and wait on it, as it did before writers took turns.
-        await WaitUntilAsync(() => database.LockWaits > 0, TimeSpan.FromSeconds(1));
-        Assert.False(append.IsCompleted);
-        release.Set();
-        await update.DefaultTimeout();
+            append = Task.Run(() => log.AppendAsync(Status("wf_turns")).AsTask());
+            // Long enough for the writer to reach the lock and wait on it, as it did before writers took turns.
+            await WaitUntilAsync(() => database.LockWaits > 0, TimeSpan.FromSeconds(1));
+            Assert.False(append.IsCompleted);
+            await using var commit = other.Command("COMMIT;");
+            await commit.ExecuteNonQueryAsync().DefaultTimeout();
+        }
+
         await append.DefaultTimeout();
-
         Assert.Equal(0, database.LockWaits);
         Assert.Equal(2, (await log.GetStateAsync("wf_turns").DefaultTimeout())!.Value.LastSequence);
-        Assert.Equal(WorkflowStatuses.Running, (await store.GetAsync("wf_turns").DefaultTimeout())!.Status);
     }
 
     [Fact]
@@ -201,6 +198,40 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
         await using var count = reader.CreateCommand();
         count.CommandText = "SELECT COUNT(*) FROM finishing WHERE workflow_id = 'wf_partial'";
         Assert.Equal(0L, (long)(await count.ExecuteScalarAsync().DefaultTimeout())!);
+    }
+
+    [Fact]
+    public async Task ARecordWriteInABatchThatAnAppendBreaksGoesOnceMoreAndIsCommitted()
+    {
+        var database = _files.Open();
+        var log = _files.OpenEventLog(database);
+        var store = _files.OpenStore(database, log);
+        await store.CreateAsync(Record("wf_refused")).DefaultTimeout();
+        await log.AppendAsync(Status("wf_refused")).AsTask().DefaultTimeout();
+        // A row the log does not know of holds the next sequence: the next append breaks the (workflow, sequence) index.
+        await using (var other = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File, Pooling = false }.ToString()))
+        {
+            await other.OpenAsync().DefaultTimeout();
+            await using var insert = other.CreateCommand();
+            insert.CommandText = "INSERT INTO events (workflow_id, sequence, body) VALUES ('wf_refused', 2, x'00')";
+            await insert.ExecuteNonQueryAsync().DefaultTimeout();
+        }
+
+        Task parked, refused;
+        Task<WorkflowRecord?> update;
+        using (database.EnterWrite())
+        {
+            // The writer takes this one and waits for the turn; the two after it queue up for one batch.
+            parked = log.AppendAsync(Status("wf_parked")).AsTask();
+            await Task.Delay(200);
+            refused = log.AppendAsync(Status("wf_refused")).AsTask();
+            update = store.UpdateAsync("wf_refused", w => w with { Status = WorkflowStatuses.Running });
+        }
+
+        await parked.DefaultTimeout();
+        Assert.Equal(19, (await Assert.ThrowsAsync<SqliteException>(() => refused.DefaultTimeout())).SqliteErrorCode);
+        Assert.Equal(WorkflowStatuses.Running, (await update.DefaultTimeout())!.Status);
+        Assert.Equal(WorkflowStatuses.Running, (await store.GetAsync("wf_refused").DefaultTimeout())!.Status);
     }
 
     [Fact]
