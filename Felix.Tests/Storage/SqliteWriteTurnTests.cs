@@ -61,11 +61,7 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
         var database = _files.Open();
         var log = _files.OpenEventLog(database);
         var store = _files.OpenStore(database, log);
-        var ids = Enumerable.Range(1, 20).Select(i => $"wf_many_{i}").ToArray();
-        foreach (var id in ids)
-        {
-            await store.CreateAsync(Record(id)).DefaultTimeout();
-        }
+        var ids = await CreateRecordsAsync(store, "wf_many_", 20);
 
         await Task.WhenAll(ids.Select(id => Task.Run(async () =>
         {
@@ -123,11 +119,7 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
         var database = _files.Open();
         var log = _files.OpenEventLog(database);
         var store = _files.OpenStore(database, log);
-        var ids = Enumerable.Range(1, 10).Select(i => $"wf_batch_{i}").ToArray();
-        foreach (var id in ids)
-        {
-            await store.CreateAsync(Record(id)).DefaultTimeout();
-        }
+        var ids = await CreateRecordsAsync(store, "wf_batch_", 10);
 
         // While this process's turn to write is held, the writer waits with at most one batch and the rest queues up.
         var threads = new ConcurrentBag<string?>();
@@ -249,6 +241,17 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
 
         await Assert.ThrowsAsync<ObjectDisposedException>(() => store.CreateAsync(Record("wf_after")));
         Assert.NotNull(await store.GetAsync("wf_before").DefaultTimeout());
+    }
+
+    private static async Task<string[]> CreateRecordsAsync(SqliteWorkflowStore store, string prefix, int count)
+    {
+        var ids = Enumerable.Range(1, count).Select(i => prefix + i).ToArray();
+        foreach (var id in ids)
+        {
+            await store.CreateAsync(Record(id)).DefaultTimeout();
+        }
+
+        return ids;
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan atMost)
