@@ -44,8 +44,7 @@ internal sealed partial class LocalFanout(
     public async ValueTask<WorkflowEvent> PublishAsync<TState>(
         string workflowId, Func<TState, ValueTask<WorkflowEvent>> publish, TState state, CancellationToken cancellationToken)
     {
-        var channel = ChannelFor(workflowId);
-        await channel.Gate.WaitAsync(cancellationToken);
+        var channel = await EnterAsync(workflowId, cancellationToken);
         WorkflowEvent evt;
         try
         {
@@ -76,12 +75,11 @@ internal sealed partial class LocalFanout(
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask DeliverRemoteAsync(WorkflowEvent evt, CancellationToken cancellationToken = default)
     {
-        if (!_channels.TryGetValue(evt.WorkflowId, out var channel))
+        if (await EnterListenedAsync(evt.WorkflowId, cancellationToken) is not { } channel)
         {
             return;
         }
 
-        await channel.Gate.WaitAsync(cancellationToken);
         try
         {
             if (channel.LastDelivered is { } last && evt.Sequence <= last)
@@ -112,21 +110,21 @@ internal sealed partial class LocalFanout(
     /// </summary>
     public async Task<EventSubscription> SubscribeAsync(string workflowId, string? epoch, long? afterSequence, CancellationToken cancellationToken = default)
     {
-        var channel = ChannelFor(workflowId);
-        var subscription = new EventSubscription(workflowId, log, _options.SendQueueCapacity, _options.ReplayPageSize, static (s, state) =>
+        EventSubscription? subscription = null;
+        var state = await JoinAsync(workflowId, channel =>
         {
-            var channel = (StreamChannel)state!;
-            channel.Remove(s);
-            channel.Completed |= s.SawTerminal;
-            channel.Fanout.ForgetIfDone(s.WorkflowId, channel);
-        }, channel);
-        var state = await JoinAsync(workflowId, channel, () =>
-        {
+            subscription = new EventSubscription(workflowId, log, _options.SendQueueCapacity, _options.ReplayPageSize, static (s, state) =>
+            {
+                var channel = (StreamChannel)state!;
+                channel.Remove(s);
+                channel.Completed |= s.SawTerminal;
+                channel.Fanout.ForgetIfDone(s.WorkflowId, channel);
+            }, channel);
             channel.Add(subscription);
             return Task.CompletedTask;
         }, cancellationToken);
         var start = ResumePoint.Resolve(state, epoch, afterSequence);
-        subscription.Epoch = start.Epoch;
+        subscription!.Epoch = start.Epoch;
         subscription.AfterSequence = start.AfterSequence;
         subscription.HistoryEnd = start.HistoryEnd;
         subscription.ReplayedFromStart = start.ReplayedFromStart;
@@ -138,16 +136,17 @@ internal sealed partial class LocalFanout(
     /// returns the stream state of that moment: events up to it are in the log, events after it reach the group.
     /// </summary>
     public Task<StreamState?> JoinAsync(string workflowId, Func<Task> join, CancellationToken cancellationToken = default) =>
-        JoinAsync(workflowId, ChannelFor(workflowId), join, cancellationToken);
+        JoinAsync(workflowId, _ => join(), cancellationToken);
 
-    private async Task<StreamState?> JoinAsync(string workflowId, StreamChannel channel, Func<Task> join, CancellationToken cancellationToken)
+    private async Task<StreamState?> JoinAsync(string workflowId, Func<StreamChannel, Task> join, CancellationToken cancellationToken)
     {
+        var channel = await EnterAsync(workflowId, cancellationToken);
         StreamState? state;
-        await channel.Gate.WaitAsync(cancellationToken);
+        // Nothing was delivered on it yet: a channel made for this listener, perhaps of a stream that ended long ago.
+        var unknown = channel.LastDelivered is null && !channel.PublishedHere;
+        var joining = false;
         try
         {
-            // Nothing was delivered on it yet: a channel made for this listener, perhaps of a stream that ended long ago.
-            var unknown = channel.LastDelivered is null && !channel.PublishedHere;
             state = await log.GetStateAsync(workflowId, cancellationToken);
             var logged = state?.LastSequence ?? 0;
             // Events another node appended that have not come through the feed yet go to the listeners already here now;
@@ -166,10 +165,18 @@ internal sealed partial class LocalFanout(
                 channel.Completed = true;
             }
 
-            await join();
+            joining = true;
+            await join(channel);
         }
         catch
         {
+            // A join that failed before anyone listened on a channel made for it (its client went away during the state
+            // read, or storage failed) leaves nothing behind, whether or not the stream will ever end.
+            if (unknown && !joining)
+            {
+                Retire(workflowId, channel);
+            }
+
             ForgetIfDone(workflowId, channel);
             throw;
         }
@@ -188,6 +195,73 @@ internal sealed partial class LocalFanout(
         return page.Events is [var evt] && evt.Sequence == sequence && evt.IsTerminal;
     }
 
+    /// <summary>
+    /// Waits for the workflow's turn on its current channel, made if there is none. A channel retired while this waited is
+    /// no longer the workflow's: the wait moves to the one that is.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<StreamChannel> EnterAsync(string workflowId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var channel = ChannelFor(workflowId);
+            try
+            {
+                await channel.Gate.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Gone before its turn: a channel made for this caller, on which nothing happened, goes with it.
+                if (channel.Gate.Wait(0))
+                {
+                    if (channel.LastDelivered is null && !channel.PublishedHere && channel.Subscriptions.IsEmpty)
+                    {
+                        Retire(workflowId, channel);
+                    }
+
+                    channel.Gate.Release();
+                }
+
+                throw;
+            }
+
+            if (!channel.Retired)
+            {
+                return channel;
+            }
+
+            channel.Gate.Release();
+        }
+    }
+
+    /// <summary>As <see cref="EnterAsync"/> for a workflow this node listens to; null when it listens to none.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<StreamChannel?> EnterListenedAsync(string workflowId, CancellationToken cancellationToken)
+    {
+        while (_channels.TryGetValue(workflowId, out var channel))
+        {
+            await channel.Gate.WaitAsync(cancellationToken);
+            if (!channel.Retired)
+            {
+                return channel;
+            }
+
+            channel.Gate.Release();
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Gate held, nobody listening on the channel and nothing delivered on it: it stops being the workflow's, and whoever
+    /// waited for its turn meanwhile moves to the next one.
+    /// </summary>
+    private void Retire(string workflowId, StreamChannel channel)
+    {
+        channel.Retired = true;
+        _channels.TryRemove(new KeyValuePair<string, StreamChannel>(workflowId, channel));
+    }
+
     /// <summary>Lets go of a finished workflow's channel (its terminal event is in the log) once nobody listens on it.</summary>
     public void ForgetFinished(string workflowId)
     {
@@ -204,12 +278,11 @@ internal sealed partial class LocalFanout(
     /// </summary>
     public async Task EndLostAsync(string workflowId, CancellationToken cancellationToken = default)
     {
-        if (!_channels.TryGetValue(workflowId, out var channel))
+        if (await EnterListenedAsync(workflowId, cancellationToken) is not { } channel)
         {
             return;
         }
 
-        await channel.Gate.WaitAsync(cancellationToken);
         try
         {
             await EndLostAsync(workflowId, channel);
@@ -263,6 +336,12 @@ internal sealed partial class LocalFanout(
             if (channel.Completed || channel.PublishedHere || channel.LastDelivered is not { } last
                 || time.GetElapsedTime(channel.LastActivity, now) < quiet || !channel.Gate.Wait(0))
             {
+                continue;
+            }
+
+            if (channel.Retired)
+            {
+                channel.Gate.Release();
                 continue;
             }
 
@@ -425,6 +504,12 @@ internal sealed partial class LocalFanout(
         public bool PublishedHere { get; set; }
 
         public bool Completed { get; set; }
+
+        /// <summary>
+        /// No longer the workflow's channel (set with the gate held): whoever takes the gate after it was retired goes to
+        /// the workflow's current channel instead.
+        /// </summary>
+        public bool Retired { get; set; }
 
         public ImmutableArray<EventSubscription> Subscriptions => _subscriptions;
 

@@ -47,6 +47,59 @@ public abstract partial class LocalFanoutSpec
     }
 
     [Fact]
+    public async Task ASubscriberThatGoesAwayDuringItsJoinLeavesNoChannelBehind()
+    {
+        await AppendElsewhereAsync();
+        await AppendElsewhereAsync(terminal: true); // a stream that ended long ago: no event will come to let go of it
+        var log = new StateReadHeldEventLog(_log);
+        var fanout = CreateFanout(log, [_group]);
+        using var gone = new CancellationTokenSource();
+
+        var join = fanout.SubscribeAsync(WorkflowId, null, null, gone.Token);
+        await log.Entered;
+        gone.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => join);
+        Assert.Equal(0, fanout.StreamCount);
+        using var next = await fanout.SubscribeAsync(WorkflowId, null, null);
+        Assert.Equal([1L, 2L], await ReadToEndAsync(next));
+    }
+
+    [Fact]
+    public async Task ASubscriberGoneBeforeItsTurnLeavesNoChannelBehind()
+    {
+        await AppendElsewhereAsync(terminal: true);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => _fanout.SubscribeAsync(WorkflowId, null, null, new CancellationToken(canceled: true)));
+
+        Assert.Equal(0, _fanout.StreamCount);
+    }
+
+    [Fact]
+    public async Task WhoeverWaitedBehindAJoinThatLeftNothingMeetsOnTheWorkflowsNextChannel()
+    {
+        await AppendElsewhereAsync();
+        var log = new StateReadHeldEventLog(_log);
+        var fanout = CreateFanout(log, [_group]);
+        using var gone = new CancellationTokenSource();
+        var join = fanout.SubscribeAsync(WorkflowId, null, null, gone.Token);
+        await log.Entered;
+
+        // A publish here and another subscriber wait for the turn the first join holds; the first one then goes away.
+        var published = PublishHereAsync(new WorkflowStatusEvent { WorkflowId = WorkflowId, Status = WorkflowStatuses.Running }, fanout).AsTask();
+        var joined = fanout.SubscribeAsync(WorkflowId, null, null);
+        gone.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => join);
+        await published.DefaultTimeout();
+        using var subscription = await joined.DefaultTimeout();
+        await PublishHereAsync(new WorkflowCompleteEvent { WorkflowId = WorkflowId }, fanout);
+
+        Assert.Equal([2L, 3L], _group.Sequences);
+        Assert.Equal([1L, 2L, 3L], await ReadToEndAsync(subscription));
+    }
+
+    [Fact]
     public async Task ARemoteEventWhoseMissingPredecessorIsNotInTheLogYetIsStillDelivered()
     {
         using var gapFilled = new InstrumentRecorder(_metrics.Meter, "felix.events.gap_filled");
@@ -227,6 +280,32 @@ public abstract partial class LocalFanoutSpec
             ValueTask.FromException(new IOException("the transport is gone"));
 
         public ValueTask LoseAsync(string workflowId, string epoch) => ValueTask.FromException(new IOException("the transport is gone"));
+    }
+
+    /// <summary>The backend's log, whose first stream state read waits until its caller gives up.</summary>
+    private sealed class StateReadHeldEventLog(IEventLog inner) : IEventLog
+    {
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _held;
+
+        public Task Entered => _entered.Task;
+
+        public ValueTask AppendAsync(WorkflowEvent evt, long fence = 0, CancellationToken cancellationToken = default) =>
+            inner.AppendAsync(evt, fence, cancellationToken);
+
+        public async ValueTask<StreamState?> GetStateAsync(string workflowId, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                _entered.TrySetResult();
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            return await inner.GetStateAsync(workflowId, cancellationToken);
+        }
+
+        public ValueTask<HistoryPage> ReadAsync(string workflowId, long afterSequence, int limit, CancellationToken cancellationToken = default) =>
+            inner.ReadAsync(workflowId, afterSequence, limit, cancellationToken);
     }
 
     /// <summary>The backend's log, whose reads fail while <see cref="FailReads"/> is set.</summary>
