@@ -142,8 +142,8 @@ internal sealed partial class LocalFanout(
     {
         var channel = await EnterAsync(workflowId, cancellationToken);
         StreamState? state;
-        // Nothing was delivered on it yet: a channel made for this listener, perhaps of a stream that ended long ago.
-        var unknown = channel.LastDelivered is null && !channel.PublishedHere;
+        // A channel made for this listener, perhaps of a stream that ended long ago.
+        var unknown = channel.Untouched;
         var joining = false;
         try
         {
@@ -214,7 +214,7 @@ internal sealed partial class LocalFanout(
                 // Gone before its turn: a channel made for this caller, on which nothing happened, goes with it.
                 if (channel.Gate.Wait(0))
                 {
-                    if (channel.LastDelivered is null && !channel.PublishedHere && channel.Subscriptions.IsEmpty)
+                    if (channel.Untouched)
                     {
                         Retire(workflowId, channel);
                     }
@@ -504,6 +504,9 @@ internal sealed partial class LocalFanout(
         public bool PublishedHere { get; set; }
 
         public bool Completed { get; set; }
+
+        /// <summary>Nothing was delivered on it and nobody joined it: no listener can be on it.</summary>
+        public bool Untouched => LastDelivered is null && !PublishedHere;
 
         /// <summary>
         /// No longer the workflow's channel (set with the gate held): whoever takes the gate after it was retired goes to
