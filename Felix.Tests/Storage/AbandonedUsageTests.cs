@@ -69,7 +69,7 @@ public sealed class AbandonedUsageTests : DataDirectoryTest
 
     /// <summary>
     /// Reads the workflow's stream until an agent after the first has streamed some text without committing it; returns
-    /// that agent and the text it streamed (every frame seen was written before it was sent, so the history has it).
+    /// that agent and its first delta (every frame seen was written before it was sent, so the history has it).
     /// </summary>
     private static async Task<(string AgentId, string Text)> WatchUntilMidStepAsync(Uri server, string workflowId)
     {
@@ -77,32 +77,23 @@ public sealed class AbandonedUsageTests : DataDirectoryTest
         var uri = new Uri(server.ToString().Replace("http", "ws", StringComparison.Ordinal) + $"api/v1/ws/workflows/{workflowId}?types=all");
         await socket.ConnectAsync(uri, CancellationToken.None).DefaultTimeout();
         var committed = 0;
-        string? streaming = null;
-        var text = "";
-        var deltas = 0;
         while (await socket.ReceiveJsonAsync() is { } frame)
         {
             switch (frame.Type())
             {
                 case "agent_output":
                     committed++;
-                    streaming = null;
                     break;
                 case "agent_output_delta" when committed > 0:
-                    streaming = frame["agent_id"]!.GetValue<string>();
-                    text += frame["delta"]!.GetValue<string>();
-                    if (++deltas >= 3)
-                    {
-                        return (streaming, text);
-                    }
-
-                    break;
+                    // The step's first delta: its call goes silent after a few words, which the server may have coalesced
+                    // into this one delta or a couple, so waiting for more could wait for nothing.
+                    return (frame["agent_id"]!.GetValue<string>(), frame["delta"]!.GetValue<string>());
                 case "workflow_complete":
                     Assert.Fail("the workflow ended before the server could be killed mid-step");
                     break;
             }
         }
 
-        throw new InvalidOperationException($"The stream closed before a second step streamed (last agent {streaming}).");
+        throw new InvalidOperationException($"The stream closed before a second step streamed ({committed} steps committed).");
     }
 }
