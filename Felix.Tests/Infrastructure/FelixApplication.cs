@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
@@ -44,7 +45,10 @@ internal sealed class FelixApplication : WebApplicationFactory<Program>
         _kestrel = kestrel;
         if (kestrel)
         {
-            UseKestrel(0);
+            // Not UseKestrel(0): with a port the factory rewrites the server's addresses after the app's own thread may
+            // already have started Kestrel, which then throws "Addresses cannot be modified after the server has
+            // started" (dotnet/aspnetcore#67714). A listen option picks a free port with nothing to rewrite.
+            UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         }
     }
 

@@ -91,25 +91,26 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         await other.OpenAsync();
 
         // Another writer holds the database, so each append below is surely waiting when its commit happens (the
-        // writer is seen waiting for the lock).
+        // writer is seen waiting for the lock, and the appender is seen awaiting its append).
         // Alone, the publisher goes on where the commit happened: no thread-pool worker is woken for it.
         await ExecuteAsync(other, "BEGIN IMMEDIATE;");
-        var lone = ContinuedOn(log, "wf_a");
+        var lone = AppendAndWatch(log, "wf_a");
         await WaitForLockWaitsAsync(database, 1);
+        await lone.Awaiting.DefaultTimeout();
         await ExecuteAsync(other, "COMMIT;");
-        Assert.Equal((SqliteEventLog.WriterThreadName, false), await lone.DefaultTimeout());
+        Assert.Equal((SqliteEventLog.WriterThreadName, false), await lone.ContinuedOn.DefaultTimeout());
 
         // A first append waits for the database and two more queue up behind it: those two are one batch, and their
         // publishers go on on the thread pool, leaving the writer's thread to the next batch.
         await ExecuteAsync(other, "BEGIN IMMEDIATE;");
-        var first = ContinuedOn(log, "wf_b");
+        var first = AppendAndWatch(log, "wf_b");
         await WaitForLockWaitsAsync(database, 2);
-        var batched = new[] { ContinuedOn(log, "wf_c"), ContinuedOn(log, "wf_d") };
-        await Task.Delay(200);
+        var batched = new[] { AppendAndWatch(log, "wf_c"), AppendAndWatch(log, "wf_d") };
+        await Task.WhenAll(new[] { first, batched[0], batched[1] }.Select(a => a.Awaiting)).DefaultTimeout();
         await ExecuteAsync(other, "COMMIT;");
 
-        Assert.False((await first.DefaultTimeout()).Pooled);
-        Assert.All(await Task.WhenAll(batched).DefaultTimeout(), c => Assert.True(c.Pooled));
+        Assert.False((await first.ContinuedOn.DefaultTimeout()).Pooled);
+        Assert.All(await Task.WhenAll(batched.Select(a => a.ContinuedOn)).DefaultTimeout(), c => Assert.True(c.Pooled));
     }
 
     private static async Task WaitForLockWaitsAsync(SqliteDatabase database, long waits)
@@ -123,11 +124,40 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         Assert.Equal(waits, database.LockWaits);
     }
 
-    private static Task<(string? Thread, bool Pooled)> ContinuedOn(IEventLog log, string workflowId) => Task.Run(async () =>
+    /// <summary>
+    /// Appends on a pool thread and reports where the append's continuation ran. <c>Awaiting</c> completes once the
+    /// continuation is registered: an append completed before that (the appender's thread held up past the commit)
+    /// would go on on the appender's own pool thread, whatever the log does.
+    /// </summary>
+    private static (Task Awaiting, Task<(string? Thread, bool Pooled)> ContinuedOn) AppendAndWatch(IEventLog log, string workflowId)
     {
-        await log.AppendAsync(Output(workflowId, 1)).ConfigureAwait(false);
-        return (Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread);
-    });
+        var awaiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var continued = new TaskCompletionSource<(string?, bool)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Task.Run(() =>
+        {
+            var append = log.AppendAsync(Output(workflowId, 1)).ConfigureAwait(false).GetAwaiter();
+            if (append.IsCompleted)
+            {
+                awaiting.SetException(new InvalidOperationException("The append completed while the database was locked."));
+                return;
+            }
+
+            append.UnsafeOnCompleted(() =>
+            {
+                try
+                {
+                    append.GetResult();
+                    continued.SetResult((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread));
+                }
+                catch (Exception e)
+                {
+                    continued.SetException(e);
+                }
+            });
+            awaiting.SetResult();
+        });
+        return (awaiting.Task, continued.Task);
+    }
 
     [Fact]
     public async Task AFailedWriteFailsItsAppendAndTheStreamContinuesWithoutAGap()
