@@ -13,12 +13,13 @@ dotnet bench/Felix.Bench.Load/bin/Release/net10.0/Felix.Bench.Load.dll --scenari
   --server-environment "DOTNET_PerfMapEnabled=1;DOTNET_EnableWriteXorExecute=0" "$@" >"$out/run.log" 2>&1 &
 generator=$!
 # The real server of this run, then the bare one (its perf map is removed too).
-until pid=$(pgrep -f "Felix.Server.dll --urls http://127.0.0.1:$port " | head -1); do sleep 0.05; done
+# pgrep -n, not pgrep | head: a pipeline's status is head's, so the loop would not wait for the process.
+until pid=$(pgrep -n -f "Felix.Server.dll --urls http://127.0.0.1:$port "); do sleep 0.05; done
 sleep "${PACED_PROFILE_DELAY:-0}"
 perf record -F 499 -g -p "$pid" -o "$out/perf.data" >/dev/null 2>&1 || true
 bare=""
 for _ in $(seq 200); do
-  bare=$(pgrep -f "Felix.Bench.Baseline.dll --urls http://127.0.0.1:$((port + 1))$" | head -1) && break
+  bare=$(pgrep -n -f "Felix.Bench.Baseline.dll --urls http://127.0.0.1:$((port + 1))$") && break
   sleep 0.05
 done
 wait "$generator"
