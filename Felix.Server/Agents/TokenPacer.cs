@@ -27,16 +27,27 @@ internal sealed class TokenPacer : IDisposable
     private readonly object _lock = new();
     private List<Action> _due = [];
     private bool _running;
+    // When the beat that the last start asked for is due: a period after the writer that started it.
+    private long _firstBeat;
     private bool _disposed;
     private int _emptyBeats;
 
     public TokenPacer(TimeSpan period, TimeProvider time)
+        : this(period, time, startBeatThread: true)
+    {
+    }
+
+    /// <summary>Without <paramref name="startBeatThread"/>, the system clock's beat thread waits for <see cref="StartBeatThread"/>.</summary>
+    internal TokenPacer(TimeSpan period, TimeProvider time, bool startBeatThread)
     {
         _period = period;
         _time = time;
         if (time == TimeProvider.System)
         {
-            new Thread(RunBeats) { IsBackground = true, Name = "Felix offline model beat" }.Start();
+            if (startBeatThread)
+            {
+                StartBeatThread();
+            }
         }
         else
         {
@@ -45,6 +56,9 @@ internal sealed class TokenPacer : IDisposable
     }
 
     public TimeSpan Period => _period;
+
+    /// <summary>Starts the system clock's beat thread (a test starts it late, as a loaded machine may run it late).</summary>
+    internal void StartBeatThread() => new Thread(RunBeats) { IsBackground = true, Name = "Felix offline model beat" }.Start();
 
     /// <summary>Awaits the next beat; the awaiting writer continues on the beat's thread.</summary>
     public NextBeatAwaitable NextBeat() => new(this);
@@ -68,6 +82,7 @@ internal sealed class TokenPacer : IDisposable
             if (!_running)
             {
                 _running = true;
+                _firstBeat = _time.GetTimestamp() + ToTimestamp(_period);
                 _emptyBeats = 0;
                 if (_timer is null)
                 {
@@ -115,7 +130,8 @@ internal sealed class TokenPacer : IDisposable
 
     private void RunBeats()
     {
-        var next = 0L;
+        // The due time of the next beat; null while the beat is stopped.
+        long? next = null;
         while (true)
         {
             List<Action>? due;
@@ -123,8 +139,8 @@ internal sealed class TokenPacer : IDisposable
             {
                 while (!_running && !_disposed)
                 {
+                    next = null;
                     Monitor.Wait(_lock);
-                    next = _time.GetTimestamp() + ToTimestamp(_period);
                 }
 
                 if (_disposed)
@@ -132,7 +148,11 @@ internal sealed class TokenPacer : IDisposable
                     return;
                 }
 
-                var wait = _time.GetElapsedTime(_time.GetTimestamp(), next);
+                // Taken from the start, not from when this thread got here: a thread that started late (or woke late)
+                // would otherwise run the first beat at once and the second right after it to catch up.
+                next ??= _firstBeat;
+
+                var wait = _time.GetElapsedTime(_time.GetTimestamp(), next.Value);
                 if (wait > TimeSpan.Zero)
                 {
                     // Whole milliseconds, rounded up: a wait rounded down to 0 would spin through the last one.
@@ -141,7 +161,7 @@ internal sealed class TokenPacer : IDisposable
                 }
 
                 // The next beat keeps the pace from this one's due time, unless this one came a whole period late.
-                next = Math.Max(next + ToTimestamp(_period), _time.GetTimestamp());
+                next = Math.Max(next.Value + ToTimestamp(_period), _time.GetTimestamp());
                 due = TakeDue();
             }
 

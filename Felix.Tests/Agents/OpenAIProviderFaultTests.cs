@@ -62,7 +62,9 @@ public sealed class OpenAIProviderFaultTests
     {
         await using var fake = await FakeOpenAIServer.StartAsync();
         fake.Fault = StreamFault.Silence;
-        await using var app = Application(fake, maxRetries: 2, requestTimeout: "00:00:00.500");
+        // The timeout also bounds the wait for the answer's headers and for each word before the silence: long enough
+        // that a loaded machine does not stretch those past it.
+        await using var app = Application(fake, maxRetries: 2, requestTimeout: "00:00:02");
 
         var (workflow, events) = await RunOneAsync(app);
 
@@ -114,7 +116,7 @@ public sealed class OpenAIProviderFaultTests
         // keeps every word after the first waiting, as a fast model's last words before a break always are.
         await using var fake = await FakeOpenAIServer.StartAsync();
         fake.Fault = fault;
-        var requestTimeout = fault == StreamFault.Silence ? "00:00:00.500" : "00:02:00";
+        var requestTimeout = fault == StreamFault.Silence ? "00:00:02" : "00:02:00";
         await using var app = Application(fake, maxRetries: 0, requestTimeout, deltaCoalesceWindow: "00:01:00");
 
         var (workflow, events) = await RunOneAsync(app);

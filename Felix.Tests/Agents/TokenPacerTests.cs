@@ -101,6 +101,28 @@ public sealed class TokenPacerTests
     }
 
     [Fact]
+    public async Task ABeatThreadThatStartsLateReleasesNoTokenBeforeItsBeat()
+    {
+        // A loaded machine may run the beat's new thread only after the first writer has started the beat (here a
+        // tenth of a period after it). The beats still keep the pace from the writer's start: a period for each token.
+        var period = TimeSpan.FromMilliseconds(100);
+        using var pacer = new TokenPacer(period, TimeProvider.System, startBeatThread: false);
+        var started = TimeProvider.System.GetTimestamp();
+        var writer = WriteTwoTokensAsync(pacer);
+        await Task.Delay(period / 10);
+        pacer.StartBeatThread();
+        await writer.DefaultTimeout();
+
+        Assert.True(TimeProvider.System.GetElapsedTime(started) >= period * 2 - TimeSpan.FromMilliseconds(1));
+
+        static async Task WriteTwoTokensAsync(TokenPacer pacer)
+        {
+            await pacer.NextBeat();
+            await pacer.NextBeat();
+        }
+    }
+
+    [Fact]
     public async Task WritersDueAtABeatContinueOnTheBeatsThreadBeforeTheBeatReturns()
     {
         var time = new FakeTimeProvider();

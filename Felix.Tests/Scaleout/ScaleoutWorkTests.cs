@@ -108,12 +108,16 @@ public sealed class ScaleoutWorkTests(RedisServer redis) : IClassFixture<RedisSe
     public async Task AWorkflowCancelledWhileItsNodeIsGoneStaysCancelled()
     {
         // A's lease outlasts the cancel's wait, so the cancel comes first; then the lease expires and B sweeps.
-        var a = _cluster.StartNode("a", _held, nodeLease: TimeSpan.FromSeconds(4));
+        // (Renewed every third of it, the lease can end two thirds of it after A drops off: 4 s, with B's DELETE taking
+        // its second of cancel wait and more on a loaded machine.)
+        var a = _cluster.StartNode("a", _held, nodeLease: TimeSpan.FromSeconds(6));
         using var clientA = a.CreateApiClient();
         var workflowId = (await clientA.CreateWorkflowAsync(maxSteps: 2)).WorkflowId;
         await clientA.WaitForStatusAsync(workflowId, WorkflowStatuses.Running);
         var b = _cluster.StartNode("b", settings: new Dictionary<string, string?> { ["Felix:Workflows:CancelWait"] = "00:00:01" });
         using var clientB = b.CreateApiClient();
+        // B answers once before the clock starts: its first request's start-up is not part of the cancel's time.
+        Assert.Equal(WorkflowStatuses.Running, (await clientB.GetWorkflowAsync(workflowId)).Status);
 
         // Node A drops off Redis for good, holding the run; nobody is there to stop it.
         a.Services.GetRequiredService<RedisConnection>().Multiplexer.Dispose();
@@ -121,7 +125,7 @@ public sealed class ScaleoutWorkTests(RedisServer redis) : IClassFixture<RedisSe
 
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         // Well past A's lease: B's sweep has seen A dead, and must not have resumed a cancelled workflow.
-        await Task.Delay(TimeSpan.FromSeconds(7));
+        await Task.Delay(TimeSpan.FromSeconds(8));
         var workflow = await clientB.GetWorkflowAsync(workflowId);
         Assert.Equal((WorkflowStatuses.Cancelled, 1), (workflow.Status, workflow.Attempts));
         var history = await clientB.ReadEventsAsync(workflowId);

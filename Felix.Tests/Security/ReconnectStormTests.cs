@@ -58,6 +58,24 @@ public sealed class ReconnectStormTests
         return statuses;
     }
 
+    /// <summary>
+    /// Negotiates until an attempt is not accepted (at most <paramref name="limit"/> times): how many were accepted before,
+    /// and the first answer that was not (the last one when all were).
+    /// </summary>
+    private static async Task<(int Accepted, HttpResponseMessage Refused)> NegotiateUntilRefusedAsync(HttpClient client, int limit)
+    {
+        for (var accepted = 0; ; accepted++)
+        {
+            var response = await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout();
+            if (response.StatusCode != HttpStatusCode.OK || accepted + 1 >= limit)
+            {
+                return (accepted, response);
+            }
+
+            response.Dispose();
+        }
+    }
+
     private static IPAddress Loopback(int i) => new([127, 0, 0, (byte)(2 + i)]);
 
     [Fact]
@@ -69,7 +87,9 @@ public sealed class ReconnectStormTests
 
         // Five times the per-address limit, at once, all as one principal: the old per-key limit refused four fifths.
         var crowd = await Task.WhenAll(clients.Select(c => NegotiateAsync(c, PerAddress)));
-        using var oneMore = await clients[0].PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout();
+        // A slow machine may see a token come back (one every 3 s) before this: the address is refused once it is spent.
+        var (_, oneMore) = await NegotiateUntilRefusedAsync(clients[0], PerAddress);
+        using var __ = oneMore;
 
         Assert.All(crowd.SelectMany(s => s), status => Assert.Equal(HttpStatusCode.OK, status));
         Assert.Equal(HttpStatusCode.TooManyRequests, oneMore.StatusCode);
@@ -100,9 +120,10 @@ public sealed class ReconnectStormTests
             ["Felix:Limits:ConnectionAttemptsPerMinute"] = "60",
         }, kestrel: true);
         using var client = ClientFrom(app, Loopback(0));
-        Assert.All(await NegotiateAsync(client, 60), status => Assert.Equal(HttpStatusCode.OK, status));
-
-        using var refused = await client.PostAsync("hubs/workflows/negotiate?negotiateVersion=1", null).DefaultTimeout();
+        // At least the burst of 60 gets in; more only if the attempts took longer than a second (a token came back).
+        var (accepted, refused) = await NegotiateUntilRefusedAsync(client, 120);
+        using var _ = refused;
+        Assert.True(accepted >= 60, $"{accepted} attempts accepted before the first refusal");
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         var retryAfter = refused.Headers.RetryAfter?.Delta ?? TimeSpan.MaxValue;
         // One token's wait (a second, and the limiter's refill tick rounded up), and as much again of jitter: not the

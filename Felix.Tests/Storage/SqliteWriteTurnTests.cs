@@ -211,13 +211,22 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
 
         Task parked, refused;
         Task<WorkflowRecord?> update;
-        using (database.EnterWrite())
+        await using (var holder = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File, Pooling = false }.ToString()))
         {
-            // The writer takes this one and waits for the turn; the two after it queue up for one batch.
+            // Another connection holds the database: the writer takes this one alone and is seen waiting for the lock
+            // with it, so the two after it queue up for one batch of their own.
+            await holder.OpenAsync().DefaultTimeout();
+            await using var begin = holder.CreateCommand();
+            begin.CommandText = "BEGIN IMMEDIATE;";
+            await begin.ExecuteNonQueryAsync().DefaultTimeout();
+            var waits = database.LockWaits;
             parked = log.AppendAsync(Status("wf_parked")).AsTask();
-            await Task.Delay(200);
+            await Poll.UntilAsync(() => Task.FromResult(database.LockWaits > waits), "the writer to wait for the database with the first append");
             refused = log.AppendAsync(Status("wf_refused")).AsTask();
             update = store.UpdateAsync("wf_refused", w => w with { Status = WorkflowStatuses.Running });
+            await using var commit = holder.CreateCommand();
+            commit.CommandText = "COMMIT;";
+            await commit.ExecuteNonQueryAsync().DefaultTimeout();
         }
 
         await parked.DefaultTimeout();
