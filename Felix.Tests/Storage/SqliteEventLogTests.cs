@@ -59,8 +59,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
     {
         var log = _files.OpenEventLog(_files.Open());
         await AppendManyAsync(log, "wf_setup", 1);
-        await using var other = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
-        await other.OpenAsync();
+        await using var other = await _files.OpenAnotherConnectionAsync();
 
         // Another writer holds the database: the log cannot commit, so its append must not complete.
         await ExecuteAsync(other, "BEGIN IMMEDIATE;");
@@ -87,8 +86,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         var log = _files.OpenEventLog(database);
         await AppendManyAsync(log, "wf_setup", 1);
 
-        await using var other = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
-        await other.OpenAsync();
+        await using var other = await _files.OpenAnotherConnectionAsync();
 
         // Another writer holds the database, so each append below is surely waiting when its commit happens (the
         // writer is seen waiting for the lock, and the appender is seen awaiting its append).
@@ -215,8 +213,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
             await AppendManyAsync(log, $"wf_{i:D2}", 1);
         }
 
-        await using var other = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
-        await other.OpenAsync();
+        await using var other = await _files.OpenAnotherConnectionAsync();
         // Another writer holds the database: the second events wait in the log's queue when shutdown begins.
         await ExecuteAsync(other, "BEGIN IMMEDIATE;");
         var appends = Enumerable.Range(1, streams).Select(i => log.AppendAsync(Output($"wf_{i:D2}", 2)).AsTask()).ToList();
@@ -238,17 +235,11 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
 
     private async Task ExecuteOutsideAsync(string sql)
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
-        await connection.OpenAsync();
+        await using var connection = await _files.OpenAnotherConnectionAsync();
         await ExecuteAsync(connection, sql);
     }
 
-    private static async Task<object?> ExecuteAsync(SqliteConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return await command.ExecuteScalarAsync();
-    }
+    private static Task<object?> ExecuteAsync(SqliteConnection connection, string sql) => SqliteTestDatabase.ExecuteAsync(connection, sql);
 
     [Fact]
     public async Task FencesAndTheEndOfAStreamSurviveAReopen()
@@ -327,8 +318,7 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         }
 
         Assert.Equal((before[0][0].Epoch, 4L), (next.Epoch, next.Sequence));
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString());
-        await connection.OpenAsync();
+        await using var connection = await _files.OpenAnotherConnectionAsync();
         var table = (string)(await ExecuteAsync(connection, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'events';"))!;
         Assert.DoesNotContain("WITHOUT ROWID", table, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(1L, await ExecuteAsync(connection, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'events_by_workflow';"));
@@ -449,9 +439,8 @@ public sealed class SqliteEventLogTests : EventLogSpec, IAsyncLifetime
         await AppendManyAsync(log, "wf_a", 1);
         Task[] appends;
         // Another connection holds the write lock: the appends below wait in the writer's queue and are written together.
-        await using (var blocker = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File }.ToString()))
+        await using (var blocker = await _files.OpenAnotherConnectionAsync())
         {
-            await blocker.OpenAsync();
             await ExecuteAsync(blocker, "BEGIN IMMEDIATE;");
             appends =
             [

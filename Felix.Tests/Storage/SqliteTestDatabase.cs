@@ -1,5 +1,6 @@
 using Felix.Server.Storage;
 using Felix.Server.Streaming;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Felix.Tests.Infrastructure;
@@ -22,6 +23,22 @@ internal sealed class SqliteTestDatabase : IAsyncDisposable
         // Tests stop at process crashes, not power cuts.
         Synchronous = SqliteSynchronous.Normal,
     };
+
+    /// <summary>Another program's connection to the file (a backup, the sqlite3 shell): not the server's writers' turns.</summary>
+    public async Task<SqliteConnection> OpenAnotherConnectionAsync()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = File, Pooling = false }.ToString());
+        await connection.OpenAsync().DefaultTimeout();
+        return connection;
+    }
+
+    /// <summary>Runs <paramref name="sql"/> on <paramref name="connection"/>: its first column of the first row, if any.</summary>
+    public static async Task<object?> ExecuteAsync(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync().DefaultTimeout();
+    }
 
     public SqliteDatabase Open(bool inMemory = false)
     {

@@ -89,24 +89,15 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
         await database.QuickCheckAsync().DefaultTimeout(); // creates the file
 
         // Another program on the same file (a backup, the sqlite3 shell): its own connection, not this process's turns.
-        await using var other = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File, Pooling = false }.ToString());
-        await other.OpenAsync().DefaultTimeout();
-        await using (var begin = other.CreateCommand())
-        {
-            begin.CommandText = "BEGIN IMMEDIATE;";
-            await begin.ExecuteNonQueryAsync().DefaultTimeout();
-        }
+        await using var other = await _files.OpenAnotherConnectionAsync();
+        await SqliteTestDatabase.ExecuteAsync(other, "BEGIN IMMEDIATE;");
 
         var create = Task.Run(() => store.CreateAsync(Record("wf_waits"))); // SQLite's calls block, the async ones too
         await WaitUntilAsync(() => database.LockWaits > 0, TimeSpan.FromSeconds(10));
         Assert.Equal(1, database.LockWaits);
         Assert.False(create.IsCompleted);
 
-        await using (var commit = other.CreateCommand())
-        {
-            commit.CommandText = "COMMIT;";
-            await commit.ExecuteNonQueryAsync().DefaultTimeout();
-        }
+        await SqliteTestDatabase.ExecuteAsync(other, "COMMIT;");
 
         await create.DefaultTimeout();
         Assert.NotNull(await store.GetAsync("wf_waits").DefaultTimeout());
@@ -185,8 +176,7 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
 
         Assert.Equal(3, (await log.GetStateAsync("wf_kept").DefaultTimeout())!.Value.LastSequence);
         Assert.Equal(WorkflowStatuses.Running, (await store.GetAsync("wf_kept").DefaultTimeout())!.Status);
-        await using var reader = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File, Pooling = false }.ToString());
-        await reader.OpenAsync().DefaultTimeout();
+        await using var reader = await _files.OpenAnotherConnectionAsync();
         await using var count = reader.CreateCommand();
         count.CommandText = "SELECT COUNT(*) FROM finishing WHERE workflow_id = 'wf_partial'";
         Assert.Equal(0L, (long)(await count.ExecuteScalarAsync().DefaultTimeout())!);
@@ -201,33 +191,18 @@ public sealed class SqliteWriteTurnTests : IAsyncLifetime
         await store.CreateAsync(Record("wf_refused")).DefaultTimeout();
         await log.AppendAsync(Status("wf_refused")).AsTask().DefaultTimeout();
         // A row the log does not know of holds the next sequence: the next append breaks the (workflow, sequence) index.
-        await using (var other = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File, Pooling = false }.ToString()))
-        {
-            await other.OpenAsync().DefaultTimeout();
-            await using var insert = other.CreateCommand();
-            insert.CommandText = "INSERT INTO events (workflow_id, sequence, body) VALUES ('wf_refused', 2, x'00')";
-            await insert.ExecuteNonQueryAsync().DefaultTimeout();
-        }
+        await using var other = await _files.OpenAnotherConnectionAsync();
+        await SqliteTestDatabase.ExecuteAsync(other, "INSERT INTO events (workflow_id, sequence, body) VALUES ('wf_refused', 2, x'00')");
 
-        Task parked, refused;
-        Task<WorkflowRecord?> update;
-        await using (var holder = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.File, Pooling = false }.ToString()))
-        {
-            // Another connection holds the database: the writer takes this one alone and is seen waiting for the lock
-            // with it, so the two after it queue up for one batch of their own.
-            await holder.OpenAsync().DefaultTimeout();
-            await using var begin = holder.CreateCommand();
-            begin.CommandText = "BEGIN IMMEDIATE;";
-            await begin.ExecuteNonQueryAsync().DefaultTimeout();
-            var waits = database.LockWaits;
-            parked = log.AppendAsync(Status("wf_parked")).AsTask();
-            await Poll.UntilAsync(() => Task.FromResult(database.LockWaits > waits), "the writer to wait for the database with the first append");
-            refused = log.AppendAsync(Status("wf_refused")).AsTask();
-            update = store.UpdateAsync("wf_refused", w => w with { Status = WorkflowStatuses.Running });
-            await using var commit = holder.CreateCommand();
-            commit.CommandText = "COMMIT;";
-            await commit.ExecuteNonQueryAsync().DefaultTimeout();
-        }
+        // The other connection holds the database: the writer takes this one alone and is seen waiting for the lock with
+        // it, so the two after it queue up for one batch of their own.
+        await SqliteTestDatabase.ExecuteAsync(other, "BEGIN IMMEDIATE;");
+        var waits = database.LockWaits;
+        var parked = log.AppendAsync(Status("wf_parked")).AsTask();
+        await Poll.UntilAsync(() => Task.FromResult(database.LockWaits > waits), "the writer to wait for the database with the first append");
+        var refused = log.AppendAsync(Status("wf_refused")).AsTask();
+        var update = store.UpdateAsync("wf_refused", w => w with { Status = WorkflowStatuses.Running });
+        await SqliteTestDatabase.ExecuteAsync(other, "COMMIT;");
 
         await parked.DefaultTimeout();
         Assert.Equal(19, (await Assert.ThrowsAsync<SqliteException>(() => refused.DefaultTimeout())).SqliteErrorCode);
