@@ -175,8 +175,9 @@ internal sealed class FakeOpenAIServer : IAsyncDisposable
                 break;
             case StreamFault.Reset:
                 // A reset discards what the client has not read yet: let it read the words first, so the stream
-                // breaks in the middle rather than before the client saw the headers.
-                await Task.Delay(TimeSpan.FromMilliseconds(300));
+                // breaks in the middle rather than before the client saw the headers. A client held up by a loaded
+                // machine reads late: a second leaves it room (nothing else reads the words to tell when it has).
+                await Task.Delay(TimeSpan.FromSeconds(1));
                 context.Abort();
                 break;
             case StreamFault.MalformedChunk:
