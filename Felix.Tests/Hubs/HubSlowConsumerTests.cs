@@ -26,7 +26,10 @@ public sealed class HubSlowConsumerTests
             {
                 // The engine's own run crawls; the flood below is published directly.
                 ["Felix:Llm:OfflineTokenDelay"] = "00:00:01",
-                ["Felix:Streaming:SlowConsumerTimeout"] = "00:00:00.5",
+                // Short enough to end the stalled client while the flood goes on, long enough that the healthy one's
+                // writes (64 KB each, past the pipes' pause threshold) never pass it on a loaded machine: at 0.5 s one
+                // did in CI, and the server rightly cut it off as slow (at 20 ms it happens in most runs).
+                ["Felix:Streaming:SlowConsumerTimeout"] = "00:00:03",
                 ["Felix:Workflows:ShutdownGracePeriod"] = "00:00:00",
             },
             kestrel: true);
@@ -56,6 +59,13 @@ public sealed class HubSlowConsumerTests
                 delivered.Release();
             }
         });
+        var healthyClosed = "open";
+        healthy.Closed += ex =>
+        {
+            healthyClosed = $"closed: {ex?.Message ?? "no error"}";
+            delivered.Release();
+            return Task.CompletedTask;
+        };
         await healthy.StartAsync().DefaultTimeout();
         await healthy.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), workflow.WorkflowId, null).DefaultTimeout();
 
@@ -66,7 +76,8 @@ public sealed class HubSlowConsumerTests
             {
                 WorkflowId = workflow.WorkflowId, AgentId = "flood_001", AgentType = "research", Content = content, Confidence = 0.9,
             }).DefaultTimeout();
-            Assert.True(await delivered.WaitAsync(TestTimeouts.Default), $"the healthy client did not receive event {i + 1}");
+            Assert.True(await delivered.WaitAsync(TestTimeouts.Default), $"the healthy client did not receive event {i + 1} (connection {healthyClosed})");
+            Assert.True(healthyClosed == "open", $"the healthy client's connection {healthyClosed} at event {i + 1}");
         }
 
         Assert.Equal(FloodEvents, received.Count);
