@@ -93,8 +93,9 @@ public sealed class GroupSendCoalescerTests
         // SignalR acknowledges the client's Subscribe on a 1 s timer. An acknowledgement still owed when the resend has
         // filled the new socket's pipe is flushed while a write's flush waits there, and the pipe refuses the second
         // ("Concurrent reads or writes are not supported"): SignalR then aborts the connection. That is SignalR's own
-        // race (MessageBuffer.RunTimer against WriteAsyncCore's flush outside its lock), not what this test is about.
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        // race (MessageBuffer.RunTimer against WriteAsyncCore's flush outside its lock), not what this test is about, so
+        // the burst starts once the acknowledgement has arrived (a fixed 1.5 s pause could end before a late timer).
+        await client.WaitForTheServersAcknowledgementAsync();
 
         await app.PublishAsync(workflowId, Events, rate: 1000, bytes: 256).DefaultTimeout();
         await Poll.UntilAsync(
@@ -316,6 +317,17 @@ public sealed class GroupSendCoalescerTests
         {
             await _connection.StartAsync().DefaultTimeout();
             await _connection.InvokeAsync<WorkflowSubscription>(nameof(IWorkflowHub.Subscribe), workflowId, null).DefaultTimeout();
+        }
+
+        /// <summary>
+        /// Waits for the server's next message after the subscription's answer: with nothing published and the
+        /// keep-alive 15 s away, that is its acknowledgement of the client's messages.
+        /// </summary>
+        public async Task WaitForTheServersAcknowledgementAsync()
+        {
+            Assert.True(_sockets.TryPeek(out var socket), "no socket");
+            var answered = socket.Messages;
+            await Poll.UntilAsync(() => Task.FromResult(socket.Messages > answered), () => $"the server's acknowledgement: {Describe()}");
         }
 
         public string Describe() =>

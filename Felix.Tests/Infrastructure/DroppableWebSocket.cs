@@ -16,6 +16,7 @@ internal sealed class DroppableWebSocket(ClientWebSocket inner) : WebSocket
 {
     private volatile bool _dropRequested;
     private bool _betweenMessages = true;
+    private int _messages;
 
     public override WebSocketCloseStatus? CloseStatus => inner.CloseStatus;
 
@@ -24,6 +25,9 @@ internal sealed class DroppableWebSocket(ClientWebSocket inner) : WebSocket
     public override WebSocketState State => inner.State;
 
     public override string? SubProtocol => inner.SubProtocol;
+
+    /// <summary>Whole WebSocket messages received so far.</summary>
+    public int Messages => Volatile.Read(ref _messages);
 
     /// <summary>Cuts the socket before the next read that would start a new message.</summary>
     public void Drop()
@@ -38,6 +42,10 @@ internal sealed class DroppableWebSocket(ClientWebSocket inner) : WebSocket
         if (result.Count > 0 || result.MessageType == WebSocketMessageType.Close)
         {
             _betweenMessages = result.EndOfMessage;
+            if (result.EndOfMessage)
+            {
+                Interlocked.Increment(ref _messages);
+            }
         }
 
         return result;
